@@ -1,0 +1,83 @@
+// FFT engine: real<->complex transforms on FFTW3 (single precision), planned once and
+// executed many times.
+//
+// Normalization (numpy's "backward", stated once here and used everywhere):
+//   forward  X[k] = sum_n x[n] e^{-2 pi i k n / N}       (unscaled)
+//   inverse  x[n] = (1/N) sum_k X[k] e^{+2 pi i k n / N}  (scaled by 1/N, N = H*W)
+// FftPlan::inverse_unscaled skips the 1/N so callers can fold it into a spectrum they
+// multiply by anyway (a fixed filter's spectrum, for instance) and save a pass.
+// Half spectrum: a real plane of H x W has H x (W/2+1) complex bins, row-major.
+#pragma once
+
+#include <complex>
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace fourierconv {
+
+using Complex = std::complex<float>;  // layout-compatible with fftwf_complex
+
+// How hard FFTW's planner works. Estimate plans in microseconds; Measure times candidate
+// algorithms (0.07 s for 64x64 to about 1 s for 2048x2048 here) and gives plans up to ~2x
+// faster. One-shot helpers (convolve) always use Estimate; planned objects (Convolver, layers)
+// use the process default, which is Measure unless FOURIERCONV_FFT_RIGOR=estimate.
+enum class FftRigor { Estimate, Measure };
+void fft_set_rigor(FftRigor rigor);
+FftRigor fft_rigor();
+
+// FFTW wisdom: accumulated plans, so a second run plans instantly. Returns false when the
+// file is missing or unreadable (load) or cannot be written (save). The environment variable
+// FOURIERCONV_WISDOM names a file loaded before the first plan.
+bool fft_load_wisdom(const std::string& path);
+bool fft_save_wisdom(const std::string& path);
+
+// Smallest m >= n of the form 2^a 3^b 5^c 7^d (sizes FFTW transforms fastest). n = 0 -> 1.
+std::size_t next_fast_size(std::size_t n);
+
+// Real-to-complex / complex-to-real transforms of one shape, batched over `howmany`
+// contiguous planes. dims is {n} (1-D) or {h, w} (2-D); a leading 1 in 2-D is planned as 1-D.
+// Real planes are h*w floats apart, spectra h*(w/2+1) complex apart.
+// Buffers passed to execute functions must be 64-byte aligned (Tensor and AlignedVector
+// storage is) and must not overlap (plans are out-of-place).
+// Thread safety: get() may be called from any thread (planning is serialized);
+// forward/inverse are safe to call concurrently on different buffers.
+class FftPlan {
+ public:
+  // Cached: the same (dims, howmany, rigor, threads) returns the same plan.
+  // threads > 1 uses FFTW's OpenMP threads inside one transform (pays from about 512x512).
+  static std::shared_ptr<const FftPlan> get(const std::vector<std::size_t>& dims, std::size_t howmany = 1,
+                                            FftRigor rigor = fft_rigor(), int threads = 1);
+  ~FftPlan();
+  FftPlan(const FftPlan&) = delete;
+  FftPlan& operator=(const FftPlan&) = delete;
+
+  std::size_t height() const { return h_; }
+  std::size_t width() const { return w_; }
+  std::size_t howmany() const { return howmany_; }
+  std::size_t real_size() const { return h_ * w_; }             // floats per plane
+  std::size_t spectrum_width() const { return w_ / 2 + 1; }
+  std::size_t spectrum_size() const { return h_ * (w_ / 2 + 1); } // complex bins per plane
+  float inverse_scale() const { return 1.0f / static_cast<float>(h_ * w_); }
+
+  // real[howmany][h][w] -> spectrum[howmany][h][w/2+1]; `real` is not modified.
+  void forward(const float* real, Complex* spectrum) const;
+  // spectrum -> real, scaled by 1/(h*w). Destroys `spectrum` (FFTW's c2r does).
+  void inverse(Complex* spectrum, float* real) const;
+  // Same without the 1/(h*w) scale.
+  void inverse_unscaled(Complex* spectrum, float* real) const;
+
+ private:
+  FftPlan(std::size_t h, std::size_t w, std::size_t howmany, FftRigor rigor, int threads);
+  std::size_t h_, w_, howmany_;
+  void* forward_plan_ = nullptr;  // fftwf_plan
+  void* inverse_plan_ = nullptr;
+};
+
+// One-off double-precision-free helpers for tests and tools: full-plane transforms of a
+// whole (h, w) array with Estimate plans. Result has h*(w/2+1) bins.
+std::vector<Complex> rfft2(const float* x, std::size_t h, std::size_t w);
+std::vector<float> irfft2(const std::vector<Complex>& spectrum, std::size_t h, std::size_t w);
+
+}  // namespace fourierconv

@@ -1,0 +1,89 @@
+// Fixed frequency responses H(fy, fx), and applying them to images.
+//
+// Frequencies are normalized, in cycles per pixel, with numpy's fftfreq convention:
+// bin i of an n-point axis has f = i/n for i < (n+1)/2, else (i-n)/n; r = sqrt(fx^2 + fy^2),
+// so r lies in [0, 0.7071]. A response means the same thing on any grid size.
+//
+// The named responses (exact formulas; sigma, cutoffs, frequency and bandwidth are in cycles
+// per pixel unless noted):
+//   gaussian_lowpass(sigma)         H = exp(-r^2 / (2 sigma^2))
+//   gaussian_highpass(sigma)        H = 1 - exp(-r^2 / (2 sigma^2))
+//   ideal_lowpass(cutoff)           H = 1 if r <= cutoff else 0
+//   ideal_highpass(cutoff)          H = 1 if r >  cutoff else 0
+//   ideal_bandpass(low, high)       H = 1 if low <= r <= high else 0
+//   butterworth(cutoff, order)      H = 1 / (1 + (r / cutoff)^(2 order))     (lowpass)
+//   gaussian_bandpass(f0, sigma)    H = exp(-(r - f0)^2 / (2 sigma^2))        (a ring)
+//   laplacian_of_gaussian(sigma)    H = -4 pi^2 r^2 exp(-2 pi^2 s^2 r^2), s = sigma in PIXELS
+//                                   (the spectrum of the spatial LoG of a gaussian of std s)
+//   gabor(f0, theta, sigma)         H = g(fx - f0 cos t, fy - f0 sin t) + g(fx + f0 cos t, fy + f0 sin t),
+//                                   g(a, b) = exp(-(a^2 + b^2) / (2 sigma^2)), theta t in radians
+//                                   (two lobes: an even, real spatial filter, a cosine Gabor)
+// A user's own response is any callable float(float fy, float fx): the C++ form of the
+// seed's filter_func.
+//
+// Applying a response:  y = Re(ifft2(fft2(x) . H))  on the (optionally padded) grid.
+// Real-valued responses are split into their even part He(f) = (H(f) + H(-f))/2, which gives
+// the real output through irfft2(rfft2(x) . He) (numpy's irfft2(rfft2(x) * H) for the even
+// named filters), and their odd part, which only contributes the imaginary output that the
+// magnitude output |ifft2(fft2(x) . H)| needs.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "fourierconv/convolve.hpp"
+#include "fourierconv/tensor.hpp"
+
+namespace fourierconv {
+
+using FrequencyResponse = std::function<float(float fy, float fx)>;
+
+// A response with its name and arguments (for printing and saving); name "custom" for a
+// callable with no name.
+struct Filter {
+  std::string name = "custom";
+  std::vector<double> args;
+  FrequencyResponse response;
+  std::string to_string() const;  // "butterworth:0.1,2"
+};
+
+Filter filter_gaussian_lowpass(double sigma);
+Filter filter_gaussian_highpass(double sigma);
+Filter filter_ideal_lowpass(double cutoff);
+Filter filter_ideal_highpass(double cutoff);
+Filter filter_ideal_bandpass(double low, double high);
+Filter filter_butterworth(double cutoff, int order);
+Filter filter_gaussian_bandpass(double f0, double sigma);
+Filter filter_laplacian_of_gaussian(double sigma_pixels);
+Filter filter_gabor(double f0, double theta, double sigma);
+Filter filter_custom(FrequencyResponse response, std::string name = "custom");
+
+// Parses "NAME" or "NAME:ARG,ARG,..." (the CLI's --filter). Throws Error for unknown names,
+// wrong argument counts and out-of-range arguments, naming the filter and the argument.
+Filter make_filter(const std::string& spec);
+// The names make_filter knows, for help texts.
+std::vector<std::string> filter_names();
+
+// The seed's spatial sinc kernel: k[i][j] = sinc((i - n/2)/width) * sinc((j - n/2)/width),
+// sinc(t) = sin(pi t)/(pi t) (np.sinc), n x n; its centre is at (n/2, n/2) as circular mode
+// expects.
+Tensor filter_sinc_kernel(std::size_t n, double width);
+
+// Samples a response on the half spectrum of a P x Q grid: even[P][Q/2+1] gets He, and
+// odd (if not null) gets Ho(f) = (H(f) - H(-f))/2. Returns true if the odd part is nonzero.
+// Throws Error if the response gives NaN or Inf anywhere.
+bool sample_response(const FrequencyResponse& h, std::size_t P, std::size_t Q, float* even, float* odd);
+
+// How apply_filter extends the image before the transform.
+//   circular: no padding, the image is one period (the plain convolution theorem);
+//   zero / reflect: the image is centred on a grid of next_fast_size(2n) per axis, padded with
+//   zeros or mirrored (scipy's 'reflect', d c b | a b c d | c b a), and cropped back.
+enum class FilterPadding { Circular, Zero, Reflect };
+FilterPadding parse_filter_padding(const std::string& name);
+
+// x: (H, W) or (H, W, C)  ->  dst of the same shape, each channel filtered.
+Tensor apply_filter(const Tensor& x, const Filter& filter, FilterPadding padding = FilterPadding::Circular,
+                    Output output = Output::Real);
+
+}  // namespace fourierconv

@@ -1,0 +1,90 @@
+// Tensor: a shape and 64-byte aligned float32 storage, row-major.
+//
+// Conventions (hold everywhere in fourierconv):
+//   - images are channels last: (N, H, W, C), or (H, W, C) for a single image;
+//   - Keras weight layouts: Conv2D kernel (kh, kw, in, out), Dense kernel (in, out).
+// A Tensor owns its data; copies are deep. An empty shape () is a scalar with one element.
+#pragma once
+
+#include <cstddef>
+#include <cstdlib>
+#include <initializer_list>
+#include <memory>
+#include <new>
+#include <string>
+#include <vector>
+
+namespace fourierconv {
+
+using Shape = std::vector<std::size_t>;
+
+// "(2, 3, 4)"; "(5,)" for rank 1 as numpy prints it.
+std::string shape_to_string(const Shape& shape);
+std::size_t shape_size(const Shape& shape);
+
+// Allocator giving 64-byte aligned blocks (cache line, AVX-512 width, FFTW's SIMD needs).
+template <class T>
+struct AlignedAllocator {
+  using value_type = T;
+  static constexpr std::size_t kAlignment = 64;
+  AlignedAllocator() noexcept = default;
+  template <class U>
+  AlignedAllocator(const AlignedAllocator<U>&) noexcept {}
+  T* allocate(std::size_t n) {
+    std::size_t bytes = ((n * sizeof(T) + kAlignment - 1) / kAlignment) * kAlignment;
+    void* p = std::aligned_alloc(kAlignment, bytes == 0 ? kAlignment : bytes);
+    if (!p) throw std::bad_alloc();
+    return static_cast<T*>(p);
+  }
+  void deallocate(T* p, std::size_t) noexcept { std::free(p); }
+  template <class U>
+  bool operator==(const AlignedAllocator<U>&) const noexcept { return true; }
+};
+
+template <class T>
+using AlignedVector = std::vector<T, AlignedAllocator<T>>;
+
+class Tensor {
+ public:
+  Tensor() = default;
+  explicit Tensor(Shape shape, float value = 0.0f);
+  Tensor(Shape shape, std::initializer_list<float> values);
+
+  const Shape& shape() const { return shape_; }
+  std::size_t rank() const { return shape_.size(); }
+  std::size_t dim(std::size_t i) const { return shape_.at(i); }
+  std::size_t size() const { return data_.size(); }
+  bool empty() const { return data_.empty(); }
+
+  float* data() { return data_.data(); }
+  const float* data() const { return data_.data(); }
+  float& operator[](std::size_t i) { return data_[i]; }
+  float operator[](std::size_t i) const { return data_[i]; }
+  float* begin() { return data_.data(); }
+  float* end() { return data_.data() + data_.size(); }
+  const float* begin() const { return data_.data(); }
+  const float* end() const { return data_.data() + data_.size(); }
+
+  // Element access by full index, row-major.
+  float& at(std::initializer_list<std::size_t> index);
+  float at(std::initializer_list<std::size_t> index) const;
+
+  // Same data, new shape with the same number of elements (throws otherwise).
+  Tensor& reshape(Shape shape);
+  Tensor reshaped(Shape shape) const;
+  void fill(float value);
+  // Resizes to `shape`; contents are unspecified afterwards (no reallocation when it fits).
+  void resize(Shape shape);
+
+  std::string shape_string() const { return shape_to_string(shape_); }
+
+ private:
+  std::size_t offset(std::initializer_list<std::size_t> index) const;
+  Shape shape_;
+  AlignedVector<float> data_;
+};
+
+// Throws Error naming `what` when any element is NaN or Inf ("x contains NaN at index 12").
+void check_finite(const Tensor& t, const std::string& what);
+
+}  // namespace fourierconv

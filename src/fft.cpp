@@ -1,0 +1,158 @@
+#include "fourierconv/fft.hpp"
+
+#include <fftw3.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <tuple>
+
+#include "fourierconv/error.hpp"
+#include "fourierconv/tensor.hpp"
+
+namespace fourierconv {
+namespace {
+
+std::mutex& planner_mutex() {
+  static std::mutex m;
+  return m;
+}
+
+FftRigor initial_rigor() {
+  const char* env = std::getenv("FOURIERCONV_FFT_RIGOR");
+  if (env && std::strcmp(env, "estimate") == 0) return FftRigor::Estimate;
+  return FftRigor::Measure;
+}
+
+FftRigor& rigor_setting() {
+  static FftRigor r = initial_rigor();
+  return r;
+}
+
+// Called with the planner mutex held.
+void init_fftw_once() {
+  static bool done = false;
+  if (done) return;
+  done = true;
+  fftwf_init_threads();
+  if (const char* w = std::getenv("FOURIERCONV_WISDOM")) fftwf_import_wisdom_from_filename(w);
+}
+
+using Key = std::tuple<std::size_t, std::size_t, std::size_t, int, int>;
+
+}  // namespace
+
+void fft_set_rigor(FftRigor rigor) { rigor_setting() = rigor; }
+FftRigor fft_rigor() { return rigor_setting(); }
+
+bool fft_load_wisdom(const std::string& path) {
+  std::lock_guard<std::mutex> lock(planner_mutex());
+  init_fftw_once();
+  return fftwf_import_wisdom_from_filename(path.c_str()) != 0;
+}
+
+bool fft_save_wisdom(const std::string& path) {
+  std::lock_guard<std::mutex> lock(planner_mutex());
+  return fftwf_export_wisdom_to_filename(path.c_str()) != 0;
+}
+
+std::size_t next_fast_size(std::size_t n) {
+  if (n <= 1) return 1;
+  for (std::size_t m = n;; ++m) {
+    std::size_t r = m;
+    for (std::size_t p : {2, 3, 5, 7})
+      while (r % p == 0) r /= p;
+    if (r == 1) return m;
+  }
+}
+
+std::shared_ptr<const FftPlan> FftPlan::get(const std::vector<std::size_t>& dims, std::size_t howmany,
+                                            FftRigor rigor, int threads) {
+  if (dims.empty() || dims.size() > 2)
+    throw Error("FftPlan: expected 1 or 2 dimensions, got " + std::to_string(dims.size()));
+  std::size_t h = dims.size() == 2 ? dims[0] : 1, w = dims.back();
+  if (h == 0 || w == 0 || howmany == 0)
+    throw Error("FftPlan: dimensions and batch must be positive, got " + shape_to_string(dims) + " x " +
+                std::to_string(howmany));
+  threads = std::max(1, threads);
+  static std::map<Key, std::shared_ptr<const FftPlan>> cache;
+  std::lock_guard<std::mutex> lock(planner_mutex());
+  init_fftw_once();
+  Key key{h, w, howmany, static_cast<int>(rigor), threads};
+  auto it = cache.find(key);
+  if (it != cache.end()) return it->second;
+  std::shared_ptr<const FftPlan> plan(new FftPlan(h, w, howmany, rigor, threads));
+  cache.emplace(key, plan);
+  return plan;
+}
+
+FftPlan::FftPlan(std::size_t h, std::size_t w, std::size_t howmany, FftRigor rigor, int threads)
+    : h_(h), w_(w), howmany_(howmany) {
+  // Planning with Measure overwrites the buffers, so plan on scratch of the right alignment.
+  AlignedVector<float> real(real_size() * howmany);
+  AlignedVector<Complex> spec(spectrum_size() * howmany);
+  int n[2] = {static_cast<int>(h), static_cast<int>(w)};
+  int rank = h == 1 ? 1 : 2;
+  int* dims = h == 1 ? n + 1 : n;
+  unsigned flags = (rigor == FftRigor::Measure ? FFTW_MEASURE : FFTW_ESTIMATE);
+  fftwf_plan_with_nthreads(threads);
+  auto* re = real.data();
+  auto* cx = reinterpret_cast<fftwf_complex*>(spec.data());
+  int hm = static_cast<int>(howmany);
+  int rdist = static_cast<int>(real_size()), cdist = static_cast<int>(spectrum_size());
+  forward_plan_ = fftwf_plan_many_dft_r2c(rank, dims, hm, re, nullptr, 1, rdist, cx, nullptr, 1, cdist, flags);
+  inverse_plan_ = fftwf_plan_many_dft_c2r(rank, dims, hm, cx, nullptr, 1, cdist, re, nullptr, 1, rdist,
+                                          flags | FFTW_DESTROY_INPUT);
+  fftwf_plan_with_nthreads(1);
+  if (!forward_plan_ || !inverse_plan_)
+    throw Error("FftPlan: FFTW could not plan a " + std::to_string(h) + "x" + std::to_string(w) + " transform");
+}
+
+FftPlan::~FftPlan() {
+  std::lock_guard<std::mutex> lock(planner_mutex());
+  if (forward_plan_) fftwf_destroy_plan(static_cast<fftwf_plan>(forward_plan_));
+  if (inverse_plan_) fftwf_destroy_plan(static_cast<fftwf_plan>(inverse_plan_));
+}
+
+void FftPlan::forward(const float* real, Complex* spectrum) const {
+  FC_ASSERT(fftwf_alignment_of(const_cast<float*>(real)) == 0);
+  // r2c does not modify its input for out-of-place plans without FFTW_DESTROY_INPUT.
+  fftwf_execute_dft_r2c(static_cast<fftwf_plan>(forward_plan_), const_cast<float*>(real),
+                        reinterpret_cast<fftwf_complex*>(spectrum));
+}
+
+void FftPlan::inverse_unscaled(Complex* spectrum, float* real) const {
+  FC_ASSERT(fftwf_alignment_of(real) == 0);
+  fftwf_execute_dft_c2r(static_cast<fftwf_plan>(inverse_plan_), reinterpret_cast<fftwf_complex*>(spectrum), real);
+}
+
+void FftPlan::inverse(Complex* spectrum, float* real) const {
+  inverse_unscaled(spectrum, real);
+  const float s = inverse_scale();
+  const std::size_t n = real_size() * howmany_;
+  for (std::size_t i = 0; i < n; ++i) real[i] *= s;
+}
+
+std::vector<Complex> rfft2(const float* x, std::size_t h, std::size_t w) {
+  auto plan = FftPlan::get({h, w}, 1, FftRigor::Estimate);
+  AlignedVector<float> in(x, x + h * w);
+  AlignedVector<Complex> out(plan->spectrum_size());
+  plan->forward(in.data(), out.data());
+  return {out.begin(), out.end()};
+}
+
+std::vector<float> irfft2(const std::vector<Complex>& spectrum, std::size_t h, std::size_t w) {
+  auto plan = FftPlan::get({h, w}, 1, FftRigor::Estimate);
+  if (spectrum.size() != plan->spectrum_size())
+    throw Error("irfft2: expected " + std::to_string(plan->spectrum_size()) + " bins for " + std::to_string(h) +
+                "x" + std::to_string(w) + ", got " + std::to_string(spectrum.size()));
+  AlignedVector<Complex> in(spectrum.begin(), spectrum.end());
+  AlignedVector<float> out(h * w);
+  plan->inverse(in.data(), out.data());
+  return {out.begin(), out.end()};
+}
+
+}  // namespace fourierconv

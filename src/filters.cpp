@@ -1,0 +1,297 @@
+#include "fourierconv/filters.hpp"
+
+#include <cmath>
+#include <map>
+#include <numbers>
+#include <sstream>
+
+#include "fourierconv/error.hpp"
+#include "fourierconv/fft.hpp"
+#include "plane_conv.hpp"
+
+namespace fourierconv {
+namespace {
+
+constexpr double kPi = std::numbers::pi;
+constexpr double kMaxFrequency = 0.7072;  // r never exceeds sqrt(0.5)
+
+double fftfreq(std::size_t i, std::size_t n) {
+  std::ptrdiff_t k = static_cast<std::ptrdiff_t>(i);
+  if (i >= (n + 1) / 2) k -= static_cast<std::ptrdiff_t>(n);
+  return static_cast<double>(k) / static_cast<double>(n);
+}
+
+void require(bool ok, const std::string& filter, const std::string& arg, const std::string& expected, double got) {
+  if (!ok) {
+    std::ostringstream os;
+    os << "filter " << filter << ": " << arg << " must be " << expected << ", got " << got;
+    throw Error(os.str());
+  }
+}
+
+Filter named(std::string name, std::vector<double> args, FrequencyResponse r) {
+  Filter f;
+  f.name = std::move(name);
+  f.args = std::move(args);
+  f.response = std::move(r);
+  return f;
+}
+
+float rad(float fy, float fx) { return std::sqrt(fx * fx + fy * fy); }
+
+}  // namespace
+
+std::string Filter::to_string() const {
+  std::ostringstream os;
+  os << name;
+  for (std::size_t i = 0; i < args.size(); ++i) os << (i ? "," : ":") << args[i];
+  return os.str();
+}
+
+Filter filter_gaussian_lowpass(double sigma) {
+  require(sigma > 0 && std::isfinite(sigma), "gaussian_lowpass", "sigma", "> 0", sigma);
+  float a = static_cast<float>(1.0 / (2 * sigma * sigma));
+  return named("gaussian_lowpass", {sigma}, [a](float fy, float fx) { return std::exp(-(fx * fx + fy * fy) * a); });
+}
+
+Filter filter_gaussian_highpass(double sigma) {
+  require(sigma > 0 && std::isfinite(sigma), "gaussian_highpass", "sigma", "> 0", sigma);
+  float a = static_cast<float>(1.0 / (2 * sigma * sigma));
+  return named("gaussian_highpass", {sigma},
+               [a](float fy, float fx) { return 1.0f - std::exp(-(fx * fx + fy * fy) * a); });
+}
+
+Filter filter_ideal_lowpass(double cutoff) {
+  require(cutoff > 0 && cutoff <= kMaxFrequency, "ideal_lowpass", "cutoff", "in (0, 0.7071]", cutoff);
+  float c = static_cast<float>(cutoff);
+  return named("ideal_lowpass", {cutoff}, [c](float fy, float fx) { return rad(fy, fx) <= c ? 1.0f : 0.0f; });
+}
+
+Filter filter_ideal_highpass(double cutoff) {
+  require(cutoff >= 0 && cutoff < kMaxFrequency, "ideal_highpass", "cutoff", "in [0, 0.7071)", cutoff);
+  float c = static_cast<float>(cutoff);
+  return named("ideal_highpass", {cutoff}, [c](float fy, float fx) { return rad(fy, fx) > c ? 1.0f : 0.0f; });
+}
+
+Filter filter_ideal_bandpass(double low, double high) {
+  require(low >= 0 && low < kMaxFrequency, "ideal_bandpass", "low", "in [0, 0.7071)", low);
+  require(high > low && high <= kMaxFrequency, "ideal_bandpass", "high", "in (low, 0.7071]", high);
+  float l = static_cast<float>(low), h = static_cast<float>(high);
+  return named("ideal_bandpass", {low, high}, [l, h](float fy, float fx) {
+    float r = rad(fy, fx);
+    return (r >= l && r <= h) ? 1.0f : 0.0f;
+  });
+}
+
+Filter filter_butterworth(double cutoff, int order) {
+  require(cutoff > 0 && std::isfinite(cutoff), "butterworth", "cutoff", "> 0", cutoff);
+  require(order >= 1 && order <= 64, "butterworth", "order", "an integer in [1, 64]", order);
+  float c = static_cast<float>(cutoff);
+  return named("butterworth", {cutoff, static_cast<double>(order)}, [c, order](float fy, float fx) {
+    return 1.0f / (1.0f + std::pow(rad(fy, fx) / c, 2.0f * static_cast<float>(order)));
+  });
+}
+
+Filter filter_gaussian_bandpass(double f0, double sigma) {
+  require(f0 >= 0 && f0 <= kMaxFrequency, "gaussian_bandpass", "f0", "in [0, 0.7071]", f0);
+  require(sigma > 0 && std::isfinite(sigma), "gaussian_bandpass", "sigma", "> 0", sigma);
+  float c = static_cast<float>(f0), a = static_cast<float>(1.0 / (2 * sigma * sigma));
+  return named("gaussian_bandpass", {f0, sigma}, [c, a](float fy, float fx) {
+    float d = rad(fy, fx) - c;
+    return std::exp(-d * d * a);
+  });
+}
+
+Filter filter_laplacian_of_gaussian(double sigma) {
+  require(sigma > 0 && std::isfinite(sigma), "laplacian_of_gaussian", "sigma", "> 0 (pixels)", sigma);
+  float s2 = static_cast<float>(2 * kPi * kPi * sigma * sigma), c = static_cast<float>(4 * kPi * kPi);
+  return named("laplacian_of_gaussian", {sigma}, [s2, c](float fy, float fx) {
+    float r2 = fx * fx + fy * fy;
+    return -c * r2 * std::exp(-s2 * r2);
+  });
+}
+
+Filter filter_gabor(double f0, double theta, double sigma) {
+  require(f0 >= 0 && f0 <= kMaxFrequency, "gabor", "frequency", "in [0, 0.7071]", f0);
+  require(std::isfinite(theta), "gabor", "theta", "finite (radians)", theta);
+  require(sigma > 0 && std::isfinite(sigma), "gabor", "sigma", "> 0", sigma);
+  float ux = static_cast<float>(f0 * std::cos(theta)), uy = static_cast<float>(f0 * std::sin(theta));
+  float a = static_cast<float>(1.0 / (2 * sigma * sigma));
+  return named("gabor", {f0, theta, sigma}, [ux, uy, a](float fy, float fx) {
+    float d1 = (fx - ux) * (fx - ux) + (fy - uy) * (fy - uy);
+    float d2 = (fx + ux) * (fx + ux) + (fy + uy) * (fy + uy);
+    return std::exp(-d1 * a) + std::exp(-d2 * a);
+  });
+}
+
+Filter filter_custom(FrequencyResponse response, std::string name) {
+  if (!response) throw Error("filter_custom: response is empty");
+  return named(std::move(name), {}, std::move(response));
+}
+
+std::vector<std::string> filter_names() {
+  return {"gaussian_lowpass:sigma",     "gaussian_highpass:sigma", "ideal_lowpass:cutoff",
+          "ideal_highpass:cutoff",      "ideal_bandpass:low,high", "butterworth:cutoff,order",
+          "gaussian_bandpass:f0,sigma", "laplacian_of_gaussian:sigma_pixels", "gabor:f0,theta,sigma"};
+}
+
+Filter make_filter(const std::string& spec) {
+  std::string name = spec, rest;
+  if (auto colon = spec.find(':'); colon != std::string::npos) {
+    name = spec.substr(0, colon);
+    rest = spec.substr(colon + 1);
+  }
+  std::vector<double> a;
+  std::stringstream ss(rest);
+  for (std::string item; std::getline(ss, item, ',');) {
+    std::size_t used = 0;
+    double v = 0;
+    try {
+      v = std::stod(item, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used == 0 || used != item.size())
+      throw Error("filter " + name + ": argument " + std::to_string(a.size() + 1) + " must be a number, got '" + item + "'");
+    a.push_back(v);
+  }
+  struct Entry {
+    std::size_t nargs;
+    std::function<Filter(const std::vector<double>&)> make;
+  };
+  static const std::map<std::string, Entry> table = {
+      {"gaussian_lowpass", {1, [](auto& v) { return filter_gaussian_lowpass(v[0]); }}},
+      {"gaussian_highpass", {1, [](auto& v) { return filter_gaussian_highpass(v[0]); }}},
+      {"ideal_lowpass", {1, [](auto& v) { return filter_ideal_lowpass(v[0]); }}},
+      {"ideal_highpass", {1, [](auto& v) { return filter_ideal_highpass(v[0]); }}},
+      {"ideal_bandpass", {2, [](auto& v) { return filter_ideal_bandpass(v[0], v[1]); }}},
+      {"butterworth", {2, [](auto& v) {
+         require(v[1] == std::floor(v[1]), "butterworth", "order", "an integer", v[1]);
+         return filter_butterworth(v[0], static_cast<int>(std::max(-1.0, std::min(v[1], 1e6))));
+       }}},
+      {"gaussian_bandpass", {2, [](auto& v) { return filter_gaussian_bandpass(v[0], v[1]); }}},
+      {"laplacian_of_gaussian", {1, [](auto& v) { return filter_laplacian_of_gaussian(v[0]); }}},
+      {"gabor", {3, [](auto& v) { return filter_gabor(v[0], v[1], v[2]); }}},
+  };
+  auto it = table.find(name);
+  if (it == table.end()) {
+    std::string known;
+    for (auto& n : filter_names()) known += (known.empty() ? "" : ", ") + n;
+    throw Error("filter: unknown name '" + name + "'; known filters: " + known);
+  }
+  if (a.size() != it->second.nargs)
+    throw Error("filter " + name + ": expected " + std::to_string(it->second.nargs) + " argument(s), got " +
+                std::to_string(a.size()));
+  return it->second.make(a);
+}
+
+Tensor filter_sinc_kernel(std::size_t n, double width) {
+  if (n == 0) throw Error("filter_sinc_kernel: n must be >= 1, got 0");
+  if (!(width > 0) || !std::isfinite(width)) throw Error("filter_sinc_kernel: width must be > 0, got " + std::to_string(width));
+  std::vector<double> s(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    double t = (static_cast<double>(i) - static_cast<double>(n / 2)) / width;
+    s[i] = t == 0 ? 1.0 : std::sin(kPi * t) / (kPi * t);
+  }
+  Tensor k({n, n});
+  for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t j = 0; j < n; ++j) k[i * n + j] = static_cast<float>(s[i] * s[j]);
+  return k;
+}
+
+bool sample_response(const FrequencyResponse& h, std::size_t P, std::size_t Q, float* even, float* odd) {
+  if (!h) throw Error("sample_response: the response is empty");
+  const std::size_t Qh = Q / 2 + 1;
+  bool has_odd = false;
+  for (std::size_t i = 0; i < P; ++i) {
+    const std::size_t mi = (P - i) % P;  // mirror bin -f
+    const float fy = static_cast<float>(fftfreq(i, P)), mfy = static_cast<float>(fftfreq(mi, P));
+    for (std::size_t j = 0; j < Qh; ++j) {
+      const std::size_t mj = (Q - j) % Q;
+      const float fx = static_cast<float>(fftfreq(j, Q)), mfx = static_cast<float>(fftfreq(mj, Q));
+      const float a = h(fy, fx), b = h(mfy, mfx);
+      if (!std::isfinite(a) || !std::isfinite(b)) {
+        std::ostringstream os;
+        os << "filter response is not finite at (fy, fx) = (" << (std::isfinite(a) ? mfy : fy) << ", "
+           << (std::isfinite(a) ? mfx : fx) << "): got " << (std::isfinite(a) ? b : a);
+        throw Error(os.str());
+      }
+      even[i * Qh + j] = 0.5f * (a + b);
+      const float o = 0.5f * (a - b);
+      if (odd) odd[i * Qh + j] = o;
+      if (o != 0.0f) has_odd = true;
+    }
+  }
+  return has_odd;
+}
+
+FilterPadding parse_filter_padding(const std::string& name) {
+  if (name == "circular") return FilterPadding::Circular;
+  if (name == "zero") return FilterPadding::Zero;
+  if (name == "reflect") return FilterPadding::Reflect;
+  throw Error("padding: expected one of circular, zero, reflect; got '" + name + "'");
+}
+
+Tensor apply_filter(const Tensor& x, const Filter& filter, FilterPadding padding, Output output) {
+  if (x.rank() != 2 && x.rank() != 3)
+    throw Error("apply_filter: x must be (H, W) or (H, W, C), got shape " + x.shape_string());
+  if (x.empty()) throw Error("apply_filter: x is empty " + x.shape_string());
+  check_finite(x, "apply_filter: x");
+  const std::size_t H = x.dim(0), W = x.dim(1), C = x.rank() == 3 ? x.dim(2) : 1;
+  const bool pad = padding != FilterPadding::Circular;
+  const std::size_t P = pad ? next_fast_size(2 * H) : H, Q = pad ? next_fast_size(2 * W) : W;
+  const std::size_t top = (P - H) / 2, left = (Q - W) / 2;
+  auto plan = FftPlan::get({P, Q}, 1, FftRigor::Estimate);
+  const std::size_t nb = plan->spectrum_size();
+  std::vector<float> even(nb), odd(nb);
+  const bool has_odd = sample_response(filter.response, P, Q, even.data(), odd.data()) && output == Output::Magnitude;
+  const float scale = plan->inverse_scale();
+  for (auto& v : even) v *= scale;
+  for (auto& v : odd) v *= scale;
+
+  // Source index on one padded axis: the image sits at [off, off+n).
+  auto src_index = [&](std::ptrdiff_t t, std::size_t off, std::size_t n) -> std::ptrdiff_t {
+    std::ptrdiff_t i = t - static_cast<std::ptrdiff_t>(off), nn = static_cast<std::ptrdiff_t>(n);
+    if (!pad) return i;
+    if (padding == FilterPadding::Zero) return (i < 0 || i >= nn) ? -1 : i;
+    if (nn == 1) return 0;
+    std::ptrdiff_t period = 2 * (nn - 1);  // reflect without repeating the edge
+    i %= period;
+    if (i < 0) i += period;
+    return i < nn ? i : period - i;
+  };
+  Tensor y(x.shape());
+#pragma omp parallel
+  {
+    AlignedVector<float> grid(P * Q), out(P * Q), out2(P * Q);
+    AlignedVector<Complex> spec(nb), spec2(nb);
+#pragma omp for schedule(dynamic)
+    for (std::size_t c = 0; c < C; ++c) {
+      for (std::size_t i = 0; i < P; ++i) {
+        std::ptrdiff_t si = src_index(static_cast<std::ptrdiff_t>(i), top, H);
+        for (std::size_t j = 0; j < Q; ++j) {
+          std::ptrdiff_t sj = src_index(static_cast<std::ptrdiff_t>(j), left, W);
+          grid[i * Q + j] = (si < 0 || sj < 0) ? 0.0f : x[(static_cast<std::size_t>(si) * W + static_cast<std::size_t>(sj)) * C + c];
+        }
+      }
+      plan->forward(grid.data(), spec.data());
+      if (has_odd) {
+        // -i * X * Ho: the imaginary part of ifft2(X . H), as a real signal.
+        for (std::size_t b = 0; b < nb; ++b) spec2[b] = Complex(spec[b].imag(), -spec[b].real()) * odd[b];
+        plan->inverse_unscaled(spec2.data(), out2.data());
+      }
+      for (std::size_t b = 0; b < nb; ++b) spec[b] *= even[b];
+      plan->inverse_unscaled(spec.data(), out.data());
+      for (std::size_t i = 0; i < H; ++i)
+        for (std::size_t j = 0; j < W; ++j) {
+          const std::size_t g = (i + top) * Q + j + left;
+          float v = out[g];
+          if (output == Output::Magnitude) v = has_odd ? std::hypot(v, out2[g]) : std::fabs(v);
+          y[(i * W + j) * C + c] = v;
+        }
+    }
+  }
+  return y;
+}
+
+}  // namespace fourierconv

@@ -1,0 +1,41 @@
+#include "fourierconv/io/file.hpp"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+
+#include "fourierconv/error.hpp"
+
+namespace fourierconv::io {
+
+std::vector<unsigned char> read_file(const std::string& path, const std::string& what) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) throw Error(what + ": cannot open '" + path + "': " + std::strerror(errno));
+  std::vector<unsigned char> data;
+  unsigned char buf[1 << 16];
+  std::size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) data.insert(data.end(), buf, buf + n);
+  bool err = std::ferror(f);
+  std::fclose(f);
+  if (err) throw Error(what + ": error reading '" + path + "'");
+  return data;
+}
+
+void write_file_atomic(const std::string& path, const std::vector<unsigned char>& bytes, const std::string& what) {
+  std::string tmp = path + ".tmp-" + std::to_string(::getpid());
+  std::FILE* f = std::fopen(tmp.c_str(), "wb");
+  if (!f) throw Error(what + ": cannot write '" + path + "': " + std::strerror(errno));
+  bool ok = std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size();
+  ok = (std::fflush(f) == 0) && ok;
+  ok = (std::fclose(f) == 0) && ok;
+  if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
+    int e = errno;
+    std::remove(tmp.c_str());
+    throw Error(what + ": cannot write '" + path + "': " + std::strerror(e));
+  }
+}
+
+}  // namespace fourierconv::io

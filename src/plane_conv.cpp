@@ -1,0 +1,234 @@
+#include "plane_conv.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "fourierconv/error.hpp"
+
+namespace fourierconv::detail {
+
+Axis make_axis(std::size_t n, std::size_t k, Mode mode) {
+  Axis a;
+  a.n = n;
+  a.k = k;
+  switch (mode) {
+    case Mode::Full: a.out = n + k - 1; a.start = 0; break;
+    case Mode::Same: a.out = n; a.start = static_cast<std::ptrdiff_t>((k - 1) / 2); break;
+    case Mode::Valid:
+      FC_ASSERT(n >= k);
+      a.out = n - k + 1;
+      a.start = static_cast<std::ptrdiff_t>(k - 1);
+      break;
+    case Mode::Circular: a.out = n; a.start = static_cast<std::ptrdiff_t>(k / 2); a.circular = true; break;
+  }
+  return a;
+}
+
+namespace {
+// Source index of E's t-th element on one axis, or -1 for a zero.
+std::ptrdiff_t source_index(const Axis& a, std::size_t t) {
+  std::ptrdiff_t i = a.start - static_cast<std::ptrdiff_t>(a.k - 1) + static_cast<std::ptrdiff_t>(t);
+  std::ptrdiff_t n = static_cast<std::ptrdiff_t>(a.n);
+  if (a.circular) return ((i % n) + n) % n;
+  return (i < 0 || i >= n) ? -1 : i;
+}
+}  // namespace
+
+void build_extended(const float* x, const Axis& r, const Axis& c, float* e) {
+  const std::size_t eh = r.out + r.k - 1, ew = c.out + c.k - 1;
+  std::vector<std::ptrdiff_t> cols(ew);
+  for (std::size_t t = 0; t < ew; ++t) cols[t] = source_index(c, t);
+  for (std::size_t t = 0; t < eh; ++t) {
+    float* row = e + t * ew;
+    std::ptrdiff_t sr = source_index(r, t);
+    if (sr < 0) {
+      std::fill(row, row + ew, 0.0f);
+      continue;
+    }
+    const float* src = x + static_cast<std::size_t>(sr) * c.n;
+    for (std::size_t j = 0; j < ew; ++j) row[j] = cols[j] < 0 ? 0.0f : src[cols[j]];
+  }
+}
+
+void direct_from_extended(const float* e, const float* k, const Axis& r, const Axis& c, float* y) {
+  const std::size_t oh = r.out, ow = c.out, kh = r.k, kw = c.k, ew = ow + kw - 1;
+  std::fill(y, y + oh * ow, 0.0f);
+  for (std::size_t i = 0; i < oh; ++i) {
+    float* __restrict yr = y + i * ow;
+    for (std::size_t u = 0; u < kh; ++u) {
+      const float* er = e + (i + kh - 1 - u) * ew;
+      for (std::size_t v = 0; v < kw; ++v) {
+        const float kv = k[u * kw + v];
+        const float* __restrict ep = er + (kw - 1 - v);
+        for (std::size_t j = 0; j < ow; ++j) yr[j] += kv * ep[j];
+      }
+    }
+  }
+}
+
+std::size_t fft_grid(const Axis& a) {
+  if (a.circular) return a.n;
+  // Outputs [start, start+out) of the full convolution (length n+k-1) must not alias on a
+  // cyclic grid of P: P >= n+k-1-start and P >= start+out.
+  std::size_t full = a.n + a.k - 1, s = static_cast<std::size_t>(a.start);
+  return next_fast_size(std::max(full - s, s + a.out));
+}
+
+void place_kernel(const float* k, const Axis& r, const Axis& c, std::size_t P, std::size_t Q, float* grid) {
+  std::fill(grid, grid + P * Q, 0.0f);
+  const std::size_t sr = r.circular ? static_cast<std::size_t>(r.start) : 0;
+  const std::size_t sc = c.circular ? static_cast<std::size_t>(c.start) : 0;
+  for (std::size_t u = 0; u < r.k; ++u) {
+    std::size_t gi = (u + P - sr % P) % P;
+    for (std::size_t v = 0; v < c.k; ++v) {
+      std::size_t gj = (v + Q - sc % Q) % Q;
+      grid[gi * Q + gj] += k[u * c.k + v];  // += : a kernel larger than a circular grid aliases
+    }
+  }
+}
+
+void place_input(const float* x, std::size_t h, std::size_t w, std::size_t P, std::size_t Q, float* grid) {
+  for (std::size_t i = 0; i < h; ++i) {
+    std::memcpy(grid + i * Q, x + i * w, w * sizeof(float));
+    std::fill(grid + i * Q + w, grid + (i + 1) * Q, 0.0f);
+  }
+  std::fill(grid + h * Q, grid + P * Q, 0.0f);
+}
+
+void crop_output(const float* grid, std::size_t Q, const Axis& r, const Axis& c, float* y) {
+  const std::size_t orr = r.circular ? 0 : static_cast<std::size_t>(r.start);
+  const std::size_t oc = c.circular ? 0 : static_cast<std::size_t>(c.start);
+  for (std::size_t i = 0; i < r.out; ++i) std::memcpy(y + i * c.out, grid + (i + orr) * Q + oc, c.out * sizeof(float));
+}
+
+void multiply_spectra(Complex* spec, const Complex* kspec, std::size_t n) {
+  float* __restrict a = reinterpret_cast<float*>(spec);
+  const float* __restrict b = reinterpret_cast<const float*>(kspec);
+  for (std::size_t i = 0; i < n; ++i) {
+    float ar = a[2 * i], ai = a[2 * i + 1], br = b[2 * i], bi = b[2 * i + 1];
+    a[2 * i] = ar * br - ai * bi;
+    a[2 * i + 1] = ar * bi + ai * br;
+  }
+}
+
+void multiply_accumulate_spectra(Complex* acc, const Complex* x, const Complex* k, std::size_t n) {
+  float* __restrict c = reinterpret_cast<float*>(acc);
+  const float* __restrict a = reinterpret_cast<const float*>(x);
+  const float* __restrict b = reinterpret_cast<const float*>(k);
+  for (std::size_t i = 0; i < n; ++i) {
+    float ar = a[2 * i], ai = a[2 * i + 1], br = b[2 * i], bi = b[2 * i + 1];
+    c[2 * i] += ar * br - ai * bi;
+    c[2 * i + 1] += ar * bi + ai * br;
+  }
+}
+
+namespace {
+std::vector<std::size_t> tile_candidates(std::size_t k, std::size_t needed) {
+  // Fast sizes from the smallest useful tile up to the whole extended plane (capped at 1024,
+  // beyond which a tile no longer stays in cache and a whole-plane FFT is the better tool).
+  std::vector<std::size_t> c;
+  std::size_t hi = std::min<std::size_t>(next_fast_size(needed), 1024);
+  for (std::size_t L = next_fast_size(std::max<std::size_t>(k, 2));; L = next_fast_size(L + 1)) {
+    c.push_back(L);
+    if (L >= hi) break;
+  }
+  return c;
+}
+}  // namespace
+
+Blocking choose_blocking(const Axis& r, const Axis& c) {
+  Blocking best;
+  double best_cost = INFINITY;
+  for (std::size_t Lh : tile_candidates(r.k, r.out + r.k - 1)) {
+    if (Lh < r.k) continue;
+    std::size_t th = (r.out + (Lh - r.k)) / (Lh - r.k + 1);
+    for (std::size_t Lw : tile_candidates(c.k, c.out + c.k - 1)) {
+      if (Lw < c.k) continue;
+      std::size_t tw = (c.out + (Lw - c.k)) / (Lw - c.k + 1);
+      double n = static_cast<double>(Lh * Lw);
+      double cost = static_cast<double>(th * tw) * n * (std::log2(std::max(n, 2.0)) + 2.0);
+      if (cost < best_cost) {
+        best_cost = cost;
+        best = {Lh, Lw, th * tw};
+      }
+    }
+  }
+  return best;
+}
+
+PlaneConv::PlaneConv(std::size_t h, std::size_t w, const float* k, std::size_t kh, std::size_t kw, Mode mode,
+                     Method method, FftRigor rigor)
+    : r_(make_axis(h, kh, mode)), c_(make_axis(w, kw, mode)), method_(method) {
+  FC_ASSERT(method != Method::Auto);
+  if (method == Method::Direct) {
+    kernel_.assign(k, k + kh * kw);
+    return;
+  }
+  Axis kr = r_, kc = c_;
+  if (method == Method::Fft) {
+    P_ = fft_grid(r_);
+    Q_ = fft_grid(c_);
+  } else {
+    Blocking b = choose_blocking(r_, c_);
+    P_ = b.Lh;
+    Q_ = b.Lw;
+    kr.circular = kc.circular = false;  // tiles convolve linearly with the kernel at the origin
+  }
+  plan_ = FftPlan::get({P_, Q_}, 1, rigor);
+  AlignedVector<float> grid(P_ * Q_);
+  place_kernel(k, kr, kc, P_, Q_, grid.data());
+  kspec_.resize(plan_->spectrum_size());
+  plan_->forward(grid.data(), kspec_.data());
+  const float s = plan_->inverse_scale();
+  for (auto& z : kspec_) z *= s;
+}
+
+void PlaneConv::run(const float* x, float* y, Scratch& s) const {
+  const std::size_t eh = r_.out + r_.k - 1, ew = c_.out + c_.k - 1;
+  if (method_ == Method::Direct) {
+    s.ext.resize(eh * ew);
+    build_extended(x, r_, c_, s.ext.data());
+    direct_from_extended(s.ext.data(), kernel_.data(), r_, c_, y);
+    return;
+  }
+  s.real.resize(P_ * Q_);
+  s.out.resize(P_ * Q_);
+  s.spec.resize(plan_->spectrum_size());
+  if (method_ == Method::Fft) {
+    place_input(x, r_.n, c_.n, P_, Q_, s.real.data());
+    plan_->forward(s.real.data(), s.spec.data());
+    multiply_spectra(s.spec.data(), kspec_.data(), kspec_.size());
+    plan_->inverse_unscaled(s.spec.data(), s.out.data());
+    crop_output(s.out.data(), Q_, r_, c_, y);
+    return;
+  }
+  // Blocked: output tiles of bh x bw need E tiles of Lh x Lw; the tile's cyclic convolution
+  // is exact at rows >= kh-1 and cols >= kw-1 (overlap-save).
+  s.ext.resize(eh * ew);
+  build_extended(x, r_, c_, s.ext.data());
+  const std::size_t bh = P_ - r_.k + 1, bw = Q_ - c_.k + 1;
+  for (std::size_t ti = 0; ti < r_.out; ti += bh) {
+    for (std::size_t tj = 0; tj < c_.out; tj += bw) {
+      float* g = s.real.data();
+      for (std::size_t i = 0; i < P_; ++i) {
+        float* row = g + i * Q_;
+        if (ti + i >= eh) {
+          std::fill(row, row + Q_, 0.0f);
+          continue;
+        }
+        std::size_t nw = std::min(Q_, ew - tj);
+        std::memcpy(row, s.ext.data() + (ti + i) * ew + tj, nw * sizeof(float));
+        std::fill(row + nw, row + Q_, 0.0f);
+      }
+      plan_->forward(g, s.spec.data());
+      multiply_spectra(s.spec.data(), kspec_.data(), kspec_.size());
+      plan_->inverse_unscaled(s.spec.data(), s.out.data());
+      std::size_t nh = std::min(bh, r_.out - ti), nw = std::min(bw, c_.out - tj);
+      for (std::size_t i = 0; i < nh; ++i)
+        std::memcpy(y + (ti + i) * c_.out + tj, s.out.data() + (i + r_.k - 1) * Q_ + (c_.k - 1), nw * sizeof(float));
+    }
+  }
+}
+
+}  // namespace fourierconv::detail

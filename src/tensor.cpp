@@ -1,0 +1,84 @@
+#include "fourierconv/tensor.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <sstream>
+
+#include "fourierconv/error.hpp"
+
+namespace fourierconv {
+
+std::string shape_to_string(const Shape& shape) {
+  std::ostringstream os;
+  os << '(';
+  for (std::size_t i = 0; i < shape.size(); ++i) {
+    if (i) os << ", ";
+    os << shape[i];
+  }
+  if (shape.size() == 1) os << ',';
+  os << ')';
+  return os.str();
+}
+
+std::size_t shape_size(const Shape& shape) {
+  std::size_t n = 1;
+  for (auto d : shape) n *= d;
+  return n;
+}
+
+Tensor::Tensor(Shape shape, float value) : shape_(std::move(shape)), data_(shape_size(shape_), value) {}
+
+Tensor::Tensor(Shape shape, std::initializer_list<float> values) : shape_(std::move(shape)), data_(values) {
+  if (data_.size() != shape_size(shape_))
+    throw Error("Tensor: shape " + shape_to_string(shape_) + " needs " + std::to_string(shape_size(shape_)) +
+                " values, got " + std::to_string(data_.size()));
+}
+
+std::size_t Tensor::offset(std::initializer_list<std::size_t> index) const {
+  if (index.size() != shape_.size())
+    throw Error("Tensor::at: expected " + std::to_string(shape_.size()) + " indices, got " +
+                std::to_string(index.size()));
+  std::size_t off = 0, i = 0;
+  for (auto v : index) {
+    if (v >= shape_[i])
+      throw Error("Tensor::at: index " + std::to_string(v) + " out of range for axis " + std::to_string(i) +
+                  " of shape " + shape_to_string(shape_));
+    off = off * shape_[i] + v;
+    ++i;
+  }
+  return off;
+}
+
+float& Tensor::at(std::initializer_list<std::size_t> index) { return data_[offset(index)]; }
+float Tensor::at(std::initializer_list<std::size_t> index) const { return data_[offset(index)]; }
+
+Tensor& Tensor::reshape(Shape shape) {
+  if (shape_size(shape) != data_.size())
+    throw Error("Tensor::reshape: cannot reshape " + shape_to_string(shape_) + " to " + shape_to_string(shape));
+  shape_ = std::move(shape);
+  return *this;
+}
+
+Tensor Tensor::reshaped(Shape shape) const {
+  Tensor t = *this;
+  t.reshape(std::move(shape));
+  return t;
+}
+
+void Tensor::fill(float value) { std::fill(data_.begin(), data_.end(), value); }
+
+void Tensor::resize(Shape shape) {
+  shape_ = std::move(shape);
+  data_.resize(shape_size(shape_));
+}
+
+void check_finite(const Tensor& t, const std::string& what) {
+  const float* p = t.data();
+  for (std::size_t i = 0; i < t.size(); ++i) {
+    if (!std::isfinite(p[i]))
+      throw Error(what + " contains " + (std::isnan(p[i]) ? "NaN" : "Inf") + " at flat index " + std::to_string(i) +
+                  " (shape " + t.shape_string() + ")");
+  }
+}
+
+}  // namespace fourierconv

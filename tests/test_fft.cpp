@@ -1,0 +1,150 @@
+// FftPlan tested by its properties (FFTW's self-test style): round trip, impulse response,
+// linearity, shift, float against a double-precision DFT.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <complex>
+#include <numbers>
+
+#include "fourierconv/error.hpp"
+#include "fourierconv/fft.hpp"
+#include "reference.hpp"
+
+using namespace fourierconv;
+
+namespace {
+
+std::vector<std::complex<double>> dft2_half(const Tensor& x, std::size_t h, std::size_t w) {
+  std::vector<std::complex<double>> out(h * (w / 2 + 1));
+  for (std::size_t ky = 0; ky < h; ++ky)
+    for (std::size_t kx = 0; kx <= w / 2; ++kx) {
+      std::complex<double> s = 0;
+      for (std::size_t y = 0; y < h; ++y)
+        for (std::size_t xx = 0; xx < w; ++xx) {
+          double a = -2 * std::numbers::pi * (double(ky * y) / h + double(kx * xx) / w);
+          s += double(x[y * w + xx]) * std::complex<double>(std::cos(a), std::sin(a));
+        }
+      out[ky * (w / 2 + 1) + kx] = s;
+    }
+  return out;
+}
+
+struct Dims {
+  std::size_t h, w;
+};
+
+class FftShapes : public ::testing::TestWithParam<Dims> {};
+
+TEST_P(FftShapes, ForwardMatchesDoubleDft) {
+  auto [h, w] = GetParam();
+  Tensor x = fctest::random_tensor({h, w}, 11);
+  auto plan = FftPlan::get({h, w}, 1);
+  AlignedVector<Complex> spec(plan->spectrum_size(), Complex(NAN, NAN));
+  plan->forward(x.data(), spec.data());
+  auto want = dft2_half(x, h, w);
+  double scale = std::sqrt(double(h * w));
+  for (std::size_t i = 0; i < want.size(); ++i) {
+    EXPECT_NEAR(spec[i].real(), want[i].real(), 2e-6 * scale * std::log2(h * w + 1.0)) << i;
+    EXPECT_NEAR(spec[i].imag(), want[i].imag(), 2e-6 * scale * std::log2(h * w + 1.0)) << i;
+  }
+}
+
+TEST_P(FftShapes, RoundTripIsIdentity) {
+  auto [h, w] = GetParam();
+  Tensor x = fctest::random_tensor({h, w}, 12);
+  auto plan = FftPlan::get({h, w}, 1);
+  AlignedVector<Complex> spec(plan->spectrum_size());
+  Tensor y({h, w}, NAN);
+  plan->forward(x.data(), spec.data());
+  plan->inverse(spec.data(), y.data());
+  for (std::size_t i = 0; i < x.size(); ++i) EXPECT_NEAR(y[i], x[i], 1e-5) << i;
+}
+
+TEST_P(FftShapes, ImpulseHasFlatSpectrumAndShiftIsPhase) {
+  auto [h, w] = GetParam();
+  Tensor d({h, w}, 0.0f);
+  std::size_t sy = h / 3, sx = w / 2;
+  d[sy * w + sx] = 1.0f;
+  auto plan = FftPlan::get({h, w}, 1);
+  AlignedVector<Complex> spec(plan->spectrum_size());
+  plan->forward(d.data(), spec.data());
+  for (std::size_t ky = 0; ky < h; ++ky)
+    for (std::size_t kx = 0; kx <= w / 2; ++kx) {
+      double a = -2 * std::numbers::pi * (double(ky * sy) / h + double(kx * sx) / w);
+      Complex z = spec[ky * (w / 2 + 1) + kx];
+      EXPECT_NEAR(z.real(), std::cos(a), 1e-5);
+      EXPECT_NEAR(z.imag(), std::sin(a), 1e-5);
+    }
+}
+
+TEST_P(FftShapes, Linearity) {
+  auto [h, w] = GetParam();
+  Tensor a = fctest::random_tensor({h, w}, 13), b = fctest::random_tensor({h, w}, 14), c({h, w});
+  for (std::size_t i = 0; i < c.size(); ++i) c[i] = 2 * a[i] - 3 * b[i];
+  auto plan = FftPlan::get({h, w}, 1);
+  std::size_t n = plan->spectrum_size();
+  AlignedVector<Complex> sa(n), sb(n), sc(n);
+  plan->forward(a.data(), sa.data());
+  plan->forward(b.data(), sb.data());
+  plan->forward(c.data(), sc.data());
+  for (std::size_t i = 0; i < n; ++i) EXPECT_LT(std::abs(sc[i] - (2.0f * sa[i] - 3.0f * sb[i])), 1e-4 * std::sqrt(h * w));
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, FftShapes,
+                         ::testing::Values(Dims{1, 1}, Dims{1, 16}, Dims{1, 13}, Dims{8, 8}, Dims{7, 5}, Dims{5, 12},
+                                           Dims{17, 19}, Dims{32, 27}),
+                         [](const auto& info) {
+                           return std::to_string(info.param.h) + "x" + std::to_string(info.param.w);
+                         });
+
+TEST(Fft, BatchedPlanTransformsEachPlane) {
+  const std::size_t h = 6, w = 10, n = 3;
+  Tensor x = fctest::random_tensor({n, h, w}, 15);
+  auto batched = FftPlan::get({h, w}, n);
+  auto single = FftPlan::get({h, w}, 1);
+  AlignedVector<Complex> sb(batched->spectrum_size() * n), ss(single->spectrum_size());
+  batched->forward(x.data(), sb.data());
+  for (std::size_t p = 0; p < n; ++p) {
+    AlignedVector<float> plane(x.data() + p * h * w, x.data() + (p + 1) * h * w);
+    single->forward(plane.data(), ss.data());
+    for (std::size_t i = 0; i < ss.size(); ++i) EXPECT_LT(std::abs(ss[i] - sb[p * ss.size() + i]), 1e-5);
+  }
+}
+
+TEST(Fft, PlansAreCached) {
+  EXPECT_EQ(FftPlan::get({12, 10}).get(), FftPlan::get({12, 10}).get());
+  EXPECT_NE(FftPlan::get({12, 10}).get(), FftPlan::get({10, 12}).get());
+}
+
+TEST(Fft, NextFastSize) {
+  EXPECT_EQ(next_fast_size(0), 1u);
+  EXPECT_EQ(next_fast_size(1), 1u);
+  EXPECT_EQ(next_fast_size(11), 12u);
+  EXPECT_EQ(next_fast_size(13), 14u);
+  EXPECT_EQ(next_fast_size(127), 128u);
+  EXPECT_EQ(next_fast_size(131), 135u);
+  EXPECT_EQ(next_fast_size(1031), 1050u);
+  for (std::size_t n = 1; n < 3000; ++n) {
+    std::size_t m = next_fast_size(n), r = m;
+    for (std::size_t p : {2, 3, 5, 7})
+      while (r % p == 0) r /= p;
+    ASSERT_EQ(r, 1u) << n;
+    ASSERT_GE(m, n);
+  }
+}
+
+TEST(Fft, BadDimensionsThrow) {
+  EXPECT_THROW(FftPlan::get({}), Error);
+  EXPECT_THROW(FftPlan::get({0, 4}), Error);
+  EXPECT_THROW(FftPlan::get({2, 3, 4}), Error);
+}
+
+TEST(Fft, WisdomRoundTrip) {
+  std::string path = ::testing::TempDir() + "/fc_wisdom.txt";
+  FftPlan::get({16, 16}, 1, FftRigor::Estimate);
+  EXPECT_TRUE(fft_save_wisdom(path));
+  EXPECT_TRUE(fft_load_wisdom(path));
+  EXPECT_FALSE(fft_load_wisdom(path + ".missing"));
+}
+
+}  // namespace

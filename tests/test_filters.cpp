@@ -1,0 +1,119 @@
+// Named filters against numpy's irfft2(rfft2(x) * H) (fixtures from
+// tests/fixtures/make_fixtures.py), padding modes and the odd-part/magnitude path.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <fstream>
+#include <numbers>
+
+#include "fourierconv/error.hpp"
+#include "fourierconv/filters.hpp"
+#include "fourierconv/io/npy.hpp"
+#include "reference.hpp"
+
+using namespace fourierconv;
+
+namespace {
+
+const std::string kDir = std::string(FOURIERCONV_SOURCE_DIR) + "/tests/fixtures/";
+
+TEST(Filters, MatchNumpyFixtures) {
+  Tensor x = io::read_npy(kDir + "filter_input.npy");
+  std::ifstream list(kDir + "filters.txt");
+  int n = 0;
+  for (std::string spec, file; list >> spec >> file; ++n) {
+    Tensor want = io::read_npy(kDir + file + ".npy");
+    Tensor y = apply_filter(x, make_filter(spec), FilterPadding::Circular);
+    fctest::expect_close(y, fctest::to_double(want), 1e-5, spec);
+  }
+  EXPECT_EQ(n, 9);
+}
+
+TEST(Filters, CustomCallableEqualsNamed) {
+  Tensor x = fctest::random_tensor({20, 24, 2}, 7);
+  Filter custom = filter_custom([](float fy, float fx) { return std::exp(-(fx * fx + fy * fy) / (2 * 0.01f)); });
+  Tensor a = apply_filter(x, custom), b = apply_filter(x, filter_gaussian_lowpass(0.1));
+  fctest::expect_close(a, fctest::to_double(b), 1e-6, "custom vs named");
+}
+
+TEST(Filters, OddResponseMagnitudeMatchesComplexDft) {
+  // H = sin(2 pi fx) + 0.5 is not even: the real output is Re(ifft2(X H)), the magnitude
+  // |ifft2(X H)|. Reference: a direct complex double DFT.
+  const std::size_t h = 6, w = 7;
+  Tensor x = fctest::random_tensor({h, w}, 8);
+  auto H = [](double fy, double fx) { return std::sin(2 * std::numbers::pi * fx) + 0.5 + fy; };
+  Filter f = filter_custom([&](float fy, float fx) { return static_cast<float>(H(fy, fx)); });
+  Tensor re = apply_filter(x, f, FilterPadding::Circular, Output::Real);
+  Tensor mag = apply_filter(x, f, FilterPadding::Circular, Output::Magnitude);
+  auto freq = [](std::size_t i, std::size_t n) { return (i < (n + 1) / 2 ? double(i) : double(i) - n) / n; };
+  std::vector<std::complex<double>> X(h * w);
+  for (std::size_t ky = 0; ky < h; ++ky)
+    for (std::size_t kx = 0; kx < w; ++kx) {
+      std::complex<double> s = 0;
+      for (std::size_t a = 0; a < h; ++a)
+        for (std::size_t b = 0; b < w; ++b)
+          s += double(x[a * w + b]) * std::polar(1.0, -2 * std::numbers::pi * (double(ky * a) / h + double(kx * b) / w));
+      X[ky * w + kx] = s * H(freq(ky, h), freq(kx, w));
+    }
+  for (std::size_t a = 0; a < h; ++a)
+    for (std::size_t b = 0; b < w; ++b) {
+      std::complex<double> s = 0;
+      for (std::size_t ky = 0; ky < h; ++ky)
+        for (std::size_t kx = 0; kx < w; ++kx)
+          s += X[ky * w + kx] * std::polar(1.0, 2 * std::numbers::pi * (double(ky * a) / h + double(kx * b) / w));
+      s /= double(h * w);
+      EXPECT_NEAR(re[a * w + b], s.real(), 1e-5);
+      EXPECT_NEAR(mag[a * w + b], std::abs(s), 1e-5);
+    }
+}
+
+TEST(Filters, PaddingModes) {
+  // An all-pass filter returns the input under every padding; a lowpass of a constant image
+  // is the constant with reflect padding (no dark border), but not with zero padding.
+  Tensor x = fctest::random_tensor({9, 14}, 9);
+  Filter pass = filter_custom([](float, float) { return 1.0f; });
+  for (auto p : {FilterPadding::Circular, FilterPadding::Zero, FilterPadding::Reflect})
+    fctest::expect_close(apply_filter(x, pass, p), fctest::to_double(x), 1e-6, "all-pass");
+  Tensor c({16, 16}, 0.5f);
+  Tensor r = apply_filter(c, filter_gaussian_lowpass(0.05), FilterPadding::Reflect);
+  for (float v : r) EXPECT_NEAR(v, 0.5f, 1e-5);
+  Tensor z = apply_filter(c, filter_gaussian_lowpass(0.05), FilterPadding::Zero);
+  EXPECT_LT(z[0], 0.45f);
+}
+
+TEST(Filters, SincKernelIsTheSeedsSeparableSinc) {
+  Tensor k = filter_sinc_kernel(8, 2.0);
+  auto sinc = [](double t) { return t == 0 ? 1.0 : std::sin(std::numbers::pi * t) / (std::numbers::pi * t); };
+  for (std::size_t i = 0; i < 8; ++i)
+    for (std::size_t j = 0; j < 8; ++j) EXPECT_NEAR(k[i * 8 + j], sinc((i - 4.0) / 2) * sinc((j - 4.0) / 2), 1e-7);
+  EXPECT_FLOAT_EQ(k[4 * 8 + 4], 1.0f);
+  EXPECT_THROW(filter_sinc_kernel(0, 1), Error);
+  EXPECT_THROW(filter_sinc_kernel(8, 0), Error);
+}
+
+TEST(Filters, BadSpecsGiveClearErrors) {
+  auto message = [](const std::string& spec) {
+    try {
+      make_filter(spec);
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_NE(message("nosuch").find("unknown name 'nosuch'"), std::string::npos);
+  EXPECT_NE(message("gaussian_lowpass").find("expected 1 argument"), std::string::npos);
+  EXPECT_NE(message("gaussian_lowpass:-1").find("sigma must be > 0"), std::string::npos);
+  EXPECT_NE(message("gaussian_lowpass:abc").find("must be a number"), std::string::npos);
+  EXPECT_NE(message("ideal_bandpass:0.3,0.1").find("high"), std::string::npos);
+  EXPECT_NE(message("butterworth:0.1,2.5").find("order"), std::string::npos);
+  EXPECT_NE(message("ideal_lowpass:0.9").find("cutoff"), std::string::npos);
+  EXPECT_EQ(make_filter("butterworth:0.1,2").to_string(), "butterworth:0.1,2");
+  Filter nan = filter_custom([](float, float) { return NAN; });
+  EXPECT_THROW(apply_filter(Tensor({4, 4}, 1.0f), nan), Error);
+  Tensor bad({4, 4}, 1.0f);
+  bad[3] = INFINITY;
+  EXPECT_THROW(apply_filter(bad, filter_gaussian_lowpass(0.1)), Error);
+  EXPECT_THROW(parse_filter_padding("wrap"), Error);
+}
+
+}  // namespace

@@ -1,0 +1,26 @@
+// Shared helpers of the fourierconv CLI subcommands.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <string>
+
+#include "fourierconv/tensor.hpp"
+
+namespace fourierconv::cli {
+
+// One subcommand: its name, one-line help, and a function that adds its options and
+// callback to the CLI11 subcommand.
+struct Command {
+  const char* name;
+  const char* help;
+  void (*setup)(CLI::App& sub);
+};
+
+// Reads a .npy (any supported dtype) or .png (scaled to [0, 1]) by extension.
+Tensor read_array(const std::string& path, const std::string& what);
+// Writes .npy (float32) or .png (8/16-bit, clip or normalize) by extension, atomically.
+void write_array(const std::string& path, const Tensor& t, int bit_depth, const std::string& scaling);
+bool ends_with(const std::string& s, const std::string& suffix);
+
+}  // namespace fourierconv::cli

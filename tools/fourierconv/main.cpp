@@ -1,0 +1,39 @@
+// fourierconv: the command-line tool. Each subcommand lives in its own file and is listed
+// in the table below.
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <iostream>
+
+#include "common.hpp"
+#include "fourierconv/error.hpp"
+
+namespace fourierconv::cli {
+void setup_filter(CLI::App&);
+void setup_convolve(CLI::App&);
+void setup_bench(CLI::App&);
+}  // namespace fourierconv::cli
+
+int main(int argc, char** argv) {
+  using namespace fourierconv::cli;
+  static const Command commands[] = {
+      {"filter", "Apply a fixed frequency response to a PNG or .npy image, per channel", setup_filter},
+      {"convolve", "Convolve an image or array with a kernel (scipy.signal.convolve semantics)", setup_convolve},
+      {"bench", "Time the convolution paths in-process (median of repeats)", setup_bench},
+  };
+  CLI::App app{"fourierconv: Fourier-domain convolution for signal processing and neural networks"};
+  app.require_subcommand(1);
+  for (const auto& c : commands) c.setup(*app.add_subcommand(c.name, c.help));
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const fourierconv::Error& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 2;
+  }
+  return 0;
+}
