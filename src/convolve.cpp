@@ -20,8 +20,8 @@ using detail::Scratch;
 // FFTW 3.3.10 with Estimate plans) by `build/fourierconv bench --calibrate`; see
 // BENCHMARKS.md. They only need to be right within a factor of ~2: the methods' costs
 // differ by orders of magnitude except near the crossovers, where either choice is fine.
-constexpr double kDirectNsPerMac = 0.09;
-constexpr double kFftNsPerPoint = 0.55;   // per N*log2(N) of one real transform
+constexpr double kDirectNsPerMac = 0.13;
+constexpr double kFftNsPerPoint = 0.14;   // per N*log2(N) of one real transform
 constexpr double kProductNsPerBin = 0.6;
 constexpr double kCopyNsPerFloat = 0.3;   // padding, cropping and the extended input
 
