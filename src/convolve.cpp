@@ -215,6 +215,10 @@ Tensor convolve(const Tensor& x_in, const Tensor& k_in, Mode mode, Method method
   return y;
 }
 
+Tensor fourier_convolution(const Tensor& image, const Tensor& filter, Output output) {
+  return convolve(image, filter, Mode::Circular, Method::Fft, output);
+}
+
 Tensor convolve_channels(const Tensor& x, const Tensor& bank, Mode mode, Method method) {
   if (x.rank() != 3)
     throw Error("convolve_channels: x must be (H, W, C), got shape " + x.shape_string());

@@ -58,6 +58,12 @@ Shape convolve_output_shape(const Shape& x, const Shape& k, Mode mode);
 Tensor convolve(const Tensor& x, const Tensor& k, Mode mode = Mode::Full, Method method = Method::Auto,
                 Output output = Output::Real, MethodChoice* chosen = nullptr);
 
+// The seed's fourier_convolution(image, filter): the convolution theorem on the image's own
+// grid, y = ifft2(fft2(image) . fft2(filter)), i.e. convolve(image, filter, circular, fft).
+// The filter may be any size (a larger one wraps around); its centre is at (kh/2, kw/2).
+// Pass Output::Magnitude for the seed's np.abs(...) of the inverse transform.
+Tensor fourier_convolution(const Tensor& image, const Tensor& filter, Output output = Output::Real);
+
 // Multi-channel bank, as a CNN layer does it (true convolution per pair, summed over C):
 //   x: (H, W, C), bank: (kh, kw, C, F)  ->  dst (H', W', F),  dst[..., f] = sum_c conv(x[..., c], bank[..., c, f])
 // With the fft method each input plane is transformed once and the channel sum happens in

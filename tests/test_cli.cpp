@@ -1,0 +1,95 @@
+// The CLI end to end: outputs, exit codes, error messages, and no partial output files.
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+
+#include "fourierconv/convolve.hpp"
+#include "fourierconv/io/npy.hpp"
+#include "fourierconv/io/png.hpp"
+#include "reference.hpp"
+
+using namespace fourierconv;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct CliResult {
+  int status;
+  std::string output;
+};
+
+CliResult run(const std::string& args) {
+  std::string cmd = std::string(FOURIERCONV_CLI) + " " + args + " 2>&1";
+  std::array<char, 4096> buf;
+  std::string out;
+  FILE* p = popen(cmd.c_str(), "r");
+  while (p && fgets(buf.data(), buf.size(), p)) out += buf.data();
+  int st = p ? pclose(p) : -1;
+  return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, out};
+}
+
+std::string dir() {
+  static std::string d = [] {
+    std::string p = ::testing::TempDir() + "/fc_cli";
+    fs::create_directories(p);
+    return p;
+  }();
+  return d;
+}
+
+TEST(Cli, ConvolveWritesTheSameAsTheLibrary) {
+  Tensor x = fctest::random_tensor({20, 17}, 1), k = fctest::random_tensor({5, 3}, 2);
+  io::write_npy(dir() + "/x.npy", x);
+  io::write_npy(dir() + "/k.npy", k);
+  CliResult r = run("convolve " + dir() + "/x.npy " + dir() + "/k.npy " + dir() + "/y.npy --mode same --verbose");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("method: "), std::string::npos) << r.output;
+  Tensor y = io::read_npy(dir() + "/y.npy"), want = convolve(x, k, Mode::Same);
+  ASSERT_EQ(y.shape(), want.shape());
+  for (std::size_t i = 0; i < y.size(); ++i) EXPECT_NEAR(y[i], want[i], 1e-5);
+}
+
+TEST(Cli, FilterPngPerChannel) {
+  Tensor img = fctest::random_tensor({16, 12, 3}, 3, 0, 1);
+  io::write_png(dir() + "/in.png", img);
+  CliResult r = run("filter " + dir() + "/in.png " + dir() + "/out.png --filter gaussian_lowpass:0.2 --padding reflect");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(io::read_png(dir() + "/out.png").shape(), (Shape{16, 12, 3}));
+}
+
+TEST(Cli, BadInputFailsClearlyAndWritesNothing) {
+  io::write_npy(dir() + "/ok.npy", fctest::random_tensor({8, 8}, 4));
+  {
+    std::FILE* f = std::fopen((dir() + "/bad.npy").c_str(), "wb");
+    std::fputs("\x93NUMPY garbage", f);
+    std::fclose(f);
+  }
+  struct Case {
+    std::string args, needle;
+  };
+  const std::string o = dir() + "/never.npy";
+  for (const Case& c : {
+           Case{"convolve " + dir() + "/missing.npy " + dir() + "/ok.npy " + o, "cannot open"},
+           Case{"convolve " + dir() + "/bad.npy " + dir() + "/ok.npy " + o, "bad.npy"},
+           Case{"convolve " + dir() + "/ok.npy " + dir() + "/ok.npy " + o + " --mode wrap", "mode"},
+           Case{"convolve " + dir() + "/ok.npy " + dir() + "/ok.npy " + o + " --method fast", "method"},
+           Case{"filter " + dir() + "/ok.npy " + o + " --filter nosuch", "unknown name"},
+           Case{"filter " + dir() + "/ok.npy " + o + " --filter butterworth:0.1", "expected 2 argument"},
+           Case{"filter " + dir() + "/ok.npy " + dir() + "/out.txt --filter gaussian_lowpass:0.1", ".npy or .png"},
+       }) {
+    CliResult r = run(c.args);
+    EXPECT_NE(r.status, 0) << c.args;
+    EXPECT_NE(r.output.find("error: "), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find(c.needle), std::string::npos) << c.args << "\n" << r.output;
+    EXPECT_FALSE(fs::exists(o)) << c.args;
+  }
+  for (auto& e : fs::directory_iterator(dir()))
+    EXPECT_EQ(e.path().string().find(".tmp-"), std::string::npos) << "left a temporary file " << e.path();
+  EXPECT_NE(run("").status, 0);
+  EXPECT_EQ(run("convolve --help").status, 0);
+}
+
+}  // namespace
