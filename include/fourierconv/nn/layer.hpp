@@ -1,0 +1,107 @@
+// Layer: the base of every network layer, Keras-style.
+//
+// Shapes given to and returned by build() exclude the batch axis: (H, W, C) for images,
+// (D,) for vectors. Tensors passed to call() carry the batch first: (N, H, W, C).
+// The base class owns the checks (built, input shape), subclasses own the math:
+// call() and backward() are non-virtual and forward to call_impl()/backward_impl().
+// A layer owns the tensors it returns, reused across calls (no allocation once sizes are
+// steady). Like autograd's saved tensors, backward() reads the input of the last call() by
+// reference: keep that tensor alive and unchanged until backward() (Sequential does).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "fourierconv/nn/activations.hpp"
+#include "fourierconv/tensor.hpp"
+
+namespace fourierconv::nn {
+
+// A named weight with its gradient. A frozen layer's weights count as non-trainable.
+struct Weight {
+  std::string name;  // "kernel", "bias"
+  Tensor value, grad;
+  bool trainable = true;
+  // Parameters per element: 1 for real weights, 2 for complex weights stored as (re, im)
+  // pairs in the last axis (SpectralConv2D); counts follow Keras's rule of one per float.
+  std::size_t count() const { return value.size(); }
+};
+
+class Layer {
+ public:
+  explicit Layer(std::string name);
+  virtual ~Layer();
+  Layer(const Layer&) = delete;
+  Layer& operator=(const Layer&) = delete;
+  Layer(Layer&&) = default;
+  Layer& operator=(Layer&&) = default;
+
+  const std::string& name() const { return name_; }
+  void set_name(std::string name) { name_ = std::move(name); }
+  virtual std::string class_name() const = 0;
+
+  void build(const Shape& input_shape);
+  bool built() const { return built_; }
+  const Shape& input_shape() const { return input_shape_; }
+  const Shape& output_shape() const { return output_shape_; }
+
+  // x: (N, input_shape...) -> (N, output_shape...). `training` switches dropout on.
+  const Tensor& call(const Tensor& x, bool training = false);
+  // dy: gradient of the loss w.r.t. the last call's output -> gradient w.r.t. its input.
+  // Fills the gradients of trainable weights (overwriting). With need_input_grad false the
+  // input gradient is skipped (the first layer of a model) and an empty tensor is returned.
+  // With through_activation false, dy is already the gradient w.r.t. the pre-activation
+  // (the fused softmax + cross-entropy gradient).
+  const Tensor& backward(const Tensor& dy, bool need_input_grad = true, bool through_activation = true);
+
+  // Frozen layers keep their weights but report them as non-trainable and get no updates.
+  bool trainable() const { return trainable_; }
+  void set_trainable(bool t) { trainable_ = t; }
+
+  std::vector<Weight*> weights();
+  std::vector<const Weight*> weights() const;
+  bool weight_trainable(const Weight& w) const { return trainable_ && w.trainable; }
+  std::size_t count_params() const;
+  std::size_t count_trainable_params() const;
+
+  // The activation applied at the end of call() (Linear if the layer has none).
+  Activation activation() const { return activation_; }
+
+  // The input shape given to the layer's constructor (Keras's input_shape=...), or empty.
+  // A Sequential whose first layer declares one builds itself with it.
+  const Shape& declared_input_shape() const { return declared_input_shape_; }
+  void declare_input_shape(Shape s) { declared_input_shape_ = std::move(s); }
+
+  // Extra lines for summary(detail): fixed constants, algorithm choices.
+  virtual std::vector<std::string> detail() const { return {}; }
+
+ protected:
+  virtual Shape build_impl(const Shape& input_shape) = 0;  // returns the output shape
+  virtual void call_impl(const Tensor& x, Tensor& y, bool training) = 0;
+  // dz: gradient w.r.t. the pre-activation output; dx: to fill when need_dx.
+  virtual void backward_impl(const Tensor& dz, Tensor* dx) = 0;
+
+  Weight& add_weight(std::string name, Shape shape, bool trainable = true);
+  // The input and output of the last call() (valid in backward_impl).
+  const Tensor& last_input() const { return *last_input_; }
+  const Tensor& last_output() const { return y_; }
+  Activation activation_ = Activation::Linear;
+
+ private:
+  std::string name_;
+  bool built_ = false, trainable_ = true;
+  Shape input_shape_, output_shape_, declared_input_shape_;
+  std::vector<std::unique_ptr<Weight>> weights_;
+  Tensor y_, dz_, dx_;
+  const Tensor* last_input_ = nullptr;
+};
+
+// Keras's default names: the first "conv2d", then "conv2d_1", ... per prefix, process-wide.
+std::string unique_name(const std::string& prefix);
+// Resets the name counters (keras.backend.clear_session()).
+void clear_session();
+// "Conv2D" -> "conv2d", "MaxPooling2D" -> "max_pooling2d", "FourierConv2D" -> "fourier_conv2d".
+std::string to_snake_case(const std::string& class_name);
+
+}  // namespace fourierconv::nn

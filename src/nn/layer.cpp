@@ -1,0 +1,125 @@
+#include "fourierconv/nn/layer.hpp"
+
+#include <map>
+#include <mutex>
+#include <regex>
+
+#include "fourierconv/error.hpp"
+
+namespace fourierconv::nn {
+
+Layer::Layer(std::string name) : name_(std::move(name)) {}
+Layer::~Layer() = default;
+
+void Layer::build(const Shape& input_shape) {
+  for (auto d : input_shape)
+    if (d == 0) throw Error(name_ + " (" + class_name() + "): input shape " + shape_to_string(input_shape) + " has a zero axis");
+  weights_.clear();
+  output_shape_ = build_impl(input_shape);
+  input_shape_ = input_shape;
+  built_ = true;
+}
+
+const Tensor& Layer::call(const Tensor& x, bool training) {
+  if (!built_) throw Error(name_ + " (" + class_name() + "): call() before build()");
+  bool ok = x.rank() == input_shape_.size() + 1 && std::equal(input_shape_.begin(), input_shape_.end(), x.shape().begin() + 1);
+  if (!ok || x.dim(0) == 0) {
+    Shape want{0};
+    want.insert(want.end(), input_shape_.begin(), input_shape_.end());
+    std::string w = shape_to_string(want);
+    w.replace(1, 1, "N");
+    throw Error(name_ + " (" + class_name() + "): expected input of shape " + w + ", got " + x.shape_string());
+  }
+  Shape ys{x.dim(0)};
+  ys.insert(ys.end(), output_shape_.begin(), output_shape_.end());
+  y_.resize(ys);
+  last_input_ = &x;
+  call_impl(x, y_, training);
+  activation_forward(activation_, y_.data(), y_.size(), output_shape_.empty() ? 1 : output_shape_.back());
+  return y_;
+}
+
+const Tensor& Layer::backward(const Tensor& dy, bool need_input_grad, bool through_activation) {
+  if (!last_input_) throw Error(name_ + " (" + class_name() + "): backward() before call()");
+  if (dy.shape() != y_.shape())
+    throw Error(name_ + " (" + class_name() + "): backward expected a gradient of shape " + y_.shape_string() + ", got " +
+                dy.shape_string());
+  const Tensor* dz = &dy;
+  if (through_activation && activation_ != Activation::Linear) {
+    dz_.resize(dy.shape());
+    activation_backward(activation_, y_.data(), dy.data(), dz_.data(), dy.size(), output_shape_.back());
+    dz = &dz_;
+  }
+  if (need_input_grad) {
+    Shape xs{dy.dim(0)};
+    xs.insert(xs.end(), input_shape_.begin(), input_shape_.end());
+    dx_.resize(xs);
+  } else {
+    dx_.resize({0});
+  }
+  backward_impl(*dz, need_input_grad ? &dx_ : nullptr);
+  return dx_;
+}
+
+std::vector<Weight*> Layer::weights() {
+  std::vector<Weight*> w;
+  for (auto& p : weights_) w.push_back(p.get());
+  return w;
+}
+
+std::vector<const Weight*> Layer::weights() const {
+  std::vector<const Weight*> w;
+  for (auto& p : weights_) w.push_back(p.get());
+  return w;
+}
+
+std::size_t Layer::count_params() const {
+  std::size_t n = 0;
+  for (auto& w : weights_) n += w->count();
+  return n;
+}
+
+std::size_t Layer::count_trainable_params() const {
+  std::size_t n = 0;
+  for (auto& w : weights_)
+    if (weight_trainable(*w)) n += w->count();
+  return n;
+}
+
+Weight& Layer::add_weight(std::string name, Shape shape, bool trainable) {
+  auto w = std::make_unique<Weight>();
+  w->name = std::move(name);
+  w->value = Tensor(shape);
+  w->grad = Tensor(shape);
+  w->trainable = trainable;
+  weights_.push_back(std::move(w));
+  return *weights_.back();
+}
+
+namespace {
+std::mutex names_mutex;
+std::map<std::string, int>& name_counts() {
+  static std::map<std::string, int> m;
+  return m;
+}
+}  // namespace
+
+std::string unique_name(const std::string& prefix) {
+  std::lock_guard<std::mutex> lock(names_mutex);
+  int n = name_counts()[prefix]++;
+  return n == 0 ? prefix : prefix + "_" + std::to_string(n);
+}
+
+void clear_session() {
+  std::lock_guard<std::mutex> lock(names_mutex);
+  name_counts().clear();
+}
+
+std::string to_snake_case(const std::string& class_name) {
+  std::string s = std::regex_replace(class_name, std::regex("(.)([A-Z][a-z]+)"), "$1_$2");
+  s = std::regex_replace(s, std::regex("([a-z])([A-Z])"), "$1_$2");
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+}  // namespace fourierconv::nn

@@ -1,0 +1,72 @@
+#include "fourierconv/nn/optimizers.hpp"
+
+#include <cmath>
+
+#include "fourierconv/error.hpp"
+
+namespace fourierconv::nn {
+
+void Optimizer::apply(const std::vector<Weight*>& weights) {
+  built_ = true;
+  for (Weight* w : weights) {
+    auto& slots = slots_[w];
+    if (slots.size() != slot_count()) slots.assign(slot_count(), std::vector<float>(w->value.size(), 0.0f));
+    update(*w, slots);
+  }
+  ++iterations_;
+}
+
+SGD::SGD(double learning_rate, double momentum, bool nesterov)
+    : Optimizer(learning_rate), momentum_(momentum), nesterov_(nesterov) {
+  if (!(learning_rate > 0)) throw Error("SGD: learning_rate must be > 0, got " + std::to_string(learning_rate));
+  if (!(momentum >= 0 && momentum <= 1)) throw Error("SGD: momentum must be in [0, 1], got " + std::to_string(momentum));
+}
+
+void SGD::update(Weight& w, std::vector<std::vector<float>>& slots) {
+  const float lr = float(learning_rate_), mu = float(momentum_);
+  float* v = w.value.data();
+  const float* g = w.grad.data();
+  const std::size_t n = w.value.size();
+  if (slots.empty()) {
+    for (std::size_t i = 0; i < n; ++i) v[i] -= lr * g[i];
+    return;
+  }
+  float* m = slots[0].data();
+  for (std::size_t i = 0; i < n; ++i) {
+    m[i] = mu * m[i] - lr * g[i];
+    v[i] += nesterov_ ? mu * m[i] - lr * g[i] : m[i];
+  }
+}
+
+Adam::Adam(double learning_rate, double beta_1, double beta_2, double epsilon, bool amsgrad)
+    : Optimizer(learning_rate), beta_1_(beta_1), beta_2_(beta_2), epsilon_(epsilon), amsgrad_(amsgrad) {
+  if (!(learning_rate > 0)) throw Error("Adam: learning_rate must be > 0, got " + std::to_string(learning_rate));
+  if (!(beta_1 >= 0 && beta_1 < 1) || !(beta_2 >= 0 && beta_2 < 1)) throw Error("Adam: beta_1 and beta_2 must be in [0, 1)");
+}
+
+void Adam::update(Weight& w, std::vector<std::vector<float>>& slots) {
+  const double t = double(iterations_ + 1);
+  const float alpha = float(learning_rate_ * std::sqrt(1 - std::pow(beta_2_, t)) / (1 - std::pow(beta_1_, t)));
+  const float b1 = float(1 - beta_1_), b2 = float(1 - beta_2_), eps = float(epsilon_);
+  float* v = w.value.data();
+  const float* g = w.grad.data();
+  float* m = slots[0].data();
+  float* s = slots[1].data();
+  float* vh = amsgrad_ ? slots[2].data() : nullptr;
+  const std::size_t n = w.value.size();
+  for (std::size_t i = 0; i < n; ++i) {
+    m[i] += (g[i] - m[i]) * b1;
+    s[i] += (g[i] * g[i] - s[i]) * b2;
+    float denom = s[i];
+    if (vh) denom = vh[i] = std::max(vh[i], s[i]);
+    v[i] -= m[i] * alpha / (std::sqrt(denom) + eps);
+  }
+}
+
+std::unique_ptr<Optimizer> make_optimizer(const std::string& name, double lr) {
+  if (name == "adam") return lr > 0 ? std::make_unique<Adam>(lr) : std::make_unique<Adam>();
+  if (name == "sgd") return lr > 0 ? std::make_unique<SGD>(lr) : std::make_unique<SGD>();
+  throw Error("optimizer: expected adam or sgd; got '" + name + "'");
+}
+
+}  // namespace fourierconv::nn
