@@ -31,7 +31,7 @@ void activation_forward(Activation a, float* x, std::size_t n, std::size_t last)
   switch (a) {
     case Activation::Linear: return;
     case Activation::Relu:
-      for (std::size_t i = 0; i < n; ++i) x[i] = x[i] > 0 ? x[i] : 0.0f;
+      for (std::size_t i = 0; i < n; ++i) x[i] = x[i] < 0 ? 0.0f : x[i];  // NaN propagates, as in Keras
       return;
     case Activation::Sigmoid:
       for (std::size_t i = 0; i < n; ++i) x[i] = 1.0f / (1.0f + std::exp(-x[i]));

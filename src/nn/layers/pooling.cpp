@@ -56,7 +56,7 @@ void MaxPooling2D::call_impl(const Tensor& x, Tensor& y, bool) {
               for (std::size_t c = 0; c < C; ++c) out[c] = in[c];
               first = false;
             } else {
-              for (std::size_t c = 0; c < C; ++c) out[c] = in[c] > out[c] ? in[c] : out[c];
+              for (std::size_t c = 0; c < C; ++c) out[c] = (in[c] > out[c] || in[c] != in[c]) ? in[c] : out[c];
             }
           }
         }
