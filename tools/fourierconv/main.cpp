@@ -12,6 +12,8 @@ namespace fourierconv::cli {
 void setup_filter(CLI::App&);
 void setup_convolve(CLI::App&);
 void setup_bench(CLI::App&);
+void setup_summary(CLI::App&);
+void setup_train(CLI::App&);
 }  // namespace fourierconv::cli
 
 int main(int argc, char** argv) {
@@ -20,6 +22,8 @@ int main(int argc, char** argv) {
       {"filter", "Apply a fixed frequency response to a PNG or .npy image, per channel", setup_filter},
       {"convolve", "Convolve an image or array with a kernel (scipy.signal.convolve semantics)", setup_convolve},
       {"bench", "Time the convolution paths in-process (median of repeats)", setup_bench},
+      {"summary", "Print a model's Keras-style summary", setup_summary},
+      {"train", "Train a model on Fashion-MNIST (or any MNIST-format data) and evaluate it", setup_train},
   };
   CLI::App app{"fourierconv: Fourier-domain convolution for signal processing and neural networks"};
   app.require_subcommand(1);
