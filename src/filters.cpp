@@ -124,6 +124,17 @@ Filter filter_gabor(double f0, double theta, double sigma) {
   });
 }
 
+std::vector<Filter> filter_bank_gabor(const std::vector<double>& frequencies, std::size_t orientations, double sigma) {
+  if (frequencies.empty() || orientations == 0)
+    throw Error("filter_bank_gabor: need at least one frequency and one orientation, got " +
+                std::to_string(frequencies.size()) + " and " + std::to_string(orientations));
+  std::vector<Filter> bank;
+  for (double f : frequencies)
+    for (std::size_t o = 0; o < orientations; ++o)
+      bank.push_back(filter_gabor(f, kPi * double(o) / double(orientations), sigma));
+  return bank;
+}
+
 Filter filter_custom(FrequencyResponse response, std::string name) {
   if (!response) throw Error("filter_custom: response is empty");
   return named(std::move(name), {}, std::move(response));
@@ -239,7 +250,7 @@ Tensor apply_filter(const Tensor& x, const Filter& filter, FilterPadding padding
   check_finite(x, "apply_filter: x");
   const std::size_t H = x.dim(0), W = x.dim(1), C = x.rank() == 3 ? x.dim(2) : 1;
   const bool pad = padding != FilterPadding::Circular;
-  const std::size_t P = pad ? next_fast_size(2 * H) : H, Q = pad ? next_fast_size(2 * W) : W;
+  const std::size_t P = pad ? next_fast_size(2 * H - 1) : H, Q = pad ? next_fast_size(2 * W - 1) : W;
   const std::size_t top = (P - H) / 2, left = (Q - W) / 2;
   auto plan = FftPlan::get({P, Q}, 1, FftRigor::Estimate);
   const std::size_t nb = plan->spectrum_size();

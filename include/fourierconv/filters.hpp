@@ -59,6 +59,11 @@ Filter filter_laplacian_of_gaussian(double sigma_pixels);
 Filter filter_gabor(double f0, double theta, double sigma);
 Filter filter_custom(FrequencyResponse response, std::string name = "custom");
 
+// A bank of gabor filters: every frequency in `frequencies` at `orientations` angles evenly
+// spaced in [0, pi), each with bandwidth sigma: frequencies.size() * orientations filters,
+// frequency-major. E.g. 4 radii x 8 orientations = the 32-filter bank of the comparison.
+std::vector<Filter> filter_bank_gabor(const std::vector<double>& frequencies, std::size_t orientations, double sigma);
+
 // Parses "NAME" or "NAME:ARG,ARG,..." (the CLI's --filter). Throws Error for unknown names,
 // wrong argument counts and out-of-range arguments, naming the filter and the argument.
 Filter make_filter(const std::string& spec);
@@ -77,7 +82,7 @@ bool sample_response(const FrequencyResponse& h, std::size_t P, std::size_t Q, f
 
 // How apply_filter extends the image before the transform.
 //   circular: no padding, the image is one period (the plain convolution theorem);
-//   zero / reflect: the image is centred on a grid of next_fast_size(2n) per axis, padded with
+//   zero / reflect: the image is centred on a grid of next_fast_size(2n - 1) per axis, padded with
 //   zeros or mirrored (scipy's 'reflect', d c b | a b c d | c b a), and cropped back.
 enum class FilterPadding { Circular, Zero, Reflect };
 FilterPadding parse_filter_padding(const std::string& name);

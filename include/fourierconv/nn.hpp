@@ -14,3 +14,4 @@
 #include "fourierconv/nn/optimizers.hpp"
 #include "fourierconv/nn/sequential.hpp"
 #include "fourierconv/nn/summary.hpp"
+#include "fourierconv/nn/layers/fourier_conv2d.hpp"

@@ -1,0 +1,65 @@
+// FourierConv2D: a bank of FIXED frequency responses applied to every input channel -- the
+// layer the seed asks about. It has no weights: each response is a function of frequency
+// chosen up front, sampled once in build() into a constant spectrum. That is why Keras
+// shows 0 trainable parameters for such a layer, and why it is cheap: a call is one rfft2 of
+// each input plane, a product per filter and one irfft2 per output plane.
+//
+//   input (N, H, W, C) -> output (N, H, W, C*F), channel c*F + f = filter f on input channel c
+//   (Keras's depthwise ordering, depth multiplier F).
+//   padding "circular": y = Re(ifft2(fft2(x) . H)) on the H x W grid (the seed's plain theorem);
+//           "same": the plane is zero-padded to P x Q = next_fast_size(2n - 1) per axis, filtered
+//           and cropped, so the image never wraps onto itself.
+//   output "real" (default) or "magnitude" (|ifft2(fft2(x) . H)|, the seed's np.abs).
+//   Frequencies, the even/odd split of a response and the exact formulas: filters.hpp.
+// Backward: the input gradient is the adjoint, the same even response applied to dy (its
+// conjugate, which for the real even part is itself), through |z| for magnitude; layers
+// before it train. The optimizer never sees the layer: it has nothing to train.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "fourierconv/filters.hpp"
+#include "fourierconv/nn/layer.hpp"
+
+namespace fourierconv::nn {
+
+struct FourierConv2DArgs {
+  std::string padding = "circular";
+  std::string output = "real";
+  std::string activation = "linear";
+  Shape input_shape{};
+  std::string name{};
+};
+
+class FourierConv2D : public Layer {
+ public:
+  explicit FourierConv2D(std::vector<Filter> bank, FourierConv2DArgs args = {});
+  // One response given as a callable: the seed's FourierConv2D(filter_func).
+  explicit FourierConv2D(FrequencyResponse response, FourierConv2DArgs args = {});
+  std::string class_name() const override { return "FourierConv2D"; }
+  std::vector<std::string> detail() const override;
+
+  const std::vector<Filter>& bank() const { return bank_; }
+  const FourierConv2DArgs& args() const { return args_; }
+  std::size_t filters() const { return bank_.size(); }
+  // The FFT grid (P, Q) chosen in build().
+  std::pair<std::size_t, std::size_t> grid() const;
+  // Number of fixed real constants held (sampled spectra): reported, never counted as params.
+  std::size_t fixed_constants() const;
+
+ protected:
+  Shape build_impl(const Shape& input_shape) override;
+  void call_impl(const Tensor& x, Tensor& y, bool training) override;
+  void backward_impl(const Tensor& dz, Tensor* dx) override;
+
+ private:
+  struct Plan;
+  std::vector<Filter> bank_;
+  FourierConv2DArgs args_;
+  bool same_, magnitude_;
+  std::shared_ptr<Plan> plan_;
+  Tensor re_, im_;  // pre-magnitude real and imaginary outputs (magnitude output only)
+};
+
+}  // namespace fourierconv::nn

@@ -1,0 +1,191 @@
+#include "fourierconv/nn/layers/fourier_conv2d.hpp"
+
+#include <cmath>
+#include <sstream>
+
+#include "fourierconv/error.hpp"
+#include "fourierconv/fft.hpp"
+#include "fourierconv/nn/summary.hpp"
+
+namespace fourierconv::nn {
+
+struct FourierConv2D::Plan {
+  std::size_t H = 0, W = 0, C = 0, F = 0, P = 0, Q = 0, nb = 0;
+  std::shared_ptr<const FftPlan> fft;
+  std::vector<float> even, odd;  // F x nb each, 1/(P*Q) folded in; odd empty when all responses are even
+};
+
+FourierConv2D::FourierConv2D(std::vector<Filter> bank, FourierConv2DArgs args)
+    : Layer(args.name.empty() ? unique_name("fourier_conv2d") : args.name), bank_(std::move(bank)), args_(std::move(args)) {
+  if (bank_.empty()) throw Error("FourierConv2D: the filter bank is empty (expected at least one response)");
+  for (std::size_t i = 0; i < bank_.size(); ++i)
+    if (!bank_[i].response) throw Error("FourierConv2D: filter " + std::to_string(i) + " has no response");
+  if (args_.padding != "circular" && args_.padding != "same")
+    throw Error("FourierConv2D: padding must be circular or same, got '" + args_.padding + "'");
+  if (args_.output != "real" && args_.output != "magnitude")
+    throw Error("FourierConv2D: output must be real or magnitude, got '" + args_.output + "'");
+  same_ = args_.padding == "same";
+  magnitude_ = args_.output == "magnitude";
+  activation_ = parse_activation(args_.activation);
+  declare_input_shape(args_.input_shape);
+}
+
+FourierConv2D::FourierConv2D(FrequencyResponse response, FourierConv2DArgs args)
+    : FourierConv2D(std::vector<Filter>{filter_custom(std::move(response))}, std::move(args)) {}
+
+std::pair<std::size_t, std::size_t> FourierConv2D::grid() const {
+  return plan_ ? std::pair{plan_->P, plan_->Q} : std::pair<std::size_t, std::size_t>{0, 0};
+}
+
+std::size_t FourierConv2D::fixed_constants() const { return plan_ ? plan_->even.size() + plan_->odd.size() : 0; }
+
+Shape FourierConv2D::build_impl(const Shape& in) {
+  if (in.size() != 3) throw Error(name() + " (FourierConv2D): expected input shape (H, W, C), got " + shape_to_string(in));
+  auto p = std::make_shared<Plan>();
+  p->H = in[0], p->W = in[1], p->C = in[2], p->F = bank_.size();
+  p->P = same_ ? next_fast_size(2 * p->H - 1) : p->H;
+  p->Q = same_ ? next_fast_size(2 * p->W - 1) : p->W;
+  p->fft = FftPlan::get({p->P, p->Q}, 1);
+  p->nb = p->fft->spectrum_size();
+  p->even.resize(p->F * p->nb);
+  std::vector<float> odd(p->F * p->nb);
+  bool any_odd = false;
+  for (std::size_t f = 0; f < p->F; ++f) {
+    try {
+      any_odd |= sample_response(bank_[f].response, p->P, p->Q, p->even.data() + f * p->nb, odd.data() + f * p->nb);
+    } catch (const Error& e) {
+      throw Error(name() + " (FourierConv2D): filter " + std::to_string(f) + " (" + bank_[f].to_string() + "): " + e.what());
+    }
+  }
+  const float s = p->fft->inverse_scale();
+  for (auto& v : p->even) v *= s;
+  // The odd part only reaches the output through the imaginary part, i.e. the magnitude.
+  if (any_odd && magnitude_) {
+    for (auto& v : odd) v *= s;
+    p->odd = std::move(odd);
+  }
+  plan_ = p;
+  return {p->H, p->W, p->C * p->F};
+}
+
+namespace {
+struct Buffers {
+  AlignedVector<float> grid, out;
+  AlignedVector<Complex> x, t, acc;
+  explicit Buffers(std::size_t pq, std::size_t nb) : grid(pq, 0.0f), out(pq), x(nb), t(nb), acc(nb) {}
+};
+}  // namespace
+
+void FourierConv2D::call_impl(const Tensor& x, Tensor& y, bool) {
+  const Plan& p = *plan_;
+  const std::size_t N = x.dim(0), H = p.H, W = p.W, C = p.C, F = p.F, P = p.P, Q = p.Q, nb = p.nb, CF = C * F;
+  const bool odd = !p.odd.empty();
+  if (magnitude_) {
+    re_.resize(y.shape());
+    im_.resize(odd ? y.shape() : Shape{0});
+  }
+  const float* xd = x.data();
+  float* yd = y.data();
+#pragma omp parallel
+  {
+    Buffers b(P * Q, nb);
+    AlignedVector<float> out2(odd ? P * Q : 0);
+#pragma omp for schedule(static)
+    for (std::size_t plane = 0; plane < N * C; ++plane) {
+      const std::size_t n = plane / C, c = plane % C;
+      for (std::size_t i = 0; i < H; ++i)  // rows beyond H and columns beyond W stay zero
+        for (std::size_t j = 0; j < W; ++j) b.grid[i * Q + j] = xd[((n * H + i) * W + j) * C + c];
+      p.fft->forward(b.grid.data(), b.x.data());
+      for (std::size_t f = 0; f < F; ++f) {
+        const float* he = p.even.data() + f * nb;
+        for (std::size_t k = 0; k < nb; ++k) b.t[k] = b.x[k] * he[k];
+        p.fft->inverse_unscaled(b.t.data(), b.out.data());
+        if (odd) {
+          const float* ho = p.odd.data() + f * nb;
+          for (std::size_t k = 0; k < nb; ++k) b.t[k] = Complex(b.x[k].imag(), -b.x[k].real()) * ho[k];  // -i X Ho
+          p.fft->inverse_unscaled(b.t.data(), out2.data());
+        }
+        for (std::size_t i = 0; i < H; ++i)
+          for (std::size_t j = 0; j < W; ++j) {
+            const std::size_t o = ((n * H + i) * W + j) * CF + c * F + f;
+            const float a = b.out[i * Q + j];
+            if (!magnitude_) {
+              yd[o] = a;
+              continue;
+            }
+            re_[o] = a;
+            if (odd) {
+              im_[o] = out2[i * Q + j];
+              yd[o] = std::hypot(a, im_[o]);
+            } else {
+              yd[o] = std::fabs(a);
+            }
+          }
+      }
+    }
+  }
+}
+
+void FourierConv2D::backward_impl(const Tensor& dz, Tensor* dx) {
+  if (!dx) return;
+  const Plan& p = *plan_;
+  const std::size_t N = dz.dim(0), H = p.H, W = p.W, C = p.C, F = p.F, P = p.P, Q = p.Q, nb = p.nb, CF = C * F;
+  const bool odd = !p.odd.empty();
+  const float* g = dz.data();
+  float* dxd = dx->data();
+  // d|z|/da = a/|z|, d|z|/db = b/|z| (0 where |z| = 0). |z| is recomputed: the layer's
+  // stored output has the activation applied.
+  auto mag = [&](std::size_t o) { return odd ? std::hypot(re_[o], im_[o]) : std::fabs(re_[o]); };
+  auto grad_re = [&](std::size_t o) {
+    if (!magnitude_) return g[o];
+    const float m = mag(o);
+    return m > 0 ? g[o] * re_[o] / m : 0.0f;
+  };
+#pragma omp parallel
+  {
+    Buffers b(P * Q, nb);
+#pragma omp for schedule(static)
+    for (std::size_t plane = 0; plane < N * C; ++plane) {
+      const std::size_t n = plane / C, c = plane % C;
+      std::fill(b.acc.begin(), b.acc.end(), Complex(0, 0));
+      for (std::size_t f = 0; f < F; ++f) {
+        for (int part = 0; part < (odd ? 2 : 1); ++part) {
+          for (std::size_t i = 0; i < H; ++i)
+            for (std::size_t j = 0; j < W; ++j) {
+              const std::size_t o = ((n * H + i) * W + j) * CF + c * F + f;
+              const float m = part == 0 ? 0.0f : mag(o);
+              b.grid[i * Q + j] = part == 0 ? grad_re(o) : (m > 0 ? g[o] * im_[o] / m : 0.0f);
+            }
+          p.fft->forward(b.grid.data(), b.x.data());
+          if (part == 0) {
+            const float* he = p.even.data() + f * nb;
+            for (std::size_t k = 0; k < nb; ++k) b.acc[k] += b.x[k] * he[k];
+          } else {  // adjoint of -i Ho is +i Ho
+            const float* ho = p.odd.data() + f * nb;
+            for (std::size_t k = 0; k < nb; ++k) b.acc[k] += Complex(-b.x[k].imag(), b.x[k].real()) * ho[k];
+          }
+        }
+      }
+      p.fft->inverse_unscaled(b.acc.data(), b.out.data());
+      for (std::size_t i = 0; i < H; ++i)
+        for (std::size_t j = 0; j < W; ++j) dxd[((n * H + i) * W + j) * C + c] = b.out[i * Q + j];
+    }
+  }
+}
+
+std::vector<std::string> FourierConv2D::detail() const {
+  std::ostringstream os;
+  os << "fixed filter bank (not trained): " << bank_.size() << " response(s)";
+  if (!bank_.empty()) os << ", e.g. " << bank_[0].to_string();
+  std::vector<std::string> d{os.str()};
+  if (plan_) {
+    std::ostringstream g;
+    g << "spectrum " << plan_->P << "x" << plan_->Q / 2 + 1 << " per filter (" << args_.padding << " padding, grid "
+      << plan_->P << "x" << plan_->Q << "): " << with_thousands(fixed_constants())
+      << " fixed constants, 0 weights; output " << args_.output;
+    d.push_back(g.str());
+  }
+  return d;
+}
+
+}  // namespace fourierconv::nn
