@@ -15,3 +15,4 @@
 #include "fourierconv/nn/sequential.hpp"
 #include "fourierconv/nn/summary.hpp"
 #include "fourierconv/nn/layers/fourier_conv2d.hpp"
+#include "fourierconv/nn/layers/spectral_conv2d.hpp"

@@ -1,0 +1,181 @@
+#include "fourierconv/nn/layers/spectral_conv2d.hpp"
+
+#include <sstream>
+
+#include "fourierconv/error.hpp"
+#include "fourierconv/fft.hpp"
+#include "fourierconv/nn/initializers.hpp"
+#include "fourierconv/nn/summary.hpp"
+
+namespace fourierconv::nn {
+
+struct SpectralConv2D::Plan {
+  std::size_t H = 0, W = 0, C = 0, F = 0, m1 = 0, m2 = 0, M = 0, nb = 0, Wh = 0;
+  std::shared_ptr<const FftPlan> fft;
+  std::vector<std::size_t> bins;  // half-spectrum bin of each retained mode (block 1 then block 2)
+  std::vector<float> weight;      // c2r weight of each retained mode: 1 for columns 0 and W/2, else 2
+};
+
+SpectralConv2D::SpectralConv2D(std::size_t filters, Size2 modes, SpectralConv2DArgs args)
+    : Layer(args.name.empty() ? unique_name("spectral_conv2d") : args.name),
+      filters_(filters),
+      modes_(modes),
+      args_(std::move(args)) {
+  if (filters == 0) throw Error("SpectralConv2D: filters must be >= 1, got 0");
+  if (modes.first == 0 || modes.second == 0)
+    throw Error("SpectralConv2D: modes must be positive, got (" + std::to_string(modes.first) + ", " +
+                std::to_string(modes.second) + ")");
+  activation_ = parse_activation(args_.activation);
+  declare_input_shape(args_.input_shape);
+}
+
+Shape SpectralConv2D::build_impl(const Shape& in) {
+  if (in.size() != 3) throw Error(name() + " (SpectralConv2D): expected input shape (H, W, C), got " + shape_to_string(in));
+  auto p = std::make_shared<Plan>();
+  p->H = in[0], p->W = in[1], p->C = in[2], p->F = filters_, p->m1 = modes_.first, p->m2 = modes_.second;
+  p->Wh = p->W / 2 + 1;
+  if (2 * p->m1 > p->H || p->m2 > p->Wh)
+    throw Error(name() + " (SpectralConv2D): modes (" + std::to_string(p->m1) + ", " + std::to_string(p->m2) +
+                ") are larger than the spectrum of a " + std::to_string(p->H) + "x" + std::to_string(p->W) +
+                " input: at most (" + std::to_string(p->H / 2) + ", " + std::to_string(p->Wh) + ")");
+  p->fft = FftPlan::get({p->H, p->W}, 1);
+  p->nb = p->fft->spectrum_size();
+  p->M = 2 * p->m1 * p->m2;
+  for (std::size_t block = 0; block < 2; ++block)
+    for (std::size_t r = 0; r < p->m1; ++r)
+      for (std::size_t c = 0; c < p->m2; ++c) {
+        const std::size_t row = block == 0 ? r : p->H - p->m1 + r;
+        p->bins.push_back(row * p->Wh + c);
+        p->weight.push_back((c == 0 || (p->W % 2 == 0 && c == p->W / 2)) ? 1.0f : 2.0f);
+      }
+  plan_ = p;
+  const float scale = 1.0f / float(p->C * p->F);
+  std::uniform_real_distribution<float> u(0.0f, scale);
+  for (const char* w : {"weights1", "weights2"}) {
+    Weight& wt = add_weight(w, {p->C, p->F, p->m1, p->m2, 2});
+    for (float& v : wt.value) v = u(global_rng());
+  }
+  if (args_.use_bias) add_weight("bias", {p->F});
+  return {p->H, p->W, p->F};
+}
+
+namespace {
+// The complex weight of (c, f, mode): mode < m1*m2 is in weights1, the rest in weights2.
+inline Complex* weight_at(std::vector<Weight*>& w, std::size_t c, std::size_t f, std::size_t F, std::size_t mode,
+                          std::size_t half, bool grad) {
+  Weight* t = mode < half ? w[0] : w[1];
+  float* base = (grad ? t->grad : t->value).data();
+  return reinterpret_cast<Complex*>(base) + (c * F + f) * half + (mode % half);
+}
+}  // namespace
+
+void SpectralConv2D::call_impl(const Tensor& x, Tensor& y, bool) {
+  const Plan& p = *plan_;
+  const std::size_t N = x.dim(0), H = p.H, W = p.W, C = p.C, F = p.F, M = p.M, half = M / 2;
+  auto w = weights();
+  xmodes_.resize(N * C * M);
+  const float s = p.fft->inverse_scale();
+  const float* bias = args_.use_bias ? w[2]->value.data() : nullptr;
+#pragma omp parallel
+  {
+    AlignedVector<float> grid(H * W);
+    AlignedVector<Complex> spec(p.nb), ys(p.nb, Complex(0, 0));
+    std::vector<Complex> acc(M);
+#pragma omp for schedule(static)
+    for (std::size_t n = 0; n < N; ++n) {
+      for (std::size_t c = 0; c < C; ++c) {
+        for (std::size_t i = 0; i < H * W; ++i) grid[i] = x[(n * H * W + i) * C + c];
+        p.fft->forward(grid.data(), spec.data());
+        for (std::size_t m = 0; m < M; ++m) xmodes_[(n * C + c) * M + m] = spec[p.bins[m]];
+      }
+      for (std::size_t f = 0; f < F; ++f) {
+        std::fill(acc.begin(), acc.end(), Complex(0, 0));
+        for (std::size_t c = 0; c < C; ++c) {
+          const Complex* xm = xmodes_.data() + (n * C + c) * M;
+          const Complex* w1 = weight_at(w, c, f, F, 0, half, false);
+          const Complex* w2 = weight_at(w, c, f, F, half, half, false);
+          for (std::size_t m = 0; m < half; ++m) acc[m] += xm[m] * w1[m];
+          for (std::size_t m = half; m < M; ++m) acc[m] += xm[m] * w2[m - half];
+        }
+        std::fill(ys.begin(), ys.end(), Complex(0, 0));  // c2r destroys its input
+        for (std::size_t m = 0; m < M; ++m) ys[p.bins[m]] = acc[m] * s;
+        p.fft->inverse_unscaled(ys.data(), grid.data());
+        const float b = bias ? bias[f] : 0.0f;
+        for (std::size_t i = 0; i < H * W; ++i) y[(n * H * W + i) * F + f] = grid[i] + b;
+      }
+    }
+  }
+}
+
+void SpectralConv2D::backward_impl(const Tensor& dz, Tensor* dx) {
+  const Plan& p = *plan_;
+  const std::size_t N = dz.dim(0), H = p.H, W = p.W, C = p.C, F = p.F, M = p.M, half = M / 2;
+  auto w = weights();
+  const float s = p.fft->inverse_scale();
+  // G_f[k] = dL/dY_f[k] = (w_k / (H W)) rfft2(dz_f)[k]   (w_k: the c2r weight of the bin)
+  std::vector<Complex> g(N * F * M);
+#pragma omp parallel
+  {
+    AlignedVector<float> grid(H * W);
+    AlignedVector<Complex> spec(p.nb);
+#pragma omp for schedule(static)
+    for (std::size_t nf = 0; nf < N * F; ++nf) {
+      const std::size_t n = nf / F, f = nf % F;
+      for (std::size_t i = 0; i < H * W; ++i) grid[i] = dz[(n * H * W + i) * F + f];
+      p.fft->forward(grid.data(), spec.data());
+      for (std::size_t m = 0; m < M; ++m) g[nf * M + m] = spec[p.bins[m]] * (p.weight[m] * s);
+    }
+  }
+  // dW_cf[k] = sum_n G_f[k] conj(X_c[k]); db_f = sum dz_f.
+  for (Weight* t : {w[0], w[1]}) t->grad.fill(0.0f);
+#pragma omp parallel for schedule(static) collapse(2)
+  for (std::size_t c = 0; c < C; ++c)
+    for (std::size_t f = 0; f < F; ++f)
+      for (std::size_t m = 0; m < M; ++m) {
+        Complex acc(0, 0);
+        for (std::size_t n = 0; n < N; ++n) acc += g[(n * F + f) * M + m] * std::conj(xmodes_[(n * C + c) * M + m]);
+        *weight_at(w, c, f, F, m, half, true) = acc;
+      }
+  if (args_.use_bias) {
+    float* db = w[2]->grad.data();
+    std::fill(db, db + F, 0.0f);
+    for (std::size_t i = 0; i < dz.size(); ++i) db[i % F] += dz[i];
+  }
+  if (!dx) return;
+  // dX_c[k] = sum_f G_f[k] conj(W_cf[k]); dx_c = sum_k Re(dX_c[k] e^{+i theta_k n}) = c2r(dX_c / w_k).
+#pragma omp parallel
+  {
+    AlignedVector<float> grid(H * W);
+    AlignedVector<Complex> spec(p.nb);
+#pragma omp for schedule(static) collapse(2)
+    for (std::size_t n = 0; n < N; ++n)
+      for (std::size_t c = 0; c < C; ++c) {
+        std::fill(spec.begin(), spec.end(), Complex(0, 0));
+        for (std::size_t m = 0; m < M; ++m) {
+          Complex acc(0, 0);
+          for (std::size_t f = 0; f < F; ++f)
+            acc += g[(n * F + f) * M + m] * std::conj(*weight_at(w, c, f, F, m, half, false));
+          spec[p.bins[m]] = acc / p.weight[m];
+        }
+        p.fft->inverse_unscaled(spec.data(), grid.data());
+        for (std::size_t i = 0; i < H * W; ++i) (*dx)[(n * H * W + i) * C + c] = grid[i];
+      }
+  }
+}
+
+std::vector<std::string> SpectralConv2D::detail() const {
+  std::ostringstream os;
+  os << "learned Fourier modes (trained): 2 blocks of " << modes_.first << "x" << modes_.second << " complex weights per "
+     << "(input, output) channel pair";
+  std::vector<std::string> d{os.str()};
+  if (plan_) {
+    std::ostringstream s;
+    s << "a complex weight counts as 2 parameters: 2 x " << plan_->C << " x " << plan_->F << " x " << plan_->m1 << " x "
+      << plan_->m2 << " x 2 = " << with_thousands(4 * plan_->C * plan_->F * plan_->m1 * plan_->m2)
+      << (args_.use_bias ? " + " + std::to_string(plan_->F) + " bias" : std::string());
+    d.push_back(s.str());
+  }
+  return d;
+}
+
+}  // namespace fourierconv::nn
