@@ -68,12 +68,16 @@ AlignedVector<float>& scratch() {
   return s;
 }
 
-// Few input taps (kh*kw*C <= kSmallTaps, e.g. a 3x3 kernel on one channel): a GEMM with an
-// inner dimension of 9 wastes most of its time packing, so loop over output pixels and
-// accumulate each tap times the F-long kernel row. Parallel over images.
-constexpr std::size_t kSmallTaps = 32;
+// The register-blocked direct kernel, used for the forward pass when F <= kBlockedMaxF:
+// PX consecutive output pixels x B output channels of accumulators stay in registers over
+// all kh*kw*C taps, so each tap costs PX broadcasts, B/8 kernel loads and PX*B/8 FMAs, and
+// nothing is copied (no im2col; sgemm spent most of its time packing the narrow im2col
+// matrix: 256x256x16 -> 16, 3x3 took 7.3 ms through im2col + sgemm).
+constexpr std::size_t kSmallTaps = 32;  // backward uses the pixel loop below this many taps
+constexpr std::size_t kBlockedMaxF = 64;
 
 bool small_taps(const Problem& p) { return p.kh * p.kw * p.c <= kSmallTaps; }
+bool blocked_forward(const Problem& p) { return p.f <= kBlockedMaxF || small_taps(p); }
 
 template <class F>
 void for_each_tap(const Problem& p, std::size_t n, std::size_t oy, std::size_t ox, F f) {
@@ -88,10 +92,10 @@ void for_each_tap(const Problem& p, std::size_t n, std::size_t oy, std::size_t o
   }
 }
 
-// Output channels in blocks of B held in registers across all taps.
+// One border pixel (some taps fall in the padding), B output channels from f0.
 template <std::size_t B>
-inline void small_pixel_block(const Problem& p, const float* x, const float* kernel, const float* bias, std::size_t n,
-                              std::size_t oy, std::size_t ox, std::size_t f0, float* out) {
+inline void border_pixel_block(const Problem& p, const float* x, const float* kernel, const float* bias, std::size_t n,
+                               std::size_t oy, std::size_t ox, std::size_t f0, float* out) {
   const std::size_t F = p.f, C = p.c;
   float acc[B];
   for (std::size_t j = 0; j < B; ++j) acc[j] = bias ? bias[f0 + j] : 0.0f;
@@ -112,49 +116,95 @@ inline void small_pixel_block(const Problem& p, const float* x, const float* ker
   for (std::size_t j = 0; j < B; ++j) out[f0 + j] = acc[j];
 }
 
-// Interior pixels (the whole window inside the input): tap t of the flattened (u, v, c)
-// window is at a fixed offset off[t] from the window's corner, so the loop is a plain
-// gather-and-FMA with no bounds checks.
-template <std::size_t B>
-inline void small_interior_block(const float* xp, const std::ptrdiff_t* off, std::size_t K, const float* kernel,
-                                 std::size_t F, const float* bias, std::size_t f0, float* out) {
-  float acc[B];
-  for (std::size_t j = 0; j < B; ++j) acc[j] = bias ? bias[f0 + j] : 0.0f;
-  for (std::size_t t = 0; t < K; ++t) {
-    const float xv = xp[off[t]];
-    const float* kr = kernel + t * F + f0;
-    for (std::size_t j = 0; j < B; ++j) acc[j] += xv * kr[j];
-  }
-  for (std::size_t j = 0; j < B; ++j) out[f0 + j] = acc[j];
+// 8 floats; GCC/Clang map it to one AVX register (two SSE ones without AVX).
+typedef float v8f __attribute__((vector_size(32)));
+
+inline v8f load8(const float* p) {
+  v8f v;
+  __builtin_memcpy(&v, p, sizeof v);
+  return v;
 }
 
-void small_forward(const Problem& p, const float* x, const float* kernel, const float* bias, float* y) {
-  const std::size_t F = p.f, C = p.c, K = p.kh * p.kw * C;
-  std::ptrdiff_t off[kSmallTaps];
+// PX interior pixels (whole windows inside the input), `pstride` floats apart in x: tap t of
+// the flattened (u, v, c) window sits at off[t] from a window's corner. B = 8 * V channels.
+template <std::size_t PX, std::size_t V>
+inline void interior_block(const float* xp, std::size_t pstride, const std::ptrdiff_t* off, std::size_t K,
+                           const float* kernel, std::size_t F, const float* bias, std::size_t f0, float* out) {
+  v8f acc[PX][V];
+  for (std::size_t j = 0; j < V; ++j) {
+    const v8f b = bias ? load8(bias + f0 + 8 * j) : v8f{};
+    for (std::size_t q = 0; q < PX; ++q) acc[q][j] = b;
+  }
+  for (std::size_t t = 0; t < K; ++t) {
+    const float* kr = kernel + t * F + f0;
+    v8f k[V];
+    for (std::size_t j = 0; j < V; ++j) k[j] = load8(kr + 8 * j);
+    const std::ptrdiff_t o = off[t];
+    for (std::size_t q = 0; q < PX; ++q) {
+      const v8f xv = v8f{} + xp[q * pstride + o];
+      for (std::size_t j = 0; j < V; ++j) acc[q][j] += xv * k[j];
+    }
+  }
+  for (std::size_t q = 0; q < PX; ++q)
+    for (std::size_t j = 0; j < V; ++j) __builtin_memcpy(out + q * F + f0 + 8 * j, &acc[q][j], sizeof(v8f));
+}
+
+// Fewer than 8 channels left: scalar.
+inline void interior_scalar(const float* xp, const std::ptrdiff_t* off, std::size_t K, const float* kernel,
+                            std::size_t F, const float* bias, std::size_t f0, float* out) {
+  float acc = bias ? bias[f0] : 0.0f;
+  for (std::size_t t = 0; t < K; ++t) acc += xp[off[t]] * kernel[t * F + f0];
+  out[f0] = acc;
+}
+
+template <std::size_t PX>
+inline void interior_pixels(const float* xp, std::size_t pstride, const std::ptrdiff_t* off, std::size_t K,
+                            const float* kernel, std::size_t F, const float* bias, float* out) {
+  std::size_t f = 0;
+  for (; f + 16 <= F; f += 16) interior_block<PX, 2>(xp, pstride, off, K, kernel, F, bias, f, out);
+  for (; f + 8 <= F; f += 8) interior_block<PX, 1>(xp, pstride, off, K, kernel, F, bias, f, out);
+  for (; f < F; ++f)
+    for (std::size_t q = 0; q < PX; ++q) interior_scalar(xp + q * pstride, off, K, kernel, F, bias, f, out + q * F);
+}
+
+void blocked_forward_impl(const Problem& p, const float* x, const float* kernel, const float* bias, float* y) {
+  const std::size_t F = p.f, C = p.c, K = p.kh * p.kw * C, pstride = p.sw * C;
+  std::vector<std::ptrdiff_t> offs(K);
   for (std::size_t u = 0, t = 0; u < p.kh; ++u)
     for (std::size_t v = 0; v < p.kw; ++v)
-      for (std::size_t c = 0; c < C; ++c, ++t) off[t] = std::ptrdiff_t(((u * p.dh) * p.w + v * p.dw) * C + c);
+      for (std::size_t c = 0; c < C; ++c, ++t) offs[t] = std::ptrdiff_t(((u * p.dh) * p.w + v * p.dw) * C + c);
+  const std::ptrdiff_t* off = offs.data();
   const std::ptrdiff_t span_h = std::ptrdiff_t((p.kh - 1) * p.dh), span_w = std::ptrdiff_t((p.kw - 1) * p.dw);
-#pragma omp parallel for schedule(static) if (p.macs() > 1e6)
+  // Output columns whose windows are inside: ox in [ox_lo, ox_hi).
+  const std::size_t ox_lo = (p.pad_left + p.sw - 1) / p.sw;
+  std::size_t ox_hi = 0;
+  if (std::ptrdiff_t(p.w) > span_w)
+    ox_hi = std::min(p.ow, std::size_t((std::ptrdiff_t(p.w) - 1 - span_w + std::ptrdiff_t(p.pad_left)) / std::ptrdiff_t(p.sw)) + 1);
+  auto border = [&](std::size_t n, std::size_t oy, std::size_t ox) {
+    float* out = y + ((n * p.oh + oy) * p.ow + ox) * F;
+    std::size_t f = 0;
+    for (; f + 16 <= F; f += 16) border_pixel_block<16>(p, x, kernel, bias, n, oy, ox, f, out);
+    for (; f + 8 <= F; f += 8) border_pixel_block<8>(p, x, kernel, bias, n, oy, ox, f, out);
+    for (; f < F; ++f) border_pixel_block<1>(p, x, kernel, bias, n, oy, ox, f, out);
+  };
+#pragma omp parallel for schedule(static) collapse(2) if (p.macs() > 1e6)
   for (std::size_t n = 0; n < p.n; ++n)
     for (std::size_t oy = 0; oy < p.oh; ++oy) {
       const std::ptrdiff_t y0 = std::ptrdiff_t(oy * p.sh) - std::ptrdiff_t(p.pad_top);
-      const bool row_inside = y0 >= 0 && y0 + span_h < std::ptrdiff_t(p.h);
-      for (std::size_t ox = 0; ox < p.ow; ++ox) {
-        float* out = y + ((n * p.oh + oy) * p.ow + ox) * F;
-        const std::ptrdiff_t x0 = std::ptrdiff_t(ox * p.sw) - std::ptrdiff_t(p.pad_left);
-        std::size_t f = 0;
-        if (row_inside && x0 >= 0 && x0 + span_w < std::ptrdiff_t(p.w)) {
-          const float* xp = x + ((n * p.h + std::size_t(y0)) * p.w + std::size_t(x0)) * C;
-          for (; f + 16 <= F; f += 16) small_interior_block<16>(xp, off, K, kernel, F, bias, f, out);
-          for (; f + 8 <= F; f += 8) small_interior_block<8>(xp, off, K, kernel, F, bias, f, out);
-          for (; f < F; ++f) small_interior_block<1>(xp, off, K, kernel, F, bias, f, out);
-          continue;
-        }
-        for (; f + 16 <= F; f += 16) small_pixel_block<16>(p, x, kernel, bias, n, oy, ox, f, out);
-        for (; f + 8 <= F; f += 8) small_pixel_block<8>(p, x, kernel, bias, n, oy, ox, f, out);
-        for (; f < F; ++f) small_pixel_block<1>(p, x, kernel, bias, n, oy, ox, f, out);
+      if (y0 < 0 || y0 + span_h >= std::ptrdiff_t(p.h) || ox_hi <= ox_lo) {
+        for (std::size_t ox = 0; ox < p.ow; ++ox) border(n, oy, ox);
+        continue;
       }
+      for (std::size_t ox = 0; ox < ox_lo; ++ox) border(n, oy, ox);
+      std::size_t ox = ox_lo;
+      auto corner = [&](std::size_t o) {
+        return x + ((n * p.h + std::size_t(y0)) * p.w + (o * p.sw - p.pad_left)) * C;
+      };
+      for (; ox + 4 <= ox_hi; ox += 4)
+        interior_pixels<4>(corner(ox), pstride, off, K, kernel, F, bias, y + ((n * p.oh + oy) * p.ow + ox) * F);
+      for (; ox < ox_hi; ++ox)
+        interior_pixels<1>(corner(ox), pstride, off, K, kernel, F, bias, y + ((n * p.oh + oy) * p.ow + ox) * F);
+      for (; ox < p.ow; ++ox) border(n, oy, ox);
     }
 }
 
@@ -195,7 +245,7 @@ void small_backward(const Problem& p, const float* x, const float* kernel, const
 }  // namespace
 
 void direct_forward(const Problem& p, const float* x, const float* kernel, const float* bias, float* y) {
-  if (small_taps(p)) return small_forward(p, x, kernel, bias, y);
+  if (blocked_forward(p)) return blocked_forward_impl(p, x, kernel, bias, y);
   const std::size_t rows = p.n * p.oh * p.ow, K = p.kh * p.kw * p.c, F = p.f, B = block_rows(p);
   // A 1x1 stride-1 unpadded convolution is a plain GEMM on x.
   const bool pointwise = p.kh == 1 && p.kw == 1 && p.sh == 1 && p.sw == 1 && p.padding == Padding::Valid;
@@ -211,8 +261,7 @@ void direct_forward(const Problem& p, const float* x, const float* kernel, const
     float* yb = y + r0 * F;
     if (bias)
       for (std::size_t i = 0; i < m; ++i) std::memcpy(yb + i * F, bias, F * sizeof(float));
-    detail::sgemm(false, false, int(m), int(F), int(K), 1.0f, a, int(K), kernel, int(F),
-                bias ? 1.0f : 0.0f, yb, int(F));
+    detail::sgemm_rows(false, int(m), int(F), int(K), 1.0f, a, int(K), kernel, int(F), bias ? 1.0f : 0.0f, yb, int(F));
   }
 }
 
@@ -240,15 +289,12 @@ void direct_backward(const Problem& p, const float* x, const float* kernel, cons
     }
     const float* g = dy + r0 * F;
     if (dkernel)
-      detail::sgemm(true, false, int(K), int(F), int(m), 1.0f, a, int(K), g, int(F),
-                  r0 == 0 ? 0.0f : 1.0f, dkernel, int(F));
+      detail::sgemm_tn_reduce(int(K), int(F), int(m), 1.0f, a, int(K), g, int(F), r0 == 0 ? 0.0f : 1.0f, dkernel, int(F));
     if (dx) {
       if (pointwise) {
-        detail::sgemm(false, true, int(m), int(K), int(F), 1.0f, g, int(F), kernel, int(F),
-                    0.0f, dx + r0 * K, int(K));
+        detail::sgemm_rows(true, int(m), int(K), int(F), 1.0f, g, int(F), kernel, int(F), 0.0f, dx + r0 * K, int(K));
       } else {
-        detail::sgemm(false, true, int(m), int(K), int(F), 1.0f, g, int(F), kernel, int(F),
-                    0.0f, dcols.data(), int(K));
+        detail::sgemm_rows(true, int(m), int(K), int(F), 1.0f, g, int(F), kernel, int(F), 0.0f, dcols.data(), int(K));
         col2im(p, dcols.data(), r0, r1, dx);
       }
     }

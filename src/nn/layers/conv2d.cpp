@@ -1,12 +1,15 @@
 #include "fourierconv/nn/layers/conv2d.hpp"
 
+#include <chrono>
+#include <map>
+#include <mutex>
+
+#include "fourierconv/conv/choose.hpp"
 #include "fourierconv/conv/direct.hpp"
 #include "fourierconv/error.hpp"
 #include "fourierconv/nn/initializers.hpp"
 
 namespace fourierconv::nn {
-
-struct Conv2D::FftState {};
 
 Conv2D::Conv2D(std::size_t filters, Size2 kernel_size, Conv2DArgs args)
     : Layer(args.name.empty() ? unique_name("conv2d") : args.name),
@@ -21,8 +24,8 @@ Conv2D::Conv2D(std::size_t filters, Size2 kernel_size, Conv2DArgs args)
   if (args_.dilation_rate.first == 0 || args_.dilation_rate.second == 0) throw Error("Conv2D: dilation_rate must be positive");
   padding_ = conv::parse_padding(args_.padding);
   activation_ = parse_activation(args_.activation);
-  if (args_.algorithm != "auto" && args_.algorithm != "direct" && args_.algorithm != "fft")
-    throw Error("Conv2D: algorithm must be auto, direct or fft; got '" + args_.algorithm + "'");
+  if (args_.algorithm != "auto" && args_.algorithm != "direct" && args_.algorithm != "fft" && args_.algorithm != "measure")
+    throw Error("Conv2D: algorithm must be auto, direct, fft or measure; got '" + args_.algorithm + "'");
   declare_input_shape(args_.input_shape);
 }
 
@@ -45,26 +48,125 @@ Shape Conv2D::build_impl(const Shape& in) {
     Weight& b = add_weight("bias", {filters_});
     initialize(b.value, args_.bias_initializer, global_rng());
   }
-  algorithm_used_ = "direct";
-  algorithm_reason_ = "im2col + sgemm";
+  fft_.reset();
+  forward_used_ = backward_used_ = "none";
+  forward_reason_ = "not called yet";
   return {p.oh, p.ow, filters_};
 }
 
-void Conv2D::call_impl(const Tensor& x, Tensor& y, bool) {
+namespace {
+
+// Measure mode's process-wide cache: problem and pass -> the faster algorithm.
+std::mutex measured_mutex;
+std::map<std::string, bool>& measured() {
+  static std::map<std::string, bool> m;
+  return m;
+}
+
+template <class F>
+double time_once(F f) {
+  const auto t0 = std::chrono::steady_clock::now();
+  f();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+}  // namespace
+
+bool Conv2D::use_fft(const conv::Problem& p, int pass, std::string* reason) {
+  std::string why;
+  const bool can = conv::fft_supports(p, &why);
+  const std::string& a = args_.algorithm;
+  if (a == "direct") {
+    *reason = "direct (requested)";
+    return false;
+  }
+  if (!can) {
+    *reason = "direct: the FFT algorithm does not support " + why + (a == "fft" ? " (fft was requested)" : "");
+    return false;
+  }
+  if (a == "fft") {
+    *reason = "fft (requested)";
+    return true;
+  }
+  conv::Choice ch = conv::choose(p, static_cast<conv::Pass>(pass));
+  *reason = ch.reason;
+  if (a == "auto") return ch.algorithm == conv::Algorithm::Fft;
+  // measure: time both once for this problem and pass, keep the winner.
+  const std::string key = p.to_string() + " pass " + std::to_string(pass);
+  {
+    std::lock_guard<std::mutex> lock(measured_mutex);
+    auto it = measured().find(key);
+    if (it != measured().end()) {
+      *reason = std::string(it->second ? "fft" : "direct") + " (measured)";
+      return it->second;
+    }
+  }
+  if (!fft_) fft_ = std::make_shared<conv::FftConv>(p);
+  auto w = weights();
+  const Tensor& x = last_input();
+  const float* bias = args_.use_bias ? w[1]->value.data() : nullptr;
+  Tensor tmp({p.n * p.oh * p.ow * p.f});
+  double td, tf;
+  if (pass != static_cast<int>(conv::Pass::Backward)) {
+    td = time_once([&] { conv::direct_forward(p, x.data(), w[0]->value.data(), bias, tmp.data()); });
+    tf = time_once([&] { fft_->forward(p, x.data(), w[0]->value.data(), bias, tmp.data()); });
+  } else {
+    Tensor dx({p.n * p.h * p.w * p.c}), dk(w[0]->value.shape());
+    fft_->forward(p, x.data(), w[0]->value.data(), bias, tmp.data());
+    td = time_once([&] { conv::direct_backward(p, x.data(), w[0]->value.data(), tmp.data(), dx.data(), dk.data(), nullptr); });
+    tf = time_once([&] { fft_->backward(p, x.data(), w[0]->value.data(), tmp.data(), dx.data(), dk.data(), nullptr); });
+  }
+  const bool fft = tf < td;
+  std::lock_guard<std::mutex> lock(measured_mutex);
+  measured()[key] = fft;
+  *reason = std::string(fft ? "fft" : "direct") + " (measured: direct " + std::to_string(td * 1e6) + " us, fft " +
+            std::to_string(tf * 1e6) + " us)";
+  return fft;
+}
+
+void Conv2D::call_impl(const Tensor& x, Tensor& y, bool training) {
   conv::Problem p = problem_for(x.dim(0));
   auto w = weights();
-  conv::direct_forward(p, x.data(), w[0]->value.data(), args_.use_bias ? w[1]->value.data() : nullptr, y.data());
+  const float* bias = args_.use_bias ? w[1]->value.data() : nullptr;
+  const int pass = static_cast<int>(training ? conv::Pass::TrainingForward : conv::Pass::Inference);
+  forward_was_fft_ = use_fft(p, pass, &forward_reason_);
+  forward_used_ = forward_was_fft_ ? "fft" : "direct";
+  if (forward_was_fft_) {
+    if (!fft_) fft_ = std::make_shared<conv::FftConv>(p);
+    fft_->forward(p, x.data(), w[0]->value.data(), bias, y.data());
+  } else {
+    conv::direct_forward(p, x.data(), w[0]->value.data(), bias, y.data());
+  }
 }
 
 void Conv2D::backward_impl(const Tensor& dz, Tensor* dx) {
   conv::Problem p = problem_for(dz.dim(0));
   auto w = weights();
-  conv::direct_backward(p, last_input().data(), w[0]->value.data(), dz.data(), dx ? dx->data() : nullptr, w[0]->grad.data(),
-                        args_.use_bias ? w[1]->grad.data() : nullptr);
+  std::string reason;
+  const bool fft = use_fft(p, static_cast<int>(conv::Pass::Backward), &reason);
+  backward_used_ = fft ? "fft" : "direct";
+  float* db = args_.use_bias ? w[1]->grad.data() : nullptr;
+  if (fft) {
+    if (!fft_) fft_ = std::make_shared<conv::FftConv>(p);
+    // The FFT backward reuses the forward's input spectra; after a direct forward (or none)
+    // it transforms the input itself.
+    if (!forward_was_fft_) fft_->invalidate_input();
+    fft_->backward(p, last_input().data(), w[0]->value.data(), dz.data(), dx ? dx->data() : nullptr, w[0]->grad.data(), db);
+  } else {
+    conv::direct_backward(p, last_input().data(), w[0]->value.data(), dz.data(), dx ? dx->data() : nullptr,
+                          w[0]->grad.data(), db);
+  }
 }
 
 std::vector<std::string> Conv2D::detail() const {
-  return {"algorithm: " + algorithm_used_ + " (" + algorithm_reason_ + ")"};
+  std::vector<std::string> d{"algorithm setting: " + args_.algorithm};
+  if (built()) {
+    conv::Problem p1 = problem_for(1), p32 = problem_for(32);
+    d.push_back("auto would pick for inference, batch 1: " + conv::choose(p1, conv::Pass::Inference).reason);
+    d.push_back("auto would pick for training, batch 32: " + conv::choose(p32, conv::Pass::TrainingForward).reason);
+  }
+  if (forward_used_ != "none") d.push_back("last forward: " + forward_used_ + " (" + forward_reason_ + ")");
+  return d;
 }
 
 }  // namespace fourierconv::nn

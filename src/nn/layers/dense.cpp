@@ -35,21 +35,21 @@ void Dense::call_impl(const Tensor& x, Tensor& y, bool) {
   if (args_.use_bias)
     for (std::size_t i = 0; i < M; ++i) std::memcpy(y.data() + i * U, w[1]->value.data(), U * sizeof(float));
   if (M <= 4) {  // a matrix-vector product per row: sgemm's packing costs more than the math here
-    detail::blas_threads_for(2.0 * double(M * D * U));
+    detail::blas_single_thread();
     for (std::size_t i = 0; i < M; ++i)
       cblas_sgemv(CblasRowMajor, CblasTrans, int(D), int(U), 1.0f, w[0]->value.data(), int(U), x.data() + i * D, 1,
                   args_.use_bias ? 1.0f : 0.0f, y.data() + i * U, 1);
     return;
   }
-  detail::sgemm(false, false, int(M), int(U), int(D), 1.0f, x.data(), int(D),
-              w[0]->value.data(), int(U), args_.use_bias ? 1.0f : 0.0f, y.data(), int(U));
+  detail::sgemm_rows(false, int(M), int(U), int(D), 1.0f, x.data(), int(D), w[0]->value.data(), int(U),
+                     args_.use_bias ? 1.0f : 0.0f, y.data(), int(U));
 }
 
 void Dense::backward_impl(const Tensor& dz, Tensor* dx) {
   const std::size_t D = input_shape().back(), U = units_, M = dz.size() / U;
   auto w = weights();
-  detail::sgemm(true, false, int(D), int(U), int(M), 1.0f, last_input().data(), int(D), dz.data(),
-              int(U), 0.0f, w[0]->grad.data(), int(U));
+  detail::sgemm_tn_reduce(int(D), int(U), int(M), 1.0f, last_input().data(), int(D), dz.data(), int(U), 0.0f,
+                          w[0]->grad.data(), int(U));
   if (args_.use_bias) {
     float* db = w[1]->grad.data();
     std::fill(db, db + U, 0.0f);
@@ -57,8 +57,8 @@ void Dense::backward_impl(const Tensor& dz, Tensor* dx) {
       for (std::size_t u = 0; u < U; ++u) db[u] += dz[i * U + u];
   }
   if (dx)
-    detail::sgemm(false, true, int(M), int(D), int(U), 1.0f, dz.data(), int(U),
-                w[0]->value.data(), int(U), 0.0f, dx->data(), int(D));
+    detail::sgemm_rows(true, int(M), int(D), int(U), 1.0f, dz.data(), int(U), w[0]->value.data(), int(U), 0.0f,
+                       dx->data(), int(D));
 }
 
 }  // namespace fourierconv::nn

@@ -8,6 +8,7 @@
 #include <string>
 #include <utility>
 
+#include "fourierconv/conv/fft.hpp"
 #include "fourierconv/conv/problem.hpp"
 #include "fourierconv/nn/layer.hpp"
 
@@ -23,7 +24,9 @@ struct Conv2DArgs {
   bool use_bias = true;
   std::string kernel_initializer = "glorot_uniform";
   std::string bias_initializer = "zeros";
-  // "auto" | "direct" | "fft": how the convolution is computed (conv/choose.hpp).
+  // How the convolution is computed (conv/choose.hpp): "auto" (cost model, per pass and
+  // batch size), "direct", "fft" (falls back to direct for strides or dilation, and says so),
+  // or "measure" (times both once per problem and pass, caches the winner process-wide).
   std::string algorithm = "auto";
   Shape input_shape{};  // (H, W, C) for the first layer of a model
   std::string name{};   // default: conv2d, conv2d_1, ...
@@ -38,10 +41,10 @@ class Conv2D : public Layer {
   std::size_t filters() const { return filters_; }
   Size2 kernel_size() const { return kernel_size_; }
   const Conv2DArgs& args() const { return args_; }
-  // The algorithm used for the forward pass, decided in build() for the batch size seen
-  // first; "direct" or "fft", with the reason.
-  const std::string& algorithm_used() const { return algorithm_used_; }
-  const std::string& algorithm_reason() const { return algorithm_reason_; }
+  // The algorithm of the last forward / backward pass ("direct" or "fft") and why.
+  const std::string& algorithm_used() const { return forward_used_; }
+  const std::string& algorithm_reason() const { return forward_reason_; }
+  const std::string& backward_algorithm_used() const { return backward_used_; }
 
  protected:
   Shape build_impl(const Shape& input_shape) override;
@@ -50,13 +53,14 @@ class Conv2D : public Layer {
 
  private:
   conv::Problem problem_for(std::size_t n) const;
+  bool use_fft(const conv::Problem& p, int pass, std::string* reason);
   std::size_t filters_;
   Size2 kernel_size_;
   Conv2DArgs args_;
   conv::Padding padding_;
-  std::string algorithm_used_ = "direct", algorithm_reason_;
-  struct FftState;
-  std::shared_ptr<FftState> fft_;
+  std::string forward_used_ = "none", forward_reason_ = "not called yet", backward_used_ = "none";
+  bool forward_was_fft_ = false;
+  std::shared_ptr<conv::FftConv> fft_;
 };
 
 }  // namespace fourierconv::nn

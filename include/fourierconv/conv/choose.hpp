@@ -1,0 +1,35 @@
+// The algorithm choice for a conv::Problem: a pure function, unit-tested without running any
+// convolution (as PyTorch's select_conv_backend and NNPACK's select_algorithm).
+//
+// Cost model (microseconds), constants measured on the development machine with
+// `build/fourierconv bench --calibrate-conv` (BENCHMARKS.md):
+//   direct  = MACs * ns_per_mac (small-tap kernel or im2col + sgemm) + im2col copies
+//   fft     = transforms * kFftNsPerPoint * PQ log2(PQ) + complex MACs * kCmacNs
+//     forward:  N*C input + N*F output transforms (+ C*F kernel transforms when training,
+//               since the kernel changes every step; cached at inference), N*C*F*bins products
+//     backward: N*F + N*C + C*F transforms, 2*N*C*F*bins products
+// The FFT needs stride 1 and dilation 1; otherwise direct is chosen and the reason says so.
+#pragma once
+
+#include <string>
+
+#include "fourierconv/conv/problem.hpp"
+
+namespace fourierconv::conv {
+
+enum class Algorithm { Direct, Fft };
+std::string to_string(Algorithm a);
+enum class Pass { Inference, TrainingForward, Backward };
+
+struct Choice {
+  Algorithm algorithm = Algorithm::Direct;
+  std::string reason;
+  double direct_us = 0, fft_us = 0;
+};
+
+Choice choose(const Problem& p, Pass pass);
+// The estimates alone.
+double direct_cost_us(const Problem& p, Pass pass);
+double fft_cost_us(const Problem& p, Pass pass);
+
+}  // namespace fourierconv::conv

@@ -1,0 +1,81 @@
+#include "fourierconv/conv/choose.hpp"
+
+#include <cmath>
+#include <sstream>
+
+#include "fourierconv/conv/fft.hpp"
+
+namespace fourierconv::conv {
+namespace {
+
+// Fitted to forward and backward timings of (1, 256, 256, 16) -> 16 at k = 3..31 and of
+// (32, 28, 28, C) -> F at k = 3, 7, 15 on the development machine (2-core Zen 3); see
+// BENCHMARKS.md, "Conv2D calibration". Right within ~1.5x, which is all a choice needs.
+constexpr double kBlockedNsPerMac = 0.025;    // register-blocked forward kernel ...
+constexpr double kBlockedNsPerMacC1 = 0.03;   // ... plus this / C (one broadcast feeds fewer FMAs)
+constexpr double kGemmNsPerMac = 0.06;        // backward: im2col + sgemm
+constexpr double kSmallTapBwdNsPerMac = 0.24; // backward for C*kh*kw <= 32 (pixel loop)
+constexpr double kIm2colNsPerFloat = 0.25;
+constexpr double kFftNsPerPoint = 0.10;       // per P*Q*log2(P*Q), one real transform
+constexpr double kPlaneNsPerPoint = 1.0;      // gather/scatter/zero of a plane, per grid point
+constexpr double kTransformUs = 1.5;          // fixed cost per transform
+constexpr double kCmacNsCached = 0.3;         // complex multiply-add, spectra in cache
+constexpr double kCmacNsStreamed = 0.95;      // ... kernel spectra larger than kCacheBytes
+constexpr double kCmacNsStreamedBwd = 3.5;    // ... backward (three large arrays at once)
+constexpr double kCacheBytes = 4e6;
+constexpr double kFixedUs = 5.0;              // per-pass overhead of either algorithm
+
+}  // namespace
+
+std::string to_string(Algorithm a) { return a == Algorithm::Direct ? "direct" : "fft"; }
+
+double direct_cost_us(const Problem& p, Pass pass) {
+  const bool small = p.kh * p.kw * p.c <= 32;
+  const double macs = p.macs();
+  if (pass != Pass::Backward)
+    return macs * (kBlockedNsPerMac + kBlockedNsPerMacC1 / double(p.c)) * 1e-3 + kFixedUs;
+  // Backward computes the kernel and input gradients: two products of the forward's size.
+  const double copies = small ? 0.0 : 2.0 * double(p.n) * p.oh * p.ow * p.kh * p.kw * p.c;
+  return (2.0 * macs * (small ? kSmallTapBwdNsPerMac : kGemmNsPerMac) + copies * kIm2colNsPerFloat) * 1e-3 + kFixedUs;
+}
+
+double fft_cost_us(const Problem& p, Pass pass) {
+  if (!fft_supports(p)) return INFINITY;
+  auto [P, Q] = fft_grid(p);
+  const double pq = double(P * Q);
+  const double t = kFftNsPerPoint * pq * std::log2(std::max(pq, 2.0)) + kPlaneNsPerPoint * pq + kTransformUs * 1e3;
+  const double bins = double(P) * double(Q / 2 + 1);
+  const double n = double(p.n), c = double(p.c), f = double(p.f);
+  const bool streamed = c * f * bins * 8.0 > kCacheBytes;
+  double transforms = 0, cmacs = n * c * f * bins, cmac_ns = streamed ? kCmacNsStreamed : kCmacNsCached;
+  switch (pass) {
+    case Pass::Inference: transforms = n * c + n * f; break;
+    case Pass::TrainingForward: transforms = n * c + n * f + c * f; break;
+    case Pass::Backward:
+      transforms = n * f + n * c + c * f;
+      cmacs *= 2;
+      if (streamed) cmac_ns = kCmacNsStreamedBwd;
+      break;
+  }
+  return (transforms * t + cmacs * cmac_ns) * 1e-3 + kFixedUs;
+}
+
+Choice choose(const Problem& p, Pass pass) {
+  Choice ch;
+  ch.direct_us = direct_cost_us(p, pass);
+  ch.fft_us = fft_cost_us(p, pass);
+  std::ostringstream os;
+  os.precision(3);
+  std::string why;
+  if (!fft_supports(p, &why)) {
+    ch.algorithm = Algorithm::Direct;
+    os << "direct: the FFT algorithm does not support " << why;
+  } else {
+    ch.algorithm = ch.fft_us < ch.direct_us ? Algorithm::Fft : Algorithm::Direct;
+    os << to_string(ch.algorithm) << ": estimated direct " << ch.direct_us << " us, fft " << ch.fft_us << " us";
+  }
+  ch.reason = os.str();
+  return ch;
+}
+
+}  // namespace fourierconv::conv

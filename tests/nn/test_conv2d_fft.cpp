@@ -1,0 +1,142 @@
+// Conv2D through the FFT: agrees with direct and with the double-precision reference on a
+// table of shapes (odd sizes, k from 1 to 31, several channel counts, both paddings), has
+// finite-difference-checked gradients, falls back for strides; conv::choose is unit-tested.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "fourierconv/conv/choose.hpp"
+#include "fourierconv/conv/direct.hpp"
+#include "fourierconv/conv/fft.hpp"
+#include "fourierconv/nn.hpp"
+#include "nn/gradcheck.hpp"
+#include "reference.hpp"
+
+using namespace fourierconv;
+using namespace fourierconv::nn;
+using fctest::random_tensor;
+
+namespace {
+
+struct Case {
+  std::size_t n, h, w, c, f, k;
+  conv::Padding padding;
+};
+
+// The same double loop as test_layers' reference, kept local: y = xcorr(x, K) (no bias).
+std::vector<double> reference(const conv::Problem& p, const Tensor& x, const Tensor& k) {
+  std::vector<double> y(p.n * p.oh * p.ow * p.f, 0.0);
+  for (std::size_t n = 0; n < p.n; ++n)
+    for (std::size_t i = 0; i < p.oh; ++i)
+      for (std::size_t j = 0; j < p.ow; ++j)
+        for (std::size_t u = 0; u < p.kh; ++u)
+          for (std::size_t v = 0; v < p.kw; ++v) {
+            long iy = long(i + u) - long(p.pad_top), ix = long(j + v) - long(p.pad_left);
+            if (iy < 0 || ix < 0 || iy >= long(p.h) || ix >= long(p.w)) continue;
+            for (std::size_t c = 0; c < p.c; ++c) {
+              const double xv = x[((n * p.h + iy) * p.w + ix) * p.c + c];
+              for (std::size_t f = 0; f < p.f; ++f)
+                y[((n * p.oh + i) * p.ow + j) * p.f + f] += xv * k[((u * p.kw + v) * p.c + c) * p.f + f];
+            }
+          }
+  return y;
+}
+
+class FftConvTable : public ::testing::TestWithParam<Case> {};
+
+TEST_P(FftConvTable, AgreesWithDirectAndReference) {
+  const Case c = GetParam();
+  conv::Problem p = conv::Problem::make(c.n, c.h, c.w, c.c, c.f, c.k, c.k, 1, 1, 1, 1, c.padding);
+  const unsigned seed = unsigned(c.h * 31 + c.k * 7 + c.c);
+  SCOPED_TRACE("seed " + std::to_string(seed) + " " + p.to_string());
+  Tensor x = random_tensor({c.n, c.h, c.w, c.c}, seed), k = random_tensor({c.k, c.k, c.c, c.f}, seed + 1);
+  Tensor yd({p.n * p.oh * p.ow * p.f}, NAN), yf({p.n * p.oh * p.ow * p.f}, NAN);
+  conv::direct_forward(p, x.data(), k.data(), nullptr, yd.data());
+  conv::FftConv fft(p);
+  fft.forward(p, x.data(), k.data(), nullptr, yf.data());
+  auto want = reference(p, x, k);
+  fctest::expect_close(yf, want, 2e-5, "fft forward");
+  fctest::expect_close(yd, want, 2e-5, "direct forward");
+  // Backward: both algorithms against each other.
+  Tensor g = random_tensor({p.n * p.oh * p.ow * p.f}, seed + 2);
+  Tensor dxd({x.size()}, NAN), dxf({x.size()}, NAN), dkd({k.size()}, NAN), dkf({k.size()}, NAN), dbd({c.f}), dbf({c.f});
+  conv::direct_backward(p, x.data(), k.data(), g.data(), dxd.data(), dkd.data(), dbd.data());
+  fft.backward(p, x.data(), k.data(), g.data(), dxf.data(), dkf.data(), dbf.data());
+  fctest::expect_close(dxf, fctest::to_double(dxd), 2e-5, "dx");
+  fctest::expect_close(dkf, fctest::to_double(dkd), 2e-5, "dkernel");
+  fctest::expect_close(dbf, fctest::to_double(dbd), 1e-5, "dbias");
+}
+
+std::vector<Case> table() {
+  std::vector<Case> t;
+  for (std::size_t k : {1, 2, 3, 5, 8, 11, 15, 21, 31})
+    for (conv::Padding pad : {conv::Padding::Same, conv::Padding::Valid}) {
+      const std::size_t h = 33, w = 37;  // odd, not fast sizes
+      if (pad == conv::Padding::Valid && k > 31) continue;
+      t.push_back({2, h, w, k % 2 ? 3 : 1, k < 10 ? 4 : 2, k, pad});
+    }
+  t.push_back({1, 7, 5, 2, 3, 7, conv::Padding::Same});   // kernel larger than a side
+  t.push_back({3, 28, 28, 1, 32, 3, conv::Padding::Valid});  // the seed layer
+  t.push_back({1, 31, 29, 16, 16, 15, conv::Padding::Same});  // many channels
+  return t;
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, FftConvTable, ::testing::ValuesIn(table()), [](const auto& info) {
+  const Case& c = info.param;
+  return std::to_string(c.h) + "x" + std::to_string(c.w) + "x" + std::to_string(c.c) + "_f" + std::to_string(c.f) + "_k" +
+         std::to_string(c.k) + "_" + conv::to_string(c.padding);
+});
+
+TEST(Conv2DFft, LayerGradientsMatchFiniteDifferences) {
+  for (const char* pad : {"same", "valid"}) {
+    set_random_seed(5);
+    Conv2D layer(3, {4, 5}, {.padding = pad, .activation = "tanh", .algorithm = "fft"});
+    layer.build({9, 8, 2});
+    fctest::check_layer_gradients(layer, random_tensor({2, 9, 8, 2}, 6), 7);
+    EXPECT_EQ(layer.algorithm_used(), "fft");
+    EXPECT_EQ(layer.backward_algorithm_used(), "fft");
+  }
+}
+
+TEST(Conv2DFft, StridesFallBackToDirectAndSaySo) {
+  Conv2D layer(2, {3, 3}, {.strides = {2, 2}, .algorithm = "fft"});
+  layer.build({8, 8, 1});
+  layer.call(random_tensor({1, 8, 8, 1}, 1));
+  EXPECT_EQ(layer.algorithm_used(), "direct");
+  EXPECT_NE(layer.algorithm_reason().find("strides"), std::string::npos) << layer.algorithm_reason();
+  EXPECT_THROW(conv::FftConv(conv::Problem::make(1, 8, 8, 1, 1, 3, 3, 1, 1, 2, 2, conv::Padding::Same)), Error);
+}
+
+TEST(Conv2DFft, MeasureModePicksAndCaches) {
+  Conv2D layer(4, {15, 15}, {.padding = "same", .algorithm = "measure"});
+  layer.build({40, 40, 4});
+  Tensor x = random_tensor({2, 40, 40, 4}, 3);
+  Tensor a = layer.call(x);
+  EXPECT_NE(layer.algorithm_reason().find("measured"), std::string::npos) << layer.algorithm_reason();
+  Tensor b = layer.call(x);
+  EXPECT_EQ(layer.algorithm_reason().find("measured:"), std::string::npos);  // cached: no timings this time
+  fctest::expect_close(b, fctest::to_double(a), 1e-5, "same result");
+}
+
+TEST(Choose, PicksDirectForSmallKernelsAndFftForLargeOnes) {
+  using conv::Padding;
+  auto pick = [](std::size_t n, std::size_t h, std::size_t c, std::size_t f, std::size_t k, conv::Pass pass) {
+    return conv::choose(conv::Problem::make(n, h, h, c, f, k, k, 1, 1, 1, 1, Padding::Same), pass).algorithm;
+  };
+  using conv::Algorithm;
+  using conv::Pass;
+  EXPECT_EQ(pick(1, 256, 16, 16, 3, Pass::Inference), Algorithm::Direct);
+  EXPECT_EQ(pick(1, 256, 16, 16, 5, Pass::Inference), Algorithm::Direct);
+  EXPECT_EQ(pick(1, 256, 16, 16, 15, Pass::Inference), Algorithm::Fft);
+  EXPECT_EQ(pick(1, 256, 16, 16, 31, Pass::Inference), Algorithm::Fft);
+  EXPECT_EQ(pick(32, 28, 1, 32, 3, Pass::TrainingForward), Algorithm::Direct);  // the seed layer
+  EXPECT_EQ(pick(32, 28, 1, 32, 15, Pass::TrainingForward), Algorithm::Fft);
+  auto strided = conv::choose(conv::Problem::make(1, 256, 256, 16, 16, 31, 31, 2, 2, 1, 1, Padding::Same), Pass::Inference);
+  EXPECT_EQ(strided.algorithm, Algorithm::Direct);
+  EXPECT_NE(strided.reason.find("strides"), std::string::npos);
+  auto c = conv::choose(conv::Problem::make(1, 64, 64, 4, 4, 3, 3, 1, 1, 1, 1, Padding::Same), Pass::Inference);
+  EXPECT_LT(c.direct_us, c.fft_us);
+  EXPECT_NE(c.reason.find("estimated direct"), std::string::npos);
+}
+
+}  // namespace
