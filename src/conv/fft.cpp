@@ -70,25 +70,60 @@ struct FftConv::Impl {
     }
   }
 
-  // Transforms the N*C input planes (padded, at the grid's top-left) into xspec.
+  // Transforms the N*C input planes (padded, at the grid's top-left) into xspec. The
+  // channels-last input is first transposed to planes in row blocks (contiguous writes),
+  // since gathering with a stride of C floats per element thrashes the cache.
   void transform_input(const Problem& p, const float* x) {
     xspec.resize(p.n * p.c * nb);
+    planar.resize(p.n * p.c * p.h * p.w);
+    to_planar(x, p.n, p.h * p.w, p.c, planar.data());
 #pragma omp parallel
     {
       AlignedVector<float> grid(P * Q, 0.0f);
 #pragma omp for schedule(static)
       for (std::size_t nc = 0; nc < p.n * p.c; ++nc) {
-        const std::size_t n = nc / p.c, c = nc % p.c;
-        std::fill(grid.begin(), grid.end(), 0.0f);
-        for (std::size_t i = 0; i < p.h; ++i) {
-          float* row = grid.data() + (i + p.pad_top) * Q + p.pad_left;
-          const float* src = x + ((n * p.h + i) * p.w) * p.c + c;
-          for (std::size_t j = 0; j < p.w; ++j) row[j] = src[j * p.c];
+        const float* src = planar.data() + nc * p.h * p.w;
+        for (std::size_t i = 0; i < P; ++i) {
+          float* row = grid.data() + i * Q;
+          if (i < p.pad_top || i >= p.pad_top + p.h) {
+            std::fill(row, row + Q, 0.0f);
+            continue;
+          }
+          std::fill(row, row + p.pad_left, 0.0f);
+          std::memcpy(row + p.pad_left, src + (i - p.pad_top) * p.w, p.w * sizeof(float));
+          std::fill(row + p.pad_left + p.w, row + Q, 0.0f);
         }
         plan->forward(grid.data(), xspec.data() + nc * nb);
       }
     }
   }
+
+  // (N, HW, C) channels-last -> (N, C, HW) planes, and back, in cache-sized tiles.
+  static void to_planar(const float* x, std::size_t n, std::size_t hw, std::size_t c, float* out) {
+#pragma omp parallel for schedule(static) collapse(2)
+    for (std::size_t b = 0; b < n; ++b)
+      for (std::size_t i0 = 0; i0 < hw; i0 += 256)
+        for (std::size_t i = i0; i < std::min(hw, i0 + 256); ++i)  // contiguous reads of the tile
+          for (std::size_t ch = 0; ch < c; ++ch) out[(b * c + ch) * hw + i] = x[(b * hw + i) * c + ch];
+  }
+
+  // (N, C, HW) planes -> (N, HW, C) channels-last, plus a per-channel bias.
+  static void from_planar(const float* planes, std::size_t n, std::size_t hw, std::size_t c, const float* bias,
+                          float* out) {
+#pragma omp parallel for schedule(static) collapse(2)
+    for (std::size_t b = 0; b < n; ++b)
+      for (std::size_t i0 = 0; i0 < hw; i0 += 256) {
+        const std::size_t i1 = std::min(hw, i0 + 256);
+        for (std::size_t ch = 0; ch < c; ++ch) {  // contiguous reads; writes stay in a 256*C tile
+          const float* src = planes + (b * c + ch) * hw;
+          const float bv = bias ? bias[ch] : 0.0f;
+          float* dst = out + b * hw * c + ch;
+          for (std::size_t i = i0; i < i1; ++i) dst[i * c] = src[i] + bv;
+        }
+      }
+  }
+
+  AlignedVector<float> planar, outplanes;
 };
 
 FftConv::FftConv(const Problem& p, FftRigor rigor) : impl_(std::make_unique<Impl>()) {
@@ -109,7 +144,7 @@ void FftConv::forward(const Problem& p, const float* x, const float* kernel, con
   const std::size_t nb = m.nb, N = p.n, C = p.c, F = p.f, Q = m.Q;
   m.update_kernel(p, kernel);
   m.transform_input(p, x);
-  m.work.assign(N * F * nb, Complex(0, 0));
+  m.work.resize(N * F * nb);
   // Y[n,f] = sum_c X[n,c] K[c,f], blocked over bins.
 #pragma omp parallel for schedule(static)
   for (std::size_t b0 = 0; b0 < nb; b0 += kBinBlock) {
@@ -117,27 +152,25 @@ void FftConv::forward(const Problem& p, const float* x, const float* kernel, con
     for (std::size_t n = 0; n < N; ++n)
       for (std::size_t f = 0; f < F; ++f) {
         Complex* acc = m.work.data() + (n * F + f) * nb + b0;
+        std::fill(acc, acc + len, Complex(0, 0));
         for (std::size_t c = 0; c < C; ++c)
           cmac(acc, m.xspec.data() + (n * C + c) * nb + b0, m.kspec.data() + (c * F + f) * nb + b0, len, false);
       }
   }
+  // Inverse transforms into planes of oh x ow, then one tiled transpose into (N, OH, OW, F).
+  const std::size_t ohw = p.oh * p.ow;
+  m.outplanes.resize(N * F * ohw);
 #pragma omp parallel
   {
     AlignedVector<float> grid(m.P * Q);
-    AlignedVector<Complex> spec(nb);
 #pragma omp for schedule(static)
     for (std::size_t nf = 0; nf < N * F; ++nf) {
-      const std::size_t n = nf / F, f = nf % F;
-      std::copy(m.work.data() + nf * nb, m.work.data() + (nf + 1) * nb, spec.data());
-      m.plan->inverse_unscaled(spec.data(), grid.data());
-      const float b = bias ? bias[f] : 0.0f;
-      for (std::size_t i = 0; i < p.oh; ++i) {
-        const float* row = grid.data() + i * Q;
-        float* dst = y + ((n * p.oh + i) * p.ow) * F + f;
-        for (std::size_t j = 0; j < p.ow; ++j) dst[j * F] = row[j] + b;
-      }
+      m.plan->inverse_unscaled(m.work.data() + nf * nb, grid.data());  // destroys work: recomputed each call
+      float* dst = m.outplanes.data() + nf * ohw;
+      for (std::size_t i = 0; i < p.oh; ++i) std::memcpy(dst + i * p.ow, grid.data() + i * Q, p.ow * sizeof(float));
     }
   }
+  Impl::from_planar(m.outplanes.data(), N, ohw, F, bias, y);
 }
 
 void FftConv::invalidate_input() { impl_->xspec.clear(); }
