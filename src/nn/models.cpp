@@ -6,7 +6,9 @@
 #include "fourierconv/nn/layers/conv2d.hpp"
 #include "fourierconv/nn/layers/dense.hpp"
 #include "fourierconv/nn/layers/flatten.hpp"
+#include "fourierconv/nn/layers/fourier_conv2d.hpp"
 #include "fourierconv/nn/layers/pooling.hpp"
+#include "fourierconv/nn/layers/spectral_conv2d.hpp"
 
 namespace fourierconv::nn {
 namespace {
@@ -16,6 +18,12 @@ struct Entry {
   const char* description;
   std::function<void(Sequential&, const Shape&, std::size_t)> build;
 };
+
+}  // namespace
+
+std::vector<Filter> seed_fourier_bank() { return filter_bank_gabor({0.08, 0.16, 0.24, 0.32}, 8, 0.04); }
+
+namespace {
 
 void head(Sequential& m, std::size_t classes) {
   m.add(MaxPooling2D({2, 2}));
@@ -28,6 +36,33 @@ const std::vector<Entry>& table() {
       {"seed-cnn", "the seed's Example 1: Conv2D(32, 3x3, relu), MaxPooling2D, Flatten, Dense(softmax)",
        [](Sequential& m, const Shape& in, std::size_t k) {
          m.add(Conv2D(32, {3, 3}, {.activation = "relu", .input_shape = in}));
+         head(m, k);
+       }},
+      {"seed-fourier",
+       "the seed with FourierConv2D: a fixed bank of 32 gabor band-passes (4 radii x 8 orientations), relu, 0 weights",
+       [](Sequential& m, const Shape& in, std::size_t k) {
+         m.add(FourierConv2D(seed_fourier_bank(), {.padding = "circular", .activation = "relu", .input_shape = in}));
+         head(m, k);
+       }},
+      {"seed-spectral", "the seed with SpectralConv2D(32, modes (8, 8)), relu: learned Fourier modes",
+       [](Sequential& m, const Shape& in, std::size_t k) {
+         m.add(SpectralConv2D(32, {std::min<std::size_t>(8, in[0] / 2), std::min<std::size_t>(8, in[1] / 2 + 1)},
+                              {.activation = "relu", .input_shape = in}));
+         head(m, k);
+       }},
+      {"large-kernel-direct", "Conv2D(32, 15x15, same, relu) computed directly, MaxPooling2D, Flatten, Dense",
+       [](Sequential& m, const Shape& in, std::size_t k) {
+         m.add(Conv2D(32, {15, 15}, {.padding = "same", .activation = "relu", .algorithm = "direct", .input_shape = in}));
+         head(m, k);
+       }},
+      {"large-kernel-fft", "the same Conv2D(32, 15x15) computed through the FFT",
+       [](Sequential& m, const Shape& in, std::size_t k) {
+         m.add(Conv2D(32, {15, 15}, {.padding = "same", .activation = "relu", .algorithm = "fft", .input_shape = in}));
+         head(m, k);
+       }},
+      {"large-kernel-auto", "the same Conv2D(32, 15x15) with the algorithm chosen by conv::choose",
+       [](Sequential& m, const Shape& in, std::size_t k) {
+         m.add(Conv2D(32, {15, 15}, {.padding = "same", .activation = "relu", .algorithm = "auto", .input_shape = in}));
          head(m, k);
        }},
   };

@@ -14,6 +14,7 @@ void setup_convolve(CLI::App&);
 void setup_bench(CLI::App&);
 void setup_summary(CLI::App&);
 void setup_train(CLI::App&);
+void setup_compare(CLI::App&);
 }  // namespace fourierconv::cli
 
 int main(int argc, char** argv) {
@@ -24,6 +25,8 @@ int main(int argc, char** argv) {
       {"bench", "Time the convolution paths in-process (median of repeats)", setup_bench},
       {"summary", "Print a model's Keras-style summary", setup_summary},
       {"train", "Train a model on Fashion-MNIST (or any MNIST-format data) and evaluate it", setup_train},
+      {"compare", "The main job: seed CNN vs fixed Fourier bank vs learned spectral layer vs large-kernel direct/FFT",
+       setup_compare},
   };
   CLI::App app{"fourierconv: Fourier-domain convolution for signal processing and neural networks"};
   app.require_subcommand(1);
