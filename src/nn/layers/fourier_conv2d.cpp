@@ -12,6 +12,7 @@ namespace fourierconv::nn {
 struct FourierConv2D::Plan {
   std::size_t H = 0, W = 0, C = 0, F = 0, P = 0, Q = 0, nb = 0;
   std::shared_ptr<const FftPlan> fft;
+  std::shared_ptr<const FftPlan> fft_bank;  // the same transform batched over the F filters
   std::vector<float> even, odd;  // F x nb each, 1/(P*Q) folded in; odd empty when all responses are even
 };
 
@@ -46,6 +47,7 @@ Shape FourierConv2D::build_impl(const Shape& in) {
   p->P = same_ ? next_fast_size(2 * p->H - 1) : p->H;
   p->Q = same_ ? next_fast_size(2 * p->W - 1) : p->W;
   p->fft = FftPlan::get({p->P, p->Q}, 1);
+  p->fft_bank = FftPlan::get({p->P, p->Q}, p->F);
   p->nb = p->fft->spectrum_size();
   p->even.resize(p->F * p->nb);
   std::vector<float> odd(p->F * p->nb);
@@ -77,8 +79,11 @@ struct Buffers {
 }  // namespace
 
 void FourierConv2D::call_impl(const Tensor& x, Tensor& y, bool) {
+  // Per input plane: one rfft2, F products, ONE batched irfft2 over the F filters into
+  // planes (F, P, Q), then a small transpose into the channels-last output, where the F
+  // values of a pixel are contiguous.
   const Plan& p = *plan_;
-  const std::size_t N = x.dim(0), H = p.H, W = p.W, C = p.C, F = p.F, P = p.P, Q = p.Q, nb = p.nb, CF = C * F;
+  const std::size_t N = x.dim(0), H = p.H, W = p.W, C = p.C, F = p.F, P = p.P, Q = p.Q, nb = p.nb, CF = C * F, PQ = P * Q;
   const bool odd = !p.odd.empty();
   if (magnitude_) {
     re_.resize(y.shape());
@@ -86,42 +91,48 @@ void FourierConv2D::call_impl(const Tensor& x, Tensor& y, bool) {
   }
   const float* xd = x.data();
   float* yd = y.data();
-#pragma omp parallel
+#pragma omp parallel if (N * C > 1)
   {
-    Buffers b(P * Q, nb);
-    AlignedVector<float> out2(odd ? P * Q : 0);
+    AlignedVector<float> grid(PQ, 0.0f), out(F * PQ), out2(odd ? F * PQ : 0);
+    AlignedVector<Complex> xs(nb), ts(F * nb);
 #pragma omp for schedule(static)
     for (std::size_t plane = 0; plane < N * C; ++plane) {
       const std::size_t n = plane / C, c = plane % C;
       for (std::size_t i = 0; i < H; ++i)  // rows beyond H and columns beyond W stay zero
-        for (std::size_t j = 0; j < W; ++j) b.grid[i * Q + j] = xd[((n * H + i) * W + j) * C + c];
-      p.fft->forward(b.grid.data(), b.x.data());
+        for (std::size_t j = 0; j < W; ++j) grid[i * Q + j] = xd[((n * H + i) * W + j) * C + c];
+      p.fft->forward(grid.data(), xs.data());
       for (std::size_t f = 0; f < F; ++f) {
         const float* he = p.even.data() + f * nb;
-        for (std::size_t k = 0; k < nb; ++k) b.t[k] = b.x[k] * he[k];
-        p.fft->inverse_unscaled(b.t.data(), b.out.data());
-        if (odd) {
+        Complex* t = ts.data() + f * nb;
+        for (std::size_t k = 0; k < nb; ++k) t[k] = xs[k] * he[k];
+      }
+      p.fft_bank->inverse_unscaled(ts.data(), out.data());
+      if (odd) {
+        for (std::size_t f = 0; f < F; ++f) {
           const float* ho = p.odd.data() + f * nb;
-          for (std::size_t k = 0; k < nb; ++k) b.t[k] = Complex(b.x[k].imag(), -b.x[k].real()) * ho[k];  // -i X Ho
-          p.fft->inverse_unscaled(b.t.data(), out2.data());
+          Complex* t = ts.data() + f * nb;
+          for (std::size_t k = 0; k < nb; ++k) t[k] = Complex(xs[k].imag(), -xs[k].real()) * ho[k];  // -i X Ho
         }
-        for (std::size_t i = 0; i < H; ++i)
-          for (std::size_t j = 0; j < W; ++j) {
-            const std::size_t o = ((n * H + i) * W + j) * CF + c * F + f;
-            const float a = b.out[i * Q + j];
-            if (!magnitude_) {
-              yd[o] = a;
-              continue;
-            }
-            re_[o] = a;
+        p.fft_bank->inverse_unscaled(ts.data(), out2.data());
+      }
+      for (std::size_t i = 0; i < H; ++i)
+        for (std::size_t j = 0; j < W; ++j) {
+          const std::size_t o = ((n * H + i) * W + j) * CF + c * F, g = i * Q + j;
+          if (!magnitude_) {
+            for (std::size_t f = 0; f < F; ++f) yd[o + f] = out[f * PQ + g];
+            continue;
+          }
+          for (std::size_t f = 0; f < F; ++f) {
+            const float a = out[f * PQ + g];
+            re_[o + f] = a;
             if (odd) {
-              im_[o] = out2[i * Q + j];
-              yd[o] = std::hypot(a, im_[o]);
+              im_[o + f] = out2[f * PQ + g];
+              yd[o + f] = std::hypot(a, im_[o + f]);
             } else {
-              yd[o] = std::fabs(a);
+              yd[o + f] = std::fabs(a);
             }
           }
-      }
+        }
     }
   }
 }
