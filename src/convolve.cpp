@@ -16,14 +16,15 @@ using detail::Axis;
 using detail::PlaneConv;
 using detail::Scratch;
 
-// Cost-model constants, measured on the development machine (2-core AMD EPYC Zen 3,
-// FFTW 3.3.10 with Estimate plans) by `build/fourierconv bench --calibrate`; see
-// BENCHMARKS.md. They only need to be right within a factor of ~2: the methods' costs
-// differ by orders of magnitude except near the crossovers, where either choice is fine.
-constexpr double kDirectNsPerMac = 0.13;
-constexpr double kFftNsPerPoint = 0.14;   // per N*log2(N) of one real transform
-constexpr double kProductNsPerBin = 0.6;
-constexpr double kCopyNsPerFloat = 0.3;   // padding, cropping and the extended input
+// Cost-model constants for one-shot convolve() (FFTW Estimate plans, both cores), fitted to
+// the timings of `fourierconv bench` on the development machine (2-core Zen 3, FFTW 3.3.10);
+// see BENCHMARKS.md. They need only be right within ~1.5x: away from the crossovers the
+// methods differ by far more.
+constexpr double kDirectNsPerMac = 0.03;
+constexpr double kFftNsPerPoint = 0.35;   // per N*log2(N) of one real transform
+constexpr double kProductNsPerBin = 1.0;
+constexpr double kCopyNsPerFloat = 1.0;   // padding, the extended input, cropping, the output
+constexpr double kFixedNs = 10e3;         // per call: checks, planning lookups, allocation
 
 Mode parse_mode(const std::string& name) {
   if (name == "full") return Mode::Full;
@@ -116,15 +117,15 @@ Costs plane_costs(const Plane& x, const Plane& k, Mode mode, std::size_t planes)
   Axis r = detail::make_axis(x.h, k.h, mode), c = detail::make_axis(x.w, k.w, mode);
   double out = static_cast<double>(r.out * c.out);
   double ext = static_cast<double>((r.out + r.k - 1) * (c.out + c.k - 1));
-  double direct = out * static_cast<double>(k.h * k.w) * kDirectNsPerMac + ext * kCopyNsPerFloat;
+  double direct = out * static_cast<double>(k.h * k.w) * kDirectNsPerMac + (ext + out) * kCopyNsPerFloat + kFixedNs;
   std::size_t P = detail::fft_grid(r), Q = detail::fft_grid(c);
   double bins = static_cast<double>(P * (Q / 2 + 1));
-  double fft = 3 * fft_ns(P, Q) + bins * kProductNsPerBin + 2.0 * P * Q * kCopyNsPerFloat;
+  double fft = 3 * fft_ns(P, Q) + bins * kProductNsPerBin + 2.0 * P * Q * kCopyNsPerFloat + kFixedNs;
   detail::Blocking b = detail::choose_blocking(r, c);
   double tbins = static_cast<double>(b.Lh * (b.Lw / 2 + 1));
   double oa = fft_ns(b.Lh, b.Lw) +
               b.tiles * (2 * fft_ns(b.Lh, b.Lw) + tbins * kProductNsPerBin + 2.0 * b.Lh * b.Lw * kCopyNsPerFloat) +
-              ext * kCopyNsPerFloat;
+              ext * kCopyNsPerFloat + kFixedNs;
   double p = static_cast<double>(planes);
   return {direct * p * 1e-3, fft * p * 1e-3, oa * p * 1e-3};
 }

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstring>
 
+#include <omp.h>
+
 #include "fourierconv/error.hpp"
 
 namespace fourierconv::detail {
@@ -39,6 +41,14 @@ void build_extended(const float* x, const Axis& r, const Axis& c, float* e) {
   const std::size_t eh = r.out + r.k - 1, ew = c.out + c.k - 1;
   std::vector<std::ptrdiff_t> cols(ew);
   for (std::size_t t = 0; t < ew; ++t) cols[t] = source_index(c, t);
+  // Columns [lo, hi) of E map to consecutive input columns: copy them as one run.
+  std::size_t lo = 0, hi = 0;
+  for (std::size_t t = 0; t < ew; ++t)
+    if (cols[t] >= 0 && (t == 0 || cols[t - 1] + 1 != cols[t] || cols[t - 1] < 0)) {
+      std::size_t u = t;
+      while (u + 1 < ew && cols[u + 1] == cols[u] + 1) ++u;
+      if (u + 1 - t > hi - lo) lo = t, hi = u + 1;
+    }
   for (std::size_t t = 0; t < eh; ++t) {
     float* row = e + t * ew;
     std::ptrdiff_t sr = source_index(r, t);
@@ -47,7 +57,9 @@ void build_extended(const float* x, const Axis& r, const Axis& c, float* e) {
       continue;
     }
     const float* src = x + static_cast<std::size_t>(sr) * c.n;
-    for (std::size_t j = 0; j < ew; ++j) row[j] = cols[j] < 0 ? 0.0f : src[cols[j]];
+    for (std::size_t j = 0; j < lo; ++j) row[j] = cols[j] < 0 ? 0.0f : src[cols[j]];
+    if (hi > lo) std::memcpy(row + lo, src + cols[lo], (hi - lo) * sizeof(float));
+    for (std::size_t j = hi; j < ew; ++j) row[j] = cols[j] < 0 ? 0.0f : src[cols[j]];
   }
 }
 
@@ -73,6 +85,8 @@ inline void direct_block(const float* e, std::size_t ew, const float* k, std::si
 
 void direct_from_extended(const float* e, const float* k, const Axis& r, const Axis& c, float* y) {
   const std::size_t oh = r.out, ow = c.out, kh = r.k, kw = c.k, ew = ow + kw - 1;
+  // Rows are independent: parallel when the plane is big enough to pay for a team (~10 us).
+#pragma omp parallel for schedule(static) if (double(oh) * double(ow) * double(kh * kw) > 2e6 && !omp_in_parallel())
   for (std::size_t i = 0; i < oh; ++i) {
     float* yr = y + i * ow;
     std::size_t j = 0;
@@ -87,7 +101,7 @@ std::size_t fft_grid(const Axis& a) {
   // Outputs [start, start+out) of the full convolution (length n+k-1) must not alias on a
   // cyclic grid of P: P >= n+k-1-start and P >= start+out.
   std::size_t full = a.n + a.k - 1, s = static_cast<std::size_t>(a.start);
-  return next_fast_size(std::max(full - s, s + a.out));
+  return fast_padded_size(std::max(full - s, s + a.out));
 }
 
 void place_kernel(const float* k, const Axis& r, const Axis& c, std::size_t P, std::size_t Q, float* grid) {
@@ -197,7 +211,9 @@ PlaneConv::PlaneConv(std::size_t h, std::size_t w, const float* k, std::size_t k
     Q_ = b.Lw;
     kr.circular = kc.circular = false;  // tiles convolve linearly with the kernel at the origin
   }
-  plan_ = FftPlan::get({P_, Q_}, 1, rigor);
+  // One big plane: FFTW's own threads pay from about 512 x 512 (PEERS.md: 1.5x on 2 cores).
+  const int threads = method == Method::Fft && P_ * Q_ >= 512 * 512 ? omp_get_max_threads() : 1;
+  plan_ = FftPlan::get({P_, Q_}, 1, rigor, threads);
   AlignedVector<float> grid(P_ * Q_);
   place_kernel(k, kr, kc, P_, Q_, grid.data());
   kspec_.resize(plan_->spectrum_size());
@@ -226,29 +242,35 @@ void PlaneConv::run(const float* x, float* y, Scratch& s) const {
     return;
   }
   // Blocked: output tiles of bh x bw need E tiles of Lh x Lw; the tile's cyclic convolution
-  // is exact at rows >= kh-1 and cols >= kw-1 (overlap-save).
+  // is exact at rows >= kh-1 and cols >= kw-1 (overlap-save). Tiles are independent.
   s.ext.resize(eh * ew);
   build_extended(x, r_, c_, s.ext.data());
   const std::size_t bh = P_ - r_.k + 1, bw = Q_ - c_.k + 1;
-  for (std::size_t ti = 0; ti < r_.out; ti += bh) {
-    for (std::size_t tj = 0; tj < c_.out; tj += bw) {
-      float* g = s.real.data();
+  const std::size_t tr = (r_.out + bh - 1) / bh, tc = (c_.out + bw - 1) / bw;
+  const float* ext = s.ext.data();
+#pragma omp parallel if (tr * tc > 1 && double(P_ * Q_) * double(tr * tc) > 2e5 && !omp_in_parallel())
+  {
+    AlignedVector<float> g(P_ * Q_), out(P_ * Q_);
+    AlignedVector<Complex> spec(plan_->spectrum_size());
+#pragma omp for schedule(dynamic)
+    for (std::size_t t = 0; t < tr * tc; ++t) {
+      const std::size_t ti = (t / tc) * bh, tj = (t % tc) * bw;
       for (std::size_t i = 0; i < P_; ++i) {
-        float* row = g + i * Q_;
+        float* row = g.data() + i * Q_;
         if (ti + i >= eh) {
           std::fill(row, row + Q_, 0.0f);
           continue;
         }
-        std::size_t nw = std::min(Q_, ew - tj);
-        std::memcpy(row, s.ext.data() + (ti + i) * ew + tj, nw * sizeof(float));
+        const std::size_t nw = std::min(Q_, ew - tj);
+        std::memcpy(row, ext + (ti + i) * ew + tj, nw * sizeof(float));
         std::fill(row + nw, row + Q_, 0.0f);
       }
-      plan_->forward(g, s.spec.data());
-      multiply_spectra(s.spec.data(), kspec_.data(), kspec_.size());
-      plan_->inverse_unscaled(s.spec.data(), s.out.data());
-      std::size_t nh = std::min(bh, r_.out - ti), nw = std::min(bw, c_.out - tj);
+      plan_->forward(g.data(), spec.data());
+      multiply_spectra(spec.data(), kspec_.data(), kspec_.size());
+      plan_->inverse_unscaled(spec.data(), out.data());
+      const std::size_t nh = std::min(bh, r_.out - ti), nw = std::min(bw, c_.out - tj);
       for (std::size_t i = 0; i < nh; ++i)
-        std::memcpy(y + (ti + i) * c_.out + tj, s.out.data() + (i + r_.k - 1) * Q_ + (c_.k - 1), nw * sizeof(float));
+        std::memcpy(y + (ti + i) * c_.out + tj, out.data() + (i + r_.k - 1) * Q_ + (c_.k - 1), nw * sizeof(float));
     }
   }
 }

@@ -14,7 +14,12 @@
 #include "common.hpp"
 #include "fourierconv/convolve.hpp"
 #include "fourierconv/fft.hpp"
+#include "fourierconv/conv/choose.hpp"
+#include "fourierconv/conv/direct.hpp"
+#include "fourierconv/conv/fft.hpp"
 #include "fourierconv/filters.hpp"
+#include "fourierconv/nn/layers/fourier_conv2d.hpp"
+#include "fourierconv/nn/models.hpp"
 
 namespace fourierconv::cli {
 namespace {
@@ -64,53 +69,74 @@ void calibrate(int repeats) {
 
 void setup_bench(CLI::App& sub) {
   struct Opts {
-    bool json = false, calibrate = false;
+    bool json = false, calibrate = false, quick = false;
     int repeats = 21;
   };
   auto o = std::make_shared<Opts>();
   sub.add_flag("--json", o->json, "print JSON instead of a table");
   sub.add_option("--repeats", o->repeats, "timed repeats per case (median reported)")->capture_default_str();
   sub.add_flag("--calibrate", o->calibrate, "measure the constants of convolve's auto cost model");
+  sub.add_flag("--quick", o->quick, "one case per group (a smoke run)");
   sub.callback([o] {
     const int reps = std::max(1, o->repeats);
     if (o->calibrate) return calibrate(reps);
     std::vector<Row> rows;
-    {
-      // The seed case: 128x128 image, fixed 128x128 sinc kernel, circular; planned once.
-      Tensor x = random_tensor({128, 128}, 1);
-      Convolver conv({128, 128}, filter_sinc_kernel(128, 8.0), Mode::Circular);
-      Tensor y({128, 128});
-      rows.push_back({"convolver_seed_sinc_128", "Convolver circular 128x128, fixed 128x128 kernel",
+    auto quick = o->quick;
+    // The seed's fixed filter: circular n x n, planned once, vs FFTW alone doing r2c, product, c2r.
+    for (std::size_t n : {64, 128, 256, 512}) {
+      Tensor x = random_tensor({n, n}, 1), y({n, n});
+      Convolver conv({n, n}, filter_sinc_kernel(n, 8.0), Mode::Circular);
+      rows.push_back({"circular_" + std::to_string(n), "Convolver circular, fixed n x n sinc kernel",
                       median_us([&] { conv.execute(x.data(), y.data(), 1); }, reps)});
-      auto plan = FftPlan::get({128, 128});
-      AlignedVector<float> re(128 * 128), out(128 * 128);
+      auto plan = FftPlan::get({n, n});
+      AlignedVector<float> re(n * n), out(n * n);
       AlignedVector<Complex> sp(plan->spectrum_size()), h(plan->spectrum_size(), Complex(0.5f, 0.1f));
-      rows.push_back({"bare_fftw_128", "FftPlan r2c + product + c2r, 128x128 (the limit)", median_us([&] {
+      rows.push_back({"bare_fftw_" + std::to_string(n), "FftPlan r2c + product + c2r (the limit)", median_us([&] {
                         std::copy(x.begin(), x.end(), re.begin());
                         plan->forward(re.data(), sp.data());
                         for (std::size_t i = 0; i < sp.size(); ++i) sp[i] *= h[i];
                         plan->inverse_unscaled(sp.data(), out.data());
                       }, reps)});
+      if (quick) break;
     }
     {
       Tensor x = random_tensor({32, 16, 64, 64}, 3);
-      Convolver conv({64, 64}, filter_sinc_kernel(9, 2.0), Mode::Circular);
+      Convolver conv({64, 64}, filter_sinc_kernel(64, 4.0), Mode::Circular);
       Tensor y(x.shape());
-      rows.push_back({"convolver_batch_32x16_64", "Convolver circular, 512 planes of 64x64",
+      rows.push_back({"batch_32x16_64", "Convolver circular, 512 planes of 64x64",
                       median_us([&] { conv.execute(x.data(), y.data(), 512); }, std::max(3, reps / 3))});
     }
-    struct Case {
-      const char* name;
-      std::size_t n, k;
-      Mode mode;
-    };
-    for (Case c : {Case{"convolve_auto_3x3_on_64", 64, 3, Mode::Same}, Case{"convolve_auto_15x15_on_256", 256, 15, Mode::Same},
-                   Case{"convolve_auto_31x31_on_1024", 1024, 31, Mode::Same},
-                   Case{"convolve_auto_128_on_128_full", 128, 128, Mode::Full}}) {
-      Tensor x = random_tensor({c.n, c.n}, 4), k = random_tensor({c.k, c.k}, 5);
-      MethodChoice ch = choose_method(x.shape(), k.shape(), c.mode);
-      rows.push_back({c.name, "convolve(" + to_string(c.mode) + ", auto) -> " + to_string(ch.method),
-                      median_us([&] { convolve(x, k, c.mode, Method::Auto); }, c.n >= 1024 ? std::max(3, reps / 4) : reps)});
+    // convolve(same, auto) on the suite's shapes (compare: scipy fftconvolve / oaconvolve).
+    for (auto [n, k] : std::vector<std::pair<std::size_t, std::size_t>>{
+             {64, 3}, {256, 7}, {256, 15}, {512, 31}, {1024, 3}, {1024, 31}, {2048, 15}}) {
+      Tensor x = random_tensor({n, n}, 4), kk = random_tensor({k, k}, 5);
+      MethodChoice ch = choose_method(x.shape(), kk.shape(), Mode::Same);
+      rows.push_back({"convolve_" + std::to_string(n) + "_k" + std::to_string(k), "convolve(same, auto) -> " + to_string(ch.method),
+                      median_us([&] { convolve(x, kk, Mode::Same, Method::Auto); }, n >= 1024 ? std::max(3, reps / 4) : reps)});
+      if (quick) break;
+    }
+    // Conv2D (1, 256, 256, 16) -> 16, same: forward, weights fixed (compare: torch conv2d).
+    for (std::size_t k : {3, 5, 7, 11, 15, 21, 31}) {
+      auto p = conv::Problem::make(1, 256, 256, 16, 16, k, k, 1, 1, 1, 1, conv::Padding::Same);
+      Tensor x = random_tensor({1, 256, 256, 16}, 6), w = random_tensor({k, k, 16, 16}, 7), y({p.oh * p.ow * p.f});
+      conv::FftConv f(p);
+      const int r = k >= 21 ? 3 : std::max(3, reps / 3);
+      double td = median_us([&] { conv::direct_forward(p, x.data(), w.data(), nullptr, y.data()); }, r);
+      double tf = median_us([&] { f.forward(p, x.data(), w.data(), nullptr, y.data()); }, r);
+      conv::Choice ch = conv::choose(p, conv::Pass::Inference);
+      const std::string ks = "conv2d_256x16_k" + std::to_string(k);
+      rows.push_back({ks + "_direct", "Conv2D forward, direct", td});
+      rows.push_back({ks + "_fft", "Conv2D forward, fft", tf});
+      rows.push_back({ks + "_auto", "Conv2D forward, auto -> " + conv::to_string(ch.algorithm),
+                      ch.algorithm == conv::Algorithm::Fft ? tf : td});
+      if (quick) break;
+    }
+    {
+      nn::FourierConv2D layer(nn::seed_fourier_bank());
+      layer.build({28, 28, 1});
+      Tensor x = random_tensor({32, 28, 28, 1}, 8);
+      rows.push_back({"fourier_conv2d_batch32", "FourierConv2D forward, 32 gabor filters, batch of 32 28x28",
+                      median_us([&] { layer.call(x); }, reps)});
     }
     if (o->json) {
       std::cout << "[\n";
