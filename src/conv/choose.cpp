@@ -11,7 +11,7 @@ namespace {
 // Fitted to forward and backward timings of (1, 256, 256, 16) -> 16 at k = 3..31 and of
 // (32, 28, 28, C) -> F at k = 3, 7, 15 on the development machine (2-core Zen 3); see
 // BENCHMARKS.md, "Conv2D calibration". Right within ~1.5x, which is all a choice needs.
-constexpr double kBlockedNsPerMac = 0.025;    // register-blocked forward kernel ...
+constexpr double kBlockedNsPerMac = 0.015;    // register-blocked forward kernel ...
 constexpr double kBlockedNsPerMacC1 = 0.03;   // ... plus this / C (one broadcast feeds fewer FMAs)
 constexpr double kGemmNsPerMac = 0.06;        // backward: im2col + sgemm
 constexpr double kSmallTapBwdNsPerMac = 0.24; // backward for C*kh*kw <= 32 (pixel loop)

@@ -75,6 +75,8 @@ AlignedVector<float>& scratch() {
 // matrix: 256x256x16 -> 16, 3x3 took 7.3 ms through im2col + sgemm).
 constexpr std::size_t kSmallTaps = 32;  // backward uses the pixel loop below this many taps
 constexpr std::size_t kBlockedMaxF = 64;
+// Pixels per register block: 6 pixels x 16 channels = 12 of the 16 AVX registers.
+constexpr std::size_t kPixelBlock = 6;
 
 bool small_taps(const Problem& p) { return p.kh * p.kw * p.c <= kSmallTaps; }
 bool blocked_forward(const Problem& p) { return p.f <= kBlockedMaxF || small_taps(p); }
@@ -141,7 +143,8 @@ inline void interior_block(const float* xp, std::size_t pstride, const std::ptrd
     for (std::size_t j = 0; j < V; ++j) k[j] = load8(kr + 8 * j);
     const std::ptrdiff_t o = off[t];
     for (std::size_t q = 0; q < PX; ++q) {
-      const v8f xv = v8f{} + xp[q * pstride + o];
+      const float xs = xp[q * pstride + o];
+      const v8f xv = {xs, xs, xs, xs, xs, xs, xs, xs};  // one vbroadcastss from memory
       for (std::size_t j = 0; j < V; ++j) acc[q][j] += xv * k[j];
     }
   }
@@ -200,8 +203,8 @@ void blocked_forward_impl(const Problem& p, const float* x, const float* kernel,
       auto corner = [&](std::size_t o) {
         return x + ((n * p.h + std::size_t(y0)) * p.w + (o * p.sw - p.pad_left)) * C;
       };
-      for (; ox + 4 <= ox_hi; ox += 4)
-        interior_pixels<4>(corner(ox), pstride, off, K, kernel, F, bias, y + ((n * p.oh + oy) * p.ow + ox) * F);
+      for (; ox + kPixelBlock <= ox_hi; ox += kPixelBlock)
+        interior_pixels<kPixelBlock>(corner(ox), pstride, off, K, kernel, F, bias, y + ((n * p.oh + oy) * p.ow + ox) * F);
       for (; ox < ox_hi; ++ox)
         interior_pixels<1>(corner(ox), pstride, off, K, kernel, F, bias, y + ((n * p.oh + oy) * p.ow + ox) * F);
       for (; ox < p.ow; ++ox) border(n, oy, ox);
