@@ -1,6 +1,8 @@
 #include "fourierconv/conv/fft.hpp"
 
 #include <algorithm>
+#include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <vector>
 
@@ -39,6 +41,13 @@ inline void cmac(Complex* __restrict acc, const Complex* __restrict a, const Com
 }  // namespace
 
 struct FftConv::Impl {
+  // Tiled forward (overlap-save): output tiles of To_h x To_w from input tiles of Lh x Lw,
+  // with their own plan and kernel spectra; 0 when the whole plane is one tile.
+  std::size_t Lh = 0, Lw = 0, To_h = 0, To_w = 0, tnb = 0;
+  std::shared_ptr<const FftPlan> tplan;
+  std::vector<float> tcached_kernel;
+  AlignedVector<Complex> tkspec;  // (C, F, tnb)
+
   std::size_t P = 0, Q = 0, nb = 0;
   std::shared_ptr<const FftPlan> plan;
   std::vector<float> cached_kernel;  // the kernel whose spectra kspec holds
@@ -47,11 +56,17 @@ struct FftConv::Impl {
   AlignedVector<Complex> work;       // (N, F, nb) products / output gradients
 
   void update_kernel(const Problem& p, const float* kernel) {
+    spectra_of(p, kernel, P, Q, nb, *plan, cached_kernel, kspec);
+  }
+
+  // Kernel spectra on a P x Q grid (flipped placement), recomputed only when the kernel changed.
+  static void spectra_of(const Problem& p, const float* kernel, std::size_t P, std::size_t Q, std::size_t nb,
+                         const FftPlan& plan, std::vector<float>& cached, AlignedVector<Complex>& kspec) {
     const std::size_t K = p.kh * p.kw * p.c * p.f;
-    if (cached_kernel.size() == K && std::memcmp(cached_kernel.data(), kernel, K * sizeof(float)) == 0) return;
-    cached_kernel.assign(kernel, kernel + K);
+    if (cached.size() == K && std::memcmp(cached.data(), kernel, K * sizeof(float)) == 0) return;
+    cached.assign(kernel, kernel + K);
     kspec.resize(p.c * p.f * nb);
-    const float s = plan->inverse_scale();
+    const float s = plan.inverse_scale();
 #pragma omp parallel
     {
       AlignedVector<float> grid(P * Q);
@@ -64,7 +79,7 @@ struct FftConv::Impl {
           for (std::size_t v = 0; v < p.kw; ++v)
             grid[((P - u) % P) * Q + (Q - v) % Q] = kernel[((u * p.kw + v) * p.c + c) * p.f + f];
         Complex* out = kspec.data() + cf * nb;
-        plan->forward(grid.data(), out);
+        plan.forward(grid.data(), out);
         for (std::size_t b = 0; b < nb; ++b) out[b] *= s;
       }
     }
@@ -126,6 +141,28 @@ struct FftConv::Impl {
   AlignedVector<float> planar, outplanes;
 };
 
+std::size_t fft_tile(const Problem& p) {
+  if (const char* env = std::getenv("FOURIERCONV_FFT_TILE")) return std::strtoul(env, nullptr, 10);
+  // Whole plane or L x L input tiles (overlap-save), whichever the cost model prefers; tiles
+  // keep the C*F kernel spectra in cache (the whole-plane spectra of a 16->16 layer on 256^2
+  // are 75 MB, streamed from memory on every call).
+  auto [P, Q] = fft_grid(p);
+  auto transform_ns = [](double pq) { return 0.1 * pq * std::log2(std::max(pq, 2.0)) + 1.0 * pq + 1500.0; };
+  auto cmac_ns = [&](double bins) { return p.c * p.f * bins * 8.0 > 4e6 ? 0.95 : 0.3; };
+  const double n = double(p.n), cf = double(p.c * p.f), io = double(p.c + p.f);
+  const double whole_bins = double(P) * double(Q / 2 + 1);
+  double best = n * io * transform_ns(double(P * Q)) + n * cf * whole_bins * cmac_ns(whole_bins);
+  std::size_t best_l = 0;
+  for (std::size_t L : {32, 48, 64, 96, 128}) {
+    if (L < 2 * std::max(p.kh, p.kw) || L >= std::max(P, Q)) continue;
+    const double tiles = n * double((p.oh + L - p.kh) / (L - p.kh + 1)) * double((p.ow + L - p.kw) / (L - p.kw + 1));
+    const double bins = double(L) * double(L / 2 + 1);
+    const double cost = tiles * io * transform_ns(double(L * L)) + tiles * cf * bins * cmac_ns(bins);
+    if (cost < best) best = cost, best_l = L;
+  }
+  return best_l;
+}
+
 FftConv::FftConv(const Problem& p, FftRigor rigor) : impl_(std::make_unique<Impl>()) {
   std::string why;
   if (!fft_supports(p, &why)) throw Error("FftConv: the FFT algorithm does not support " + why + " (" + p.to_string() + ")");
@@ -133,14 +170,64 @@ FftConv::FftConv(const Problem& p, FftRigor rigor) : impl_(std::make_unique<Impl
   impl_->P = P, impl_->Q = Q;
   impl_->plan = FftPlan::get({P, Q}, 1, rigor);
   impl_->nb = impl_->plan->spectrum_size();
+  if (std::size_t L = fft_tile(p); L > 0 && L >= p.kh && L >= p.kw) {
+    impl_->Lh = impl_->Lw = L;
+    impl_->To_h = L - p.kh + 1;
+    impl_->To_w = L - p.kw + 1;
+    impl_->tplan = FftPlan::get({L, L}, 1, rigor);
+    impl_->tnb = impl_->tplan->spectrum_size();
+  }
 }
 
 FftConv::~FftConv() = default;
 FftConv::FftConv(FftConv&&) noexcept = default;
 FftConv& FftConv::operator=(FftConv&&) noexcept = default;
 
+// Overlap-save: output tile (i0, j0) of To_h x To_w is the top-left of the cyclic correlation
+// of the Lh x Lw padded-input tile starting at (i0, j0) with the kernel.
+static void forward_tiled(FftConv::Impl& m, const Problem& p, const float* x, const float* kernel, const float* bias,
+                          float* y) {
+  const std::size_t C = p.c, F = p.f, Lh = m.Lh, Lw = m.Lw, tnb = m.tnb, LL = Lh * Lw;
+  FftConv::Impl::spectra_of(p, kernel, Lh, Lw, tnb, *m.tplan, m.tcached_kernel, m.tkspec);
+  const std::size_t th = (p.oh + m.To_h - 1) / m.To_h, tw = (p.ow + m.To_w - 1) / m.To_w;
+  m.xspec.clear();  // a later backward transforms the whole planes itself
+#pragma omp parallel
+  {
+    AlignedVector<float> grids(C * LL), out(LL);
+    AlignedVector<Complex> xs(C * tnb), acc(tnb);
+    std::vector<float> tile(F * m.To_h * m.To_w);
+#pragma omp for schedule(dynamic)
+    for (std::size_t t = 0; t < p.n * th * tw; ++t) {
+      const std::size_t n = t / (th * tw), i0 = (t / tw) % th * m.To_h, j0 = t % tw * m.To_w;
+      // Gather all C channels of the input tile at once (contiguous reads of C floats).
+      for (std::size_t r = 0; r < Lh; ++r) {
+        const std::ptrdiff_t iy = std::ptrdiff_t(i0 + r) - std::ptrdiff_t(p.pad_top);
+        for (std::size_t q = 0; q < Lw; ++q) {
+          const std::ptrdiff_t ix = std::ptrdiff_t(j0 + q) - std::ptrdiff_t(p.pad_left);
+          const bool inside = iy >= 0 && ix >= 0 && iy < std::ptrdiff_t(p.h) && ix < std::ptrdiff_t(p.w);
+          const float* src = inside ? x + ((n * p.h + std::size_t(iy)) * p.w + std::size_t(ix)) * C : nullptr;
+          for (std::size_t c = 0; c < C; ++c) grids[c * LL + r * Lw + q] = inside ? src[c] : 0.0f;
+        }
+      }
+      for (std::size_t c = 0; c < C; ++c) m.tplan->forward(grids.data() + c * LL, xs.data() + c * tnb);
+      const std::size_t nh = std::min(m.To_h, p.oh - i0), nw = std::min(m.To_w, p.ow - j0);
+      for (std::size_t f = 0; f < F; ++f) {
+        std::fill(acc.begin(), acc.end(), Complex(0, 0));
+        for (std::size_t c = 0; c < C; ++c) cmac(acc.data(), xs.data() + c * tnb, m.tkspec.data() + (c * F + f) * tnb, tnb, false);
+        m.tplan->inverse_unscaled(acc.data(), out.data());
+        const float b = bias ? bias[f] : 0.0f;
+        for (std::size_t i = 0; i < nh; ++i)
+          for (std::size_t j = 0; j < nw; ++j) tile[(i * nw + j) * F + f] = out[i * Lw + j] + b;
+      }
+      for (std::size_t i = 0; i < nh; ++i)
+        std::memcpy(y + ((n * p.oh + i0 + i) * p.ow + j0) * F, tile.data() + i * nw * F, nw * F * sizeof(float));
+    }
+  }
+}
+
 void FftConv::forward(const Problem& p, const float* x, const float* kernel, const float* bias, float* y) {
   Impl& m = *impl_;
+  if (m.Lh) return forward_tiled(m, p, x, kernel, bias, y);
   const std::size_t nb = m.nb, N = p.n, C = p.c, F = p.f, Q = m.Q;
   m.update_kernel(p, kernel);
   m.transform_input(p, x);

@@ -140,3 +140,33 @@ TEST(Choose, PicksDirectForSmallKernelsAndFftForLargeOnes) {
 }
 
 }  // namespace
+
+namespace {
+
+// Overlap-save tiles (forced with FOURIERCONV_FFT_TILE) give the same forward as whole planes,
+// including partial edge tiles, both paddings and a kernel nearly as large as the tile.
+TEST(Conv2DFft, TiledForwardMatchesWholePlane) {
+  for (auto [k, pad] : std::vector<std::pair<std::size_t, conv::Padding>>{
+           {3, conv::Padding::Same}, {11, conv::Padding::Same}, {15, conv::Padding::Valid}, {31, conv::Padding::Same}}) {
+    auto p = conv::Problem::make(2, 45, 38, 3, 5, k, k, 1, 1, 1, 1, pad);
+    Tensor x = random_tensor({2, 45, 38, 3}, unsigned(k)), w = random_tensor({k, k, 3, 5}, unsigned(k) + 1),
+           b = random_tensor({5}, 3);
+    ::setenv("FOURIERCONV_FFT_TILE", "0", 1);
+    conv::FftConv whole(p);
+    ::setenv("FOURIERCONV_FFT_TILE", "32", 1);
+    conv::FftConv tiled(p);
+    ::unsetenv("FOURIERCONV_FFT_TILE");
+    Tensor yw({p.n * p.oh * p.ow * p.f}, NAN), yt({p.n * p.oh * p.ow * p.f}, NAN);
+    whole.forward(p, x.data(), w.data(), b.data(), yw.data());
+    tiled.forward(p, x.data(), w.data(), b.data(), yt.data());
+    fctest::expect_close(yt, fctest::to_double(yw), 2e-5, "tiled k=" + std::to_string(k));
+    // A backward after a tiled forward transforms the whole planes itself.
+    Tensor g = random_tensor({yt.size()}, 4), dx1({x.size()}), dx2({x.size()}), dk1({w.size()}), dk2({w.size()});
+    whole.backward(p, x.data(), w.data(), g.data(), dx1.data(), dk1.data(), nullptr);
+    tiled.backward(p, x.data(), w.data(), g.data(), dx2.data(), dk2.data(), nullptr);
+    fctest::expect_close(dx2, fctest::to_double(dx1), 2e-5, "dx after tiled forward");
+    fctest::expect_close(dk2, fctest::to_double(dk1), 2e-5, "dk after tiled forward");
+  }
+}
+
+}  // namespace
