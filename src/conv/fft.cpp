@@ -6,6 +6,7 @@
 #include <cstring>
 #include <vector>
 
+#include "fourierconv/conv/choose.hpp"
 #include "fourierconv/error.hpp"
 
 namespace fourierconv::conv {
@@ -140,28 +141,6 @@ struct FftConv::Impl {
 
   AlignedVector<float> planar, outplanes;
 };
-
-std::size_t fft_tile(const Problem& p) {
-  if (const char* env = std::getenv("FOURIERCONV_FFT_TILE")) return std::strtoul(env, nullptr, 10);
-  // Whole plane or L x L input tiles (overlap-save), whichever the cost model prefers; tiles
-  // keep the C*F kernel spectra in cache (the whole-plane spectra of a 16->16 layer on 256^2
-  // are 75 MB, streamed from memory on every call).
-  auto [P, Q] = fft_grid(p);
-  auto transform_ns = [](double pq) { return 0.1 * pq * std::log2(std::max(pq, 2.0)) + 1.0 * pq + 1500.0; };
-  auto cmac_ns = [&](double bins) { return p.c * p.f * bins * 8.0 > 4e6 ? 0.95 : 0.3; };
-  const double n = double(p.n), cf = double(p.c * p.f), io = double(p.c + p.f);
-  const double whole_bins = double(P) * double(Q / 2 + 1);
-  double best = n * io * transform_ns(double(P * Q)) + n * cf * whole_bins * cmac_ns(whole_bins);
-  std::size_t best_l = 0;
-  for (std::size_t L : {32, 48, 64, 96, 128}) {
-    if (L < 2 * std::max(p.kh, p.kw) || L >= std::max(P, Q)) continue;
-    const double tiles = n * double((p.oh + L - p.kh) / (L - p.kh + 1)) * double((p.ow + L - p.kw) / (L - p.kw + 1));
-    const double bins = double(L) * double(L / 2 + 1);
-    const double cost = tiles * io * transform_ns(double(L * L)) + tiles * cf * bins * cmac_ns(bins);
-    if (cost < best) best = cost, best_l = L;
-  }
-  return best_l;
-}
 
 FftConv::FftConv(const Problem& p, FftRigor rigor) : impl_(std::make_unique<Impl>()) {
   std::string why;

@@ -6,7 +6,8 @@
 //   direct  = MACs * ns_per_mac (small-tap kernel or im2col + sgemm) + im2col copies
 //   fft     = transforms * kFftNsPerPoint * PQ log2(PQ) + complex MACs * kCmacNs
 //     forward:  N*C input + N*F output transforms (+ C*F kernel transforms when training,
-//               since the kernel changes every step; cached at inference), N*C*F*bins products
+//               since the kernel changes every step; cached at inference), N*C*F*bins products,
+//               per whole plane or per overlap-save tile, whichever is cheaper
 //     backward: N*F + N*C + C*F transforms, 2*N*C*F*bins products
 // The FFT needs stride 1 and dilation 1; otherwise direct is chosen and the reason says so.
 #pragma once
@@ -28,6 +29,9 @@ struct Choice {
 };
 
 Choice choose(const Problem& p, Pass pass);
+// The forward pass's FFT input tile size L (L x L tiles, overlap-save), or 0 for whole
+// planes: the cheaper by the same cost model; FOURIERCONV_FFT_TILE=L forces it (0: whole).
+std::size_t fft_tile(const Problem& p);
 // The estimates alone.
 double direct_cost_us(const Problem& p, Pass pass);
 double fft_cost_us(const Problem& p, Pass pass);

@@ -26,10 +26,6 @@ bool fft_supports(const Problem& p, std::string* why = nullptr);
 // The FFT grid of p (P, Q).
 std::pair<std::size_t, std::size_t> fft_grid(const Problem& p);
 
-// The forward pass's input tile size L (L x L tiles, overlap-save), or 0 for whole planes:
-// the cheaper by a cost model; FOURIERCONV_FFT_TILE=L forces it (0: whole planes).
-std::size_t fft_tile(const Problem& p);
-
 class FftConv {
  public:
   // Plans for p's shape (any batch size). Throws Error when fft_supports(p) is false.
