@@ -60,6 +60,8 @@ bool fft_save_wisdom(const std::string& path) {
   return fftwf_export_wisdom_to_filename(path.c_str()) != 0;
 }
 
+bool fft_aligned(const void* p) { return fftwf_alignment_of(static_cast<float*>(const_cast<void*>(p))) == 0; }
+
 std::size_t next_fast_size(std::size_t n) {
   if (n <= 1) return 1;
   for (std::size_t m = n;; ++m) {

@@ -234,11 +234,15 @@ void PlaneConv::run(const float* x, float* y, Scratch& s) const {
   s.out.resize(P_ * Q_);
   s.spec.resize(plan_->spectrum_size());
   if (method_ == Method::Fft) {
-    place_input(x, r_.n, c_.n, P_, Q_, s.real.data());
-    plan_->forward(s.real.data(), s.spec.data());
+    // Circular on the input grid (the seed's case): transform the caller's arrays in place of
+    // copies when they have FFTW's SIMD alignment (Tensor storage does); saves 2 of ~9 passes.
+    const bool same_grid = P_ == r_.n && Q_ == c_.n && r_.circular && c_.circular;
+    const bool x_direct = same_grid && fft_aligned(x), y_direct = same_grid && fft_aligned(y);
+    if (!x_direct) place_input(x, r_.n, c_.n, P_, Q_, s.real.data());
+    plan_->forward(x_direct ? x : s.real.data(), s.spec.data());
     multiply_spectra(s.spec.data(), kspec_.data(), kspec_.size());
-    plan_->inverse_unscaled(s.spec.data(), s.out.data());
-    crop_output(s.out.data(), Q_, r_, c_, y);
+    plan_->inverse_unscaled(s.spec.data(), y_direct ? y : s.out.data());
+    if (!y_direct) crop_output(s.out.data(), Q_, r_, c_, y);
     return;
   }
   // Blocked: output tiles of bh x bw need E tiles of Lh x Lw; the tile's cyclic convolution

@@ -234,7 +234,9 @@ TEST(Convolver, SeedCaseUsesTheInputGridAndShiftsAgainstTheSeed) {
   Tensor x = random_tensor({n, n}, 51), k = filter_sinc_kernel(n, 3.0);
   Convolver conv({n, n}, k, Mode::Circular);
   EXPECT_EQ(conv.grid_shape(), (Shape{n, n}));
-  Tensor ours = conv(x);
+  const Tensor x_before = x;
+  Tensor ours = conv(x);  // aligned planes: transformed in place of copies
+  for (std::size_t i = 0; i < x.size(); ++i) ASSERT_EQ(x[i], x_before[i]) << "the input was modified";
   for (std::size_t i = 0; i < n; ++i)
     for (std::size_t j = 0; j < n; ++j) {
       double seed = 0;  // sum_u k[u] x[i-u] with no centre shift

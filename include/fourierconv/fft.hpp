@@ -40,6 +40,9 @@ std::size_t next_fast_size(std::size_t n);
 // 270 = 2*3^3*5 cost 2.8x the time of 256 per point, 1029 = 3*7^3 was 5x slower than 1024).
 std::size_t fast_padded_size(std::size_t n);
 
+// Whether p has the alignment FftPlan's execute functions need (FFTW's SIMD alignment).
+bool fft_aligned(const void* p);
+
 // Real-to-complex / complex-to-real transforms of one shape, batched over `howmany`
 // contiguous planes. dims is {n} (1-D) or {h, w} (2-D); a leading 1 in 2-D is planned as 1-D.
 // Real planes are h*w floats apart, spectra h*(w/2+1) complex apart.
