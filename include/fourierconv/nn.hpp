@@ -16,3 +16,4 @@
 #include "fourierconv/nn/summary.hpp"
 #include "fourierconv/nn/layers/fourier_conv2d.hpp"
 #include "fourierconv/nn/layers/spectral_conv2d.hpp"
+#include "fourierconv/nn/saving.hpp"

@@ -1,0 +1,33 @@
+// Keras model files (keras.md section 8): Keras 3's `.keras` archive and `.weights.h5`.
+//
+//   save_model(m, "m.keras")   zip (stored) of metadata.json, config.json, model.weights.h5
+//   load_model("m.keras")      a Sequential built from config.json with the weights loaded
+//   save_weights / load_weights ("w.weights.h5"): the weights file alone
+//
+// config.json is Keras's serialization of a Sequential (InputLayer first, then each layer as
+// {"module", "class_name", "config", "registered_name", "build_config"}); the weights file
+// holds `layers/<snake_case(ClassName)>[_i]/vars/<j>` datasets in Keras's order (kernel,
+// bias, ...), with the attribute `name` on every `vars` group. Supported layers: InputLayer,
+// Conv2D, MaxPooling2D, AveragePooling2D, Flatten, Dense, Activation, Dropout, and ours,
+// FourierConv2D and SpectralConv2D, as registered custom layers ("fourierconv>FourierConv2D";
+// the Keras side of them is python/fourierconv_keras.py). A FourierConv2D is saved by its
+// named filters (make_filter specs); one built from an arbitrary C++ callable cannot be
+// re-created from a file, so saving it is an error that says so.
+// Not saved: the optimizer state and compile settings (a loaded model is uncompiled).
+//
+// Files are untrusted input: every name, size, shape and dtype is checked against the config
+// before use, and anything unsupported is an error naming it and the file. Writes are atomic.
+#pragma once
+
+#include <string>
+
+#include "fourierconv/nn/sequential.hpp"
+
+namespace fourierconv::nn {
+
+void save_model(const Sequential& model, const std::string& path);
+Sequential load_model(const std::string& path);
+void save_weights(const Sequential& model, const std::string& path);
+void load_weights(Sequential& model, const std::string& path);
+
+}  // namespace fourierconv::nn

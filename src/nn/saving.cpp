@@ -1,0 +1,613 @@
+#include "fourierconv/nn/saving.hpp"
+
+#include <hdf5.h>
+#include <zip.h>
+
+#include <chrono>
+#include <ctime>
+#include <functional>
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "fourierconv/error.hpp"
+#include "fourierconv/io/file.hpp"
+#include "fourierconv/nn/layers/activation.hpp"
+#include "fourierconv/nn/layers/conv2d.hpp"
+#include "fourierconv/nn/layers/dense.hpp"
+#include "fourierconv/nn/layers/flatten.hpp"
+#include "fourierconv/nn/layers/fourier_conv2d.hpp"
+#include "fourierconv/nn/layers/pooling.hpp"
+#include "fourierconv/nn/layers/spectral_conv2d.hpp"
+
+namespace fourierconv::nn {
+namespace {
+
+using json = nlohmann::ordered_json;
+constexpr const char* kKerasVersion = "3.15.1";       // the Keras whose layout this writes
+constexpr std::size_t kMaxMember = std::size_t(1) << 31;  // largest archive member read
+constexpr std::size_t kMaxDim = std::size_t(1) << 24;
+
+// ---------------------------------------------------------------------------------------
+// Config (config.json)
+
+json dtype_policy() {
+  return {{"module", "keras"}, {"class_name", "DTypePolicy"}, {"config", {{"name", "float32"}}}, {"registered_name", nullptr}};
+}
+json initializer(const std::string& name) {
+  if (name == "glorot_uniform")
+    return {{"module", "keras.initializers"}, {"class_name", "GlorotUniform"}, {"config", {{"seed", nullptr}}}, {"registered_name", nullptr}};
+  if (name == "zeros") return {{"module", "keras.initializers"}, {"class_name", "Zeros"}, {"config", json::object()}, {"registered_name", nullptr}};
+  return {{"module", "keras.initializers"}, {"class_name", "Ones"}, {"config", json::object()}, {"registered_name", nullptr}};
+}
+json pair(Size2 s) { return json::array({s.first, s.second}); }
+json batch_shape(const Shape& s) {
+  json a = json::array({nullptr});
+  for (auto d : s) a.push_back(d);
+  return a;
+}
+
+struct Ctx {
+  std::string file;  // for messages
+};
+
+[[noreturn]] void bad(const Ctx& c, const std::string& what) { throw Error("load_model: '" + c.file + "': " + what); }
+
+template <class T>
+T get(const Ctx& c, const json& j, const char* key, const std::string& layer) {
+  if (!j.contains(key)) bad(c, layer + ": config has no '" + key + "'");
+  try {
+    return j.at(key).get<T>();
+  } catch (const std::exception&) {
+    bad(c, layer + ": config '" + key + "' has the wrong type: " + j.at(key).dump());
+  }
+}
+
+Size2 get_pair(const Ctx& c, const json& j, const char* key, const std::string& layer) {
+  auto v = get<std::vector<std::size_t>>(c, j, key, layer);
+  if (v.size() != 2 || v[0] == 0 || v[1] == 0 || v[0] > kMaxDim || v[1] > kMaxDim)
+    bad(c, layer + ": '" + key + "' must be two positive integers, got " + j.at(key).dump());
+  return {v[0], v[1]};
+}
+
+// Options a loaded layer must have at their default: anything else is unsupported, not ignored.
+void require_default(const Ctx& c, const json& cfg, const std::string& layer, const char* key, const json& expected) {
+  if (cfg.contains(key) && cfg.at(key) != expected)
+    bad(c, layer + ": option " + key + " = " + cfg.at(key).dump() + " is not supported (expected " + expected.dump() + ")");
+}
+void require_null(const Ctx& c, const json& cfg, const std::string& layer, std::initializer_list<const char*> keys) {
+  for (const char* k : keys) require_default(c, cfg, layer, k, nullptr);
+}
+std::string activation_of(const Ctx& c, const json& cfg, const std::string& layer) {
+  if (!cfg.contains("activation")) return "linear";
+  if (!cfg.at("activation").is_string()) bad(c, layer + ": only named activations are supported, got " + cfg.at("activation").dump());
+  std::string a = cfg.at("activation").get<std::string>();
+  try {
+    parse_activation(a);
+  } catch (const Error&) {
+    bad(c, layer + ": unsupported activation '" + a + "' (supported: linear, relu, sigmoid, tanh, softmax)");
+  }
+  return a;
+}
+std::string initializer_of(const json& cfg, const char* key, const char* fallback) {
+  if (!cfg.contains(key) || !cfg.at(key).is_object()) return fallback;
+  std::string cls = cfg.at(key).value("class_name", "");
+  if (cls == "Zeros") return "zeros";
+  if (cls == "Ones") return "ones";
+  return "glorot_uniform";  // only affects a model trained further; weights are loaded
+}
+
+// One row per supported layer type: how to write its config and how to build it from one.
+struct LayerType {
+  std::string class_name, module, registered_name;  // registered_name empty: null (a Keras layer)
+  std::function<bool(const Layer&, json&)> to_config;  // false if the layer is not of this type
+  std::function<std::unique_ptr<Layer>(const Ctx&, const json&, const std::string&)> from_config;
+};
+
+json base_config(const Layer& l) { return {{"name", l.name()}, {"trainable", l.trainable()}, {"dtype", dtype_policy()}}; }
+
+const std::vector<LayerType>& layer_types() {
+  static const std::vector<LayerType> t = {
+      {"Conv2D", "keras.layers", "",
+       [](const Layer& l, json& j) {
+         auto* c = dynamic_cast<const Conv2D*>(&l);
+         if (!c) return false;
+         const Conv2DArgs& a = c->args();
+         j = base_config(l);
+         j["filters"] = c->filters();
+         j["kernel_size"] = pair(c->kernel_size());
+         j["strides"] = pair(a.strides);
+         j["padding"] = a.padding;
+         j["data_format"] = "channels_last";
+         j["dilation_rate"] = pair(a.dilation_rate);
+         j["groups"] = 1;
+         j["activation"] = to_string(l.activation());
+         j["use_bias"] = a.use_bias;
+         j["kernel_initializer"] = initializer(a.kernel_initializer);
+         j["bias_initializer"] = initializer(a.bias_initializer);
+         for (const char* k : {"kernel_regularizer", "bias_regularizer", "activity_regularizer", "kernel_constraint", "bias_constraint"})
+           j[k] = nullptr;
+         return true;
+       },
+       [](const Ctx& c, const json& cfg, const std::string& n) -> std::unique_ptr<Layer> {
+         require_default(c, cfg, n, "data_format", "channels_last");
+         require_default(c, cfg, n, "groups", 1);
+         require_null(c, cfg, n, {"kernel_regularizer", "bias_regularizer", "activity_regularizer", "kernel_constraint", "bias_constraint"});
+         std::string pad = get<std::string>(c, cfg, "padding", n);
+         if (pad != "valid" && pad != "same") bad(c, n + ": unsupported padding '" + pad + "'");
+         std::size_t f = get<std::size_t>(c, cfg, "filters", n);
+         if (f == 0 || f > kMaxDim) bad(c, n + ": filters out of range: " + std::to_string(f));
+         return std::make_unique<Conv2D>(
+             f, get_pair(c, cfg, "kernel_size", n),
+             Conv2DArgs{.strides = get_pair(c, cfg, "strides", n), .padding = pad,
+                        .dilation_rate = cfg.contains("dilation_rate") ? get_pair(c, cfg, "dilation_rate", n) : Size2{1, 1},
+                        .activation = activation_of(c, cfg, n), .use_bias = cfg.value("use_bias", true),
+                        .kernel_initializer = initializer_of(cfg, "kernel_initializer", "glorot_uniform"),
+                        .bias_initializer = initializer_of(cfg, "bias_initializer", "zeros"), .name = n});
+       }},
+      {"MaxPooling2D", "keras.layers", "",
+       [](const Layer& l, json& j) {
+         auto* p = dynamic_cast<const MaxPooling2D*>(&l);
+         if (!p) return false;
+         j = base_config(l);
+         j["pool_size"] = pair(p->pool_size());
+         j["padding"] = p->padding();
+         j["strides"] = pair(p->strides());
+         j["data_format"] = "channels_last";
+         return true;
+       },
+       [](const Ctx& c, const json& cfg, const std::string& n) -> std::unique_ptr<Layer> {
+         require_default(c, cfg, n, "data_format", "channels_last");
+         Size2 pool = get_pair(c, cfg, "pool_size", n);
+         std::optional<Size2> s;
+         if (cfg.contains("strides") && !cfg.at("strides").is_null()) s = get_pair(c, cfg, "strides", n);
+         return std::make_unique<MaxPooling2D>(pool, Pooling2DArgs{.strides = s, .padding = get<std::string>(c, cfg, "padding", n), .name = n});
+       }},
+      {"AveragePooling2D", "keras.layers", "",
+       [](const Layer& l, json& j) {
+         auto* p = dynamic_cast<const AveragePooling2D*>(&l);
+         if (!p) return false;
+         j = base_config(l);
+         j["pool_size"] = pair(p->pool_size());
+         j["padding"] = p->padding();
+         j["strides"] = pair(p->strides());
+         j["data_format"] = "channels_last";
+         return true;
+       },
+       [](const Ctx& c, const json& cfg, const std::string& n) -> std::unique_ptr<Layer> {
+         require_default(c, cfg, n, "data_format", "channels_last");
+         Size2 pool = get_pair(c, cfg, "pool_size", n);
+         std::optional<Size2> s;
+         if (cfg.contains("strides") && !cfg.at("strides").is_null()) s = get_pair(c, cfg, "strides", n);
+         return std::make_unique<AveragePooling2D>(pool, Pooling2DArgs{.strides = s, .padding = get<std::string>(c, cfg, "padding", n), .name = n});
+       }},
+      {"Flatten", "keras.layers", "",
+       [](const Layer& l, json& j) {
+         if (!dynamic_cast<const Flatten*>(&l)) return false;
+         j = base_config(l);
+         j["data_format"] = "channels_last";
+         return true;
+       },
+       [](const Ctx& c, const json& cfg, const std::string& n) -> std::unique_ptr<Layer> {
+         require_default(c, cfg, n, "data_format", "channels_last");
+         return std::make_unique<Flatten>(FlattenArgs{.name = n});
+       }},
+      {"Dense", "keras.layers", "",
+       [](const Layer& l, json& j) {
+         auto* d = dynamic_cast<const Dense*>(&l);
+         if (!d) return false;
+         j = base_config(l);
+         j["units"] = d->units();
+         j["activation"] = to_string(l.activation());
+         j["use_bias"] = d->args().use_bias;
+         j["kernel_initializer"] = initializer(d->args().kernel_initializer);
+         j["bias_initializer"] = initializer(d->args().bias_initializer);
+         for (const char* k : {"kernel_regularizer", "bias_regularizer", "kernel_constraint", "bias_constraint"}) j[k] = nullptr;
+         return true;
+       },
+       [](const Ctx& c, const json& cfg, const std::string& n) -> std::unique_ptr<Layer> {
+         require_null(c, cfg, n, {"kernel_regularizer", "bias_regularizer", "activity_regularizer", "kernel_constraint", "bias_constraint", "lora_rank"});
+         std::size_t u = get<std::size_t>(c, cfg, "units", n);
+         if (u == 0 || u > kMaxDim) bad(c, n + ": units out of range: " + std::to_string(u));
+         return std::make_unique<Dense>(u, DenseArgs{.activation = activation_of(c, cfg, n), .use_bias = cfg.value("use_bias", true),
+                                                     .kernel_initializer = initializer_of(cfg, "kernel_initializer", "glorot_uniform"),
+                                                     .bias_initializer = initializer_of(cfg, "bias_initializer", "zeros"), .name = n});
+       }},
+      {"Activation", "keras.layers", "",
+       [](const Layer& l, json& j) {
+         if (!dynamic_cast<const ActivationLayer*>(&l)) return false;
+         j = base_config(l);
+         j["activation"] = to_string(l.activation());
+         return true;
+       },
+       [](const Ctx& c, const json& cfg, const std::string& n) -> std::unique_ptr<Layer> {
+         return std::make_unique<ActivationLayer>(activation_of(c, cfg, n), ActivationArgs{.name = n});
+       }},
+      {"Dropout", "keras.layers", "",
+       [](const Layer& l, json& j) {
+         auto* d = dynamic_cast<const Dropout*>(&l);
+         if (!d) return false;
+         j = base_config(l);
+         j["rate"] = d->rate();
+         j["seed"] = nullptr;
+         j["noise_shape"] = nullptr;
+         return true;
+       },
+       [](const Ctx& c, const json& cfg, const std::string& n) -> std::unique_ptr<Layer> {
+         require_null(c, cfg, n, {"noise_shape"});
+         double r = get<double>(c, cfg, "rate", n);
+         if (!(r >= 0 && r < 1)) bad(c, n + ": rate must be in [0, 1), got " + std::to_string(r));
+         return std::make_unique<Dropout>(r, DropoutArgs{.name = n});
+       }},
+      {"FourierConv2D", "fourierconv_keras", "fourierconv>FourierConv2D",
+       [](const Layer& l, json& j) {
+         auto* f = dynamic_cast<const FourierConv2D*>(&l);
+         if (!f) return false;
+         j = base_config(l);
+         json specs = json::array();
+         for (const Filter& flt : f->bank()) {
+           if (flt.name == "custom" || flt.args.empty())
+             throw Error("save_model: " + l.name() + " (FourierConv2D): filter '" + flt.name +
+                         "' is a C++ callable, which cannot be re-created from a file; build the layer from named filters "
+                         "(make_filter) to save it");
+           specs.push_back(flt.to_string());
+         }
+         j["filters"] = specs;
+         j["padding"] = f->args().padding;
+         j["output"] = f->args().output;
+         j["activation"] = to_string(l.activation());
+         return true;
+       },
+       [](const Ctx& c, const json& cfg, const std::string& n) -> std::unique_ptr<Layer> {
+         auto specs = get<std::vector<std::string>>(c, cfg, "filters", n);
+         if (specs.empty() || specs.size() > 65536) bad(c, n + ": expected 1 to 65536 filters, got " + std::to_string(specs.size()));
+         std::vector<Filter> bank;
+         for (auto& s : specs) {
+           try {
+             bank.push_back(make_filter(s));
+           } catch (const Error& e) {
+             bad(c, n + ": " + e.what());
+           }
+         }
+         return std::make_unique<FourierConv2D>(bank, FourierConv2DArgs{.padding = get<std::string>(c, cfg, "padding", n),
+                                                                        .output = get<std::string>(c, cfg, "output", n),
+                                                                        .activation = activation_of(c, cfg, n), .name = n});
+       }},
+      {"SpectralConv2D", "fourierconv_keras", "fourierconv>SpectralConv2D",
+       [](const Layer& l, json& j) {
+         auto* s = dynamic_cast<const SpectralConv2D*>(&l);
+         if (!s) return false;
+         j = base_config(l);
+         j["filters"] = s->filters();
+         j["modes"] = pair(s->modes());
+         j["activation"] = to_string(l.activation());
+         j["use_bias"] = s->args().use_bias;
+         return true;
+       },
+       [](const Ctx& c, const json& cfg, const std::string& n) -> std::unique_ptr<Layer> {
+         std::size_t f = get<std::size_t>(c, cfg, "filters", n);
+         if (f == 0 || f > kMaxDim) bad(c, n + ": filters out of range: " + std::to_string(f));
+         return std::make_unique<SpectralConv2D>(f, get_pair(c, cfg, "modes", n),
+                                                 SpectralConv2DArgs{.activation = activation_of(c, cfg, n),
+                                                                    .use_bias = cfg.value("use_bias", true), .name = n});
+       }},
+  };
+  return t;
+}
+
+json model_config(const Sequential& m) {
+  json layers = json::array();
+  layers.push_back({{"module", "keras.layers"}, {"class_name", "InputLayer"},
+                    {"config", {{"batch_shape", batch_shape(m.input_shape())}, {"dtype", "float32"}, {"sparse", false},
+                                {"ragged", false}, {"name", "input_layer"}, {"optional", false}}},
+                    {"registered_name", nullptr}});
+  for (auto& l : m.layers()) {
+    json entry;
+    bool found = false;
+    for (const LayerType& t : layer_types()) {
+      json cfg;
+      if (!t.to_config(*l, cfg)) continue;
+      entry = {{"module", t.module}, {"class_name", t.class_name}, {"config", cfg}};
+      if (t.registered_name.empty()) entry["registered_name"] = nullptr;
+      else entry["registered_name"] = t.registered_name;
+      entry["build_config"] = {{"input_shape", batch_shape(l->input_shape())}};
+      found = true;
+      break;
+    }
+    if (!found) throw Error("save_model: layer " + l->name() + " (" + l->class_name() + ") cannot be saved");
+    layers.push_back(entry);
+  }
+  return {{"module", "keras"}, {"class_name", "Sequential"},
+          {"config", {{"name", m.name()}, {"trainable", true}, {"dtype", dtype_policy()}, {"layers", layers},
+                      {"build_input_shape", batch_shape(m.input_shape())}}},
+          {"registered_name", nullptr}, {"build_config", {{"input_shape", batch_shape(m.input_shape())}}}};
+}
+
+// Keras names the weight groups from the object graph: snake_case(ClassName), deduplicated
+// in order (dense, dense_1, ...), not from the layers' own names.
+std::vector<std::string> weight_paths(const Sequential& m) {
+  std::map<std::string, int> seen;
+  std::vector<std::string> paths;
+  for (auto& l : m.layers()) {
+    std::string base = to_snake_case(l->class_name());
+    int k = seen[base]++;
+    paths.push_back("layers/" + (k == 0 ? base : base + "_" + std::to_string(k)));
+  }
+  return paths;
+}
+
+// ---------------------------------------------------------------------------------------
+// HDF5 in memory (the core driver, no backing file)
+
+struct H5 {
+  hid_t id = -1;
+  herr_t (*close)(hid_t) = nullptr;
+  H5(hid_t i, herr_t (*c)(hid_t)) : id(i), close(c) {}
+  ~H5() {
+    if (id >= 0 && close) close(id);
+  }
+  H5(const H5&) = delete;
+  H5& operator=(const H5&) = delete;
+};
+
+void quiet_hdf5() {
+  static bool done = [] {
+    H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);  // errors become our messages, not stderr dumps
+    return true;
+  }();
+  (void)done;
+}
+
+void set_name_attr(hid_t group, const std::string& value) {
+  H5 type(H5Tcopy(H5T_C_S1), H5Tclose);
+  H5Tset_size(type.id, value.size() ? value.size() : 1);
+  H5Tset_cset(type.id, H5T_CSET_UTF8);
+  H5 space(H5Screate(H5S_SCALAR), H5Sclose);
+  H5 attr(H5Acreate2(group, "name", type.id, space.id, H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
+  if (attr.id < 0 || H5Awrite(attr.id, type.id, value.c_str()) < 0) throw Error("save_model: HDF5 could not write an attribute");
+}
+
+hid_t make_group(hid_t parent, const std::string& name) {
+  hid_t g = H5Gcreate2(parent, name.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  if (g < 0) throw Error("save_model: HDF5 could not create group " + name);
+  return g;
+}
+
+std::vector<unsigned char> weights_image(const Sequential& m) {
+  quiet_hdf5();
+  H5 fapl(H5Pcreate(H5P_FILE_ACCESS), H5Pclose);
+  H5Pset_fapl_core(fapl.id, 1 << 20, 0);
+  H5 file(H5Fcreate("fourierconv-weights", H5F_ACC_TRUNC, H5P_DEFAULT, fapl.id), H5Fclose);
+  if (file.id < 0) throw Error("save_model: HDF5 could not create the weights file");
+  {
+    H5 layers(make_group(file.id, "layers"), H5Gclose);
+    auto paths = weight_paths(m);
+    for (std::size_t i = 0; i < m.layers().size(); ++i) {
+      const Layer& l = *m.layers()[i];
+      H5 g(make_group(file.id, paths[i]), H5Gclose);
+      H5 vars(make_group(g.id, "vars"), H5Gclose);
+      set_name_attr(vars.id, l.name());
+      auto ws = l.weights();
+      for (std::size_t j = 0; j < ws.size(); ++j) {
+        std::vector<hsize_t> dims(ws[j]->value.shape().begin(), ws[j]->value.shape().end());
+        H5 space(H5Screate_simple(int(dims.size()), dims.data(), nullptr), H5Sclose);
+        H5 ds(H5Dcreate2(vars.id, std::to_string(j).c_str(), H5T_IEEE_F32LE, space.id, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+              H5Dclose);
+        if (ds.id < 0 || H5Dwrite(ds.id, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, ws[j]->value.data()) < 0)
+          throw Error("save_model: HDF5 could not write " + paths[i] + "/vars/" + std::to_string(j));
+      }
+    }
+  }
+  {
+    H5 vars(make_group(file.id, "vars"), H5Gclose);
+    set_name_attr(vars.id, m.name());
+  }
+  H5Fflush(file.id, H5F_SCOPE_GLOBAL);
+  ssize_t size = H5Fget_file_image(file.id, nullptr, 0);
+  if (size <= 0) throw Error("save_model: HDF5 could not produce the weights file");
+  std::vector<unsigned char> image(static_cast<std::size_t>(size));
+  H5Fget_file_image(file.id, image.data(), image.size());
+  return image;
+}
+
+void read_weights_image(Sequential& m, const std::vector<unsigned char>& image, const std::string& file) {
+  quiet_hdf5();
+  Ctx c{file};
+  H5 fapl(H5Pcreate(H5P_FILE_ACCESS), H5Pclose);
+  H5Pset_fapl_core(fapl.id, 1 << 20, 0);
+  if (H5Pset_file_image(fapl.id, const_cast<unsigned char*>(image.data()), image.size()) < 0) bad(c, "cannot read the weights");
+  H5 f(H5Fopen("fourierconv-weights", H5F_ACC_RDONLY, fapl.id), H5Fclose);
+  if (f.id < 0) bad(c, "the weights are not a readable HDF5 file");
+  auto paths = weight_paths(m);
+  for (std::size_t i = 0; i < m.layers().size(); ++i) {
+    Layer& l = *m.layers()[i];
+    auto ws = l.weights();
+    for (std::size_t j = 0; j < ws.size(); ++j) {
+      const std::string path = paths[i] + "/vars/" + std::to_string(j);
+      if (H5Lexists(f.id, "layers", H5P_DEFAULT) <= 0 || H5Lexists(f.id, paths[i].c_str(), H5P_DEFAULT) <= 0 ||
+          H5Lexists(f.id, (paths[i] + "/vars").c_str(), H5P_DEFAULT) <= 0 || H5Lexists(f.id, path.c_str(), H5P_DEFAULT) <= 0)
+        bad(c, "the weights have no " + path + " for " + l.name() + " (" + l.class_name() + ")");
+      H5 ds(H5Dopen2(f.id, path.c_str(), H5P_DEFAULT), H5Dclose);
+      if (ds.id < 0) bad(c, path + " is not a dataset");
+      H5 space(H5Dget_space(ds.id), H5Sclose);
+      int rank = H5Sget_simple_extent_ndims(space.id);
+      const Shape& want = ws[j]->value.shape();
+      if (rank != int(want.size())) bad(c, path + ": expected shape " + shape_to_string(want) + ", the file has rank " + std::to_string(rank));
+      std::vector<hsize_t> dims(std::size_t(std::max(rank, 0)));
+      H5Sget_simple_extent_dims(space.id, dims.data(), nullptr);
+      Shape got(dims.begin(), dims.end());
+      if (got != want) bad(c, path + ": expected shape " + shape_to_string(want) + " for " + l.name() + ", the file has " + shape_to_string(got));
+      H5 type(H5Dget_type(ds.id), H5Tclose);
+      if (H5Tget_class(type.id) != H5T_FLOAT) bad(c, path + ": expected float weights");
+      if (H5Dread(ds.id, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, ws[j]->value.data()) < 0) bad(c, path + ": unreadable data");
+      check_finite(ws[j]->value, "load_model: '" + file + "': " + path);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// The zip archive
+
+std::map<std::string, std::vector<unsigned char>> read_zip(const std::string& path) {
+  std::vector<unsigned char> bytes = io::read_file(path, "load_model");
+  zip_error_t err;
+  zip_error_init(&err);
+  zip_source_t* src = zip_source_buffer_create(bytes.data(), bytes.size(), 0, &err);
+  zip_t* z = src ? zip_open_from_source(src, ZIP_RDONLY | ZIP_CHECKCONS, &err) : nullptr;
+  if (!z) {
+    std::string msg = zip_error_strerror(&err);
+    if (src) zip_source_free(src);
+    zip_error_fini(&err);
+    throw Error("load_model: '" + path + "' is not a readable .keras archive: " + msg);
+  }
+  std::map<std::string, std::vector<unsigned char>> members;
+  for (const char* name : {"metadata.json", "config.json", "model.weights.h5"}) {
+    zip_stat_t st;
+    if (zip_stat(z, name, 0, &st) != 0) continue;
+    if (!(st.valid & ZIP_STAT_SIZE) || st.size > kMaxMember) {
+      zip_close(z);
+      throw Error("load_model: '" + path + "': member " + name + " is too large or has no size");
+    }
+    zip_file_t* f = zip_fopen(z, name, 0);
+    std::vector<unsigned char> data(st.size);
+    zip_int64_t n = f ? zip_fread(f, data.data(), st.size) : -1;
+    if (f) zip_fclose(f);
+    if (n < 0 || zip_uint64_t(n) != st.size) {
+      zip_close(z);
+      throw Error("load_model: '" + path + "': member " + name + " is corrupt or truncated");
+    }
+    members[name] = std::move(data);
+  }
+  zip_discard(z);
+  zip_error_fini(&err);
+  return members;
+}
+
+void write_zip(const std::string& path, const std::vector<std::pair<std::string, std::vector<unsigned char>>>& members) {
+  const std::string tmp = path + ".tmp-zip";
+  std::remove(tmp.c_str());
+  int errorp = 0;
+  zip_t* z = zip_open(tmp.c_str(), ZIP_CREATE | ZIP_TRUNCATE, &errorp);
+  if (!z) throw Error("save_model: cannot write '" + path + "'");
+  for (auto& [name, data] : members) {
+    zip_source_t* s = zip_source_buffer(z, data.data(), data.size(), 0);
+    zip_int64_t idx = s ? zip_file_add(z, name.c_str(), s, ZIP_FL_ENC_UTF_8) : -1;
+    if (idx < 0 || zip_set_file_compression(z, zip_uint64_t(idx), ZIP_CM_STORE, 0) != 0) {
+      if (s && idx < 0) zip_source_free(s);
+      zip_discard(z);
+      std::remove(tmp.c_str());
+      throw Error("save_model: cannot add " + name + " to '" + path + "'");
+    }
+  }
+  if (zip_close(z) != 0) {
+    zip_discard(z);
+    std::remove(tmp.c_str());
+    throw Error("save_model: cannot write '" + path + "'");
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    throw Error("save_model: cannot write '" + path + "'");
+  }
+}
+
+std::vector<unsigned char> bytes_of(const std::string& s) { return {s.begin(), s.end()}; }
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+Sequential from_config(const json& root, const Ctx& c) {
+  if (!root.is_object() || root.value("class_name", "") != "Sequential")
+    bad(c, "only Sequential models are supported, got class_name " + (root.is_object() && root.contains("class_name") ? root.at("class_name").dump() : std::string("(none)")));
+  const json& cfg = root.contains("config") ? root.at("config") : json();
+  if (!cfg.is_object() || !cfg.contains("layers") || !cfg.at("layers").is_array()) bad(c, "config has no layer list");
+  Sequential m(cfg.value("name", "sequential"));
+  Shape input;
+  for (const json& entry : cfg.at("layers")) {
+    if (!entry.is_object() || !entry.contains("class_name") || !entry.at("class_name").is_string() || !entry.contains("config") ||
+        !entry.at("config").is_object())
+      bad(c, "a layer entry is malformed: " + entry.dump().substr(0, 200));
+    const std::string cls = entry.at("class_name").get<std::string>();
+    const json& lc = entry.at("config");
+    const std::string name = lc.contains("name") && lc.at("name").is_string() ? lc.at("name").get<std::string>() : cls;
+    if (cls == "InputLayer") {
+      const char* key = lc.contains("batch_shape") ? "batch_shape" : "batch_input_shape";
+      if (!lc.contains(key) || !lc.at(key).is_array() || lc.at(key).size() < 2) bad(c, "InputLayer has no batch_shape");
+      for (std::size_t i = 1; i < lc.at(key).size(); ++i) {
+        const json& d = lc.at(key)[i];
+        if (!d.is_number_unsigned() || d.get<std::size_t>() == 0 || d.get<std::size_t>() > kMaxDim)
+          bad(c, "InputLayer batch_shape must hold positive sizes after the batch, got " + lc.at(key).dump());
+        input.push_back(d.get<std::size_t>());
+      }
+      m.add(Input{input});
+      continue;
+    }
+    const LayerType* type = nullptr;
+    for (const LayerType& t : layer_types())
+      if (t.class_name == cls) type = &t;
+    if (!type) bad(c, "layer '" + name + "' has unsupported class " + cls);
+    std::unique_ptr<Layer> layer = type->from_config(c, lc, name);
+    if (lc.contains("trainable") && lc.at("trainable").is_boolean()) layer->set_trainable(lc.at("trainable").get<bool>());
+    if (input.empty() && m.layers().empty()) {
+      const json* shape = nullptr;
+      if (cfg.contains("build_input_shape") && cfg.at("build_input_shape").is_array()) shape = &cfg.at("build_input_shape");
+      else if (entry.contains("build_config") && entry.at("build_config").contains("input_shape")) shape = &entry.at("build_config").at("input_shape");
+      if (!shape) bad(c, "the model has no input shape");
+      for (std::size_t i = 1; i < shape->size(); ++i) {
+        if (!(*shape)[i].is_number_unsigned() || (*shape)[i].get<std::size_t>() == 0) bad(c, "bad input shape " + shape->dump());
+        input.push_back((*shape)[i].get<std::size_t>());
+      }
+      m.add(Input{input});
+    }
+    try {
+      m.add(std::move(layer));
+    } catch (const Error& e) {
+      bad(c, e.what());
+    }
+  }
+  if (m.layers().empty()) bad(c, "the model has no layers");
+  return m;
+}
+
+}  // namespace
+
+void save_weights(const Sequential& model, const std::string& path) {
+  if (!ends_with(path, ".weights.h5")) throw Error("save_weights: the file name must end in .weights.h5, got '" + path + "'");
+  if (!model.built()) throw Error("save_weights: the model is not built");
+  io::write_file_atomic(path, weights_image(model), "save_weights");
+}
+
+void load_weights(Sequential& model, const std::string& path) {
+  if (!model.built()) throw Error("load_weights: the model is not built");
+  read_weights_image(model, io::read_file(path, "load_weights"), path);
+}
+
+void save_model(const Sequential& model, const std::string& path) {
+  if (!ends_with(path, ".keras")) throw Error("save_model: the file name must end in .keras, got '" + path + "'");
+  if (!model.built()) throw Error("save_model: the model is not built (give it an input shape)");
+  const std::string config = model_config(model).dump();
+  char date[64];
+  std::time_t now = std::time(nullptr);
+  std::strftime(date, sizeof date, "%Y-%m-%d@%H:%M:%S", std::localtime(&now));
+  json meta = {{"keras_version", kKerasVersion}, {"date_saved", date}};
+  write_zip(path, {{"metadata.json", bytes_of(meta.dump())}, {"config.json", bytes_of(config)}, {"model.weights.h5", weights_image(model)}});
+}
+
+Sequential load_model(const std::string& path) {
+  Ctx c{path};
+  if (!ends_with(path, ".keras")) throw Error("load_model: expected a .keras file, got '" + path + "'");
+  auto members = read_zip(path);
+  for (const char* need : {"config.json", "model.weights.h5"})
+    if (!members.count(need)) bad(c, std::string("the archive has no ") + need);
+  json root;
+  try {
+    const auto& b = members.at("config.json");
+    root = json::parse(b.begin(), b.end());
+  } catch (const std::exception& e) {
+    bad(c, std::string("config.json is not valid JSON: ") + e.what());
+  }
+  Sequential m = from_config(root, c);
+  read_weights_image(m, members.at("model.weights.h5"), path);
+  return m;
+}
+
+}  // namespace fourierconv::nn

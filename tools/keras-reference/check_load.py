@@ -1,0 +1,27 @@
+#!/usr/bin/env python3
+"""Loads a .keras file written by fourierconv in real Keras and compares its predictions.
+
+Usage: check_load.py MODEL.keras X.npy EXPECTED.npy
+Exit 0: Keras's predictions match within 1e-5; 1: they do not; 77: Keras is not installed.
+"""
+import os
+import sys
+
+os.environ.setdefault("KERAS_BACKEND", "jax")
+try:
+    import keras
+    import numpy as np
+except ImportError:
+    print("check_load: keras is not installed (tools/keras-reference/setup.sh installs it)")
+    sys.exit(77)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "python"))
+try:
+    import fourierconv_keras  # noqa: F401  registers FourierConv2D / SpectralConv2D
+except ImportError:
+    pass
+model = keras.saving.load_model(sys.argv[1])
+x, want = np.load(sys.argv[2]), np.load(sys.argv[3])
+got = model.predict(x, verbose=0)
+err = float(np.max(np.abs(got - want)))
+print(f"check_load: keras {keras.__version__} max |difference| {err:.3g}")
+sys.exit(0 if err <= 1e-5 else 1)

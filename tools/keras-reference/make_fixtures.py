@@ -1,0 +1,90 @@
+#!/usr/bin/env python3
+"""Writes the Keras fixtures the C++ tests compare against (tests/fixtures/keras/):
+model files saved by real Keras 3, fixed inputs, Keras's predictions and summary text.
+
+Run:  tools/keras-reference/setup.sh && KERAS_BACKEND=jax COLUMNS=80 python3 tools/keras-reference/make_fixtures.py
+"""
+import os
+
+os.environ.setdefault("KERAS_BACKEND", "jax")
+os.environ["COLUMNS"] = "80"  # summary at 76 columns, as fourierconv prints it when piped
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "fixtures", "keras")
+os.makedirs(out, exist_ok=True)
+keras.utils.set_random_seed(20261127)
+rng = np.random.default_rng(7)
+
+
+def save(name, model, x):
+    model.save(os.path.join(out, name + ".keras"))
+    np.save(os.path.join(out, name + "_x.npy"), x.astype(np.float32))
+    np.save(os.path.join(out, name + "_pred.npy"), model.predict(x, verbose=0).astype(np.float32))
+    lines = []
+    model.summary(print_fn=lambda line, **kw: lines.append(line))
+    with open(os.path.join(out, name + "_summary.txt"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+keras.backend.clear_session()
+seed = keras.Sequential([
+    keras.Input((28, 28, 1)),
+    keras.layers.Conv2D(32, (3, 3), activation="relu"),
+    keras.layers.MaxPooling2D((2, 2)),
+    keras.layers.Flatten(),
+    keras.layers.Dense(10, activation="softmax"),
+])
+save("seed", seed, rng.random((6, 28, 28, 1)))
+
+keras.backend.clear_session()
+every = keras.Sequential([
+    keras.Input((20, 17, 2)),
+    keras.layers.Conv2D(6, (3, 2), strides=(2, 1), padding="same", activation="tanh"),
+    keras.layers.AveragePooling2D((2, 2), padding="same"),
+    keras.layers.Conv2D(5, (2, 3), dilation_rate=(1, 2), activation="linear", use_bias=False),
+    keras.layers.MaxPooling2D((3, 2), strides=(1, 2), padding="valid"),
+    keras.layers.Activation("sigmoid"),
+    keras.layers.Dropout(0.25),
+    keras.layers.Flatten(),
+    keras.layers.Dense(12, activation="relu"),
+    keras.layers.Dense(4, activation="softmax"),
+])
+save("every_layer", every, rng.standard_normal((5, 20, 17, 2)))
+print("wrote", sorted(os.listdir(out)))
+
+# Damaged copies of seed.keras for the error tests: an unsupported layer class, a config whose
+# Conv2D no longer matches the stored weights, a config that is not JSON, a missing member.
+import json  # noqa: E402
+import zipfile  # noqa: E402
+
+
+def rewrite(name, edit_config=None, drop=None, raw_config=None):
+    src = zipfile.ZipFile(os.path.join(out, "seed.keras"))
+    with zipfile.ZipFile(os.path.join(out, name), "w") as dst:
+        for item in src.infolist():
+            if item.filename == drop:
+                continue
+            data = src.read(item.filename)
+            if item.filename == "config.json":
+                if raw_config is not None:
+                    data = raw_config
+                elif edit_config:
+                    cfg = json.loads(data)
+                    edit_config(cfg)
+                    data = json.dumps(cfg).encode()
+            dst.writestr(item.filename, data)
+
+
+def unsupported(cfg):
+    cfg["config"]["layers"][1]["class_name"] = "LSTM"
+
+
+def mismatch(cfg):
+    cfg["config"]["layers"][1]["config"]["filters"] = 16
+
+
+rewrite("bad_unsupported_layer.keras", unsupported)
+rewrite("bad_weight_shape.keras", mismatch)
+rewrite("bad_config_json.keras", raw_config=b"{not json")
+rewrite("bad_missing_weights.keras", drop="model.weights.h5")
