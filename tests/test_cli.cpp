@@ -92,4 +92,32 @@ TEST(Cli, BadInputFailsClearlyAndWritesNothing) {
   EXPECT_EQ(run("convolve --help").status, 0);
 }
 
+TEST(Cli, TrainSaveThenSummaryEvaluatePredict) {
+  const std::string m = dir() + "/cli_model.keras";
+  CliResult r = run("train --epochs 1 --limit 600 --verbose 0 --save " + m);
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("saved " + m), std::string::npos) << r.output;
+  r = run("summary --model " + m);
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find(" Total params: 54,410 (212.54 KB)"), std::string::npos) << r.output;
+  r = run("evaluate --model " + m + " --limit 200");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("test accuracy: "), std::string::npos) << r.output;
+  io::write_npy(dir() + "/img.npy", fctest::random_tensor({28, 28}, 5, 0, 1));
+  r = run("predict --model " + m + " " + dir() + "/img.npy --top 3");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("  3. "), std::string::npos) << r.output;  // three classes, Fashion-MNIST names
+  EXPECT_NE(r.output.find("(class "), std::string::npos) << r.output;
+  io::write_npy(dir() + "/wrong.npy", fctest::random_tensor({5, 5}, 6));
+  r = run("predict --model " + m + " " + dir() + "/wrong.npy");
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.output.find("expects (N, 28, 28, 1)"), std::string::npos) << r.output;
+  r = run("evaluate --model seed-cnn");
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.output.find(".keras"), std::string::npos) << r.output;
+  r = run("train --epochs 1 --limit 100 --save " + dir() + "/x.h5");
+  EXPECT_NE(r.status, 0);
+  EXPECT_FALSE(fs::exists(dir() + "/x.h5"));
+}
+
 }  // namespace

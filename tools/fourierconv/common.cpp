@@ -3,11 +3,20 @@
 #include "fourierconv/error.hpp"
 #include "fourierconv/io/npy.hpp"
 #include "fourierconv/io/png.hpp"
+#include "fourierconv/nn/initializers.hpp"
+#include "fourierconv/nn/models.hpp"
+#include "fourierconv/nn/saving.hpp"
 
 namespace fourierconv::cli {
 
 bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+nn::Sequential open_model(const std::string& spec) {
+  if (ends_with(spec, ".keras")) return nn::load_model(spec);
+  nn::set_random_seed(0);
+  return nn::make_model(spec);
 }
 
 Tensor read_array(const std::string& path, const std::string& what) {

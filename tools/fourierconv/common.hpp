@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "fourierconv/nn/sequential.hpp"
 #include "fourierconv/tensor.hpp"
 
 namespace fourierconv::cli {
@@ -22,5 +23,7 @@ Tensor read_array(const std::string& path, const std::string& what);
 // Writes .npy (float32) or .png (8/16-bit, clip or normalize) by extension, atomically.
 void write_array(const std::string& path, const Tensor& t, int bit_depth, const std::string& scaling);
 bool ends_with(const std::string& s, const std::string& suffix);
+// A .keras file (loaded) or a model name from the registry (built with seed 0).
+nn::Sequential open_model(const std::string& spec);
 
 }  // namespace fourierconv::cli

@@ -15,6 +15,8 @@ void setup_bench(CLI::App&);
 void setup_summary(CLI::App&);
 void setup_train(CLI::App&);
 void setup_compare(CLI::App&);
+void setup_evaluate(CLI::App&);
+void setup_predict(CLI::App&);
 }  // namespace fourierconv::cli
 
 int main(int argc, char** argv) {
@@ -25,6 +27,8 @@ int main(int argc, char** argv) {
       {"bench", "Time the convolution paths in-process (median of repeats)", setup_bench},
       {"summary", "Print a model's Keras-style summary", setup_summary},
       {"train", "Train a model on Fashion-MNIST (or any MNIST-format data) and evaluate it", setup_train},
+      {"evaluate", "Evaluate a .keras model on the test split of an MNIST-format data set", setup_evaluate},
+      {"predict", "Print a .keras model's top classes for a PNG image or .npy array", setup_predict},
       {"compare", "The main job: seed CNN vs fixed Fourier bank vs learned spectral layer vs large-kernel direct/FFT",
        setup_compare},
   };

@@ -6,13 +6,15 @@
 #include "common.hpp"
 #include "fourierconv/io/idx.hpp"
 #include "fourierconv/nn/initializers.hpp"
+#include "fourierconv/error.hpp"
 #include "fourierconv/nn/models.hpp"
+#include "fourierconv/nn/saving.hpp"
 
 namespace fourierconv::cli {
 
 void setup_train(CLI::App& sub) {
   struct Opts {
-    std::string model = "seed-cnn", optimizer = "adam", data = io::default_fashion_mnist_dir();
+    std::string model = "seed-cnn", optimizer = "adam", data = io::default_fashion_mnist_dir(), save;
     std::size_t epochs = 5, batch_size = 32, limit = 0;
     double lr = 0, validation_split = 0;
     std::uint64_t seed = 42;
@@ -29,8 +31,11 @@ void setup_train(CLI::App& sub) {
   sub.add_option("--seed", o->seed, "seed for weights and shuffling")->capture_default_str();
   sub.add_option("--data", o->data, "MNIST-format directory (train-images-idx3-ubyte.gz, ...)")->capture_default_str();
   sub.add_option("--limit", o->limit, "use only the first N training and test samples (0: all)")->capture_default_str();
+  sub.add_option("--save", o->save, "write the trained model to this .keras file (Keras 3 format)");
   sub.add_option("--verbose", o->verbose, "0 silent, 1 progress bar, 2 a line per epoch (default: 1 on a terminal, else 2)");
   sub.callback([o] {
+    if (!o->save.empty() && !ends_with(o->save, ".keras"))
+      throw fourierconv::Error("--save: expected a file name ending in .keras, got '" + o->save + "'");
     io::Dataset d = io::load_mnist_format(o->data, o->limit);
     nn::set_random_seed(o->seed);
     nn::Sequential m = nn::make_model(o->model, {d.x_train.dim(1), d.x_train.dim(2), 1});
@@ -43,6 +48,10 @@ void setup_train(CLI::App& sub) {
     const double total = std::accumulate(h.epoch_seconds.begin(), h.epoch_seconds.end(), 0.0);
     std::printf("test loss: %.4f - test accuracy: %.4f - %.2f s/epoch over %zu epoch(s)\n", ev.loss, ev.accuracy,
                 total / double(h.epoch_seconds.size()), h.epoch_seconds.size());
+    if (!o->save.empty()) {
+      nn::save_model(m, o->save);
+      std::printf("saved %s\n", o->save.c_str());
+    }
   });
 }
 

@@ -1,0 +1,67 @@
+// fourierconv predict --model m.keras IMAGE.png|ARRAY.npy [--top 3] [--classes a,b,...]
+#include <algorithm>
+#include <cstdio>
+#include <numeric>
+#include <sstream>
+
+#include "common.hpp"
+#include "fourierconv/error.hpp"
+#include "fourierconv/io/idx.hpp"
+
+namespace fourierconv::cli {
+
+void setup_predict(CLI::App& sub) {
+  struct Opts {
+    std::string model, input, classes;
+    std::size_t top = 3;
+  };
+  auto o = std::make_shared<Opts>();
+  sub.add_option("--model,-m", o->model, "a .keras file")->required();
+  sub.add_option("INPUT", o->input, "a PNG image, or a .npy array (H, W), (H, W, C) or (N, H, W, C)")->required();
+  sub.add_option("--top", o->top, "how many classes to print per image")->capture_default_str();
+  sub.add_option("--classes", o->classes, "comma-separated class names (default: Fashion-MNIST's for 10 outputs)");
+  sub.callback([o] {
+    if (!ends_with(o->model, ".keras")) throw fourierconv::Error("--model: expected a .keras file, got '" + o->model + "'");
+    nn::Sequential m = open_model(o->model);
+    Tensor x = read_array(o->input, "input");
+    const Shape& in = m.input_shape();
+    // Accept one image without the batch axis, and (H, W) for a one-channel model.
+    if (x.rank() == in.size()) {
+      Shape s{1};
+      s.insert(s.end(), x.shape().begin(), x.shape().end());
+      x.reshape(s);
+    } else if (in.size() == 3 && in[2] == 1 && x.rank() == 2) x.reshape({1, x.dim(0), x.dim(1), 1});
+    Shape want{x.rank() ? x.dim(0) : 0};
+    want.insert(want.end(), in.begin(), in.end());
+    if (x.shape() != want) {
+      Shape expect{0};
+      expect.insert(expect.end(), in.begin(), in.end());
+      std::string e = shape_to_string(expect);
+      e.replace(1, 1, "N");
+      throw fourierconv::Error("input: the model expects " + e + " (or one image without N), got " + x.shape_string());
+    }
+    Tensor p = m.predict(x);
+    const std::size_t n = p.dim(0), k = p.size() / n;
+    std::vector<std::string> names;
+    if (!o->classes.empty()) {
+      std::stringstream ss(o->classes);
+      for (std::string c; std::getline(ss, c, ',');) names.push_back(c);
+      if (names.size() != k)
+        throw fourierconv::Error("--classes: the model has " + std::to_string(k) + " outputs, got " + std::to_string(names.size()) + " names");
+    } else if (k == 10) {
+      for (std::size_t i = 0; i < 10; ++i) names.push_back(io::fashion_mnist_class_name(i));
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+      std::vector<std::size_t> idx(k);
+      std::iota(idx.begin(), idx.end(), 0);
+      const float* row = p.data() + i * k;
+      std::sort(idx.begin(), idx.end(), [&](std::size_t a, std::size_t b) { return row[a] > row[b]; });
+      if (n > 1) std::printf("image %zu:\n", i);
+      for (std::size_t t = 0; t < std::min(o->top, k); ++t)
+        std::printf("  %zu. %-12s %.4f  (class %zu)\n", t + 1, names.empty() ? std::to_string(idx[t]).c_str() : names[idx[t]].c_str(),
+                    row[idx[t]], idx[t]);
+    }
+  });
+}
+
+}  // namespace fourierconv::cli
