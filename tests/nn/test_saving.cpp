@@ -109,6 +109,23 @@ TEST(Saving, RealKerasLoadsOurFile) {
   EXPECT_TRUE(WIFEXITED(rc) && WEXITSTATUS(rc) == 0) << log;
 }
 
+TEST(Saving, RealKerasComputesOurFourierLayers) {
+  // FourierConv2D and SpectralConv2D through python/fourierconv_keras.py in real Keras.
+  Sequential m = fourier_model();
+  Tensor x = random_tensor({4, 16, 16, 1}, 12, 0, 1);
+  const std::string dir = ::testing::TempDir();
+  save_model(m, dir + "/fc_fourier.keras");
+  io::write_npy(dir + "/fc_fourier_x.npy", x);
+  io::write_npy(dir + "/fc_fourier_pred.npy", m.predict(x));
+  const std::string cmd = "python3 " + std::string(FOURIERCONV_SOURCE_DIR) + "/tools/keras-reference/check_load.py " + dir +
+                          "/fc_fourier.keras " + dir + "/fc_fourier_x.npy " + dir + "/fc_fourier_pred.npy > " + dir +
+                          "/fc_fourier.log 2>&1";
+  const int rc = std::system(cmd.c_str());
+  const std::string log = read_text(dir + "/fc_fourier.log");
+  if (WIFEXITED(rc) && (WEXITSTATUS(rc) == 77 || WEXITSTATUS(rc) == 127)) GTEST_SKIP() << "real Keras is not installed: " << log;
+  EXPECT_TRUE(WIFEXITED(rc) && WEXITSTATUS(rc) == 0) << log;
+}
+
 TEST(Saving, DamagedAndUnsupportedFilesGiveClearErrors) {
   auto load = [](const std::string& f) { return message([&] { load_model(kDir + f); }); };
   EXPECT_NE(load("bad_unsupported_layer.keras").find("unsupported class LSTM"), std::string::npos) << load("bad_unsupported_layer.keras");

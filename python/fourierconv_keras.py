@@ -1,0 +1,155 @@
+"""Keras 3 definitions of fourierconv's FourierConv2D and SpectralConv2D, so that Keras can
+open .keras files holding them and compute what the C++ layers compute.
+
+    import fourierconv_keras            # registers "fourierconv>FourierConv2D", "...>SpectralConv2D"
+    model = keras.saving.load_model("m.keras")
+
+The formulas are those of include/fourierconv/filters.hpp and nn/layers/*_conv2d.hpp:
+frequencies in cycles per pixel (numpy's fftfreq), y = Re(ifft2(fft2(x) * H)) per filter and
+channel (output channel c*F + f), "same" padding to P = next_fast_size(2n - 1), "magnitude"
+output |ifft2(...)|; SpectralConv2D keeps rows [0, m1) and [H-m1, H) and columns [0, m2) of the
+rfft2 spectrum and returns irfft2(sum_c X_c W_cf) + bias.
+"""
+import math
+
+import keras
+import numpy as np
+from keras import ops
+
+
+def next_fast_size(n):
+    m = max(n, 1)
+    while True:
+        r = m
+        for p in (2, 3, 5, 7):
+            while r % p == 0:
+                r //= p
+        if r == 1:
+            return m
+        m += 1
+
+
+def response(spec, fy, fx):
+    """The frequency response named by a make_filter spec ("butterworth:0.1,2")."""
+    name, _, args = spec.partition(":")
+    a = [float(v) for v in args.split(",")] if args else []
+    r2 = fx ** 2 + fy ** 2
+    r = np.sqrt(r2)
+    g = lambda u, v, s: np.exp(-(u ** 2 + v ** 2) / (2 * s ** 2))  # noqa: E731
+    table = {
+        "gaussian_lowpass": lambda: np.exp(-r2 / (2 * a[0] ** 2)),
+        "gaussian_highpass": lambda: 1 - np.exp(-r2 / (2 * a[0] ** 2)),
+        "ideal_lowpass": lambda: (r <= a[0]).astype(np.float64),
+        "ideal_highpass": lambda: (r > a[0]).astype(np.float64),
+        "ideal_bandpass": lambda: ((r >= a[0]) & (r <= a[1])).astype(np.float64),
+        "butterworth": lambda: 1 / (1 + (r / a[0]) ** (2 * a[1])),
+        "gaussian_bandpass": lambda: np.exp(-(r - a[0]) ** 2 / (2 * a[1] ** 2)),
+        "laplacian_of_gaussian": lambda: -4 * math.pi ** 2 * r2 * np.exp(-2 * math.pi ** 2 * a[0] ** 2 * r2),
+        "gabor": lambda: g(fx - a[0] * math.cos(a[1]), fy - a[0] * math.sin(a[1]), a[2])
+        + g(fx + a[0] * math.cos(a[1]), fy + a[0] * math.sin(a[1]), a[2]),
+    }
+    if name not in table:
+        raise ValueError(f"FourierConv2D: unknown filter '{name}'")
+    return table[name]()
+
+
+def _activation(name):
+    return keras.activations.get(name or "linear")
+
+
+@keras.saving.register_keras_serializable(package="fourierconv")
+class FourierConv2D(keras.layers.Layer):
+    def __init__(self, filters, padding="circular", output="real", activation="linear", **kwargs):
+        super().__init__(**kwargs)
+        self.filters = list(filters)
+        self.padding = padding
+        self.output_mode = output  # "output" is a Keras Layer property
+        self.activation = activation
+
+    def build(self, input_shape):
+        _, h, w, _ = input_shape
+        self.P, self.Q = (h, w) if self.padding == "circular" else (next_fast_size(2 * h - 1), next_fast_size(2 * w - 1))
+        fy = np.fft.fftfreq(self.P)[:, None]
+        fx = np.fft.fftfreq(self.Q)[None, :]
+        self.bank = np.stack([response(s, fy, fx) for s in self.filters]).astype(np.float32)  # (F, P, Q)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], input_shape[1], input_shape[2], input_shape[3] * len(self.filters))
+
+    def call(self, x):
+        n, h, w, c = ops.shape(x)
+        f = len(self.filters)
+        xt = ops.transpose(x, (0, 3, 1, 2))
+        if self.padding == "same":
+            xt = ops.pad(xt, [[0, 0], [0, 0], [0, self.P - h], [0, self.Q - w]])
+        re, im = ops.fft2((xt, ops.zeros_like(xt)))
+        bank = ops.convert_to_tensor(self.bank)[None, None]
+        yr, yi = ops.ifft2((re[:, :, None] * bank, im[:, :, None] * bank))
+        yr, yi = yr[..., :h, :w], yi[..., :h, :w]
+        y = yr if self.output_mode == "real" else ops.sqrt(yr * yr + yi * yi)
+        y = ops.reshape(y, (n, c * f, h, w))
+        return _activation(self.activation)(ops.transpose(y, (0, 2, 3, 1)))
+
+    def get_config(self):
+        cfg = super().get_config()
+        cfg.update(filters=self.filters, padding=self.padding, output=self.output_mode, activation=self.activation)
+        return cfg
+
+
+@keras.saving.register_keras_serializable(package="fourierconv")
+class SpectralConv2D(keras.layers.Layer):
+    def __init__(self, filters, modes, activation="linear", use_bias=True, **kwargs):
+        super().__init__(**kwargs)
+        self.filters = filters
+        self.modes = tuple(modes)
+        self.activation = activation
+        self.use_bias = use_bias
+
+    def build(self, input_shape):
+        c = input_shape[-1]
+        m1, m2 = self.modes
+        init = keras.initializers.RandomUniform(0.0, 1.0 / (c * self.filters))
+        self.weights1 = self.add_weight(name="weights1", shape=(c, self.filters, m1, m2, 2), initializer=init)
+        self.weights2 = self.add_weight(name="weights2", shape=(c, self.filters, m1, m2, 2), initializer=init)
+        if self.use_bias:
+            self.bias = self.add_weight(name="bias", shape=(self.filters,), initializer="zeros")
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], input_shape[1], input_shape[2], self.filters)
+
+    def call(self, x):
+        n, h, w, c = ops.shape(x)
+        m1, m2 = self.modes
+        wh = w // 2 + 1
+        xt = ops.transpose(x, (0, 3, 1, 2))
+        xr, xi = ops.fft2((xt, ops.zeros_like(xt)))  # the half spectrum is [..., :wh]
+
+        def mix(rows, wt):
+            ar, ai = xr[:, :, rows, :m2], xi[:, :, rows, :m2]
+            wr, wi = wt[..., 0], wt[..., 1]
+            yr = ops.einsum("ncxy,cfxy->nfxy", ar, wr) - ops.einsum("ncxy,cfxy->nfxy", ai, wi)
+            yi = ops.einsum("ncxy,cfxy->nfxy", ar, wi) + ops.einsum("ncxy,cfxy->nfxy", ai, wr)
+            return yr, yi
+
+        r1, i1 = mix(slice(0, m1), self.weights1)
+        r2, i2 = mix(slice(h - m1, h), self.weights2)
+        f = self.filters
+
+        def assemble(a, b):
+            mid = ops.zeros((n, f, h - 2 * m1, m2))
+            col = ops.concatenate([a, mid, b], axis=2)
+            return ops.concatenate([col, ops.zeros((n, f, h, wh - m2))], axis=3)
+
+        yr, yi = assemble(r1, r2), assemble(i1, i2)
+        # irfft2 = complex inverse DFT along H, then irfft along W (numpy's semantics).
+        zr, zi = ops.fft((ops.transpose(yr, (0, 1, 3, 2)), -ops.transpose(yi, (0, 1, 3, 2))))
+        zr, zi = ops.transpose(zr, (0, 1, 3, 2)) / h, -ops.transpose(zi, (0, 1, 3, 2)) / h
+        y = ops.irfft((zr, zi), fft_length=w)
+        if self.use_bias:
+            y = y + self.bias[None, :, None, None]
+        return _activation(self.activation)(ops.transpose(y, (0, 2, 3, 1)))
+
+    def get_config(self):
+        cfg = super().get_config()
+        cfg.update(filters=self.filters, modes=list(self.modes), activation=self.activation, use_bias=self.use_bias)
+        return cfg
