@@ -110,9 +110,20 @@ TEST(Saving, RealKerasLoadsOurFile) {
 }
 
 TEST(Saving, RealKerasComputesOurFourierLayers) {
-  // FourierConv2D and SpectralConv2D through python/fourierconv_keras.py in real Keras.
-  Sequential m = fourier_model();
-  Tensor x = random_tensor({4, 16, 16, 1}, 12, 0, 1);
+  // FourierConv2D (both paddings, both outputs) and SpectralConv2D through
+  // python/fourierconv_keras.py in real Keras, with a linear head so every difference shows.
+  clear_session();
+  set_random_seed(8);
+  Sequential m;
+  m.add(Conv2D(3, {3, 3}, {.padding = "same", .activation = "tanh", .input_shape = {12, 10, 1}}));
+  m.add(FourierConv2D({make_filter("butterworth:0.15,2"), make_filter("gabor:0.2,0.5,0.05")}, {.padding = "same"}));
+  m.add(FourierConv2D({make_filter("gaussian_bandpass:0.2,0.08")}, {.padding = "circular", .output = "magnitude"}));
+  m.add(SpectralConv2D(4, {3, 4}));
+  m.add(Flatten());
+  m.add(Dense(5));
+  for (auto* w : m.layer("spectral_conv2d").weights())
+    for (float& v : w->value) v *= 50;
+  Tensor x = random_tensor({4, 12, 10, 1}, 12, 0, 1);
   const std::string dir = ::testing::TempDir();
   save_model(m, dir + "/fc_fourier.keras");
   io::write_npy(dir + "/fc_fourier_x.npy", x);
