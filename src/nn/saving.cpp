@@ -4,7 +4,9 @@
 #include <zip.h>
 
 #include <chrono>
+#include <cstring>
 #include <ctime>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -549,7 +551,8 @@ Sequential from_config(const json& root, const Ctx& c) {
     if (lc.contains("trainable") && lc.at("trainable").is_boolean()) layer->set_trainable(lc.at("trainable").get<bool>());
     if (input.empty() && m.layers().empty()) {
       const json* shape = nullptr;
-      if (cfg.contains("build_input_shape") && cfg.at("build_input_shape").is_array()) shape = &cfg.at("build_input_shape");
+      if (lc.contains("batch_input_shape") && lc.at("batch_input_shape").is_array()) shape = &lc.at("batch_input_shape");
+      else if (cfg.contains("build_input_shape") && cfg.at("build_input_shape").is_array()) shape = &cfg.at("build_input_shape");
       else if (entry.contains("build_config") && entry.at("build_config").contains("input_shape")) shape = &entry.at("build_config").at("input_shape");
       if (!shape) bad(c, "the model has no input shape");
       for (std::size_t i = 1; i < shape->size(); ++i) {
@@ -565,6 +568,92 @@ Sequential from_config(const json& root, const Ctx& c) {
     }
   }
   if (m.layers().empty()) bad(c, "the model has no layers");
+  return m;
+}
+
+// ---------------------------------------------------------------------------------------
+// Legacy Keras 2 HDF5 (.h5): the JSON config in the root attribute `model_config`, weights in
+// model_weights/<layer name>/<weight name> listed by each group's `weight_names` attribute.
+
+// Reads a string attribute (fixed or variable length, scalar or 1-D) as a list of strings.
+std::vector<std::string> read_string_attr(const Ctx& c, hid_t obj, const char* name) {
+  if (H5Aexists(obj, name) <= 0) return {};
+  H5 attr(H5Aopen(obj, name, H5P_DEFAULT), H5Aclose);
+  H5 type(H5Aget_type(attr.id), H5Tclose);
+  H5 space(H5Aget_space(attr.id), H5Sclose);
+  const hssize_t n = H5Sget_simple_extent_npoints(space.id);
+  if (n < 0 || n > 1 << 20) bad(c, std::string("attribute ") + name + " is malformed");
+  if (H5Tget_class(type.id) != H5T_STRING) {
+    if (n == 0) return {};  // Keras writes an empty float array for "no weights"
+    bad(c, std::string("attribute ") + name + " is not text");
+  }
+  std::vector<std::string> out;
+  if (H5Tis_variable_str(type.id) > 0) {
+    std::vector<char*> ptrs(std::size_t(n), nullptr);
+    H5 mem(H5Tcopy(H5T_C_S1), H5Tclose);
+    H5Tset_size(mem.id, H5T_VARIABLE);
+    if (n > 0 && H5Aread(attr.id, mem.id, ptrs.data()) < 0) bad(c, std::string("attribute ") + name + " is unreadable");
+    for (char* p : ptrs) out.emplace_back(p ? p : "");
+    if (n > 0) H5Dvlen_reclaim(mem.id, space.id, H5P_DEFAULT, ptrs.data());
+  } else {
+    const std::size_t size = H5Tget_size(type.id);
+    if (size == 0 || size > (1u << 24)) bad(c, std::string("attribute ") + name + " has a bad size");
+    std::vector<char> buf(size * std::size_t(n) + 1, 0);
+    if (n > 0 && H5Aread(attr.id, type.id, buf.data()) < 0) bad(c, std::string("attribute ") + name + " is unreadable");
+    for (hssize_t i = 0; i < n; ++i) {
+      const char* p = buf.data() + std::size_t(i) * size;
+      out.emplace_back(p, strnlen(p, size));
+    }
+  }
+  return out;
+}
+
+Sequential load_legacy_h5(const std::string& path) {
+  quiet_hdf5();
+  Ctx c{path};
+  if (!std::ifstream(path)) bad(c, "cannot open the file");
+  H5 f(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
+  if (f.id < 0) bad(c, "not a readable HDF5 file");
+  auto cfg = read_string_attr(c, f.id, "model_config");
+  if (cfg.size() != 1) bad(c, "no model_config attribute (a weights-only file? use load_weights)");
+  json root;
+  try {
+    root = json::parse(cfg[0]);
+  } catch (const std::exception& e) {
+    bad(c, std::string("model_config is not valid JSON: ") + e.what());
+  }
+  Sequential m = from_config(root, c);
+  if (H5Lexists(f.id, "model_weights", H5P_DEFAULT) <= 0) bad(c, "no model_weights group");
+  H5 mw(H5Gopen2(f.id, "model_weights", H5P_DEFAULT), H5Gclose);
+  for (auto& l : m.layers()) {
+    auto ws = l->weights();
+    if (ws.empty()) continue;
+    if (H5Lexists(mw.id, l->name().c_str(), H5P_DEFAULT) <= 0) bad(c, "model_weights has no group for layer " + l->name());
+    H5 g(H5Gopen2(mw.id, l->name().c_str(), H5P_DEFAULT), H5Gclose);
+    auto names = read_string_attr(c, g.id, "weight_names");
+    if (names.size() != ws.size())
+      bad(c, l->name() + ": expected " + std::to_string(ws.size()) + " weights, the file lists " + std::to_string(names.size()));
+    for (std::size_t j = 0; j < ws.size(); ++j) {
+      const std::string& wn = names[j];
+      if (wn.empty() || wn[0] == '/' || wn.find("..") != std::string::npos || H5Lexists(g.id, wn.c_str(), H5P_DEFAULT) <= 0)
+        bad(c, l->name() + ": weight '" + wn + "' is missing");
+      H5 ds(H5Dopen2(g.id, wn.c_str(), H5P_DEFAULT), H5Dclose);
+      if (ds.id < 0) bad(c, l->name() + ": weight '" + wn + "' is not a dataset");
+      H5 space(H5Dget_space(ds.id), H5Sclose);
+      const int rank = H5Sget_simple_extent_ndims(space.id);
+      const Shape& want = ws[j]->value.shape();
+      std::vector<hsize_t> dims(std::size_t(std::max(rank, 0)));
+      if (rank > 0) H5Sget_simple_extent_dims(space.id, dims.data(), nullptr);
+      Shape got(dims.begin(), dims.end());
+      if (got != want)
+        bad(c, l->name() + "/" + wn + ": expected shape " + shape_to_string(want) + ", the file has " + shape_to_string(got));
+      H5 type(H5Dget_type(ds.id), H5Tclose);
+      if (H5Tget_class(type.id) != H5T_FLOAT) bad(c, l->name() + "/" + wn + ": expected float weights");
+      if (H5Dread(ds.id, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, ws[j]->value.data()) < 0)
+        bad(c, l->name() + "/" + wn + ": unreadable data");
+      check_finite(ws[j]->value, "load_model: '" + path + "': " + l->name() + "/" + wn);
+    }
+  }
   return m;
 }
 
@@ -594,7 +683,9 @@ void save_model(const Sequential& model, const std::string& path) {
 
 Sequential load_model(const std::string& path) {
   Ctx c{path};
-  if (!ends_with(path, ".keras")) throw Error("load_model: expected a .keras file, got '" + path + "'");
+  if (ends_with(path, ".h5") && !ends_with(path, ".weights.h5")) return load_legacy_h5(path);
+  if (!ends_with(path, ".keras"))
+    throw Error("load_model: expected a .keras file or a legacy Keras .h5 model file, got '" + path + "'");
   auto members = read_zip(path);
   for (const char* need : {"config.json", "model.weights.h5"})
     if (!members.count(need)) bad(c, std::string("the archive has no ") + need);

@@ -53,6 +53,27 @@ TEST_P(KerasFiles, LoadPredictAndSummarizeAsKerasDoes) {
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, KerasFiles, ::testing::Values("seed", "every_layer"));
 
+TEST(Saving, LegacyKeras2H5FilesLoadWithTheSameWeights) {
+  for (std::string name : {"seed", "every_layer"}) {
+    Sequential m = load_model(kDir + name + "_legacy.h5");
+    Tensor x = io::read_npy(kDir + name + "_x.npy"), want = io::read_npy(kDir + name + "_pred.npy");
+    fctest::expect_close(m.predict(x), fctest::to_double(want), 1e-5, name + " legacy .h5");
+    EXPECT_EQ(m.summary_text({.line_length = 76}), read_text(kDir + name + "_summary.txt"));
+  }
+  EXPECT_NE(message([&] { load_model(kDir + "missing_legacy.h5"); }).find("cannot open"), std::string::npos);
+  // A truncated HDF5 file and a weights-only file are not models.
+  std::ifstream in(kDir + "seed_legacy.h5", std::ios::binary);
+  std::vector<char> bytes((std::istreambuf_iterator<char>(in)), {});
+  const std::string t = ::testing::TempDir() + "/fc_trunc_legacy.h5";
+  std::ofstream(t, std::ios::binary).write(bytes.data(), std::streamsize(bytes.size() / 3));
+  EXPECT_NE(message([&] { load_model(t); }).find("load_model"), std::string::npos);
+  Sequential m = load_model(kDir + "seed.keras");
+  const std::string w = ::testing::TempDir() + "/fc_only.weights.h5", renamed = ::testing::TempDir() + "/fc_only.h5";
+  save_weights(m, w);
+  std::filesystem::copy_file(w, renamed, std::filesystem::copy_options::overwrite_existing);
+  EXPECT_NE(message([&] { load_model(renamed); }).find("no model_config"), std::string::npos);
+}
+
 Sequential fourier_model() {
   clear_session();
   set_random_seed(5);

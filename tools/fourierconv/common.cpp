@@ -14,7 +14,7 @@ bool ends_with(const std::string& s, const std::string& suffix) {
 }
 
 nn::Sequential open_model(const std::string& spec) {
-  if (ends_with(spec, ".keras")) return nn::load_model(spec);
+  if (ends_with(spec, ".keras") || ends_with(spec, ".h5")) return nn::load_model(spec);
   nn::set_random_seed(0);
   return nn::make_model(spec);
 }

@@ -19,7 +19,8 @@ void setup_evaluate(CLI::App& sub) {
   sub.add_option("--limit", o->limit, "use only the first N test samples (0: all)")->capture_default_str();
   sub.add_option("--batch-size", o->batch_size, "batch size")->capture_default_str();
   sub.callback([o] {
-    if (!ends_with(o->model, ".keras")) throw fourierconv::Error("--model: expected a .keras file, got '" + o->model + "'");
+    if (!ends_with(o->model, ".keras") && !ends_with(o->model, ".h5"))
+      throw fourierconv::Error("--model: expected a .keras or legacy .h5 model file, got '" + o->model + "'");
     nn::Sequential m = open_model(o->model);
     io::Dataset d = io::load_mnist_format(o->data, o->limit);
     m.compile("adam", "sparse_categorical_crossentropy", {"accuracy"});  // the loss and metric to report

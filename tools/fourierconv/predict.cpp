@@ -21,7 +21,8 @@ void setup_predict(CLI::App& sub) {
   sub.add_option("--top", o->top, "how many classes to print per image")->capture_default_str();
   sub.add_option("--classes", o->classes, "comma-separated class names (default: Fashion-MNIST's for 10 outputs)");
   sub.callback([o] {
-    if (!ends_with(o->model, ".keras")) throw fourierconv::Error("--model: expected a .keras file, got '" + o->model + "'");
+    if (!ends_with(o->model, ".keras") && !ends_with(o->model, ".h5"))
+      throw fourierconv::Error("--model: expected a .keras or legacy .h5 model file, got '" + o->model + "'");
     nn::Sequential m = open_model(o->model);
     Tensor x = read_array(o->input, "input");
     const Shape& in = m.input_shape();

@@ -19,6 +19,7 @@ rng = np.random.default_rng(7)
 
 def save(name, model, x):
     model.save(os.path.join(out, name + ".keras"))
+    model.save(os.path.join(out, name + "_legacy.h5"))  # Keras 2's full-model HDF5 format
     np.save(os.path.join(out, name + "_x.npy"), x.astype(np.float32))
     np.save(os.path.join(out, name + "_pred.npy"), model.predict(x, verbose=0).astype(np.float32))
     lines = []

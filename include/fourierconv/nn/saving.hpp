@@ -2,6 +2,8 @@
 //
 //   save_model(m, "m.keras")   zip (stored) of metadata.json, config.json, model.weights.h5
 //   load_model("m.keras")      a Sequential built from config.json with the weights loaded
+//   load_model("m.h5")         a legacy Keras 2 full-model HDF5 file (root attribute
+//                              model_config, weights in model_weights/<layer>/<weight_names>)
 //   save_weights / load_weights ("w.weights.h5"): the weights file alone
 //
 // config.json is Keras's serialization of a Sequential (InputLayer first, then each layer as
