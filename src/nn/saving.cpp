@@ -4,8 +4,10 @@
 #include <zip.h>
 
 #include <chrono>
+#include <cstdint>
 #include <cstring>
 #include <ctime>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <map>
@@ -517,7 +519,34 @@ bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-Sequential from_config(const json& root, const Ctx& c) {
+Sequential from_config_unbounded(const json& root, const Ctx& c, std::size_t weight_bytes);
+
+// Parameters a layer will allocate on `in`, known before building it (saturating).
+std::size_t planned_params(const Layer& l, const Shape& in) {
+  auto mul = [](std::size_t a, std::size_t b) { return (a != 0 && b > SIZE_MAX / 4 / a) ? SIZE_MAX / 4 : a * b; };
+  const std::size_t c = in.empty() ? 1 : in.back();
+  if (auto* cv = dynamic_cast<const Conv2D*>(&l))
+    return mul(mul(mul(cv->kernel_size().first, cv->kernel_size().second), c), cv->filters()) + cv->filters();
+  if (auto* d = dynamic_cast<const Dense*>(&l)) return mul(c, d->units()) + d->units();
+  if (auto* s = dynamic_cast<const SpectralConv2D*>(&l))
+    return mul(mul(mul(4 * c, s->filters()), s->modes().first), s->modes().second) + s->filters();
+  return 0;
+}
+
+// Builds the model, refusing configs that declare more parameters than the weights can hold
+// (a hostile file must not make us allocate gigabytes) and turning allocation failures into
+// errors.
+Sequential from_config(const json& root, const Ctx& c, std::size_t weight_bytes) {
+  try {
+    return from_config_unbounded(root, c, weight_bytes);
+  } catch (const std::bad_alloc&) {
+    bad(c, "the config asks for more memory than is available");
+  } catch (const std::length_error&) {
+    bad(c, "the config asks for impossibly large layers");
+  }
+}
+
+Sequential from_config_unbounded(const json& root, const Ctx& c, std::size_t weight_bytes) {
   if (!root.is_object() || root.value("class_name", "") != "Sequential")
     bad(c, "only Sequential models are supported, got class_name " + (root.is_object() && root.contains("class_name") ? root.at("class_name").dump() : std::string("(none)")));
   const json& cfg = root.contains("config") ? root.at("config") : json();
@@ -561,6 +590,11 @@ Sequential from_config(const json& root, const Ctx& c) {
       }
       m.add(Input{input});
     }
+    const Shape& in = m.layers().empty() ? input : m.layers().back()->output_shape();
+    const std::size_t planned = m.count_params() + planned_params(*layer, in);
+    if (planned > (weight_bytes + (std::size_t(1) << 20)) / sizeof(float))
+      bad(c, "the config declares " + std::to_string(planned) + " parameters by layer " + name + ", but the weights hold only " +
+                 std::to_string(weight_bytes) + " bytes");
     try {
       m.add(std::move(layer));
     } catch (const Error& e) {
@@ -622,7 +656,7 @@ Sequential load_legacy_h5(const std::string& path) {
   } catch (const std::exception& e) {
     bad(c, std::string("model_config is not valid JSON: ") + e.what());
   }
-  Sequential m = from_config(root, c);
+  Sequential m = from_config(root, c, std::size_t(std::filesystem::file_size(path)));
   if (H5Lexists(f.id, "model_weights", H5P_DEFAULT) <= 0) bad(c, "no model_weights group");
   H5 mw(H5Gopen2(f.id, "model_weights", H5P_DEFAULT), H5Gclose);
   for (auto& l : m.layers()) {
@@ -696,7 +730,7 @@ Sequential load_model(const std::string& path) {
   } catch (const std::exception& e) {
     bad(c, std::string("config.json is not valid JSON: ") + e.what());
   }
-  Sequential m = from_config(root, c);
+  Sequential m = from_config(root, c, members.at("model.weights.h5").size());
   read_weights_image(m, members.at("model.weights.h5"), path);
   return m;
 }

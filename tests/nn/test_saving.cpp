@@ -164,6 +164,7 @@ TEST(Saving, DamagedAndUnsupportedFilesGiveClearErrors) {
   EXPECT_NE(load("bad_weight_shape.keras").find("expected shape (3, 3, 1, 16)"), std::string::npos) << load("bad_weight_shape.keras");
   EXPECT_NE(load("bad_config_json.keras").find("not valid JSON"), std::string::npos);
   EXPECT_NE(load("bad_missing_weights.keras").find("no model.weights.h5"), std::string::npos);
+  EXPECT_NE(load("bad_huge_layer.keras").find("parameters by layer conv2d, but the weights hold only"), std::string::npos) << load("bad_huge_layer.keras");
   EXPECT_NE(load("missing.keras").find("cannot open"), std::string::npos);
   EXPECT_NE(message([&] { load_model(kDir + "seed_x.npy"); }).find(".keras"), std::string::npos);
   // Truncated and bit-flipped archives.

@@ -89,3 +89,10 @@ rewrite("bad_unsupported_layer.keras", unsupported)
 rewrite("bad_weight_shape.keras", mismatch)
 rewrite("bad_config_json.keras", raw_config=b"{not json")
 rewrite("bad_missing_weights.keras", drop="model.weights.h5")
+
+
+def huge(cfg):
+    cfg["config"]["layers"][1]["config"]["filters"] = 16000000  # 576 MB of kernel for a 1 MB file
+
+
+rewrite("bad_huge_layer.keras", huge)
