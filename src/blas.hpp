@@ -57,19 +57,21 @@ inline void sgemm_tn_reduce(int m, int n, int r, float alpha, const float* a, in
   if (threads <= 1 || 2.0 * m * n * r < kParallelFlops || r < 2 * threads)
     return sgemm(true, false, m, n, r, alpha, a, lda, b, ldb, beta, c, ldc);
   blas_single_thread();
-  std::vector<std::vector<float>> part(threads, std::vector<float>(std::size_t(m) * n));
+  static thread_local std::vector<float> part;  // reused: no allocation once sizes are steady
+  const std::size_t mn = std::size_t(m) * n;
+  part.assign(std::size_t(threads) * mn, 0.0f);
 #pragma omp parallel num_threads(threads)
   {
     const int t = omp_get_thread_num(), chunk = (r + threads - 1) / threads;
     const int r0 = std::min(r, t * chunk), r1 = std::min(r, r0 + chunk);
     if (r1 > r0)
       cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, m, n, r1 - r0, alpha, a + std::size_t(r0) * lda, lda,
-                  b + std::size_t(r0) * ldb, ldb, 0.0f, part[t].data(), n);
+                  b + std::size_t(r0) * ldb, ldb, 0.0f, part.data() + std::size_t(t) * mn, n);
   }
   for (int i = 0; i < m; ++i)
     for (int j = 0; j < n; ++j) {
       float s = beta == 0.0f ? 0.0f : beta * c[std::size_t(i) * ldc + j];
-      for (int t = 0; t < threads; ++t) s += part[t][std::size_t(i) * n + j];
+      for (int t = 0; t < threads; ++t) s += part[std::size_t(t) * mn + std::size_t(i) * n + j];
       c[std::size_t(i) * ldc + j] = s;
     }
 }

@@ -280,7 +280,7 @@ void direct_backward(const Problem& p, const float* x, const float* kernel, cons
   if (small_taps(p)) return small_backward(p, x, kernel, dy, dx, dkernel);
   const bool pointwise = p.kh == 1 && p.kw == 1 && p.sh == 1 && p.sw == 1 && p.padding == Padding::Valid;
   auto& cols = scratch();
-  AlignedVector<float> dcols;
+  static thread_local AlignedVector<float> dcols;  // reused across calls
   if (!pointwise) cols.resize(std::min(rows, B) * K);
   if (dx && !pointwise) dcols.resize(std::min(rows, B) * K);
   for (std::size_t r0 = 0; r0 < rows; r0 += B) {
