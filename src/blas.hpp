@@ -60,13 +60,14 @@ inline void sgemm_tn_reduce(int m, int n, int r, float alpha, const float* a, in
   static thread_local std::vector<float> part;  // reused: no allocation once sizes are steady
   const std::size_t mn = std::size_t(m) * n;
   part.assign(std::size_t(threads) * mn, 0.0f);
+  float* const parts = part.data();  // the calling thread's buffer: workers must not name `part`
 #pragma omp parallel num_threads(threads)
   {
     const int t = omp_get_thread_num(), chunk = (r + threads - 1) / threads;
     const int r0 = std::min(r, t * chunk), r1 = std::min(r, r0 + chunk);
     if (r1 > r0)
       cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, m, n, r1 - r0, alpha, a + std::size_t(r0) * lda, lda,
-                  b + std::size_t(r0) * ldb, ldb, 0.0f, part.data() + std::size_t(t) * mn, n);
+                  b + std::size_t(r0) * ldb, ldb, 0.0f, parts + std::size_t(t) * mn, n);
   }
   for (int i = 0; i < m; ++i)
     for (int j = 0; j < n; ++j) {
