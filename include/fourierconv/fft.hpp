@@ -82,8 +82,8 @@ class FftPlan {
   void* inverse_plan_ = nullptr;
 };
 
-// One-off double-precision-free helpers for tests and tools: full-plane transforms of a
-// whole (h, w) array with Estimate plans. Result has h*(w/2+1) bins.
+// numpy-like one-shot transforms of a whole (h, w) float array (Estimate plans, no alignment
+// needed): rfft2 gives h*(w/2+1) bins, unscaled; irfft2 inverts it, scaled by 1/(h*w).
 std::vector<Complex> rfft2(const float* x, std::size_t h, std::size_t w);
 std::vector<float> irfft2(const std::vector<Complex>& spectrum, std::size_t h, std::size_t w);
 
