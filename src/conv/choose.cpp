@@ -34,11 +34,14 @@ std::string to_string(Algorithm a) { return a == Algorithm::Direct ? "direct" : 
 double direct_cost_us(const Problem& p, Pass pass) {
   const bool small = p.kh * p.kw * p.c <= 32;
   const double macs = p.macs();
-  if (pass != Pass::Backward)
+  if (pass == Pass::Inference || pass == Pass::TrainingForward)
     return macs * (kBlockedNsPerMac + kBlockedNsPerMacC1 / double(p.c)) * 1e-3 + kFixedUs;
-  // Backward computes the kernel and input gradients: two products of the forward's size.
-  const double copies = small ? 0.0 : 2.0 * double(p.n) * p.oh * p.ow * p.kh * p.kw * p.c;
-  return (2.0 * macs * (small ? kSmallTapBwdNsPerMac : kGemmNsPerMac) + copies * kIm2colNsPerFloat) * 1e-3 + kFixedUs;
+  // Backward computes the kernel gradient and, unless weights-only, the input gradient: one
+  // or two products of the forward's size.
+  const double products = pass == Pass::Backward ? 2.0 : 1.0;
+  const double copies = small ? 0.0 : products * double(p.n) * p.oh * p.ow * p.kh * p.kw * p.c;
+  return (products * macs * (small ? kSmallTapBwdNsPerMac : kGemmNsPerMac) + copies * kIm2colNsPerFloat) * 1e-3 +
+         kFixedUs;
 }
 
 namespace {
@@ -88,14 +91,17 @@ std::size_t fft_tile(const Problem& p) {
 
 double fft_cost_us(const Problem& p, Pass pass) {
   if (!fft_supports(p)) return INFINITY;
-  if (pass != Pass::Backward) {
+  if (pass == Pass::Inference || pass == Pass::TrainingForward) {
     const std::size_t L = fft_tile(p);
     return forward_ns(p, L, pass == Pass::TrainingForward) * 1e-3 + kFixedUs;
   }
-  // Backward runs on whole planes: N*F + N*C + C*F transforms, two channel products.
+  // Backward runs on whole planes: N*F + C*F transforms and one channel product for the
+  // kernel gradient, N*C transforms and another product for the input gradient.
   auto [P, Q] = fft_grid(p);
   const double bins = double(P) * double(Q / 2 + 1), n = double(p.n), c = double(p.c), f = double(p.f);
-  return ((n * f + n * c + c * f) * transform_ns(double(P * Q)) + 2 * n * c * f * bins * cmac_ns(p, bins, true)) * 1e-3 +
+  const bool dx = pass == Pass::Backward;
+  return ((n * f + c * f + (dx ? n * c : 0.0)) * transform_ns(double(P * Q)) +
+          (dx ? 2.0 : 1.0) * n * c * f * bins * cmac_ns(p, bins, true)) * 1e-3 +
          kFixedUs;
 }
 

@@ -8,7 +8,8 @@
 //     forward:  N*C input + N*F output transforms (+ C*F kernel transforms when training,
 //               since the kernel changes every step; cached at inference), N*C*F*bins products,
 //               per whole plane or per overlap-save tile, whichever is cheaper
-//     backward: N*F + N*C + C*F transforms, 2*N*C*F*bins products
+//     backward: N*F + N*C + C*F transforms, 2*N*C*F*bins products (without the input
+//               gradient: N*F + C*F transforms, one product; direct likewise halves)
 // The FFT needs stride 1 and dilation 1; otherwise direct is chosen and the reason says so.
 #pragma once
 
@@ -20,7 +21,8 @@ namespace fourierconv::conv {
 
 enum class Algorithm { Direct, Fft };
 std::string to_string(Algorithm a);
-enum class Pass { Inference, TrainingForward, Backward };
+// BackwardWeightsOnly: the kernel gradient without the input gradient (a model's first layer).
+enum class Pass { Inference, TrainingForward, Backward, BackwardWeightsOnly };
 
 struct Choice {
   Algorithm algorithm = Algorithm::Direct;

@@ -107,7 +107,7 @@ bool Conv2D::use_fft(const conv::Problem& p, int pass, std::string* reason) {
   const float* bias = args_.use_bias ? w[1]->value.data() : nullptr;
   Tensor tmp({p.n * p.oh * p.ow * p.f});
   double td, tf;
-  if (pass != static_cast<int>(conv::Pass::Backward)) {
+  if (pass == static_cast<int>(conv::Pass::Inference) || pass == static_cast<int>(conv::Pass::TrainingForward)) {
     td = time_once([&] { conv::direct_forward(p, x.data(), w[0]->value.data(), bias, tmp.data()); });
     tf = time_once([&] { fft_->forward(p, x.data(), w[0]->value.data(), bias, tmp.data()); });
   } else {
@@ -143,7 +143,8 @@ void Conv2D::backward_impl(const Tensor& dz, Tensor* dx) {
   conv::Problem p = problem_for(dz.dim(0));
   auto w = weights();
   std::string reason;
-  const bool fft = use_fft(p, static_cast<int>(conv::Pass::Backward), &reason);
+  const auto pass = dx ? conv::Pass::Backward : conv::Pass::BackwardWeightsOnly;
+  const bool fft = use_fft(p, static_cast<int>(pass), &reason);
   backward_used_ = fft ? "fft" : "direct";
   float* db = args_.use_bias ? w[1]->grad.data() : nullptr;
   if (fft) {
