@@ -141,17 +141,6 @@ void multiply_spectra(Complex* spec, const Complex* kspec, std::size_t n) {
   }
 }
 
-void multiply_accumulate_spectra(Complex* acc, const Complex* x, const Complex* k, std::size_t n) {
-  float* __restrict c = reinterpret_cast<float*>(acc);
-  const float* __restrict a = reinterpret_cast<const float*>(x);
-  const float* __restrict b = reinterpret_cast<const float*>(k);
-  for (std::size_t i = 0; i < n; ++i) {
-    float ar = a[2 * i], ai = a[2 * i + 1], br = b[2 * i], bi = b[2 * i + 1];
-    c[2 * i] += ar * br - ai * bi;
-    c[2 * i + 1] += ar * bi + ai * br;
-  }
-}
-
 namespace {
 std::vector<std::size_t> tile_candidates(std::size_t k, std::size_t needed) {
   // Fast sizes from the smallest useful tile up to the whole extended plane (capped at 1024,

@@ -45,8 +45,20 @@ void place_input(const float* x, std::size_t h, std::size_t w, std::size_t P, st
 void crop_output(const float* grid, std::size_t Q, const Axis& r, const Axis& c, float* y);
 // Multiplies spec by kspec element-wise, n bins.
 void multiply_spectra(Complex* spec, const Complex* kspec, std::size_t n);
-// spec += a * b element-wise, n bins.
-void multiply_accumulate_spectra(Complex* acc, const Complex* a, const Complex* b, std::size_t n);
+// acc += a * b (conj_b: a * conj(b)) element-wise over n bins. Inline: it is the inner loop
+// of every channel sum in frequency space.
+inline void multiply_accumulate_spectra(Complex* __restrict acc, const Complex* __restrict a, const Complex* __restrict b,
+                                        std::size_t n, bool conj_b = false) {
+  float* c = reinterpret_cast<float*>(acc);
+  const float* x = reinterpret_cast<const float*>(a);
+  const float* k = reinterpret_cast<const float*>(b);
+  const float sgn = conj_b ? -1.0f : 1.0f;
+  for (std::size_t i = 0; i < n; ++i) {
+    const float xr = x[2 * i], xi = x[2 * i + 1], kr = k[2 * i], ki = sgn * k[2 * i + 1];
+    c[2 * i] += xr * kr - xi * ki;
+    c[2 * i + 1] += xr * ki + xi * kr;
+  }
+}
 
 // Blocked FFT convolution (overlap-save on E, equivalent to overlap-add): tile grid sizes.
 struct Blocking {

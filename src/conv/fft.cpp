@@ -8,6 +8,7 @@
 
 #include "fourierconv/conv/choose.hpp"
 #include "fourierconv/error.hpp"
+#include "plane_conv.hpp"
 
 namespace fourierconv::conv {
 
@@ -25,20 +26,6 @@ std::pair<std::size_t, std::size_t> fft_grid(const Problem& p) {
 
 namespace {
 constexpr std::size_t kBinBlock = 64;  // bins per block of the channel products (fits L1/L2)
-
-// acc[b] += a[b] * w[b] (conj_w: times conj(w[b])), for b in [0, n).
-inline void cmac(Complex* __restrict acc, const Complex* __restrict a, const Complex* __restrict w, std::size_t n,
-                 bool conj_w) {
-  float* c = reinterpret_cast<float*>(acc);
-  const float* x = reinterpret_cast<const float*>(a);
-  const float* k = reinterpret_cast<const float*>(w);
-  const float sgn = conj_w ? -1.0f : 1.0f;
-  for (std::size_t i = 0; i < n; ++i) {
-    const float xr = x[2 * i], xi = x[2 * i + 1], kr = k[2 * i], ki = sgn * k[2 * i + 1];
-    c[2 * i] += xr * kr - xi * ki;
-    c[2 * i + 1] += xr * ki + xi * kr;
-  }
-}
 }  // namespace
 
 struct FftConv::Impl {
@@ -197,7 +184,7 @@ static void forward_tiled(FftConv::Impl& m, const Problem& p, const float* x, co
       const std::size_t nh = std::min(m.To_h, p.oh - i0), nw = std::min(m.To_w, p.ow - j0);
       for (std::size_t f = 0; f < F; ++f) {
         std::fill(acc.begin(), acc.end(), Complex(0, 0));
-        for (std::size_t c = 0; c < C; ++c) cmac(acc.data(), xs.data() + c * tnb, m.tkspec.data() + (c * F + f) * tnb, tnb, false);
+        for (std::size_t c = 0; c < C; ++c) detail::multiply_accumulate_spectra(acc.data(), xs.data() + c * tnb, m.tkspec.data() + (c * F + f) * tnb, tnb, false);
         m.tplan->inverse_unscaled(acc.data(), out.data());
         const float b = bias ? bias[f] : 0.0f;
         for (std::size_t i = 0; i < nh; ++i)
@@ -225,7 +212,7 @@ void FftConv::forward(const Problem& p, const float* x, const float* kernel, con
         Complex* acc = m.work.data() + (n * F + f) * nb + b0;
         std::fill(acc, acc + len, Complex(0, 0));
         for (std::size_t c = 0; c < C; ++c)
-          cmac(acc, m.xspec.data() + (n * C + c) * nb + b0, m.kspec.data() + (c * F + f) * nb + b0, len, false);
+          detail::multiply_accumulate_spectra(acc, m.xspec.data() + (n * C + c) * nb + b0, m.kspec.data() + (c * F + f) * nb + b0, len, false);
       }
   }
   // Inverse transforms into planes of oh x ow, then one tiled transpose into (N, OH, OW, F).
@@ -280,7 +267,7 @@ void FftConv::backward(const Problem& p, const float* x, const float* kernel, co
       for (std::size_t c = 0; c < C; ++c)
         for (std::size_t f = 0; f < F; ++f)
           for (std::size_t n = 0; n < N; ++n)
-            cmac(acc.data() + (c * F + f) * nb + b0, m.work.data() + (n * F + f) * nb + b0, m.xspec.data() + (n * C + c) * nb + b0,
+            detail::multiply_accumulate_spectra(acc.data() + (c * F + f) * nb + b0, m.work.data() + (n * F + f) * nb + b0, m.xspec.data() + (n * C + c) * nb + b0,
                  len, true);
     }
     const float s = m.plan->inverse_scale();
@@ -306,7 +293,7 @@ void FftConv::backward(const Problem& p, const float* x, const float* kernel, co
       for (std::size_t n = 0; n < N; ++n)
         for (std::size_t c = 0; c < C; ++c)
           for (std::size_t f = 0; f < F; ++f)
-            cmac(acc.data() + (n * C + c) * nb + b0, m.work.data() + (n * F + f) * nb + b0, m.kspec.data() + (c * F + f) * nb + b0,
+            detail::multiply_accumulate_spectra(acc.data() + (n * C + c) * nb + b0, m.work.data() + (n * F + f) * nb + b0, m.kspec.data() + (c * F + f) * nb + b0,
                  len, true);
     }
 #pragma omp parallel
