@@ -49,6 +49,7 @@ Shape Conv2D::build_impl(const Shape& in) {
     initialize(b.value, args_.bias_initializer, global_rng());
   }
   fft_.reset();
+  decisions_.clear();
   forward_used_ = backward_used_ = "none";
   forward_reason_ = "not called yet";
   return {p.oh, p.ow, filters_};
@@ -73,6 +74,20 @@ double time_once(F f) {
 }  // namespace
 
 bool Conv2D::use_fft(const conv::Problem& p, int pass, std::string* reason) {
+  // measure mode keeps its own process-wide cache (and reports "measured" once cached).
+  if (args_.algorithm == "measure") return decide_fft(p, pass, reason);
+  auto key = std::make_pair(p.n, pass);
+  auto it = decisions_.find(key);
+  if (it == decisions_.end()) {
+    std::string r;
+    const bool fft = decide_fft(p, pass, &r);
+    it = decisions_.emplace(key, std::make_pair(fft, r)).first;
+  }
+  *reason = it->second.second;
+  return it->second.first;
+}
+
+bool Conv2D::decide_fft(const conv::Problem& p, int pass, std::string* reason) {
   std::string why;
   const bool can = conv::fft_supports(p, &why);
   const std::string& a = args_.algorithm;

@@ -5,6 +5,7 @@
 //   Conv2D(32, {3, 3}, {.activation = "relu", .input_shape = {28, 28, 1}})
 #pragma once
 
+#include <map>
 #include <string>
 #include <utility>
 
@@ -54,12 +55,15 @@ class Conv2D : public Layer {
  private:
   conv::Problem problem_for(std::size_t n) const;
   bool use_fft(const conv::Problem& p, int pass, std::string* reason);
+  bool decide_fft(const conv::Problem& p, int pass, std::string* reason);
   std::size_t filters_;
   Size2 kernel_size_;
   Conv2DArgs args_;
   conv::Padding padding_;
   std::string forward_used_ = "none", forward_reason_ = "not called yet", backward_used_ = "none";
   bool forward_was_fft_ = false;
+  // Decisions per (batch size, pass): the choice is a pure function of them, made once.
+  std::map<std::pair<std::size_t, int>, std::pair<bool, std::string>> decisions_;
   std::shared_ptr<conv::FftConv> fft_;
 };
 
