@@ -1,5 +1,7 @@
 #include "fourierconv/nn/layers/fourier_conv2d.hpp"
 
+#include <omp.h>
+
 #include <cmath>
 #include <sstream>
 
@@ -10,6 +12,13 @@
 namespace fourierconv::nn {
 
 struct FourierConv2D::Plan {
+  // Per-thread buffers, made once in build(): grid's padding (rows >= H, columns >= W) is
+  // zeroed there and never written, so calls only fill the image part.
+  struct Buffers {
+    AlignedVector<float> grid, out, out2;  // out, out2: F planes of P x Q
+    AlignedVector<Complex> x, t, acc;      // t: F spectra
+  };
+  std::vector<Buffers> buffers;
   std::size_t H = 0, W = 0, C = 0, F = 0, P = 0, Q = 0, nb = 0;
   std::shared_ptr<const FftPlan> fft;
   std::shared_ptr<const FftPlan> fft_bank;  // the same transform batched over the F filters
@@ -66,24 +75,26 @@ Shape FourierConv2D::build_impl(const Shape& in) {
     for (auto& v : odd) v *= s;
     p->odd = std::move(odd);
   }
+  p->buffers.resize(std::size_t(omp_get_max_threads()));
+  for (auto& b : p->buffers) {
+    b.grid.assign(p->P * p->Q, 0.0f);
+    b.out.resize(p->F * p->P * p->Q);
+    b.out2.resize(p->odd.empty() ? 0 : p->F * p->P * p->Q);
+    b.x.resize(p->nb);
+    b.t.resize(p->F * p->nb);
+    b.acc.resize(p->nb);
+  }
   plan_ = p;
   return {p->H, p->W, p->C * p->F};
 }
 
-namespace {
-struct Buffers {
-  AlignedVector<float> grid, out;
-  AlignedVector<Complex> x, t, acc;
-  explicit Buffers(std::size_t pq, std::size_t nb) : grid(pq, 0.0f), out(pq), x(nb), t(nb), acc(nb) {}
-};
-}  // namespace
 
 void FourierConv2D::call_impl(const Tensor& x, Tensor& y, bool) {
   // Per input plane: one rfft2, F products, ONE batched irfft2 over the F filters into
   // planes (F, P, Q), then a small transpose into the channels-last output, where the F
   // values of a pixel are contiguous.
-  const Plan& p = *plan_;
-  const std::size_t N = x.dim(0), H = p.H, W = p.W, C = p.C, F = p.F, P = p.P, Q = p.Q, nb = p.nb, CF = C * F, PQ = P * Q;
+  Plan& p = *plan_;
+  const std::size_t N = x.dim(0), H = p.H, W = p.W, C = p.C, F = p.F, Q = p.Q, nb = p.nb, CF = C * F, PQ = p.P * Q;
   const bool odd = !p.odd.empty();
   if (magnitude_) {
     re_.resize(y.shape());
@@ -91,10 +102,14 @@ void FourierConv2D::call_impl(const Tensor& x, Tensor& y, bool) {
   }
   const float* xd = x.data();
   float* yd = y.data();
-#pragma omp parallel if (N * C > 1)
+#pragma omp parallel if (N * C > 1) num_threads(int(p.buffers.size()))
   {
-    AlignedVector<float> grid(PQ, 0.0f), out(F * PQ), out2(odd ? F * PQ : 0);
-    AlignedVector<Complex> xs(nb), ts(F * nb);
+    Plan::Buffers& bf = p.buffers[std::size_t(omp_get_thread_num())];
+    AlignedVector<float>& grid = bf.grid;
+    AlignedVector<float>& out = bf.out;
+    AlignedVector<float>& out2 = bf.out2;
+    AlignedVector<Complex>& xs = bf.x;
+    AlignedVector<Complex>& ts = bf.t;
 #pragma omp for schedule(static)
     for (std::size_t plane = 0; plane < N * C; ++plane) {
       const std::size_t n = plane / C, c = plane % C;
@@ -139,8 +154,8 @@ void FourierConv2D::call_impl(const Tensor& x, Tensor& y, bool) {
 
 void FourierConv2D::backward_impl(const Tensor& dz, Tensor* dx) {
   if (!dx) return;
-  const Plan& p = *plan_;
-  const std::size_t N = dz.dim(0), H = p.H, W = p.W, C = p.C, F = p.F, P = p.P, Q = p.Q, nb = p.nb, CF = C * F;
+  Plan& p = *plan_;
+  const std::size_t N = dz.dim(0), H = p.H, W = p.W, C = p.C, F = p.F, Q = p.Q, nb = p.nb, CF = C * F;
   const bool odd = !p.odd.empty();
   const float* g = dz.data();
   float* dxd = dx->data();
@@ -152,9 +167,9 @@ void FourierConv2D::backward_impl(const Tensor& dz, Tensor* dx) {
     const float m = mag(o);
     return m > 0 ? g[o] * re_[o] / m : 0.0f;
   };
-#pragma omp parallel
+#pragma omp parallel num_threads(int(p.buffers.size()))
   {
-    Buffers b(P * Q, nb);
+    Plan::Buffers& b = p.buffers[std::size_t(omp_get_thread_num())];
 #pragma omp for schedule(static)
     for (std::size_t plane = 0; plane < N * C; ++plane) {
       const std::size_t n = plane / C, c = plane % C;

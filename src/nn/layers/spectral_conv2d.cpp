@@ -1,5 +1,7 @@
 #include "fourierconv/nn/layers/spectral_conv2d.hpp"
 
+#include <omp.h>
+
 #include <sstream>
 
 #include "fourierconv/error.hpp"
@@ -10,6 +12,13 @@
 namespace fourierconv::nn {
 
 struct SpectralConv2D::Plan {
+  // Per-thread buffers, made once in build().
+  struct Buffers {
+    AlignedVector<float> grid;
+    AlignedVector<Complex> spec, ys, acc;
+  };
+  std::vector<Buffers> buffers;
+  std::vector<Complex> g;  // backward: dL/dY on the retained modes, (N, F, M)
   std::size_t H = 0, W = 0, C = 0, F = 0, m1 = 0, m2 = 0, M = 0, nb = 0, Wh = 0;
   std::shared_ptr<const FftPlan> fft;
   std::vector<std::size_t> bins;  // half-spectrum bin of each retained mode (block 1 then block 2)
@@ -48,6 +57,13 @@ Shape SpectralConv2D::build_impl(const Shape& in) {
         p->bins.push_back(row * p->Wh + c);
         p->weight.push_back((c == 0 || (p->W % 2 == 0 && c == p->W / 2)) ? 1.0f : 2.0f);
       }
+  p->buffers.resize(std::size_t(omp_get_max_threads()));
+  for (auto& b : p->buffers) {
+    b.grid.resize(p->H * p->W);
+    b.spec.resize(p->nb);
+    b.ys.resize(p->nb);
+    b.acc.resize(p->M);
+  }
   plan_ = p;
   const float scale = 1.0f / float(p->C * p->F);
   std::uniform_real_distribution<float> u(0.0f, scale);
@@ -70,17 +86,19 @@ inline Complex* weight_at(std::vector<Weight*>& w, std::size_t c, std::size_t f,
 }  // namespace
 
 void SpectralConv2D::call_impl(const Tensor& x, Tensor& y, bool) {
-  const Plan& p = *plan_;
+  Plan& p = *plan_;
   const std::size_t N = x.dim(0), H = p.H, W = p.W, C = p.C, F = p.F, M = p.M, half = M / 2;
   auto w = weights();
   xmodes_.resize(N * C * M);
   const float s = p.fft->inverse_scale();
   const float* bias = args_.use_bias ? w[2]->value.data() : nullptr;
-#pragma omp parallel
+#pragma omp parallel num_threads(int(p.buffers.size()))
   {
-    AlignedVector<float> grid(H * W);
-    AlignedVector<Complex> spec(p.nb), ys(p.nb, Complex(0, 0));
-    std::vector<Complex> acc(M);
+    Plan::Buffers& b = p.buffers[std::size_t(omp_get_thread_num())];
+    AlignedVector<float>& grid = b.grid;
+    AlignedVector<Complex>& spec = b.spec;
+    AlignedVector<Complex>& ys = b.ys;
+    AlignedVector<Complex>& acc = b.acc;
 #pragma omp for schedule(static)
     for (std::size_t n = 0; n < N; ++n) {
       for (std::size_t c = 0; c < C; ++c) {
@@ -108,16 +126,17 @@ void SpectralConv2D::call_impl(const Tensor& x, Tensor& y, bool) {
 }
 
 void SpectralConv2D::backward_impl(const Tensor& dz, Tensor* dx) {
-  const Plan& p = *plan_;
+  Plan& p = *plan_;
   const std::size_t N = dz.dim(0), H = p.H, W = p.W, C = p.C, F = p.F, M = p.M, half = M / 2;
   auto w = weights();
   const float s = p.fft->inverse_scale();
   // G_f[k] = dL/dY_f[k] = (w_k / (H W)) rfft2(dz_f)[k]   (w_k: the c2r weight of the bin)
-  std::vector<Complex> g(N * F * M);
-#pragma omp parallel
+  std::vector<Complex>& g = p.g;
+  g.resize(N * F * M);
+#pragma omp parallel num_threads(int(p.buffers.size()))
   {
-    AlignedVector<float> grid(H * W);
-    AlignedVector<Complex> spec(p.nb);
+    AlignedVector<float>& grid = p.buffers[std::size_t(omp_get_thread_num())].grid;
+    AlignedVector<Complex>& spec = p.buffers[std::size_t(omp_get_thread_num())].spec;
 #pragma omp for schedule(static)
     for (std::size_t nf = 0; nf < N * F; ++nf) {
       const std::size_t n = nf / F, f = nf % F;
@@ -143,10 +162,10 @@ void SpectralConv2D::backward_impl(const Tensor& dz, Tensor* dx) {
   }
   if (!dx) return;
   // dX_c[k] = sum_f G_f[k] conj(W_cf[k]); dx_c = sum_k Re(dX_c[k] e^{+i theta_k n}) = c2r(dX_c / w_k).
-#pragma omp parallel
+#pragma omp parallel num_threads(int(p.buffers.size()))
   {
-    AlignedVector<float> grid(H * W);
-    AlignedVector<Complex> spec(p.nb);
+    AlignedVector<float>& grid = p.buffers[std::size_t(omp_get_thread_num())].grid;
+    AlignedVector<Complex>& spec = p.buffers[std::size_t(omp_get_thread_num())].spec;
 #pragma omp for schedule(static) collapse(2)
     for (std::size_t n = 0; n < N; ++n)
       for (std::size_t c = 0; c < C; ++c) {
