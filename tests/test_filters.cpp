@@ -81,6 +81,53 @@ TEST(Filters, PaddingModes) {
   EXPECT_LT(z[0], 0.45f);
 }
 
+TEST(Filters, ZeroAndReflectPaddingMatchADoubleDftOfThePaddedImage) {
+  // Reference: build the padded grid by hand (image centred on next_fast_size(2n - 1) per axis,
+  // zeros or scipy-'reflect' mirror), apply H by a complex double DFT, crop.
+  const std::size_t h = 5, w = 6, P = 9, Q = 12;  // next_fast_size(9) = 9, next_fast_size(11) = 12
+  Tensor x = fctest::random_tensor({h, w}, 10);
+  auto H = [](double fy, double fx) { return std::exp(-(fx * fx + fy * fy) / (2 * 0.15 * 0.15)); };
+  Filter f = filter_gaussian_lowpass(0.15);
+  auto freq = [](std::size_t i, std::size_t n) { return (i < (n + 1) / 2 ? double(i) : double(i) - n) / n; };
+  auto reflect = [](long i, long n) {
+    const long period = 2 * (n - 1);
+    i %= period;
+    if (i < 0) i += period;
+    return i < n ? i : period - i;
+  };
+  for (auto pad : {FilterPadding::Zero, FilterPadding::Reflect}) {
+    const long top = (P - h) / 2, left = (Q - w) / 2;
+    std::vector<double> g(P * Q, 0.0);
+    for (long i = 0; i < long(P); ++i)
+      for (long j = 0; j < long(Q); ++j) {
+        long si = i - top, sj = j - left;
+        if (pad == FilterPadding::Reflect) si = reflect(si, h), sj = reflect(sj, w);
+        else if (si < 0 || sj < 0 || si >= long(h) || sj >= long(w)) continue;
+        g[i * Q + j] = x[si * w + sj];
+      }
+    std::vector<std::complex<double>> X(P * Q);
+    for (std::size_t ky = 0; ky < P; ++ky)
+      for (std::size_t kx = 0; kx < Q; ++kx) {
+        std::complex<double> s = 0;
+        for (std::size_t a = 0; a < P; ++a)
+          for (std::size_t b = 0; b < Q; ++b)
+            s += g[a * Q + b] * std::polar(1.0, -2 * std::numbers::pi * (double(ky * a) / P + double(kx * b) / Q));
+        X[ky * Q + kx] = s * H(freq(ky, P), freq(kx, Q));
+      }
+    Tensor y = apply_filter(x, f, pad);
+    std::vector<double> want(h * w);
+    for (std::size_t a = 0; a < h; ++a)
+      for (std::size_t b = 0; b < w; ++b) {
+        std::complex<double> s = 0;
+        for (std::size_t ky = 0; ky < P; ++ky)
+          for (std::size_t kx = 0; kx < Q; ++kx)
+            s += X[ky * Q + kx] * std::polar(1.0, 2 * std::numbers::pi * (double(ky * (a + top)) / P + double(kx * (b + left)) / Q));
+        want[a * w + b] = s.real() / double(P * Q);
+      }
+    fctest::expect_close(y, want, 1e-5, pad == FilterPadding::Zero ? "zero padding" : "reflect padding");
+  }
+}
+
 TEST(Filters, SincKernelIsTheSeedsSeparableSinc) {
   Tensor k = filter_sinc_kernel(8, 2.0);
   auto sinc = [](double t) { return t == 0 ? 1.0 : std::sin(std::numbers::pi * t) / (std::numbers::pi * t); };

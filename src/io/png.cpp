@@ -82,7 +82,6 @@ Tensor decode_png(const std::vector<unsigned char>& bytes, const std::string& wh
   png_read_image(png, rows->data());
   png_read_end(png, nullptr);
   *result = Tensor({h, w, static_cast<std::size_t>(channels)});
-  const std::size_t n = static_cast<std::size_t>(w) * h * static_cast<std::size_t>(channels);
   const unsigned char* p = pixels->data();
   for (png_uint_32 i = 0; i < h; ++i) {
     const unsigned char* row = p + i * rowbytes;
@@ -91,7 +90,6 @@ Tensor decode_png(const std::vector<unsigned char>& bytes, const std::string& wh
       (*result)[i * static_cast<std::size_t>(w) * channels + j] = v;
     }
   }
-  (void)n;
   cleanup();
   Tensor out = std::move(*result);
   delete result;

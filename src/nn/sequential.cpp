@@ -201,7 +201,6 @@ History Sequential::fit(const Tensor& x, const Tensor& y, FitArgs a) {
     val_x = &vx;
     val_y = &vy;
   }
-  const bool sparse = loss_.kind() == Loss::Kind::SparseCategoricalCrossentropy;
   const bool show_acc = !metrics_.empty();
   const std::string acc_name = show_acc ? metrics_[0] : "accuracy";
   std::mt19937_64 rng(a.seed);
@@ -244,7 +243,6 @@ History Sequential::fit(const Tensor& x, const Tensor& y, FitArgs a) {
     bar.update(steps, logs, true);
     hist.epoch_seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   }
-  (void)sparse;
   return hist;
 }
 
