@@ -109,6 +109,29 @@ struct LayerType {
 
 json base_config(const Layer& l) { return {{"name", l.name()}, {"trainable", l.trainable()}, {"dtype", dtype_policy()}}; }
 
+// MaxPooling2D and AveragePooling2D share their config: pool_size, padding, strides.
+template <class Pool>
+LayerType pooling_type(const char* cls) {
+  return {cls, "keras.layers", "",
+          [](const Layer& l, json& j) {
+            auto* p = dynamic_cast<const Pool*>(&l);
+            if (!p) return false;
+            j = base_config(l);
+            j["pool_size"] = pair(p->pool_size());
+            j["padding"] = p->padding();
+            j["strides"] = pair(p->strides());
+            j["data_format"] = "channels_last";
+            return true;
+          },
+          [](const Ctx& c, const json& cfg, const std::string& n) -> std::unique_ptr<Layer> {
+            require_default(c, cfg, n, "data_format", "channels_last");
+            Size2 pool = get_pair(c, cfg, "pool_size", n);
+            std::optional<Size2> s;
+            if (cfg.contains("strides") && !cfg.at("strides").is_null()) s = get_pair(c, cfg, "strides", n);
+            return std::make_unique<Pool>(pool, Pooling2DArgs{.strides = s, .padding = get<std::string>(c, cfg, "padding", n), .name = n});
+          }};
+}
+
 const std::vector<LayerType>& layer_types() {
   static const std::vector<LayerType> t = {
       {"Conv2D", "keras.layers", "",
@@ -148,42 +171,8 @@ const std::vector<LayerType>& layer_types() {
                         .kernel_initializer = initializer_of(cfg, "kernel_initializer", "glorot_uniform"),
                         .bias_initializer = initializer_of(cfg, "bias_initializer", "zeros"), .name = n});
        }},
-      {"MaxPooling2D", "keras.layers", "",
-       [](const Layer& l, json& j) {
-         auto* p = dynamic_cast<const MaxPooling2D*>(&l);
-         if (!p) return false;
-         j = base_config(l);
-         j["pool_size"] = pair(p->pool_size());
-         j["padding"] = p->padding();
-         j["strides"] = pair(p->strides());
-         j["data_format"] = "channels_last";
-         return true;
-       },
-       [](const Ctx& c, const json& cfg, const std::string& n) -> std::unique_ptr<Layer> {
-         require_default(c, cfg, n, "data_format", "channels_last");
-         Size2 pool = get_pair(c, cfg, "pool_size", n);
-         std::optional<Size2> s;
-         if (cfg.contains("strides") && !cfg.at("strides").is_null()) s = get_pair(c, cfg, "strides", n);
-         return std::make_unique<MaxPooling2D>(pool, Pooling2DArgs{.strides = s, .padding = get<std::string>(c, cfg, "padding", n), .name = n});
-       }},
-      {"AveragePooling2D", "keras.layers", "",
-       [](const Layer& l, json& j) {
-         auto* p = dynamic_cast<const AveragePooling2D*>(&l);
-         if (!p) return false;
-         j = base_config(l);
-         j["pool_size"] = pair(p->pool_size());
-         j["padding"] = p->padding();
-         j["strides"] = pair(p->strides());
-         j["data_format"] = "channels_last";
-         return true;
-       },
-       [](const Ctx& c, const json& cfg, const std::string& n) -> std::unique_ptr<Layer> {
-         require_default(c, cfg, n, "data_format", "channels_last");
-         Size2 pool = get_pair(c, cfg, "pool_size", n);
-         std::optional<Size2> s;
-         if (cfg.contains("strides") && !cfg.at("strides").is_null()) s = get_pair(c, cfg, "strides", n);
-         return std::make_unique<AveragePooling2D>(pool, Pooling2DArgs{.strides = s, .padding = get<std::string>(c, cfg, "padding", n), .name = n});
-       }},
+      pooling_type<MaxPooling2D>("MaxPooling2D"),
+      pooling_type<AveragePooling2D>("AveragePooling2D"),
       {"Flatten", "keras.layers", "",
        [](const Layer& l, json& j) {
          if (!dynamic_cast<const Flatten*>(&l)) return false;
