@@ -72,20 +72,23 @@ std::size_t next_fast_size(std::size_t n) {
   }
 }
 
+double fft_radix_penalty(std::size_t n) {
+  int e[4] = {0, 0, 0, 0}, i = 0;
+  for (std::size_t p : {2, 3, 5, 7}) {
+    while (n > 1 && n % p == 0) n /= p, ++e[i];
+    ++i;
+  }
+  // Powers of two are FFTW's best case; each factor 3 costs a little, 5 more, 7 most; other
+  // primes (Bluestein or generic codelets) far more.
+  return (1.0 + 0.12 * e[1] + 0.25 * e[2] + 0.6 * e[3]) * (n > 1 ? 4.0 : 1.0);
+}
+
 std::size_t fast_padded_size(std::size_t n) {
   if (n <= 8) return std::max<std::size_t>(n, 1);
   std::size_t best = next_fast_size(n);
   double best_cost = INFINITY;
   for (std::size_t m = next_fast_size(n); m <= 2 * n; m = next_fast_size(m + 1)) {
-    std::size_t r = m;
-    int e[4] = {0, 0, 0, 0}, i = 0;
-    for (std::size_t p : {2, 3, 5, 7}) {
-      while (r % p == 0) r /= p, ++e[i];
-      ++i;
-    }
-    // Powers of two are FFTW's best case; each factor 3 costs a little, 5 more, 7 most.
-    const double penalty = 1.0 + 0.12 * e[1] + 0.25 * e[2] + 0.6 * e[3];
-    const double cost = double(m) * std::log2(double(m)) * penalty;
+    const double cost = double(m) * std::log2(double(m)) * fft_radix_penalty(m);
     if (cost < best_cost) best_cost = cost, best = m;
   }
   return best;

@@ -39,6 +39,8 @@ std::size_t next_fast_size(std::size_t n);
 // grow: m log2 m times a factor for the radices (measured here with FFTW's Estimate plans:
 // 270 = 2*3^3*5 cost 2.8x the time of 256 per point, 1029 = 3*7^3 was 5x slower than 1024).
 std::size_t fast_padded_size(std::size_t n);
+// The per-point cost factor of n's radices in that estimate (1 for a power of two).
+double fft_radix_penalty(std::size_t n);
 
 // Whether p has the alignment FftPlan's execute functions need (FFTW's SIMD alignment).
 bool fft_aligned(const void* p);

@@ -1,11 +1,15 @@
 #include "fourierconv/conv/choose.hpp"
 
 #include <cmath>
+#include <algorithm>
 #include <cstdlib>
+#include <vector>
 #include <tuple>
 #include <sstream>
 
 #include "fourierconv/conv/fft.hpp"
+#include "fourierconv/error.hpp"
+#include "fourierconv/fft.hpp"
 
 namespace fourierconv::conv {
 namespace {
@@ -18,13 +22,15 @@ constexpr double kBlockedNsPerMacC1 = 0.03;   // ... plus this / C (one broadcas
 constexpr double kGemmNsPerMac = 0.06;        // backward: im2col + sgemm
 constexpr double kSmallTapBwdNsPerMac = 0.24; // backward for C*kh*kw <= 32 (pixel loop)
 constexpr double kIm2colNsPerFloat = 0.25;
-constexpr double kFftNsPerPoint = 0.10;       // per P*Q*log2(P*Q), one real transform
-constexpr double kPlaneNsPerPoint = 0.6;      // gather/scatter/zero of a plane, per grid point
-constexpr double kTransformUs = 1.0;          // fixed cost per transform
-constexpr double kCmacNsCached = 0.3;         // complex multiply-add, spectra in cache
-constexpr double kCmacNsStreamed = 0.95;      // ... kernel spectra larger than kCacheBytes
-constexpr double kCmacNsStreamedBwd = 3.5;    // ... backward (three large arrays at once)
+constexpr double kFftNsPerPoint = 1.5;        // per grid point x radix factor, one real transform
+constexpr double kPlaneNsPerPoint = 0.25;     // gather/scatter/zero of a plane, per grid point
+constexpr double kTransformUs = 3.0;          // fixed cost per transform
+constexpr double kCmacNsCached = 0.3;         // backward complex multiply-add, spectra in cache
+constexpr double kCmacNsStreamedBwd = 3.5;    // ... spectra larger than kCacheBytes
+constexpr double kBinGemmNsPerCmac = 0.1;     // forward: the blocked per-bin product
+constexpr double kMemoryNsPerByte = 0.045;    // forward: kernel spectra read from memory
 constexpr double kCacheBytes = 4e6;
+constexpr double kGroupBytes = 32e6;
 constexpr double kFixedUs = 5.0;              // per-pass overhead of either algorithm
 
 }  // namespace
@@ -46,62 +52,110 @@ double direct_cost_us(const Problem& p, Pass pass) {
 
 namespace {
 
-double transform_ns(double pq) {
-  return kFftNsPerPoint * pq * std::log2(std::max(pq, 2.0)) + kPlaneNsPerPoint * pq + kTransformUs * 1e3;
+// FFTW's measured plans for the sizes a tiling can pick (7-smooth, 32..320) took a nearly
+// constant time per point here (2.9 to 3.9 ns per r2c + c2r pair, 2 threads: the log factor
+// is offset by cache effects); factors 5 and 7 cost a little more (BENCHMARKS.md).
+double radix_factor(std::size_t n) {
+  double f = 1.0;
+  for (; n > 1 && n % 5 == 0; n /= 5) f += 0.08;
+  for (; n > 1 && n % 7 == 0; n /= 7) f += 0.16;
+  while (n > 1 && n % 2 == 0) n /= 2;
+  while (n > 1 && n % 3 == 0) n /= 3;
+  return n == 1 ? f : 4.0 * f;  // other primes: generic or Bluestein codelets
 }
 
-double cmac_ns(const Problem& p, double bins, bool backward) {
-  const bool streamed = double(p.c * p.f) * bins * 8.0 > kCacheBytes;
-  return streamed ? (backward ? kCmacNsStreamedBwd : kCmacNsStreamed) : kCmacNsCached;
+double transform_ns(std::size_t lh, std::size_t lw) {
+  const double pq = double(lh) * double(lw);
+  return pq * (kFftNsPerPoint * 0.5 * (radix_factor(lh) + radix_factor(lw)) + kPlaneNsPerPoint) + kTransformUs * 1e3;
 }
 
-// Forward cost (ns) with L x L overlap-save tiles; L = 0: whole planes.
-double forward_ns(const Problem& p, std::size_t L, bool training) {
-  const double n = double(p.n), c = double(p.c), f = double(p.f);
-  std::size_t P, Q;
-  double tiles = n;
-  if (L == 0) {
-    std::tie(P, Q) = fft_grid(p);
-  } else {
-    P = Q = L;
-    tiles *= double((p.oh + L - p.kh) / (L - p.kh + 1)) * double((p.ow + L - p.kw) / (L - p.kw + 1));
-  }
-  const double bins = double(P) * double(Q / 2 + 1);
-  return tiles * (c + f) * transform_ns(double(P * Q)) + tiles * c * f * bins * cmac_ns(p, bins, false) +
-         (training ? c * f * transform_ns(double(P * Q)) : 0.0);
+double backward_cmac_ns(const Problem& p, double bins) {
+  return double(p.c * p.f) * bins * 8.0 > kCacheBytes ? kCmacNsStreamedBwd : kCmacNsCached;
 }
+
+// Tiles per group of the forward: the group's input and output spectra and planes stay within
+// kGroupBytes (the blocked kernel spectra are read once per group).
+std::size_t group_size(const Problem& p, std::size_t lh, std::size_t lw, std::size_t tiles) {
+  const double bins = double(lh) * double(lw / 2 + 1);
+  const double per_tile = double(p.c + p.f) * bins * 8.0 + double(std::max(p.c, p.f)) * double(lh * lw) * 4.0;
+  return std::clamp<std::size_t>(std::size_t(kGroupBytes / per_tile), 1, tiles);
+}
+
+// Forward cost (ns) of a tiling: transforms of every tile, the per-bin products, and the
+// blocked kernel spectra read once per group (from memory when they exceed the cache).
+double forward_ns(const Problem& p, const FftTiling& t, bool training) {
+  const double c = double(p.c), f = double(p.f);
+  const double tiles = double(p.n * t.tiles()), bins = double(t.lh) * double(t.lw / 2 + 1);
+  const double groups = std::ceil(tiles / double(t.group));
+  const double kbytes = c * f * bins * 8.0;
+  // The products run at the FMA units' pace unless the kernel spectra stream from memory slower.
+  const double product = std::max(tiles * c * f * bins * kBinGemmNsPerCmac,
+                                  kbytes > kCacheBytes ? groups * kbytes * kMemoryNsPerByte : 0.0);
+  return tiles * (c + f) * transform_ns(t.lh, t.lw) + product +
+         (training ? c * f * transform_ns(t.lh, t.lw) : 0.0);
+}
+
+std::size_t tiles_along(std::size_t out, std::size_t k, std::size_t l) { return (out + l - k) / (l - k + 1); }
 
 }  // namespace
 
-std::size_t fft_tile(const Problem& p) {
-  if (const char* env = std::getenv("FOURIERCONV_FFT_TILE")) return std::strtoul(env, nullptr, 10);
-  // Whole planes or L x L input tiles, whichever is cheaper: tiles keep the C*F kernel spectra
-  // in cache (the whole-plane spectra of a 16->16 layer on 256^2 are 75 MB, streamed from
-  // memory on every call) at the price of more, smaller transforms.
-  auto [P, Q] = fft_grid(p);
-  double best = forward_ns(p, 0, false);
-  std::size_t best_l = 0;
-  for (std::size_t L : {32, 48, 64, 96, 128}) {
-    if (L < 2 * std::max(p.kh, p.kw) || L >= std::max(P, Q)) continue;
-    const double cost = forward_ns(p, L, false);
-    if (cost < best) best = cost, best_l = L;
+FftTiling fft_tiling(const Problem& p, std::size_t lh, std::size_t lw) {
+  if (lh < p.kh || lw < p.kw)
+    throw Error("fft_tiling: tile " + std::to_string(lh) + "x" + std::to_string(lw) + " is smaller than the kernel " +
+                std::to_string(p.kh) + "x" + std::to_string(p.kw));
+  FftTiling t;
+  t.lh = lh, t.lw = lw;
+  t.th = tiles_along(p.oh, p.kh, lh), t.tw = tiles_along(p.ow, p.kw, lw);
+  t.group = group_size(p, lh, lw, p.n * t.tiles());
+  return t;
+}
+
+FftTiling fft_tiling(const Problem& p) {
+  const std::size_t whole_h = fast_padded_size(p.oh + p.kh - 1), whole_w = fast_padded_size(p.ow + p.kw - 1);
+  if (const char* env = std::getenv("FOURIERCONV_FFT_TILE")) {
+    char* end = nullptr;
+    std::size_t lh = std::strtoul(env, &end, 10), lw = lh;
+    if (end && (*end == 'x' || *end == 'X')) lw = std::strtoul(end + 1, nullptr, 10);
+    if (lh == 0 || lw == 0) return fft_tiling(p, whole_h, whole_w);
+    return fft_tiling(p, std::max(lh, p.kh), std::max(lw, p.kw));
   }
-  return best_l;
+  // Candidate tile sizes per axis: the fast size that covers the output in 1, 2, 3, ... tiles.
+  auto candidates = [](std::size_t out, std::size_t k, std::size_t whole) {
+    std::vector<std::size_t> ls{whole};
+    for (std::size_t n = 2; n <= 32 && (out + n - 1) / n >= std::max<std::size_t>(k / 2, 1); ++n) {
+      const std::size_t l = fast_padded_size((out + n - 1) / n + k - 1);
+      if (l < whole && std::find(ls.begin(), ls.end(), l) == ls.end()) ls.push_back(l);
+    }
+    return ls;
+  };
+  FftTiling best = fft_tiling(p, whole_h, whole_w);
+  double best_ns = forward_ns(p, best, false);
+  // Tiles at most twice as elongated as the padded image: FFTW's plans for 72 x 288 tiles ran
+  // 10-15% slower per point than square ones of the same area here.
+  const double aspect = double(whole_h) / double(whole_w);
+  for (std::size_t lh : candidates(p.oh, p.kh, whole_h))
+    for (std::size_t lw : candidates(p.ow, p.kw, whole_w)) {
+      const double a = double(lh) / double(lw);
+      if (a > 2.0 * std::max(aspect, 1.0) || 1.0 / a > 2.0 * std::max(1.0 / aspect, 1.0)) continue;
+      const FftTiling t = fft_tiling(p, lh, lw);
+      if (const double ns = forward_ns(p, t, false); ns < best_ns) best = t, best_ns = ns;
+    }
+  return best;
 }
 
 double fft_cost_us(const Problem& p, Pass pass) {
   if (!fft_supports(p)) return INFINITY;
   if (pass == Pass::Inference || pass == Pass::TrainingForward) {
-    const std::size_t L = fft_tile(p);
-    return forward_ns(p, L, pass == Pass::TrainingForward) * 1e-3 + kFixedUs;
+    return forward_ns(p, fft_tiling(p), pass == Pass::TrainingForward) * 1e-3 + kFixedUs;
   }
-  // Backward runs on whole planes: N*F + C*F transforms and one channel product for the
-  // kernel gradient, N*C transforms and another product for the input gradient.
+  // Backward runs on whole planes: N*C input and N*F gradient transforms, C*F inverse ones and
+  // a channel product for the kernel gradient, N*C inverse ones and another product for the
+  // input gradient.
   auto [P, Q] = fft_grid(p);
   const double bins = double(P) * double(Q / 2 + 1), n = double(p.n), c = double(p.c), f = double(p.f);
   const bool dx = pass == Pass::Backward;
-  return ((n * f + c * f + (dx ? n * c : 0.0)) * transform_ns(double(P * Q)) +
-          (dx ? 2.0 : 1.0) * n * c * f * bins * cmac_ns(p, bins, true)) * 1e-3 +
+  return ((n * c + n * f + c * f + (dx ? n * c : 0.0)) * transform_ns(P, Q) +
+          (dx ? 2.0 : 1.0) * n * c * f * bins * backward_cmac_ns(p, bins)) * 1e-3 +
          kFixedUs;
 }
 

@@ -4,11 +4,15 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <tuple>
+#include <omp.h>
 #include <vector>
 
 #include "fourierconv/conv/choose.hpp"
 #include "fourierconv/error.hpp"
+#include "conv/bin_gemm.hpp"
 #include "plane_conv.hpp"
+#include "simd.hpp"
 
 namespace fourierconv::conv {
 
@@ -21,20 +25,31 @@ bool fft_supports(const Problem& p, std::string* why) {
 }
 
 std::pair<std::size_t, std::size_t> fft_grid(const Problem& p) {
-  return {next_fast_size(p.h + p.pad_top + p.pad_bottom), next_fast_size(p.w + p.pad_left + p.pad_right)};
+  return {fast_padded_size(p.h + p.pad_top + p.pad_bottom), fast_padded_size(p.w + p.pad_left + p.pad_right)};
 }
 
 namespace {
-constexpr std::size_t kBinBlock = 64;  // bins per block of the channel products (fits L1/L2)
+constexpr std::size_t kBinBlock = 64;  // bins per block of the backward's channel products (fits L1/L2)
 }  // namespace
 
 struct FftConv::Impl {
-  // Tiled forward (overlap-save): output tiles of To_h x To_w from input tiles of Lh x Lw,
-  // with their own plan and kernel spectra; 0 when the whole plane is one tile.
-  std::size_t Lh = 0, Lw = 0, To_h = 0, To_w = 0, tnb = 0;
-  std::shared_ptr<const FftPlan> tplan;
-  std::vector<float> tcached_kernel;
-  AlignedVector<Complex> tkspec;  // (C, F, tnb)
+  // Forward: overlap-save tiles (a single tile is the whole padded plane), transformed a group
+  // at a time; the channel sums are per-bin products with blocked kernel spectra (bin_gemm).
+  FftTiling tiling;
+  std::size_t fnb = 0, fstride = 0, fplane = 0;  // bins, bins between spectra, floats between planes
+  std::shared_ptr<const FftPlan> fplan;
+  std::vector<float> fcached_kernel;
+  AlignedVector<float> kblocked;  // detail::pack_kernel_spectrum layout, 1/(lh*lw) folded in
+  AlignedVector<float> fplanes;   // group * max(C, F) tile planes
+  AlignedVector<Complex> xs, ys;  // group * C input spectra, group * F output spectra
+
+  // Backward: whole planes of the P x Q grid.
+  FftRigor rigor = FftRigor::Estimate;
+  void ensure_backward_plan() {
+    if (plan) return;
+    plan = FftPlan::get({P, Q}, 1, rigor);
+    nb = plan->spectrum_size();
+  }
 
   std::size_t P = 0, Q = 0, nb = 0;
   std::shared_ptr<const FftPlan> plan;
@@ -101,134 +116,188 @@ struct FftConv::Impl {
     }
   }
 
-  // (N, HW, C) channels-last -> (N, C, HW) planes, and back, in cache-sized tiles.
+  // (N, HW, C) channels-last -> (N, C, HW) planes, a block of pixels at a time: the block's
+  // reads stay in L1, and each channel's writes are one contiguous run (writing all C planes at
+  // once puts C streams 4 KB-aliased apart in the same cache sets).
   static void to_planar(const float* x, std::size_t n, std::size_t hw, std::size_t c, float* out) {
+    constexpr std::size_t kBlock = 256;
 #pragma omp parallel for schedule(static) collapse(2)
     for (std::size_t b = 0; b < n; ++b)
-      for (std::size_t i0 = 0; i0 < hw; i0 += 256)
-        for (std::size_t i = i0; i < std::min(hw, i0 + 256); ++i)  // contiguous reads of the tile
-          for (std::size_t ch = 0; ch < c; ++ch) out[(b * c + ch) * hw + i] = x[(b * hw + i) * c + ch];
-  }
-
-  // (N, C, HW) planes -> (N, HW, C) channels-last, plus a per-channel bias.
-  static void from_planar(const float* planes, std::size_t n, std::size_t hw, std::size_t c, const float* bias,
-                          float* out) {
-#pragma omp parallel for schedule(static) collapse(2)
-    for (std::size_t b = 0; b < n; ++b)
-      for (std::size_t i0 = 0; i0 < hw; i0 += 256) {
-        const std::size_t i1 = std::min(hw, i0 + 256);
-        for (std::size_t ch = 0; ch < c; ++ch) {  // contiguous reads; writes stay in a 256*C tile
-          const float* src = planes + (b * c + ch) * hw;
-          const float bv = bias ? bias[ch] : 0.0f;
-          float* dst = out + b * hw * c + ch;
-          for (std::size_t i = i0; i < i1; ++i) dst[i * c] = src[i] + bv;
+      for (std::size_t i0 = 0; i0 < hw; i0 += kBlock) {
+        const std::size_t i1 = std::min(hw, i0 + kBlock);
+        const float* src = x + b * hw * c;
+        for (std::size_t ch = 0; ch < c; ++ch) {
+          float* dst = out + (b * c + ch) * hw;
+          for (std::size_t i = i0; i < i1; ++i) dst[i] = src[i * c + ch];
         }
       }
   }
 
-  AlignedVector<float> planar, outplanes;
+  AlignedVector<float> planar;  // the input as (N, C, H, W) planes
 };
 
-FftConv::FftConv(const Problem& p, FftRigor rigor) : impl_(std::make_unique<Impl>()) {
+FftConv::FftConv(const Problem& p, FftRigor rigor) : FftConv(p, fft_supports(p) ? fft_tiling(p) : FftTiling{}, rigor) {}
+
+FftConv::FftConv(const Problem& p, const FftTiling& tiling, FftRigor rigor) : impl_(std::make_unique<Impl>()) {
   std::string why;
   if (!fft_supports(p, &why)) throw Error("FftConv: the FFT algorithm does not support " + why + " (" + p.to_string() + ")");
-  auto [P, Q] = fft_grid(p);
-  impl_->P = P, impl_->Q = Q;
-  impl_->plan = FftPlan::get({P, Q}, 1, rigor);
-  impl_->nb = impl_->plan->spectrum_size();
-  if (std::size_t L = fft_tile(p); L > 0 && L >= p.kh && L >= p.kw) {
-    impl_->Lh = impl_->Lw = L;
-    impl_->To_h = L - p.kh + 1;
-    impl_->To_w = L - p.kw + 1;
-    impl_->tplan = FftPlan::get({L, L}, 1, rigor);
-    impl_->tnb = impl_->tplan->spectrum_size();
-  }
+  if (tiling.lh < p.kh || tiling.lw < p.kw || tiling.group == 0 ||
+      tiling.th * (tiling.lh - p.kh + 1) < p.oh || tiling.tw * (tiling.lw - p.kw + 1) < p.ow)
+    throw Error("FftConv: tiling " + std::to_string(tiling.th) + "x" + std::to_string(tiling.tw) + " tiles of " +
+                std::to_string(tiling.lh) + "x" + std::to_string(tiling.lw) + " (group " + std::to_string(tiling.group) +
+                ") does not cover " + p.to_string());
+  Impl& m = *impl_;
+  std::tie(m.P, m.Q) = fft_grid(p);
+  m.rigor = rigor;  // the backward's plan is made by the first backward (inference never needs it)
+  m.tiling = tiling;
+  m.fplan = FftPlan::get({m.tiling.lh, m.tiling.lw}, 1, rigor);
+  m.fnb = m.fplan->spectrum_size();
+  m.fstride = (m.fnb + detail::kBinBlock - 1) / detail::kBinBlock * detail::kBinBlock;
+  // 64-byte aligned planes, staggered by a cache line so that rows of different planes do not
+  // share cache sets (planes of 288 x 288 floats are a multiple of 4 KB apart).
+  m.fplane = (m.tiling.lh * m.tiling.lw + 15) / 16 * 16 + 16;
 }
 
 FftConv::~FftConv() = default;
 FftConv::FftConv(FftConv&&) noexcept = default;
 FftConv& FftConv::operator=(FftConv&&) noexcept = default;
 
-// Overlap-save: output tile (i0, j0) of To_h x To_w is the top-left of the cyclic correlation
-// of the Lh x Lw padded-input tile starting at (i0, j0) with the kernel.
-static void forward_tiled(FftConv::Impl& m, const Problem& p, const float* x, const float* kernel, const float* bias,
-                          float* y) {
-  const std::size_t C = p.c, F = p.f, Lh = m.Lh, Lw = m.Lw, tnb = m.tnb, LL = Lh * Lw;
-  FftConv::Impl::spectra_of(p, kernel, Lh, Lw, tnb, *m.tplan, m.tcached_kernel, m.tkspec);
-  const std::size_t th = (p.oh + m.To_h - 1) / m.To_h, tw = (p.ow + m.To_w - 1) / m.To_w;
-  m.xspec.clear();  // a later backward transforms the whole planes itself
+namespace {
+
+// Pixels x channels (channels-last, `count` pixels of C floats) -> C plane rows `plane` floats
+// apart, in 8 x 8 register transposes where C allows.
+void gather_channels(const float* px, std::size_t count, std::size_t C, float* planes, std::size_t plane) {
+  std::size_t q = 0;
+  if (C % 8 == 0)
+    for (; q + 8 <= count; q += 8)
+      for (std::size_t c = 0; c < C; c += 8) {
+        simd::v8 r[8];
+        for (int i = 0; i < 8; ++i) r[i] = simd::loadu(px + (q + i) * C + c);
+        simd::transpose8x8(r);
+        for (int i = 0; i < 8; ++i) simd::storeu(planes + (c + i) * plane + q, r[i]);
+      }
+  for (; q < count; ++q)
+    for (std::size_t c = 0; c < C; ++c) planes[c * plane + q] = px[q * C + c];
+}
+
+// The inverse: F plane rows -> `count` channels-last pixels, plus the bias (may be null).
+void scatter_channels(const float* planes, std::size_t plane, std::size_t count, std::size_t F, const float* bias,
+                      float* px) {
+  std::size_t j = 0;
+  if (F % 8 == 0)
+    for (; j + 8 <= count; j += 8)
+      for (std::size_t f = 0; f < F; f += 8) {
+        simd::v8 r[8];
+        for (int i = 0; i < 8; ++i) r[i] = simd::loadu(planes + (f + i) * plane + j);
+        simd::transpose8x8(r);
+        const simd::v8 b = bias ? simd::loadu(bias + f) : simd::v8{};
+        for (int i = 0; i < 8; ++i) simd::storeu(px + (j + i) * F + f, r[i] + b);
+      }
+  for (; j < count; ++j)
+    for (std::size_t f = 0; f < F; ++f) px[j * F + f] = planes[f * plane + j] + (bias ? bias[f] : 0.0f);
+}
+
+// The blocked kernel spectra of the forward's tiles, recomputed only when the kernel changed.
+void update_forward_kernel(FftConv::Impl& m, const Problem& p, const float* kernel) {
+  const std::size_t K = p.kh * p.kw * p.c * p.f;
+  if (m.fcached_kernel.size() == K && std::memcmp(m.fcached_kernel.data(), kernel, K * sizeof(float)) == 0) return;
+  m.fcached_kernel.assign(kernel, kernel + K);
+  const std::size_t lh = m.tiling.lh, lw = m.tiling.lw, C = p.c, F = p.f;
+  m.kblocked.resize(detail::packed_kernel_size(m.fnb, C, F));
+  const float s = m.fplan->inverse_scale();
 #pragma omp parallel
   {
-    // Per-thread buffers kept across calls (a fresh 1-3 MB per thread each call costs page faults).
-    static thread_local AlignedVector<float> grids, out, tile;
-    static thread_local AlignedVector<Complex> xs, acc;
-    grids.resize(C * LL);
-    out.resize(LL);
-    xs.resize(C * tnb);
-    acc.resize(tnb);
-    tile.resize(F * m.To_h * m.To_w);
-#pragma omp for schedule(dynamic)
-    for (std::size_t t = 0; t < p.n * th * tw; ++t) {
-      const std::size_t n = t / (th * tw), i0 = (t / tw) % th * m.To_h, j0 = t % tw * m.To_w;
-      // Gather all C channels of the input tile at once (contiguous reads of C floats).
-      for (std::size_t r = 0; r < Lh; ++r) {
-        const std::ptrdiff_t iy = std::ptrdiff_t(i0 + r) - std::ptrdiff_t(p.pad_top);
-        for (std::size_t q = 0; q < Lw; ++q) {
-          const std::ptrdiff_t ix = std::ptrdiff_t(j0 + q) - std::ptrdiff_t(p.pad_left);
-          const bool inside = iy >= 0 && ix >= 0 && iy < std::ptrdiff_t(p.h) && ix < std::ptrdiff_t(p.w);
-          const float* src = inside ? x + ((n * p.h + std::size_t(iy)) * p.w + std::size_t(ix)) * C : nullptr;
-          for (std::size_t c = 0; c < C; ++c) grids[c * LL + r * Lw + q] = inside ? src[c] : 0.0f;
-        }
-      }
-      for (std::size_t c = 0; c < C; ++c) m.tplan->forward(grids.data() + c * LL, xs.data() + c * tnb);
-      const std::size_t nh = std::min(m.To_h, p.oh - i0), nw = std::min(m.To_w, p.ow - j0);
-      for (std::size_t f = 0; f < F; ++f) {
-        std::fill(acc.begin(), acc.end(), Complex(0, 0));
-        for (std::size_t c = 0; c < C; ++c) detail::multiply_accumulate_spectra(acc.data(), xs.data() + c * tnb, m.tkspec.data() + (c * F + f) * tnb, tnb, false);
-        m.tplan->inverse_unscaled(acc.data(), out.data());
-        const float b = bias ? bias[f] : 0.0f;
-        for (std::size_t i = 0; i < nh; ++i)
-          for (std::size_t j = 0; j < nw; ++j) tile[(i * nw + j) * F + f] = out[i * Lw + j] + b;
-      }
-      for (std::size_t i = 0; i < nh; ++i)
-        std::memcpy(y + ((n * p.oh + i0 + i) * p.ow + j0) * F, tile.data() + i * nw * F, nw * F * sizeof(float));
+    AlignedVector<float> grid(lh * lw);
+    AlignedVector<Complex> spectrum(m.fnb);
+#pragma omp for schedule(static)
+    for (std::size_t cf = 0; cf < C * F; ++cf) {
+      const std::size_t c = cf / F, f = cf % F;
+      std::fill(grid.begin(), grid.end(), 0.0f);
+      // Flipped placement: k[u][v] at (-u mod lh, -v mod lw) turns convolution into correlation.
+      for (std::size_t u = 0; u < p.kh; ++u)
+        for (std::size_t v = 0; v < p.kw; ++v)
+          grid[((lh - u) % lh) * lw + (lw - v) % lw] = kernel[((u * p.kw + v) * C + c) * F + f];
+      m.fplan->forward(grid.data(), spectrum.data());
+      detail::pack_kernel_spectrum(spectrum.data(), m.fnb, C, F, c, f, s, m.kblocked.data());
     }
   }
 }
 
+}  // namespace
+
+// Overlap-save: the input tile whose top-left is (i0, j0) in padded coordinates gives, as the
+// top-left (lh - kh + 1) x (lw - kw + 1) of its cyclic correlation with the kernel, the outputs
+// starting at (i0, j0). Tiles go a group at a time through: planes -> r2c -> per-bin products
+// -> c2r -> channels-last output.
 void FftConv::forward(const Problem& p, const float* x, const float* kernel, const float* bias, float* y) {
   Impl& m = *impl_;
-  if (m.Lh) return forward_tiled(m, p, x, kernel, bias, y);
-  const std::size_t nb = m.nb, N = p.n, C = p.c, F = p.f, Q = m.Q;
-  m.update_kernel(p, kernel);
-  m.transform_input(p, x);
-  m.work.resize(N * F * nb);
-  // Y[n,f] = sum_c X[n,c] K[c,f], blocked over bins.
-#pragma omp parallel for schedule(static)
-  for (std::size_t b0 = 0; b0 < nb; b0 += kBinBlock) {
-    const std::size_t len = std::min(kBinBlock, nb - b0);
-    for (std::size_t n = 0; n < N; ++n)
-      for (std::size_t f = 0; f < F; ++f) {
-        Complex* acc = m.work.data() + (n * F + f) * nb + b0;
-        std::fill(acc, acc + len, Complex(0, 0));
-        for (std::size_t c = 0; c < C; ++c)
-          detail::multiply_accumulate_spectra(acc, m.xspec.data() + (n * C + c) * nb + b0, m.kspec.data() + (c * F + f) * nb + b0, len, false);
-      }
-  }
-  // Inverse transforms into planes of oh x ow, then one tiled transpose into (N, OH, OW, F).
-  const std::size_t ohw = p.oh * p.ow;
-  m.outplanes.resize(N * F * ohw);
+  const FftTiling& T = m.tiling;
+  const std::size_t C = p.c, F = p.f, lh = T.lh, lw = T.lw, to_h = lh - p.kh + 1, to_w = lw - p.kw + 1;
+  const std::size_t per_image = T.tiles(), total = p.n * per_image, G = T.group, plane = m.fplane, stride = m.fstride;
+  update_forward_kernel(m, p, kernel);
+  m.xspec.clear();  // a later backward transforms the whole planes itself
+  m.fplanes.resize(G * std::max(C, F) * plane);
+  if (m.xs.size() != G * C * stride) m.xs.assign(G * C * stride, Complex(0, 0));  // the padding bins stay 0
+  if (m.ys.size() != G * F * stride) m.ys.assign(G * F * stride, Complex(0, 0));
+  const std::size_t blocks = stride / detail::kBinBlock;
+  for (std::size_t g0 = 0; g0 < total; g0 += G) {
+    const std::size_t gn = std::min(G, total - g0);
+    auto origin = [&](std::size_t g, std::size_t& n, std::size_t& i0, std::size_t& j0) {
+      n = g / per_image;
+      i0 = (g % per_image) / T.tw * to_h;
+      j0 = g % T.tw * to_w;
+    };
 #pragma omp parallel
-  {
-    AlignedVector<float> grid(m.P * Q);
+    {
+      // Input tiles (zero outside the image) as C planes each, a row of all channels at a time
+      // (contiguous reads of the channels-last input).
 #pragma omp for schedule(static)
-    for (std::size_t nf = 0; nf < N * F; ++nf) {
-      m.plan->inverse_unscaled(m.work.data() + nf * nb, grid.data());  // destroys work: recomputed each call
-      float* dst = m.outplanes.data() + nf * ohw;
-      for (std::size_t i = 0; i < p.oh; ++i) std::memcpy(dst + i * p.ow, grid.data() + i * Q, p.ow * sizeof(float));
+      for (std::size_t tr = 0; tr < gn * lh; ++tr) {
+        const std::size_t t = tr / lh, r = tr % lh;
+        std::size_t n, i0, j0;
+        origin(g0 + t, n, i0, j0);
+        float* dst = m.fplanes.data() + t * C * plane + r * lw;
+        // Columns [q0, q1) of the tile fall inside the image.
+        const std::ptrdiff_t x0 = std::ptrdiff_t(j0) - std::ptrdiff_t(p.pad_left);
+        const std::ptrdiff_t iy = std::ptrdiff_t(i0 + r) - std::ptrdiff_t(p.pad_top);
+        std::size_t q0 = std::size_t(std::clamp<std::ptrdiff_t>(-x0, 0, std::ptrdiff_t(lw)));
+        std::size_t q1 = std::size_t(std::clamp<std::ptrdiff_t>(std::ptrdiff_t(p.w) - x0, std::ptrdiff_t(q0), std::ptrdiff_t(lw)));
+        if (iy < 0 || iy >= std::ptrdiff_t(p.h)) q0 = q1 = 0;
+        const float* src = x + ((n * p.h + std::size_t(std::max<std::ptrdiff_t>(iy, 0))) * p.w) * C;
+        for (std::size_t c = 0; c < C; ++c) {
+          float* row = dst + c * plane;
+          std::fill(row, row + q0, 0.0f);
+          std::fill(row + q1, row + lw, 0.0f);
+        }
+        if (q1 > q0) gather_channels(src + std::size_t(x0 + std::ptrdiff_t(q0)) * C, q1 - q0, C, dst + q0, plane);
+      }
+#pragma omp for schedule(static)
+      for (std::size_t tc = 0; tc < gn * C; ++tc) m.fplan->forward(m.fplanes.data() + tc * plane, m.xs.data() + tc * stride);
+      // Y[t][f] = sum_c X[t][c] K[c][f], bin block by bin block.
+      {
+        const std::size_t nt = std::size_t(omp_get_num_threads()), id = std::size_t(omp_get_thread_num());
+        detail::bin_gemm(m.xs.data(), m.kblocked.data(), m.ys.data(), gn, C, F, stride, blocks * id / nt,
+                         blocks * (id + 1) / nt);
+      }
+#pragma omp barrier
+      // Output tile planes (c2r destroys ys; it is rewritten for every group).
+#pragma omp for schedule(static)
+      for (std::size_t tf = 0; tf < gn * F; ++tf)
+        m.fplan->inverse_unscaled(m.ys.data() + tf * stride, m.fplanes.data() + tf * plane);
+      // The valid to_h x to_w corner of each tile, channels last, plus the bias.
+#pragma omp for schedule(static)
+      for (std::size_t ti = 0; ti < gn * to_h; ++ti) {
+        const std::size_t t = ti / to_h, i = ti % to_h;
+        std::size_t n, i0, j0;
+        origin(g0 + t, n, i0, j0);
+        if (i0 + i >= p.oh) continue;
+        const std::size_t nw = std::min(to_w, p.ow - j0);
+        float* dst = y + ((n * p.oh + i0 + i) * p.ow + j0) * F;
+        const float* src = m.fplanes.data() + t * F * plane + i * lw;
+        scatter_channels(src, plane, nw, F, bias, dst);
+      }
     }
   }
-  Impl::from_planar(m.outplanes.data(), N, ohw, F, bias, y);
 }
 
 void FftConv::invalidate_input() { impl_->xspec.clear(); }
@@ -236,6 +305,7 @@ void FftConv::invalidate_input() { impl_->xspec.clear(); }
 void FftConv::backward(const Problem& p, const float* x, const float* kernel, const float* dy, float* dx, float* dkernel,
                        float* dbias) {
   Impl& m = *impl_;
+  m.ensure_backward_plan();
   const std::size_t nb = m.nb, N = p.n, C = p.c, F = p.f, P = m.P, Q = m.Q;
   if (m.xspec.size() != N * C * nb) m.transform_input(p, x);
   m.update_kernel(p, kernel);
@@ -267,7 +337,7 @@ void FftConv::backward(const Problem& p, const float* x, const float* kernel, co
       for (std::size_t c = 0; c < C; ++c)
         for (std::size_t f = 0; f < F; ++f)
           for (std::size_t n = 0; n < N; ++n)
-            detail::multiply_accumulate_spectra(acc.data() + (c * F + f) * nb + b0, m.work.data() + (n * F + f) * nb + b0, m.xspec.data() + (n * C + c) * nb + b0,
+            fourierconv::detail::multiply_accumulate_spectra(acc.data() + (c * F + f) * nb + b0, m.work.data() + (n * F + f) * nb + b0, m.xspec.data() + (n * C + c) * nb + b0,
                  len, true);
     }
     const float s = m.plan->inverse_scale();
@@ -293,7 +363,7 @@ void FftConv::backward(const Problem& p, const float* x, const float* kernel, co
       for (std::size_t n = 0; n < N; ++n)
         for (std::size_t c = 0; c < C; ++c)
           for (std::size_t f = 0; f < F; ++f)
-            detail::multiply_accumulate_spectra(acc.data() + (n * C + c) * nb + b0, m.work.data() + (n * F + f) * nb + b0, m.kspec.data() + (c * F + f) * nb + b0,
+            fourierconv::detail::multiply_accumulate_spectra(acc.data() + (n * C + c) * nb + b0, m.work.data() + (n * F + f) * nb + b0, m.kspec.data() + (c * F + f) * nb + b0,
                  len, true);
     }
 #pragma omp parallel

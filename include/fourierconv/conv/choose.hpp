@@ -13,6 +13,7 @@
 // The FFT needs stride 1 and dilation 1; otherwise direct is chosen and the reason says so.
 #pragma once
 
+#include <cstddef>
 #include <string>
 
 #include "fourierconv/conv/problem.hpp"
@@ -31,9 +32,18 @@ struct Choice {
 };
 
 Choice choose(const Problem& p, Pass pass);
-// The forward pass's FFT input tile size L (L x L tiles, overlap-save), or 0 for whole
-// planes: the cheaper by the same cost model; FOURIERCONV_FFT_TILE=L forces it (0: whole).
-std::size_t fft_tile(const Problem& p);
+// The forward pass's overlap-save tiling: th x tw input tiles of lh x lw per image, each giving
+// (lh - kh + 1) x (lw - kw + 1) outputs. One tile of the whole padded plane (th = tw = 1) is
+// the plain FFT convolution. The cheapest by the cost model; FOURIERCONV_FFT_TILE=L (or LHxLW)
+// forces the tile size, FOURIERCONV_FFT_TILE=0 whole planes.
+struct FftTiling {
+  std::size_t lh = 1, lw = 1, th = 1, tw = 1;
+  std::size_t group = 1;  // tiles transformed and multiplied together (bounded memory)
+  std::size_t tiles() const { return th * tw; }
+};
+FftTiling fft_tiling(const Problem& p);
+// The tiling of p with lh x lw tiles (lh >= kh, lw >= kw).
+FftTiling fft_tiling(const Problem& p, std::size_t lh, std::size_t lw);
 // The estimates alone.
 double direct_cost_us(const Problem& p, Pass pass);
 double fft_cost_us(const Problem& p, Pass pass);

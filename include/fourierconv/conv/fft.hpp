@@ -1,13 +1,19 @@
 // The FFT algorithm for conv::Problem (stride 1, dilation 1, valid or same padding).
 //
-// Each padded input plane is transformed once per pass and reused for every output channel;
-// the channel sums are products in frequency space, a complex matrix product per bin
-// (N x C)(C x F), done in cache-sized blocks of bins (NNPACK; Mathieu et al., 2014):
-//   grid P x Q = next_fast_size(H + pt + pb) x next_fast_size(W + pl + pr) (no wrap-around
-//   reaches the outputs, which sit at the grid's top-left);
-//   forward:  Y[n,f] = sum_c X[n,c] . Kc[c,f]       (Kc: the kernel placed flipped, so the
+// Each input plane is transformed once per pass and reused for every output channel; the
+// channel sums are products in frequency space, a complex matrix product per bin
+// (NNPACK; Mathieu et al., 2014):
+//   forward:  Y[t,f] = sum_c X[t,c] . Kc[c,f]       (Kc: the kernel placed flipped, so the
 //             circular convolution is Keras's cross-correlation)
 //   backward: dX[n,c] = sum_f G[n,f] . conj(Kc[c,f]),  dKc[c,f] = sum_n G[n,f] . conj(X[n,c])
+// Forward: overlap-save tiles t of lh x lw (conv::fft_tiling; one tile per image is the plain
+// whole-plane FFT convolution), a group of tiles at a time: the tiles' r2c transforms, then the
+// per-bin products over bins eight at a time with the kernel spectra in a blocked layout read
+// once per group (conv/bin_gemm), then the c2r transforms and the valid corner of each tile.
+// Tiles keep the C*F kernel spectra small (those of a 16 -> 16 layer on whole 288 x 288 planes
+// are 85 MB, read from memory on every call) at the price of some overlap.
+// Backward: whole planes of P x Q = fast_padded_size(H + pt + pb) x fast_padded_size(W + pl + pr)
+// (no wrap-around reaches the outputs, which sit at the grid's top-left).
 // Kernel spectra are cached and recomputed only when the kernel's values change, so
 // inference with fixed weights pays C*F kernel transforms once.
 #pragma once
@@ -15,6 +21,7 @@
 #include <memory>
 #include <string>
 
+#include "fourierconv/conv/choose.hpp"
 #include "fourierconv/conv/problem.hpp"
 #include "fourierconv/fft.hpp"
 #include "fourierconv/tensor.hpp"
@@ -30,6 +37,9 @@ class FftConv {
  public:
   // Plans for p's shape (any batch size). Throws Error when fft_supports(p) is false.
   explicit FftConv(const Problem& p, FftRigor rigor = fft_rigor());
+  // With a given forward tiling (conv::fft_tiling(p, lh, lw) and a group size); throws Error
+  // when its tiles do not cover p's output.
+  FftConv(const Problem& p, const FftTiling& tiling, FftRigor rigor = fft_rigor());
   ~FftConv();
   FftConv(FftConv&&) noexcept;
   FftConv& operator=(FftConv&&) noexcept;

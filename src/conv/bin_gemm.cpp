@@ -1,0 +1,102 @@
+#include "conv/bin_gemm.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "simd.hpp"
+
+namespace fourierconv::conv::detail {
+namespace {
+
+using simd::fma;
+using simd::fnma;
+using simd::load;
+using simd::store;
+using simd::v8;
+
+// Two registers of interleaved bins (r0 i0 r1 i1 r2 i2 r3 i3 | r4 i4 ... r7 i7) -> real and
+// imaginary parts in the lane order kLaneBin (vshufps within 128-bit lanes), and back
+// (vunpcklps / vunpckhps).
+inline void deinterleave(v8 lo, v8 hi, v8& re, v8& im) {
+  re = __builtin_shufflevector(lo, hi, 0, 2, 8, 10, 4, 6, 12, 14);
+  im = __builtin_shufflevector(lo, hi, 1, 3, 9, 11, 5, 7, 13, 15);
+}
+inline void interleave(v8 re, v8 im, v8& lo, v8& hi) {
+  lo = __builtin_shufflevector(re, im, 0, 8, 1, 9, 4, 12, 5, 13);
+  hi = __builtin_shufflevector(re, im, 2, 10, 3, 11, 6, 14, 7, 15);
+}
+
+// FB filters of one tile and one bin block: acc[q] = sum_c x[c] * K[c][f0 + q]. With
+// `prefetch`, the same filters' kernel lines `ahead` floats on (the next block) are requested
+// too: K streams from memory once per group, and its 16 KB blocks are too short for the
+// hardware prefetcher to follow among the X and Y planes' streams.
+template <int FB>
+inline void filters_block(const v8* xr, const v8* xi, const float* k, std::size_t C, std::size_t F, float* y,
+                          std::size_t ystride, std::size_t ahead) {
+  v8 ar[FB], ai[FB];
+  for (int q = 0; q < FB; ++q) ar[q] = ai[q] = v8{};
+  for (std::size_t c = 0; c < C; ++c, k += F * 2 * kBinBlock) {
+    if (ahead)
+      for (int q = 0; q < FB; ++q) __builtin_prefetch(k + ahead + q * 2 * kBinBlock);
+    const v8 a = xr[c], b = xi[c];
+    for (int q = 0; q < FB; ++q) {
+      const v8 kr = load(k + q * 2 * kBinBlock), ki = load(k + q * 2 * kBinBlock + kBinBlock);
+      ar[q] = fnma(b, ki, fma(a, kr, ar[q]));
+      ai[q] = fma(b, kr, fma(a, ki, ai[q]));
+    }
+  }
+  for (int q = 0; q < FB; ++q) {
+    v8 lo, hi;
+    interleave(ar[q], ai[q], lo, hi);
+    float* dst = y + q * ystride;
+    store(dst, lo);
+    store(dst + kBinBlock, hi);
+  }
+}
+
+}  // namespace
+
+void pack_kernel_spectrum(const Complex* spectrum, std::size_t nb, std::size_t C, std::size_t F, std::size_t c,
+                          std::size_t f, float scale, float* K) {
+  const std::size_t blocks = (nb + kBinBlock - 1) / kBinBlock;
+  for (std::size_t j = 0; j < blocks; ++j) {
+    float* dst = K + ((j * C + c) * F + f) * 2 * kBinBlock;
+    for (std::size_t lane = 0; lane < kBinBlock; ++lane) {
+      const std::size_t b = j * kBinBlock + kLaneBin[lane];
+      const Complex v = b < nb ? spectrum[b] * scale : Complex(0, 0);
+      dst[lane] = v.real();
+      dst[kBinBlock + lane] = v.imag();
+    }
+  }
+}
+
+void bin_gemm(const Complex* X, const float* K, Complex* Y, std::size_t T, std::size_t C, std::size_t F,
+              std::size_t stride, std::size_t j0, std::size_t j1) {
+  constexpr std::size_t kBlockFloats = 2 * kBinBlock;
+  const std::size_t pstride = 2 * stride;  // floats between planes
+  std::vector<v8> xs(2 * C);
+  v8* xr = xs.data();
+  v8* xi = xs.data() + C;
+  const float* xf = reinterpret_cast<const float*>(X);
+  float* yf = reinterpret_cast<float*>(Y);
+  for (std::size_t j = j0; j < j1; ++j) {
+    const float* kj = K + j * C * F * kBlockFloats;
+    for (std::size_t t = 0; t < T; ++t) {
+      const float* x = xf + t * C * pstride + j * kBlockFloats;
+      for (std::size_t c = 0; c < C; ++c) deinterleave(load(x + c * pstride), load(x + c * pstride + kBinBlock), xr[c], xi[c]);
+      float* y = yf + t * F * pstride + j * kBlockFloats;
+      const std::size_t ahead = t == 0 && j + 1 < j1 ? C * F * kBlockFloats : 0;
+      std::size_t f = 0;
+      for (; f + 4 <= F; f += 4) filters_block<4>(xr, xi, kj + f * kBlockFloats, C, F, y + f * pstride, pstride, ahead);
+      switch (F - f) {
+        case 3: filters_block<3>(xr, xi, kj + f * kBlockFloats, C, F, y + f * pstride, pstride, ahead); break;
+        case 2: filters_block<2>(xr, xi, kj + f * kBlockFloats, C, F, y + f * pstride, pstride, ahead); break;
+        case 1: filters_block<1>(xr, xi, kj + f * kBlockFloats, C, F, y + f * pstride, pstride, ahead); break;
+        default: break;
+      }
+    }
+  }
+}
+
+}  // namespace fourierconv::conv::detail

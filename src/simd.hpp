@@ -1,0 +1,61 @@
+// Eight-float SIMD vectors through GCC/Clang vector extensions: one AVX register where the
+// build has AVX (-march=native here), two SSE registers otherwise, plain code on other CPUs.
+// Internal to the library's hot loops (conv/bin_gemm, the FFT convolution's tile layout).
+#pragma once
+
+#include <cstring>
+
+#if defined(__FMA__)
+#include <immintrin.h>
+#endif
+
+namespace fourierconv::simd {
+
+typedef float v8 __attribute__((vector_size(32)));
+
+inline v8 load(const float* p) { return *reinterpret_cast<const v8*>(p); }  // 32-byte aligned p
+inline void store(float* p, v8 v) { *reinterpret_cast<v8*>(p) = v; }
+inline v8 loadu(const float* p) {
+  v8 v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+inline void storeu(float* p, v8 v) { std::memcpy(p, &v, sizeof v); }
+
+// a*b + c and c - a*b, fused where the CPU has FMA (the build is ISO C++, which does not
+// contract a*b + c on its own).
+inline v8 fma(v8 a, v8 b, v8 c) {
+#if defined(__FMA__)
+  return _mm256_fmadd_ps(a, b, c);
+#else
+  return a * b + c;
+#endif
+}
+inline v8 fnma(v8 a, v8 b, v8 c) {
+#if defined(__FMA__)
+  return _mm256_fnmadd_ps(a, b, c);
+#else
+  return c - a * b;
+#endif
+}
+
+// In-register transpose of an 8 x 8 block: r[i][j] -> r[j][i] (unpack, shuffle, lane swap).
+inline void transpose8x8(v8 r[8]) {
+  v8 t[8], u[8];
+  for (int i = 0; i < 8; i += 2) {
+    t[i] = __builtin_shufflevector(r[i], r[i + 1], 0, 8, 1, 9, 4, 12, 5, 13);
+    t[i + 1] = __builtin_shufflevector(r[i], r[i + 1], 2, 10, 3, 11, 6, 14, 7, 15);
+  }
+  for (int i = 0; i < 8; i += 4) {
+    u[i] = __builtin_shufflevector(t[i], t[i + 2], 0, 1, 8, 9, 4, 5, 12, 13);
+    u[i + 1] = __builtin_shufflevector(t[i], t[i + 2], 2, 3, 10, 11, 6, 7, 14, 15);
+    u[i + 2] = __builtin_shufflevector(t[i + 1], t[i + 3], 0, 1, 8, 9, 4, 5, 12, 13);
+    u[i + 3] = __builtin_shufflevector(t[i + 1], t[i + 3], 2, 3, 10, 11, 6, 7, 14, 15);
+  }
+  for (int i = 0; i < 4; ++i) {
+    r[i] = __builtin_shufflevector(u[i], u[i + 4], 0, 1, 2, 3, 8, 9, 10, 11);
+    r[i + 4] = __builtin_shufflevector(u[i], u[i + 4], 4, 5, 6, 7, 12, 13, 14, 15);
+  }
+}
+
+}  // namespace fourierconv::simd
