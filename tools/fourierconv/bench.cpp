@@ -70,19 +70,29 @@ void setup_bench(CLI::App& sub) {
   struct Opts {
     bool json = false, calibrate = false, quick = false;
     int repeats = 21;
+    std::string filter;
   };
   auto o = std::make_shared<Opts>();
   sub.add_flag("--json", o->json, "print JSON instead of a table");
   sub.add_option("--repeats", o->repeats, "timed repeats per case (median reported)")->capture_default_str();
   sub.add_flag("--calibrate", o->calibrate, "measure the constants of convolve's auto cost model");
   sub.add_flag("--quick", o->quick, "one case per group (a smoke run)");
+  sub.add_option("--filter", o->filter, "only the groups of cases whose names contain this text (e.g. conv2d_256x16)");
   sub.callback([o] {
     const int reps = std::max(1, o->repeats);
     if (o->calibrate) return calibrate(reps);
     std::vector<Row> rows;
     auto quick = o->quick;
+    // A group runs when the filter is empty or occurs in one of its case names.
+    auto wanted = [&](std::initializer_list<std::string> names) {
+      if (o->filter.empty()) return true;
+      for (const auto& n : names)
+        if (n.find(o->filter) != std::string::npos) return true;
+      return false;
+    };
     // The seed's fixed filter: circular n x n, planned once, vs FFTW alone doing r2c, product, c2r.
     for (std::size_t n : {64, 128, 256, 512}) {
+      if (!wanted({"circular_" + std::to_string(n), "bare_fftw_" + std::to_string(n)})) continue;
       Tensor x = random_tensor({n, n}, 1), y({n, n});
       Convolver conv({n, n}, filter_sinc_kernel(n, 8.0), Mode::Circular);
       rows.push_back({"circular_" + std::to_string(n), "Convolver circular, fixed n x n sinc kernel",
@@ -98,7 +108,7 @@ void setup_bench(CLI::App& sub) {
                       }, reps)});
       if (quick) break;
     }
-    {
+    if (wanted({"batch_32x16_64"})) {
       Tensor x = random_tensor({32, 16, 64, 64}, 3);
       Convolver conv({64, 64}, filter_sinc_kernel(64, 4.0), Mode::Circular);
       Tensor y(x.shape());
@@ -108,6 +118,7 @@ void setup_bench(CLI::App& sub) {
     // convolve(same, auto) on the suite's shapes (compare: scipy fftconvolve / oaconvolve).
     for (auto [n, k] : std::vector<std::pair<std::size_t, std::size_t>>{
              {64, 3}, {256, 7}, {256, 15}, {512, 31}, {1024, 3}, {1024, 31}, {2048, 15}}) {
+      if (!wanted({"convolve_" + std::to_string(n) + "_k" + std::to_string(k)})) continue;
       Tensor x = random_tensor({n, n}, 4), kk = random_tensor({k, k}, 5);
       MethodChoice ch = choose_method(x.shape(), kk.shape(), Mode::Same);
       rows.push_back({"convolve_" + std::to_string(n) + "_k" + std::to_string(k), "convolve(same, auto) -> " + to_string(ch.method),
@@ -116,6 +127,8 @@ void setup_bench(CLI::App& sub) {
     }
     // Conv2D (1, 256, 256, 16) -> 16, same: forward, weights fixed (compare: torch conv2d).
     for (std::size_t k : {3, 5, 7, 11, 15, 21, 31}) {
+      const std::string ks = "conv2d_256x16_k" + std::to_string(k);
+      if (!wanted({ks + "_direct", ks + "_fft", ks + "_auto"})) continue;
       auto p = conv::Problem::make(1, 256, 256, 16, 16, k, k, 1, 1, 1, 1, conv::Padding::Same);
       Tensor x = random_tensor({1, 256, 256, 16}, 6), w = random_tensor({k, k, 16, 16}, 7), y({p.oh * p.ow * p.f});
       conv::FftConv f(p);
@@ -123,14 +136,13 @@ void setup_bench(CLI::App& sub) {
       double td = median_us([&] { conv::direct_forward(p, x.data(), w.data(), nullptr, y.data()); }, r);
       double tf = median_us([&] { f.forward(p, x.data(), w.data(), nullptr, y.data()); }, r);
       conv::Choice ch = conv::choose(p, conv::Pass::Inference);
-      const std::string ks = "conv2d_256x16_k" + std::to_string(k);
       rows.push_back({ks + "_direct", "Conv2D forward, direct", td});
       rows.push_back({ks + "_fft", "Conv2D forward, fft", tf});
       rows.push_back({ks + "_auto", "Conv2D forward, auto -> " + conv::to_string(ch.algorithm),
                       ch.algorithm == conv::Algorithm::Fft ? tf : td});
       if (quick) break;
     }
-    {
+    if (wanted({"fourier_conv2d_batch32"})) {
       nn::FourierConv2D layer(nn::seed_fourier_bank());
       layer.build({28, 28, 1});
       Tensor x = random_tensor({32, 28, 28, 1}, 8);
