@@ -42,7 +42,7 @@ inline void filters_block(const v8* xr, const v8* xi, const float* k, std::size_
     const v8 a = xr[c], b = xi[c];
     for (int q = 0; q < FB; ++q) {
       v8 kr = load(k + q * 2 * kBinBlock), ki = load(k + q * 2 * kBinBlock + kBinBlock);
-#if defined(__GNUC__)
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
       // Keep them in registers: GCC folds each load into both of its FMAs, which doubles the
       // loads and made the loop load-bound (10% slower when the spectra are in cache).
       asm("" : "+x"(kr), "+x"(ki));
