@@ -21,7 +21,6 @@ inline v8 loadu(const float* p) {
   return v;
 }
 inline void storeu(float* p, v8 v) { std::memcpy(p, &v, sizeof v); }
-
 // a*b + c and c - a*b, fused where the CPU has FMA (the build is ISO C++, which does not
 // contract a*b + c on its own).
 inline v8 fma(v8 a, v8 b, v8 c) {

@@ -28,7 +28,7 @@ inline void interleave(v8 re, v8 im, v8& lo, v8& hi) {
 }
 
 // FB filters of one tile and one bin block: acc[q] = sum_c x[c] * K[c][f0 + q]. With
-// `prefetch`, the same filters' kernel lines `ahead` floats on (the next block) are requested
+// `ahead`, the same filters' kernel lines `ahead` floats on (two blocks on) are requested
 // too: K streams from memory once per group, and its 16 KB blocks are too short for the
 // hardware prefetcher to follow among the X and Y planes' streams.
 template <int FB>
@@ -89,9 +89,12 @@ void bin_gemm(const Complex* X, const float* K, Complex* Y, std::size_t T, std::
     const float* kj = K + j * C * F * kBlockFloats;
     for (std::size_t t = 0; t < T; ++t) {
       const float* x = xf + t * C * pstride + j * kBlockFloats;
-      for (std::size_t c = 0; c < C; ++c) deinterleave(load(x + c * pstride), load(x + c * pstride + kBinBlock), xr[c], xi[c]);
+      for (std::size_t c = 0; c < C; ++c) {
+        if (j + 4 < j1) __builtin_prefetch(x + c * pstride + 4 * kBlockFloats);  // the X planes' streams
+        deinterleave(load(x + c * pstride), load(x + c * pstride + kBinBlock), xr[c], xi[c]);
+      }
       float* y = yf + t * F * pstride + j * kBlockFloats;
-      const std::size_t ahead = t == 0 && j + 1 < j1 ? C * F * kBlockFloats : 0;
+      const std::size_t ahead = t == 0 && j + 2 < j1 ? 2 * C * F * kBlockFloats : 0;
       std::size_t f = 0;
       for (; f + 4 <= F; f += 4) filters_block<4>(xr, xi, kj + f * kBlockFloats, C, F, y + f * pstride, pstride, ahead);
       switch (F - f) {

@@ -40,8 +40,10 @@ struct FftConv::Impl {
   std::shared_ptr<const FftPlan> fplan;
   std::vector<float> fcached_kernel;
   AlignedVector<float> kblocked;  // detail::pack_kernel_spectrum layout, 1/(lh*lw) folded in
-  AlignedVector<float> fplanes;   // group * max(C, F) tile planes
-  AlignedVector<Complex> xs, ys;  // group * C input spectra, group * F output spectra
+  // Two buffers of group * max(C, F) planes or spectra, used in turn: input planes (b) ->
+  // input spectra (a) -> output spectra (b) -> output planes (a); a third of the memory of
+  // separate buffers, which leaves the kernel spectra more room in the cache.
+  AlignedVector<float> fbuf_a, fbuf_b;
 
   // Backward: whole planes of the P x Q grid.
   FftRigor rigor = FftRigor::Estimate;
@@ -236,9 +238,14 @@ void FftConv::forward(const Problem& p, const float* x, const float* kernel, con
   const std::size_t per_image = T.tiles(), total = p.n * per_image, G = T.group, plane = m.fplane, stride = m.fstride;
   update_forward_kernel(m, p, kernel);
   m.xspec.clear();  // a later backward transforms the whole planes itself
-  m.fplanes.resize(G * std::max(C, F) * plane);
-  if (m.xs.size() != G * C * stride) m.xs.assign(G * C * stride, Complex(0, 0));  // the padding bins stay 0
-  if (m.ys.size() != G * F * stride) m.ys.assign(G * F * stride, Complex(0, 0));
+  std::size_t slot = std::max(plane, 2 * stride);  // floats per plane or spectrum, a multiple of 16
+  if (slot % 1024 == 0) slot += 16;                // not a multiple of 4 KB (cache-set aliasing)
+  m.fbuf_a.resize(G * std::max(C, F) * slot);
+  m.fbuf_b.resize(G * std::max(C, F) * slot);
+  float* const in_planes = m.fbuf_b.data();
+  Complex* const xs = reinterpret_cast<Complex*>(m.fbuf_a.data());
+  Complex* const ys = reinterpret_cast<Complex*>(m.fbuf_b.data());
+  float* const out_planes = m.fbuf_a.data();
   const std::size_t blocks = stride / detail::kBinBlock;
   for (std::size_t g0 = 0; g0 < total; g0 += G) {
     const std::size_t gn = std::min(G, total - g0);
@@ -256,7 +263,7 @@ void FftConv::forward(const Problem& p, const float* x, const float* kernel, con
         const std::size_t t = tr / lh, r = tr % lh;
         std::size_t n, i0, j0;
         origin(g0 + t, n, i0, j0);
-        float* dst = m.fplanes.data() + t * C * plane + r * lw;
+        float* dst = in_planes + t * C * slot + r * lw;
         // Columns [q0, q1) of the tile fall inside the image.
         const std::ptrdiff_t x0 = std::ptrdiff_t(j0) - std::ptrdiff_t(p.pad_left);
         const std::ptrdiff_t iy = std::ptrdiff_t(i0 + r) - std::ptrdiff_t(p.pad_top);
@@ -265,25 +272,25 @@ void FftConv::forward(const Problem& p, const float* x, const float* kernel, con
         if (iy < 0 || iy >= std::ptrdiff_t(p.h)) q0 = q1 = 0;
         const float* src = x + ((n * p.h + std::size_t(std::max<std::ptrdiff_t>(iy, 0))) * p.w) * C;
         for (std::size_t c = 0; c < C; ++c) {
-          float* row = dst + c * plane;
+          float* row = dst + c * slot;
           std::fill(row, row + q0, 0.0f);
           std::fill(row + q1, row + lw, 0.0f);
         }
-        if (q1 > q0) gather_channels(src + std::size_t(x0 + std::ptrdiff_t(q0)) * C, q1 - q0, C, dst + q0, plane);
+        if (q1 > q0) gather_channels(src + std::size_t(x0 + std::ptrdiff_t(q0)) * C, q1 - q0, C, dst + q0, slot);
       }
 #pragma omp for schedule(static)
-      for (std::size_t tc = 0; tc < gn * C; ++tc) m.fplan->forward(m.fplanes.data() + tc * plane, m.xs.data() + tc * stride);
+      for (std::size_t tc = 0; tc < gn * C; ++tc) m.fplan->forward(in_planes + tc * slot, xs + tc * slot / 2);
       // Y[t][f] = sum_c X[t][c] K[c][f], bin block by bin block.
       {
         const std::size_t nt = std::size_t(omp_get_num_threads()), id = std::size_t(omp_get_thread_num());
-        detail::bin_gemm(m.xs.data(), m.kblocked.data(), m.ys.data(), gn, C, F, stride, blocks * id / nt,
+        detail::bin_gemm(xs, m.kblocked.data(), ys, gn, C, F, slot / 2, blocks * id / nt,
                          blocks * (id + 1) / nt);
       }
 #pragma omp barrier
       // Output tile planes (c2r destroys ys; it is rewritten for every group).
 #pragma omp for schedule(static)
       for (std::size_t tf = 0; tf < gn * F; ++tf)
-        m.fplan->inverse_unscaled(m.ys.data() + tf * stride, m.fplanes.data() + tf * plane);
+        m.fplan->inverse_unscaled(ys + tf * slot / 2, out_planes + tf * slot);
       // The valid to_h x to_w corner of each tile, channels last, plus the bias.
 #pragma omp for schedule(static)
       for (std::size_t ti = 0; ti < gn * to_h; ++ti) {
@@ -293,8 +300,8 @@ void FftConv::forward(const Problem& p, const float* x, const float* kernel, con
         if (i0 + i >= p.oh) continue;
         const std::size_t nw = std::min(to_w, p.ow - j0);
         float* dst = y + ((n * p.oh + i0 + i) * p.ow + j0) * F;
-        const float* src = m.fplanes.data() + t * F * plane + i * lw;
-        scatter_channels(src, plane, nw, F, bias, dst);
+        const float* src = out_planes + t * F * slot + i * lw;
+        scatter_channels(src, slot, nw, F, bias, dst);
       }
     }
   }
