@@ -22,13 +22,13 @@ constexpr double kBlockedNsPerMacC1 = 0.03;   // ... plus this / C (one broadcas
 constexpr double kGemmNsPerMac = 0.06;        // backward: im2col + sgemm
 constexpr double kSmallTapBwdNsPerMac = 0.24; // backward for C*kh*kw <= 32 (pixel loop)
 constexpr double kIm2colNsPerFloat = 0.25;
-constexpr double kFftNsPerPoint = 1.5;        // per grid point x radix factor, one real transform
+constexpr double kFftNsPerPoint = 1.75;       // per grid point x radix factor, one real transform
 constexpr double kPlaneNsPerPoint = 0.25;     // gather/scatter/zero of a plane, per grid point
-constexpr double kTransformUs = 3.0;          // fixed cost per transform
+constexpr double kTransformUs = 0.3;          // fixed cost per transform
 constexpr double kCmacNsCached = 0.3;         // backward complex multiply-add, spectra in cache
 constexpr double kCmacNsStreamedBwd = 3.5;    // ... spectra larger than kCacheBytes
 constexpr double kBinGemmNsPerCmac = 0.1;     // forward: the blocked per-bin product
-constexpr double kMemoryNsPerByte = 0.045;    // forward: kernel spectra read from memory
+constexpr double kMemoryNsPerByte = 0.09;     // forward: kernel spectra read from memory
 constexpr double kCacheBytes = 4e6;
 constexpr double kGroupBytes = 32e6;
 constexpr double kFixedUs = 5.0;              // per-pass overhead of either algorithm
