@@ -1,28 +1,30 @@
 #!/usr/bin/env python3
-"""Plots Conv2D forward time against kernel size from a peers table (bench/peers.py --out).
+"""Plots Conv2D forward time against kernel size from a bench/conv2d_peers.py table (--out).
 
-Run:  python3 bench/plot_conv2d.py PEERS.md OUT.png     (needs gnuplot, from make deps)
+Run:  python3 bench/plot_conv2d.py TABLE.md OUT.png     (needs gnuplot, from make deps)
 """
 import os
-import re
 import subprocess
 import sys
 import tempfile
 
-rows = {}
+header, rows = None, {}
 for line in open(sys.argv[1]):
-    m = re.match(r"\| conv2d_256x16_k(\d+)_auto \| ([\d.]+) \| (.+?) \| ([\d.]+) \|", line)
-    if m:
-        k, ours, peer, t = int(m[1]), float(m[2]), m[3], float(m[4])
-        rows.setdefault(k, {})["fourierconv auto"] = ours
-        rows[k][peer] = t
-names = ["fourierconv auto", "ours direct", "ours fft", "torch conv2d (oneDNN)", "torch FFT conv, cached spectra"]
+    cells = [c.strip() for c in line.strip().strip("|").split("|")]
+    if cells and cells[0] == "k":
+        header = [c.replace(" (ms)", "") for c in cells]
+    elif header and cells and cells[0].isdigit():
+        rows[int(cells[0])] = {h: c for h, c in zip(header, cells)}
+if not rows:
+    sys.exit(f"plot_conv2d: no table rows in {sys.argv[1]} (expected bench/conv2d_peers.py --out)")
+names = ["ours auto", "ours direct", "ours fft", "torch conv2d", "torch FFT conv"]
 with tempfile.TemporaryDirectory() as d:
     data = os.path.join(d, "conv2d.dat")
     with open(data, "w") as f:
         for k in sorted(rows):
-            f.write(f"{k} " + " ".join(f"{rows[k].get(n, float('nan')) / 1000:.3f}" for n in names) + "\n")
-    plots = ", ".join(f"'{data}' using 1:{i + 2} with linespoints lw 2 title '{n}'" for i, n in enumerate(names))
+            f.write(f"{k} " + " ".join(rows[k].get(n, "nan") for n in names) + "\n")
+    plots = ", ".join(f"'{data}' using 1:{i + 2} with linespoints lw {3 if i == 0 else 2} title '{n}'"
+                      for i, n in enumerate(names))
     script = (f"set terminal pngcairo size 900,560 noenhanced\nset output '{sys.argv[2]}'\n"
               "set title 'Conv2D forward, (1, 256, 256, 16) -> 16, same padding'\n"
               "set xlabel 'kernel size k'\nset ylabel 'ms (log scale)'\nset logscale y\nset grid\nset key top left\n"
