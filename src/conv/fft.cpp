@@ -29,20 +29,23 @@ std::pair<std::size_t, std::size_t> fft_grid(const Problem& p) {
 }
 
 namespace {
-constexpr std::size_t kBinBlock = 64;  // bins per block of the backward's channel products (fits L1/L2)
+constexpr std::size_t kBackwardBins = 64;  // bins per block of the backward's channel products (fits L1/L2)
 }  // namespace
 
 struct FftConv::Impl {
   // Forward: overlap-save tiles (a single tile is the whole padded plane), transformed a group
   // at a time; the channel sums are per-bin products with blocked kernel spectra (bin_gemm).
   FftTiling tiling;
-  std::size_t fnb = 0, fstride = 0, fplane = 0;  // bins, bins between spectra, floats between planes
+  // Bins of a tile spectrum, the same rounded up to whole bin blocks, and the floats between
+  // consecutive planes or spectra in the buffers (room for either).
+  std::size_t fnb = 0, fbins = 0, fslot = 0;
   std::shared_ptr<const FftPlan> fplan;
   std::vector<float> fcached_kernel;
   AlignedVector<float> kblocked;  // detail::pack_kernel_spectrum layout, 1/(lh*lw) folded in
-  // Two buffers of group * max(C, F) planes or spectra, used in turn: input planes (b) ->
-  // input spectra (a) -> output spectra (b) -> output planes (a); a third of the memory of
-  // separate buffers, which leaves the kernel spectra more room in the cache.
+  // Two buffers of group * max(C, F) slots, used in turn: input planes (b) -> input spectra (a)
+  // -> output spectra (b) -> output planes (a); a third less memory than separate buffers,
+  // which leaves the kernel spectra more room in the cache. The spectra's padding bins (past
+  // fnb) hold leftovers; they meet zero kernel lanes and the c2r never reads them.
   AlignedVector<float> fbuf_a, fbuf_b;
 
   // Backward: whole planes of the P x Q grid.
@@ -154,10 +157,11 @@ FftConv::FftConv(const Problem& p, const FftTiling& tiling, FftRigor rigor) : im
   m.tiling = tiling;
   m.fplan = FftPlan::get({m.tiling.lh, m.tiling.lw}, 1, rigor);
   m.fnb = m.fplan->spectrum_size();
-  m.fstride = (m.fnb + detail::kBinBlock - 1) / detail::kBinBlock * detail::kBinBlock;
-  // 64-byte aligned planes, staggered by a cache line so that rows of different planes do not
-  // share cache sets (planes of 288 x 288 floats are a multiple of 4 KB apart).
-  m.fplane = (m.tiling.lh * m.tiling.lw + 15) / 16 * 16 + 16;
+  m.fbins = (m.fnb + detail::kBinBlock - 1) / detail::kBinBlock * detail::kBinBlock;
+  // 64-byte aligned slots, not a multiple of 4 KB apart (rows of different planes would share
+  // cache sets: planes of 288 x 288 floats are 81 x 4 KB).
+  m.fslot = std::max((m.tiling.lh * m.tiling.lw + 15) / 16 * 16, 2 * m.fbins);
+  if (m.fslot % 1024 == 0) m.fslot += 16;
 }
 
 FftConv::~FftConv() = default;
@@ -235,18 +239,16 @@ void FftConv::forward(const Problem& p, const float* x, const float* kernel, con
   Impl& m = *impl_;
   const FftTiling& T = m.tiling;
   const std::size_t C = p.c, F = p.f, lh = T.lh, lw = T.lw, to_h = lh - p.kh + 1, to_w = lw - p.kw + 1;
-  const std::size_t per_image = T.tiles(), total = p.n * per_image, G = T.group, plane = m.fplane, stride = m.fstride;
+  const std::size_t per_image = T.tiles(), total = p.n * per_image, G = T.group, slot = m.fslot;
   update_forward_kernel(m, p, kernel);
   m.xspec.clear();  // a later backward transforms the whole planes itself
-  std::size_t slot = std::max(plane, 2 * stride);  // floats per plane or spectrum, a multiple of 16
-  if (slot % 1024 == 0) slot += 16;                // not a multiple of 4 KB (cache-set aliasing)
   m.fbuf_a.resize(G * std::max(C, F) * slot);
   m.fbuf_b.resize(G * std::max(C, F) * slot);
   float* const in_planes = m.fbuf_b.data();
   Complex* const xs = reinterpret_cast<Complex*>(m.fbuf_a.data());
   Complex* const ys = reinterpret_cast<Complex*>(m.fbuf_b.data());
   float* const out_planes = m.fbuf_a.data();
-  const std::size_t blocks = stride / detail::kBinBlock;
+  const std::size_t blocks = m.fbins / detail::kBinBlock;
   for (std::size_t g0 = 0; g0 < total; g0 += G) {
     const std::size_t gn = std::min(G, total - g0);
     auto origin = [&](std::size_t g, std::size_t& n, std::size_t& i0, std::size_t& j0) {
@@ -339,8 +341,8 @@ void FftConv::backward(const Problem& p, const float* x, const float* kernel, co
     // dKc[c,f] = (1/PQ) irfft2_unscaled(sum_n G[n,f] conj(X[n,c])); dk[u][v] = dKc[-u][-v].
     AlignedVector<Complex> acc(C * F * nb, Complex(0, 0));
 #pragma omp parallel for schedule(static)
-    for (std::size_t b0 = 0; b0 < nb; b0 += kBinBlock) {
-      const std::size_t len = std::min(kBinBlock, nb - b0);
+    for (std::size_t b0 = 0; b0 < nb; b0 += kBackwardBins) {
+      const std::size_t len = std::min(kBackwardBins, nb - b0);
       for (std::size_t c = 0; c < C; ++c)
         for (std::size_t f = 0; f < F; ++f)
           for (std::size_t n = 0; n < N; ++n)
@@ -365,8 +367,8 @@ void FftConv::backward(const Problem& p, const float* x, const float* kernel, co
     // dX[n,c] = sum_f G[n,f] conj(Kc[c,f]) (the 1/PQ is in Kc); dx = the H x W window at (pt, pl).
     AlignedVector<Complex> acc(N * C * nb, Complex(0, 0));
 #pragma omp parallel for schedule(static)
-    for (std::size_t b0 = 0; b0 < nb; b0 += kBinBlock) {
-      const std::size_t len = std::min(kBinBlock, nb - b0);
+    for (std::size_t b0 = 0; b0 < nb; b0 += kBackwardBins) {
+      const std::size_t len = std::min(kBackwardBins, nb - b0);
       for (std::size_t n = 0; n < N; ++n)
         for (std::size_t c = 0; c < C; ++c)
           for (std::size_t f = 0; f < F; ++f)
