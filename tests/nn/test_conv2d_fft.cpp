@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <random>
 
 #include "fourierconv/conv/choose.hpp"
 #include "fourierconv/conv/direct.hpp"
@@ -198,6 +199,37 @@ TEST(Conv2DFft, TilingCoversTheOutputAndRejectsBadTiles) {
   conv::FftTiling t = conv::fft_tiling(p, 32, 32);
   t.th = 1;  // no longer covers the 64 output rows
   EXPECT_THROW(conv::FftConv(p, t), Error);
+}
+
+}  // namespace
+
+namespace {
+
+// Seeded random shapes (odd and prime sizes, kernels larger than the image under same padding,
+// one-pixel sides, any channel counts), each with the tiling the model picks and with forced
+// small tiles, against the direct algorithm.
+TEST(Conv2DFft, RandomShapesAgreeWithDirect) {
+  std::mt19937 g(2026);
+  auto uni = [&](std::size_t lo, std::size_t hi) { return std::uniform_int_distribution<std::size_t>(lo, hi)(g); };
+  for (int i = 0; i < 40; ++i) {
+    const std::size_t n = uni(1, 3), h = uni(1, 70), w = uni(1, 70), c = uni(1, 20), f = uni(1, 20);
+    const bool same = uni(0, 1) == 1;
+    const std::size_t kh = same ? uni(1, 19) : uni(1, h), kw = same ? uni(1, 19) : uni(1, w);
+    auto p = conv::Problem::make(n, h, w, c, f, kh, kw, 1, 1, 1, 1, same ? conv::Padding::Same : conv::Padding::Valid);
+    SCOPED_TRACE(p.to_string());
+    Tensor x = random_tensor({n, h, w, c}, unsigned(i)), k = random_tensor({kh, kw, c, f}, unsigned(i) + 100),
+           b = random_tensor({f}, unsigned(i) + 200);
+    Tensor yd({p.n * p.oh * p.ow * p.f}, NAN), ya({yd.size()}, NAN), yt({yd.size()}, NAN);
+    conv::direct_forward(p, x.data(), k.data(), b.data(), yd.data());
+    conv::FftConv chosen(p);
+    chosen.forward(p, x.data(), k.data(), b.data(), ya.data());
+    conv::FftTiling t = conv::fft_tiling(p, kh + uni(0, 9), kw + uni(0, 9));
+    t.group = uni(1, 4);
+    conv::FftConv small(p, t);
+    small.forward(p, x.data(), k.data(), b.data(), yt.data());
+    fctest::expect_close(ya, fctest::to_double(yd), 2e-5, "fft (model's tiling) vs direct");
+    fctest::expect_close(yt, fctest::to_double(yd), 2e-5, "fft (small tiles) vs direct");
+  }
 }
 
 }  // namespace
