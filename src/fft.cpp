@@ -161,6 +161,53 @@ void FftPlan::inverse(Complex* spectrum, float* real) const {
   for (std::size_t i = 0; i < n; ++i) real[i] *= s;
 }
 
+std::shared_ptr<const ComplexFftPlan> ComplexFftPlan::get(std::size_t h, std::size_t w, FftRigor rigor) {
+  if (h == 0 || w == 0)
+    throw Error("ComplexFftPlan: dimensions must be positive, got " + std::to_string(h) + "x" + std::to_string(w));
+  static std::map<std::tuple<std::size_t, std::size_t, int>, std::shared_ptr<const ComplexFftPlan>> cache;
+  std::lock_guard<std::mutex> lock(planner_mutex());
+  init_fftw_once();
+  const auto key = std::make_tuple(h, w, static_cast<int>(rigor));
+  auto it = cache.find(key);
+  if (it != cache.end()) return it->second;
+  std::shared_ptr<const ComplexFftPlan> plan(new ComplexFftPlan(h, w, rigor));
+  cache.emplace(key, plan);
+  return plan;
+}
+
+ComplexFftPlan::ComplexFftPlan(std::size_t h, std::size_t w, FftRigor rigor) : h_(h), w_(w) {
+  AlignedVector<Complex> a(h * w), b(h * w);  // Measure overwrites the buffers it plans on
+  auto* in = reinterpret_cast<fftwf_complex*>(a.data());
+  auto* out = reinterpret_cast<fftwf_complex*>(b.data());
+  const unsigned flags = rigor == FftRigor::Measure ? FFTW_MEASURE : FFTW_ESTIMATE;
+  const int n0 = static_cast<int>(h), n1 = static_cast<int>(w);
+  forward_plan_ = fftwf_plan_dft_2d(n0, n1, in, out, FFTW_FORWARD, flags);
+  backward_plan_ = fftwf_plan_dft_2d(n0, n1, in, out, FFTW_BACKWARD, flags);
+  if (!forward_plan_ || !backward_plan_)
+    throw Error("ComplexFftPlan: FFTW could not plan a " + std::to_string(h) + "x" + std::to_string(w) + " transform");
+}
+
+ComplexFftPlan::~ComplexFftPlan() {
+  std::lock_guard<std::mutex> lock(planner_mutex());
+  if (forward_plan_) fftwf_destroy_plan(static_cast<fftwf_plan>(forward_plan_));
+  if (backward_plan_) fftwf_destroy_plan(static_cast<fftwf_plan>(backward_plan_));
+}
+
+void ComplexFftPlan::forward(const Complex* in, Complex* out) const {
+  FC_ASSERT(fftwf_alignment_of(reinterpret_cast<float*>(const_cast<Complex*>(in))) == 0 &&
+            fftwf_alignment_of(reinterpret_cast<float*>(out)) == 0);
+  // Out-of-place c2c plans leave their input intact (no FFTW_DESTROY_INPUT).
+  fftwf_execute_dft(static_cast<fftwf_plan>(forward_plan_), reinterpret_cast<fftwf_complex*>(const_cast<Complex*>(in)),
+                    reinterpret_cast<fftwf_complex*>(out));
+}
+
+void ComplexFftPlan::backward_unscaled(const Complex* in, Complex* out) const {
+  FC_ASSERT(fftwf_alignment_of(reinterpret_cast<float*>(const_cast<Complex*>(in))) == 0 &&
+            fftwf_alignment_of(reinterpret_cast<float*>(out)) == 0);
+  fftwf_execute_dft(static_cast<fftwf_plan>(backward_plan_), reinterpret_cast<fftwf_complex*>(const_cast<Complex*>(in)),
+                    reinterpret_cast<fftwf_complex*>(out));
+}
+
 std::vector<Complex> rfft2(const float* x, std::size_t h, std::size_t w) {
   auto plan = FftPlan::get({h, w}, 1, FftRigor::Estimate);
   AlignedVector<float> in(x, x + h * w);

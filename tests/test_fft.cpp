@@ -159,3 +159,35 @@ TEST(Fft, WisdomRoundTrip) {
 }
 
 }  // namespace
+
+namespace {
+
+// ComplexFftPlan against a double-precision DFT on odd and even shapes, and its round trip.
+TEST(ComplexFftPlan, MatchesDoubleDftAndRoundTrips) {
+  for (auto [h, w] : std::vector<std::pair<std::size_t, std::size_t>>{{1, 1}, {5, 6}, {7, 7}, {1, 9}, {12, 10}}) {
+    auto plan = fourierconv::ComplexFftPlan::get(h, w, fourierconv::FftRigor::Estimate);
+    fourierconv::AlignedVector<fourierconv::Complex> x(h * w), X(h * w), back(h * w);
+    std::mt19937 g(unsigned(h * 31 + w));
+    std::uniform_real_distribution<float> d(-1, 1);
+    for (auto& v : x) v = {d(g), d(g)};
+    plan->forward(x.data(), X.data());
+    for (std::size_t ku = 0; ku < h; ++ku)
+      for (std::size_t kv = 0; kv < w; ++kv) {
+        std::complex<double> want = 0;
+        for (std::size_t u = 0; u < h; ++u)
+          for (std::size_t v = 0; v < w; ++v)
+            want += std::complex<double>(x[u * w + v]) *
+                    std::polar(1.0, -2 * M_PI * (double(ku * u) / double(h) + double(kv * v) / double(w)));
+        EXPECT_NEAR(X[ku * w + kv].real(), want.real(), 1e-4) << h << "x" << w;
+        EXPECT_NEAR(X[ku * w + kv].imag(), want.imag(), 1e-4) << h << "x" << w;
+      }
+    plan->backward_unscaled(X.data(), back.data());
+    for (std::size_t i = 0; i < h * w; ++i) {
+      EXPECT_NEAR(back[i].real() / float(h * w), x[i].real(), 1e-5);
+      EXPECT_NEAR(back[i].imag() / float(h * w), x[i].imag(), 1e-5);
+    }
+  }
+  EXPECT_THROW(fourierconv::ComplexFftPlan::get(0, 4), fourierconv::Error);
+}
+
+}  // namespace

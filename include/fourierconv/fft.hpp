@@ -84,6 +84,31 @@ class FftPlan {
   void* inverse_plan_ = nullptr;
 };
 
+// Complex-to-complex 2-D transforms of h x w complex planes (row-major), out of place, both
+// directions unscaled (numpy's fft2 and h*w times its ifft2). Same caching, alignment and
+// thread-safety rules as FftPlan. The FFT convolution uses them to transform two real planes at
+// once (z = a + i b), which FFTW does ~30% faster than two r2c transforms of tile sizes.
+class ComplexFftPlan {
+ public:
+  static std::shared_ptr<const ComplexFftPlan> get(std::size_t h, std::size_t w, FftRigor rigor = fft_rigor());
+  ~ComplexFftPlan();
+  ComplexFftPlan(const ComplexFftPlan&) = delete;
+  ComplexFftPlan& operator=(const ComplexFftPlan&) = delete;
+
+  std::size_t height() const { return h_; }
+  std::size_t width() const { return w_; }
+  // out[k] = sum_n in[n] e^{-2 pi i k.n / (h, w)}; `in` is not modified.
+  void forward(const Complex* in, Complex* out) const;
+  // out[n] = sum_k in[k] e^{+2 pi i k.n / (h, w)} (no 1/(h*w)); `in` is not modified.
+  void backward_unscaled(const Complex* in, Complex* out) const;
+
+ private:
+  ComplexFftPlan(std::size_t h, std::size_t w, FftRigor rigor);
+  std::size_t h_, w_;
+  void* forward_plan_ = nullptr;  // fftwf_plan
+  void* backward_plan_ = nullptr;
+};
+
 // numpy-like one-shot transforms of a whole (h, w) float array (Estimate plans, no alignment
 // needed): rfft2 gives h*(w/2+1) bins, unscaled; irfft2 inverts it, scaled by 1/(h*w).
 std::vector<Complex> rfft2(const float* x, std::size_t h, std::size_t w);
