@@ -57,4 +57,30 @@ inline void transpose8x8(v8 r[8]) {
   }
 }
 
+// Four pairs of floats (complex numbers, or two adjacent channels) as the 64-bit lanes of one
+// register; loads and stores go through float pointers.
+typedef double v4d __attribute__((vector_size(32)));
+inline v4d loadu_pairs(const float* p) {
+  v4d v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+inline void storeu_pairs(float* p, v4d v) { std::memcpy(p, &v, sizeof v); }
+
+// In-register transpose of a 4 x 4 block of pairs: r[i][j] -> r[j][i].
+inline void transpose4x4(v4d r[4]) {
+  const v4d t0 = __builtin_shufflevector(r[0], r[1], 0, 4, 2, 6), t1 = __builtin_shufflevector(r[0], r[1], 1, 5, 3, 7);
+  const v4d t2 = __builtin_shufflevector(r[2], r[3], 0, 4, 2, 6), t3 = __builtin_shufflevector(r[2], r[3], 1, 5, 3, 7);
+  r[0] = __builtin_shufflevector(t0, t2, 0, 1, 4, 5);
+  r[1] = __builtin_shufflevector(t1, t3, 0, 1, 4, 5);
+  r[2] = __builtin_shufflevector(t0, t2, 2, 3, 6, 7);
+  r[3] = __builtin_shufflevector(t1, t3, 2, 3, 6, 7);
+}
+
+// Complex helpers on four interleaved complex numbers (re, im, re, im, ...).
+inline v8 reverse_complex(v8 z) { return __builtin_shufflevector(z, z, 6, 7, 4, 5, 2, 3, 0, 1); }
+inline v8 conj(v8 z) { return z * v8{1, -1, 1, -1, 1, -1, 1, -1}; }
+inline v8 times_i(v8 z) { return __builtin_shufflevector(z, z, 1, 0, 3, 2, 5, 4, 7, 6) * v8{-1, 1, -1, 1, -1, 1, -1, 1}; }
+inline v8 times_minus_i(v8 z) { return __builtin_shufflevector(z, z, 1, 0, 3, 2, 5, 4, 7, 6) * v8{1, -1, 1, -1, 1, -1, 1, -1}; }
+
 }  // namespace fourierconv::simd

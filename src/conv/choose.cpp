@@ -24,6 +24,7 @@ constexpr double kSmallTapBwdNsPerMac = 0.24; // backward for C*kh*kw <= 32 (pix
 constexpr double kIm2colNsPerFloat = 0.25;
 constexpr double kFftNsPerPoint = 1.75;       // per grid point x radix factor, one real transform
 constexpr double kPlaneNsPerPoint = 0.25;     // gather/scatter/zero of a plane, per grid point
+constexpr double kPairedTransform = 1.4;      // one c2c of two real planes, in r2c times
 constexpr double kTransformUs = 0.3;          // fixed cost per transform
 constexpr double kCmacNsCached = 0.3;         // backward complex multiply-add, spectra in cache
 constexpr double kCmacNsStreamedBwd = 3.5;    // ... spectra larger than kCacheBytes
@@ -66,7 +67,7 @@ double radix_factor(std::size_t n) {
 
 double transform_ns(std::size_t lh, std::size_t lw) {
   const double pq = double(lh) * double(lw);
-  return pq * (kFftNsPerPoint * 0.5 * (radix_factor(lh) + radix_factor(lw)) + kPlaneNsPerPoint) + kTransformUs * 1e3;
+  return pq * kFftNsPerPoint * 0.5 * (radix_factor(lh) + radix_factor(lw)) + kTransformUs * 1e3;
 }
 
 double backward_cmac_ns(const Problem& p, double bins) {
@@ -81,18 +82,20 @@ std::size_t group_size(const Problem& p, std::size_t lh, std::size_t lw, std::si
   return std::clamp<std::size_t>(std::size_t(kGroupBytes / per_tile), 1, tiles);
 }
 
-// Forward cost (ns) of a tiling: transforms of every tile, the per-bin products, and the
-// blocked kernel spectra read once per group (from memory when they exceed the cache).
+// Forward cost (ns) of a tiling: transforms of every tile (two channels or filters per complex
+// transform, which costs kPairedTransform r2c's), the per-bin products, and the blocked kernel
+// spectra read once per group (from memory when they exceed the cache).
 double forward_ns(const Problem& p, const FftTiling& t, bool training) {
   const double c = double(p.c), f = double(p.f);
   const double tiles = double(p.n * t.tiles()), bins = double(t.lh) * double(t.lw / 2 + 1);
   const double groups = std::ceil(tiles / double(t.group));
   const double kbytes = c * f * bins * 8.0;
+  const double transforms = double(p.c / 2 + p.f / 2) * kPairedTransform + double(p.c % 2 + p.f % 2);
   // The products run at the FMA units' pace unless the kernel spectra stream from memory slower.
   const double product = std::max(tiles * c * f * bins * kBinGemmNsPerCmac,
                                   kbytes > kCacheBytes ? groups * kbytes * kMemoryNsPerByte : 0.0);
-  return tiles * (c + f) * transform_ns(t.lh, t.lw) + product +
-         (training ? c * f * transform_ns(t.lh, t.lw) : 0.0);
+  return tiles * (transforms * transform_ns(t.lh, t.lw) + (c + f) * double(t.lh * t.lw) * kPlaneNsPerPoint) + product +
+         (training ? c * f * (transform_ns(t.lh, t.lw) + double(t.lh * t.lw) * kPlaneNsPerPoint) : 0.0);
 }
 
 std::size_t tiles_along(std::size_t out, std::size_t k, std::size_t l) { return (out + l - k) / (l - k + 1); }
@@ -154,7 +157,7 @@ double fft_cost_us(const Problem& p, Pass pass) {
   auto [P, Q] = fft_grid(p);
   const double bins = double(P) * double(Q / 2 + 1), n = double(p.n), c = double(p.c), f = double(p.f);
   const bool dx = pass == Pass::Backward;
-  return ((n * c + n * f + c * f + (dx ? n * c : 0.0)) * transform_ns(P, Q) +
+  return ((n * c + n * f + c * f + (dx ? n * c : 0.0)) * (transform_ns(P, Q) + double(P * Q) * kPlaneNsPerPoint) +
           (dx ? 2.0 : 1.0) * n * c * f * bins * backward_cmac_ns(p, bins)) * 1e-3 +
          kFixedUs;
 }

@@ -39,13 +39,15 @@ struct FftConv::Impl {
   // Bins of a tile spectrum, the same rounded up to whole bin blocks, and the floats between
   // consecutive planes or spectra in the buffers (room for either).
   std::size_t fnb = 0, fbins = 0, fslot = 0;
-  std::shared_ptr<const FftPlan> fplan;
+  std::shared_ptr<const FftPlan> fplan;          // r2c/c2r: kernel spectra, an odd channel or filter
+  std::shared_ptr<const ComplexFftPlan> cplan;   // c2c: two channels or filters at once
   std::vector<float> fcached_kernel;
   AlignedVector<float> kblocked;  // detail::pack_kernel_spectrum layout, 1/(lh*lw) folded in
-  // Two buffers of group * max(C, F) slots, used in turn: input planes (b) -> input spectra (a)
-  // -> output spectra (b) -> output planes (a); a third less memory than separate buffers,
-  // which leaves the kernel spectra more room in the cache. The spectra's padding bins (past
-  // fnb) hold leftovers; they meet zero kernel lanes and the c2r never reads them.
+  // Two buffers of group * (max(C, F) + 1) slots, used in turn: input pair planes (b) -> input
+  // half spectra (a) -> output half spectra (b) -> output pair planes (a); a third less memory
+  // than separate buffers, which leaves the kernel spectra more room in the cache. A pair plane
+  // (lh x lw complex) takes two slots. The spectra's padding bins (past fnb) hold leftovers;
+  // they meet zero kernel lanes and no transform reads them.
   AlignedVector<float> fbuf_a, fbuf_b;
 
   // Backward: whole planes of the P x Q grid.
@@ -156,6 +158,7 @@ FftConv::FftConv(const Problem& p, const FftTiling& tiling, FftRigor rigor) : im
   m.rigor = rigor;  // the backward's plan is made by the first backward (inference never needs it)
   m.tiling = tiling;
   m.fplan = FftPlan::get({m.tiling.lh, m.tiling.lw}, 1, rigor);
+  m.cplan = ComplexFftPlan::get(m.tiling.lh, m.tiling.lw, rigor);
   m.fnb = m.fplan->spectrum_size();
   m.fbins = (m.fnb + detail::kBinBlock - 1) / detail::kBinBlock * detail::kBinBlock;
   // 64-byte aligned slots, not a multiple of 4 KB apart (rows of different planes would share
@@ -170,40 +173,117 @@ FftConv& FftConv::operator=(FftConv&&) noexcept = default;
 
 namespace {
 
-// Pixels x channels (channels-last, `count` pixels of C floats) -> C plane rows `plane` floats
-// apart, in 8 x 8 register transposes where C allows.
-void gather_channels(const float* px, std::size_t count, std::size_t C, float* planes, std::size_t plane) {
+// Channels-last pixels -> pair plane rows: `count` pixels of C floats become C/2 complex rows
+// (channel 2m the real part, 2m+1 the imaginary part), rows `pslot` floats apart; the two
+// channels of a pair are adjacent in a pixel, so this is a transpose of 64-bit pairs, done in
+// 4 x 4 register blocks where C allows. An odd last channel is not handled here.
+void gather_pairs(const float* px, std::size_t count, std::size_t C, float* rows, std::size_t pslot) {
+  const std::size_t pairs = C / 2;
   std::size_t q = 0;
   if (C % 8 == 0)
-    for (; q + 8 <= count; q += 8)
-      for (std::size_t c = 0; c < C; c += 8) {
-        simd::v8 r[8];
-        for (int i = 0; i < 8; ++i) r[i] = simd::loadu(px + (q + i) * C + c);
-        simd::transpose8x8(r);
-        for (int i = 0; i < 8; ++i) simd::storeu(planes + (c + i) * plane + q, r[i]);
+    for (; q + 4 <= count; q += 4)
+      for (std::size_t m = 0; m < pairs; m += 4) {
+        simd::v4d r[4];
+        for (int i = 0; i < 4; ++i) r[i] = simd::loadu_pairs(px + (q + i) * C + 2 * m);
+        simd::transpose4x4(r);
+        for (int j = 0; j < 4; ++j) simd::storeu_pairs(rows + (m + j) * pslot + 2 * q, r[j]);
       }
   for (; q < count; ++q)
-    for (std::size_t c = 0; c < C; ++c) planes[c * plane + q] = px[q * C + c];
+    for (std::size_t m = 0; m < pairs; ++m) {
+      rows[m * pslot + 2 * q] = px[q * C + 2 * m];
+      rows[m * pslot + 2 * q + 1] = px[q * C + 2 * m + 1];
+    }
 }
 
-// The inverse: F plane rows -> `count` channels-last pixels, plus the bias (may be null).
-void scatter_channels(const float* planes, std::size_t plane, std::size_t count, std::size_t F, const float* bias,
-                      float* px) {
+// The inverse: F/2 complex rows (filter 2n the real part, 2n+1 the imaginary part) -> `count`
+// channels-last pixels of F floats, plus the bias (may be null). An odd last filter is not
+// handled here.
+void scatter_pairs(const float* rows, std::size_t pslot, std::size_t count, std::size_t F, const float* bias,
+                   float* px) {
+  const std::size_t pairs = F / 2;
   std::size_t j = 0;
   if (F % 8 == 0)
-    for (; j + 8 <= count; j += 8)
-      for (std::size_t f = 0; f < F; f += 8) {
-        simd::v8 r[8];
-        for (int i = 0; i < 8; ++i) r[i] = simd::loadu(planes + (f + i) * plane + j);
-        simd::transpose8x8(r);
-        const simd::v8 b = bias ? simd::loadu(bias + f) : simd::v8{};
-        for (int i = 0; i < 8; ++i) simd::storeu(px + (j + i) * F + f, r[i] + b);
+    for (; j + 4 <= count; j += 4)
+      for (std::size_t n = 0; n < pairs; n += 4) {
+        simd::v4d r[4];
+        for (int i = 0; i < 4; ++i) r[i] = simd::loadu_pairs(rows + (n + i) * pslot + 2 * j);
+        simd::transpose4x4(r);
+        const simd::v8 b = bias ? simd::loadu(bias + 2 * n) : simd::v8{};
+        for (int k = 0; k < 4; ++k) {
+          simd::v8 v;
+          std::memcpy(&v, &r[k], sizeof v);
+          simd::storeu(px + (j + k) * F + 2 * n, v + b);
+        }
       }
   for (; j < count; ++j)
-    for (std::size_t f = 0; f < F; ++f) px[j * F + f] = planes[f * plane + j] + (bias ? bias[f] : 0.0f);
+    for (std::size_t n = 0; n < pairs; ++n) {
+      px[j * F + 2 * n] = rows[n * pslot + 2 * j] + (bias ? bias[2 * n] : 0.0f);
+      px[j * F + 2 * n + 1] = rows[n * pslot + 2 * j + 1] + (bias ? bias[2 * n + 1] : 0.0f);
+    }
+}
+
+// The spectrum Z (lh x lw, full) of z = a + i b, with a and b real, gives theirs on the half
+// spectrum (lh x (lw/2 + 1) bins): A(k) = (Z(k) + conj Z(-k)) / 2, B(k) = (Z(k) - conj Z(-k)) / 2i.
+// Written without the halves (they are folded into the kernel spectra).
+void separate_pair(const Complex* Z, std::size_t lh, std::size_t lw, Complex* A, Complex* B) {
+  const std::size_t wc = lw / 2 + 1;
+  const float* z = reinterpret_cast<const float*>(Z);
+  float* a = reinterpret_cast<float*>(A);
+  float* b = reinterpret_cast<float*>(B);
+  for (std::size_t u = 0; u < lh; ++u) {
+    const std::size_t u2 = (lh - u) % lh;
+    const Complex* zr = Z + u * lw;
+    const Complex* zm = Z + u2 * lw;  // row -u
+    auto one = [&](std::size_t v) {
+      const Complex p = zr[v], q = std::conj(zm[(lw - v) % lw]);
+      A[u * wc + v] = p + q;
+      B[u * wc + v] = (p - q) * Complex(0, -1);
+    };
+    one(0);
+    std::size_t v = 1;
+    for (; v + 4 <= wc; v += 4) {  // columns -v .. -(v+3) are lw-v .. lw-v-3, read backwards
+      const simd::v8 p = simd::loadu(z + 2 * (u * lw + v));
+      const simd::v8 q = simd::conj(simd::reverse_complex(simd::loadu(z + 2 * (u2 * lw + lw - v - 3))));
+      simd::storeu(a + 2 * (u * wc + v), p + q);
+      simd::storeu(b + 2 * (u * wc + v), simd::times_minus_i(p - q));
+    }
+    for (; v < wc; ++v) one(v);
+  }
+}
+
+// The inverse: half spectra A and B (B may be null: zero) -> the full spectrum W of a + i b,
+// W(k) = A(k) + i B(k), with A(-k) = conj A(k) and B(-k) = conj B(k) for the other half.
+void combine_pair(const Complex* A, const Complex* B, std::size_t lh, std::size_t lw, Complex* W) {
+  const std::size_t wc = lw / 2 + 1;
+  const float* a = reinterpret_cast<const float*>(A);
+  const float* b = reinterpret_cast<const float*>(B);
+  float* w = reinterpret_cast<float*>(W);
+  for (std::size_t u = 0; u < lh; ++u) {
+    const std::size_t u2 = (lh - u) % lh;
+    Complex* wr = W + u * lw;
+    std::size_t v = 0;
+    for (; v + 4 <= wc; v += 4) {
+      const simd::v8 av = simd::loadu(a + 2 * (u * wc + v));
+      simd::storeu(w + 2 * (u * lw + v), B ? av + simd::times_i(simd::loadu(b + 2 * (u * wc + v))) : av);
+    }
+    for (; v < wc; ++v) wr[v] = A[u * wc + v] + (B ? Complex(0, 1) * B[u * wc + v] : Complex(0, 0));
+    // Columns wc .. lw-1 mirror columns lw-wc .. 1 of row -u.
+    for (; v + 4 <= lw; v += 4) {
+      const std::size_t v2 = lw - v - 3;  // the lowest mirrored column of the four
+      const simd::v8 av = simd::conj(simd::reverse_complex(simd::loadu(a + 2 * (u2 * wc + v2))));
+      simd::storeu(w + 2 * (u * lw + v),
+                   B ? av + simd::times_i(simd::conj(simd::reverse_complex(simd::loadu(b + 2 * (u2 * wc + v2))))) : av);
+    }
+    for (; v < lw; ++v) {
+      const std::size_t v2 = lw - v;
+      wr[v] = std::conj(A[u2 * wc + v2]) + (B ? Complex(0, 1) * std::conj(B[u2 * wc + v2]) : Complex(0, 0));
+    }
+  }
 }
 
 // The blocked kernel spectra of the forward's tiles, recomputed only when the kernel changed.
+// Channels that travel in pairs carry twice their spectrum (separate_pair), so their kernel
+// rows get the 1/2 here.
 void update_forward_kernel(FftConv::Impl& m, const Problem& p, const float* kernel) {
   const std::size_t K = p.kh * p.kw * p.c * p.f;
   if (m.fcached_kernel.size() == K && std::memcmp(m.fcached_kernel.data(), kernel, K * sizeof(float)) == 0) return;
@@ -224,7 +304,8 @@ void update_forward_kernel(FftConv::Impl& m, const Problem& p, const float* kern
         for (std::size_t v = 0; v < p.kw; ++v)
           grid[((lh - u) % lh) * lw + (lw - v) % lw] = kernel[((u * p.kw + v) * C + c) * F + f];
       m.fplan->forward(grid.data(), spectrum.data());
-      detail::pack_kernel_spectrum(spectrum.data(), m.fnb, C, F, c, f, s, m.kblocked.data());
+      const bool paired = c < C / 2 * 2;
+      detail::pack_kernel_spectrum(spectrum.data(), m.fnb, C, F, c, f, paired ? 0.5f * s : s, m.kblocked.data());
     }
   }
 }
@@ -233,21 +314,23 @@ void update_forward_kernel(FftConv::Impl& m, const Problem& p, const float* kern
 
 // Overlap-save: the input tile whose top-left is (i0, j0) in padded coordinates gives, as the
 // top-left (lh - kh + 1) x (lw - kw + 1) of its cyclic correlation with the kernel, the outputs
-// starting at (i0, j0). Tiles go a group at a time through: planes -> r2c -> per-bin products
-// -> c2r -> channels-last output.
+// starting at (i0, j0). Tiles go a group at a time through: pair planes (two channels as one
+// complex plane) -> c2c -> the two half spectra -> per-bin products -> pairs of output spectra
+// combined -> c2c -> channels-last output. An odd last channel or filter goes through r2c/c2r.
 void FftConv::forward(const Problem& p, const float* x, const float* kernel, const float* bias, float* y) {
   Impl& m = *impl_;
   const FftTiling& T = m.tiling;
   const std::size_t C = p.c, F = p.f, lh = T.lh, lw = T.lw, to_h = lh - p.kh + 1, to_w = lw - p.kw + 1;
   const std::size_t per_image = T.tiles(), total = p.n * per_image, G = T.group, slot = m.fslot;
+  const std::size_t Cp = (C + 1) / 2, Fp = (F + 1) / 2, pslot = 2 * slot;  // pair regions: two slots
   update_forward_kernel(m, p, kernel);
   m.xspec.clear();  // a later backward transforms the whole planes itself
-  m.fbuf_a.resize(G * std::max(C, F) * slot);
-  m.fbuf_b.resize(G * std::max(C, F) * slot);
-  float* const in_planes = m.fbuf_b.data();
-  Complex* const xs = reinterpret_cast<Complex*>(m.fbuf_a.data());
-  Complex* const ys = reinterpret_cast<Complex*>(m.fbuf_b.data());
-  float* const out_planes = m.fbuf_a.data();
+  m.fbuf_a.resize(G * (std::max(C, F) + 1) * slot);
+  m.fbuf_b.resize(G * (std::max(C, F) + 1) * slot);
+  float* const in_pairs = m.fbuf_b.data();                           // (t, pair) regions
+  Complex* const xs = reinterpret_cast<Complex*>(m.fbuf_a.data());    // (t, c) slots
+  Complex* const ys = reinterpret_cast<Complex*>(m.fbuf_b.data());    // (t, f) slots
+  float* const out_pairs = m.fbuf_a.data();                          // (t, pair) regions
   const std::size_t blocks = m.fbins / detail::kBinBlock;
   for (std::size_t g0 = 0; g0 < total; g0 += G) {
     const std::size_t gn = std::min(G, total - g0);
@@ -258,14 +341,16 @@ void FftConv::forward(const Problem& p, const float* x, const float* kernel, con
     };
 #pragma omp parallel
     {
-      // Input tiles (zero outside the image) as C planes each, a row of all channels at a time
-      // (contiguous reads of the channels-last input).
+      static thread_local AlignedVector<Complex> full;  // one full lh x lw spectrum
+      full.resize(lh * lw);
+      // Input tiles (zero outside the image), a row of all channels at a time (contiguous
+      // reads of the channels-last input).
 #pragma omp for schedule(static)
       for (std::size_t tr = 0; tr < gn * lh; ++tr) {
         const std::size_t t = tr / lh, r = tr % lh;
         std::size_t n, i0, j0;
         origin(g0 + t, n, i0, j0);
-        float* dst = in_planes + t * C * slot + r * lw;
+        float* dst = in_pairs + t * Cp * pslot + r * 2 * lw;
         // Columns [q0, q1) of the tile fall inside the image.
         const std::ptrdiff_t x0 = std::ptrdiff_t(j0) - std::ptrdiff_t(p.pad_left);
         const std::ptrdiff_t iy = std::ptrdiff_t(i0 + r) - std::ptrdiff_t(p.pad_top);
@@ -273,26 +358,53 @@ void FftConv::forward(const Problem& p, const float* x, const float* kernel, con
         std::size_t q1 = std::size_t(std::clamp<std::ptrdiff_t>(std::ptrdiff_t(p.w) - x0, std::ptrdiff_t(q0), std::ptrdiff_t(lw)));
         if (iy < 0 || iy >= std::ptrdiff_t(p.h)) q0 = q1 = 0;
         const float* src = x + ((n * p.h + std::size_t(std::max<std::ptrdiff_t>(iy, 0))) * p.w) * C;
-        for (std::size_t c = 0; c < C; ++c) {
-          float* row = dst + c * slot;
+        const float* first = q1 > q0 ? src + std::size_t(x0 + std::ptrdiff_t(q0)) * C : nullptr;
+        for (std::size_t pr = 0; pr < C / 2; ++pr) {
+          float* row = dst + pr * pslot;
+          std::fill(row, row + 2 * q0, 0.0f);
+          std::fill(row + 2 * q1, row + 2 * lw, 0.0f);
+        }
+        if (first) gather_pairs(first, q1 - q0, C, dst + 2 * q0, pslot);
+        if (C % 2) {  // the odd channel: a real plane row
+          float* row = in_pairs + (t * Cp + C / 2) * pslot + r * lw;
           std::fill(row, row + q0, 0.0f);
           std::fill(row + q1, row + lw, 0.0f);
+          for (std::size_t q = q0; q < q1; ++q) row[q] = first[(q - q0) * C + C - 1];
         }
-        if (q1 > q0) gather_channels(src + std::size_t(x0 + std::ptrdiff_t(q0)) * C, q1 - q0, C, dst + q0, slot);
       }
+      // Spectra of the input channels, two per complex transform.
 #pragma omp for schedule(static)
-      for (std::size_t tc = 0; tc < gn * C; ++tc) m.fplan->forward(in_planes + tc * slot, xs + tc * slot / 2);
+      for (std::size_t tp = 0; tp < gn * Cp; ++tp) {
+        const std::size_t t = tp / Cp, pr = tp % Cp, c = 2 * pr;
+        const float* region = in_pairs + tp * pslot;
+        Complex* x0 = xs + (t * C + c) * slot / 2;
+        if (c + 1 < C) {
+          m.cplan->forward(reinterpret_cast<const Complex*>(region), full.data());
+          separate_pair(full.data(), lh, lw, x0, x0 + slot / 2);
+        } else {
+          m.fplan->forward(region, x0);
+        }
+      }
       // Y[t][f] = sum_c X[t][c] K[c][f], bin block by bin block.
       {
         const std::size_t nt = std::size_t(omp_get_num_threads()), id = std::size_t(omp_get_thread_num());
-        detail::bin_gemm(xs, m.kblocked.data(), ys, gn, C, F, slot / 2, blocks * id / nt,
-                         blocks * (id + 1) / nt);
+        detail::bin_gemm(xs, m.kblocked.data(), ys, gn, C, F, slot / 2, blocks * id / nt, blocks * (id + 1) / nt);
       }
 #pragma omp barrier
-      // Output tile planes (c2r destroys ys; it is rewritten for every group).
+      // Output tiles, two filters per complex transform (c2r destroys its input: ys is
+      // rewritten for every group).
 #pragma omp for schedule(static)
-      for (std::size_t tf = 0; tf < gn * F; ++tf)
-        m.fplan->inverse_unscaled(ys + tf * slot / 2, out_planes + tf * slot);
+      for (std::size_t tp = 0; tp < gn * Fp; ++tp) {
+        const std::size_t t = tp / Fp, pr = tp % Fp, f = 2 * pr;
+        Complex* y0 = ys + (t * F + f) * slot / 2;
+        float* region = out_pairs + tp * pslot;
+        if (f + 1 < F) {
+          combine_pair(y0, y0 + slot / 2, lh, lw, full.data());
+          m.cplan->backward_unscaled(full.data(), reinterpret_cast<Complex*>(region));
+        } else {
+          m.fplan->inverse_unscaled(y0, region);
+        }
+      }
       // The valid to_h x to_w corner of each tile, channels last, plus the bias.
 #pragma omp for schedule(static)
       for (std::size_t ti = 0; ti < gn * to_h; ++ti) {
@@ -302,8 +414,12 @@ void FftConv::forward(const Problem& p, const float* x, const float* kernel, con
         if (i0 + i >= p.oh) continue;
         const std::size_t nw = std::min(to_w, p.ow - j0);
         float* dst = y + ((n * p.oh + i0 + i) * p.ow + j0) * F;
-        const float* src = out_planes + t * F * slot + i * lw;
-        scatter_channels(src, slot, nw, F, bias, dst);
+        scatter_pairs(out_pairs + t * Fp * pslot + i * 2 * lw, pslot, nw, F, bias, dst);
+        if (F % 2) {  // the odd filter: a real plane row
+          const float* row = out_pairs + (t * Fp + F / 2) * pslot + i * lw;
+          const float b = bias ? bias[F - 1] : 0.0f;
+          for (std::size_t j = 0; j < nw; ++j) dst[j * F + F - 1] = row[j] + b;
+        }
       }
     }
   }
