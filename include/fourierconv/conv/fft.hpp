@@ -7,9 +7,10 @@
 //             circular convolution is Keras's cross-correlation)
 //   backward: dX[n,c] = sum_f G[n,f] . conj(Kc[c,f]),  dKc[c,f] = sum_n G[n,f] . conj(X[n,c])
 // Forward: overlap-save tiles t of lh x lw (conv::fft_tiling; one tile per image is the plain
-// whole-plane FFT convolution), a group of tiles at a time: the tiles' r2c transforms, then the
-// per-bin products over bins eight at a time with the kernel spectra in a blocked layout read
-// once per group (conv/bin_gemm), then the c2r transforms and the valid corner of each tile.
+// whole-plane FFT convolution), a group of tiles at a time: two channels per complex transform
+// (z = x_2m + i x_2m+1, separated into their half spectra afterwards), the per-bin products over
+// bins eight at a time with the kernel spectra in a blocked layout read once per group
+// (conv/bin_gemm), two filters per inverse complex transform, and the valid corner of each tile.
 // Tiles keep the C*F kernel spectra small (those of a 16 -> 16 layer on whole 288 x 288 planes
 // are 85 MB, read from memory on every call) at the price of some overlap.
 // Backward: whole planes of P x Q = fast_padded_size(H + pt + pb) x fast_padded_size(W + pl + pr)
