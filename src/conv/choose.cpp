@@ -151,15 +151,19 @@ double fft_cost_us(const Problem& p, Pass pass) {
   if (pass == Pass::Inference || pass == Pass::TrainingForward) {
     return forward_ns(p, fft_tiling(p), pass == Pass::TrainingForward) * 1e-3 + kFixedUs;
   }
-  // Backward runs on whole planes: N*C input and N*F gradient transforms, C*F inverse ones and
-  // a channel product for the kernel gradient, N*C inverse ones and another product for the
-  // input gradient.
+  // The kernel gradient runs on whole planes: N*C input and N*F gradient transforms, a channel
+  // product and C*F inverse transforms. The input gradient is the tiled forward of
+  // input_gradient_problem(p), with its kernel spectra recomputed (the weights change per step).
   auto [P, Q] = fft_grid(p);
   const double bins = double(P) * double(Q / 2 + 1), n = double(p.n), c = double(p.c), f = double(p.f);
-  const bool dx = pass == Pass::Backward;
-  return ((n * c + n * f + c * f + (dx ? n * c : 0.0)) * (transform_ns(P, Q) + double(P * Q) * kPlaneNsPerPoint) +
-          (dx ? 2.0 : 1.0) * n * c * f * bins * backward_cmac_ns(p, bins)) * 1e-3 +
-         kFixedUs;
+  const double dk = (n * c + n * f + c * f) * (transform_ns(P, Q) + double(P * Q) * kPlaneNsPerPoint) +
+                    n * c * f * bins * backward_cmac_ns(p, bins);
+  double dx = 0.0;
+  if (pass == Pass::Backward) {
+    const Problem q = input_gradient_problem(p);
+    dx = forward_ns(q, fft_tiling(q), true);
+  }
+  return (dk + dx) * 1e-3 + kFixedUs;
 }
 
 Choice choose(const Problem& p, Pass pass) {

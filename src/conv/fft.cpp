@@ -28,6 +28,15 @@ std::pair<std::size_t, std::size_t> fft_grid(const Problem& p) {
   return {fast_padded_size(p.h + p.pad_top + p.pad_bottom), fast_padded_size(p.w + p.pad_left + p.pad_right)};
 }
 
+Problem input_gradient_problem(const Problem& p) {
+  Problem q = p;
+  q.h = p.oh, q.w = p.ow, q.c = p.f, q.f = p.c;
+  q.pad_top = p.kh - 1 - p.pad_top, q.pad_bottom = p.kh - 1 - p.pad_bottom;
+  q.pad_left = p.kw - 1 - p.pad_left, q.pad_right = p.kw - 1 - p.pad_right;
+  q.oh = p.h, q.ow = p.w;
+  return q;
+}
+
 namespace {
 constexpr std::size_t kBackwardBins = 64;  // bins per block of the backward's channel products (fits L1/L2)
 }  // namespace
@@ -50,7 +59,10 @@ struct FftConv::Impl {
   // they meet zero kernel lanes and no transform reads them.
   AlignedVector<float> fbuf_a, fbuf_b;
 
-  // Backward: whole planes of the P x Q grid.
+  // Backward. The input gradient is a forward problem of its own (input_gradient_problem) on a
+  // second FftConv; the kernel gradient runs on whole planes of the P x Q grid.
+  std::unique_ptr<FftConv> dx_conv;
+  std::vector<float> rotated;  // the kernel rotated by 180 degrees, (kh, kw, F, C)
   FftRigor rigor = FftRigor::Estimate;
   void ensure_backward_plan() {
     if (plan) return;
@@ -60,40 +72,8 @@ struct FftConv::Impl {
 
   std::size_t P = 0, Q = 0, nb = 0;
   std::shared_ptr<const FftPlan> plan;
-  std::vector<float> cached_kernel;  // the kernel whose spectra kspec holds
-  AlignedVector<Complex> kspec;      // (C, F, nb), 1/(P*Q) folded in
   AlignedVector<Complex> xspec;      // (N, C, nb) of the last forward
   AlignedVector<Complex> work;       // (N, F, nb) products / output gradients
-
-  void update_kernel(const Problem& p, const float* kernel) {
-    spectra_of(p, kernel, P, Q, nb, *plan, cached_kernel, kspec);
-  }
-
-  // Kernel spectra on a P x Q grid (flipped placement), recomputed only when the kernel changed.
-  static void spectra_of(const Problem& p, const float* kernel, std::size_t P, std::size_t Q, std::size_t nb,
-                         const FftPlan& plan, std::vector<float>& cached, AlignedVector<Complex>& kspec) {
-    const std::size_t K = p.kh * p.kw * p.c * p.f;
-    if (cached.size() == K && std::memcmp(cached.data(), kernel, K * sizeof(float)) == 0) return;
-    cached.assign(kernel, kernel + K);
-    kspec.resize(p.c * p.f * nb);
-    const float s = plan.inverse_scale();
-#pragma omp parallel
-    {
-      AlignedVector<float> grid(P * Q);
-#pragma omp for schedule(static)
-      for (std::size_t cf = 0; cf < p.c * p.f; ++cf) {
-        const std::size_t c = cf / p.f, f = cf % p.f;
-        std::fill(grid.begin(), grid.end(), 0.0f);
-        // Flipped placement: k[u][v] at (-u mod P, -v mod Q) turns convolution into correlation.
-        for (std::size_t u = 0; u < p.kh; ++u)
-          for (std::size_t v = 0; v < p.kw; ++v)
-            grid[((P - u) % P) * Q + (Q - v) % Q] = kernel[((u * p.kw + v) * p.c + c) * p.f + f];
-        Complex* out = kspec.data() + cf * nb;
-        plan.forward(grid.data(), out);
-        for (std::size_t b = 0; b < nb; ++b) out[b] *= s;
-      }
-    }
-  }
 
   // Transforms the N*C input planes (padded, at the grid's top-left) into xspec. The
   // channels-last input is first transposed to planes in row blocks (contiguous writes),
@@ -430,15 +410,29 @@ void FftConv::invalidate_input() { impl_->xspec.clear(); }
 void FftConv::backward(const Problem& p, const float* x, const float* kernel, const float* dy, float* dx, float* dkernel,
                        float* dbias) {
   Impl& m = *impl_;
+  if (dbias) {
+    std::fill(dbias, dbias + p.f, 0.0f);
+    for (std::size_t i = 0; i < p.n * p.oh * p.ow; ++i)
+      for (std::size_t f = 0; f < p.f; ++f) dbias[f] += dy[i * p.f + f];
+  }
+  if (dx) {
+    // dx is the correlation of dy (padded by k-1-pad) with the kernel rotated by 180 degrees,
+    // channels and filters swapped: a forward problem of its own, on the tiled path.
+    const Problem q = input_gradient_problem(p);
+    if (!m.dx_conv) m.dx_conv = std::make_unique<FftConv>(q, m.rigor);
+    m.rotated.resize(p.kh * p.kw * p.c * p.f);
+    for (std::size_t u = 0; u < p.kh; ++u)
+      for (std::size_t v = 0; v < p.kw; ++v)
+        for (std::size_t c = 0; c < p.c; ++c)
+          for (std::size_t f = 0; f < p.f; ++f)
+            m.rotated[((u * p.kw + v) * p.f + f) * p.c + c] =
+                kernel[(((p.kh - 1 - u) * p.kw + (p.kw - 1 - v)) * p.c + c) * p.f + f];
+    m.dx_conv->forward(q, dy, m.rotated.data(), nullptr, dx);
+  }
+  if (!dkernel) return;
   m.ensure_backward_plan();
   const std::size_t nb = m.nb, N = p.n, C = p.c, F = p.f, P = m.P, Q = m.Q;
   if (m.xspec.size() != N * C * nb) m.transform_input(p, x);
-  m.update_kernel(p, kernel);
-  if (dbias) {
-    std::fill(dbias, dbias + F, 0.0f);
-    for (std::size_t i = 0; i < N * p.oh * p.ow; ++i)
-      for (std::size_t f = 0; f < F; ++f) dbias[f] += dy[i * F + f];
-  }
   // G[n,f] = rfft2(dy[n,...,f] embedded at the grid's top-left).
   m.work.resize(N * F * nb);
 #pragma omp parallel
@@ -453,7 +447,7 @@ void FftConv::backward(const Problem& p, const float* x, const float* kernel, co
       m.plan->forward(grid.data(), m.work.data() + nf * nb);
     }
   }
-  if (dkernel) {
+  {
     // dKc[c,f] = (1/PQ) irfft2_unscaled(sum_n G[n,f] conj(X[n,c])); dk[u][v] = dKc[-u][-v].
     AlignedVector<Complex> acc(C * F * nb, Complex(0, 0));
 #pragma omp parallel for schedule(static)
@@ -476,30 +470,6 @@ void FftConv::backward(const Problem& p, const float* x, const float* kernel, co
         for (std::size_t u = 0; u < p.kh; ++u)
           for (std::size_t v = 0; v < p.kw; ++v)
             dkernel[((u * p.kw + v) * C + c) * F + f] = grid[((P - u) % P) * Q + (Q - v) % Q] * s;
-      }
-    }
-  }
-  if (dx) {
-    // dX[n,c] = sum_f G[n,f] conj(Kc[c,f]) (the 1/PQ is in Kc); dx = the H x W window at (pt, pl).
-    AlignedVector<Complex> acc(N * C * nb, Complex(0, 0));
-#pragma omp parallel for schedule(static)
-    for (std::size_t b0 = 0; b0 < nb; b0 += kBackwardBins) {
-      const std::size_t len = std::min(kBackwardBins, nb - b0);
-      for (std::size_t n = 0; n < N; ++n)
-        for (std::size_t c = 0; c < C; ++c)
-          for (std::size_t f = 0; f < F; ++f)
-            fourierconv::detail::multiply_accumulate_spectra(acc.data() + (n * C + c) * nb + b0, m.work.data() + (n * F + f) * nb + b0, m.kspec.data() + (c * F + f) * nb + b0,
-                 len, true);
-    }
-#pragma omp parallel
-    {
-      AlignedVector<float> grid(P * Q);
-#pragma omp for schedule(static)
-      for (std::size_t nc = 0; nc < N * C; ++nc) {
-        const std::size_t n = nc / C, c = nc % C;
-        m.plan->inverse_unscaled(acc.data() + nc * nb, grid.data());
-        for (std::size_t i = 0; i < p.h; ++i)
-          for (std::size_t j = 0; j < p.w; ++j) dx[((n * p.h + i) * p.w + j) * C + c] = grid[(i + p.pad_top) * Q + j + p.pad_left];
       }
     }
   }

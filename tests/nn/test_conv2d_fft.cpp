@@ -207,7 +207,7 @@ namespace {
 
 // Seeded random shapes (odd and prime sizes, kernels larger than the image under same padding,
 // one-pixel sides, any channel counts), each with the tiling the model picks and with forced
-// small tiles, against the direct algorithm.
+// small tiles, against the direct algorithm; and both gradients.
 TEST(Conv2DFft, RandomShapesAgreeWithDirect) {
   std::mt19937 g(2026);
   auto uni = [&](std::size_t lo, std::size_t hi) { return std::uniform_int_distribution<std::size_t>(lo, hi)(g); };
@@ -229,6 +229,13 @@ TEST(Conv2DFft, RandomShapesAgreeWithDirect) {
     small.forward(p, x.data(), k.data(), b.data(), yt.data());
     fctest::expect_close(ya, fctest::to_double(yd), 2e-5, "fft (model's tiling) vs direct");
     fctest::expect_close(yt, fctest::to_double(yd), 2e-5, "fft (small tiles) vs direct");
+    // Backward: the input gradient through its own tiled forward, the kernel gradient on whole planes.
+    Tensor dy = random_tensor({yd.size()}, unsigned(i) + 300);
+    Tensor dxd({x.size()}, NAN), dxf({x.size()}, NAN), dkd({k.size()}, NAN), dkf({k.size()}, NAN);
+    conv::direct_backward(p, x.data(), k.data(), dy.data(), dxd.data(), dkd.data(), nullptr);
+    chosen.backward(p, x.data(), k.data(), dy.data(), dxf.data(), dkf.data(), nullptr);
+    fctest::expect_close(dxf, fctest::to_double(dxd), 2e-5, "fft dx vs direct");
+    fctest::expect_close(dkf, fctest::to_double(dkd), 2e-5, "fft dkernel vs direct");
   }
 }
 

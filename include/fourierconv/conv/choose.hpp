@@ -1,15 +1,18 @@
 // The algorithm choice for a conv::Problem: a pure function, unit-tested without running any
 // convolution (as PyTorch's select_conv_backend and NNPACK's select_algorithm).
 //
-// Cost model (microseconds), constants measured on the development machine with
-// `build/fourierconv bench --calibrate-conv` (BENCHMARKS.md):
+// Cost model (microseconds), constants fitted to timings on the development machine
+// (BENCHMARKS.md, section 4):
 //   direct  = MACs * ns_per_mac (small-tap kernel or im2col + sgemm) + im2col copies
-//   fft     = transforms * kFftNsPerPoint * PQ log2(PQ) + complex MACs * kCmacNs
-//     forward:  N*C input + N*F output transforms (+ C*F kernel transforms when training,
-//               since the kernel changes every step; cached at inference), N*C*F*bins products,
-//               per whole plane or per overlap-save tile, whichever is cheaper
-//     backward: N*F + N*C + C*F transforms, 2*N*C*F*bins products (without the input
-//               gradient: N*F + C*F transforms, one product; direct likewise halves)
+//   fft     = transforms * ns per point (nearly constant for FFTW's measured plans) + tile
+//             filling + per-bin products (the larger of their FMA time and the time to read
+//             the kernel spectra from memory once per group of tiles)
+//     forward:  (C + F) / 2 complex transforms per tile (+ C*F kernel transforms when training,
+//               since the kernel changes every step; cached at inference), for the cheapest
+//               tiling (fft_tiling: whole planes or overlap-save tiles)
+//     backward: kernel gradient on whole planes, N*C + N*F + C*F transforms and N*C*F*bins
+//               products; input gradient as the tiled forward of input_gradient_problem(p)
+//               (left out for BackwardWeightsOnly; direct likewise halves)
 // The FFT needs stride 1 and dilation 1; otherwise direct is chosen and the reason says so.
 #pragma once
 

@@ -5,7 +5,8 @@
 // (NNPACK; Mathieu et al., 2014):
 //   forward:  Y[t,f] = sum_c X[t,c] . Kc[c,f]       (Kc: the kernel placed flipped, so the
 //             circular convolution is Keras's cross-correlation)
-//   backward: dX[n,c] = sum_f G[n,f] . conj(Kc[c,f]),  dKc[c,f] = sum_n G[n,f] . conj(X[n,c])
+//   backward: dKc[c,f] = sum_n G[n,f] . conj(X[n,c]) on whole planes; dX as the forward of
+//             input_gradient_problem(p) (dy correlated with the rotated kernel), tiled
 // Forward: overlap-save tiles t of lh x lw (conv::fft_tiling; one tile per image is the plain
 // whole-plane FFT convolution), a group of tiles at a time: two channels per complex transform
 // (z = x_2m + i x_2m+1, separated into their half spectra afterwards), the per-bin products over
@@ -13,8 +14,8 @@
 // (conv/bin_gemm), two filters per inverse complex transform, and the valid corner of each tile.
 // Tiles keep the C*F kernel spectra small (those of a 16 -> 16 layer on whole 288 x 288 planes
 // are 85 MB, read from memory on every call) at the price of some overlap.
-// Backward: whole planes of P x Q = fast_padded_size(H + pt + pb) x fast_padded_size(W + pl + pr)
-// (no wrap-around reaches the outputs, which sit at the grid's top-left).
+// Kernel gradient: whole planes of P x Q = fast_padded_size(H + pt + pb) x
+// fast_padded_size(W + pl + pr) (no wrap-around reaches the outputs, at the grid's top-left).
 // Kernel spectra are cached and recomputed only when the kernel's values change, so
 // inference with fixed weights pays C*F kernel transforms once.
 #pragma once
@@ -31,8 +32,12 @@ namespace fourierconv::conv {
 
 // Whether the FFT algorithm handles p; if not, *why says which property stops it.
 bool fft_supports(const Problem& p, std::string* why = nullptr);
-// The FFT grid of p (P, Q).
+// The FFT grid of p (P, Q): the backward's whole planes for the kernel gradient.
 std::pair<std::size_t, std::size_t> fft_grid(const Problem& p);
+// The forward problem whose output is p's input gradient (stride 1, dilation 1): dy as the
+// input (N, OH, OW, F) padded by k - 1 - pad on each side, the kernel rotated by 180 degrees
+// with channels and filters swapped (kh, kw, F, C), output (N, H, W, C).
+Problem input_gradient_problem(const Problem& p);
 
 class FftConv {
  public:
