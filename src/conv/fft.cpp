@@ -261,6 +261,44 @@ void combine_pair(const Complex* A, const Complex* B, std::size_t lh, std::size_
   }
 }
 
+// Row r of a tile, as C/2 pair rows (and the odd channel's real row): column q of the tile
+// shows pixel (iy, x0 + q) of `img` (h x w x C, channels last) for q < cols, 0 beyond and
+// outside the image (iy outside [0, h): a zero row). `pairs` is the tile's first pair region.
+void fill_tile_row(const float* img, std::size_t h, std::size_t w, std::size_t C, std::ptrdiff_t iy, std::ptrdiff_t x0,
+                   std::size_t cols, std::size_t lw, std::size_t r, float* pairs, std::size_t pslot) {
+  std::size_t q0 = std::size_t(std::clamp<std::ptrdiff_t>(-x0, 0, std::ptrdiff_t(cols)));
+  std::size_t q1 = std::size_t(std::clamp<std::ptrdiff_t>(std::ptrdiff_t(w) - x0, std::ptrdiff_t(q0), std::ptrdiff_t(cols)));
+  if (iy < 0 || iy >= std::ptrdiff_t(h)) q0 = q1 = 0;
+  const float* first = q1 > q0 ? img + (std::size_t(iy) * w + std::size_t(x0 + std::ptrdiff_t(q0))) * C : nullptr;
+  float* dst = pairs + r * 2 * lw;
+  for (std::size_t pr = 0; pr < C / 2; ++pr) {
+    float* row = dst + pr * pslot;
+    std::fill(row, row + 2 * q0, 0.0f);
+    std::fill(row + 2 * q1, row + 2 * lw, 0.0f);
+  }
+  if (first) gather_pairs(first, q1 - q0, C, dst + 2 * q0, pslot);
+  if (C % 2) {  // the odd channel: a real plane row
+    float* row = pairs + (C / 2) * pslot + r * lw;
+    std::fill(row, row + q0, 0.0f);
+    std::fill(row + q1, row + lw, 0.0f);
+    for (std::size_t q = q0; q < q1; ++q) row[q] = first[(q - q0) * C + C - 1];
+  }
+}
+
+// Half spectra of pair pr of a tile (channels 2pr, 2pr+1 through one c2c, separated; an odd
+// last channel through r2c) into spectra + c * sstride (complex), `full` a scratch of lh*lw.
+void pair_spectra(const FftConv::Impl& m, const float* pairs, std::size_t pslot, std::size_t C, std::size_t pr,
+                  Complex* spectra, std::size_t sstride, Complex* full) {
+  const std::size_t c = 2 * pr;
+  const float* region = pairs + pr * pslot;
+  if (c + 1 < C) {
+    m.cplan->forward(reinterpret_cast<const Complex*>(region), full);
+    separate_pair(full, m.tiling.lh, m.tiling.lw, spectra + c * sstride, spectra + (c + 1) * sstride);
+  } else {
+    m.fplan->forward(region, spectra + c * sstride);
+  }
+}
+
 // The blocked kernel spectra of the forward's tiles, recomputed only when the kernel changed.
 // Channels that travel in pairs carry twice their spectrum (separate_pair), so their kernel
 // rows get the 1/2 here.
@@ -330,40 +368,14 @@ void FftConv::forward(const Problem& p, const float* x, const float* kernel, con
         const std::size_t t = tr / lh, r = tr % lh;
         std::size_t n, i0, j0;
         origin(g0 + t, n, i0, j0);
-        float* dst = in_pairs + t * Cp * pslot + r * 2 * lw;
-        // Columns [q0, q1) of the tile fall inside the image.
-        const std::ptrdiff_t x0 = std::ptrdiff_t(j0) - std::ptrdiff_t(p.pad_left);
-        const std::ptrdiff_t iy = std::ptrdiff_t(i0 + r) - std::ptrdiff_t(p.pad_top);
-        std::size_t q0 = std::size_t(std::clamp<std::ptrdiff_t>(-x0, 0, std::ptrdiff_t(lw)));
-        std::size_t q1 = std::size_t(std::clamp<std::ptrdiff_t>(std::ptrdiff_t(p.w) - x0, std::ptrdiff_t(q0), std::ptrdiff_t(lw)));
-        if (iy < 0 || iy >= std::ptrdiff_t(p.h)) q0 = q1 = 0;
-        const float* src = x + ((n * p.h + std::size_t(std::max<std::ptrdiff_t>(iy, 0))) * p.w) * C;
-        const float* first = q1 > q0 ? src + std::size_t(x0 + std::ptrdiff_t(q0)) * C : nullptr;
-        for (std::size_t pr = 0; pr < C / 2; ++pr) {
-          float* row = dst + pr * pslot;
-          std::fill(row, row + 2 * q0, 0.0f);
-          std::fill(row + 2 * q1, row + 2 * lw, 0.0f);
-        }
-        if (first) gather_pairs(first, q1 - q0, C, dst + 2 * q0, pslot);
-        if (C % 2) {  // the odd channel: a real plane row
-          float* row = in_pairs + (t * Cp + C / 2) * pslot + r * lw;
-          std::fill(row, row + q0, 0.0f);
-          std::fill(row + q1, row + lw, 0.0f);
-          for (std::size_t q = q0; q < q1; ++q) row[q] = first[(q - q0) * C + C - 1];
-        }
+        fill_tile_row(x + n * p.h * p.w * C, p.h, p.w, C, std::ptrdiff_t(i0 + r) - std::ptrdiff_t(p.pad_top),
+                      std::ptrdiff_t(j0) - std::ptrdiff_t(p.pad_left), lw, lw, r, in_pairs + t * Cp * pslot, pslot);
       }
       // Spectra of the input channels, two per complex transform.
 #pragma omp for schedule(static)
       for (std::size_t tp = 0; tp < gn * Cp; ++tp) {
-        const std::size_t t = tp / Cp, pr = tp % Cp, c = 2 * pr;
-        const float* region = in_pairs + tp * pslot;
-        Complex* x0 = xs + (t * C + c) * slot / 2;
-        if (c + 1 < C) {
-          m.cplan->forward(reinterpret_cast<const Complex*>(region), full.data());
-          separate_pair(full.data(), lh, lw, x0, x0 + slot / 2);
-        } else {
-          m.fplan->forward(region, x0);
-        }
+        const std::size_t t = tp / Cp;
+        pair_spectra(m, in_pairs + t * Cp * pslot, pslot, C, tp % Cp, xs + t * C * slot / 2, slot / 2, full.data());
       }
       // Y[t][f] = sum_c X[t][c] K[c][f], bin block by bin block.
       {
