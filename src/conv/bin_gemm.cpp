@@ -60,6 +60,32 @@ inline void filters_block(const v8* xr, const v8* xi, const float* k, std::size_
   }
 }
 
+// FB filters of channel c and one bin block: D[c][f0 + q] += sum_t X[t][c] conj(G[t][f0 + q]),
+// from deinterleaved X (xs) and G (gs); FB independent accumulator pairs keep the FMA units
+// busy when there are few tiles.
+template <int FB>
+inline void conj_tiles_block(const v8* xs, const v8* gs, std::size_t T, std::size_t C, std::size_t F, std::size_t c,
+                             std::size_t f0, float* d, std::size_t dpstride) {
+  v8 ar[FB], ai[FB];
+  for (int q = 0; q < FB; ++q) ar[q] = ai[q] = v8{};
+  for (std::size_t t = 0; t < T; ++t) {
+    const v8 xr = xs[2 * (t * C + c)], xi = xs[2 * (t * C + c) + 1];
+    for (int q = 0; q < FB; ++q) {
+      // (xr + i xi)(gr - i gi) = xr gr + xi gi + i (xi gr - xr gi)
+      const v8 gr = gs[2 * (t * F + f0 + q)], gi = gs[2 * (t * F + f0 + q) + 1];
+      ar[q] = fma(xi, gi, fma(xr, gr, ar[q]));
+      ai[q] = fnma(xr, gi, fma(xi, gr, ai[q]));
+    }
+  }
+  for (int q = 0; q < FB; ++q) {
+    v8 lo, hi;
+    interleave(ar[q], ai[q], lo, hi);
+    float* dq = d + q * dpstride;
+    store(dq, load(dq) + lo);
+    store(dq + kBinBlock, load(dq + kBinBlock) + hi);
+  }
+}
+
 }  // namespace
 
 void pack_kernel_spectrum(const Complex* spectrum, std::size_t nb, std::size_t C, std::size_t F, std::size_t c,
@@ -103,6 +129,31 @@ void bin_gemm(const Complex* X, const float* K, Complex* Y, std::size_t T, std::
         case 1: filters_block<1>(xr, xi, kj + f * kBlockFloats, C, F, y + f * pstride, pstride, ahead); break;
         default: break;
       }
+    }
+  }
+}
+
+void bin_gemm_conj_tiles(const Complex* X, const Complex* G, Complex* D, std::size_t T, std::size_t C, std::size_t F,
+                         std::size_t stride, std::size_t dstride, std::size_t j0, std::size_t j1) {
+  constexpr std::size_t kBlockFloats = 2 * kBinBlock;
+  const float* xf = reinterpret_cast<const float*>(X);
+  const float* gf = reinterpret_cast<const float*>(G);
+  float* df = reinterpret_cast<float*>(D);
+  std::vector<v8> xs(2 * T * C), gs(2 * T * F);  // deinterleaved: re, im per (t, c) and (t, f)
+  for (std::size_t j = j0; j < j1; ++j) {
+    for (std::size_t tc = 0; tc < T * C; ++tc) {
+      const float* x = xf + tc * 2 * stride + j * kBlockFloats;
+      deinterleave(load(x), load(x + kBinBlock), xs[2 * tc], xs[2 * tc + 1]);
+    }
+    for (std::size_t tf = 0; tf < T * F; ++tf) {
+      const float* g = gf + tf * 2 * stride + j * kBlockFloats;
+      deinterleave(load(g), load(g + kBinBlock), gs[2 * tf], gs[2 * tf + 1]);
+    }
+    for (std::size_t c = 0; c < C; ++c) {
+      float* d = df + c * F * 2 * dstride + j * kBlockFloats;
+      std::size_t f = 0;
+      for (; f + 4 <= F; f += 4) conj_tiles_block<4>(xs.data(), gs.data(), T, C, F, c, f, d + f * 2 * dstride, 2 * dstride);
+      for (; f < F; ++f) conj_tiles_block<1>(xs.data(), gs.data(), T, C, F, c, f, d + f * 2 * dstride, 2 * dstride);
     }
   }
 }

@@ -35,4 +35,11 @@ void pack_kernel_spectrum(const Complex* spectrum, std::size_t nb, std::size_t C
 void bin_gemm(const Complex* X, const float* K, Complex* Y, std::size_t T, std::size_t C, std::size_t F,
               std::size_t stride, std::size_t j0, std::size_t j1);
 
+// The kernel gradient's product, a reduction over tiles: for bin blocks [j0, j1),
+//   D[c][f] += sum_t X[t][c] * conj(G[t][f])
+// X planes (t*C + c) * stride and G planes (t*F + f) * stride bins apart, D planes
+// (c*F + f) * dstride apart, all interleaved complex.
+void bin_gemm_conj_tiles(const Complex* X, const Complex* G, Complex* D, std::size_t T, std::size_t C, std::size_t F,
+                         std::size_t stride, std::size_t dstride, std::size_t j0, std::size_t j1);
+
 }  // namespace fourierconv::conv::detail

@@ -26,8 +26,6 @@ constexpr double kFftNsPerPoint = 1.75;       // per grid point x radix factor, 
 constexpr double kPlaneNsPerPoint = 0.25;     // gather/scatter/zero of a plane, per grid point
 constexpr double kPairedTransform = 1.4;      // one c2c of two real planes, in r2c times
 constexpr double kTransformUs = 0.3;          // fixed cost per transform
-constexpr double kCmacNsCached = 0.3;         // backward complex multiply-add, spectra in cache
-constexpr double kCmacNsStreamedBwd = 3.5;    // ... spectra larger than kCacheBytes
 constexpr double kBinGemmNsPerCmac = 0.1;     // forward: the blocked per-bin product
 constexpr double kMemoryNsPerByte = 0.09;     // forward: kernel spectra read from memory
 constexpr double kCacheBytes = 4e6;
@@ -70,10 +68,6 @@ double transform_ns(std::size_t lh, std::size_t lw) {
   return pq * kFftNsPerPoint * 0.5 * (radix_factor(lh) + radix_factor(lw)) + kTransformUs * 1e3;
 }
 
-double backward_cmac_ns(const Problem& p, double bins) {
-  return double(p.c * p.f) * bins * 8.0 > kCacheBytes ? kCmacNsStreamedBwd : kCmacNsCached;
-}
-
 // Tiles per group of the forward: the group's input and output spectra and planes stay within
 // kGroupBytes (the blocked kernel spectra are read once per group).
 std::size_t group_size(const Problem& p, std::size_t lh, std::size_t lw, std::size_t tiles) {
@@ -96,6 +90,21 @@ double forward_ns(const Problem& p, const FftTiling& t, bool training) {
                                   kbytes > kCacheBytes ? groups * kbytes * kMemoryNsPerByte : 0.0);
   return tiles * (transforms * transform_ns(t.lh, t.lw) + (c + f) * double(t.lh * t.lw) * kPlaneNsPerPoint) + product +
          (training ? c * f * (transform_ns(t.lh, t.lw) + double(t.lh * t.lw) * kPlaneNsPerPoint) : 0.0);
+}
+
+// Kernel gradient cost (ns) on tiling t: each tile's input and output-gradient transforms, the
+// per-bin products accumulated into C*F spectra (read and written once per group), and C*F
+// inverse transforms, two per complex transform.
+double kernel_gradient_ns(const Problem& p, const FftTiling& t) {
+  const double c = double(p.c), f = double(p.f);
+  const double tiles = double(p.n * t.tiles()), bins = double(t.lh) * double(t.lw / 2 + 1);
+  const double groups = std::ceil(tiles / double(t.group));
+  const double dbytes = c * f * bins * 8.0;
+  const double transforms = tiles * (double(p.c / 2 + p.f / 2) * kPairedTransform + double(p.c % 2 + p.f % 2)) +
+                            double(p.c * p.f / 2) * kPairedTransform + double(p.c * p.f % 2);
+  const double product = std::max(tiles * c * f * bins * kBinGemmNsPerCmac,
+                                  dbytes > kCacheBytes ? 2.0 * groups * dbytes * kMemoryNsPerByte : 0.0);
+  return transforms * transform_ns(t.lh, t.lw) + tiles * (c + f) * double(t.lh * t.lw) * kPlaneNsPerPoint + product;
 }
 
 std::size_t tiles_along(std::size_t out, std::size_t k, std::size_t l) { return (out + l - k) / (l - k + 1); }
@@ -151,19 +160,14 @@ double fft_cost_us(const Problem& p, Pass pass) {
   if (pass == Pass::Inference || pass == Pass::TrainingForward) {
     return forward_ns(p, fft_tiling(p), pass == Pass::TrainingForward) * 1e-3 + kFixedUs;
   }
-  // The kernel gradient runs on whole planes: N*C input and N*F gradient transforms, a channel
-  // product and C*F inverse transforms. The input gradient is the tiled forward of
+  // The kernel gradient on the forward's tiles; the input gradient is the forward of
   // input_gradient_problem(p), with its kernel spectra recomputed (the weights change per step).
-  auto [P, Q] = fft_grid(p);
-  const double bins = double(P) * double(Q / 2 + 1), n = double(p.n), c = double(p.c), f = double(p.f);
-  const double dk = (n * c + n * f + c * f) * (transform_ns(P, Q) + double(P * Q) * kPlaneNsPerPoint) +
-                    n * c * f * bins * backward_cmac_ns(p, bins);
-  double dx = 0.0;
+  double ns = kernel_gradient_ns(p, fft_tiling(p));
   if (pass == Pass::Backward) {
     const Problem q = input_gradient_problem(p);
-    dx = forward_ns(q, fft_tiling(q), true);
+    ns += forward_ns(q, fft_tiling(q), true);
   }
-  return (dk + dx) * 1e-3 + kFixedUs;
+  return ns * 1e-3 + kFixedUs;
 }
 
 Choice choose(const Problem& p, Pass pass) {

@@ -4,7 +4,6 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
-#include <tuple>
 #include <omp.h>
 #include <vector>
 
@@ -24,10 +23,6 @@ bool fft_supports(const Problem& p, std::string* why) {
   return reason.empty();
 }
 
-std::pair<std::size_t, std::size_t> fft_grid(const Problem& p) {
-  return {fast_padded_size(p.h + p.pad_top + p.pad_bottom), fast_padded_size(p.w + p.pad_left + p.pad_right)};
-}
-
 Problem input_gradient_problem(const Problem& p) {
   Problem q = p;
   q.h = p.oh, q.w = p.ow, q.c = p.f, q.f = p.c;
@@ -37,90 +32,30 @@ Problem input_gradient_problem(const Problem& p) {
   return q;
 }
 
-namespace {
-constexpr std::size_t kBackwardBins = 64;  // bins per block of the backward's channel products (fits L1/L2)
-}  // namespace
-
 struct FftConv::Impl {
-  // Forward: overlap-save tiles (a single tile is the whole padded plane), transformed a group
-  // at a time; the channel sums are per-bin products with blocked kernel spectra (bin_gemm).
+  // Overlap-save tiles (a single tile is the whole padded plane), transformed a group at a
+  // time, two channels per complex transform; the channel sums are per-bin products.
   FftTiling tiling;
-  // Bins of a tile spectrum, the same rounded up to whole bin blocks, and the floats between
-  // consecutive planes or spectra in the buffers (room for either).
+  // Bins of a tile's half spectrum, the same rounded up to whole bin blocks, and the floats
+  // between consecutive slots of the buffers (a real plane or a half spectrum; a pair plane,
+  // lh x lw complex, takes two slots).
   std::size_t fnb = 0, fbins = 0, fslot = 0;
-  std::shared_ptr<const FftPlan> fplan;          // r2c/c2r: kernel spectra, an odd channel or filter
-  std::shared_ptr<const ComplexFftPlan> cplan;   // c2c: two channels or filters at once
-  std::vector<float> fcached_kernel;
-  AlignedVector<float> kblocked;  // detail::pack_kernel_spectrum layout, 1/(lh*lw) folded in
-  // Two buffers of group * (max(C, F) + 1) slots, used in turn: input pair planes (b) -> input
+  std::shared_ptr<const FftPlan> fplan;         // r2c/c2r: kernel spectra, an odd channel or filter
+  std::shared_ptr<const ComplexFftPlan> cplan;  // c2c: two channels or filters at once
+  std::vector<float> fcached_kernel;            // the kernel whose spectra kblocked holds
+  AlignedVector<float> kblocked;                // detail::pack_kernel_spectrum layout, scales folded in
+  // Buffers of group * (max(C, F) + 1) slots. Forward, in turn: input pair planes (b) -> input
   // half spectra (a) -> output half spectra (b) -> output pair planes (a); a third less memory
-  // than separate buffers, which leaves the kernel spectra more room in the cache. A pair plane
-  // (lh x lw complex) takes two slots. The spectra's padding bins (past fnb) hold leftovers;
-  // they meet zero kernel lanes and no transform reads them.
-  AlignedVector<float> fbuf_a, fbuf_b;
-
-  // Backward. The input gradient is a forward problem of its own (input_gradient_problem) on a
-  // second FftConv; the kernel gradient runs on whole planes of the P x Q grid.
+  // than separate buffers, which leaves the kernel spectra more room in the cache. Kernel
+  // gradient: pair planes (c), input spectra (a), output-gradient spectra (b). Padding bins
+  // (past fnb) hold leftovers; they meet zero kernel lanes and no transform reads them.
+  AlignedVector<float> fbuf_a, fbuf_b, fbuf_c;
+  AlignedVector<Complex> dk_spectra;  // (C, F, fbins): the kernel gradient's sums over tiles
+  // The input gradient is a forward problem of its own (input_gradient_problem) on a second
+  // FftConv, made by the first backward that asks for it.
+  FftRigor rigor = FftRigor::Estimate;
   std::unique_ptr<FftConv> dx_conv;
   std::vector<float> rotated;  // the kernel rotated by 180 degrees, (kh, kw, F, C)
-  FftRigor rigor = FftRigor::Estimate;
-  void ensure_backward_plan() {
-    if (plan) return;
-    plan = FftPlan::get({P, Q}, 1, rigor);
-    nb = plan->spectrum_size();
-  }
-
-  std::size_t P = 0, Q = 0, nb = 0;
-  std::shared_ptr<const FftPlan> plan;
-  AlignedVector<Complex> xspec;      // (N, C, nb) of the last forward
-  AlignedVector<Complex> work;       // (N, F, nb) products / output gradients
-
-  // Transforms the N*C input planes (padded, at the grid's top-left) into xspec. The
-  // channels-last input is first transposed to planes in row blocks (contiguous writes),
-  // since gathering with a stride of C floats per element thrashes the cache.
-  void transform_input(const Problem& p, const float* x) {
-    xspec.resize(p.n * p.c * nb);
-    planar.resize(p.n * p.c * p.h * p.w);
-    to_planar(x, p.n, p.h * p.w, p.c, planar.data());
-#pragma omp parallel
-    {
-      AlignedVector<float> grid(P * Q, 0.0f);
-#pragma omp for schedule(static)
-      for (std::size_t nc = 0; nc < p.n * p.c; ++nc) {
-        const float* src = planar.data() + nc * p.h * p.w;
-        for (std::size_t i = 0; i < P; ++i) {
-          float* row = grid.data() + i * Q;
-          if (i < p.pad_top || i >= p.pad_top + p.h) {
-            std::fill(row, row + Q, 0.0f);
-            continue;
-          }
-          std::fill(row, row + p.pad_left, 0.0f);
-          std::memcpy(row + p.pad_left, src + (i - p.pad_top) * p.w, p.w * sizeof(float));
-          std::fill(row + p.pad_left + p.w, row + Q, 0.0f);
-        }
-        plan->forward(grid.data(), xspec.data() + nc * nb);
-      }
-    }
-  }
-
-  // (N, HW, C) channels-last -> (N, C, HW) planes, a block of pixels at a time: the block's
-  // reads stay in L1, and each channel's writes are one contiguous run (writing all C planes at
-  // once puts C streams 4 KB-aliased apart in the same cache sets).
-  static void to_planar(const float* x, std::size_t n, std::size_t hw, std::size_t c, float* out) {
-    constexpr std::size_t kBlock = 256;
-#pragma omp parallel for schedule(static) collapse(2)
-    for (std::size_t b = 0; b < n; ++b)
-      for (std::size_t i0 = 0; i0 < hw; i0 += kBlock) {
-        const std::size_t i1 = std::min(hw, i0 + kBlock);
-        const float* src = x + b * hw * c;
-        for (std::size_t ch = 0; ch < c; ++ch) {
-          float* dst = out + (b * c + ch) * hw;
-          for (std::size_t i = i0; i < i1; ++i) dst[i] = src[i * c + ch];
-        }
-      }
-  }
-
-  AlignedVector<float> planar;  // the input as (N, C, H, W) planes
 };
 
 FftConv::FftConv(const Problem& p, FftRigor rigor) : FftConv(p, fft_supports(p) ? fft_tiling(p) : FftTiling{}, rigor) {}
@@ -134,8 +69,7 @@ FftConv::FftConv(const Problem& p, const FftTiling& tiling, FftRigor rigor) : im
                 std::to_string(tiling.lh) + "x" + std::to_string(tiling.lw) + " (group " + std::to_string(tiling.group) +
                 ") does not cover " + p.to_string());
   Impl& m = *impl_;
-  std::tie(m.P, m.Q) = fft_grid(p);
-  m.rigor = rigor;  // the backward's plan is made by the first backward (inference never needs it)
+  m.rigor = rigor;
   m.tiling = tiling;
   m.fplan = FftPlan::get({m.tiling.lh, m.tiling.lw}, 1, rigor);
   m.cplan = ComplexFftPlan::get(m.tiling.lh, m.tiling.lw, rigor);
@@ -342,7 +276,6 @@ void FftConv::forward(const Problem& p, const float* x, const float* kernel, con
   const std::size_t per_image = T.tiles(), total = p.n * per_image, G = T.group, slot = m.fslot;
   const std::size_t Cp = (C + 1) / 2, Fp = (F + 1) / 2, pslot = 2 * slot;  // pair regions: two slots
   update_forward_kernel(m, p, kernel);
-  m.xspec.clear();  // a later backward transforms the whole planes itself
   m.fbuf_a.resize(G * (std::max(C, F) + 1) * slot);
   m.fbuf_b.resize(G * (std::max(C, F) + 1) * slot);
   float* const in_pairs = m.fbuf_b.data();                           // (t, pair) regions
@@ -417,7 +350,108 @@ void FftConv::forward(const Problem& p, const float* x, const float* kernel, con
   }
 }
 
-void FftConv::invalidate_input() { impl_->xspec.clear(); }
+namespace {
+
+// The kernel gradient on the forward's tiles. Per tile, the spectra of the input tile (X) and
+// of the output-gradient tile (G: the tile's outputs at its top-left, zero elsewhere); summed
+// over tiles, D[c][f] = X conj(G) is the spectrum of the circular correlation whose lags
+// (u, v) < (kh, kw) are dK[u][v][c][f] (no wrap-around: a tile's outputs are lh - kh + 1 rows
+// of an lh-row tile). The C*F inverse transforms are of tile size, two per complex transform.
+void kernel_gradient(FftConv::Impl& m, const Problem& p, const float* x, const float* dy, float* dk) {
+  const FftTiling& T = m.tiling;
+  const std::size_t C = p.c, F = p.f, lh = T.lh, lw = T.lw, to_h = lh - p.kh + 1, to_w = lw - p.kw + 1;
+  const std::size_t per_image = T.tiles(), total = p.n * per_image, G = T.group, slot = m.fslot;
+  const std::size_t Cp = (C + 1) / 2, Fp = (F + 1) / 2, pslot = 2 * slot, sb = slot / 2, dstride = m.fbins;
+  const std::size_t slots = G * (std::max(C, F) + 1) * slot;
+  m.fbuf_a.resize(slots);
+  m.fbuf_b.resize(slots);
+  m.fbuf_c.resize(slots);
+  m.dk_spectra.resize(C * F * dstride);
+  std::fill(m.dk_spectra.begin(), m.dk_spectra.end(), Complex(0, 0));
+  Complex* const xs = reinterpret_cast<Complex*>(m.fbuf_a.data());
+  Complex* const gs = reinterpret_cast<Complex*>(m.fbuf_b.data());
+  float* const pairs = m.fbuf_c.data();
+  Complex* const D = m.dk_spectra.data();
+  const std::size_t blocks = m.fbins / detail::kBinBlock;
+  for (std::size_t g0 = 0; g0 < total; g0 += G) {
+    const std::size_t gn = std::min(G, total - g0);
+    auto origin = [&](std::size_t g, std::size_t& n, std::size_t& i0, std::size_t& j0) {
+      n = g / per_image;
+      i0 = (g % per_image) / T.tw * to_h;
+      j0 = g % T.tw * to_w;
+    };
+#pragma omp parallel
+    {
+      static thread_local AlignedVector<Complex> full;
+      full.resize(lh * lw);
+#pragma omp for schedule(static)
+      for (std::size_t tr = 0; tr < gn * lh; ++tr) {
+        const std::size_t t = tr / lh, r = tr % lh;
+        std::size_t n, i0, j0;
+        origin(g0 + t, n, i0, j0);
+        fill_tile_row(x + n * p.h * p.w * C, p.h, p.w, C, std::ptrdiff_t(i0 + r) - std::ptrdiff_t(p.pad_top),
+                      std::ptrdiff_t(j0) - std::ptrdiff_t(p.pad_left), lw, lw, r, pairs + t * Cp * pslot, pslot);
+      }
+#pragma omp for schedule(static)
+      for (std::size_t tp = 0; tp < gn * Cp; ++tp)
+        pair_spectra(m, pairs + tp / Cp * Cp * pslot, pslot, C, tp % Cp, xs + tp / Cp * C * sb, sb, full.data());
+#pragma omp for schedule(static)
+      for (std::size_t tr = 0; tr < gn * lh; ++tr) {
+        const std::size_t t = tr / lh, r = tr % lh;
+        std::size_t n, i0, j0;
+        origin(g0 + t, n, i0, j0);
+        const std::ptrdiff_t iy = r < to_h ? std::ptrdiff_t(i0 + r) : -1;  // rows past the tile's outputs: 0
+        fill_tile_row(dy + n * p.oh * p.ow * F, p.oh, p.ow, F, iy, std::ptrdiff_t(j0), to_w, lw, r,
+                      pairs + t * Fp * pslot, pslot);
+      }
+#pragma omp for schedule(static)
+      for (std::size_t tp = 0; tp < gn * Fp; ++tp)
+        pair_spectra(m, pairs + tp / Fp * Fp * pslot, pslot, F, tp % Fp, gs + tp / Fp * F * sb, sb, full.data());
+      {
+        const std::size_t nt = std::size_t(omp_get_num_threads()), id = std::size_t(omp_get_thread_num());
+        detail::bin_gemm_conj_tiles(xs, gs, D, gn, C, F, sb, dstride, blocks * id / nt, blocks * (id + 1) / nt);
+      }
+#pragma omp barrier
+    }
+  }
+  // Inverse transforms, two (c, f) planes per complex transform; separate_pair doubled the
+  // spectra of paired channels and filters.
+  const std::size_t CF = C * F;
+  const float s = m.fplan->inverse_scale();
+  auto scale = [&](std::size_t cf) {
+    const std::size_t c = cf / F, f = cf % F;
+    return s * (c < C / 2 * 2 ? 0.5f : 1.0f) * (f < F / 2 * 2 ? 0.5f : 1.0f);
+  };
+  auto store = [&](std::size_t cf, const float* plane, std::size_t step) {  // plane: lh x lw, `step` floats apart
+    const std::size_t c = cf / F, f = cf % F;
+    const float sc = scale(cf);
+    for (std::size_t u = 0; u < p.kh; ++u)
+      for (std::size_t v = 0; v < p.kw; ++v) dk[((u * p.kw + v) * C + c) * F + f] = plane[(u * lw + v) * step] * sc;
+  };
+#pragma omp parallel
+  {
+    static thread_local AlignedVector<Complex> full, out;
+    full.resize(lh * lw);
+    out.resize(lh * lw);
+#pragma omp for schedule(static)
+    for (std::size_t q = 0; q < (CF + 1) / 2; ++q) {
+      const std::size_t cf = 2 * q;
+      if (cf + 1 < CF) {
+        combine_pair(D + cf * dstride, D + (cf + 1) * dstride, lh, lw, full.data());
+        m.cplan->backward_unscaled(full.data(), out.data());
+        const float* o = reinterpret_cast<const float*>(out.data());
+        store(cf, o, 2);
+        store(cf + 1, o + 1, 2);
+      } else {
+        float* plane = reinterpret_cast<float*>(out.data());
+        m.fplan->inverse_unscaled(D + cf * dstride, plane);
+        store(cf, plane, 1);
+      }
+    }
+  }
+}
+
+}  // namespace
 
 void FftConv::backward(const Problem& p, const float* x, const float* kernel, const float* dy, float* dx, float* dkernel,
                        float* dbias) {
@@ -441,50 +475,7 @@ void FftConv::backward(const Problem& p, const float* x, const float* kernel, co
                 kernel[(((p.kh - 1 - u) * p.kw + (p.kw - 1 - v)) * p.c + c) * p.f + f];
     m.dx_conv->forward(q, dy, m.rotated.data(), nullptr, dx);
   }
-  if (!dkernel) return;
-  m.ensure_backward_plan();
-  const std::size_t nb = m.nb, N = p.n, C = p.c, F = p.f, P = m.P, Q = m.Q;
-  if (m.xspec.size() != N * C * nb) m.transform_input(p, x);
-  // G[n,f] = rfft2(dy[n,...,f] embedded at the grid's top-left).
-  m.work.resize(N * F * nb);
-#pragma omp parallel
-  {
-    AlignedVector<float> grid(P * Q, 0.0f);
-#pragma omp for schedule(static)
-    for (std::size_t nf = 0; nf < N * F; ++nf) {
-      const std::size_t n = nf / F, f = nf % F;
-      std::fill(grid.begin(), grid.end(), 0.0f);
-      for (std::size_t i = 0; i < p.oh; ++i)
-        for (std::size_t j = 0; j < p.ow; ++j) grid[i * Q + j] = dy[((n * p.oh + i) * p.ow + j) * F + f];
-      m.plan->forward(grid.data(), m.work.data() + nf * nb);
-    }
-  }
-  {
-    // dKc[c,f] = (1/PQ) irfft2_unscaled(sum_n G[n,f] conj(X[n,c])); dk[u][v] = dKc[-u][-v].
-    AlignedVector<Complex> acc(C * F * nb, Complex(0, 0));
-#pragma omp parallel for schedule(static)
-    for (std::size_t b0 = 0; b0 < nb; b0 += kBackwardBins) {
-      const std::size_t len = std::min(kBackwardBins, nb - b0);
-      for (std::size_t c = 0; c < C; ++c)
-        for (std::size_t f = 0; f < F; ++f)
-          for (std::size_t n = 0; n < N; ++n)
-            fourierconv::detail::multiply_accumulate_spectra(acc.data() + (c * F + f) * nb + b0, m.work.data() + (n * F + f) * nb + b0, m.xspec.data() + (n * C + c) * nb + b0,
-                 len, true);
-    }
-    const float s = m.plan->inverse_scale();
-#pragma omp parallel
-    {
-      AlignedVector<float> grid(P * Q);
-#pragma omp for schedule(static)
-      for (std::size_t cf = 0; cf < C * F; ++cf) {
-        const std::size_t c = cf / F, f = cf % F;
-        m.plan->inverse_unscaled(acc.data() + cf * nb, grid.data());
-        for (std::size_t u = 0; u < p.kh; ++u)
-          for (std::size_t v = 0; v < p.kw; ++v)
-            dkernel[((u * p.kw + v) * C + c) * F + f] = grid[((P - u) % P) * Q + (Q - v) % Q] * s;
-      }
-    }
-  }
+  if (dkernel) kernel_gradient(m, p, x, dy, dkernel);
 }
 
 }  // namespace fourierconv::conv

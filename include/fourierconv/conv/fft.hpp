@@ -5,8 +5,9 @@
 // (NNPACK; Mathieu et al., 2014):
 //   forward:  Y[t,f] = sum_c X[t,c] . Kc[c,f]       (Kc: the kernel placed flipped, so the
 //             circular convolution is Keras's cross-correlation)
-//   backward: dKc[c,f] = sum_n G[n,f] . conj(X[n,c]) on whole planes; dX as the forward of
-//             input_gradient_problem(p) (dy correlated with the rotated kernel), tiled
+//   kernel gradient: dKc[c,f] = sum_t X[t,c] . conj(G[t,f]) (G: the output gradient's tiles)
+//   input gradient:  the forward of input_gradient_problem(p) (dy correlated with the rotated
+//                    kernel, channels and filters swapped)
 // Forward: overlap-save tiles t of lh x lw (conv::fft_tiling; one tile per image is the plain
 // whole-plane FFT convolution), a group of tiles at a time: two channels per complex transform
 // (z = x_2m + i x_2m+1, separated into their half spectra afterwards), the per-bin products over
@@ -14,8 +15,9 @@
 // (conv/bin_gemm), two filters per inverse complex transform, and the valid corner of each tile.
 // Tiles keep the C*F kernel spectra small (those of a 16 -> 16 layer on whole 288 x 288 planes
 // are 85 MB, read from memory on every call) at the price of some overlap.
-// Kernel gradient: whole planes of P x Q = fast_padded_size(H + pt + pb) x
-// fast_padded_size(W + pl + pr) (no wrap-around reaches the outputs, at the grid's top-left).
+// The kernel gradient runs on the same tiles: the correlation of an input tile with the
+// tile's outputs' gradient has no wrap-around at lags below the kernel size, and its C*F
+// inverse transforms are of tile size (two per complex transform).
 // Kernel spectra are cached and recomputed only when the kernel's values change, so
 // inference with fixed weights pays C*F kernel transforms once.
 #pragma once
@@ -32,8 +34,6 @@ namespace fourierconv::conv {
 
 // Whether the FFT algorithm handles p; if not, *why says which property stops it.
 bool fft_supports(const Problem& p, std::string* why = nullptr);
-// The FFT grid of p (P, Q): the backward's whole planes for the kernel gradient.
-std::pair<std::size_t, std::size_t> fft_grid(const Problem& p);
 // The forward problem whose output is p's input gradient (stride 1, dilation 1): dy as the
 // input (N, OH, OW, F) padded by k - 1 - pad on each side, the kernel rotated by 180 degrees
 // with channels and filters swapped (kh, kw, F, C), output (N, H, W, C).
@@ -50,16 +50,13 @@ class FftConv {
   FftConv(FftConv&&) noexcept;
   FftConv& operator=(FftConv&&) noexcept;
 
-  // Same contracts as direct_forward / direct_backward (conv/direct.hpp). backward uses the
-  // input spectra kept by the last forward, which must have had the same x.
+  // Same contracts as direct_forward / direct_backward (conv/direct.hpp). Nothing is kept from
+  // one call to the next but the kernel spectra (recomputed when the kernel's values change).
   void forward(const Problem& p, const float* x, const float* kernel, const float* bias, float* y);
   void backward(const Problem& p, const float* x, const float* kernel, const float* dy, float* dx, float* dkernel,
                 float* dbias);
-  // Forgets the kept input spectra (the next backward transforms x itself).
-  void invalidate_input();
 
- 
-  struct Impl;
+  struct Impl;  // public so that the implementation's helper functions can take it
 
  private:
   std::unique_ptr<Impl> impl_;

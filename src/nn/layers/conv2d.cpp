@@ -144,9 +144,9 @@ void Conv2D::call_impl(const Tensor& x, Tensor& y, bool training) {
   auto w = weights();
   const float* bias = args_.use_bias ? w[1]->value.data() : nullptr;
   const int pass = static_cast<int>(training ? conv::Pass::TrainingForward : conv::Pass::Inference);
-  forward_was_fft_ = use_fft(p, pass, &forward_reason_);
-  forward_used_ = forward_was_fft_ ? "fft" : "direct";
-  if (forward_was_fft_) {
+  const bool fft = use_fft(p, pass, &forward_reason_);
+  forward_used_ = fft ? "fft" : "direct";
+  if (fft) {
     if (!fft_) fft_ = std::make_shared<conv::FftConv>(p);
     fft_->forward(p, x.data(), w[0]->value.data(), bias, y.data());
   } else {
@@ -164,9 +164,6 @@ void Conv2D::backward_impl(const Tensor& dz, Tensor* dx) {
   float* db = args_.use_bias ? w[1]->grad.data() : nullptr;
   if (fft) {
     if (!fft_) fft_ = std::make_shared<conv::FftConv>(p);
-    // The FFT backward reuses the forward's input spectra; after a direct forward (or none)
-    // it transforms the input itself.
-    if (!forward_was_fft_) fft_->invalidate_input();
     fft_->backward(p, last_input().data(), w[0]->value.data(), dz.data(), dx ? dx->data() : nullptr, w[0]->grad.data(), db);
   } else {
     conv::direct_backward(p, last_input().data(), w[0]->value.data(), dz.data(), dx ? dx->data() : nullptr,

@@ -61,7 +61,6 @@ class Conv2D : public Layer {
   Conv2DArgs args_;
   conv::Padding padding_;
   std::string forward_used_ = "none", forward_reason_ = "not called yet", backward_used_ = "none";
-  bool forward_was_fft_ = false;
   // Decisions per (batch size, pass): the choice is a pure function of them, made once.
   std::map<std::pair<std::size_t, int>, std::pair<bool, std::string>> decisions_;
   std::shared_ptr<conv::FftConv> fft_;
