@@ -233,6 +233,35 @@ void pair_spectra(const FftConv::Impl& m, const float* pairs, std::size_t pslot,
   }
 }
 
+// Tile g of the tiling (numbered image by image, row by row): its image n and the top-left
+// (i0, j0) of its input window in padded coordinates, which is also the position of its first
+// output.
+struct TileOrigin {
+  std::size_t n, i0, j0;
+};
+TileOrigin tile_origin(const Problem& p, const FftTiling& t, std::size_t g) {
+  const std::size_t per_image = t.tiles();
+  return {g / per_image, (g % per_image) / t.tw * (t.lh - p.kh + 1), g % t.tw * (t.lw - p.kw + 1)};
+}
+
+// Within a parallel region: the half spectra of input tiles g0 .. g0+gn-1, through pair planes
+// (`pairs`, ceil(C/2) pair regions per tile) into slots t*C + c of `xs`.
+void input_tile_spectra(const FftConv::Impl& m, const Problem& p, const float* x, std::size_t g0, std::size_t gn,
+                        float* pairs, Complex* xs, Complex* full) {
+  const std::size_t C = p.c, Cp = (C + 1) / 2, lh = m.tiling.lh, lw = m.tiling.lw, pslot = 2 * m.fslot;
+  // A row of all channels at a time: contiguous reads of the channels-last input.
+#pragma omp for schedule(static)
+  for (std::size_t tr = 0; tr < gn * lh; ++tr) {
+    const std::size_t t = tr / lh, r = tr % lh;
+    const TileOrigin o = tile_origin(p, m.tiling, g0 + t);
+    fill_tile_row(x + o.n * p.h * p.w * C, p.h, p.w, C, std::ptrdiff_t(o.i0 + r) - std::ptrdiff_t(p.pad_top),
+                  std::ptrdiff_t(o.j0) - std::ptrdiff_t(p.pad_left), lw, lw, r, pairs + t * Cp * pslot, pslot);
+  }
+#pragma omp for schedule(static)
+  for (std::size_t tp = 0; tp < gn * Cp; ++tp)
+    pair_spectra(m, pairs + tp / Cp * Cp * pslot, pslot, C, tp % Cp, xs + tp / Cp * C * m.fslot / 2, m.fslot / 2, full);
+}
+
 // The blocked kernel spectra of the forward's tiles, recomputed only when the kernel changed.
 // Channels that travel in pairs carry twice their spectrum (separate_pair), so their kernel
 // rows get the 1/2 here.
@@ -274,7 +303,7 @@ void FftConv::forward(const Problem& p, const float* x, const float* kernel, con
   const FftTiling& T = m.tiling;
   const std::size_t C = p.c, F = p.f, lh = T.lh, lw = T.lw, to_h = lh - p.kh + 1, to_w = lw - p.kw + 1;
   const std::size_t per_image = T.tiles(), total = p.n * per_image, G = T.group, slot = m.fslot;
-  const std::size_t Cp = (C + 1) / 2, Fp = (F + 1) / 2, pslot = 2 * slot;  // pair regions: two slots
+  const std::size_t Fp = (F + 1) / 2, pslot = 2 * slot;  // pair regions: two slots
   update_forward_kernel(m, p, kernel);
   m.fbuf_a.resize(G * (std::max(C, F) + 1) * slot);
   m.fbuf_b.resize(G * (std::max(C, F) + 1) * slot);
@@ -285,31 +314,11 @@ void FftConv::forward(const Problem& p, const float* x, const float* kernel, con
   const std::size_t blocks = m.fbins / detail::kBinBlock;
   for (std::size_t g0 = 0; g0 < total; g0 += G) {
     const std::size_t gn = std::min(G, total - g0);
-    auto origin = [&](std::size_t g, std::size_t& n, std::size_t& i0, std::size_t& j0) {
-      n = g / per_image;
-      i0 = (g % per_image) / T.tw * to_h;
-      j0 = g % T.tw * to_w;
-    };
 #pragma omp parallel
     {
       static thread_local AlignedVector<Complex> full;  // one full lh x lw spectrum
       full.resize(lh * lw);
-      // Input tiles (zero outside the image), a row of all channels at a time (contiguous
-      // reads of the channels-last input).
-#pragma omp for schedule(static)
-      for (std::size_t tr = 0; tr < gn * lh; ++tr) {
-        const std::size_t t = tr / lh, r = tr % lh;
-        std::size_t n, i0, j0;
-        origin(g0 + t, n, i0, j0);
-        fill_tile_row(x + n * p.h * p.w * C, p.h, p.w, C, std::ptrdiff_t(i0 + r) - std::ptrdiff_t(p.pad_top),
-                      std::ptrdiff_t(j0) - std::ptrdiff_t(p.pad_left), lw, lw, r, in_pairs + t * Cp * pslot, pslot);
-      }
-      // Spectra of the input channels, two per complex transform.
-#pragma omp for schedule(static)
-      for (std::size_t tp = 0; tp < gn * Cp; ++tp) {
-        const std::size_t t = tp / Cp;
-        pair_spectra(m, in_pairs + t * Cp * pslot, pslot, C, tp % Cp, xs + t * C * slot / 2, slot / 2, full.data());
-      }
+      input_tile_spectra(m, p, x, g0, gn, in_pairs, xs, full.data());
       // Y[t][f] = sum_c X[t][c] K[c][f], bin block by bin block.
       {
         const std::size_t nt = std::size_t(omp_get_num_threads()), id = std::size_t(omp_get_thread_num());
@@ -334,11 +343,10 @@ void FftConv::forward(const Problem& p, const float* x, const float* kernel, con
 #pragma omp for schedule(static)
       for (std::size_t ti = 0; ti < gn * to_h; ++ti) {
         const std::size_t t = ti / to_h, i = ti % to_h;
-        std::size_t n, i0, j0;
-        origin(g0 + t, n, i0, j0);
-        if (i0 + i >= p.oh) continue;
-        const std::size_t nw = std::min(to_w, p.ow - j0);
-        float* dst = y + ((n * p.oh + i0 + i) * p.ow + j0) * F;
+        const TileOrigin o = tile_origin(p, T, g0 + t);
+        if (o.i0 + i >= p.oh) continue;
+        const std::size_t nw = std::min(to_w, p.ow - o.j0);
+        float* dst = y + ((o.n * p.oh + o.i0 + i) * p.ow + o.j0) * F;
         scatter_pairs(out_pairs + t * Fp * pslot + i * 2 * lw, pslot, nw, F, bias, dst);
         if (F % 2) {  // the odd filter: a real plane row
           const float* row = out_pairs + (t * Fp + F / 2) * pslot + i * lw;
@@ -361,7 +369,7 @@ void kernel_gradient(FftConv::Impl& m, const Problem& p, const float* x, const f
   const FftTiling& T = m.tiling;
   const std::size_t C = p.c, F = p.f, lh = T.lh, lw = T.lw, to_h = lh - p.kh + 1, to_w = lw - p.kw + 1;
   const std::size_t per_image = T.tiles(), total = p.n * per_image, G = T.group, slot = m.fslot;
-  const std::size_t Cp = (C + 1) / 2, Fp = (F + 1) / 2, pslot = 2 * slot, sb = slot / 2, dstride = m.fbins;
+  const std::size_t Fp = (F + 1) / 2, pslot = 2 * slot, sb = slot / 2, dstride = m.fbins;
   const std::size_t slots = G * (std::max(C, F) + 1) * slot;
   m.fbuf_a.resize(slots);
   m.fbuf_b.resize(slots);
@@ -375,33 +383,17 @@ void kernel_gradient(FftConv::Impl& m, const Problem& p, const float* x, const f
   const std::size_t blocks = m.fbins / detail::kBinBlock;
   for (std::size_t g0 = 0; g0 < total; g0 += G) {
     const std::size_t gn = std::min(G, total - g0);
-    auto origin = [&](std::size_t g, std::size_t& n, std::size_t& i0, std::size_t& j0) {
-      n = g / per_image;
-      i0 = (g % per_image) / T.tw * to_h;
-      j0 = g % T.tw * to_w;
-    };
 #pragma omp parallel
     {
       static thread_local AlignedVector<Complex> full;
       full.resize(lh * lw);
+      input_tile_spectra(m, p, x, g0, gn, pairs, xs, full.data());
 #pragma omp for schedule(static)
       for (std::size_t tr = 0; tr < gn * lh; ++tr) {
         const std::size_t t = tr / lh, r = tr % lh;
-        std::size_t n, i0, j0;
-        origin(g0 + t, n, i0, j0);
-        fill_tile_row(x + n * p.h * p.w * C, p.h, p.w, C, std::ptrdiff_t(i0 + r) - std::ptrdiff_t(p.pad_top),
-                      std::ptrdiff_t(j0) - std::ptrdiff_t(p.pad_left), lw, lw, r, pairs + t * Cp * pslot, pslot);
-      }
-#pragma omp for schedule(static)
-      for (std::size_t tp = 0; tp < gn * Cp; ++tp)
-        pair_spectra(m, pairs + tp / Cp * Cp * pslot, pslot, C, tp % Cp, xs + tp / Cp * C * sb, sb, full.data());
-#pragma omp for schedule(static)
-      for (std::size_t tr = 0; tr < gn * lh; ++tr) {
-        const std::size_t t = tr / lh, r = tr % lh;
-        std::size_t n, i0, j0;
-        origin(g0 + t, n, i0, j0);
-        const std::ptrdiff_t iy = r < to_h ? std::ptrdiff_t(i0 + r) : -1;  // rows past the tile's outputs: 0
-        fill_tile_row(dy + n * p.oh * p.ow * F, p.oh, p.ow, F, iy, std::ptrdiff_t(j0), to_w, lw, r,
+        const TileOrigin o = tile_origin(p, T, g0 + t);
+        const std::ptrdiff_t iy = r < to_h ? std::ptrdiff_t(o.i0 + r) : -1;  // rows past the tile's outputs: 0
+        fill_tile_row(dy + o.n * p.oh * p.ow * F, p.oh, p.ow, F, iy, std::ptrdiff_t(o.j0), to_w, lw, r,
                       pairs + t * Fp * pslot, pslot);
       }
 #pragma omp for schedule(static)
