@@ -120,6 +120,27 @@ BENCHMARK(BM_Conv2D_large)
     ->ArgsProduct({{3, 5, 7, 11, 15, 21, 31}, {0, 1}})
     ->Unit(benchmark::kMillisecond);
 
+// ---- A Conv2D training step through the FFT: forward + backward (kernel and input gradient) --
+// Args: batch, side, channels in, filters, k. The weights change every step (as in training),
+// so the kernel spectra are recomputed each time.
+void BM_Conv2D_fft_train_step(benchmark::State& st) {
+  const auto n = std::size_t(st.range(0)), s = std::size_t(st.range(1)), c = std::size_t(st.range(2)),
+             f = std::size_t(st.range(3)), k = std::size_t(st.range(4));
+  auto p = conv::Problem::make(n, s, s, c, f, k, k, 1, 1, 1, 1, conv::Padding::Same);
+  Tensor x = random_tensor({n, s, s, c}, 10), w = random_tensor({k, k, c, f}, 11), dy = random_tensor({n, s, s, f}, 12);
+  Tensor y({n * s * s * f}), dx({x.size()}), dw({w.size()});
+  conv::FftConv conv(p);
+  for (auto _ : st) {
+    w[0] += 1e-3f;  // a new kernel every step
+    conv.forward(p, x.data(), w.data(), nullptr, y.data());
+    conv.backward(p, x.data(), w.data(), dy.data(), dx.data(), dw.data(), nullptr);
+    benchmark::DoNotOptimize(dx.data());
+  }
+}
+BENCHMARK(BM_Conv2D_fft_train_step)
+    ->Args({1, 256, 16, 16, 15})->Args({8, 64, 16, 16, 9})->Args({32, 28, 16, 16, 7})->Args({32, 28, 1, 32, 15})
+    ->Unit(benchmark::kMillisecond);
+
 // ---- FourierConv2D on a Fashion-MNIST batch vs bare FFTW doing the same transforms ---------
 void BM_FourierConv2D_forward_batch32(benchmark::State& st) {
   nn::FourierConv2D layer(nn::seed_fourier_bank());
