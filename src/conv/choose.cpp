@@ -183,6 +183,10 @@ Choice choose(const Problem& p, Pass pass) {
   } else {
     ch.algorithm = ch.fft_us < ch.direct_us ? Algorithm::Fft : Algorithm::Direct;
     os << to_string(ch.algorithm) << ": estimated direct " << ch.direct_us << " us, fft " << ch.fft_us << " us";
+    if (ch.algorithm == Algorithm::Fft) {
+      const FftTiling t = fft_tiling(p);
+      os << " (" << t.lh << "x" << t.lw << " tiles, " << t.th << "x" << t.tw << " per image)";
+    }
   }
   ch.reason = os.str();
   return ch;

@@ -142,6 +142,10 @@ TEST(Choose, PicksDirectForSmallKernelsAndFftForLargeOnes) {
   auto c = conv::choose(conv::Problem::make(1, 64, 64, 4, 4, 3, 3, 1, 1, 1, 1, Padding::Same), Pass::Inference);
   EXPECT_LT(c.direct_us, c.fft_us);
   EXPECT_NE(c.reason.find("estimated direct"), std::string::npos);
+  // An FFT choice names its tiling.
+  auto big = conv::choose(conv::Problem::make(1, 256, 256, 16, 16, 15, 15, 1, 1, 1, 1, Padding::Same), Pass::Inference);
+  const conv::FftTiling t = conv::fft_tiling(conv::Problem::make(1, 256, 256, 16, 16, 15, 15, 1, 1, 1, 1, Padding::Same));
+  EXPECT_NE(big.reason.find(std::to_string(t.lh) + "x" + std::to_string(t.lw) + " tiles"), std::string::npos) << big.reason;
 }
 
 }  // namespace
