@@ -1,8 +1,6 @@
 #include "fourierconv/conv/fft.hpp"
 
 #include <algorithm>
-#include <cmath>
-#include <cstdlib>
 #include <cstring>
 #include <omp.h>
 #include <vector>
@@ -10,7 +8,6 @@
 #include "fourierconv/conv/choose.hpp"
 #include "fourierconv/error.hpp"
 #include "conv/bin_gemm.hpp"
-#include "plane_conv.hpp"
 #include "simd.hpp"
 
 namespace fourierconv::conv {
