@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <cstdlib>
 #include <vector>
-#include <tuple>
 #include <sstream>
 
 #include "fourierconv/conv/fft.hpp"
@@ -14,9 +13,9 @@
 namespace fourierconv::conv {
 namespace {
 
-// Fitted to forward and backward timings of (1, 256, 256, 16) -> 16 at k = 3..31 and of
-// (32, 28, 28, C) -> F at k = 3, 7, 15 on the development machine (2-core Zen 3); see
-// BENCHMARKS.md, "Conv2D calibration". Right within ~1.5x, which is all a choice needs.
+// Fitted to timings of (1, 256, 256, 16) -> 16 at k = 3..31 and of batches of 28x28, 64x64 and
+// 128x128 images (1 to 32 channels) on the development machine (2-core Zen 3); see
+// BENCHMARKS.md, section 4. Right within ~1.4x, which is all a choice needs.
 constexpr double kBlockedNsPerMac = 0.015;    // register-blocked forward kernel ...
 constexpr double kBlockedNsPerMacC1 = 0.03;   // ... plus this / C (one broadcast feeds fewer FMAs)
 constexpr double kGemmNsPerMac = 0.06;        // backward: im2col + sgemm
