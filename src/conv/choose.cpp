@@ -67,11 +67,12 @@ double transform_ns(std::size_t lh, std::size_t lw) {
   return pq * kFftNsPerPoint * 0.5 * (radix_factor(lh) + radix_factor(lw)) + kTransformUs * 1e3;
 }
 
-// Tiles per group of the forward: the group's input and output spectra and planes stay within
-// kGroupBytes (the blocked kernel spectra are read once per group).
+// Tiles per group: the forward's two buffers of (max(C, F) + 1) slots per tile, a slot being a
+// real tile or a half spectrum, stay within kGroupBytes (the blocked kernel spectra are read
+// once per group).
 std::size_t group_size(const Problem& p, std::size_t lh, std::size_t lw, std::size_t tiles) {
-  const double bins = double(lh) * double(lw / 2 + 1);
-  const double per_tile = double(p.c + p.f) * bins * 8.0 + double(std::max(p.c, p.f)) * double(lh * lw) * 4.0;
+  const double slot = std::max(double(lh * lw), 2.0 * double(lh) * double(lw / 2 + 1)) * 4.0;
+  const double per_tile = 2.0 * double(std::max(p.c, p.f) + 1) * slot;
   return std::clamp<std::size_t>(std::size_t(kGroupBytes / per_tile), 1, tiles);
 }
 
