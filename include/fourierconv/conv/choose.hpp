@@ -10,9 +10,10 @@
 //     forward:  (C + F) / 2 complex transforms per tile (+ C*F kernel transforms when training,
 //               since the kernel changes every step; cached at inference), for the cheapest
 //               tiling (fft_tiling: whole planes or overlap-save tiles)
-//     backward: kernel gradient on whole planes, N*C + N*F + C*F transforms and N*C*F*bins
-//               products; input gradient as the tiled forward of input_gradient_problem(p)
-//               (left out for BackwardWeightsOnly; direct likewise halves)
+//     backward: kernel gradient on the same tiles ((C + F) / 2 complex transforms per tile,
+//               the per-bin products, C*F / 2 inverse ones); input gradient as the tiled
+//               forward of input_gradient_problem(p) (left out for BackwardWeightsOnly;
+//               direct likewise halves)
 // The FFT needs stride 1 and dilation 1; otherwise direct is chosen and the reason says so.
 #pragma once
 
