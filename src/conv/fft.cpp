@@ -8,6 +8,7 @@
 #include "fourierconv/conv/choose.hpp"
 #include "fourierconv/error.hpp"
 #include "conv/bin_gemm.hpp"
+#include "real_pairs.hpp"
 #include "simd.hpp"
 
 namespace fourierconv::conv {
@@ -133,65 +134,6 @@ void scatter_pairs(const float* rows, std::size_t pslot, std::size_t count, std:
     }
 }
 
-// The spectrum Z (lh x lw, full) of z = a + i b, with a and b real, gives theirs on the half
-// spectrum (lh x (lw/2 + 1) bins): A(k) = (Z(k) + conj Z(-k)) / 2, B(k) = (Z(k) - conj Z(-k)) / 2i.
-// Written without the halves (they are folded into the kernel spectra).
-void separate_pair(const Complex* Z, std::size_t lh, std::size_t lw, Complex* A, Complex* B) {
-  const std::size_t wc = lw / 2 + 1;
-  const float* z = reinterpret_cast<const float*>(Z);
-  float* a = reinterpret_cast<float*>(A);
-  float* b = reinterpret_cast<float*>(B);
-  for (std::size_t u = 0; u < lh; ++u) {
-    const std::size_t u2 = (lh - u) % lh;
-    const Complex* zr = Z + u * lw;
-    const Complex* zm = Z + u2 * lw;  // row -u
-    auto one = [&](std::size_t v) {
-      const Complex p = zr[v], q = std::conj(zm[(lw - v) % lw]);
-      A[u * wc + v] = p + q;
-      B[u * wc + v] = (p - q) * Complex(0, -1);
-    };
-    one(0);
-    std::size_t v = 1;
-    for (; v + 4 <= wc; v += 4) {  // columns -v .. -(v+3) are lw-v .. lw-v-3, read backwards
-      const simd::v8 p = simd::loadu(z + 2 * (u * lw + v));
-      const simd::v8 q = simd::conj(simd::reverse_complex(simd::loadu(z + 2 * (u2 * lw + lw - v - 3))));
-      simd::storeu(a + 2 * (u * wc + v), p + q);
-      simd::storeu(b + 2 * (u * wc + v), simd::times_minus_i(p - q));
-    }
-    for (; v < wc; ++v) one(v);
-  }
-}
-
-// The inverse: half spectra A and B (B may be null: zero) -> the full spectrum W of a + i b,
-// W(k) = A(k) + i B(k), with A(-k) = conj A(k) and B(-k) = conj B(k) for the other half.
-void combine_pair(const Complex* A, const Complex* B, std::size_t lh, std::size_t lw, Complex* W) {
-  const std::size_t wc = lw / 2 + 1;
-  const float* a = reinterpret_cast<const float*>(A);
-  const float* b = reinterpret_cast<const float*>(B);
-  float* w = reinterpret_cast<float*>(W);
-  for (std::size_t u = 0; u < lh; ++u) {
-    const std::size_t u2 = (lh - u) % lh;
-    Complex* wr = W + u * lw;
-    std::size_t v = 0;
-    for (; v + 4 <= wc; v += 4) {
-      const simd::v8 av = simd::loadu(a + 2 * (u * wc + v));
-      simd::storeu(w + 2 * (u * lw + v), B ? av + simd::times_i(simd::loadu(b + 2 * (u * wc + v))) : av);
-    }
-    for (; v < wc; ++v) wr[v] = A[u * wc + v] + (B ? Complex(0, 1) * B[u * wc + v] : Complex(0, 0));
-    // Columns wc .. lw-1 mirror columns lw-wc .. 1 of row -u.
-    for (; v + 4 <= lw; v += 4) {
-      const std::size_t v2 = lw - v - 3;  // the lowest mirrored column of the four
-      const simd::v8 av = simd::conj(simd::reverse_complex(simd::loadu(a + 2 * (u2 * wc + v2))));
-      simd::storeu(w + 2 * (u * lw + v),
-                   B ? av + simd::times_i(simd::conj(simd::reverse_complex(simd::loadu(b + 2 * (u2 * wc + v2))))) : av);
-    }
-    for (; v < lw; ++v) {
-      const std::size_t v2 = lw - v;
-      wr[v] = std::conj(A[u2 * wc + v2]) + (B ? Complex(0, 1) * std::conj(B[u2 * wc + v2]) : Complex(0, 0));
-    }
-  }
-}
-
 // Row r of a tile, as C/2 pair rows (and the odd channel's real row): column q of the tile
 // shows pixel (iy, x0 + q) of `img` (h x w x C, channels last) for q < cols, 0 beyond and
 // outside the image (iy outside [0, h): a zero row). `pairs` is the tile's first pair region.
@@ -224,7 +166,7 @@ void pair_spectra(const FftConv::Impl& m, const float* pairs, std::size_t pslot,
   const float* region = pairs + pr * pslot;
   if (c + 1 < C) {
     m.cplan->forward(reinterpret_cast<const Complex*>(region), full);
-    separate_pair(full, m.tiling.lh, m.tiling.lw, spectra + c * sstride, spectra + (c + 1) * sstride);
+    fourierconv::detail::separate_pair(full, m.tiling.lh, m.tiling.lw, spectra + c * sstride, spectra + (c + 1) * sstride);
   } else {
     m.fplan->forward(region, spectra + c * sstride);
   }
@@ -260,7 +202,7 @@ void input_tile_spectra(const FftConv::Impl& m, const Problem& p, const float* x
 }
 
 // The blocked kernel spectra of the forward's tiles, recomputed only when the kernel changed.
-// Channels that travel in pairs carry twice their spectrum (separate_pair), so their kernel
+// Channels that travel in pairs carry twice their spectrum (detail::separate_pair), so their kernel
 // rows get the 1/2 here.
 void update_forward_kernel(FftConv::Impl& m, const Problem& p, const float* kernel) {
   const std::size_t K = p.kh * p.kw * p.c * p.f;
@@ -330,7 +272,7 @@ void FftConv::forward(const Problem& p, const float* x, const float* kernel, con
         Complex* y0 = ys + (t * F + f) * slot / 2;
         float* region = out_pairs + tp * pslot;
         if (f + 1 < F) {
-          combine_pair(y0, y0 + slot / 2, lh, lw, full.data());
+          fourierconv::detail::combine_pair(y0, y0 + slot / 2, lh, lw, full.data());
           m.cplan->backward_unscaled(full.data(), reinterpret_cast<Complex*>(region));
         } else {
           m.fplan->inverse_unscaled(y0, region);
@@ -426,7 +368,7 @@ void kernel_gradient(FftConv::Impl& m, const Problem& p, const float* x, const f
     for (std::size_t q = 0; q < (CF + 1) / 2; ++q) {
       const std::size_t cf = 2 * q;
       if (cf + 1 < CF) {
-        combine_pair(D + cf * dstride, D + (cf + 1) * dstride, lh, lw, full.data());
+        fourierconv::detail::combine_pair(D + cf * dstride, D + (cf + 1) * dstride, lh, lw, full.data());
         m.cplan->backward_unscaled(full.data(), out.data());
         const float* o = reinterpret_cast<const float*>(out.data());
         store(cf, o, 2);
