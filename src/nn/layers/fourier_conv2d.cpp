@@ -8,6 +8,7 @@
 #include "fourierconv/error.hpp"
 #include "fourierconv/fft.hpp"
 #include "fourierconv/nn/summary.hpp"
+#include "real_pairs.hpp"
 
 namespace fourierconv::nn {
 
@@ -17,12 +18,35 @@ struct FourierConv2D::Plan {
   struct Buffers {
     AlignedVector<float> grid, out, out2;  // out, out2: F planes of P x Q
     AlignedVector<Complex> x, t, acc;      // t: F spectra
+    AlignedVector<Complex> full, z;        // a full P x Q spectrum and its complex inverse
   };
   std::vector<Buffers> buffers;
   std::size_t H = 0, W = 0, C = 0, F = 0, P = 0, Q = 0, nb = 0;
   std::shared_ptr<const FftPlan> fft;
-  std::shared_ptr<const FftPlan> fft_bank;  // the same transform batched over the F filters
+  std::shared_ptr<const ComplexFftPlan> cfft;  // c2c: the outputs of two filters at once
   std::vector<float> even, odd;  // F x nb each, 1/(P*Q) folded in; odd empty when all responses are even
+
+  // The F half spectra in b.t -> F real planes of P x Q (only their top-left H x W, which is
+  // all that is read), two filters per complex transform; an odd last filter through c2r.
+  // Destroys b.t.
+  void inverse_pairs(Buffers& b, float* out) const {
+    const std::size_t PQ = P * Q;
+    for (std::size_t f = 0; f < F; f += 2) {
+      if (f + 1 == F) {
+        fft->inverse_unscaled(b.t.data() + f * nb, out + f * PQ);
+        break;
+      }
+      detail::combine_pair(b.t.data() + f * nb, b.t.data() + (f + 1) * nb, P, Q, b.full.data());
+      cfft->backward_unscaled(b.full.data(), b.z.data());
+      float* re = out + f * PQ;
+      float* im = out + (f + 1) * PQ;
+      for (std::size_t i = 0; i < H; ++i)
+        for (std::size_t j = 0; j < W; ++j) {
+          re[i * Q + j] = b.z[i * Q + j].real();
+          im[i * Q + j] = b.z[i * Q + j].imag();
+        }
+    }
+  }
 };
 
 FourierConv2D::FourierConv2D(std::vector<Filter> bank, FourierConv2DArgs args)
@@ -56,7 +80,7 @@ Shape FourierConv2D::build_impl(const Shape& in) {
   p->P = same_ ? next_fast_size(2 * p->H - 1) : p->H;
   p->Q = same_ ? next_fast_size(2 * p->W - 1) : p->W;
   p->fft = FftPlan::get({p->P, p->Q}, 1);
-  p->fft_bank = FftPlan::get({p->P, p->Q}, p->F);
+  p->cfft = ComplexFftPlan::get(p->P, p->Q);
   p->nb = p->fft->spectrum_size();
   p->even.resize(p->F * p->nb);
   std::vector<float> odd(p->F * p->nb);
@@ -83,6 +107,8 @@ Shape FourierConv2D::build_impl(const Shape& in) {
     b.x.resize(p->nb);
     b.t.resize(p->F * p->nb);
     b.acc.resize(p->nb);
+    b.full.resize(p->P * p->Q);
+    b.z.resize(p->P * p->Q);
   }
   plan_ = p;
   return {p->H, p->W, p->C * p->F};
@@ -90,9 +116,10 @@ Shape FourierConv2D::build_impl(const Shape& in) {
 
 
 void FourierConv2D::call_impl(const Tensor& x, Tensor& y, bool) {
-  // Per input plane: one rfft2, F products, ONE batched irfft2 over the F filters into
-  // planes (F, P, Q), then a small transpose into the channels-last output, where the F
-  // values of a pixel are contiguous.
+  // Per input plane: one rfft2, F products, the inverses two filters at a time (one c2c of
+  // the combined spectrum gives filter f as its real part and f+1 as its imaginary part; an
+  // odd last filter through c2r) into planes (F, P, Q), then a small transpose into the
+  // channels-last output, where the F values of a pixel are contiguous.
   Plan& p = *plan_;
   const std::size_t N = x.dim(0), H = p.H, W = p.W, C = p.C, F = p.F, Q = p.Q, nb = p.nb, CF = C * F, PQ = p.P * Q;
   const bool odd = !p.odd.empty();
@@ -121,14 +148,14 @@ void FourierConv2D::call_impl(const Tensor& x, Tensor& y, bool) {
         Complex* t = ts.data() + f * nb;
         for (std::size_t k = 0; k < nb; ++k) t[k] = xs[k] * he[k];
       }
-      p.fft_bank->inverse_unscaled(ts.data(), out.data());
+      p.inverse_pairs(bf, out.data());
       if (odd) {
         for (std::size_t f = 0; f < F; ++f) {
           const float* ho = p.odd.data() + f * nb;
           Complex* t = ts.data() + f * nb;
           for (std::size_t k = 0; k < nb; ++k) t[k] = Complex(xs[k].imag(), -xs[k].real()) * ho[k];  // -i X Ho
         }
-        p.fft_bank->inverse_unscaled(ts.data(), out2.data());
+        p.inverse_pairs(bf, out2.data());
       }
       for (std::size_t i = 0; i < H; ++i)
         for (std::size_t j = 0; j < W; ++j) {
