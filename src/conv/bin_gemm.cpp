@@ -106,7 +106,8 @@ void bin_gemm(const Complex* X, const float* K, Complex* Y, std::size_t T, std::
               std::size_t stride, std::size_t j0, std::size_t j1) {
   constexpr std::size_t kBlockFloats = 2 * kBinBlock;
   const std::size_t pstride = 2 * stride;  // floats between planes
-  std::vector<v8> xs(2 * C);
+  static thread_local std::vector<v8> xs;  // kept across calls: no allocation per call
+  xs.resize(2 * C);
   v8* xr = xs.data();
   v8* xi = xs.data() + C;
   const float* xf = reinterpret_cast<const float*>(X);
@@ -139,7 +140,9 @@ void bin_gemm_conj_tiles(const Complex* X, const Complex* G, Complex* D, std::si
   const float* xf = reinterpret_cast<const float*>(X);
   const float* gf = reinterpret_cast<const float*>(G);
   float* df = reinterpret_cast<float*>(D);
-  std::vector<v8> xs(2 * T * C), gs(2 * T * F);  // deinterleaved: re, im per (t, c) and (t, f)
+  static thread_local std::vector<v8> xs, gs;  // deinterleaved: re, im per (t, c) and (t, f)
+  xs.resize(2 * T * C);
+  gs.resize(2 * T * F);
   for (std::size_t j = j0; j < j1; ++j) {
     for (std::size_t tc = 0; tc < T * C; ++tc) {
       const float* x = xf + tc * 2 * stride + j * kBlockFloats;
