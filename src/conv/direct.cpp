@@ -8,10 +8,17 @@
 #include "fourierconv/tensor.hpp"
 #include "blas.hpp"
 
+#include <omp.h>
+#if defined(__FMA__)
+#include <immintrin.h>
+#endif
+
 namespace fourierconv::conv {
 namespace {
 
 constexpr std::size_t kMaxColsFloats = std::size_t(4) << 20;  // 16 MB of columns per block
+// Problems below this many multiply-adds run on one thread (a parallel region costs ~2-5 us).
+constexpr double kParallelMacs = 2e5;
 
 // Rows [r0, r1) of the im2col matrix (row = (n, oy, ox), col = (u, v, c)).
 void im2col(const Problem& p, const float* x, std::size_t r0, std::size_t r1, float* cols) {
@@ -96,8 +103,8 @@ void for_each_tap(const Problem& p, std::size_t n, std::size_t oy, std::size_t o
 
 // One border pixel (some taps fall in the padding), B output channels from f0.
 template <std::size_t B>
-inline void border_pixel_block(const Problem& p, const float* x, const float* kernel, const float* bias, std::size_t n,
-                               std::size_t oy, std::size_t ox, std::size_t f0, float* out) {
+inline void border_pixel_block(const Problem& p, const float* x, const float* kernel, const float* bias, bool relu,
+                               std::size_t n, std::size_t oy, std::size_t ox, std::size_t f0, float* out) {
   const std::size_t F = p.f, C = p.c;
   float acc[B];
   for (std::size_t j = 0; j < B; ++j) acc[j] = bias ? bias[f0 + j] : 0.0f;
@@ -115,11 +122,19 @@ inline void border_pixel_block(const Problem& p, const float* x, const float* ke
       }
     }
   }
-  for (std::size_t j = 0; j < B; ++j) out[f0 + j] = acc[j];
+  for (std::size_t j = 0; j < B; ++j) out[f0 + j] = relu && acc[j] < 0 ? 0.0f : acc[j];  // NaN passes, as Keras's relu
 }
 
 // 8 floats; GCC/Clang map it to one AVX register (two SSE ones without AVX).
 typedef float v8f __attribute__((vector_size(32)));
+
+inline v8f simd_fma(v8f a, v8f b, v8f c) {
+#if defined(__FMA__)
+  return _mm256_fmadd_ps(a, b, c);
+#else
+  return a * b + c;
+#endif
+}
 
 inline v8f load8(const float* p) {
   v8f v;
@@ -131,7 +146,7 @@ inline v8f load8(const float* p) {
 // the flattened (u, v, c) window sits at off[t] from a window's corner. B = 8 * V channels.
 template <std::size_t PX, std::size_t V>
 inline void interior_block(const float* xp, std::size_t pstride, const std::ptrdiff_t* off, std::size_t K,
-                           const float* kernel, std::size_t F, const float* bias, std::size_t f0, float* out) {
+                           const float* kernel, std::size_t F, const float* bias, bool relu, std::size_t f0, float* out) {
   v8f acc[PX][V];
   for (std::size_t j = 0; j < V; ++j) {
     const v8f b = bias ? load8(bias + f0 + 8 * j) : v8f{};
@@ -148,29 +163,32 @@ inline void interior_block(const float* xp, std::size_t pstride, const std::ptrd
       for (std::size_t j = 0; j < V; ++j) acc[q][j] += xv * k[j];
     }
   }
+  if (relu)
+    for (std::size_t q = 0; q < PX; ++q)
+      for (std::size_t j = 0; j < V; ++j) acc[q][j] = acc[q][j] < 0 ? v8f{} : acc[q][j];
   for (std::size_t q = 0; q < PX; ++q)
     for (std::size_t j = 0; j < V; ++j) __builtin_memcpy(out + q * F + f0 + 8 * j, &acc[q][j], sizeof(v8f));
 }
 
 // Fewer than 8 channels left: scalar.
 inline void interior_scalar(const float* xp, const std::ptrdiff_t* off, std::size_t K, const float* kernel,
-                            std::size_t F, const float* bias, std::size_t f0, float* out) {
+                            std::size_t F, const float* bias, bool relu, std::size_t f0, float* out) {
   float acc = bias ? bias[f0] : 0.0f;
   for (std::size_t t = 0; t < K; ++t) acc += xp[off[t]] * kernel[t * F + f0];
-  out[f0] = acc;
+  out[f0] = relu && acc < 0 ? 0.0f : acc;
 }
 
 template <std::size_t PX>
 inline void interior_pixels(const float* xp, std::size_t pstride, const std::ptrdiff_t* off, std::size_t K,
-                            const float* kernel, std::size_t F, const float* bias, float* out) {
+                            const float* kernel, std::size_t F, const float* bias, bool relu, float* out) {
   std::size_t f = 0;
-  for (; f + 16 <= F; f += 16) interior_block<PX, 2>(xp, pstride, off, K, kernel, F, bias, f, out);
-  for (; f + 8 <= F; f += 8) interior_block<PX, 1>(xp, pstride, off, K, kernel, F, bias, f, out);
+  for (; f + 16 <= F; f += 16) interior_block<PX, 2>(xp, pstride, off, K, kernel, F, bias, relu, f, out);
+  for (; f + 8 <= F; f += 8) interior_block<PX, 1>(xp, pstride, off, K, kernel, F, bias, relu, f, out);
   for (; f < F; ++f)
-    for (std::size_t q = 0; q < PX; ++q) interior_scalar(xp + q * pstride, off, K, kernel, F, bias, f, out + q * F);
+    for (std::size_t q = 0; q < PX; ++q) interior_scalar(xp + q * pstride, off, K, kernel, F, bias, relu, f, out + q * F);
 }
 
-void blocked_forward_impl(const Problem& p, const float* x, const float* kernel, const float* bias, float* y) {
+void blocked_forward_impl(const Problem& p, const float* x, const float* kernel, const float* bias, bool relu, float* y) {
   const std::size_t F = p.f, C = p.c, K = p.kh * p.kw * C, pstride = p.sw * C;
   std::vector<std::ptrdiff_t> offs(K);
   for (std::size_t u = 0, t = 0; u < p.kh; ++u)
@@ -186,11 +204,11 @@ void blocked_forward_impl(const Problem& p, const float* x, const float* kernel,
   auto border = [&](std::size_t n, std::size_t oy, std::size_t ox) {
     float* out = y + ((n * p.oh + oy) * p.ow + ox) * F;
     std::size_t f = 0;
-    for (; f + 16 <= F; f += 16) border_pixel_block<16>(p, x, kernel, bias, n, oy, ox, f, out);
-    for (; f + 8 <= F; f += 8) border_pixel_block<8>(p, x, kernel, bias, n, oy, ox, f, out);
-    for (; f < F; ++f) border_pixel_block<1>(p, x, kernel, bias, n, oy, ox, f, out);
+    for (; f + 16 <= F; f += 16) border_pixel_block<16>(p, x, kernel, bias, relu, n, oy, ox, f, out);
+    for (; f + 8 <= F; f += 8) border_pixel_block<8>(p, x, kernel, bias, relu, n, oy, ox, f, out);
+    for (; f < F; ++f) border_pixel_block<1>(p, x, kernel, bias, relu, n, oy, ox, f, out);
   };
-#pragma omp parallel for schedule(static) collapse(2) if (p.macs() > 1e6)
+#pragma omp parallel for schedule(static) collapse(2) if (p.macs() > kParallelMacs)
   for (std::size_t n = 0; n < p.n; ++n)
     for (std::size_t oy = 0; oy < p.oh; ++oy) {
       const std::ptrdiff_t y0 = std::ptrdiff_t(oy * p.sh) - std::ptrdiff_t(p.pad_top);
@@ -204,51 +222,171 @@ void blocked_forward_impl(const Problem& p, const float* x, const float* kernel,
         return x + ((n * p.h + std::size_t(y0)) * p.w + (o * p.sw - p.pad_left)) * C;
       };
       for (; ox + kPixelBlock <= ox_hi; ox += kPixelBlock)
-        interior_pixels<kPixelBlock>(corner(ox), pstride, off, K, kernel, F, bias, y + ((n * p.oh + oy) * p.ow + ox) * F);
+        interior_pixels<kPixelBlock>(corner(ox), pstride, off, K, kernel, F, bias, relu, y + ((n * p.oh + oy) * p.ow + ox) * F);
       for (; ox < ox_hi; ++ox)
-        interior_pixels<1>(corner(ox), pstride, off, K, kernel, F, bias, y + ((n * p.oh + oy) * p.ow + ox) * F);
+        interior_pixels<1>(corner(ox), pstride, off, K, kernel, F, bias, relu, y + ((n * p.oh + oy) * p.ow + ox) * F);
       for (; ox < p.ow; ++ox) border(n, oy, ox);
     }
 }
 
-void small_backward(const Problem& p, const float* x, const float* kernel, const float* dy, float* dx, float* dkernel) {
-  const std::size_t F = p.f, K = p.kh * p.kw * p.c;
-  if (dkernel) std::fill(dkernel, dkernel + K * F, 0.0f);
-#pragma omp parallel if (p.macs() > 1e6)
-  {
-    std::vector<float> dk(dkernel ? K * F : 0, 0.0f);  // per-thread partial sums
-#pragma omp for schedule(static)
-    for (std::size_t n = 0; n < p.n; ++n)
-      for (std::size_t oy = 0; oy < p.oh; ++oy)
-        for (std::size_t ox = 0; ox < p.ow; ++ox) {
-          const float* __restrict g = dy + ((n * p.oh + oy) * p.ow + ox) * F;
-          for_each_tap(p, n, oy, ox, [&](std::size_t xi, std::size_t ki) {
-            for (std::size_t c = 0; c < p.c; ++c) {
-              if (dkernel) {
-                const float xv = x[xi + c];
-                float* __restrict kr = dk.data() + (ki + c) * F;
-                for (std::size_t f = 0; f < F; ++f) kr[f] += xv * g[f];
-              }
-              if (dx) {
-                const float* __restrict kr = kernel + (ki + c) * F;
-                float s = 0;
-                for (std::size_t f = 0; f < F; ++f) s += g[f] * kr[f];
-                dx[xi + c] += s;
-              }
-            }
-          });
-        }
-    if (dkernel) {
-#pragma omp critical
-      for (std::size_t i = 0; i < K * F; ++i) dkernel[i] += dk[i];
+// dk[g][f] += sum_{ox in [ox0, ox1)} xg[g][ox * xs] * dz[ox][f] for G taps at once, F = 8 * V
+// channels from f0: G x V accumulators stay in registers over the row (G = 2 at V = 4: 8
+// accumulators, 4 dz loads and 2 broadcasts per 8 FMAs).
+template <std::size_t G, std::size_t V>
+inline void kernel_grad_taps(const float* const* xg, std::size_t xs, const float* dz, std::size_t F, std::size_t f0,
+                             std::size_t ox0, std::size_t ox1, float* const* dkg) {
+  v8f acc[G][V] = {};
+  for (std::size_t ox = ox0; ox < ox1; ++ox) {
+    v8f d[V];
+    for (std::size_t j = 0; j < V; ++j) d[j] = load8(dz + ox * F + f0 + 8 * j);
+    for (std::size_t g = 0; g < G; ++g) {
+      const float xs1 = xg[g][ox * xs];
+      const v8f xv = {xs1, xs1, xs1, xs1, xs1, xs1, xs1, xs1};
+      for (std::size_t j = 0; j < V; ++j) acc[g][j] = simd_fma(xv, d[j], acc[g][j]);
+    }
+  }
+  for (std::size_t g = 0; g < G; ++g)
+    for (std::size_t j = 0; j < V; ++j) {
+      float* k = dkg[g] + f0 + 8 * j;
+      const v8f sum = load8(k) + acc[g][j];
+      __builtin_memcpy(k, &sum, sizeof sum);
+    }
+}
+
+// The output columns whose tap (v) reads inside the input: [lo, hi).
+inline std::pair<std::size_t, std::size_t> tap_columns(const Problem& p, std::size_t v) {
+  const std::ptrdiff_t off = std::ptrdiff_t(v * p.dw) - std::ptrdiff_t(p.pad_left), s = std::ptrdiff_t(p.sw);
+  const std::ptrdiff_t lo = off >= 0 ? 0 : (-off + s - 1) / s;
+  const std::ptrdiff_t hi_excl = std::ptrdiff_t(p.w) - off <= 0 ? 0 : (std::ptrdiff_t(p.w) - 1 - off) / s + 1;
+  const std::size_t hi = std::size_t(std::min<std::ptrdiff_t>(std::ptrdiff_t(p.ow), hi_excl));
+  return {std::size_t(std::min<std::ptrdiff_t>(lo, std::ptrdiff_t(hi))), hi};
+}
+
+// Groups of G taps of one kernel row u (taps t = (u, v, c) in order) over one output row.
+template <std::size_t G, std::size_t V>
+void kernel_grad_row(const Problem& p, const float* x, std::size_t n, std::size_t iy, std::size_t u, const float* dz,
+                     std::size_t f0, float* dk) {
+  const std::size_t C = p.c, F = p.f, taps = p.kw * C, xs = p.sw * C;
+  for (std::size_t t0 = 0; t0 < taps; t0 += G) {
+    const std::size_t g_n = std::min(G, taps - t0);
+    const float* xg[G];
+    float* dkg[G];
+    std::size_t lo = 0, hi = p.ow;
+    for (std::size_t g = 0; g < g_n; ++g) {
+      const std::size_t v = (t0 + g) / C, c = (t0 + g) % C;
+      auto [l, h] = tap_columns(p, v);
+      lo = std::max(lo, l);
+      hi = std::min(hi, h);
+      // The pointer of output column 0; only columns in [l, h) are read.
+      xg[g] = x + ((n * p.h + iy) * p.w) * C + c + std::ptrdiff_t(v * p.dw * C) - std::ptrdiff_t(p.pad_left * C);
+      dkg[g] = dk + ((u * p.kw + v) * C + c) * F;
+    }
+    if (g_n == G && lo < hi) {
+      kernel_grad_taps<G, V>(xg, xs, dz, F, f0, lo, hi, dkg);
+    } else {
+      lo = hi = 0;
+    }
+    // What the common range left out, tap by tap.
+    for (std::size_t g = 0; g < g_n; ++g) {
+      auto [l, h] = tap_columns(p, (t0 + g) / C);
+      const float* xp1[1] = {xg[g]};
+      float* dk1[1] = {dkg[g]};
+      if (lo < hi) {
+        if (l < lo) kernel_grad_taps<1, V>(xp1, xs, dz, F, f0, l, lo, dk1);
+        if (hi < h) kernel_grad_taps<1, V>(xp1, xs, dz, F, f0, hi, h, dk1);
+      } else if (l < h) {
+        kernel_grad_taps<1, V>(xp1, xs, dz, F, f0, l, h, dk1);
+      }
     }
   }
 }
 
+template <std::size_t V>
+void kernel_grad_row_blocks(const Problem& p, const float* x, std::size_t n, std::size_t iy, std::size_t u,
+                            const float* dz, std::size_t f0, float* dk) {
+  if constexpr (V >= 3) kernel_grad_row<2, V>(p, x, n, iy, u, dz, f0, dk);
+  else if constexpr (V == 2) kernel_grad_row<4, V>(p, x, n, iy, u, dz, f0, dk);
+  else kernel_grad_row<8, V>(p, x, n, iy, u, dz, f0, dk);
+}
+
+// The backward pass for small kernels (kh*kw*C <= kSmallTaps), one output row at a time:
+// dz = dy (or dy * (y > 0) for a fused relu) is formed once per row in a small buffer, then
+// the bias gradient, the kernel gradient (register-blocked over taps and filters) and the
+// input gradient read it from L1. Images are split across the team (dx rows of one image
+// overlap); each thread sums its kernel and bias gradients privately, then they are added.
+void small_backward(const Problem& p, const float* x, const float* kernel, const float* dy, const float* relu_y, float* dx,
+                    float* dkernel, float* dbias) {
+  const std::size_t F = p.f, K = p.kh * p.kw * p.c, Fv = F / 8 * 8;
+  const bool parallel = p.macs() > kParallelMacs && p.n > 1;
+  const int threads = parallel ? omp_get_max_threads() : 1;
+  thread_local AlignedVector<float> partial;  // the calling thread's: (threads) x (K*F + F)
+  const std::size_t stride = (K * F + F + 15) / 16 * 16;
+  partial.assign(std::size_t(threads) * stride, 0.0f);
+  float* const parts = partial.data();
+#pragma omp parallel num_threads(threads) if (parallel)
+  {
+    float* dk = parts + std::size_t(omp_get_thread_num()) * stride;
+    float* db = dk + K * F;
+    thread_local AlignedVector<float> row;
+    row.resize(p.ow * F + 8);
+#pragma omp for schedule(static)
+    for (std::size_t n = 0; n < p.n; ++n)
+      for (std::size_t oy = 0; oy < p.oh; ++oy) {
+        const std::size_t o = (n * p.oh + oy) * p.ow * F;
+        const float* dz = dy + o;
+        if (relu_y) {
+          float* r = row.data();
+          for (std::size_t i = 0; i < p.ow * F; ++i) r[i] = relu_y[o + i] > 0 ? dy[o + i] : 0.0f;
+          dz = r;
+        }
+        if (dbias)
+          for (std::size_t ox = 0; ox < p.ow; ++ox)
+            for (std::size_t f = 0; f < F; ++f) db[f] += dz[ox * F + f];
+        for (std::size_t u = 0; u < p.kh; ++u) {
+          const std::ptrdiff_t iy = std::ptrdiff_t(oy * p.sh + u * p.dh) - std::ptrdiff_t(p.pad_top);
+          if (iy < 0 || iy >= std::ptrdiff_t(p.h)) continue;
+          if (dkernel) {
+            std::size_t f = 0;
+            for (; f + 32 <= Fv; f += 32) kernel_grad_row_blocks<4>(p, x, n, std::size_t(iy), u, dz, f, dk);
+            if (f + 16 <= Fv) kernel_grad_row_blocks<2>(p, x, n, std::size_t(iy), u, dz, f, dk), f += 16;
+            if (f + 8 <= Fv) kernel_grad_row_blocks<1>(p, x, n, std::size_t(iy), u, dz, f, dk), f += 8;
+            for (; f < F; ++f)  // fewer than 8 filters left
+              for (std::size_t v = 0; v < p.kw; ++v) {
+                auto [lo, hi] = tap_columns(p, v);
+                for (std::size_t ox = lo; ox < hi; ++ox) {
+                  const float* xp = x + ((n * p.h + std::size_t(iy)) * p.w + (ox * p.sw + v * p.dw - p.pad_left)) * p.c;
+                  float* kr = dk + (u * p.kw + v) * p.c * F + f;
+                  for (std::size_t c = 0; c < p.c; ++c) kr[c * F] += xp[c] * dz[ox * F + f];
+                }
+              }
+          }
+          if (dx)
+            for (std::size_t v = 0; v < p.kw; ++v) {
+              auto [lo, hi] = tap_columns(p, v);
+              const float* kr = kernel + (u * p.kw + v) * p.c * F;
+              for (std::size_t ox = lo; ox < hi; ++ox) {
+                float* d = dx + ((n * p.h + std::size_t(iy)) * p.w + (ox * p.sw + v * p.dw - p.pad_left)) * p.c;
+                const float* g = dz + ox * F;
+                for (std::size_t c = 0; c < p.c; ++c) {
+                  float s = 0;
+                  for (std::size_t f = 0; f < F; ++f) s += g[f] * kr[c * F + f];
+                  d[c] += s;
+                }
+              }
+            }
+        }
+      }
+  }
+  for (int t = 1; t < threads; ++t)
+    for (std::size_t i = 0; i < K * F + F; ++i) parts[i] += parts[std::size_t(t) * stride + i];
+  if (dkernel) std::copy(parts, parts + K * F, dkernel);
+  if (dbias) std::copy(parts + K * F, parts + K * F + F, dbias);
+}
+
 }  // namespace
 
-void direct_forward(const Problem& p, const float* x, const float* kernel, const float* bias, float* y) {
-  if (blocked_forward(p)) return blocked_forward_impl(p, x, kernel, bias, y);
+void direct_forward(const Problem& p, const float* x, const float* kernel, const float* bias, float* y, bool relu) {
+  if (blocked_forward(p)) return blocked_forward_impl(p, x, kernel, bias, relu, y);
   const std::size_t rows = p.n * p.oh * p.ow, K = p.kh * p.kw * p.c, F = p.f, B = block_rows(p);
   // A 1x1 stride-1 unpadded convolution is a plain GEMM on x.
   const bool pointwise = p.kh == 1 && p.kw == 1 && p.sh == 1 && p.sw == 1 && p.padding == Padding::Valid;
@@ -266,18 +404,26 @@ void direct_forward(const Problem& p, const float* x, const float* kernel, const
       for (std::size_t i = 0; i < m; ++i) std::memcpy(yb + i * F, bias, F * sizeof(float));
     detail::sgemm_rows(false, int(m), int(F), int(K), 1.0f, a, int(K), kernel, int(F), bias ? 1.0f : 0.0f, yb, int(F));
   }
+  if (relu)
+    for (std::size_t i = 0; i < rows * F; ++i) y[i] = y[i] < 0 ? 0.0f : y[i];
 }
 
 void direct_backward(const Problem& p, const float* x, const float* kernel, const float* dy, float* dx, float* dkernel,
-                     float* dbias) {
+                     float* dbias, const float* relu_y) {
   const std::size_t rows = p.n * p.oh * p.ow, K = p.kh * p.kw * p.c, F = p.f, B = block_rows(p);
+  if (dx) std::fill(dx, dx + p.n * p.h * p.w * p.c, 0.0f);
+  if (small_taps(p)) return small_backward(p, x, kernel, dy, relu_y, dx, dkernel, dbias);
+  thread_local AlignedVector<float> masked;
+  if (relu_y) {
+    masked.resize(rows * F);
+    for (std::size_t i = 0; i < rows * F; ++i) masked[i] = relu_y[i] > 0 ? dy[i] : 0.0f;
+    dy = masked.data();
+  }
   if (dbias) {
     std::fill(dbias, dbias + F, 0.0f);
     for (std::size_t r = 0; r < rows; ++r)
       for (std::size_t f = 0; f < F; ++f) dbias[f] += dy[r * F + f];
   }
-  if (dx) std::fill(dx, dx + p.n * p.h * p.w * p.c, 0.0f);
-  if (small_taps(p)) return small_backward(p, x, kernel, dy, dx, dkernel);
   const bool pointwise = p.kh == 1 && p.kw == 1 && p.sh == 1 && p.sw == 1 && p.padding == Padding::Valid;
   auto& cols = scratch();
   static thread_local AlignedVector<float> dcols;  // reused across calls

@@ -35,7 +35,8 @@ const Tensor& Layer::call(const Tensor& x, bool training) {
   y_.resize(ys);
   last_input_ = &x;
   call_impl(x, y_, training);
-  activation_forward(activation_, y_.data(), y_.size(), output_shape_.empty() ? 1 : output_shape_.back());
+  if (!fuses_activation())
+    activation_forward(activation_, y_.data(), y_.size(), output_shape_.empty() ? 1 : output_shape_.back());
   return y_;
 }
 
@@ -44,12 +45,8 @@ const Tensor& Layer::backward(const Tensor& dy, bool need_input_grad, bool throu
   if (dy.shape() != y_.shape())
     throw Error(name_ + " (" + class_name() + "): backward expected a gradient of shape " + y_.shape_string() + ", got " +
                 dy.shape_string());
-  const Tensor* dz = &dy;
-  if (through_activation && activation_ != Activation::Linear) {
-    dz_.resize(dy.shape());
-    activation_backward(activation_, y_.data(), dy.data(), dz_.data(), dy.size(), output_shape_.back());
-    dz = &dz_;
-  }
+  backward_activation_ = through_activation ? activation_ : Activation::Linear;
+  const Tensor* dz = fuses_activation() ? &dy : &activation_gradient(dy);
   if (need_input_grad) {
     Shape xs{dy.dim(0)};
     xs.insert(xs.end(), input_shape_.begin(), input_shape_.end());
@@ -59,6 +56,13 @@ const Tensor& Layer::backward(const Tensor& dy, bool need_input_grad, bool throu
   }
   backward_impl(*dz, need_input_grad ? &dx_ : nullptr);
   return dx_;
+}
+
+const Tensor& Layer::activation_gradient(const Tensor& dy) {
+  if (backward_activation_ == Activation::Linear) return dy;
+  dz_.resize(dy.shape());
+  activation_backward(backward_activation_, y_.data(), dy.data(), dz_.data(), dy.size(), output_shape_.back());
+  return dz_;
 }
 
 std::vector<Weight*> Layer::weights() {

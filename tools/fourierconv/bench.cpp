@@ -20,6 +20,9 @@
 #include "fourierconv/filters.hpp"
 #include "fourierconv/nn/layers/fourier_conv2d.hpp"
 #include "fourierconv/nn/models.hpp"
+#include "fourierconv/nn/layers/spectral_conv2d.hpp"
+#include "fourierconv/nn/sequential.hpp"
+#include "fourierconv/nn/initializers.hpp"
 
 namespace fourierconv::cli {
 namespace {
@@ -148,6 +151,47 @@ void setup_bench(CLI::App& sub) {
       Tensor x = random_tensor({32, 28, 28, 1}, 8);
       rows.push_back({"fourier_conv2d_batch32", "FourierConv2D forward, 32 gabor filters, batch of 32 28x28",
                       median_us([&] { layer.call(x); }, reps)});
+    }
+    // The network targets (bench/nn_peers.py compares them with torch and ONNX Runtime).
+    for (const char* model : {"seed-cnn", "seed-fourier", "seed-spectral"})
+      for (std::size_t b : {1, 256}) {
+        const std::string name = std::string("nn_predict_") + model + "_b" + std::to_string(b);
+        if (!wanted({name})) continue;
+        nn::set_random_seed(1);
+        nn::Sequential m = nn::make_model(model);
+        Tensor x = random_tensor({b, 28, 28, 1}, 12);
+        rows.push_back({name, std::string(model) + " predict, batch " + std::to_string(b),
+                        median_us([&] { m.predict(x, b); }, b == 1 ? reps * 10 : reps)});
+      }
+    for (const char* model : {"seed-cnn", "seed-fourier", "seed-spectral"}) {
+      const std::string name = std::string("nn_train_step_") + model;
+      if (!wanted({name})) continue;
+      nn::set_random_seed(1);
+      nn::Sequential m = nn::make_model(model);
+      m.compile("adam", "sparse_categorical_crossentropy");
+      Tensor x = random_tensor({32, 28, 28, 1}, 13), y({32});
+      for (std::size_t i = 0; i < 32; ++i) y[i] = float(i % 10);
+      rows.push_back({name, std::string(model) + " train_on_batch, batch 32, Adam",
+                      median_us([&] { m.train_on_batch(x, y); }, reps)});
+    }
+    if (wanted({"nn_layer_fourier_forward", "nn_layer_fourier_backward"})) {
+      nn::FourierConv2D layer(nn::seed_fourier_bank());
+      layer.build({28, 28, 1});
+      Tensor x = random_tensor({32, 28, 28, 1}, 14), dy = random_tensor({32, 28, 28, 32}, 15);
+      rows.push_back({"nn_layer_fourier_forward", "FourierConv2D forward, 32 gabor filters, batch of 32 28x28",
+                      median_us([&] { layer.call(x); }, reps)});
+      rows.push_back({"nn_layer_fourier_backward", "FourierConv2D backward (input gradient), same shapes",
+                      median_us([&] { layer.backward(dy); }, reps)});
+    }
+    if (wanted({"nn_layer_spectral_forward", "nn_layer_spectral_backward"})) {
+      nn::set_random_seed(1);
+      nn::SpectralConv2D layer(32, {8, 8});
+      layer.build({28, 28, 1});
+      Tensor x = random_tensor({32, 28, 28, 1}, 16), dy = random_tensor({32, 28, 28, 32}, 17);
+      rows.push_back({"nn_layer_spectral_forward", "SpectralConv2D(32, 8x8 modes) forward, batch of 32 28x28",
+                      median_us([&] { layer.call(x, true); }, reps)});
+      rows.push_back({"nn_layer_spectral_backward", "SpectralConv2D backward (weights and input gradients)",
+                      median_us([&] { layer.backward(dy); }, reps)});
     }
     if (o->json) {
       std::cout << "[\n";

@@ -81,6 +81,16 @@ class Layer {
   virtual void call_impl(const Tensor& x, Tensor& y, bool training) = 0;
   // dz: gradient w.r.t. the pre-activation output; dx: to fill when need_dx.
   virtual void backward_impl(const Tensor& dz, Tensor* dx) = 0;
+  // A layer that fuses its activation into its own loops returns true: call_impl then applies
+  // the activation itself, and backward_impl receives dy (the gradient w.r.t. the activated
+  // output) and must apply backward_activation()'s derivative itself (activation_gradient()
+  // does it as a separate pass). Saves one or two passes over the output.
+  virtual bool fuses_activation() const { return false; }
+  // The activation whose derivative backward_impl still has to apply (Linear when the caller
+  // passed the gradient w.r.t. the pre-activation already, as the fused softmax + CE does).
+  Activation backward_activation() const { return backward_activation_; }
+  // dz from dy through backward_activation(), as a separate pass (dy itself when Linear).
+  const Tensor& activation_gradient(const Tensor& dy);
 
   Weight& add_weight(std::string name, Shape shape, bool trainable = true);
   // The input and output of the last call() (valid in backward_impl).
@@ -95,6 +105,7 @@ class Layer {
   std::vector<std::unique_ptr<Weight>> weights_;
   Tensor y_, dz_, dx_;
   const Tensor* last_input_ = nullptr;
+  Activation backward_activation_ = Activation::Linear;
 };
 
 // Keras's default names: the first "conv2d", then "conv2d_1", ... per prefix, process-wide.

@@ -146,28 +146,34 @@ void Conv2D::call_impl(const Tensor& x, Tensor& y, bool training) {
   const int pass = static_cast<int>(training ? conv::Pass::TrainingForward : conv::Pass::Inference);
   const bool fft = use_fft(p, pass, &forward_reason_);
   forward_used_ = fft ? "fft" : "direct";
+  // The direct kernel applies a relu as it stores (the layer fuses its activation).
+  const bool fused_relu = !fft && activation_ == Activation::Relu;
   if (fft) {
     if (!fft_) fft_ = std::make_shared<conv::FftConv>(p);
     fft_->forward(p, x.data(), w[0]->value.data(), bias, y.data());
   } else {
-    conv::direct_forward(p, x.data(), w[0]->value.data(), bias, y.data());
+    conv::direct_forward(p, x.data(), w[0]->value.data(), bias, y.data(), fused_relu);
   }
+  if (!fused_relu) activation_forward(activation_, y.data(), y.size(), filters_);
 }
 
-void Conv2D::backward_impl(const Tensor& dz, Tensor* dx) {
-  conv::Problem p = problem_for(dz.dim(0));
+void Conv2D::backward_impl(const Tensor& dy, Tensor* dx) {
+  conv::Problem p = problem_for(dy.dim(0));
   auto w = weights();
   std::string reason;
   const auto pass = dx ? conv::Pass::Backward : conv::Pass::BackwardWeightsOnly;
   const bool fft = use_fft(p, static_cast<int>(pass), &reason);
   backward_used_ = fft ? "fft" : "direct";
   float* db = args_.use_bias ? w[1]->grad.data() : nullptr;
+  // The direct algorithm forms dy * (y > 0) on the fly for a relu.
+  const bool fused_relu = !fft && backward_activation() == Activation::Relu;
+  const Tensor& dz = fused_relu ? dy : activation_gradient(dy);
   if (fft) {
     if (!fft_) fft_ = std::make_shared<conv::FftConv>(p);
     fft_->backward(p, last_input().data(), w[0]->value.data(), dz.data(), dx ? dx->data() : nullptr, w[0]->grad.data(), db);
   } else {
     conv::direct_backward(p, last_input().data(), w[0]->value.data(), dz.data(), dx ? dx->data() : nullptr,
-                          w[0]->grad.data(), db);
+                          w[0]->grad.data(), db, fused_relu ? last_output().data() : nullptr);
   }
 }
 

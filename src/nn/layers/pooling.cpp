@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "fourierconv/error.hpp"
+#include "simd.hpp"
 
 namespace fourierconv::nn {
 
@@ -31,72 +32,145 @@ Shape Pooling2D::build_impl(const Shape& in) {
 MaxPooling2D::MaxPooling2D(Size2 pool_size, Pooling2DArgs args)
     : Pooling2D(args.name.empty() ? unique_name("max_pooling2d") : args.name, pool_size, args, "MaxPooling2D") {}
 
+namespace {
+
+using simd::v8;
+
+// The real (unpadded) cells of output pixel (n, oy, ox)'s window, in scan order, as flat
+// offsets of their channel 0; returns how many.
+inline std::size_t window_cells(const conv::Problem& p, std::size_t n, std::size_t oy, std::size_t ox, std::size_t* cells) {
+  std::size_t k = 0;
+  for (std::size_t u = 0; u < p.kh; ++u) {
+    const std::ptrdiff_t iy = std::ptrdiff_t(oy * p.sh + u) - std::ptrdiff_t(p.pad_top);
+    if (iy < 0 || iy >= std::ptrdiff_t(p.h)) continue;
+    for (std::size_t v = 0; v < p.kw; ++v) {
+      const std::ptrdiff_t ix = std::ptrdiff_t(ox * p.sw + v) - std::ptrdiff_t(p.pad_left);
+      if (ix < 0 || ix >= std::ptrdiff_t(p.w)) continue;
+      cells[k++] = ((n * p.h + std::size_t(iy)) * p.w + std::size_t(ix)) * p.c;
+    }
+  }
+  return k;
+}
+
+// NaN wins, as in Keras (TensorFlow's max pooling propagates NaN).
+inline float max_nan(float a, float b) { return (b > a || b != b) ? b : a; }
+inline v8 max_nan(v8 a, v8 b) { return (b > a || b != b) ? b : a; }
+
+// Windows that never overlap (strides >= pool size on both axes): every input cell has at
+// most one window, so the backward pass can write each cell once instead of accumulating.
+bool windows_disjoint(const conv::Problem& p) { return p.sh >= p.kh && p.sw >= p.kw; }
+
+// Elements per thread below which a pass stays on one thread.
+constexpr std::size_t kParallelElements = 32768;
+
+}  // namespace
+
 void MaxPooling2D::call_impl(const Tensor& x, Tensor& y, bool) {
   // Pure max, vectorized over channels; backward finds each maximum again by comparing the
   // input with the output, so the forward pass stores no indices (it is the hot path of
   // inference: 53% of torch's time on the seed model).
   const conv::Problem p = problem_for(x.dim(0));
-  const std::size_t C = p.c;
+  const std::size_t C = p.c, Cv = C / 8 * 8;
   const float* xd = x.data();
   float* yd = y.data();
-#pragma omp parallel for schedule(static) if (y.size() > 262144)
+#pragma omp parallel for schedule(static) collapse(2) if (x.size() > 2 * kParallelElements)
   for (std::size_t n = 0; n < p.n; ++n)
-    for (std::size_t oy = 0; oy < p.oh; ++oy)
+    for (std::size_t oy = 0; oy < p.oh; ++oy) {
+      std::size_t cells[64];
+      std::vector<std::size_t> big;
+      std::size_t* cl = p.kh * p.kw <= 64 ? cells : (big.resize(p.kh * p.kw), big.data());
       for (std::size_t ox = 0; ox < p.ow; ++ox) {
         float* __restrict out = yd + ((n * p.oh + oy) * p.ow + ox) * C;
-        bool first = true;  // every window holds at least one real cell (padding < pool size)
-        for (std::size_t u = 0; u < p.kh; ++u) {
-          const std::ptrdiff_t iy = std::ptrdiff_t(oy * p.sh + u) - std::ptrdiff_t(p.pad_top);
-          if (iy < 0 || iy >= std::ptrdiff_t(p.h)) continue;
-          for (std::size_t v = 0; v < p.kw; ++v) {
-            const std::ptrdiff_t ix = std::ptrdiff_t(ox * p.sw + v) - std::ptrdiff_t(p.pad_left);
-            if (ix < 0 || ix >= std::ptrdiff_t(p.w)) continue;
-            const float* __restrict in = xd + ((n * p.h + std::size_t(iy)) * p.w + std::size_t(ix)) * C;
-            if (first) {
-              for (std::size_t c = 0; c < C; ++c) out[c] = in[c];
-              first = false;
-            } else {
-              for (std::size_t c = 0; c < C; ++c) out[c] = (in[c] > out[c] || in[c] != in[c]) ? in[c] : out[c];
-            }
-          }
+        const std::size_t k = window_cells(p, n, oy, ox, cl);  // >= 1: padding < pool size
+        std::size_t c = 0;
+        for (; c < Cv; c += 8) {
+          v8 m = simd::loadu(xd + cl[0] + c);
+          for (std::size_t i = 1; i < k; ++i) m = max_nan(m, simd::loadu(xd + cl[i] + c));
+          simd::storeu(out + c, m);
+        }
+        for (; c < C; ++c) {
+          float m = xd[cl[0] + c];
+          for (std::size_t i = 1; i < k; ++i) m = max_nan(m, xd[cl[i] + c]);
+          out[c] = m;
         }
       }
+    }
 }
 
 void MaxPooling2D::backward_impl(const Tensor& dz, Tensor* dx) {
   if (!dx) return;
+  // Each output's gradient goes to the first window cell holding its maximum (as an argmax
+  // taken in scan order would); a NaN output's to the first NaN cell, which produced it.
   const conv::Problem p = problem_for(dz.dim(0));
-  const std::size_t C = p.c;
+  const std::size_t C = p.c, Cv = C / 8 * 8;
   const float* xd = last_input().data();
   const float* yd = last_output().data();
+  const float* g = dz.data();
   float* d = dx->data();
-  dx->fill(0.0f);
-  // Each output's gradient goes to the first window cell holding its maximum (as an argmax
-  // taken in scan order would). Overlapping windows of one image may write the same cell,
-  // so parallelize over images only.
-#pragma omp parallel for schedule(static) if (dz.size() > 262144)
-  for (std::size_t n = 0; n < p.n; ++n)
-    for (std::size_t oy = 0; oy < p.oh; ++oy)
-      for (std::size_t ox = 0; ox < p.ow; ++ox) {
-        const std::size_t o = ((n * p.oh + oy) * p.ow + ox) * C;
-        for (std::size_t c = 0; c < C; ++c) {
-          bool done = false;
-          for (std::size_t u = 0; u < p.kh && !done; ++u) {
-            const std::ptrdiff_t iy = std::ptrdiff_t(oy * p.sh + u) - std::ptrdiff_t(p.pad_top);
-            if (iy < 0 || iy >= std::ptrdiff_t(p.h)) continue;
-            for (std::size_t v = 0; v < p.kw; ++v) {
-              const std::ptrdiff_t ix = std::ptrdiff_t(ox * p.sw + v) - std::ptrdiff_t(p.pad_left);
-              if (ix < 0 || ix >= std::ptrdiff_t(p.w)) continue;
-              const std::size_t i = ((n * p.h + std::size_t(iy)) * p.w + std::size_t(ix)) * C + c;
-              if (xd[i] == yd[o + c] || (yd[o + c] != yd[o + c])) {  // NaN: the first cell
-                d[i] += dz[o + c];
-                done = true;
-                break;
-              }
-            }
-          }
-        }
+  const bool disjoint = windows_disjoint(p);
+  // Disjoint windows write their cells (hit or 0); only cells outside every window need a
+  // zero first. Overlapping windows accumulate into a zeroed dx, one image per thread.
+  const bool tiled = disjoint && p.sh == p.kh && p.sw == p.kw;
+  if (!tiled) {
+#pragma omp parallel for schedule(static) if (dx->size() > 2 * kParallelElements)
+    for (std::size_t n = 0; n < p.n; ++n) std::fill(d + n * p.h * p.w * C, d + (n + 1) * p.h * p.w * C, 0.0f);
+  } else if (p.oh * p.kh < p.h + p.pad_top || p.ow * p.kw < p.w + p.pad_left) {
+    // valid padding leaves the last rows / columns outside every window
+    for (std::size_t n = 0; n < p.n; ++n)
+      for (std::size_t iy = 0; iy < p.h; ++iy) {
+        const bool row_out = iy + p.pad_top >= p.oh * p.kh;
+        float* r = d + ((n * p.h + iy) * p.w) * C;
+        if (row_out) std::fill(r, r + p.w * C, 0.0f);
+        else if (p.ow * p.kw < p.w + p.pad_left) std::fill(r + (p.ow * p.kw - p.pad_left) * C, r + p.w * C, 0.0f);
       }
+  }
+  auto window = [&](std::size_t n, std::size_t oy, std::size_t ox, std::size_t* cl) {
+    const std::size_t o = ((n * p.oh + oy) * p.ow + ox) * C;
+    const std::size_t k = window_cells(p, n, oy, ox, cl);
+    std::size_t c = 0;
+    for (; c < Cv; c += 8) {
+      const v8 yv = simd::loadu(yd + o + c), gv = simd::loadu(g + o + c);
+      typedef int v8i __attribute__((vector_size(32)));
+      const v8i ynan = yv != yv;
+      v8i done = v8i{};
+      for (std::size_t i = 0; i < k; ++i) {
+        const v8 xv = simd::loadu(xd + cl[i] + c);
+        const v8i hit = ((xv == yv) | (ynan & (xv != xv))) & ~done;
+        done |= hit;
+        const v8 contrib = hit ? gv : v8{};
+        float* dst = d + cl[i] + c;
+        simd::storeu(dst, disjoint ? contrib : simd::loadu(dst) + contrib);
+      }
+    }
+    for (; c < C; ++c) {
+      bool done = false;
+      const float yv = yd[o + c];
+      for (std::size_t i = 0; i < k; ++i) {
+        const float xv = xd[cl[i] + c];
+        const bool hit = !done && (xv == yv || (yv != yv && xv != xv));
+        done |= hit;
+        float& dst = d[cl[i] + c];
+        dst = (disjoint ? 0.0f : dst) + (hit ? g[o + c] : 0.0f);
+      }
+    }
+  };
+  if (disjoint) {
+#pragma omp parallel for schedule(static) collapse(2) if (dx->size() > 2 * kParallelElements)
+    for (std::size_t n = 0; n < p.n; ++n)
+      for (std::size_t oy = 0; oy < p.oh; ++oy) {
+        std::size_t cells[64];
+        std::vector<std::size_t> big;
+        std::size_t* cl = p.kh * p.kw <= 64 ? cells : (big.resize(p.kh * p.kw), big.data());
+        for (std::size_t ox = 0; ox < p.ow; ++ox) window(n, oy, ox, cl);
+      }
+  } else {
+#pragma omp parallel for schedule(static) if (dx->size() > 2 * kParallelElements)
+    for (std::size_t n = 0; n < p.n; ++n) {
+      std::vector<std::size_t> cl(p.kh * p.kw);
+      for (std::size_t oy = 0; oy < p.oh; ++oy)
+        for (std::size_t ox = 0; ox < p.ow; ++ox) window(n, oy, ox, cl.data());
+    }
+  }
 }
 
 AveragePooling2D::AveragePooling2D(Size2 pool_size, Pooling2DArgs args)

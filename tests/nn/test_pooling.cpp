@@ -1,0 +1,76 @@
+// MaxPooling2D's vectorized and parallel paths against a double-precision reference written
+// from the definition, on a seeded random table: pools and strides that tile, overlap and
+// leave gaps, both paddings, channel counts on each side of the 8-wide vectors, ties and NaN.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+#include "fourierconv/nn/layers/pooling.hpp"
+#include "reference.hpp"
+
+using namespace fourierconv;
+using namespace fourierconv::nn;
+using fctest::random_tensor;
+
+namespace {
+
+TEST(MaxPooling2D, RandomShapesAgainstTheDefinition) {
+  const unsigned seed = 7031;
+  std::mt19937 g(seed);
+  SCOPED_TRACE("table seed " + std::to_string(seed));
+  auto pick = [&](std::initializer_list<std::size_t> v) { return *(v.begin() + g() % v.size()); };
+  for (int t = 0; t < 50; ++t) {
+    const std::size_t ph = pick({1, 2, 2, 3}), pw = pick({1, 2, 2, 3}), sh = pick({1, 2, 2, 3}), sw = pick({1, 2, 2, 4});
+    const std::size_t n = pick({1, 3, 40}), h = pick({5, 8, 13, 26}), w = pick({4, 9, 26}), c = pick({1, 3, 8, 12, 32});
+    const char* pad = g() % 3 ? "valid" : "same";
+    MaxPooling2D mp({ph, pw}, {.strides = Size2{sh, sw}, .padding = pad});
+    if (std::string(pad) == "valid" && (ph > h || pw > w)) continue;
+    mp.build({h, w, c});
+    const std::size_t oh = mp.output_shape()[0], ow = mp.output_shape()[1];
+    SCOPED_TRACE("case " + std::to_string(t) + ": pool " + std::to_string(ph) + "x" + std::to_string(pw) + " strides " +
+                 std::to_string(sh) + "x" + std::to_string(sw) + " " + pad + " x " + std::to_string(n) + "x" +
+                 std::to_string(h) + "x" + std::to_string(w) + "x" + std::to_string(c));
+    // Few distinct values, so windows hold ties; a few NaN.
+    Tensor x = random_tensor({n, h, w, c}, seed + t);
+    for (auto& v : x) v = std::round(v * 3.0f);
+    if (t % 5 == 0) x[g() % x.size()] = NAN;
+    const Tensor dy = random_tensor({n, oh, ow, c}, seed + 50 + t);
+    const long total_h = std::max(0L, long((oh - 1) * sh + ph) - long(h)), total_w = std::max(0L, long((ow - 1) * sw + pw) - long(w));
+    const long pt = std::string(pad) == "same" ? total_h / 2 : 0, pl = std::string(pad) == "same" ? total_w / 2 : 0;
+    std::vector<double> want(dy.size()), dx_want(x.size(), 0.0);
+    for (std::size_t b = 0; b < n; ++b)
+      for (std::size_t i = 0; i < oh; ++i)
+        for (std::size_t j = 0; j < ow; ++j)
+          for (std::size_t ch = 0; ch < c; ++ch) {
+            double m = -INFINITY;
+            long arg = -1;
+            for (std::size_t u = 0; u < ph; ++u)
+              for (std::size_t v = 0; v < pw; ++v) {
+                const long iy = long(i * sh + u) - pt, ix = long(j * sw + v) - pl;
+                if (iy < 0 || ix < 0 || iy >= long(h) || ix >= long(w)) continue;
+                const long xi = long(((b * h + iy) * w + ix) * c + ch);
+                const double val = x[std::size_t(xi)];
+                if (std::isnan(m)) continue;       // the first NaN wins and stays
+                if (std::isnan(val) || arg < 0 || val > m) m = val, arg = xi;
+              }
+            const std::size_t o = ((b * oh + i) * ow + j) * c + ch;
+            want[o] = m;
+            dx_want[std::size_t(arg)] += dy[o];
+          }
+    const Tensor& y = mp.call(x, true);
+    ASSERT_EQ(y.size(), want.size());
+    for (std::size_t i = 0; i < want.size(); ++i) {
+      if (std::isnan(want[i])) {
+        EXPECT_TRUE(std::isnan(y[i])) << "output " << i;
+      } else {
+        ASSERT_EQ(double(y[i]), want[i]) << "output " << i;
+      }
+    }
+    Tensor dy_copy = dy;
+    const Tensor& dx = mp.backward(dy_copy);
+    fctest::expect_close(dx, dx_want, 1e-6, "dx");
+  }
+}
+
+}  // namespace
