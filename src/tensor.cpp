@@ -26,12 +26,59 @@ std::size_t shape_size(const Shape& shape) {
   return n;
 }
 
-Tensor::Tensor(Shape shape, float value) : shape_(std::move(shape)), data_(shape_size(shape_), value) {}
+Tensor::Tensor(Shape shape, float value)
+    : shape_(std::move(shape)), storage_(shape_size(shape_), value), ptr_(storage_.data()), size_(storage_.size()) {}
 
-Tensor::Tensor(Shape shape, std::initializer_list<float> values) : shape_(std::move(shape)), data_(values) {
-  if (data_.size() != shape_size(shape_))
+Tensor::Tensor(Shape shape, std::initializer_list<float> values)
+    : shape_(std::move(shape)), storage_(values), ptr_(storage_.data()), size_(storage_.size()) {
+  if (storage_.size() != shape_size(shape_))
     throw Error("Tensor: shape " + shape_to_string(shape_) + " needs " + std::to_string(shape_size(shape_)) +
-                " values, got " + std::to_string(data_.size()));
+                " values, got " + std::to_string(storage_.size()));
+}
+
+Tensor::Tensor(const Tensor& o) : shape_(o.shape_), storage_(o.begin(), o.end()), ptr_(storage_.data()), size_(o.size_) {}
+
+Tensor::Tensor(Tensor&& o) noexcept
+    : shape_(std::move(o.shape_)), storage_(std::move(o.storage_)), ptr_(o.ptr_), size_(o.size_) {
+  o.shape_.clear();
+  o.storage_.clear();
+  o.ptr_ = nullptr;
+  o.size_ = 0;
+}
+
+Tensor& Tensor::operator=(const Tensor& o) {
+  if (this == &o) return *this;
+  shape_ = o.shape_;
+  storage_.assign(o.begin(), o.end());
+  ptr_ = storage_.data();
+  size_ = o.size_;
+  return *this;
+}
+
+Tensor& Tensor::operator=(Tensor&& o) noexcept {
+  if (this == &o) return *this;
+  shape_ = std::move(o.shape_);
+  storage_ = std::move(o.storage_);
+  ptr_ = o.ptr_;
+  size_ = o.size_;
+  o.shape_.clear();
+  o.storage_.clear();
+  o.ptr_ = nullptr;
+  o.size_ = 0;
+  return *this;
+}
+
+void Tensor::alias_of(const Tensor& src, Shape shape) {
+  if (shape_size(shape) != src.size())
+    throw Error("Tensor::alias_of: cannot view " + src.shape_string() + " as " + shape_to_string(shape));
+  if (&src == this) {
+    shape_ = std::move(shape);
+    return;
+  }
+  storage_ = AlignedVector<float>();
+  shape_ = std::move(shape);
+  ptr_ = const_cast<float*>(src.data());
+  size_ = src.size();
 }
 
 std::size_t Tensor::offset(std::initializer_list<std::size_t> index) const {
@@ -49,11 +96,11 @@ std::size_t Tensor::offset(std::initializer_list<std::size_t> index) const {
   return off;
 }
 
-float& Tensor::at(std::initializer_list<std::size_t> index) { return data_[offset(index)]; }
-float Tensor::at(std::initializer_list<std::size_t> index) const { return data_[offset(index)]; }
+float& Tensor::at(std::initializer_list<std::size_t> index) { return ptr_[offset(index)]; }
+float Tensor::at(std::initializer_list<std::size_t> index) const { return ptr_[offset(index)]; }
 
 Tensor& Tensor::reshape(Shape shape) {
-  if (shape_size(shape) != data_.size())
+  if (shape_size(shape) != size_)
     throw Error("Tensor::reshape: cannot reshape " + shape_to_string(shape_) + " to " + shape_to_string(shape));
   shape_ = std::move(shape);
   return *this;
@@ -65,11 +112,19 @@ Tensor Tensor::reshaped(Shape shape) const {
   return t;
 }
 
-void Tensor::fill(float value) { std::fill(data_.begin(), data_.end(), value); }
+void Tensor::fill(float value) { std::fill(begin(), end(), value); }
 
 void Tensor::resize(Shape shape) {
   shape_ = std::move(shape);
-  data_.resize(shape_size(shape_));
+  const std::size_t n = shape_size(shape_);
+  if (storage_.empty() && size_ != 0) {  // an alias becomes owning
+    AlignedVector<float> own(n);
+    storage_.swap(own);
+  } else {
+    storage_.resize(n);
+  }
+  ptr_ = storage_.data();
+  size_ = n;
 }
 
 void check_finite(const Tensor& t, const std::string& what) {

@@ -4,6 +4,10 @@
 //   - images are channels last: (N, H, W, C), or (H, W, C) for a single image;
 //   - Keras weight layouts: Conv2D kernel (kh, kw, in, out), Dense kernel (in, out).
 // A Tensor owns its data; copies are deep. An empty shape () is a scalar with one element.
+// The one exception is an alias (alias_of): a tensor that shares another's storage under a
+// new shape, as numpy's reshape returns a view (Flatten and Reshape use it so that they copy
+// nothing). An alias is valid while its source lives and is not resized; writing through it
+// writes the source; copying it gives an owning tensor; resizing it makes it owning.
 #pragma once
 
 #include <cstddef>
@@ -49,21 +53,30 @@ class Tensor {
   Tensor() = default;
   explicit Tensor(Shape shape, float value = 0.0f);
   Tensor(Shape shape, std::initializer_list<float> values);
+  Tensor(const Tensor& other);
+  Tensor(Tensor&& other) noexcept;
+  Tensor& operator=(const Tensor& other);
+  Tensor& operator=(Tensor&& other) noexcept;
+  ~Tensor() = default;
+
+  // Makes this tensor an alias of src's storage with `shape` (same number of elements).
+  void alias_of(const Tensor& src, Shape shape);
+  bool is_alias() const { return size_ != 0 && storage_.empty(); }
 
   const Shape& shape() const { return shape_; }
   std::size_t rank() const { return shape_.size(); }
   std::size_t dim(std::size_t i) const { return shape_.at(i); }
-  std::size_t size() const { return data_.size(); }
-  bool empty() const { return data_.empty(); }
+  std::size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
 
-  float* data() { return data_.data(); }
-  const float* data() const { return data_.data(); }
-  float& operator[](std::size_t i) { return data_[i]; }
-  float operator[](std::size_t i) const { return data_[i]; }
-  float* begin() { return data_.data(); }
-  float* end() { return data_.data() + data_.size(); }
-  const float* begin() const { return data_.data(); }
-  const float* end() const { return data_.data() + data_.size(); }
+  float* data() { return ptr_; }
+  const float* data() const { return ptr_; }
+  float& operator[](std::size_t i) { return ptr_[i]; }
+  float operator[](std::size_t i) const { return ptr_[i]; }
+  float* begin() { return ptr_; }
+  float* end() { return ptr_ + size_; }
+  const float* begin() const { return ptr_; }
+  const float* end() const { return ptr_ + size_; }
 
   // Element access by full index, row-major.
   float& at(std::initializer_list<std::size_t> index);
@@ -81,7 +94,9 @@ class Tensor {
  private:
   std::size_t offset(std::initializer_list<std::size_t> index) const;
   Shape shape_;
-  AlignedVector<float> data_;
+  AlignedVector<float> storage_;  // empty for an alias
+  float* ptr_ = nullptr;
+  std::size_t size_ = 0;
 };
 
 // Throws Error naming `what` when any element is NaN or Inf ("x contains NaN at index 12").

@@ -32,8 +32,12 @@ const Tensor& Layer::call(const Tensor& x, bool training) {
   }
   Shape ys{x.dim(0)};
   ys.insert(ys.end(), output_shape_.begin(), output_shape_.end());
-  y_.resize(ys);
   last_input_ = &x;
+  if (aliases_input()) {
+    y_.alias_of(x, std::move(ys));
+    return y_;
+  }
+  y_.resize(ys);
   call_impl(x, y_, training);
   if (!fuses_activation())
     activation_forward(activation_, y_.data(), y_.size(), output_shape_.empty() ? 1 : output_shape_.back());
@@ -45,6 +49,13 @@ const Tensor& Layer::backward(const Tensor& dy, bool need_input_grad, bool throu
   if (dy.shape() != y_.shape())
     throw Error(name_ + " (" + class_name() + "): backward expected a gradient of shape " + y_.shape_string() + ", got " +
                 dy.shape_string());
+  if (aliases_input()) {
+    Shape xs{dy.dim(0)};
+    xs.insert(xs.end(), input_shape_.begin(), input_shape_.end());
+    if (need_input_grad) dx_.alias_of(dy, std::move(xs));
+    else dx_.resize({0});
+    return dx_;
+  }
   backward_activation_ = through_activation ? activation_ : Activation::Linear;
   const Tensor* dz = fuses_activation() ? &dy : &activation_gradient(dy);
   if (need_input_grad) {

@@ -6,6 +6,11 @@
 
 namespace fourierconv::nn {
 
+namespace {
+// Weights with more elements than this are updated by the whole team.
+constexpr std::size_t kParallelUpdate = 32768;
+}  // namespace
+
 void Optimizer::apply(const std::vector<Weight*>& weights) {
   built_ = true;
   for (Weight* w : weights) {
@@ -24,14 +29,16 @@ SGD::SGD(double learning_rate, double momentum, bool nesterov)
 
 void SGD::update(Weight& w, std::vector<std::vector<float>>& slots) {
   const float lr = float(learning_rate_), mu = float(momentum_);
-  float* v = w.value.data();
-  const float* g = w.grad.data();
+  float* __restrict v = w.value.data();
+  const float* __restrict g = w.grad.data();
   const std::size_t n = w.value.size();
   if (slots.empty()) {
+#pragma omp parallel for schedule(static) if (n > kParallelUpdate)
     for (std::size_t i = 0; i < n; ++i) v[i] -= lr * g[i];
     return;
   }
-  float* m = slots[0].data();
+  float* __restrict m = slots[0].data();
+#pragma omp parallel for schedule(static) if (n > kParallelUpdate)
   for (std::size_t i = 0; i < n; ++i) {
     m[i] = mu * m[i] - lr * g[i];
     v[i] += nesterov_ ? mu * m[i] - lr * g[i] : m[i];
@@ -48,18 +55,29 @@ void Adam::update(Weight& w, std::vector<std::vector<float>>& slots) {
   const double t = double(iterations_ + 1);
   const float alpha = float(learning_rate_ * std::sqrt(1 - std::pow(beta_2_, t)) / (1 - std::pow(beta_1_, t)));
   const float b1 = float(1 - beta_1_), b2 = float(1 - beta_2_), eps = float(epsilon_);
-  float* v = w.value.data();
-  const float* g = w.grad.data();
-  float* m = slots[0].data();
-  float* s = slots[1].data();
-  float* vh = amsgrad_ ? slots[2].data() : nullptr;
+  float* __restrict v = w.value.data();
+  const float* __restrict g = w.grad.data();
+  float* __restrict m = slots[0].data();
+  float* __restrict s = slots[1].data();
+  float* __restrict vh = amsgrad_ ? slots[2].data() : nullptr;
   const std::size_t n = w.value.size();
+  // Element-wise and vectorized (the build has -fno-math-errno, so sqrt is one instruction);
+  // large weights are split across the team.
+  if (vh) {
+#pragma omp parallel for schedule(static) if (n > kParallelUpdate)
+    for (std::size_t i = 0; i < n; ++i) {
+      m[i] += (g[i] - m[i]) * b1;
+      s[i] += (g[i] * g[i] - s[i]) * b2;
+      vh[i] = std::max(vh[i], s[i]);
+      v[i] -= m[i] * alpha / (std::sqrt(vh[i]) + eps);
+    }
+    return;
+  }
+#pragma omp parallel for schedule(static) if (n > kParallelUpdate)
   for (std::size_t i = 0; i < n; ++i) {
     m[i] += (g[i] - m[i]) * b1;
     s[i] += (g[i] * g[i] - s[i]) * b2;
-    float denom = s[i];
-    if (vh) denom = vh[i] = std::max(vh[i], s[i]);
-    v[i] -= m[i] * alpha / (std::sqrt(denom) + eps);
+    v[i] -= m[i] * alpha / (std::sqrt(s[i]) + eps);
   }
 }
 

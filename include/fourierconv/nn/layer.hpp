@@ -86,6 +86,10 @@ class Layer {
   // output) and must apply backward_activation()'s derivative itself (activation_gradient()
   // does it as a separate pass). Saves one or two passes over the output.
   virtual bool fuses_activation() const { return false; }
+  // A layer whose output is its input under another shape (Flatten, Reshape) returns true:
+  // call() then returns an alias of x (Tensor::alias_of) and backward() an alias of dy, and
+  // call_impl/backward_impl are not called. Such a layer has no activation.
+  virtual bool aliases_input() const { return false; }
   // The activation whose derivative backward_impl still has to apply (Linear when the caller
   // passed the gradient w.r.t. the pre-activation already, as the fused softmax + CE does).
   Activation backward_activation() const { return backward_activation_; }

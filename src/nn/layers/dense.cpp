@@ -1,6 +1,9 @@
 #include "fourierconv/nn/layers/dense.hpp"
 
 
+#include <omp.h>
+
+#include <algorithm>
 #include <cstring>
 
 #include "blas.hpp"
@@ -29,36 +32,74 @@ Shape Dense::build_impl(const Shape& in) {
   return out;
 }
 
+namespace {
+// Products below this many multiply-adds stay on one thread (a parallel region costs a few us).
+constexpr double kParallelMacs = 1e5;
+
+int team_for(double macs) { return macs >= kParallelMacs && !omp_in_parallel() ? omp_get_max_threads() : 1; }
+
+// [begin, end) of n items for thread t of T, in multiples of `align`.
+std::pair<std::size_t, std::size_t> share(std::size_t n, int t, int T, std::size_t align = 1) {
+  const std::size_t chunk = ((n + std::size_t(T) - 1) / std::size_t(T) + align - 1) / align * align;
+  const std::size_t b = std::min(n, std::size_t(t) * chunk);
+  return {b, std::min(n, b + chunk)};
+}
+}  // namespace
+
 void Dense::call_impl(const Tensor& x, Tensor& y, bool) {
   const std::size_t D = input_shape().back(), U = units_, M = x.size() / D;
   auto w = weights();
-  if (args_.use_bias)
-    for (std::size_t i = 0; i < M; ++i) std::memcpy(y.data() + i * U, w[1]->value.data(), U * sizeof(float));
+  const float* bias = args_.use_bias ? w[1]->value.data() : nullptr;
+  detail::blas_single_thread();
   if (M <= 4) {  // a matrix-vector product per row: sgemm's packing costs more than the math here
-    detail::blas_single_thread();
-    for (std::size_t i = 0; i < M; ++i)
+    for (std::size_t i = 0; i < M; ++i) {
+      if (bias) std::memcpy(y.data() + i * U, bias, U * sizeof(float));
       cblas_sgemv(CblasRowMajor, CblasTrans, int(D), int(U), 1.0f, w[0]->value.data(), int(U), x.data() + i * D, 1,
-                  args_.use_bias ? 1.0f : 0.0f, y.data() + i * U, 1);
+                  bias ? 1.0f : 0.0f, y.data() + i * U, 1);
+    }
     return;
   }
-  detail::sgemm_rows(false, int(M), int(U), int(D), 1.0f, x.data(), int(D), w[0]->value.data(), int(U),
-                     args_.use_bias ? 1.0f : 0.0f, y.data(), int(U));
+  // Rows of the batch split across the team; each thread reads all of the kernel.
+  const int T = team_for(double(M) * D * U);
+#pragma omp parallel num_threads(T) if (T > 1)
+  {
+    auto [r0, r1] = share(M, omp_get_thread_num(), T);
+    if (r1 > r0) {
+      if (bias)
+        for (std::size_t i = r0; i < r1; ++i) std::memcpy(y.data() + i * U, bias, U * sizeof(float));
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(r1 - r0), int(U), int(D), 1.0f, x.data() + r0 * D,
+                  int(D), w[0]->value.data(), int(U), bias ? 1.0f : 0.0f, y.data() + r0 * U, int(U));
+    }
+  }
 }
 
 void Dense::backward_impl(const Tensor& dz, Tensor* dx) {
   const std::size_t D = input_shape().back(), U = units_, M = dz.size() / U;
   auto w = weights();
-  detail::sgemm_tn_reduce(int(D), int(U), int(M), 1.0f, last_input().data(), int(D), dz.data(), int(U), 0.0f,
-                          w[0]->grad.data(), int(U));
+  const float* xd = last_input().data();
+  float* dk = w[0]->grad.data();
+  detail::blas_single_thread();
+  // The kernel gradient (D, U) = x^T dz and the input gradient (M, D) = dz W^T, both split
+  // over D across the team: each thread owns rows of dW and columns of dx, so nothing is
+  // reduced between threads.
+  const int T = team_for(2.0 * double(M) * D * U);
+#pragma omp parallel num_threads(T) if (T > 1)
+  {
+    auto [d0, d1] = share(D, omp_get_thread_num(), T, 16);
+    if (d1 > d0) {
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, int(d1 - d0), int(U), int(M), 1.0f, xd + d0, int(D), dz.data(),
+                  int(U), 0.0f, dk + d0 * U, int(U));
+      if (dx)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(M), int(d1 - d0), int(U), 1.0f, dz.data(), int(U),
+                    w[0]->value.data() + d0 * U, int(U), 0.0f, dx->data() + d0, int(D));
+    }
+  }
   if (args_.use_bias) {
     float* db = w[1]->grad.data();
     std::fill(db, db + U, 0.0f);
     for (std::size_t i = 0; i < M; ++i)
       for (std::size_t u = 0; u < U; ++u) db[u] += dz[i * U + u];
   }
-  if (dx)
-    detail::sgemm_rows(true, int(M), int(D), int(U), 1.0f, dz.data(), int(U), w[0]->value.data(), int(U), 0.0f,
-                       dx->data(), int(D));
 }
 
 }  // namespace fourierconv::nn

@@ -15,6 +15,7 @@ class Flatten : public Layer {
  public:
   explicit Flatten(FlattenArgs args = {});
   std::string class_name() const override { return "Flatten"; }
+  bool aliases_input() const override { return true; }  // a reshape: nothing is copied
 
  protected:
   Shape build_impl(const Shape& input_shape) override;
