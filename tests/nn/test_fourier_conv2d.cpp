@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <complex>
 #include <numbers>
+#include <random>
 
 #include "fourierconv/io/npy.hpp"
 #include "fourierconv/nn.hpp"
@@ -117,6 +119,89 @@ TEST(FourierConv2D, BadInputGivesClearErrors) {
   }
   FourierConv2D ok({filter_gaussian_lowpass(0.1)});
   EXPECT_THROW(ok.build({8, 8}), Error);
+}
+
+}  // namespace
+
+namespace {
+
+// y = crop(Re(ifft2(fft2(pad(x_c)) . He_f))) in double, by separable DFTs, for one plane.
+std::vector<double> reference_plane(const std::vector<double>& x, std::size_t H, std::size_t W, std::size_t P,
+                                    std::size_t Q, const Filter& f) {
+  using cd = std::complex<double>;
+  std::vector<cd> g(P * Q);
+  for (std::size_t i = 0; i < H; ++i)
+    for (std::size_t j = 0; j < W; ++j) g[i * Q + j] = x[i * W + j];
+  auto dft_axis = [&](bool rows, int sign) {
+    const std::size_t n = rows ? Q : P, lines = rows ? P : Q;
+    std::vector<cd> line(n), out(n);
+    for (std::size_t a = 0; a < lines; ++a) {
+      for (std::size_t t = 0; t < n; ++t) line[t] = rows ? g[a * Q + t] : g[t * Q + a];
+      for (std::size_t k = 0; k < n; ++k) {
+        cd s = 0;
+        for (std::size_t t = 0; t < n; ++t) s += line[t] * std::polar(1.0, sign * 2 * M_PI * double(t * k % n) / double(n));
+        out[k] = s;
+      }
+      for (std::size_t t = 0; t < n; ++t) (rows ? g[a * Q + t] : g[t * Q + a]) = out[t];
+    }
+  };
+  dft_axis(true, -1);
+  dft_axis(false, -1);
+  auto freq = [](std::size_t i, std::size_t n) { return double(i < (n + 1) / 2 ? long(i) : long(i) - long(n)) / double(n); };
+  for (std::size_t i = 0; i < P; ++i)
+    for (std::size_t j = 0; j < Q; ++j) {
+      const double he = 0.5 * (f.response(float(freq(i, P)), float(freq(j, Q))) +
+                               f.response(float(freq((P - i) % P, P)), float(freq((Q - j) % Q, Q))));
+      g[i * Q + j] *= he / double(P * Q);
+    }
+  dft_axis(false, 1);
+  dft_axis(true, 1);
+  std::vector<double> y(H * W);
+  for (std::size_t i = 0; i < H; ++i)
+    for (std::size_t j = 0; j < W; ++j) y[i * W + j] = g[i * Q + j].real();
+  return y;
+}
+
+// Batches with partial groups of planes, filter counts with partial tuples, odd and prime
+// sizes, both paddings: forward against the double reference, and the backward against the
+// adjoint identity <layer(x), dy> = <x, backward(dy)> in double.
+TEST(FourierConv2D, RealOutputOnRandomShapesAgainstDoubleDft) {
+  const unsigned seed = 4242;
+  std::mt19937 g(seed);
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  auto pick = [&](std::initializer_list<std::size_t> v) { return *(v.begin() + g() % v.size()); };
+  for (int t = 0; t < 14; ++t) {
+    const std::size_t N = pick({1, 3, 9, 17}), C = pick({1, 2, 3}), F = pick({1, 5, 16, 17, 33});
+    const std::size_t H = pick({5, 8, 13, 28}), W = pick({6, 7, 11, 28});
+    const char* padding = g() % 2 ? "same" : "circular";
+    std::vector<Filter> bank;
+    for (std::size_t f = 0; f < F; ++f) bank.push_back(filter_gabor(0.05 + 0.3 * double(g() % 100) / 100, double(f), 0.06));
+    bank[0] = fixture_bank()[2];  // a response with an odd part (dropped by the real output)
+    FourierConv2D layer(bank, {.padding = padding});
+    layer.build({H, W, C});
+    auto [P, Q] = layer.grid();
+    SCOPED_TRACE("case " + std::to_string(t) + ": N " + std::to_string(N) + " " + std::to_string(H) + "x" +
+                 std::to_string(W) + "x" + std::to_string(C) + " F " + std::to_string(F) + " " + padding);
+    Tensor x = random_tensor({N, H, W, C}, seed + t);
+    const Tensor y = layer.call(x);
+    std::vector<double> want(y.size());
+    for (std::size_t n = 0; n < N; ++n)
+      for (std::size_t c = 0; c < C; ++c) {
+        std::vector<double> plane(H * W);
+        for (std::size_t i = 0; i < H * W; ++i) plane[i] = x[(n * H * W + i) * C + c];
+        for (std::size_t f = 0; f < F; ++f) {
+          auto r = reference_plane(plane, H, W, P, Q, bank[f]);
+          for (std::size_t i = 0; i < H * W; ++i) want[(n * H * W + i) * C * F + c * F + f] = r[i];
+        }
+      }
+    fctest::expect_close(y, want, 2e-6, "forward");
+    const Tensor dy = random_tensor(y.shape(), seed + 100 + t);
+    const Tensor dx = layer.backward(dy);
+    double lhs = 0, rhs = 0, scale = 0;
+    for (std::size_t i = 0; i < y.size(); ++i) lhs += want[i] * dy[i], scale += std::fabs(want[i] * dy[i]);
+    for (std::size_t i = 0; i < x.size(); ++i) rhs += double(x[i]) * dx[i];
+    EXPECT_NEAR(lhs, rhs, 1e-5 * scale) << "adjoint identity";
+  }
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include "fourierconv/error.hpp"
 #include "fourierconv/fft.hpp"
 #include "fourierconv/nn/summary.hpp"
+#include "filter_bank_fft.hpp"
 #include "real_pairs.hpp"
 
 namespace fourierconv::nn {
@@ -25,6 +26,8 @@ struct FourierConv2D::Plan {
   std::shared_ptr<const FftPlan> fft;
   std::shared_ptr<const ComplexFftPlan> cfft;  // c2c: the outputs of two filters at once
   std::vector<float> even, odd;  // F x nb each, 1/(P*Q) folded in; odd empty when all responses are even
+  // The real-output path on small grids: FFTs vectorized across filters (filter_bank_fft.hpp).
+  std::unique_ptr<detail::FilterBankFft> bank;
 
   // The F half spectra in b.t -> F real planes of P x Q (only their top-left H x W, which is
   // all that is read), two filters per complex transform; an odd last filter through c2r.
@@ -99,6 +102,8 @@ Shape FourierConv2D::build_impl(const Shape& in) {
     for (auto& v : odd) v *= s;
     p->odd = std::move(odd);
   }
+  if (!magnitude_ && detail::FilterBankFft::suits(p->P, p->Q))
+    p->bank = std::make_unique<detail::FilterBankFft>(p->H, p->W, p->P, p->Q, p->F, p->even);
   p->buffers.resize(std::size_t(omp_get_max_threads()));
   for (auto& b : p->buffers) {
     b.grid.assign(p->P * p->Q, 0.0f);
@@ -121,6 +126,12 @@ void FourierConv2D::call_impl(const Tensor& x, Tensor& y, bool) {
   // odd last filter through c2r) into planes (F, P, Q), then a small transpose into the
   // channels-last output, where the F values of a pixel are contiguous.
   Plan& p = *plan_;
+  if (p.bank) {
+    const bool relu = activation_ == Activation::Relu;
+    p.bank->forward(x.data(), x.dim(0), p.C, y.data(), relu);
+    if (!relu) activation_forward(activation_, y.data(), y.size(), p.C * p.F);
+    return;
+  }
   const std::size_t N = x.dim(0), H = p.H, W = p.W, C = p.C, F = p.F, Q = p.Q, nb = p.nb, CF = C * F, PQ = p.P * Q;
   const bool odd = !p.odd.empty();
   if (magnitude_) {
@@ -177,11 +188,17 @@ void FourierConv2D::call_impl(const Tensor& x, Tensor& y, bool) {
         }
     }
   }
+  activation_forward(activation_, y.data(), y.size(), CF);
 }
 
-void FourierConv2D::backward_impl(const Tensor& dz, Tensor* dx) {
+void FourierConv2D::backward_impl(const Tensor& dy, Tensor* dx) {
   if (!dx) return;
+  const Tensor& dz = activation_gradient(dy);
   Plan& p = *plan_;
+  if (p.bank) {
+    p.bank->adjoint(dz.data(), dz.dim(0), p.C, dx->data());
+    return;
+  }
   const std::size_t N = dz.dim(0), H = p.H, W = p.W, C = p.C, F = p.F, Q = p.Q, nb = p.nb, CF = C * F;
   const bool odd = !p.odd.empty();
   const float* g = dz.data();

@@ -51,7 +51,8 @@ class FourierConv2D : public Layer {
  protected:
   Shape build_impl(const Shape& input_shape) override;
   void call_impl(const Tensor& x, Tensor& y, bool training) override;
-  void backward_impl(const Tensor& dz, Tensor* dx) override;
+  void backward_impl(const Tensor& dy, Tensor* dx) override;
+  bool fuses_activation() const override { return true; }
 
  private:
   struct Plan;
