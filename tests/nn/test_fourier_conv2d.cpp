@@ -170,10 +170,11 @@ TEST(FourierConv2D, RealOutputOnRandomShapesAgainstDoubleDft) {
   std::mt19937 g(seed);
   SCOPED_TRACE("seed " + std::to_string(seed));
   auto pick = [&](std::initializer_list<std::size_t> v) { return *(v.begin() + g() % v.size()); };
-  for (int t = 0; t < 14; ++t) {
-    const std::size_t N = pick({1, 3, 9, 17}), C = pick({1, 2, 3}), F = pick({1, 5, 16, 17, 33});
-    const std::size_t H = pick({5, 8, 13, 28}), W = pick({6, 7, 11, 28});
+  for (int t = 0; t < 15; ++t) {
+    std::size_t N = pick({1, 3, 9, 17}), C = pick({1, 2, 3}), F = pick({1, 5, 16, 17, 33});
+    std::size_t H = pick({5, 8, 13, 28}), W = pick({6, 7, 11, 28});
     const char* padding = g() % 2 ? "same" : "circular";
+    if (t == 14) N = 2, C = 1, F = 3, H = 70, W = 69, padding = "circular";  // above the tuple FFT's limit: the FFTW path
     std::vector<Filter> bank;
     for (std::size_t f = 0; f < F; ++f) bank.push_back(filter_gabor(0.05 + 0.3 * double(g() % 100) / 100, double(f), 0.06));
     bank[0] = fixture_bank()[2];  // a response with an odd part (dropped by the real output)

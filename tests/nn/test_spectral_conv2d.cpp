@@ -6,6 +6,7 @@
 #include <cmath>
 #include <complex>
 #include <numbers>
+#include <random>
 
 #include "fourierconv/nn.hpp"
 #include "nn/gradcheck.hpp"
@@ -127,6 +128,53 @@ TEST(SpectralConv2D, ModesLargerThanTheSpectrumAreAnError) {
   EXPECT_THROW(SpectralConv2D(4, {3, 6}).build({8, 8, 1}), Error);
   EXPECT_THROW(SpectralConv2D(0, {1, 1}), Error);
   EXPECT_THROW(SpectralConv2D(2, {0, 1}), Error);
+}
+
+}  // namespace
+
+namespace {
+
+// Partial filter tuples and plane groups, odd and prime sizes, several channels: the forward
+// against the double definition; the input and weight gradients by linearity (with no bias,
+// y is linear in x and in the weights, so <y, dy> = <x, dx> = <w, dw>); the bias gradient as
+// the sum of dy.
+TEST(SpectralConv2D, RandomShapesAgainstDefinitionAndLinearity) {
+  const unsigned seed = 99;
+  std::mt19937 g(seed);
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  auto pick = [&](std::initializer_list<std::size_t> v) { return *(v.begin() + g() % v.size()); };
+  for (int t = 0; t < 11; ++t) {
+    std::size_t N = pick({1, 3, 9}), C = pick({1, 2, 9}), F = pick({1, 5, 8, 17});
+    std::size_t H = pick({6, 11, 28}), W = pick({5, 8, 28});
+    if (t == 10) N = 1, C = 2, F = 3, H = 65, W = 66;  // a grid above the tuple FFT's limit: the FFTW path
+    const std::size_t m1 = 1 + g() % (H / 2), m2 = 1 + g() % (W / 2 + 1);
+    SCOPED_TRACE("case " + std::to_string(t) + ": N " + std::to_string(N) + " " + std::to_string(H) + "x" +
+                 std::to_string(W) + "x" + std::to_string(C) + " F " + std::to_string(F) + " modes " +
+                 std::to_string(m1) + "x" + std::to_string(m2));
+    set_random_seed(seed + t);
+    SpectralConv2D layer(F, {m1, m2});
+    layer.build({H, W, C});
+    auto ws = layer.weights();
+    for (int k = 0; k < 2; ++k) ws[k]->value = random_tensor(ws[k]->value.shape(), seed + 10 * t + k);
+    const Tensor x = random_tensor({N, H, W, C}, seed + 300 + t);
+    const Tensor y = layer.call(x, true);
+    auto want = reference(x, ws[0]->value, ws[1]->value, ws[2]->value, F, m1, m2);
+    fctest::expect_close(y, want, 2e-5, "forward");
+    const Tensor dy = random_tensor(y.shape(), seed + 400 + t);
+    const Tensor dx = layer.backward(dy);
+    double ydy = 0, scale = 0, xdx = 0, wdw = 0;
+    for (std::size_t i = 0; i < y.size(); ++i) ydy += want[i] * dy[i], scale += std::fabs(want[i] * dy[i]);
+    for (std::size_t i = 0; i < x.size(); ++i) xdx += double(x[i]) * dx[i];
+    for (int k = 0; k < 2; ++k)
+      for (std::size_t i = 0; i < ws[k]->value.size(); ++i) wdw += double(ws[k]->value[i]) * ws[k]->grad[i];
+    EXPECT_NEAR(xdx, ydy, 2e-5 * scale) << "input gradient";
+    EXPECT_NEAR(wdw, ydy, 2e-5 * scale) << "weight gradients";
+    for (std::size_t f = 0; f < F; ++f) {
+      double s = 0;
+      for (std::size_t i = f; i < dy.size(); i += F) s += dy[i];
+      EXPECT_NEAR(ws[2]->grad[f], s, 1e-4) << "bias gradient " << f;
+    }
+  }
 }
 
 }  // namespace

@@ -8,8 +8,15 @@
 #include "fourierconv/fft.hpp"
 #include "fourierconv/nn/initializers.hpp"
 #include "fourierconv/nn/summary.hpp"
+#include "simd.hpp"
+#include "tuple_fft.hpp"
 
 namespace fourierconv::nn {
+
+namespace {
+// Grids up to this many points run through the tuple FFT (a grid of CVecs stays in L2).
+constexpr std::size_t kTupleMaxPoints = 4096;
+}  // namespace
 
 struct SpectralConv2D::Plan {
   // Per-thread buffers, made once in build().
@@ -23,6 +30,20 @@ struct SpectralConv2D::Plan {
   std::shared_ptr<const FftPlan> fft;
   std::vector<std::size_t> bins;  // half-spectrum bin of each retained mode (block 1 then block 2)
   std::vector<float> weight;      // c2r weight of each retained mode: 1 for columns 0 and W/2, else 2
+
+  // Small grids: FFTs vectorized across planes or filters (tuple_fft.hpp), pruned to the
+  // retained modes. T8 = ceil(F / 8) filter tuples.
+  std::unique_ptr<detail::TupleFft2D> tfft;
+  std::vector<std::size_t> cells;  // full-grid index (row * W + column) of each retained mode
+  std::size_t T8 = 0;
+  struct TupleBuffers {
+    detail::CVecBuffer grid, work, acc;
+  };
+  std::vector<TupleBuffers> tbuf;  // per thread
+  detail::CVecBuffer xm;           // input modes, (ceil(N*C/8), M), lanes = planes (n, c)
+  detail::CVecBuffer wp, dwp;      // weights / their gradients packed (C, T8, M), lanes = filters
+  detail::CVecBuffer gm;           // backward: dL/dY on the modes, (N, T8, M), lanes = filters
+  detail::CVecBuffer dxm;          // backward: dL/dX on the modes, (ceil(N*C/8), M), lanes = planes
 };
 
 SpectralConv2D::SpectralConv2D(std::size_t filters, Size2 modes, SpectralConv2DArgs args)
@@ -57,6 +78,17 @@ Shape SpectralConv2D::build_impl(const Shape& in) {
         p->bins.push_back(row * p->Wh + c);
         p->weight.push_back((c == 0 || (p->W % 2 == 0 && c == p->W / 2)) ? 1.0f : 2.0f);
       }
+  if (p->H * p->W <= kTupleMaxPoints) {
+    p->tfft = std::make_unique<detail::TupleFft2D>(p->H, p->W);
+    for (std::size_t m = 0; m < p->M; ++m) p->cells.push_back((p->bins[m] / p->Wh) * p->W + p->bins[m] % p->Wh);
+    p->T8 = (p->F + detail::kLanes - 1) / detail::kLanes;
+    p->tbuf.resize(std::size_t(omp_get_max_threads()));
+    for (auto& b : p->tbuf) {
+      b.grid.resize(p->H * p->W);
+      b.work.resize(p->tfft->work_size());
+      b.acc.resize(p->M);
+    }
+  }
   p->buffers.resize(std::size_t(omp_get_max_threads()));
   for (auto& b : p->buffers) {
     b.grid.resize(p->H * p->W);
@@ -85,8 +117,208 @@ inline Complex* weight_at(std::vector<Weight*>& w, std::size_t c, std::size_t f,
 }
 }  // namespace
 
+namespace {
+
+using detail::CVec;
+using detail::kLanes;
+using detail::v8;
+
+inline v8 splat(float x) { return v8{x, x, x, x, x, x, x, x}; }
+
+inline float hsum(v8 v) {
+  typedef float v4 __attribute__((vector_size(16)));
+  v4 a = __builtin_shufflevector(v, v, 0, 1, 2, 3) + __builtin_shufflevector(v, v, 4, 5, 6, 7);
+  a += __builtin_shufflevector(a, a, 2, 3, 0, 1);
+  a += __builtin_shufflevector(a, a, 1, 0, 3, 2);
+  return a[0];
+}
+
+// acc += a * b and acc += a * conj(b) on split complex vectors.
+inline void cmac(CVec& acc, v8 ar, v8 ai, const CVec& b) {
+  acc.re = simd::fnma(ai, b.im, simd::fma(ar, b.re, acc.re));
+  acc.im = simd::fma(ai, b.re, simd::fma(ar, b.im, acc.im));
+}
+inline void cmac_conj(CVec& acc, const CVec& a, v8 br, v8 bi) {
+  acc.re = simd::fma(a.im, bi, simd::fma(a.re, br, acc.re));
+  acc.im = simd::fnma(a.re, bi, simd::fma(a.im, br, acc.im));
+}
+
+}  // namespace
+
+// The forward on a small grid: the modes of 8 input planes per transform (rows, then only the
+// retained columns), the channel mixing per mode with 8 filters per vector, and one inverse
+// per 8 filters (only the retained columns, then every row), stored channels-last.
+void SpectralConv2D::call_tuple(const Tensor& x, Tensor& y) {
+  Plan& p = *plan_;
+  const std::size_t N = x.dim(0), H = p.H, W = p.W, C = p.C, F = p.F, M = p.M, T8 = p.T8, HW = H * W;
+  const std::size_t planes = N * C, groups = (planes + kLanes - 1) / kLanes;
+  auto w = weights();
+  const float* bias = args_.use_bias ? w[2]->value.data() : nullptr;
+  const bool relu = activation_ == Activation::Relu;
+  p.xm.resize(groups * M);
+  p.wp.resize(C * T8 * M);
+  for (std::size_t c = 0; c < C; ++c)
+    for (std::size_t t = 0; t < T8; ++t)
+      for (std::size_t m = 0; m < M; ++m) {
+        CVec& v = p.wp[(c * T8 + t) * M + m];
+        for (std::size_t l = 0; l < kLanes; ++l) {
+          const std::size_t f = t * kLanes + l;
+          const Complex z = f < F ? *weight_at(w, c, f, F, m, M / 2, false) : Complex(0, 0);
+          v.re[l] = z.real();
+          v.im[l] = z.imag();
+        }
+      }
+  const std::size_t items = N * T8;
+#pragma omp parallel num_threads(int(p.tbuf.size())) if (planes * T8 > 1)
+  {
+    Plan::TupleBuffers& b = p.tbuf[std::size_t(omp_get_thread_num())];
+    CVec* grid = b.grid.data();
+    CVec* work = b.work.data();
+#pragma omp for schedule(static)
+    for (std::size_t g = 0; g < groups; ++g) {
+      std::fill(grid, grid + HW, CVec{v8{}, v8{}});
+      for (std::size_t l = 0; l < kLanes && g * kLanes + l < planes; ++l) {
+        const std::size_t pl = g * kLanes + l;
+        const float* src = x.data() + (pl / C) * HW * C + pl % C;
+        for (std::size_t i = 0; i < HW; ++i) grid[i].re[l] = src[i * C];
+      }
+      p.tfft->row_pass(grid, 0, H, false, work);
+      p.tfft->column_pass(grid, 0, p.m2, false, work);
+      for (std::size_t m = 0; m < M; ++m) p.xm[g * M + m] = grid[p.cells[m]];
+    }
+#pragma omp for schedule(static)
+    for (std::size_t it = 0; it < items; ++it) {
+      const std::size_t n = it / T8, t = it % T8;
+      std::fill(grid, grid + HW, CVec{v8{}, v8{}});
+      for (std::size_t m = 0; m < M; ++m) {
+        CVec acc{v8{}, v8{}};
+        for (std::size_t c = 0; c < C; ++c) {
+          const std::size_t pl = n * C + c;
+          const CVec& xv = p.xm[(pl / kLanes) * M + m];
+          cmac(acc, splat(xv.re[pl % kLanes]), splat(xv.im[pl % kLanes]), p.wp[(c * T8 + t) * M + m]);
+        }
+        const v8 s = splat(p.weight[m] / float(HW));  // irfft2's weight and normalization
+        grid[p.cells[m]] = {acc.re * s, acc.im * s};
+      }
+      p.tfft->column_pass(grid, 0, p.m2, true, work);
+      p.tfft->row_pass(grid, 0, H, true, work);
+      const std::size_t f0 = t * kLanes;
+      v8 bv{};
+      for (std::size_t l = 0; l < kLanes && f0 + l < F; ++l) bv[l] = bias ? bias[f0 + l] : 0.0f;
+      float* dst = y.data() + n * HW * F + f0;
+      for (std::size_t i = 0; i < HW; ++i) {
+        v8 v = grid[i].re + bv;
+        if (relu) v = v < 0 ? v8{} : v;
+        if (f0 + kLanes <= F) {
+          simd::storeu(dst + i * F, v);
+        } else {
+          for (std::size_t l = 0; f0 + l < F; ++l) dst[i * F + l] = v[l];
+        }
+      }
+    }
+  }
+  if (!relu) activation_forward(activation_, y.data(), y.size(), F);
+}
+
+// The backward on a small grid: dL/dY on the modes from 8 filters per transform, the weight
+// gradients per mode, and the input gradient through one inverse per 8 planes.
+void SpectralConv2D::backward_tuple(const Tensor& dz, Tensor* dx) {
+  Plan& p = *plan_;
+  const std::size_t N = dz.dim(0), H = p.H, W = p.W, C = p.C, F = p.F, M = p.M, T8 = p.T8, HW = H * W;
+  const std::size_t planes = N * C, groups = (planes + kLanes - 1) / kLanes;
+  auto w = weights();
+  p.gm.resize(N * T8 * M);
+  p.dwp.resize(C * T8 * M);
+  const int threads = int(p.tbuf.size());
+  std::vector<v8> dbias(std::size_t(threads) * T8, v8{});
+#pragma omp parallel num_threads(threads) if (N * T8 > 1)
+  {
+    const std::size_t tid = std::size_t(omp_get_thread_num());
+    Plan::TupleBuffers& b = p.tbuf[tid];
+    CVec* grid = b.grid.data();
+    CVec* work = b.work.data();
+    // G = (w_k / HW) fft2(dz_f) on the modes, 8 filters per transform; the bias gradient on the way.
+#pragma omp for schedule(static)
+    for (std::size_t it = 0; it < N * T8; ++it) {
+      const std::size_t n = it / T8, t = it % T8, f0 = t * kLanes;
+      const float* src = dz.data() + n * HW * F + f0;
+      v8 db{};
+      for (std::size_t i = 0; i < HW; ++i) {
+        v8 v{};
+        if (f0 + kLanes <= F) v = simd::loadu(src + i * F);
+        else
+          for (std::size_t l = 0; f0 + l < F; ++l) v[l] = src[i * F + l];
+        grid[i] = {v, v8{}};
+        db += v;
+      }
+      dbias[tid * T8 + t] += db;
+      p.tfft->row_pass(grid, 0, H, false, work);
+      p.tfft->column_pass(grid, 0, p.m2, false, work);
+      for (std::size_t m = 0; m < M; ++m) {
+        const v8 s = splat(p.weight[m] / float(HW));
+        const CVec g = grid[p.cells[m]];
+        p.gm[it * M + m] = {g.re * s, g.im * s};
+      }
+    }
+    // dW_cf[k] = sum_n G_f[k] conj(X_c[k]), 8 filters per vector.
+#pragma omp for schedule(static) collapse(2)
+    for (std::size_t c = 0; c < C; ++c)
+      for (std::size_t t = 0; t < T8; ++t)
+        for (std::size_t m = 0; m < M; ++m) {
+          CVec acc{v8{}, v8{}};
+          for (std::size_t n = 0; n < N; ++n) {
+            const std::size_t pl = n * C + c;
+            const CVec& xv = p.xm[(pl / kLanes) * M + m];
+            cmac_conj(acc, p.gm[(n * T8 + t) * M + m], splat(xv.re[pl % kLanes]), splat(xv.im[pl % kLanes]));
+          }
+          p.dwp[(c * T8 + t) * M + m] = acc;
+        }
+    if (dx) {
+      // dX_c[k] = sum_f G_f[k] conj(W_cf[k]); dx_c = Re(ifft2_unnormalized(dX_c on the modes)).
+#pragma omp for schedule(static)
+      for (std::size_t g = 0; g < groups; ++g) {
+        std::fill(grid, grid + HW, CVec{v8{}, v8{}});
+        for (std::size_t l = 0; l < kLanes && g * kLanes + l < planes; ++l) {
+          const std::size_t pl = g * kLanes + l, n = pl / C, c = pl % C;
+          for (std::size_t m = 0; m < M; ++m) {
+            CVec acc{v8{}, v8{}};
+            for (std::size_t t = 0; t < T8; ++t) {
+              const CVec& wv = p.wp[(c * T8 + t) * M + m];
+              cmac_conj(acc, p.gm[(n * T8 + t) * M + m], wv.re, wv.im);
+            }
+            grid[p.cells[m]].re[l] = hsum(acc.re);
+            grid[p.cells[m]].im[l] = hsum(acc.im);
+          }
+        }
+        p.tfft->column_pass(grid, 0, p.m2, true, work);
+        p.tfft->row_pass(grid, 0, H, true, work);
+        for (std::size_t l = 0; l < kLanes && g * kLanes + l < planes; ++l) {
+          const std::size_t pl = g * kLanes + l;
+          float* d = dx->data() + (pl / C) * HW * C + pl % C;
+          for (std::size_t i = 0; i < HW; ++i) d[i * C] = grid[i].re[l];
+        }
+      }
+    }
+  }
+  for (std::size_t c = 0; c < C; ++c)
+    for (std::size_t f = 0; f < F; ++f)
+      for (std::size_t m = 0; m < M; ++m) {
+        const CVec& v = p.dwp[(c * T8 + f / kLanes) * M + m];
+        *weight_at(w, c, f, F, m, M / 2, true) = Complex(v.re[f % kLanes], v.im[f % kLanes]);
+      }
+  if (args_.use_bias) {
+    float* db = w[2]->grad.data();
+    for (std::size_t f = 0; f < F; ++f) {
+      float s = 0;
+      for (int t = 0; t < threads; ++t) s += dbias[std::size_t(t) * T8 + f / kLanes][f % kLanes];
+      db[f] = s;
+    }
+  }
+}
+
 void SpectralConv2D::call_impl(const Tensor& x, Tensor& y, bool) {
   Plan& p = *plan_;
+  if (p.tfft) return call_tuple(x, y);
   const std::size_t N = x.dim(0), H = p.H, W = p.W, C = p.C, F = p.F, M = p.M, half = M / 2;
   auto w = weights();
   xmodes_.resize(N * C * M);
@@ -123,10 +355,13 @@ void SpectralConv2D::call_impl(const Tensor& x, Tensor& y, bool) {
       }
     }
   }
+  activation_forward(activation_, y.data(), y.size(), F);
 }
 
-void SpectralConv2D::backward_impl(const Tensor& dz, Tensor* dx) {
+void SpectralConv2D::backward_impl(const Tensor& dy, Tensor* dx) {
+  const Tensor& dz = activation_gradient(dy);
   Plan& p = *plan_;
+  if (p.tfft) return backward_tuple(dz, dx);
   const std::size_t N = dz.dim(0), H = p.H, W = p.W, C = p.C, F = p.F, M = p.M, half = M / 2;
   auto w = weights();
   const float s = p.fft->inverse_scale();

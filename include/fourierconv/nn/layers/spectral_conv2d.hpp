@@ -41,10 +41,13 @@ class SpectralConv2D : public Layer {
  protected:
   Shape build_impl(const Shape& input_shape) override;
   void call_impl(const Tensor& x, Tensor& y, bool training) override;
-  void backward_impl(const Tensor& dz, Tensor* dx) override;
+  void backward_impl(const Tensor& dy, Tensor* dx) override;
+  bool fuses_activation() const override { return true; }
 
  private:
   struct Plan;
+  void call_tuple(const Tensor& x, Tensor& y);
+  void backward_tuple(const Tensor& dz, Tensor* dx);
   std::size_t filters_;
   Size2 modes_;
   SpectralConv2DArgs args_;
