@@ -12,15 +12,14 @@
 namespace fourierconv::simd {
 
 typedef float v8 __attribute__((vector_size(32)));
+// The same vector at any float alignment (may alias anything): plain vmovups, where memcpy of
+// a vector value sometimes went through the stack in 16-byte halves.
+typedef float v8u __attribute__((vector_size(32), aligned(4), may_alias));
 
 inline v8 load(const float* p) { return *reinterpret_cast<const v8*>(p); }  // 32-byte aligned p
 inline void store(float* p, v8 v) { *reinterpret_cast<v8*>(p) = v; }
-inline v8 loadu(const float* p) {
-  v8 v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
-inline void storeu(float* p, v8 v) { std::memcpy(p, &v, sizeof v); }
+inline v8 loadu(const float* p) { return *reinterpret_cast<const v8u*>(p); }
+inline void storeu(float* p, v8 v) { *reinterpret_cast<v8u*>(p) = v; }
 // a*b + c and c - a*b, fused where the CPU has FMA (the build is ISO C++, which does not
 // contract a*b + c on its own).
 inline v8 fma(v8 a, v8 b, v8 c) {

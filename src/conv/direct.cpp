@@ -7,6 +7,7 @@
 
 #include "fourierconv/tensor.hpp"
 #include "blas.hpp"
+#include "simd.hpp"
 
 #include <omp.h>
 #if defined(__FMA__)
@@ -136,16 +137,12 @@ inline v8f simd_fma(v8f a, v8f b, v8f c) {
 #endif
 }
 
-inline v8f load8(const float* p) {
-  v8f v;
-  __builtin_memcpy(&v, p, sizeof v);
-  return v;
-}
+inline v8f load8(const float* p) { return simd::loadu(p); }
 
 // PX interior pixels (whole windows inside the input), `pstride` floats apart in x: tap t of
 // the flattened (u, v, c) window sits at off[t] from a window's corner. B = 8 * V channels.
 template <std::size_t PX, std::size_t V>
-inline void interior_block(const float* xp, std::size_t pstride, const std::ptrdiff_t* off, std::size_t K,
+__attribute__((always_inline)) inline void interior_block(const float* xp, std::size_t pstride, const std::ptrdiff_t* off, std::size_t K,
                            const float* kernel, std::size_t F, const float* bias, bool relu, std::size_t f0, float* out) {
   v8f acc[PX][V];
   for (std::size_t j = 0; j < V; ++j) {
@@ -167,7 +164,7 @@ inline void interior_block(const float* xp, std::size_t pstride, const std::ptrd
     for (std::size_t q = 0; q < PX; ++q)
       for (std::size_t j = 0; j < V; ++j) acc[q][j] = acc[q][j] < 0 ? v8f{} : acc[q][j];
   for (std::size_t q = 0; q < PX; ++q)
-    for (std::size_t j = 0; j < V; ++j) __builtin_memcpy(out + q * F + f0 + 8 * j, &acc[q][j], sizeof(v8f));
+    for (std::size_t j = 0; j < V; ++j) simd::storeu(out + q * F + f0 + 8 * j, acc[q][j]);
 }
 
 // Fewer than 8 channels left: scalar.
@@ -179,7 +176,7 @@ inline void interior_scalar(const float* xp, const std::ptrdiff_t* off, std::siz
 }
 
 template <std::size_t PX>
-inline void interior_pixels(const float* xp, std::size_t pstride, const std::ptrdiff_t* off, std::size_t K,
+__attribute__((always_inline)) inline void interior_pixels(const float* xp, std::size_t pstride, const std::ptrdiff_t* off, std::size_t K,
                             const float* kernel, std::size_t F, const float* bias, bool relu, float* out) {
   std::size_t f = 0;
   for (; f + 16 <= F; f += 16) interior_block<PX, 2>(xp, pstride, off, K, kernel, F, bias, relu, f, out);
@@ -188,45 +185,67 @@ inline void interior_pixels(const float* xp, std::size_t pstride, const std::ptr
     for (std::size_t q = 0; q < PX; ++q) interior_scalar(xp + q * pstride, off, K, kernel, F, bias, relu, f, out + q * F);
 }
 
-void blocked_forward_impl(const Problem& p, const float* x, const float* kernel, const float* bias, bool relu, float* y) {
-  const std::size_t F = p.f, C = p.c, K = p.kh * p.kw * C, pstride = p.sw * C;
-  std::vector<std::ptrdiff_t> offs(K);
-  for (std::size_t u = 0, t = 0; u < p.kh; ++u)
-    for (std::size_t v = 0; v < p.kw; ++v)
-      for (std::size_t c = 0; c < C; ++c, ++t) offs[t] = std::ptrdiff_t(((u * p.dh) * p.w + v * p.dw) * C + c);
-  const std::ptrdiff_t* off = offs.data();
-  const std::ptrdiff_t span_h = std::ptrdiff_t((p.kh - 1) * p.dh), span_w = std::ptrdiff_t((p.kw - 1) * p.dw);
-  // Output columns whose windows are inside: ox in [ox_lo, ox_hi).
-  const std::size_t ox_lo = (p.pad_left + p.sw - 1) / p.sw;
-  std::size_t ox_hi = 0;
-  if (std::ptrdiff_t(p.w) > span_w)
-    ox_hi = std::min(p.ow, std::size_t((std::ptrdiff_t(p.w) - 1 - span_w + std::ptrdiff_t(p.pad_left)) / std::ptrdiff_t(p.sw)) + 1);
-  auto border = [&](std::size_t n, std::size_t oy, std::size_t ox) {
-    float* out = y + ((n * p.oh + oy) * p.ow + ox) * F;
+// The register-blocked forward, one output row at a time (a row is OW x F floats).
+class BlockedRows {
+ public:
+  BlockedRows(const Problem& p, const float* x, const float* kernel, const float* bias, bool relu)
+      : p_(p), x_(x), kernel_(kernel), bias_(bias), relu_(relu), K_(p.kh * p.kw * p.c), offs_(K_) {
+    const std::size_t C = p.c;
+    for (std::size_t u = 0, t = 0; u < p.kh; ++u)
+      for (std::size_t v = 0; v < p.kw; ++v)
+        for (std::size_t c = 0; c < C; ++c, ++t) offs_[t] = std::ptrdiff_t(((u * p.dh) * p.w + v * p.dw) * C + c);
+    span_h_ = std::ptrdiff_t((p.kh - 1) * p.dh);
+    const std::ptrdiff_t span_w = std::ptrdiff_t((p.kw - 1) * p.dw);
+    // Output columns whose windows are inside: ox in [ox_lo, ox_hi).
+    ox_lo_ = (p.pad_left + p.sw - 1) / p.sw;
+    ox_hi_ = 0;
+    if (std::ptrdiff_t(p.w) > span_w)
+      ox_hi_ = std::min(p.ow, std::size_t((std::ptrdiff_t(p.w) - 1 - span_w + std::ptrdiff_t(p.pad_left)) / std::ptrdiff_t(p.sw)) + 1);
+  }
+
+  // Output row (n, oy) -> out (OW x F).
+  void row(std::size_t n, std::size_t oy, float* out) const {
+    const Problem& p = p_;
+    const std::size_t F = p.f, C = p.c, pstride = p.sw * C;
+    const std::ptrdiff_t* off = offs_.data();
+    const std::ptrdiff_t y0 = std::ptrdiff_t(oy * p.sh) - std::ptrdiff_t(p.pad_top);
+    if (y0 < 0 || y0 + span_h_ >= std::ptrdiff_t(p.h) || ox_hi_ <= ox_lo_) {
+      for (std::size_t ox = 0; ox < p.ow; ++ox) border(n, oy, ox, out + ox * F);
+      return;
+    }
+    for (std::size_t ox = 0; ox < ox_lo_; ++ox) border(n, oy, ox, out + ox * F);
+    std::size_t ox = ox_lo_;
+    const float* corner = x_ + ((n * p.h + std::size_t(y0)) * p.w) * C - std::ptrdiff_t(p.pad_left * C);
+    for (; ox + kPixelBlock <= ox_hi_; ox += kPixelBlock)
+      interior_pixels<kPixelBlock>(corner + ox * pstride, pstride, off, K_, kernel_, F, bias_, relu_, out + ox * F);
+    // The remainder in blocks of 4, 2, 1 (a lone pixel waits on its FMA chain: 4x the time per pixel).
+    if (ox + 4 <= ox_hi_) interior_pixels<4>(corner + ox * pstride, pstride, off, K_, kernel_, F, bias_, relu_, out + ox * F), ox += 4;
+    if (ox + 2 <= ox_hi_) interior_pixels<2>(corner + ox * pstride, pstride, off, K_, kernel_, F, bias_, relu_, out + ox * F), ox += 2;
+    if (ox < ox_hi_) interior_pixels<1>(corner + ox * pstride, pstride, off, K_, kernel_, F, bias_, relu_, out + ox * F), ++ox;
+    for (; ox < p.ow; ++ox) border(n, oy, ox, out + ox * F);
+  }
+
+ private:
+  void border(std::size_t n, std::size_t oy, std::size_t ox, float* out) const {
     std::size_t f = 0;
-    for (; f + 16 <= F; f += 16) border_pixel_block<16>(p, x, kernel, bias, relu, n, oy, ox, f, out);
-    for (; f + 8 <= F; f += 8) border_pixel_block<8>(p, x, kernel, bias, relu, n, oy, ox, f, out);
-    for (; f < F; ++f) border_pixel_block<1>(p, x, kernel, bias, relu, n, oy, ox, f, out);
-  };
+    for (; f + 16 <= p_.f; f += 16) border_pixel_block<16>(p_, x_, kernel_, bias_, relu_, n, oy, ox, f, out);
+    for (; f + 8 <= p_.f; f += 8) border_pixel_block<8>(p_, x_, kernel_, bias_, relu_, n, oy, ox, f, out);
+    for (; f < p_.f; ++f) border_pixel_block<1>(p_, x_, kernel_, bias_, relu_, n, oy, ox, f, out);
+  }
+  const Problem& p_;
+  const float *x_, *kernel_, *bias_;
+  bool relu_;
+  std::size_t K_;
+  std::vector<std::ptrdiff_t> offs_;
+  std::ptrdiff_t span_h_;
+  std::size_t ox_lo_, ox_hi_;
+};
+
+void blocked_forward_impl(const Problem& p, const float* x, const float* kernel, const float* bias, bool relu, float* y) {
+  const BlockedRows rows(p, x, kernel, bias, relu);
 #pragma omp parallel for schedule(static) collapse(2) if (p.macs() > kParallelMacs)
   for (std::size_t n = 0; n < p.n; ++n)
-    for (std::size_t oy = 0; oy < p.oh; ++oy) {
-      const std::ptrdiff_t y0 = std::ptrdiff_t(oy * p.sh) - std::ptrdiff_t(p.pad_top);
-      if (y0 < 0 || y0 + span_h >= std::ptrdiff_t(p.h) || ox_hi <= ox_lo) {
-        for (std::size_t ox = 0; ox < p.ow; ++ox) border(n, oy, ox);
-        continue;
-      }
-      for (std::size_t ox = 0; ox < ox_lo; ++ox) border(n, oy, ox);
-      std::size_t ox = ox_lo;
-      auto corner = [&](std::size_t o) {
-        return x + ((n * p.h + std::size_t(y0)) * p.w + (o * p.sw - p.pad_left)) * C;
-      };
-      for (; ox + kPixelBlock <= ox_hi; ox += kPixelBlock)
-        interior_pixels<kPixelBlock>(corner(ox), pstride, off, K, kernel, F, bias, relu, y + ((n * p.oh + oy) * p.ow + ox) * F);
-      for (; ox < ox_hi; ++ox)
-        interior_pixels<1>(corner(ox), pstride, off, K, kernel, F, bias, relu, y + ((n * p.oh + oy) * p.ow + ox) * F);
-      for (; ox < p.ow; ++ox) border(n, oy, ox);
-    }
+    for (std::size_t oy = 0; oy < p.oh; ++oy) rows.row(n, oy, y + (n * p.oh + oy) * p.ow * p.f);
 }
 
 // dk[g][f] += sum_{ox in [ox0, ox1)} xg[g][ox * xs] * dz[ox][f] for G taps at once, F = 8 * V
@@ -248,8 +267,7 @@ inline void kernel_grad_taps(const float* const* xg, std::size_t xs, const float
   for (std::size_t g = 0; g < G; ++g)
     for (std::size_t j = 0; j < V; ++j) {
       float* k = dkg[g] + f0 + 8 * j;
-      const v8f sum = load8(k) + acc[g][j];
-      __builtin_memcpy(k, &sum, sizeof sum);
+      simd::storeu(k, load8(k) + acc[g][j]);
     }
 }
 
@@ -406,6 +424,47 @@ void direct_forward(const Problem& p, const float* x, const float* kernel, const
   }
   if (relu)
     for (std::size_t i = 0; i < rows * F; ++i) y[i] = y[i] < 0 ? 0.0f : y[i];
+}
+
+bool direct_forward_max_pool(const Problem& p, std::size_t ph, std::size_t pw, const float* x, const float* kernel,
+                             const float* bias, bool relu, float* y) {
+  if (!blocked_forward(p) || ph == 0 || pw == 0 || ph > p.oh || pw > p.ow) return false;
+  const std::size_t PH = p.oh / ph, PW = p.ow / pw, F = p.f, Fv = F / 8 * 8, row = p.ow * F;
+  const BlockedRows rows(p, x, kernel, bias, relu);
+#pragma omp parallel if (p.macs() > kParallelMacs)
+  {
+    thread_local AlignedVector<float> buf;  // ph conv rows, in L1/L2
+    buf.resize(ph * row);
+#pragma omp for schedule(static) collapse(2)
+    for (std::size_t n = 0; n < p.n; ++n)
+      for (std::size_t py = 0; py < PH; ++py) {
+        for (std::size_t u = 0; u < ph; ++u) rows.row(n, py * ph + u, buf.data() + u * row);
+        float* out = y + (n * PH + py) * PW * F;
+        for (std::size_t px = 0; px < PW; ++px) {
+          const float* first = buf.data() + px * pw * F;
+          std::size_t f = 0;
+          for (; f < Fv; f += 8) {  // NaN wins, as MaxPooling2D
+            simd::v8 m = simd::loadu(first + f);
+            for (std::size_t u = 0; u < ph; ++u)
+              for (std::size_t v = 0; v < pw; ++v) {
+                const simd::v8 c = simd::loadu(first + u * row + v * F + f);
+                m = (c > m || c != c) ? c : m;
+              }
+            simd::storeu(out + px * F + f, m);
+          }
+          for (; f < F; ++f) {
+            float m = first[f];
+            for (std::size_t u = 0; u < ph; ++u)
+              for (std::size_t v = 0; v < pw; ++v) {
+                const float c = first[u * row + v * F + f];
+                m = (c > m || c != c) ? c : m;
+              }
+            out[px * F + f] = m;
+          }
+        }
+      }
+  }
+  return true;
 }
 
 void direct_backward(const Problem& p, const float* x, const float* kernel, const float* dy, float* dx, float* dkernel,

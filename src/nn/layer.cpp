@@ -20,7 +20,7 @@ void Layer::build(const Shape& input_shape) {
   built_ = true;
 }
 
-const Tensor& Layer::call(const Tensor& x, bool training) {
+void Layer::check_input(const Tensor& x) const {
   if (!built_) throw Error(name_ + " (" + class_name() + "): call() before build()");
   bool ok = x.rank() == input_shape_.size() + 1 && std::equal(input_shape_.begin(), input_shape_.end(), x.shape().begin() + 1);
   if (!ok || x.dim(0) == 0) {
@@ -30,6 +30,10 @@ const Tensor& Layer::call(const Tensor& x, bool training) {
     w.replace(1, 1, "N");
     throw Error(name_ + " (" + class_name() + "): expected input of shape " + w + ", got " + x.shape_string());
   }
+}
+
+const Tensor& Layer::call(const Tensor& x, bool training) {
+  check_input(x);
   Shape ys{x.dim(0)};
   ys.insert(ys.end(), output_shape_.begin(), output_shape_.end());
   last_input_ = &x;

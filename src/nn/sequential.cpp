@@ -8,6 +8,8 @@
 #include <random>
 
 #include "fourierconv/error.hpp"
+#include "fourierconv/nn/layers/conv2d.hpp"
+#include "fourierconv/nn/layers/pooling.hpp"
 #include "fourierconv/nn/progress.hpp"
 
 namespace fourierconv::nn {
@@ -101,7 +103,18 @@ std::vector<Weight*> Sequential::trainable_weights() {
 
 const Tensor& Sequential::forward(const Tensor& x, bool training) {
   const Tensor* h = &x;
-  for (auto& l : layers_) h = &l->call(*h, training);
+  for (std::size_t i = 0; i < layers_.size(); ++i) {
+    // Inference fuses Conv2D + MaxPooling2D (the pair's intermediate is never stored).
+    if (!training && i + 1 < layers_.size())
+      if (auto* c = dynamic_cast<Conv2D*>(layers_[i].get()))
+        if (auto* mp = dynamic_cast<MaxPooling2D*>(layers_[i + 1].get()))
+          if (const Tensor* y = c->call_max_pooled(*h, *mp)) {
+            h = y;
+            ++i;
+            continue;
+          }
+    h = &layers_[i]->call(*h, training);
+  }
   return *h;
 }
 

@@ -6,7 +6,7 @@
 #include <cmath>
 #include <random>
 
-#include "fourierconv/nn/layers/pooling.hpp"
+#include "fourierconv/nn.hpp"
 #include "reference.hpp"
 
 using namespace fourierconv;
@@ -70,6 +70,41 @@ TEST(MaxPooling2D, RandomShapesAgainstTheDefinition) {
     Tensor dy_copy = dy;
     const Tensor& dx = mp.backward(dy_copy);
     fctest::expect_close(dx, dx_want, 1e-6, "dx");
+  }
+}
+
+}  // namespace
+
+namespace {
+
+// Sequential's inference fuses Conv2D + MaxPooling2D; the result must be the two layers'
+// exactly (the same convolution rows, the same max), including NaN and leftover rows.
+TEST(MaxPooling2D, FusedWithConv2DAtInferenceEqualsTheTwoLayers) {
+  struct Case {
+    const char* padding;
+    const char* activation;
+    std::size_t k, f, pool, h, w, c;
+  };
+  for (const Case& cs : {Case{"valid", "relu", 3, 32, 2, 28, 28, 1}, Case{"same", "linear", 5, 17, 3, 13, 11, 2},
+                         Case{"valid", "relu", 1, 8, 2, 9, 7, 3}, Case{"same", "tanh", 3, 8, 2, 8, 8, 1}}) {
+    SCOPED_TRACE(std::string(cs.padding) + " " + cs.activation + " k" + std::to_string(cs.k) + " pool " + std::to_string(cs.pool));
+    set_random_seed(3);
+    Sequential m;
+    m.add(Conv2D(cs.f, {cs.k, cs.k}, {.padding = cs.padding, .activation = cs.activation, .input_shape = {cs.h, cs.w, cs.c}}));
+    m.add(MaxPooling2D({cs.pool, cs.pool}));
+    m.add(Flatten());
+    Tensor x = random_tensor({5, cs.h, cs.w, cs.c}, 21);
+    x[7] = NAN;
+    const Tensor fused = m.predict(x);
+    const auto& conv = dynamic_cast<const Conv2D&>(*m.layers()[0]);
+    EXPECT_EQ(conv.algorithm_reason().find("fused") != std::string::npos, std::string(cs.activation) != "tanh");
+    const Tensor* h = &x;
+    for (auto& l : m.layers()) h = &l->call(*h, false);
+    ASSERT_EQ(fused.shape(), h->shape());
+    for (std::size_t i = 0; i < fused.size(); ++i) {
+      if (std::isnan((*h)[i])) EXPECT_TRUE(std::isnan(fused[i])) << i;
+      else ASSERT_EQ(fused[i], (*h)[i]) << i;
+    }
   }
 }
 

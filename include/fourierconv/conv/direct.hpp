@@ -12,6 +12,13 @@ namespace fourierconv::conv {
 // y = max(y, 0) in the same pass (NaN passes through, as Keras's relu).
 void direct_forward(const Problem& p, const float* x, const float* kernel, const float* bias, float* y,
                     bool relu = false);
+// The forward (with the fused relu) followed by max pooling over ph x pw windows with strides
+// (ph, pw) and valid padding, in one pass that never stores the convolution's output (the
+// inference path of Conv2D + MaxPooling2D): y: (N, OH / ph, OW / pw, F), NaN winning as in
+// MaxPooling2D. Returns false, doing nothing, when the problem is not one for the
+// register-blocked kernel (many filters with a large kernel) or the pool does not fit.
+bool direct_forward_max_pool(const Problem& p, std::size_t ph, std::size_t pw, const float* x, const float* kernel,
+                             const float* bias, bool relu, float* y);
 // dy: (N,OH,OW,F) -> dx (N,H,W,C) if not null, dkernel (kh,kw,C,F) and dbias (F,) if not null
 // (all overwritten). With relu_y (the forward's output after a fused relu, (N,OH,OW,F)), the
 // gradient used is dy * (relu_y > 0), formed on the fly.

@@ -97,6 +97,8 @@ class Layer {
   const Tensor& activation_gradient(const Tensor& dy);
 
   Weight& add_weight(std::string name, Shape shape, bool trainable = true);
+  // Throws the error call() gives for an input of the wrong shape (or before build()).
+  void check_input(const Tensor& x) const;
   // The input and output of the last call() (valid in backward_impl).
   const Tensor& last_input() const { return *last_input_; }
   const Tensor& last_output() const { return y_; }

@@ -8,6 +8,7 @@
 #include "fourierconv/conv/direct.hpp"
 #include "fourierconv/error.hpp"
 #include "fourierconv/nn/initializers.hpp"
+#include "fourierconv/nn/layers/pooling.hpp"
 
 namespace fourierconv::nn {
 
@@ -175,6 +176,26 @@ void Conv2D::backward_impl(const Tensor& dy, Tensor* dx) {
     conv::direct_backward(p, last_input().data(), w[0]->value.data(), dz.data(), dx ? dx->data() : nullptr,
                           w[0]->grad.data(), db, fused_relu ? last_output().data() : nullptr);
   }
+}
+
+const Tensor* Conv2D::call_max_pooled(const Tensor& x, const MaxPooling2D& pool) {
+  if (!built() || !pool.built() || pool.input_shape() != output_shape()) return nullptr;
+  if (activation_ != Activation::Relu && activation_ != Activation::Linear) return nullptr;
+  if (pool.padding() != "valid" || pool.strides() != pool.pool_size()) return nullptr;
+  check_input(x);
+  conv::Problem p = problem_for(x.dim(0));
+  std::string reason;
+  if (use_fft(p, static_cast<int>(conv::Pass::Inference), &reason)) return nullptr;
+  auto w = weights();
+  const Shape& ps = pool.output_shape();
+  pooled_.resize({x.dim(0), ps[0], ps[1], ps[2]});
+  if (!conv::direct_forward_max_pool(p, pool.pool_size().first, pool.pool_size().second, x.data(), w[0]->value.data(),
+                                     args_.use_bias ? w[1]->value.data() : nullptr, activation_ == Activation::Relu,
+                                     pooled_.data()))
+    return nullptr;
+  forward_used_ = "direct";
+  forward_reason_ = reason + " (fused with " + pool.name() + ")";
+  return &pooled_;
 }
 
 std::vector<std::string> Conv2D::detail() const {

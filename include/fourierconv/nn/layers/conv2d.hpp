@@ -47,6 +47,14 @@ class Conv2D : public Layer {
   const std::string& algorithm_reason() const { return forward_reason_; }
   const std::string& backward_algorithm_used() const { return backward_used_; }
 
+  // Inference of this layer followed by `pool` in one pass (Sequential's inference path):
+  // the convolution rows are pooled as they are computed, and the full convolution output,
+  // the largest tensor of such models, is never stored. Returns the pooled output (owned by
+  // this layer), or null when the pair does not qualify (the FFT algorithm, an activation
+  // other than relu or linear, pooling with strides other than its size or same padding, or a
+  // pool whose input is not this layer's output); the caller then runs the two layers.
+  const Tensor* call_max_pooled(const Tensor& x, const class MaxPooling2D& pool);
+
  protected:
   Shape build_impl(const Shape& input_shape) override;
   void call_impl(const Tensor& x, Tensor& y, bool training) override;
@@ -65,6 +73,7 @@ class Conv2D : public Layer {
   // Decisions per (batch size, pass): the choice is a pure function of them, made once.
   std::map<std::pair<std::size_t, int>, std::pair<bool, std::string>> decisions_;
   std::shared_ptr<conv::FftConv> fft_;
+  Tensor pooled_;  // call_max_pooled's output
 };
 
 }  // namespace fourierconv::nn
