@@ -179,9 +179,17 @@ double Sequential::train_on_batch(const Tensor& x, const Tensor& y, std::size_t*
   if (fused) loss_.softmax_gradient(p.data(), y.data(), n, k, grad_.data());
   else loss_.gradient(p.data(), y.data(), n, k, grad_.data());
   const Tensor* g = &grad_;
+  bool through_activation = !fused;  // false: g is already the gradient w.r.t. the pre-activation
   for (std::size_t i = layers_.size(); i-- > 0;) {
-    const bool last = i + 1 == layers_.size();
-    g = &layers_[i]->backward(*g, /*need_input_grad=*/i > 0, /*through_activation=*/!(last && fused));
+    // A max pooling after a relu layer applies relu's derivative in its own pass.
+    auto* pool = dynamic_cast<MaxPooling2D*>(layers_[i].get());
+    if (pool && i > 0 && layers_[i - 1]->activation() == Activation::Relu) {
+      g = &pool->backward_through_relu(*g);
+      through_activation = false;
+      continue;
+    }
+    g = &layers_[i]->backward(*g, /*need_input_grad=*/i > 0, through_activation);
+    through_activation = true;
   }
   optimizer_->apply(trainable_weights());
   return loss;

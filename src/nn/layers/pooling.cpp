@@ -97,6 +97,18 @@ void MaxPooling2D::call_impl(const Tensor& x, Tensor& y, bool) {
     }
 }
 
+const Tensor& MaxPooling2D::backward_through_relu(const Tensor& dy) {
+  through_relu_ = true;
+  try {
+    const Tensor& dx = backward(dy);
+    through_relu_ = false;
+    return dx;
+  } catch (...) {
+    through_relu_ = false;
+    throw;
+  }
+}
+
 void MaxPooling2D::backward_impl(const Tensor& dz, Tensor* dx) {
   if (!dx) return;
   // Each output's gradient goes to the first window cell holding its maximum (as an argmax
@@ -107,7 +119,7 @@ void MaxPooling2D::backward_impl(const Tensor& dz, Tensor* dx) {
   const float* yd = last_output().data();
   const float* g = dz.data();
   float* d = dx->data();
-  const bool disjoint = windows_disjoint(p);
+  const bool disjoint = windows_disjoint(p), relu = through_relu_;
   // Disjoint windows write their cells (hit or 0); only cells outside every window need a
   // zero first. Overlapping windows accumulate into a zeroed dx, one image per thread.
   const bool tiled = disjoint && p.sh == p.kh && p.sw == p.kw;
@@ -129,7 +141,9 @@ void MaxPooling2D::backward_impl(const Tensor& dz, Tensor* dx) {
     const std::size_t k = window_cells(p, n, oy, ox, cl);
     std::size_t c = 0;
     for (; c < Cv; c += 8) {
-      const v8 yv = simd::loadu(yd + o + c), gv = simd::loadu(g + o + c);
+      const v8 yv = simd::loadu(yd + o + c);
+      v8 gv = simd::loadu(g + o + c);
+      if (relu) gv = yv > 0 ? gv : v8{};
       typedef int v8i __attribute__((vector_size(32)));
       const v8i ynan = yv != yv;
       v8i done = v8i{};
@@ -150,7 +164,7 @@ void MaxPooling2D::backward_impl(const Tensor& dz, Tensor* dx) {
         const bool hit = !done && (xv == yv || (yv != yv && xv != xv));
         done |= hit;
         float& dst = d[cl[i] + c];
-        dst = (disjoint ? 0.0f : dst) + (hit ? g[o + c] : 0.0f);
+        dst = (disjoint ? 0.0f : dst) + (hit && (!relu || yv > 0) ? g[o + c] : 0.0f);
       }
     }
   };

@@ -34,7 +34,9 @@ struct SpectralConv2D::Plan {
   // Small grids: FFTs vectorized across planes or filters (tuple_fft.hpp), pruned to the
   // retained modes. T8 = ceil(F / 8) filter tuples.
   std::unique_ptr<detail::TupleFft2D> tfft;
-  std::vector<std::size_t> cells;  // full-grid index (row * W + column) of each retained mode
+  std::vector<std::size_t> cells;   // full-grid index (row * W + column) of each retained mode
+  std::vector<std::size_t> mirror;  // full-grid index of -k for each retained mode
+  std::size_t mirror_col0 = 0;      // mirrored columns are [mirror_col0, W) (none when W)
   std::size_t T8 = 0;
   struct TupleBuffers {
     detail::CVecBuffer grid, work, acc;
@@ -80,7 +82,13 @@ Shape SpectralConv2D::build_impl(const Shape& in) {
       }
   if (p->H * p->W <= kTupleMaxPoints) {
     p->tfft = std::make_unique<detail::TupleFft2D>(p->H, p->W);
-    for (std::size_t m = 0; m < p->M; ++m) p->cells.push_back((p->bins[m] / p->Wh) * p->W + p->bins[m] % p->Wh);
+    for (std::size_t m = 0; m < p->M; ++m) {
+      const std::size_t r = p->bins[m] / p->Wh, c = p->bins[m] % p->Wh;
+      p->cells.push_back(r * p->W + c);
+      p->mirror.push_back(((p->H - r) % p->H) * p->W + (p->W - c) % p->W);
+    }
+    // Columns W - c for c in [1, m2), beyond the retained [0, m2).
+    p->mirror_col0 = std::max(p->m2, p->W + 1 - std::min(p->m2, p->W));
     p->T8 = (p->F + detail::kLanes - 1) / detail::kLanes;
     p->tbuf.resize(std::size_t(omp_get_max_threads()));
     for (auto& b : p->tbuf) {
@@ -168,7 +176,7 @@ void SpectralConv2D::call_tuple(const Tensor& x, Tensor& y) {
           v.im[l] = z.imag();
         }
       }
-  const std::size_t items = N * T8;
+  const std::size_t T16 = (T8 + 1) / 2, items = N * T16;
 #pragma omp parallel num_threads(int(p.tbuf.size())) if (planes * T8 > 1)
   {
     Plan::TupleBuffers& b = p.tbuf[std::size_t(omp_get_thread_num())];
@@ -186,33 +194,50 @@ void SpectralConv2D::call_tuple(const Tensor& x, Tensor& y) {
       p.tfft->column_pass(grid, 0, p.m2, false, work);
       for (std::size_t m = 0; m < M; ++m) p.xm[g * M + m] = grid[p.cells[m]];
     }
+    // Per image and 16 filters: the modes of filter f0 + l (Y_a) and f0 + 8 + l (Y_b), weighted
+    // as irfft2 weighs them; y_f = Re(ifft2(Yhat_f)) = ifft2(Herm(Yhat_f)), so the two real
+    // outputs come out of one inverse of Z = Herm(Yhat_a) + i Herm(Yhat_b), whose columns are
+    // the retained ones and their mirrors.
 #pragma omp for schedule(static)
     for (std::size_t it = 0; it < items; ++it) {
-      const std::size_t n = it / T8, t = it % T8;
+      const std::size_t n = it / T16, t16 = it % T16;
       std::fill(grid, grid + HW, CVec{v8{}, v8{}});
       for (std::size_t m = 0; m < M; ++m) {
-        CVec acc{v8{}, v8{}};
+        CVec ya{v8{}, v8{}}, yb{v8{}, v8{}};
         for (std::size_t c = 0; c < C; ++c) {
           const std::size_t pl = n * C + c;
           const CVec& xv = p.xm[(pl / kLanes) * M + m];
-          cmac(acc, splat(xv.re[pl % kLanes]), splat(xv.im[pl % kLanes]), p.wp[(c * T8 + t) * M + m]);
+          const v8 xr = splat(xv.re[pl % kLanes]), xi = splat(xv.im[pl % kLanes]);
+          cmac(ya, xr, xi, p.wp[(c * T8 + 2 * t16) * M + m]);
+          if (2 * t16 + 1 < T8) cmac(yb, xr, xi, p.wp[(c * T8 + 2 * t16 + 1) * M + m]);
         }
-        const v8 s = splat(p.weight[m] / float(HW));  // irfft2's weight and normalization
-        grid[p.cells[m]] = {acc.re * s, acc.im * s};
+        const v8 s = splat(0.5f * p.weight[m] / float(HW));  // Herm's 1/2, irfft2's weight and normalization
+        ya = {ya.re * s, ya.im * s};
+        yb = {yb.re * s, yb.im * s};
+        CVec& z = grid[p.cells[m]];        // Yhat_a + i Yhat_b
+        z.re += ya.re - yb.im;
+        z.im += ya.im + yb.re;
+        CVec& zm = grid[p.mirror[m]];      // conj(Yhat_a) + i conj(Yhat_b) at -k
+        zm.re += ya.re + yb.im;
+        zm.im += yb.re - ya.im;
       }
       p.tfft->column_pass(grid, 0, p.m2, true, work);
+      if (p.mirror_col0 < W) p.tfft->column_pass(grid, p.mirror_col0, W, true, work);
       p.tfft->row_pass(grid, 0, H, true, work);
-      const std::size_t f0 = t * kLanes;
-      v8 bv{};
-      for (std::size_t l = 0; l < kLanes && f0 + l < F; ++l) bv[l] = bias ? bias[f0 + l] : 0.0f;
-      float* dst = y.data() + n * HW * F + f0;
-      for (std::size_t i = 0; i < HW; ++i) {
-        v8 v = grid[i].re + bv;
-        if (relu) v = v < 0 ? v8{} : v;
-        if (f0 + kLanes <= F) {
-          simd::storeu(dst + i * F, v);
-        } else {
-          for (std::size_t l = 0; f0 + l < F; ++l) dst[i * F + l] = v[l];
+      for (std::size_t half = 0; half < 2; ++half) {
+        const std::size_t f0 = (2 * t16 + half) * kLanes;
+        if (f0 >= F) break;
+        v8 bv{};
+        for (std::size_t l = 0; l < kLanes && f0 + l < F; ++l) bv[l] = bias ? bias[f0 + l] : 0.0f;
+        float* dst = y.data() + n * HW * F + f0;
+        for (std::size_t i = 0; i < HW; ++i) {
+          v8 v = (half ? grid[i].im : grid[i].re) + bv;
+          if (relu) v = v < 0 ? v8{} : v;
+          if (f0 + kLanes <= F) {
+            simd::storeu(dst + i * F, v);
+          } else {
+            for (std::size_t l = 0; f0 + l < F; ++l) dst[i * F + l] = v[l];
+          }
         }
       }
     }
@@ -230,6 +255,7 @@ void SpectralConv2D::backward_tuple(const Tensor& dz, Tensor* dx) {
   p.gm.resize(N * T8 * M);
   p.dwp.resize(C * T8 * M);
   const int threads = int(p.tbuf.size());
+  const std::size_t T16 = (T8 + 1) / 2;
   std::vector<v8> dbias(std::size_t(threads) * T8, v8{});
 #pragma omp parallel num_threads(threads) if (N * T8 > 1)
   {
@@ -237,27 +263,34 @@ void SpectralConv2D::backward_tuple(const Tensor& dz, Tensor* dx) {
     Plan::TupleBuffers& b = p.tbuf[tid];
     CVec* grid = b.grid.data();
     CVec* work = b.work.data();
-    // G = (w_k / HW) fft2(dz_f) on the modes, 8 filters per transform; the bias gradient on the way.
+    // G = (w_k / HW) fft2(dz_f) on the modes, 16 filters per transform (Z = fft2(dz_a + i dz_b):
+    // G_a = (Z + conj Z(-k)) / 2, G_b = (Z - conj Z(-k)) / 2i, so the column pass covers the
+    // retained columns and their mirrors); the bias gradient on the way.
 #pragma omp for schedule(static)
-    for (std::size_t it = 0; it < N * T8; ++it) {
-      const std::size_t n = it / T8, t = it % T8, f0 = t * kLanes;
-      const float* src = dz.data() + n * HW * F + f0;
-      v8 db{};
-      for (std::size_t i = 0; i < HW; ++i) {
-        v8 v{};
-        if (f0 + kLanes <= F) v = simd::loadu(src + i * F);
-        else
-          for (std::size_t l = 0; f0 + l < F; ++l) v[l] = src[i * F + l];
-        grid[i] = {v, v8{}};
-        db += v;
+    for (std::size_t it = 0; it < N * T16; ++it) {
+      const std::size_t n = it / T16, t16 = it % T16;
+      for (std::size_t half = 0; half < 2; ++half) {
+        const std::size_t t = 2 * t16 + half, f0 = t * kLanes;
+        const float* src = dz.data() + n * HW * F + f0;
+        v8 db{};
+        for (std::size_t i = 0; i < HW; ++i) {
+          v8 v{};
+          if (f0 + kLanes <= F) v = simd::loadu(src + i * F);
+          else
+            for (std::size_t l = 0; f0 + l < F; ++l) v[l] = src[i * F + l];
+          (half ? grid[i].im : grid[i].re) = v;
+          db += v;
+        }
+        if (t < T8) dbias[tid * T8 + t] += db;
       }
-      dbias[tid * T8 + t] += db;
       p.tfft->row_pass(grid, 0, H, false, work);
       p.tfft->column_pass(grid, 0, p.m2, false, work);
+      if (p.mirror_col0 < W) p.tfft->column_pass(grid, p.mirror_col0, W, false, work);
       for (std::size_t m = 0; m < M; ++m) {
-        const v8 s = splat(p.weight[m] / float(HW));
-        const CVec g = grid[p.cells[m]];
-        p.gm[it * M + m] = {g.re * s, g.im * s};
+        const v8 s = splat(0.5f * p.weight[m] / float(HW));
+        const CVec z = grid[p.cells[m]], zm = grid[p.mirror[m]];
+        p.gm[(n * T8 + 2 * t16) * M + m] = {(z.re + zm.re) * s, (z.im - zm.im) * s};
+        if (2 * t16 + 1 < T8) p.gm[(n * T8 + 2 * t16 + 1) * M + m] = {(z.im + zm.im) * s, (zm.re - z.re) * s};
       }
     }
     // dW_cf[k] = sum_n G_f[k] conj(X_c[k]), 8 filters per vector.

@@ -39,9 +39,18 @@ class MaxPooling2D : public Pooling2D {
   explicit MaxPooling2D(Size2 pool_size = {2, 2}, Pooling2DArgs args = {});
   std::string class_name() const override { return "MaxPooling2D"; }
 
+  // backward(dy) when this pool's input is the output of a relu: returns the gradient w.r.t.
+  // the relu's input, in the same pass (an output's gradient reaches its window's maximum only
+  // when that maximum is > 0, which is where relu's derivative is 1). The layer before then
+  // skips its own activation pass (Sequential's training step does this).
+  const Tensor& backward_through_relu(const Tensor& dy);
+
  protected:
   void call_impl(const Tensor& x, Tensor& y, bool training) override;
   void backward_impl(const Tensor& dz, Tensor* dx) override;
+
+ private:
+  bool through_relu_ = false;
 };
 
 class AveragePooling2D : public Pooling2D {
