@@ -350,16 +350,31 @@ void small_backward(const Problem& p, const float* x, const float* kernel, const
 #pragma omp for schedule(static)
     for (std::size_t n = 0; n < p.n; ++n)
       for (std::size_t oy = 0; oy < p.oh; ++oy) {
-        const std::size_t o = (n * p.oh + oy) * p.ow * F;
+        const std::size_t o = (n * p.oh + oy) * p.ow * F, len = p.ow * F;
         const float* dz = dy + o;
-        if (relu_y) {
+        if (relu_y) {  // both operands loaded: a conditional load became vmaskmovps, slow here
           float* r = row.data();
-          for (std::size_t i = 0; i < p.ow * F; ++i) r[i] = relu_y[o + i] > 0 ? dy[o + i] : 0.0f;
+          std::size_t i = 0;
+          for (; i + 8 <= len; i += 8) {
+            const v8f yv = load8(relu_y + o + i), dv = load8(dy + o + i);
+            simd::storeu(r + i, yv > 0 ? dv : v8f{});
+          }
+          for (; i < len; ++i) r[i] = relu_y[o + i] > 0 ? dy[o + i] : 0.0f;
           dz = r;
         }
-        if (dbias)
-          for (std::size_t ox = 0; ox < p.ow; ++ox)
-            for (std::size_t f = 0; f < F; ++f) db[f] += dz[ox * F + f];
+        if (dbias) {
+          std::size_t f = 0;
+          for (; f + 8 <= F; f += 8) {
+            v8f acc{};
+            for (std::size_t ox = 0; ox < p.ow; ++ox) acc += load8(dz + ox * F + f);
+            simd::storeu(db + f, load8(db + f) + acc);
+          }
+          for (; f < F; ++f) {
+            float acc = 0;
+            for (std::size_t ox = 0; ox < p.ow; ++ox) acc += dz[ox * F + f];
+            db[f] += acc;
+          }
+        }
         for (std::size_t u = 0; u < p.kh; ++u) {
           const std::ptrdiff_t iy = std::ptrdiff_t(oy * p.sh + u * p.dh) - std::ptrdiff_t(p.pad_top);
           if (iy < 0 || iy >= std::ptrdiff_t(p.h)) continue;
