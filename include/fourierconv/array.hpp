@@ -1,0 +1,135 @@
+// N-D arrays of every element type scipy.signal accepts, for the scipy-grade convolution API
+// (signal.hpp) and .npy files: a dtype, a shape and either owned C-contiguous storage
+// (Array) or a strided view of someone else's memory (ArrayView, as numpy and DLPack describe
+// arrays: the Python bindings read numpy arrays through it without copying).
+//
+// Element types and their numpy names: bool, int8/16/32/64, uint8/16/32/64, float32, float64,
+// complex64, complex128. The result type of two arrays is numpy's np.result_type for arrays
+// (result_type below), as scipy.signal's functions return it.
+// Strides are in elements (numpy's byte strides divided by the item size), and may be zero
+// (broadcast) or negative (reversed views).
+#pragma once
+
+#include <complex>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "fourierconv/tensor.hpp"
+
+namespace fourierconv {
+
+enum class DType { Bool, Int8, Int16, Int32, Int64, UInt8, UInt16, UInt32, UInt64, Float32, Float64, Complex64, Complex128 };
+
+std::string to_string(DType t);               // numpy's name: "float32", "complex128", ...
+DType parse_dtype(const std::string& name);   // the same names; throws Error for others
+std::size_t dtype_size(DType t);              // bytes per element
+bool is_complex(DType t);
+bool is_floating(DType t);                    // float32/64 or complex
+bool is_integer(DType t);                     // signed or unsigned integers (not bool)
+// numpy's result_type of two arrays (value-independent promotion: int8 with uint8 gives
+// int16, int64 with uint64 gives float64, float32 with int16 gives float32, int32 with
+// float32 gives float64, real with complex gives the complex of the wider float).
+DType result_type(DType a, DType b);
+// The floating type FFT methods compute in for an array of type t (scipy's fftconvolve):
+// float32 and complex64 stay, other reals (integers, bool, float64) become float64.
+DType fft_type(DType t);
+
+// The C++ type of each element type.
+template <DType T> struct dtype_traits;
+template <> struct dtype_traits<DType::Bool> { using type = bool; };
+template <> struct dtype_traits<DType::Int8> { using type = std::int8_t; };
+template <> struct dtype_traits<DType::Int16> { using type = std::int16_t; };
+template <> struct dtype_traits<DType::Int32> { using type = std::int32_t; };
+template <> struct dtype_traits<DType::Int64> { using type = std::int64_t; };
+template <> struct dtype_traits<DType::UInt8> { using type = std::uint8_t; };
+template <> struct dtype_traits<DType::UInt16> { using type = std::uint16_t; };
+template <> struct dtype_traits<DType::UInt32> { using type = std::uint32_t; };
+template <> struct dtype_traits<DType::UInt64> { using type = std::uint64_t; };
+template <> struct dtype_traits<DType::Float32> { using type = float; };
+template <> struct dtype_traits<DType::Float64> { using type = double; };
+template <> struct dtype_traits<DType::Complex64> { using type = std::complex<float>; };
+template <> struct dtype_traits<DType::Complex128> { using type = std::complex<double>; };
+template <class T> constexpr DType dtype_of();
+
+// Calls f(tag) with tag's ::type the C++ element type of t: visit(t, [&](auto tag) {
+// using T = typename decltype(tag)::type; ... }).
+template <DType D> struct DTypeTag { using type = typename dtype_traits<D>::type; static constexpr DType dtype = D; };
+template <class F>
+decltype(auto) visit_dtype(DType t, F&& f) {
+  switch (t) {
+    case DType::Bool: return f(DTypeTag<DType::Bool>{});
+    case DType::Int8: return f(DTypeTag<DType::Int8>{});
+    case DType::Int16: return f(DTypeTag<DType::Int16>{});
+    case DType::Int32: return f(DTypeTag<DType::Int32>{});
+    case DType::Int64: return f(DTypeTag<DType::Int64>{});
+    case DType::UInt8: return f(DTypeTag<DType::UInt8>{});
+    case DType::UInt16: return f(DTypeTag<DType::UInt16>{});
+    case DType::UInt32: return f(DTypeTag<DType::UInt32>{});
+    case DType::UInt64: return f(DTypeTag<DType::UInt64>{});
+    case DType::Float32: return f(DTypeTag<DType::Float32>{});
+    case DType::Float64: return f(DTypeTag<DType::Float64>{});
+    case DType::Complex64: return f(DTypeTag<DType::Complex64>{});
+    case DType::Complex128: break;
+  }
+  return f(DTypeTag<DType::Complex128>{});
+}
+
+using Strides = std::vector<std::ptrdiff_t>;
+Strides c_strides(const Shape& shape);  // row-major strides, in elements
+
+// A typed, strided, read-only view: element (i0, i1, ...) at data + sum(i_k * strides[k]).
+struct ArrayView {
+  DType dtype = DType::Float32;
+  Shape shape;
+  Strides strides;
+  const void* data = nullptr;
+
+  std::size_t size() const { return shape_size(shape); }
+  std::size_t rank() const { return shape.size(); }
+  bool c_contiguous() const;
+  // A view of a C-contiguous buffer.
+  static ArrayView contiguous(DType dtype, Shape shape, const void* data);
+};
+
+// An owning, C-contiguous, 64-byte aligned N-D array. Copies are deep.
+class Array {
+ public:
+  Array() = default;
+  Array(DType dtype, Shape shape);  // zero-filled
+  static Array from_tensor(const Tensor& t);
+  // The elements of `v` in C order, as an owned array of v's type, or converted to `to`
+  // (numpy's astype with casting='unsafe': complex to real keeps the real part, float to
+  // integer truncates toward zero, anything to bool is != 0).
+  static Array copy_of(const ArrayView& v);
+  static Array copy_of(const ArrayView& v, DType to);
+
+  DType dtype() const { return dtype_; }
+  const Shape& shape() const { return shape_; }
+  std::size_t rank() const { return shape_.size(); }
+  std::size_t size() const { return shape_size(shape_); }
+  std::size_t nbytes() const { return size() * dtype_size(dtype_); }
+  void* data() { return bytes_.data(); }
+  const void* data() const { return bytes_.data(); }
+  template <class T>
+  T* data_as() { return reinterpret_cast<T*>(bytes_.data()); }
+  template <class T>
+  const T* data_as() const { return reinterpret_cast<const T*>(bytes_.data()); }
+  ArrayView view() const { return ArrayView::contiguous(dtype_, shape_, bytes_.data()); }
+  // Same elements under another shape of the same size.
+  Array& reshape(Shape shape);
+  // float32 arrays only (throws otherwise): the data as a Tensor.
+  Tensor to_tensor() const;
+
+ private:
+  DType dtype_ = DType::Float32;
+  Shape shape_;
+  AlignedVector<unsigned char> bytes_;
+};
+
+// Converts one element (numpy's unsafe cast, as Array::copy_of).
+template <class To, class From>
+To convert_element(const From& v);
+
+}  // namespace fourierconv
