@@ -66,8 +66,8 @@ TEST(Npy, CorruptFilesGiveClearErrors) {
   expect_error(d, "unsupported dtype");
   auto f = good;
   pos = h.find("False");
-  std::copy_n("True ", 5, f.begin() + 10 + pos);
-  expect_error(f, "Fortran");
+  std::copy_n("Nope ", 5, f.begin() + 10 + pos);
+  expect_error(f, "fortran_order");
   auto big = good;
   pos = h.find("(4, 4)");
   std::copy_n("(9,99)", 6, big.begin() + 10 + pos);

@@ -13,6 +13,8 @@
 #include <complex>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
+#include <type_traits>
 #include <string>
 #include <vector>
 
@@ -51,7 +53,22 @@ template <> struct dtype_traits<DType::Float32> { using type = float; };
 template <> struct dtype_traits<DType::Float64> { using type = double; };
 template <> struct dtype_traits<DType::Complex64> { using type = std::complex<float>; };
 template <> struct dtype_traits<DType::Complex128> { using type = std::complex<double>; };
-template <class T> constexpr DType dtype_of();
+template <class T>
+constexpr DType dtype_of() {
+  if constexpr (std::is_same_v<T, bool>) return DType::Bool;
+  else if constexpr (std::is_same_v<T, std::int8_t>) return DType::Int8;
+  else if constexpr (std::is_same_v<T, std::int16_t>) return DType::Int16;
+  else if constexpr (std::is_same_v<T, std::int32_t>) return DType::Int32;
+  else if constexpr (std::is_same_v<T, std::int64_t>) return DType::Int64;
+  else if constexpr (std::is_same_v<T, std::uint8_t>) return DType::UInt8;
+  else if constexpr (std::is_same_v<T, std::uint16_t>) return DType::UInt16;
+  else if constexpr (std::is_same_v<T, std::uint32_t>) return DType::UInt32;
+  else if constexpr (std::is_same_v<T, std::uint64_t>) return DType::UInt64;
+  else if constexpr (std::is_same_v<T, float>) return DType::Float32;
+  else if constexpr (std::is_same_v<T, double>) return DType::Float64;
+  else if constexpr (std::is_same_v<T, std::complex<float>>) return DType::Complex64;
+  else return DType::Complex128;
+}
 
 // Calls f(tag) with tag's ::type the C++ element type of t: visit(t, [&](auto tag) {
 // using T = typename decltype(tag)::type; ... }).
@@ -130,6 +147,30 @@ class Array {
 
 // Converts one element (numpy's unsafe cast, as Array::copy_of).
 template <class To, class From>
-To convert_element(const From& v);
+To convert_element(const From& v) {
+  if constexpr (std::is_same_v<To, From>) {
+    return v;
+  } else if constexpr (std::is_same_v<To, bool>) {
+    return v != From{};
+  } else if constexpr (std::is_same_v<To, std::complex<float>> || std::is_same_v<To, std::complex<double>>) {
+    using R = typename To::value_type;
+    if constexpr (std::is_same_v<From, std::complex<float>> || std::is_same_v<From, std::complex<double>>)
+      return To(R(v.real()), R(v.imag()));
+    else
+      return To(R(v), R(0));
+  } else if constexpr (std::is_same_v<From, std::complex<float>> || std::is_same_v<From, std::complex<double>>) {
+    return convert_element<To>(v.real());  // numpy: complex to real discards the imaginary part
+  } else if constexpr (std::is_integral_v<To> && std::is_floating_point_v<From>) {
+    // numpy's unsafe cast truncates toward zero; out-of-range values are undefined there,
+    // here they saturate (no UB).
+    if (!(v == v)) return To(0);
+    if (v >= From(std::numeric_limits<To>::max())) return std::numeric_limits<To>::max();
+    if (v <= From(std::numeric_limits<To>::lowest())) return std::numeric_limits<To>::lowest();
+    return To(v);
+  } else {
+    return To(v);
+  }
+}
+
 
 }  // namespace fourierconv

@@ -13,7 +13,7 @@ namespace fourierconv::io {
 namespace {
 
 constexpr unsigned char kMagic[] = {0x93, 'N', 'U', 'M', 'P', 'Y'};
-constexpr std::size_t kMaxElements = std::size_t(1) << 31;
+constexpr std::size_t kMaxElements = std::size_t(1) << 40;
 
 std::string header_value(const std::string& header, const std::string& key, const std::string& what) {
   // Values are a quoted string, True/False, or a parenthesized tuple.
@@ -25,7 +25,54 @@ std::string header_value(const std::string& header, const std::string& key, cons
 
 }  // namespace
 
-Tensor parse_npy(const std::vector<unsigned char>& b, const std::string& what) {
+namespace {
+
+struct Descr {
+  DType dtype;
+  bool big_endian;
+};
+
+// numpy's dtype.str for the types an Array holds: byte order, kind, item size.
+Descr parse_descr(const std::string& descr, const std::string& what) {
+  if (descr.size() < 3) throw Error(what + ": unsupported dtype '" + descr + "'");
+  const char order = descr[0];
+  if (order != '<' && order != '>' && order != '|' && order != '=')
+    throw Error(what + ": unsupported dtype '" + descr + "' (expected a byte order <, >, | or =)");
+  const std::string ks = descr.substr(1);
+  static const std::pair<const char*, DType> table[] = {
+      {"b1", DType::Bool},    {"i1", DType::Int8},     {"i2", DType::Int16},     {"i4", DType::Int32},
+      {"i8", DType::Int64},   {"u1", DType::UInt8},    {"u2", DType::UInt16},    {"u4", DType::UInt32},
+      {"u8", DType::UInt64},  {"f4", DType::Float32},  {"f8", DType::Float64},   {"c8", DType::Complex64},
+      {"c16", DType::Complex128}};
+  for (auto& [k, t] : table)
+    if (ks == k) return {t, order == '>'};
+  throw Error(what + ": unsupported dtype '" + descr +
+              "' (expected bool, int8..int64, uint8..uint64, float32, float64, complex64 or complex128)");
+}
+
+std::string descr_of(DType t) {
+  switch (t) {
+    case DType::Bool: return "|b1";
+    case DType::Int8: return "|i1";
+    case DType::UInt8: return "|u1";
+    case DType::Int16: return "<i2";
+    case DType::Int32: return "<i4";
+    case DType::Int64: return "<i8";
+    case DType::UInt16: return "<u2";
+    case DType::UInt32: return "<u4";
+    case DType::UInt64: return "<u8";
+    case DType::Float32: return "<f4";
+    case DType::Float64: return "<f8";
+    case DType::Complex64: return "<c8";
+    case DType::Complex128: return "<c16";
+  }
+  return "?";
+}
+
+}  // namespace
+
+Array parse_npy_array(const std::vector<unsigned char>& b, const std::string& what) {
+  static_assert(std::endian::native == std::endian::little, "npy reader assumes a little-endian host");
   if (b.size() < 10 || std::memcmp(b.data(), kMagic, 6) != 0) throw Error(what + ": not a .npy file (bad magic)");
   const int major = b[6];
   std::size_t hlen, hstart;
@@ -45,7 +92,8 @@ Tensor parse_npy(const std::vector<unsigned char>& b, const std::string& what) {
   std::string fortran = header_value(header, "fortran_order", what);
   std::string shape_s = header_value(header, "shape", what);
   descr = descr.substr(1, descr.size() - 2);
-  if (fortran != "False") throw Error(what + ": Fortran-order arrays are not supported (expected C order)");
+  if (fortran != "False" && fortran != "True") throw Error(what + ": fortran_order must be True or False, got " + fortran);
+  const bool fortran_order = fortran == "True";
 
   Shape shape;
   {
@@ -61,53 +109,60 @@ Tensor parse_npy(const std::vector<unsigned char>& b, const std::string& what) {
       pos = end;
     }
   }
-  if (shape.size() > 4) throw Error(what + ": expected rank 0 to 4, got rank " + std::to_string(shape.size()));
+  if (shape.size() > 32) throw Error(what + ": expected rank 0 to 32, got rank " + std::to_string(shape.size()));
+  const Descr d = parse_descr(descr, what);
+  const std::size_t itemsize = dtype_size(d.dtype);
   std::size_t n = 1;
-  for (auto d : shape) {
-    if (d != 0 && n > kMaxElements / d) throw Error(what + ": shape " + shape_s + " is too large");
-    n *= d;
+  for (auto dim : shape) {
+    if (dim != 0 && n > kMaxElements / dim) throw Error(what + ": shape " + shape_s + " is too large");
+    n *= dim;
   }
-  std::size_t itemsize;
-  bool big = false;
-  if (descr == "<f4" || descr == "=f4") itemsize = 4;
-  else if (descr == ">f4") itemsize = 4, big = true;
-  else if (descr == "<f8" || descr == "=f8") itemsize = 8;
-  else if (descr == ">f8") itemsize = 8, big = true;
-  else if (descr == "|u1" || descr == "<u1" || descr == ">u1") itemsize = 1;
-  else throw Error(what + ": unsupported dtype '" + descr + "' (expected float32, float64 or uint8)");
   const std::size_t data_start = hstart + hlen;
   if (b.size() - data_start < n * itemsize)
-    throw Error(what + ": truncated data: shape " + shape_s + " needs " + std::to_string(n * itemsize) + " bytes, file has " +
-                std::to_string(b.size() - data_start));
-  Tensor t(shape);
-  const unsigned char* p = b.data() + data_start;
-  for (std::size_t i = 0; i < n; ++i) {
-    unsigned char tmp[8];
-    std::memcpy(tmp, p + i * itemsize, itemsize);
-    if (big) std::reverse(tmp, tmp + itemsize);
-    if (itemsize == 4) {
-      float v;
-      std::memcpy(&v, tmp, 4);
-      t[i] = v;
-    } else if (itemsize == 8) {
-      double v;
-      std::memcpy(&v, tmp, 8);
-      t[i] = static_cast<float>(v);
-    } else {
-      t[i] = tmp[0];
-    }
+    throw Error(what + ": truncated data: shape " + shape_s + " of " + to_string(d.dtype) + " needs " +
+                std::to_string(n * itemsize) + " bytes, file has " + std::to_string(b.size() - data_start));
+  Array a(d.dtype, shape);
+  unsigned char* dst = static_cast<unsigned char*>(a.data());
+  std::memcpy(dst, b.data() + data_start, n * itemsize);
+  if (d.big_endian && itemsize > 1) {
+    // complex numbers swap each of their two parts
+    const std::size_t part = is_complex(d.dtype) ? itemsize / 2 : itemsize;
+    for (std::size_t i = 0; i < n * itemsize; i += part) std::reverse(dst + i, dst + i + part);
   }
-  return t;
+  if (d.dtype == DType::Bool)
+    for (std::size_t i = 0; i < n; ++i) dst[i] = dst[i] != 0;  // any nonzero byte is True
+  if (fortran_order && shape.size() > 1) {
+    // Column-major data: view it with reversed strides and copy into C order.
+    Strides st(shape.size());
+    std::ptrdiff_t acc = 1;
+    for (std::size_t i = 0; i < shape.size(); ++i) st[i] = acc, acc *= std::ptrdiff_t(shape[i]);
+    ArrayView v{d.dtype, shape, st, a.data()};
+    return Array::copy_of(v);
+  }
+  return a;
+}
+
+Tensor parse_npy(const std::vector<unsigned char>& b, const std::string& what) {
+  Array a = parse_npy_array(b, what);
+  if (is_complex(a.dtype()))
+    throw Error(what + ": expected a real array, got " + to_string(a.dtype()) + " (the float32 readers drop nothing silently)");
+  if (a.rank() > 4) throw Error(what + ": expected rank 0 to 4, got rank " + std::to_string(a.rank()));
+  return Array::copy_of(a.view(), DType::Float32).to_tensor();
+}
+
+Array read_npy_array(const std::string& path) {
+  return parse_npy_array(read_file(path, "read_npy"), "read_npy: '" + path + "'");
 }
 
 Tensor read_npy(const std::string& path) { return parse_npy(read_file(path, "read_npy"), "read_npy: '" + path + "'"); }
 
-std::vector<unsigned char> encode_npy(const Tensor& t) {
+std::vector<unsigned char> encode_npy(const Array& a) {
   static_assert(std::endian::native == std::endian::little, "npy writer assumes a little-endian host");
   std::string shape = "(";
-  for (std::size_t i = 0; i < t.rank(); ++i) shape += std::to_string(t.dim(i)) + (t.rank() == 1 ? "," : (i + 1 < t.rank() ? ", " : ""));
+  for (std::size_t i = 0; i < a.rank(); ++i)
+    shape += std::to_string(a.shape()[i]) + (a.rank() == 1 ? "," : (i + 1 < a.rank() ? ", " : ""));
   shape += ")";
-  std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': " + shape + ", }";
+  std::string header = "{'descr': '" + descr_of(a.dtype()) + "', 'fortran_order': False, 'shape': " + shape + ", }";
   // numpy pads with spaces so that magic + length + header + '\n' is a multiple of 64.
   std::size_t total = 10 + header.size() + 1;
   header.append((64 - total % 64) % 64, ' ');
@@ -118,11 +173,14 @@ std::vector<unsigned char> encode_npy(const Tensor& t) {
   out.push_back(static_cast<unsigned char>(header.size() & 0xff));
   out.push_back(static_cast<unsigned char>(header.size() >> 8));
   out.insert(out.end(), header.begin(), header.end());
-  const auto* p = reinterpret_cast<const unsigned char*>(t.data());
-  out.insert(out.end(), p, p + t.size() * sizeof(float));
+  const auto* p = static_cast<const unsigned char*>(a.data());
+  out.insert(out.end(), p, p + a.nbytes());
   return out;
 }
 
+std::vector<unsigned char> encode_npy(const Tensor& t) { return encode_npy(Array::from_tensor(t)); }
+
 void write_npy(const std::string& path, const Tensor& t) { write_file_atomic(path, encode_npy(t), "write_npy"); }
+void write_npy(const std::string& path, const Array& a) { write_file_atomic(path, encode_npy(a), "write_npy"); }
 
 }  // namespace fourierconv::io
