@@ -11,16 +11,33 @@
 #include <mutex>
 #include <tuple>
 
+#include "fft_planner.hpp"
 #include "fourierconv/error.hpp"
 #include "fourierconv/tensor.hpp"
 
 namespace fourierconv {
-namespace {
 
-std::mutex& planner_mutex() {
+namespace detail {
+
+std::mutex& fftw_planner_mutex() {
   static std::mutex m;
   return m;
 }
+
+void fftw_init_once() {
+  static bool done = false;
+  if (done) return;
+  done = true;
+  fftwf_init_threads();
+  fftw_init_threads();
+  if (const char* w = std::getenv("FOURIERCONV_WISDOM")) fftwf_import_wisdom_from_filename(w);
+}
+
+}  // namespace detail
+
+namespace {
+
+std::mutex& planner_mutex() { return detail::fftw_planner_mutex(); }
 
 FftRigor initial_rigor() {
   const char* env = std::getenv("FOURIERCONV_FFT_RIGOR");
@@ -33,14 +50,7 @@ FftRigor& rigor_setting() {
   return r;
 }
 
-// Called with the planner mutex held.
-void init_fftw_once() {
-  static bool done = false;
-  if (done) return;
-  done = true;
-  fftwf_init_threads();
-  if (const char* w = std::getenv("FOURIERCONV_WISDOM")) fftwf_import_wisdom_from_filename(w);
-}
+void init_fftw_once() { detail::fftw_init_once(); }
 
 using Key = std::tuple<std::size_t, std::size_t, std::size_t, int, int>;
 

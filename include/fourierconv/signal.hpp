@@ -1,0 +1,86 @@
+// scipy.signal's convolution functions for every array scipy accepts: N-D, every element type
+// of array.hpp, convolution along chosen axes with the others broadcast, with scipy's
+// semantics, result types and errors, computed by the direct sum, one FFT of the whole extent,
+// or overlap-save blocks (scipy's overlap-add), chosen by a cost model or by timing.
+//
+//   convolve(in1, in2, mode, method)      scipy.signal.convolve; options.axes: ours (an
+//                                         extension), the other axes broadcast as fftconvolve's
+//   correlate(in1, in2, mode, method)     scipy.signal.correlate: convolve(in1, reverse(conj(in2)))
+//   fftconvolve(in1, in2, mode, axes)     scipy.signal.fftconvolve
+//   oaconvolve(in1, in2, mode, axes)      scipy.signal.oaconvolve
+//   convolve2d / correlate2d(in1, in2, mode, boundary, fillvalue)
+//   choose_conv_method(in1, in2, mode, measure)
+//   correlation_lags(in1_len, in2_len, mode)
+//
+// Modes (per convolved axis, input n, kernel k, after the valid-mode swap): full n + k - 1;
+// same n (centred as scipy's _centered: offset (k - 1) / 2); valid n - k + 1, where the inputs
+// swap when in2 is at least as large as in1 on every axis, and neither containing the other is
+// an error; circular (ours, not scipy's) n, the convolution theorem on in1's grid with the
+// kernel's centre k/2 at the origin (convolve.hpp).
+//
+// Result types (scipy): numpy's result_type of the inputs; the direct method computes in it
+// (integers exactly, with numpy's wrap-around; floats in their own precision). The FFT methods
+// compute in float32 for float32 and complex64 inputs, in float64 / complex128 otherwise:
+// fftconvolve and oaconvolve return that type (float64 for integer inputs), convolve and
+// correlate round it back to an integer result type (scipy's convolve(method='fft')).
+// Accuracy: |error| <= c * eps(type) * sqrt(log2 N) * max|in1| * max|in2| * min(size), with eps
+// 1.2e-7 for float32/complex64 and 2.2e-16 for float64/complex128 (tested: tests/signal).
+//
+// Edge cases as scipy: two 0-d inputs give their product (0-d); inputs of different rank are
+// an error; convolve/correlate of an empty input is an error, fftconvolve/oaconvolve return an
+// empty float64 array of shape (0,). Non-finite values flow through as IEEE arithmetic (an FFT
+// spreads a NaN over the whole output, as scipy's; the direct method keeps it local), unless
+// options.check_finite asks for an error. Every error is a fourierconv::Error naming the
+// argument, what was expected and what came.
+#pragma once
+
+#include <complex>
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "fourierconv/array.hpp"
+#include "fourierconv/convolve.hpp"
+
+namespace fourierconv::signal {
+
+// convolve2d's boundary rules: fill (pad with fillvalue), wrap (periodic), symm (mirror with the
+// edge repeated: d c b a | a b c d | d c b a). scipy's names; also "pad", "circular", "symmetric".
+enum class Boundary { Fill, Wrap, Symm };
+Boundary parse_boundary(const std::string& name);
+
+struct ConvolveOptions {
+  std::optional<std::vector<long>> axes;  // default: every axis; negative counts from the end
+  bool check_finite = false;              // throw on NaN or Inf instead of IEEE arithmetic
+  FftRigor rigor = FftRigor::Estimate;    // FFTW planning for this call (one-shot: estimate)
+};
+
+Array convolve(const ArrayView& in1, const ArrayView& in2, Mode mode = Mode::Full, Method method = Method::Auto,
+               const ConvolveOptions& options = {}, MethodChoice* chosen = nullptr);
+Array correlate(const ArrayView& in1, const ArrayView& in2, Mode mode = Mode::Full, Method method = Method::Auto,
+                const ConvolveOptions& options = {}, MethodChoice* chosen = nullptr);
+Array fftconvolve(const ArrayView& in1, const ArrayView& in2, Mode mode = Mode::Full,
+                  const std::optional<std::vector<long>>& axes = std::nullopt);
+Array oaconvolve(const ArrayView& in1, const ArrayView& in2, Mode mode = Mode::Full,
+                 const std::optional<std::vector<long>>& axes = std::nullopt);
+// 2-D inputs only. fillvalue must be representable in the result type (a complex fillvalue
+// with a real result is an error, as scipy's "could not cast fillvalue").
+Array convolve2d(const ArrayView& in1, const ArrayView& in2, Mode mode = Mode::Full, Boundary boundary = Boundary::Fill,
+                 std::complex<double> fillvalue = 0.0);
+// scipy's correlate2d: convolve2d with reverse(conj(in2)); when valid mode swaps the inputs it
+// returns correlate2d(in2, in1) reversed, which for complex inputs is the conjugate of
+// correlate's answer (scipy's behaviour, kept for drop-in parity).
+Array correlate2d(const ArrayView& in1, const ArrayView& in2, Mode mode = Mode::Full, Boundary boundary = Boundary::Fill,
+                  std::complex<double> fillvalue = 0.0);
+
+// The method convolve(auto) would use, and why. measure: times each candidate on these inputs
+// (as scipy's measure=True; the estimates become the measured times) instead of the model.
+// Like scipy: integer inputs whose products could exceed float64's 53-bit mantissa and bool
+// inputs go direct.
+MethodChoice choose_conv_method(const ArrayView& in1, const ArrayView& in2, Mode mode = Mode::Full,
+                                bool measure = false, const ConvolveOptions& options = {});
+
+// scipy.signal.correlation_lags: the lag of each index of a 1-D correlate(in1, in2, mode).
+std::vector<std::int64_t> correlation_lags(std::size_t in1_len, std::size_t in2_len, Mode mode = Mode::Full);
+
+}  // namespace fourierconv::signal

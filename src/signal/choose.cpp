@@ -1,0 +1,78 @@
+#include "signal/choose.hpp"
+
+#include <cmath>
+#include <sstream>
+
+#include "signal/engine.hpp"
+
+namespace fourierconv::signal::detail {
+
+namespace {
+
+// Cost constants of this machine (2-core Zen 3, FFTW 3.3.10 Estimate plans), fitted to
+// `fourierconv bench --calibrate`'s timings (BENCHMARKS.md). They need only be right within
+// ~1.5x: away from the crossovers the methods differ by far more.
+struct Constants {
+  double mac_ns;        // one multiply-add of the direct method, both cores
+  double fft_ns;        // per N log2 N of one transform of N points (r2c for reals, c2c for complex)
+  double product_ns;    // per complex bin of the spectrum product
+};
+
+Constants constants(DType t) {
+  switch (t) {
+    case DType::Float32: return {0.03, 0.35, 1.0};
+    case DType::Float64: return {0.06, 0.6, 1.2};
+    case DType::Complex64: return {0.12, 0.7, 1.0};
+    case DType::Complex128: return {0.24, 1.2, 1.2};
+    default: return {0.1, 0.6, 1.2};  // integers and bool: 64-bit scalar sums
+  }
+}
+constexpr double kCopyNs = 1.0;   // per element copied (extended input, padding, cropping)
+constexpr double kFixedNs = 10e3; // per call: checks, plan lookups, allocations
+
+double fft_ns(double points, const Constants& c) { return c.fft_ns * points * std::log2(std::max(points, 2.0)); }
+
+}  // namespace
+
+Costs estimate_costs(const Geometry& g, DType direct_type, DType fft_type, bool zero_fill) {
+  const double B = double(g.batch_size()), xi = double(g.x_items()), ki = double(g.k_items());
+  double out = 1, kp = 1, ext = 1;
+  for (const ConvAxis& a : g.axes) out *= double(a.out), kp *= double(a.k), ext *= double(a.extended());
+  const Constants d = constants(direct_type), f = constants(fft_type);
+  const bool cplx = is_complex(fft_type);
+  Costs c;
+  c.direct = B * (out * kp * d.mac_ns + (ext + out) * kCopyNs) + kFixedNs;
+  // FFT: one forward per x item, one per kernel item, one inverse per output item.
+  double grid = 1;
+  for (auto L : fft_grid(g, zero_fill)) grid *= double(L);
+  const double bins = cplx ? grid : grid / 2;
+  c.fft = (xi + ki + B) * fft_ns(grid, f) + B * (bins * f.product_ns + 2 * grid * kCopyNs) + kFixedNs;
+  // Blocked: per tile a forward, a product and an inverse; one kernel transform per kernel item.
+  const Blocking b = choose_blocking(g);
+  double tile = 1;
+  for (auto L : b.tile) tile *= double(L);
+  const double tbins = cplx ? tile : tile / 2;
+  c.blocked = ki * fft_ns(tile, f) + B * double(b.tiles) * (2 * fft_ns(tile, f) + tbins * f.product_ns + 2 * tile * kCopyNs) +
+              kFixedNs;
+  c.direct *= 1e-9, c.fft *= 1e-9, c.blocked *= 1e-9;
+  return c;
+}
+
+MethodChoice choose_by_model(const Geometry& g, DType direct_type, DType fft_type, bool zero_fill, Mode mode) {
+  const Costs c = estimate_costs(g, direct_type, fft_type, zero_fill);
+  MethodChoice m;
+  m.direct_us = c.direct * 1e6;
+  m.fft_us = c.fft * 1e6;
+  m.overlap_add_us = c.blocked * 1e6;
+  if (c.direct <= c.fft && c.direct <= c.blocked) m.method = Method::Direct;
+  else if (c.fft <= c.blocked) m.method = Method::Fft;
+  else m.method = Method::OverlapAdd;
+  std::ostringstream os;
+  os.precision(3);
+  os << to_string(m.method) << " for " << g.describe() << " (" << to_string(mode) << "): estimated direct " << m.direct_us
+     << " us, fft " << m.fft_us << " us, overlap-add " << m.overlap_add_us << " us";
+  m.reason = os.str();
+  return m;
+}
+
+}  // namespace fourierconv::signal::detail

@@ -1,0 +1,21 @@
+// Internal: the cost model behind method "auto" (a pure function of the geometry and the
+// compute type), and the measured choice.
+#pragma once
+
+#include "fourierconv/array.hpp"
+#include "fourierconv/convolve.hpp"
+#include "signal/geometry.hpp"
+
+namespace fourierconv::signal::detail {
+
+// Estimated seconds of each method for this problem computed in `compute` (the direct method
+// in the result type; FFT methods in float32/complex64 or float64/complex128, see signal.hpp).
+struct Costs {
+  double direct = 0, fft = 0, blocked = 0;
+};
+Costs estimate_costs(const Geometry& g, DType direct_type, DType fft_type, bool zero_fill);
+// The cheapest of the three with its reason ("fft for kernel 15x15 on 512x512 (same):
+// estimated direct 900 us, fft 210 us, overlap-add 260 us").
+MethodChoice choose_by_model(const Geometry& g, DType direct_type, DType fft_type, bool zero_fill, Mode mode);
+
+}  // namespace fourierconv::signal::detail

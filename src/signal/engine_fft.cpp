@@ -1,0 +1,330 @@
+// The FFT and blocked (overlap-save) methods of engine.hpp.
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "fourierconv/error.hpp"
+#include "signal/engine.hpp"
+#include "signal/extended.hpp"
+#include "signal/fftw.hpp"
+
+namespace fourierconv::signal::detail {
+
+namespace {
+
+template <class T>
+struct real_of {
+  using type = T;
+};
+template <class R>
+struct real_of<std::complex<R>> {
+  using type = R;
+};
+template <class T>
+constexpr bool is_complex_v = !std::is_same_v<T, typename real_of<T>::type>;
+
+// Grids below this many points (in total over the batch) stay on one thread.
+constexpr double kParallelPoints = 1 << 15;
+// A single grid this large uses FFTW's own threads.
+constexpr std::size_t kThreadedGrid = std::size_t(1) << 18;
+// The largest overlap-save tile, in points: beyond it a tile no longer stays in cache.
+constexpr std::size_t kMaxTilePoints = std::size_t(1) << 18;
+
+// y = sub-block of `src` (dims `sd`) at offset `off`, extent `ext`, into `dst` (dims `dd`) at `pos`.
+template <class T>
+void copy_block(const T* src, const std::vector<std::size_t>& sd, const std::vector<std::size_t>& off, T* dst,
+                const std::vector<std::size_t>& dd, const std::vector<std::size_t>& pos, const std::vector<std::size_t>& ext) {
+  const std::size_t r = sd.size();
+  std::vector<std::size_t> ss(r), ds(r);
+  ss[r - 1] = ds[r - 1] = 1;
+  for (std::size_t i = r - 1; i-- > 0;) ss[i] = ss[i + 1] * sd[i + 1], ds[i] = ds[i + 1] * dd[i + 1];
+  std::size_t rows = 1;
+  for (std::size_t i = 0; i + 1 < r; ++i) rows *= ext[i];
+  std::vector<std::size_t> idx(r, 0);
+  for (std::size_t row = 0; row < rows; ++row) {
+    std::size_t so = off[r - 1], dof = pos[r - 1];
+    for (std::size_t i = 0; i + 1 < r; ++i) so += (off[i] + idx[i]) * ss[i], dof += (pos[i] + idx[i]) * ds[i];
+    std::memcpy(static_cast<void*>(dst + dof), src + so, ext[r - 1] * sizeof(T));
+    for (std::size_t i = r - 1; i-- > 0;) {
+      if (++idx[i] < ext[i]) break;
+      idx[i] = 0;
+    }
+  }
+}
+
+// spec *= kspec, complex, interleaved (written out: std::complex's operator* checks for NaN
+// per element and does not vectorize).
+template <class R>
+void multiply(std::complex<R>* __restrict spec, const std::complex<R>* __restrict kspec, std::size_t n) {
+  R* a = reinterpret_cast<R*>(spec);
+  const R* b = reinterpret_cast<const R*>(kspec);
+  for (std::size_t i = 0; i < n; ++i) {
+    const R ar = a[2 * i], ai = a[2 * i + 1], br = b[2 * i], bi = b[2 * i + 1];
+    a[2 * i] = ar * br - ai * bi;
+    a[2 * i + 1] = ar * bi + ai * br;
+  }
+}
+
+std::vector<std::size_t> tile_candidates(std::size_t k, std::size_t e) {
+  std::vector<std::size_t> c;
+  const std::size_t hi = next_fast_size(e);
+  for (std::size_t L = next_fast_size(std::max<std::size_t>(k, 2));; L = next_fast_size(L + 1)) {
+    c.push_back(L);
+    if (L >= hi || L >= kMaxTilePoints) break;
+  }
+  return c;
+}
+
+}  // namespace
+
+bool fft_on_x(const Geometry& g, bool zero_fill) {
+  if (g.circular) return true;
+  for (const ConvAxis& a : g.axes)
+    if (a.ext != Extension::Fill) return false;
+  return zero_fill;
+}
+
+std::vector<std::size_t> fft_grid(const Geometry& g, bool zero_fill) {
+  std::vector<std::size_t> grid;
+  const bool on_x = fft_on_x(g, zero_fill);
+  for (const ConvAxis& a : g.axes) {
+    if (g.circular) grid.push_back(a.n);
+    else if (on_x)  // outputs [start, start + out) of the full convolution must not alias
+      grid.push_back(fast_padded_size(std::max(a.n + a.k - 1 - std::size_t(a.start), std::size_t(a.start) + a.out)));
+    else
+      grid.push_back(fast_padded_size(a.extended()));
+  }
+  return grid;
+}
+
+Blocking choose_blocking(const Geometry& g) {
+  // Cost of a choice: tiles * points per tile * (sum of log2 L + 2): a forward and an inverse
+  // transform and the product per tile.
+  std::vector<std::vector<std::size_t>> cand;
+  for (const ConvAxis& a : g.axes) cand.push_back(tile_candidates(a.k, a.extended()));
+  Blocking best;
+  double best_cost = INFINITY;
+  std::vector<std::size_t> pick(cand.size(), 0);
+  while (true) {
+    double points = 1, logs = 2, tiles = 1;
+    for (std::size_t i = 0; i < cand.size(); ++i) {
+      const std::size_t L = cand[i][pick[i]], b = L - g.axes[i].k + 1;
+      points *= double(L);
+      logs += std::log2(double(L));
+      tiles *= double((g.axes[i].out + b - 1) / b);
+    }
+    const double cost = tiles * points * logs;
+    if (points <= double(kMaxTilePoints) && cost < best_cost) {
+      best_cost = cost;
+      best.tile.clear();
+      for (std::size_t i = 0; i < cand.size(); ++i) best.tile.push_back(cand[i][pick[i]]);
+      best.tiles = std::size_t(tiles);
+    }
+    std::size_t i = 0;
+    for (; i < cand.size(); ++i) {
+      if (++pick[i] < cand[i].size()) break;
+      pick[i] = 0;
+    }
+    if (i == cand.size()) break;
+  }
+  if (best.tile.empty()) {  // kernels too large for any tile under the cap: one tile per axis
+    for (const ConvAxis& a : g.axes) best.tile.push_back(next_fast_size(a.extended()));
+    best.tiles = 1;
+  }
+  return best;
+}
+
+template <class T>
+struct FftConvolver<T>::Impl {
+  using R = typename real_of<T>::type;
+  using C = std::complex<R>;
+  Geometry g;
+  bool blocked, on_x;
+  T fill;
+  std::vector<std::size_t> grid, tile_out, tile_count;  // per axis
+  std::size_t tiles = 1, points = 0, bins = 0;
+  std::shared_ptr<const FftwPlan<R>> fwd, inv;
+  AlignedVector<C> kspec;  // k_items x bins, 1/points folded in
+  SourceTables tab;
+
+  Impl(const Geometry& geo, const T* kernel, bool blk, FftRigor rigor, T f)
+      : g(geo), blocked(blk), on_x(!blk && fft_on_x(geo, f == T{})), fill(f), tab(geo.axes) {
+    const std::size_t r = g.axes.size();
+    if (blocked) {
+      grid = choose_blocking(g).tile;
+      for (std::size_t i = 0; i < r; ++i) {
+        tile_out.push_back(grid[i] - g.axes[i].k + 1);
+        tile_count.push_back((g.axes[i].out + tile_out[i] - 1) / tile_out[i]);
+        tiles *= tile_count[i];
+      }
+    } else {
+      grid = fft_grid(g, f == T{});
+    }
+    points = shape_size(grid);
+    const bool one_big = !blocked && g.batch_size() == 1 && points >= kThreadedGrid;
+    const int threads = one_big ? omp_get_max_threads() : 1;
+    if constexpr (is_complex_v<T>) {
+      fwd = FftwPlan<R>::get(FftKind::C2CForward, grid, rigor, threads);
+      inv = FftwPlan<R>::get(FftKind::C2CBackward, grid, rigor, threads);
+    } else {
+      fwd = FftwPlan<R>::get(FftKind::R2C, grid, rigor, threads);
+      inv = FftwPlan<R>::get(FftKind::C2R, grid, rigor, threads);
+    }
+    bins = fwd->complex_size();
+    // The kernel spectra: the kernel at the grid's origin (circular: its centre, k/2, there,
+    // a kernel larger than the grid aliasing onto it).
+    const std::size_t kitems = g.k_items(), kp = g.k_plane();
+    kspec.resize(kitems * bins);
+    AlignedVector<T> kgrid(points);
+    std::vector<std::size_t> kdims;
+    for (const ConvAxis& a : g.axes) kdims.push_back(a.k);
+    std::vector<std::size_t> gs(r);
+    gs[r - 1] = 1;
+    for (std::size_t i = r - 1; i-- > 0;) gs[i] = gs[i + 1] * grid[i + 1];
+    const R scale = R(1) / R(points);
+    for (std::size_t item = 0; item < kitems; ++item) {
+      std::fill(kgrid.begin(), kgrid.end(), T{});
+      const T* k = kernel + item * kp;
+      std::vector<std::size_t> u(r, 0);
+      for (std::size_t e = 0; e < kp; ++e) {
+        std::size_t o = 0;
+        for (std::size_t i = 0; i < r; ++i) {
+          const std::size_t shift = g.circular && on_x ? std::size_t(g.axes[i].start) % grid[i] : 0;
+          o += ((u[i] + grid[i] - shift) % grid[i]) * gs[i];
+        }
+        kgrid[o] += k[e];
+        for (std::size_t i = r; i-- > 0;) {
+          if (++u[i] < kdims[i]) break;
+          u[i] = 0;
+        }
+      }
+      fwd->execute(kgrid.data(), kspec.data() + item * bins);
+      for (std::size_t b = 0; b < bins; ++b) kspec[item * bins + b] *= scale;
+    }
+  }
+
+  // One whole-extent item: x item -> grid -> spectrum; returns nothing, fills spec.
+  void place(const T* xi, T* grid_buf) const {
+    const std::size_t r = g.axes.size();
+    std::vector<std::size_t> zero(r, 0), ext(r);
+    if (on_x) {
+      // x at the origin, zeros elsewhere.
+      std::vector<std::size_t> nd;
+      for (const ConvAxis& a : g.axes) nd.push_back(a.n);
+      std::fill(grid_buf, grid_buf + points, T{});
+      copy_block(xi, nd, zero, grid_buf, grid, zero, nd);
+    } else {
+      for (std::size_t i = 0; i < r; ++i) ext[i] = g.axes[i].extended();
+      gather_extended(tab, xi, zero, ext, grid, fill, grid_buf);
+    }
+  }
+
+  // Result grid -> output item.
+  void crop(const T* res, T* yi) const {
+    const std::size_t r = g.axes.size();
+    std::vector<std::size_t> off(r), zero(r, 0), od;
+    for (std::size_t i = 0; i < r; ++i) {
+      const ConvAxis& a = g.axes[i];
+      off[i] = g.circular ? 0 : on_x ? std::size_t(a.start) : a.k - 1;
+      od.push_back(a.out);
+    }
+    copy_block(res, grid, off, yi, od, zero, od);
+  }
+
+  void run(const T* x, T* y) const {
+    if (blocked) return run_blocked(x, y);
+    const std::size_t B = g.batch_size(), xp = g.x_plane(), op = g.out_plane();
+    const bool x_shared = g.x_items() < B;  // x broadcast: transform each x item once
+    AlignedVector<C> xspec;
+    const bool par = B > 1 && double(B) * double(points) > kParallelPoints;
+    if (x_shared) {
+      xspec.resize(g.x_items() * bins);
+#pragma omp parallel if (par && g.x_items() > 1)
+      {
+        AlignedVector<T> gb(points);
+#pragma omp for schedule(static)
+        for (std::size_t i = 0; i < g.x_items(); ++i) {
+          place(x + i * xp, gb.data());
+          fwd->execute(gb.data(), xspec.data() + i * bins);
+        }
+      }
+    }
+#pragma omp parallel if (par)
+    {
+      AlignedVector<T> gb(points), res(points);
+      AlignedVector<C> spec(bins);
+#pragma omp for schedule(static)
+      for (std::size_t b = 0; b < B; ++b) {
+        if (x_shared) {
+          std::copy(xspec.begin() + std::ptrdiff_t(g.x_item(b) * bins), xspec.begin() + std::ptrdiff_t((g.x_item(b) + 1) * bins),
+                    spec.begin());
+        } else {
+          place(x + g.x_item(b) * xp, gb.data());
+          fwd->execute(gb.data(), spec.data());
+        }
+        multiply(spec.data(), kspec.data() + g.k_item(b) * bins, bins);
+        inv->execute(spec.data(), res.data());
+        crop(res.data(), y + b * op);
+      }
+    }
+  }
+
+  void run_blocked(const T* x, T* y) const {
+    const std::size_t B = g.batch_size(), xp = g.x_plane(), op = g.out_plane(), r = g.axes.size();
+    std::vector<std::size_t> od;
+    for (const ConvAxis& a : g.axes) od.push_back(a.out);
+    const std::size_t items = B * tiles;
+#pragma omp parallel if (items > 1 && double(items) * double(points) > kParallelPoints)
+    {
+      AlignedVector<T> gb(points), res(points);
+      AlignedVector<C> spec(bins);
+      std::vector<std::size_t> origin(r), pos(r), ext(r), off(r);
+#pragma omp for schedule(dynamic)
+      for (std::size_t it = 0; it < items; ++it) {
+        const std::size_t b = it / tiles;
+        std::size_t t = it % tiles;
+        for (std::size_t i = r; i-- > 0;) {
+          const std::size_t ti = t % tile_count[i];
+          t /= tile_count[i];
+          origin[i] = pos[i] = ti * tile_out[i];
+          ext[i] = std::min(tile_out[i], g.axes[i].out - pos[i]);
+          off[i] = g.axes[i].k - 1;
+        }
+        gather_extended(tab, x + g.x_item(b) * xp, origin, grid, grid, fill, gb.data());
+        fwd->execute(gb.data(), spec.data());
+        multiply(spec.data(), kspec.data() + g.k_item(b) * bins, bins);
+        inv->execute(spec.data(), res.data());
+        copy_block(res.data(), grid, off, y + b * op, od, pos, ext);
+      }
+    }
+  }
+};
+
+template <class T>
+FftConvolver<T>::FftConvolver(const Geometry& g, const T* kernel, bool blocked, FftRigor rigor, T fill)
+    : impl_(std::make_unique<Impl>(g, kernel, blocked, rigor, fill)) {}
+template <class T>
+FftConvolver<T>::~FftConvolver() = default;
+template <class T>
+FftConvolver<T>::FftConvolver(FftConvolver&&) noexcept = default;
+template <class T>
+void FftConvolver<T>::run(const T* x, T* y) const {
+  impl_->run(x, y);
+}
+template <class T>
+const std::vector<std::size_t>& FftConvolver<T>::grid() const {
+  return impl_->grid;
+}
+template <class T>
+std::size_t FftConvolver<T>::tiles() const {
+  return impl_->tiles;
+}
+
+template class FftConvolver<float>;
+template class FftConvolver<double>;
+template class FftConvolver<std::complex<float>>;
+template class FftConvolver<std::complex<double>>;
+
+}  // namespace fourierconv::signal::detail

@@ -1,0 +1,249 @@
+// signal.hpp against the long-double reference on a seeded random table: ranks 1 to 4, every
+// element type, every mode and method, convolution along chosen axes with broadcasting, odd,
+// prime and even sizes, kernels larger than the input, one-element axes; correlate; the
+// convolve2d boundaries; edge cases and errors as scipy has them.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+#include "fourierconv/error.hpp"
+#include "fourierconv/signal.hpp"
+#include "signal/reference_nd.hpp"
+
+using namespace fourierconv;
+using fctest::cld;
+using fctest::NdRef;
+
+namespace {
+
+NdRef random_ref(const Shape& shape, DType t, std::mt19937& g) {
+  NdRef r;
+  r.shape = shape;
+  std::size_t n = 1;
+  for (auto d : shape) n *= d;
+  std::uniform_real_distribution<double> u(-1, 1);
+  for (std::size_t i = 0; i < n; ++i) {
+    if (t == DType::Bool) r.v.push_back(g() % 2 ? 1 : 0);
+    else if (t == DType::UInt8) r.v.push_back((long double)(g() % 11));
+    else if (is_integer(t)) r.v.push_back((long double)(long(g() % 11) - 5));
+    else if (is_complex(t)) r.v.push_back(cld(u(g), u(g)));
+    else r.v.push_back(u(g));
+  }
+  return r;
+}
+
+Array to_array(const NdRef& r, DType t) {
+  Array c(DType::Complex128, r.shape);
+  for (std::size_t i = 0; i < r.v.size(); ++i) c.data_as<std::complex<double>>()[i] = std::complex<double>(double(r.v[i].real()), double(r.v[i].imag()));
+  return Array::copy_of(c.view(), t);
+}
+
+NdRef from_array(const Array& a) {
+  NdRef r;
+  r.shape = a.shape();
+  Array c = Array::copy_of(a.view(), DType::Complex128);
+  for (std::size_t i = 0; i < c.size(); ++i) r.v.push_back(cld(c.data_as<std::complex<double>>()[i]));
+  return r;
+}
+
+// The result type's rounding: values of an integer type wrap as the type does.
+NdRef cast_like(NdRef r, DType t) {
+  for (auto& v : r.v) {
+    if (t == DType::Bool) v = v.real() != 0;
+    else if (t == DType::UInt8) v = (long double)(std::uint8_t(std::int64_t(v.real())));
+    else if (t == DType::Int8) v = (long double)(std::int8_t(std::int64_t(v.real())));
+    else if (t == DType::Int16) v = (long double)(std::int16_t(std::int64_t(v.real())));
+  }
+  return r;
+}
+
+double tolerance(DType compute) {
+  switch (compute) {
+    case DType::Float32:
+    case DType::Complex64: return 2e-6;
+    case DType::Float64:
+    case DType::Complex128: return 5e-15;
+    default: return 0;  // integers: exact
+  }
+}
+
+void expect_matches(const Array& got, const NdRef& want, DType compute, long double scale, const std::string& what) {
+  ASSERT_EQ(got.shape(), Shape(want.shape.begin(), want.shape.end())) << what;
+  const NdRef g = from_array(got);
+  long double worst = 0;
+  std::size_t at = 0;
+  for (std::size_t i = 0; i < want.v.size(); ++i) {
+    const long double e = std::abs(g.v[i] - want.v[i]);
+    if (!(e <= worst)) worst = std::isnan(e) ? INFINITY : e, at = i;
+  }
+  EXPECT_LE(double(worst), tolerance(compute) * double(scale))
+      << what << ": worst error at " << at << ": got " << double(g.v[at].real()) << "+" << double(g.v[at].imag())
+      << "i, want " << double(want.v[at].real()) << "+" << double(want.v[at].imag()) << "i";
+}
+
+const char* mode_name(Mode m) { return m == Mode::Full ? "full" : m == Mode::Same ? "same" : m == Mode::Valid ? "valid" : "circular"; }
+
+TEST(Signal, RandomTableAgainstLongDoubleReference) {
+  const unsigned seed = 777;
+  std::mt19937 g(seed);
+  SCOPED_TRACE("table seed " + std::to_string(seed));
+  const DType types[] = {DType::Float32, DType::Float64, DType::Complex64, DType::Complex128,
+                         DType::Int16,   DType::UInt8,   DType::Int64,     DType::Bool};
+  const Method methods[] = {Method::Direct, Method::Fft, Method::OverlapAdd, Method::Auto};
+  const Mode modes[] = {Mode::Full, Mode::Same, Mode::Valid, Mode::Circular};
+  int ran = 0;
+  for (int t = 0; t < 400; ++t) {
+    const DType t1 = types[g() % 8], t2 = g() % 4 ? t1 : types[g() % 8];
+    const DType rt = result_type(t1, t2);
+    Method method = methods[g() % 4];
+    if ((rt == DType::Bool) && method != Method::Direct) method = Method::Direct;  // FFTs of bools: not scipy's
+    const Mode mode = modes[g() % 4];
+    const std::size_t rank = 1 + g() % 4;
+    // Convolved axes: all (scipy's convolve), or a random subset (ours) with broadcast others.
+    const bool subset = rank > 1 && g() % 2;
+    std::vector<bool> conv(rank, true);
+    std::vector<long> axes;
+    if (subset) {
+      for (std::size_t a = 0; a < rank; ++a) conv[a] = g() % 2;
+      conv[g() % rank] = true;
+      for (std::size_t a = 0; a < rank; ++a)
+        if (conv[a]) axes.push_back(g() % 2 ? long(a) : long(a) - long(rank));  // negative axes too
+    }
+    Shape s1, s2;
+    const std::size_t big = rank == 1 ? 60 : rank == 2 ? 13 : rank == 3 ? 7 : 4;
+    for (std::size_t a = 0; a < rank; ++a) {
+      if (conv[a]) {
+        s1.push_back(1 + g() % big);
+        s2.push_back(1 + g() % (g() % 4 ? std::max<std::size_t>(2, big / 2) : big + 3));  // sometimes larger than in1
+      } else {
+        const std::size_t n = 1 + g() % 4;
+        const int which = int(g() % 3);
+        s1.push_back(which == 1 ? 1 : n);
+        s2.push_back(which == 2 ? 1 : n);
+      }
+    }
+    std::string what = "case " + std::to_string(t) + ": " + to_string(t1) + shape_to_string(s1) + " * " + to_string(t2) +
+                       shape_to_string(s2) + " " + mode_name(mode) + " " + to_string(method) + (subset ? " axes" : "");
+    SCOPED_TRACE(what);
+    const Array A = to_array(random_ref(s1, t1, g), t1), B = to_array(random_ref(s2, t2, g), t2);
+    const NdRef a = from_array(A), b = from_array(B);  // the values as stored in their types
+    signal::ConvolveOptions opt;
+    if (subset) opt.axes = axes;
+    // Valid mode: scipy swaps when in2 contains in1; neither containing the other is an error.
+    bool ok1 = true, ok2 = true;
+    for (std::size_t i = 0; i < rank; ++i)
+      if (conv[i]) ok1 = ok1 && s1[i] >= s2[i], ok2 = ok2 && s2[i] >= s1[i];
+    if (mode == Mode::Valid && !ok1 && !ok2) {
+      EXPECT_THROW(signal::convolve(A.view(), B.view(), mode, method, opt), Error);
+      continue;
+    }
+    const bool swap = mode == Mode::Valid && !ok1;
+    const NdRef want = cast_like(fctest::reference_convolve(swap ? b : a, swap ? a : b, conv, mode_name(mode)), rt);
+    MethodChoice chosen;
+    const Array y = signal::convolve(A.view(), B.view(), mode, method, opt, &chosen);
+    EXPECT_EQ(y.dtype(), rt);
+    long double scale = 1;
+    std::size_t taps = 1;
+    for (std::size_t i = 0; i < rank; ++i)
+      if (conv[i]) taps *= std::min(s1[i], s2[i]);
+    scale = (long double)(taps) * (is_complex(rt) ? 2 : 1);
+    const DType compute = chosen.method == Method::Direct ? rt : fft_type(rt);
+    expect_matches(y, want, is_floating(rt) ? compute : rt, scale, what + " -> " + to_string(chosen.method));
+    ++ran;
+  }
+  EXPECT_GT(ran, 300);
+}
+
+TEST(Signal, CorrelateAndConvolve2dBoundaries) {
+  std::mt19937 g(31);
+  for (int t = 0; t < 60; ++t) {
+    const DType dt = t % 3 == 0 ? DType::Complex128 : t % 3 == 1 ? DType::Float32 : DType::Int32;
+    const Shape s1{1 + g() % 9, 1 + g() % 9}, s2{1 + g() % 5, 1 + g() % 5};
+    const Mode mode = t % 3 == 0 ? Mode::Full : t % 3 == 1 ? Mode::Same : Mode::Valid;
+    const char* bnames[] = {"fill", "wrap", "symm"};
+    const char* bn = bnames[g() % 3];
+    SCOPED_TRACE("case " + std::to_string(t) + " " + to_string(dt) + shape_to_string(s1) + shape_to_string(s2) + " " +
+                 mode_name(mode) + " " + bn);
+    const Array A = to_array(random_ref(s1, dt, g), dt), B = to_array(random_ref(s2, dt, g), dt);
+    const NdRef a = from_array(A), b = from_array(B);
+    const bool ok1 = s1[0] >= s2[0] && s1[1] >= s2[1], ok2 = s2[0] >= s1[0] && s2[1] >= s1[1];
+    if (mode == Mode::Valid && !ok1 && !ok2) {
+      EXPECT_THROW(signal::convolve2d(A.view(), B.view(), mode), Error);
+      continue;
+    }
+    const bool swap = mode == Mode::Valid && !ok1;
+    const std::complex<double> fill = std::string(bn) == "fill" ? std::complex<double>(t % 2 ? 2.0 : 0.0) : 0.0;
+    const long double scale = (long double)(s2[0] * s2[1] + 4) * 2;
+    const DType compute = dt;
+    // convolve2d: boundaries extend in1.
+    const NdRef want = fctest::reference_convolve(swap ? b : a, swap ? a : b, {true, true}, mode_name(mode), bn, cld(fill));
+    for (Method m : {Method::Auto}) {
+      (void)m;
+      expect_matches(signal::convolve2d(A.view(), B.view(), mode, signal::parse_boundary(bn), fill), want, compute, scale,
+                     "convolve2d");
+    }
+    // correlate: convolve with the reversed, conjugated in2.
+    NdRef br = b;
+    for (std::size_t i = 0; i < b.v.size(); ++i) br.v[i] = std::conj(b.v[b.v.size() - 1 - i]);
+    const NdRef wc = fctest::reference_convolve(swap ? br : a, swap ? a : br, {true, true}, mode_name(mode));
+    for (Method m : {Method::Direct, Method::Fft})
+      expect_matches(signal::correlate(A.view(), B.view(), mode, m), wc, m == Method::Direct ? dt : fft_type(dt), scale,
+                     std::string("correlate ") + to_string(m));
+  }
+}
+
+TEST(Signal, EdgeCasesAsScipy) {
+  Array s1(DType::Float64, {}), s2(DType::Int32, {});
+  s1.data_as<double>()[0] = 2.5;
+  s2.data_as<std::int32_t>()[0] = 4;
+  Array p = signal::convolve(s1.view(), s2.view());
+  EXPECT_EQ(p.rank(), 0u);
+  EXPECT_EQ(p.data_as<double>()[0], 10.0);
+  Array e(DType::Float32, {0}), k(DType::Float32, {3});
+  EXPECT_THROW(signal::convolve(e.view(), k.view()), Error);
+  Array f = signal::fftconvolve(e.view(), k.view());
+  EXPECT_EQ(f.dtype(), DType::Float64);
+  EXPECT_EQ(f.shape(), (Shape{0}));
+  EXPECT_EQ(signal::oaconvolve(k.view(), e.view()).shape(), (Shape{0}));
+  Array m2(DType::Float32, {2, 2});
+  try {
+    signal::convolve(m2.view(), k.view());
+    ADD_FAILURE();
+  } catch (const Error& err) {
+    EXPECT_NE(std::string(err.what()).find("same dimensionality"), std::string::npos) << err.what();
+  }
+  // NaN flows: the FFT spreads it, the direct sum keeps it local.
+  Array x(DType::Float64, {5}), h(DType::Float64, {2});
+  for (int i = 0; i < 5; ++i) x.data_as<double>()[i] = i;
+  x.data_as<double>()[2] = NAN;
+  h.data_as<double>()[0] = h.data_as<double>()[1] = 1;
+  Array yd = signal::convolve(x.view(), h.view(), Mode::Full, Method::Direct);
+  EXPECT_EQ(yd.data_as<double>()[0], 0.0);
+  EXPECT_TRUE(std::isnan(yd.data_as<double>()[2]));
+  Array yf = signal::convolve(x.view(), h.view(), Mode::Full, Method::Fft);
+  EXPECT_TRUE(std::isnan(yf.data_as<double>()[0]));
+  signal::ConvolveOptions strict;
+  strict.check_finite = true;
+  EXPECT_THROW(signal::convolve(x.view(), h.view(), Mode::Full, Method::Auto, strict), Error);
+  // Integers: direct keeps the type, wrapping as numpy; fftconvolve gives float64.
+  Array i8(DType::Int8, {2}), j8(DType::Int8, {2});
+  i8.data_as<std::int8_t>()[0] = i8.data_as<std::int8_t>()[1] = 100;
+  j8.data_as<std::int8_t>()[0] = j8.data_as<std::int8_t>()[1] = 2;
+  Array w = signal::convolve(i8.view(), j8.view(), Mode::Full, Method::Direct);
+  EXPECT_EQ(w.dtype(), DType::Int8);
+  EXPECT_EQ(w.data_as<std::int8_t>()[1], -112);  // 400 wraps, as scipy's [-56, -112, -56]
+  EXPECT_EQ(signal::convolve(i8.view(), j8.view(), Mode::Full, Method::Fft).data_as<std::int8_t>()[1], -112);
+  EXPECT_EQ(signal::fftconvolve(i8.view(), j8.view()).dtype(), DType::Float64);
+  // Axes: repeated, out of range, empty given, incompatible broadcast.
+  Array a2(DType::Float64, {4, 5}), b2(DType::Float64, {2, 3});
+  EXPECT_THROW(signal::fftconvolve(a2.view(), b2.view(), Mode::Full, std::vector<long>{1, 1}), Error);
+  EXPECT_THROW(signal::fftconvolve(a2.view(), b2.view(), Mode::Full, std::vector<long>{2}), Error);
+  EXPECT_THROW(signal::fftconvolve(a2.view(), b2.view(), Mode::Full, std::vector<long>{}), Error);
+  EXPECT_THROW(signal::fftconvolve(a2.view(), b2.view(), Mode::Full, std::vector<long>{1}), Error);  // 4 vs 2
+  // correlation_lags as scipy's.
+  EXPECT_EQ(signal::correlation_lags(5, 3, Mode::Same), (std::vector<std::int64_t>{-1, 0, 1, 2, 3}));
+  EXPECT_EQ(signal::correlation_lags(3, 5, Mode::Valid), (std::vector<std::int64_t>{-2, -1, 0}));
+}
+
+}  // namespace
