@@ -67,9 +67,11 @@ Array oaconvolve(const ArrayView& in1, const ArrayView& in2, Mode mode = Mode::F
 // with a real result is an error, as scipy's "could not cast fillvalue").
 Array convolve2d(const ArrayView& in1, const ArrayView& in2, Mode mode = Mode::Full, Boundary boundary = Boundary::Fill,
                  std::complex<double> fillvalue = 0.0);
-// scipy's correlate2d: convolve2d with reverse(conj(in2)); when valid mode swaps the inputs it
-// returns correlate2d(in2, in1) reversed, which for complex inputs is the conjugate of
-// correlate's answer (scipy's behaviour, kept for drop-in parity).
+// scipy's correlate2d: the correlation (convolve2d with reverse(conj(in2))), with two of
+// scipy's behaviours kept for drop-in parity: mode "same" crops the full correlation at k / 2
+// (correlate crops at (k - 1) / 2: they differ for even kernel sizes), and when valid mode
+// swaps the inputs the result is correlate2d(in2, in1) reversed, which for complex inputs is
+// the conjugate of correlate's answer.
 Array correlate2d(const ArrayView& in1, const ArrayView& in2, Mode mode = Mode::Full, Boundary boundary = Boundary::Fill,
                   std::complex<double> fillvalue = 0.0);
 

@@ -95,7 +95,7 @@ std::string Geometry::describe() const {
 }
 
 Geometry make_geometry(const Shape& s1_in, const Shape& s2_in, Mode mode, const std::vector<long>& axes_in,
-                       bool explicit_axes, Rules rules, Extension ext) {
+                       bool explicit_axes, Rules rules, Extension ext, bool same_offset_half_k) {
   if (s1_in.size() != s2_in.size())
     throw Error("in1 and in2 should have the same dimensionality, got shapes " + shape_to_string(s1_in) + " and " +
                 shape_to_string(s2_in));
@@ -144,7 +144,7 @@ Geometry make_geometry(const Shape& s1_in, const Shape& s2_in, Mode mode, const 
       c.ext = mode == Mode::Circular ? Extension::Periodic : ext;
       switch (mode) {
         case Mode::Full: c.out = c.n + c.k - 1, c.start = 0; break;
-        case Mode::Same: c.out = c.n, c.start = std::ptrdiff_t((c.k - 1) / 2); break;
+        case Mode::Same: c.out = c.n, c.start = std::ptrdiff_t(same_offset_half_k ? c.k / 2 : (c.k - 1) / 2); break;
         case Mode::Valid: c.out = c.n - c.k + 1, c.start = std::ptrdiff_t(c.k - 1); break;
         case Mode::Circular: c.out = c.n, c.start = std::ptrdiff_t(c.k / 2); break;
       }

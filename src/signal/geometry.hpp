@@ -75,8 +75,10 @@ struct Geometry {
 // shapes that do not broadcast on the other axes, and a valid mode where neither input
 // contains the other on the convolved axes. Inputs must have the same rank >= 1 and no zero
 // sizes (callers handle 0-d and empty arrays as scipy does).
+// same_offset_half_k: mode "same" starts at k / 2 instead of (k - 1) / 2 (scipy's correlate2d
+// centres its same output so, unlike correlate; the two differ for even kernel sizes).
 Geometry make_geometry(const Shape& s1, const Shape& s2, Mode mode, const std::vector<long>& axes, bool explicit_axes,
-                       Rules rules, Extension ext = Extension::Fill);
+                       Rules rules, Extension ext = Extension::Fill, bool same_offset_half_k = false);
 
 // scipy.signal.correlation_lags: the lag of each output index of correlate(in1, in2, mode)
 // for 1-D inputs of these lengths.

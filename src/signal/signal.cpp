@@ -76,9 +76,9 @@ Array reversed(const ArrayView& v, bool conj = false) {
 }
 Array reversed_conj(const ArrayView& v) { return reversed(v, true); }
 
-// The type the FFT methods compute in (scipy: pocketfft keeps float32/complex64, anything else
-// is float64 or complex128).
-DType fft_compute_type(DType rt) { return fft_type(rt); }
+// The type the FFT methods compute in: each input as scipy's _freq_domain_conv takes it
+// (integers and bool become float64, float32 and complex64 stay), then their result type.
+DType fft_compute_type(DType a, DType b) { return result_type(fft_type(a), fft_type(b)); }
 
 bool is_real_integral(DType t) { return is_integer(t) || t == DType::Bool; }
 
@@ -129,6 +129,7 @@ struct Request {
   Extension ext = Extension::Fill;
   std::complex<double> fill = 0.0;
   FftRigor rigor = FftRigor::Estimate;
+  bool same_offset_half_k = false;  // correlate2d's same-mode centring
 };
 
 template <class T>
@@ -166,13 +167,13 @@ MethodChoice decide(const Geometry& g, const ArrayView& x, const ArrayView& k, D
                " (scipy's rule)";
     return m;
   }
-  return choose_by_model(g, rt, fft_compute_type(rt), q.fill == 0.0, q.mode);
+  return choose_by_model(g, rt, fft_compute_type(x.dtype, k.dtype), q.fill == 0.0, q.mode);
 }
 
 Array run(const ArrayView& in1, const ArrayView& in2, const Request& q, MethodChoice* chosen) {
   const bool explicit_axes = q.axes.has_value();
   const Geometry g = make_geometry(in1.shape, in2.shape, q.mode, explicit_axes ? *q.axes : std::vector<long>{}, explicit_axes,
-                                   q.rules, q.ext);
+                                   q.rules, q.ext, q.same_offset_half_k);
   const ArrayView& x = g.swapped ? in2 : in1;
   const ArrayView& k = g.swapped ? in1 : in2;
   const DType rt = result_type(in1.dtype, in2.dtype);
@@ -190,7 +191,7 @@ Array run(const ArrayView& in1, const ArrayView& in2, const Request& q, MethodCh
     });
     return from_canonical(std::move(Y), g);
   }
-  const DType ct = fft_compute_type(rt);
+  const DType ct = fft_compute_type(x.dtype, k.dtype);
   Array X = to_canonical(x, g, ct), K = to_canonical(k, g, ct), Y(ct, g.out_canonical());
   const bool blocked = m.method == Method::OverlapAdd;
   auto go = [&](auto* tp) {
@@ -204,6 +205,7 @@ Array run(const ArrayView& in1, const ArrayView& in2, const Request& q, MethodCh
     case DType::Complex64: go(static_cast<std::complex<float>*>(nullptr)); break;
     default: go(static_cast<std::complex<double>*>(nullptr)); break;
   }
+  if (q.round_integers && ct != rt && !is_real_integral(rt)) Y = Array::copy_of(Y.view(), rt);  // convolve's astype
   if (q.round_integers && is_real_integral(rt)) {
     // scipy: np.round, then astype: through a 64-bit integer, so values beyond the type wrap
     // as the direct method's do (the exact result modulo 2^bits).
@@ -318,7 +320,8 @@ Array convolve2d(const ArrayView& in1, const ArrayView& in2, Mode mode, Boundary
 }
 
 Array correlate2d(const ArrayView& in1, const ArrayView& in2, Mode mode, Boundary boundary, std::complex<double> fillvalue) {
-  const Request q = request_2d(in1, in2, mode, boundary, fillvalue, "correlate2d");
+  Request q = request_2d(in1, in2, mode, boundary, fillvalue, "correlate2d");
+  q.same_offset_half_k = true;  // scipy's correlate2d: full correlation cropped at k / 2
   const bool swap = mode == Mode::Valid && !(in1.shape[0] >= in2.shape[0] && in1.shape[1] >= in2.shape[1]) &&
                     in2.shape[0] >= in1.shape[0] && in2.shape[1] >= in1.shape[1];
   if (!swap) {
