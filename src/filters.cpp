@@ -7,7 +7,6 @@
 
 #include "fourierconv/error.hpp"
 #include "fourierconv/fft.hpp"
-#include "plane_conv.hpp"
 
 namespace fourierconv {
 namespace {

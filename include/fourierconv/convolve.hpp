@@ -1,4 +1,6 @@
-// scipy-like convolution of 1-D and 2-D float32 arrays, and the planned Convolver.
+// The float32 Tensor face of signal.hpp (scipy.signal's convolution for every dtype and rank):
+// convolve, fourier_convolution, the channel helpers and the planned Convolver, on the same
+// engine. Non-finite values flow through as IEEE arithmetic, as scipy's.
 //
 // convolve() is TRUE convolution (the kernel is flipped), exactly as scipy.signal.convolve:
 //   full:  y[i] = sum_u k[u] x[i-u],                  len n+k-1
@@ -12,7 +14,6 @@
 //          than the input wraps around (aliases) onto the grid.
 //          The seed's fourier_convolution puts the kernel's corner at the origin instead, so
 //          its output is our circular output shifted by (kh/2, kw/2) (np.roll).
-// 1-D arrays are treated as 2-D arrays of one row. The last two axes are the plane.
 #pragma once
 
 #include <memory>
@@ -53,7 +54,7 @@ MethodChoice choose_method(const Shape& x, const Shape& k, Mode mode, std::size_
 Shape convolve_output_shape(const Shape& x, const Shape& k, Mode mode);
 
 // dst: rank of x; (n+k-1) full, n same/circular, n-k+1 valid, per axis.
-// Throws Error on empty arrays, rank other than 1 or 2, rank mismatch, NaN/Inf input, or a
+// Any rank (every axis convolved). Throws Error on empty arrays, a rank mismatch, or a
 // valid-mode pair where neither array contains the other.
 Tensor convolve(const Tensor& x, const Tensor& k, Mode mode = Mode::Full, Method method = Method::Auto,
                 Output output = Output::Real, MethodChoice* chosen = nullptr);

@@ -54,6 +54,12 @@ struct ConvolveOptions {
   bool check_finite = false;              // throw on NaN or Inf instead of IEEE arithmetic
   FftRigor rigor = FftRigor::Estimate;    // FFTW planning for this call (one-shot: estimate)
 };
+// Options for planned objects: FFTW's measured plans, unless FOURIERCONV_FFT_RIGOR=estimate.
+inline ConvolveOptions planned_options() {
+  ConvolveOptions o;
+  o.rigor = fft_rigor();
+  return o;
+}
 
 Array convolve(const ArrayView& in1, const ArrayView& in2, Mode mode = Mode::Full, Method method = Method::Auto,
                const ConvolveOptions& options = {}, MethodChoice* chosen = nullptr);
@@ -84,5 +90,38 @@ MethodChoice choose_conv_method(const ArrayView& in1, const ArrayView& in2, Mode
 
 // scipy.signal.correlation_lags: the lag of each index of a 1-D correlate(in1, in2, mode).
 std::vector<std::int64_t> correlation_lags(std::size_t in1_len, std::size_t in2_len, Mode mode = Mode::Full);
+
+// A fixed kernel planned once for inputs of one shape and type: convolve(x, kernel, mode,
+// method, axes) for many x, the method chosen once and, for the FFT methods, the kernel's
+// spectra computed once (FFTW plans measured unless options.rigor says estimate). The plan
+// reuse scipy users ask for. Calls are thread-safe (each uses its own buffers).
+class Convolver {
+ public:
+  Convolver(const Shape& in1_shape, DType in1_dtype, const ArrayView& kernel, Mode mode = Mode::Full,
+            Method method = Method::Auto, const ConvolveOptions& options = planned_options());
+  ~Convolver();
+  Convolver(Convolver&&) noexcept;
+  Convolver& operator=(Convolver&&) noexcept;
+
+  // x must have in1_shape (any dtype: it is converted as convolve would). Returns the result
+  // of convolve(x, kernel, mode, method, options).
+  Array operator()(const ArrayView& x) const;
+  const Shape& input_shape() const;
+  const Shape& output_shape() const;
+  DType output_dtype() const;
+  const MethodChoice& choice() const;  // the method planned, and why
+  // The FFT size per convolved axis (whole extent, or the overlap-save tile); empty for direct.
+  std::vector<std::size_t> grid() const;
+  // The zero-copy path for callers whose data is already laid out as the plan computes: C-order
+  // inputs of the compute type (the result type, or float32/64 or complex for FFT methods)
+  // whose batch axes come before the convolved ones. x: in1_shape, y: output_shape elements.
+  // Returns false, doing nothing, when the plan does not fit that description.
+  bool execute_contiguous(const void* x, void* y) const;
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
 
 }  // namespace fourierconv::signal

@@ -120,6 +120,30 @@ bool integer_products_exact_in_double(const ArrayView& a, const ArrayView& b) {
   return bound <= 9007199254740991.0;  // 2^53 - 1
 }
 
+// An FFT method's output (float32/64, complex) as convolve returns it: scipy's astype to the
+// result type, integers rounded first (np.round) and cast through a 64-bit integer, so values
+// beyond the type wrap as the direct method's do (the exact result modulo 2^bits).
+Array to_result_type(Array Y, DType rt) {
+  if (Y.dtype() == rt) return Y;
+  if (!is_real_integral(rt)) return Array::copy_of(Y.view(), rt);
+  const Array D = Array::copy_of(Y.view(), DType::Float64);
+  const double* p = D.data_as<double>();
+  Array Z(rt, Y.shape());
+  visit_dtype(rt, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    if constexpr (std::is_integral_v<T>) {
+      T* z = Z.data_as<T>();
+      for (std::size_t i = 0; i < D.size(); ++i) {
+        const double v = std::nearbyint(p[i]);
+        const std::int64_t w = v >= 9.2e18 || v <= -9.2e18 || v != v ? 0 : std::int64_t(v);
+        if constexpr (std::is_same_v<T, bool>) z[i] = w != 0;
+        else z[i] = static_cast<T>(w);
+      }
+    }
+  });
+  return Z;
+}
+
 struct Request {
   Rules rules = Rules::Convolve;
   Mode mode = Mode::Full;
@@ -205,26 +229,7 @@ Array run(const ArrayView& in1, const ArrayView& in2, const Request& q, MethodCh
     case DType::Complex64: go(static_cast<std::complex<float>*>(nullptr)); break;
     default: go(static_cast<std::complex<double>*>(nullptr)); break;
   }
-  if (q.round_integers && ct != rt && !is_real_integral(rt)) Y = Array::copy_of(Y.view(), rt);  // convolve's astype
-  if (q.round_integers && is_real_integral(rt)) {
-    // scipy: np.round, then astype: through a 64-bit integer, so values beyond the type wrap
-    // as the direct method's do (the exact result modulo 2^bits).
-    const double* p = Y.data_as<double>();
-    Array Z(rt, Y.shape());
-    visit_dtype(rt, [&](auto tag) {
-      using T = typename decltype(tag)::type;
-      if constexpr (std::is_integral_v<T>) {
-        T* z = Z.data_as<T>();
-        for (std::size_t i = 0; i < Y.size(); ++i) {
-          const double v = std::nearbyint(p[i]);
-          const std::int64_t w = v >= 9.2e18 || v <= -9.2e18 || v != v ? 0 : std::int64_t(v);
-          if constexpr (std::is_same_v<T, bool>) z[i] = w != 0;
-          else z[i] = static_cast<T>(w);
-        }
-      }
-    });
-    Y = std::move(Z);
-  }
+  if (q.round_integers) Y = to_result_type(std::move(Y), rt);
   return from_canonical(std::move(Y), g);
 }
 
@@ -370,6 +375,145 @@ MethodChoice choose_conv_method(const ArrayView& in1, const ArrayView& in2, Mode
   r.reason = to_string(r.method) + " (measured: direct " + std::to_string(r.direct_us) + " us, fft " +
              std::to_string(r.fft_us) + " us, overlap-add " + std::to_string(r.overlap_add_us) + " us)";
   return r;
+}
+
+// ---------------------------------------------------------------------------------------
+// Convolver
+
+struct Convolver::Impl {
+  Shape in_shape;
+  DType in_dtype, k_dtype, out_dtype, compute;
+  Mode mode;
+  ConvolveOptions options;
+  Geometry g;
+  MethodChoice choice;
+  Array kernel;                        // the caller's kernel (owned), for the swapped case
+  Array K;                             // the canonical kernel in the compute type (direct)
+  std::shared_ptr<void> fft;           // FftConvolver<T> of the compute type
+  std::vector<std::size_t> grid;
+};
+
+Convolver::Convolver(const Shape& in1_shape, DType in1_dtype, const ArrayView& kernel, Mode mode, Method method,
+                     const ConvolveOptions& options)
+    : impl_(std::make_unique<Impl>()) {
+  Impl& p = *impl_;
+  p.in_shape = in1_shape;
+  p.in_dtype = in1_dtype;
+  p.k_dtype = kernel.dtype;
+  p.mode = mode;
+  p.options = options;
+  p.kernel = Array::copy_of(kernel);
+  if (in1_shape.size() != kernel.rank())
+    throw Error("Convolver: the input shape " + shape_to_string(in1_shape) + " and the kernel " +
+                shape_to_string(kernel.shape) + " should have the same dimensionality");
+  if (shape_size(in1_shape) == 0 || kernel.size() == 0 || in1_shape.empty())
+    throw Error("Convolver: the input shape " + shape_to_string(in1_shape) + " and the kernel " +
+                shape_to_string(kernel.shape) + " must be non-empty and of rank >= 1");
+  if (options.check_finite) check_finite_view(kernel, "Convolver: kernel");
+  const bool explicit_axes = options.axes.has_value();
+  p.g = make_geometry(in1_shape, kernel.shape, mode, explicit_axes ? *options.axes : std::vector<long>{}, explicit_axes,
+                      Rules::Convolve);
+  const DType rt = result_type(in1_dtype, kernel.dtype);
+  p.out_dtype = rt;
+  if (p.g.swapped || p.g.axes.empty()) {  // nothing to plan: each call is a one-shot convolve
+    p.choice = MethodChoice{Method::Direct, "not planned: " + std::string(p.g.swapped ? "valid mode swaps the inputs" : "no axis to convolve"),
+                            0, 0, 0};
+    return;
+  }
+  Request q;
+  q.mode = mode, q.method = method, q.axes = options.axes, q.rigor = options.rigor;
+  if (method == Method::Auto && !(rt == DType::Bool || is_integer(rt))) {
+    p.choice = choose_by_model(p.g, rt, fft_compute_type(in1_dtype, kernel.dtype), true, mode);
+  } else {
+    // Integer inputs: the exactness guard needs the values of x; plan direct unless told.
+    p.choice = method == Method::Auto ? MethodChoice{Method::Direct, "direct: integer or bool inputs (exact sums)", 0, 0, 0}
+                                      : MethodChoice{method, to_string(method) + " (requested)", 0, 0, 0};
+  }
+  if (p.choice.method == Method::Direct) {
+    p.compute = rt;
+    p.K = to_canonical(kernel, p.g, rt);
+    return;
+  }
+  p.compute = fft_compute_type(in1_dtype, kernel.dtype);
+  p.K = to_canonical(kernel, p.g, p.compute);
+  const bool blocked = p.choice.method == Method::OverlapAdd;
+  auto make = [&](auto* tp) {
+    using T = std::remove_pointer_t<decltype(tp)>;
+    auto c = std::make_shared<FftConvolver<T>>(p.g, p.K.data_as<T>(), blocked, options.rigor);
+    p.grid = c->grid();
+    p.fft = c;
+  };
+  switch (p.compute) {
+    case DType::Float32: make(static_cast<float*>(nullptr)); break;
+    case DType::Float64: make(static_cast<double*>(nullptr)); break;
+    case DType::Complex64: make(static_cast<std::complex<float>*>(nullptr)); break;
+    default: make(static_cast<std::complex<double>*>(nullptr)); break;
+  }
+}
+
+Convolver::~Convolver() = default;
+Convolver::Convolver(Convolver&&) noexcept = default;
+Convolver& Convolver::operator=(Convolver&&) noexcept = default;
+const Shape& Convolver::input_shape() const { return impl_->in_shape; }
+const Shape& Convolver::output_shape() const { return impl_->g.out_shape; }
+DType Convolver::output_dtype() const { return impl_->out_dtype; }
+const MethodChoice& Convolver::choice() const { return impl_->choice; }
+std::vector<std::size_t> Convolver::grid() const { return impl_->grid; }
+
+bool Convolver::execute_contiguous(const void* x, void* y) const {
+  const Impl& p = *impl_;
+  if (p.g.swapped || p.g.axes.empty() || p.in_dtype != p.compute || p.out_dtype != p.compute) return false;
+  const std::vector<std::size_t> order = canonical_order(p.g);
+  for (std::size_t i = 0; i < order.size(); ++i)
+    if (order[i] != i) return false;
+  if (p.choice.method == Method::Direct) {
+    visit_dtype(p.compute, [&](auto tag) {
+      using T = typename decltype(tag)::type;
+      direct_convolve<T>(p.g, static_cast<const T*>(x), p.K.data_as<T>(), static_cast<T*>(y));
+    });
+    return true;
+  }
+  auto go = [&](auto* tp) {
+    using T = std::remove_pointer_t<decltype(tp)>;
+    static_cast<const FftConvolver<T>*>(p.fft.get())->run(static_cast<const T*>(x), static_cast<T*>(y));
+  };
+  switch (p.compute) {
+    case DType::Float32: go(static_cast<float*>(nullptr)); break;
+    case DType::Float64: go(static_cast<double*>(nullptr)); break;
+    case DType::Complex64: go(static_cast<std::complex<float>*>(nullptr)); break;
+    default: go(static_cast<std::complex<double>*>(nullptr)); break;
+  }
+  return true;
+}
+
+Array Convolver::operator()(const ArrayView& x) const {
+  const Impl& p = *impl_;
+  if (x.shape != p.in_shape)
+    throw Error("Convolver: expected an input of shape " + shape_to_string(p.in_shape) + ", got " + shape_to_string(x.shape));
+  if (p.options.check_finite) check_finite_view(x, "Convolver: x");
+  if (p.g.swapped || p.g.axes.empty())
+    return convolve(x, p.kernel.view(), p.mode, Method::Auto, p.options);
+  const DType rt = result_type(x.dtype, p.k_dtype);
+  if (p.choice.method == Method::Direct) {
+    Array X = to_canonical(x, p.g, p.compute), Y(p.compute, p.g.out_canonical());
+    visit_dtype(p.compute, [&](auto tag) {
+      using T = typename decltype(tag)::type;
+      direct_convolve<T>(p.g, X.data_as<T>(), p.K.data_as<T>(), Y.data_as<T>());
+    });
+    return to_result_type(from_canonical(std::move(Y), p.g), rt);
+  }
+  Array X = to_canonical(x, p.g, p.compute), Y(p.compute, p.g.out_canonical());
+  auto go = [&](auto* tp) {
+    using T = std::remove_pointer_t<decltype(tp)>;
+    static_cast<const FftConvolver<T>*>(p.fft.get())->run(X.data_as<T>(), Y.data_as<T>());
+  };
+  switch (p.compute) {
+    case DType::Float32: go(static_cast<float*>(nullptr)); break;
+    case DType::Float64: go(static_cast<double*>(nullptr)); break;
+    case DType::Complex64: go(static_cast<std::complex<float>*>(nullptr)); break;
+    default: go(static_cast<std::complex<double>*>(nullptr)); break;
+  }
+  return to_result_type(from_canonical(std::move(Y), p.g), rt);
 }
 
 }  // namespace fourierconv::signal
