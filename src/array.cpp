@@ -113,14 +113,40 @@ ArrayView ArrayView::contiguous(DType dtype, Shape shape, const void* data) {
   return v;
 }
 
-Array::Array(DType dtype, Shape shape) : dtype_(dtype), shape_(std::move(shape)) {
+void Array::allocate(std::size_t nbytes) {
+  const std::size_t rounded = std::max<std::size_t>(64, (nbytes + 63) / 64 * 64);
+  void* p = std::aligned_alloc(64, rounded);
+  if (!p) throw Error("Array: cannot allocate " + std::to_string(nbytes) + " bytes for a " + to_string(dtype_) + " array of shape " + shape_to_string(shape_));
+  bytes_.reset(static_cast<unsigned char*>(p));
+}
+
+Array Array::uninitialized(DType dtype, Shape shape) {
+  Array a;
+  a.dtype_ = dtype;
+  a.shape_ = std::move(shape);
   std::size_t n = 1;
-  for (auto d : shape_) {
+  for (auto d : a.shape_) {
     if (d != 0 && n > (std::size_t(1) << 60) / d)
-      throw Error("Array: shape " + shape_to_string(shape_) + " has more elements than memory can hold");
+      throw Error("Array: shape " + shape_to_string(a.shape_) + " has more elements than memory can hold");
     n *= d;
   }
-  bytes_.assign(n * dtype_size(dtype_), 0);
+  a.allocate(n * dtype_size(dtype));
+  return a;
+}
+
+Array::Array(DType dtype, Shape shape) : Array(uninitialized(dtype, std::move(shape))) {
+  if (nbytes()) std::memset(data(), 0, nbytes());
+}
+
+Array::Array(const Array& o) : dtype_(o.dtype_), shape_(o.shape_) {
+  allocate(o.nbytes());
+  if (o.nbytes()) std::memcpy(data(), o.data(), o.nbytes());
+}
+
+Array& Array::operator=(const Array& o) {
+  if (this == &o) return *this;
+  Array c(o);
+  return *this = std::move(c);
 }
 
 Array Array::from_tensor(const Tensor& t) {
@@ -160,7 +186,7 @@ void for_each_offset(const ArrayView& v, F f) {
 Array Array::copy_of(const ArrayView& v) { return copy_of(v, v.dtype); }
 
 Array Array::copy_of(const ArrayView& v, DType to) {
-  Array out(to, v.shape);
+  Array out = uninitialized(to, v.shape);
   if (v.size() == 0) return out;
   if (to == v.dtype && v.c_contiguous()) {
     std::memcpy(out.data(), v.data, out.nbytes());

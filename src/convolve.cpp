@@ -10,6 +10,7 @@
 #include "fourierconv/error.hpp"
 #include "fourierconv/signal.hpp"
 #include "signal/choose.hpp"
+#include "signal/convolve_to.hpp"
 #include "signal/geometry.hpp"
 
 namespace fourierconv {
@@ -101,9 +102,8 @@ Shape convolve_output_shape(const Shape& xs, const Shape& ks, Mode mode) {
 
 Tensor convolve(const Tensor& x, const Tensor& k, Mode mode, Method method, Output output, MethodChoice* chosen) {
   check_pair(x.shape(), k.shape(), "x", "kernel");
-  MethodChoice choice;
-  Tensor y = signal::convolve(view_of(x), view_of(k), mode, method, {}, &choice).to_tensor();
-  if (chosen) *chosen = choice;
+  Tensor y(convolve_output_shape(x.shape(), k.shape(), mode));
+  signal::detail::convolve_to(view_of(x), view_of(k), mode, method, chosen, y.data());
   apply_output(y, output);
   return y;
 }

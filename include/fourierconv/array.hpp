@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <type_traits>
 #include <string>
 #include <vector>
@@ -115,6 +116,12 @@ class Array {
  public:
   Array() = default;
   Array(DType dtype, Shape shape);  // zero-filled
+  // Storage left as it comes from the allocator, for arrays every element of which is written next.
+  static Array uninitialized(DType dtype, Shape shape);
+  Array(const Array& other);
+  Array& operator=(const Array& other);
+  Array(Array&&) noexcept = default;
+  Array& operator=(Array&&) noexcept = default;
   static Array from_tensor(const Tensor& t);
   // The elements of `v` in C order, as an owned array of v's type, or converted to `to`
   // (numpy's astype with casting='unsafe': complex to real keeps the real part, float to
@@ -127,22 +134,26 @@ class Array {
   std::size_t rank() const { return shape_.size(); }
   std::size_t size() const { return shape_size(shape_); }
   std::size_t nbytes() const { return size() * dtype_size(dtype_); }
-  void* data() { return bytes_.data(); }
-  const void* data() const { return bytes_.data(); }
+  void* data() { return bytes_.get(); }
+  const void* data() const { return bytes_.get(); }
   template <class T>
-  T* data_as() { return reinterpret_cast<T*>(bytes_.data()); }
+  T* data_as() { return reinterpret_cast<T*>(bytes_.get()); }
   template <class T>
-  const T* data_as() const { return reinterpret_cast<const T*>(bytes_.data()); }
-  ArrayView view() const { return ArrayView::contiguous(dtype_, shape_, bytes_.data()); }
+  const T* data_as() const { return reinterpret_cast<const T*>(bytes_.get()); }
+  ArrayView view() const { return ArrayView::contiguous(dtype_, shape_, bytes_.get()); }
   // Same elements under another shape of the same size.
   Array& reshape(Shape shape);
   // float32 arrays only (throws otherwise): the data as a Tensor.
   Tensor to_tensor() const;
 
  private:
+  struct Free {
+    void operator()(unsigned char* p) const { std::free(p); }
+  };
+  void allocate(std::size_t nbytes);  // 64-byte aligned, uninitialized
   DType dtype_ = DType::Float32;
   Shape shape_;
-  AlignedVector<unsigned char> bytes_;
+  std::unique_ptr<unsigned char[], Free> bytes_;
 };
 
 // Converts one element (numpy's unsafe cast, as Array::copy_of).

@@ -41,7 +41,15 @@ Costs estimate_costs(const Geometry& g, DType direct_type, DType fft_type, bool 
   const Constants d = constants(direct_type), f = constants(fft_type);
   const bool cplx = is_complex(fft_type);
   Costs c;
-  c.direct = B * (out * kp * d.mac_ns + (ext + out) * kCopyNs) + kFixedNs;
+  c.direct = B * (out * kp * d.mac_ns + out * kCopyNs) + kFixedNs;
+  // Any FFT method transforms at least every input and output point once: when the direct sum
+  // costs less than that bound, the FFT estimates (a search over tile sizes) are not needed.
+  const double bound = (xi + B) * fft_ns(std::max(ext / B * B, 2.0) / std::max(B, 1.0), f) + kFixedNs;
+  if (c.direct <= bound) {
+    c.fft = c.blocked = INFINITY;
+    c.direct *= 1e-9;
+    return c;
+  }
   // FFT: one forward per x item, one per kernel item, one inverse per output item.
   double grid = 1;
   for (auto L : fft_grid(g, zero_fill)) grid *= double(L);
@@ -58,7 +66,8 @@ Costs estimate_costs(const Geometry& g, DType direct_type, DType fft_type, bool 
   return c;
 }
 
-MethodChoice choose_by_model(const Geometry& g, DType direct_type, DType fft_type, bool zero_fill, Mode mode) {
+MethodChoice choose_by_model(const Geometry& g, DType direct_type, DType fft_type, bool zero_fill, Mode mode,
+                             bool with_reason) {
   const Costs c = estimate_costs(g, direct_type, fft_type, zero_fill);
   MethodChoice m;
   m.direct_us = c.direct * 1e6;
@@ -67,6 +76,7 @@ MethodChoice choose_by_model(const Geometry& g, DType direct_type, DType fft_typ
   if (c.direct <= c.fft && c.direct <= c.blocked) m.method = Method::Direct;
   else if (c.fft <= c.blocked) m.method = Method::Fft;
   else m.method = Method::OverlapAdd;
+  if (!with_reason) return m;
   std::ostringstream os;
   os.precision(3);
   os << to_string(m.method) << " for " << g.describe() << " (" << to_string(mode) << "): estimated direct " << m.direct_us

@@ -16,6 +16,8 @@ struct Costs {
 Costs estimate_costs(const Geometry& g, DType direct_type, DType fft_type, bool zero_fill);
 // The cheapest of the three with its reason ("fft for kernel 15x15 on 512x512 (same):
 // estimated direct 900 us, fft 210 us, overlap-add 260 us").
-MethodChoice choose_by_model(const Geometry& g, DType direct_type, DType fft_type, bool zero_fill, Mode mode);
+// with_reason false leaves the reason empty (it costs a few microseconds of formatting).
+MethodChoice choose_by_model(const Geometry& g, DType direct_type, DType fft_type, bool zero_fill, Mode mode,
+                             bool with_reason = true);
 
 }  // namespace fourierconv::signal::detail

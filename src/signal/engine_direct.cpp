@@ -8,6 +8,7 @@
 #include "fourierconv/array.hpp"
 #include "signal/engine.hpp"
 #include "signal/extended.hpp"
+#include "simd.hpp"
 
 namespace fourierconv::signal::detail {
 
@@ -41,112 +42,191 @@ T narrow(typename Acc<T>::type v) {
   else return static_cast<T>(v);
 }
 
-constexpr std::size_t kBlock = 64;  // outputs of a row summed in registers / L1 at once
 constexpr double kParallelMacs = 2e5;
 
-// acc[j] += kv * e[j] for j < n (complex written out: std::complex's operator* checks for NaN
-// per element and does not vectorize).
-template <class T, class A>
-inline void axpy(A* __restrict acc, const T kv, const T* __restrict e, std::size_t n) {
-  if constexpr (std::is_same_v<T, std::complex<float>> || std::is_same_v<T, std::complex<double>>) {
-    using R = typename T::value_type;
-    R* a = reinterpret_cast<R*>(acc);
-    const R* x = reinterpret_cast<const R*>(e);
-    const R kr = kv.real(), ki = kv.imag();
-    for (std::size_t j = 0; j < n; ++j) {
-      const R xr = x[2 * j], xi = x[2 * j + 1];
-      a[2 * j] += kr * xr - ki * xi;
-      a[2 * j + 1] += kr * xi + ki * xr;
+// B consecutive outputs of one row, summed in registers over every kernel tap, reading the
+// input rows in place:
+//   dst[j] = sum_q sum_v kr[q][v] rows[q][v + j],  j < B
+// (complex written out: std::complex's operator* checks for NaN per element and does not
+// vectorize).
+// KL > 0: the kernel row length known at compile time (small kernels: their tap loops unroll
+// fully; a 3x3 kernel on a small image spent most of its time in loop control otherwise).
+template <std::size_t B, std::size_t KL = 0, class T>
+__attribute__((always_inline)) inline void row_block(const T* const* rows, std::size_t k_rows, const T* kr,
+                                                     std::size_t kl_runtime, std::size_t j0, typename Acc<T>::type bias,
+                                                     T* dst) {
+  using A = typename Acc<T>::type;
+  const std::size_t kl = KL ? KL : kl_runtime;
+  if constexpr (std::is_same_v<T, float> && B % 8 == 0) {
+    // Explicit 8-float vectors: GCC kept a float array of sums on the stack here.
+    constexpr std::size_t V = B / 8;
+    simd::v8 acc[V];
+    for (std::size_t j = 0; j < V; ++j) acc[j] = simd::v8{} + bias;
+    for (std::size_t q = 0; q < k_rows; ++q) {
+      if (!rows[q]) continue;
+      const float* x = rows[q] + j0;
+      const float* kq = kr + q * kl;
+      for (std::size_t v = 0; v < kl; ++v) {
+        const float kv = kq[v];
+        const simd::v8 k = {kv, kv, kv, kv, kv, kv, kv, kv};
+        for (std::size_t j = 0; j < V; ++j) acc[j] = simd::fma(k, simd::loadu(x + v + 8 * j), acc[j]);
+      }
     }
+    for (std::size_t j = 0; j < V; ++j) simd::storeu(dst + 8 * j, acc[j]);
+  } else if constexpr (std::is_same_v<T, std::complex<float>> || std::is_same_v<T, std::complex<double>>) {
+    using R = typename T::value_type;
+    R re[B], im[B];
+    for (std::size_t j = 0; j < B; ++j) re[j] = bias.real(), im[j] = bias.imag();
+    for (std::size_t q = 0; q < k_rows; ++q) {
+      if (!rows[q]) continue;
+      const R* x = reinterpret_cast<const R*>(rows[q] + j0);
+      const T* kq = kr + q * kl;
+      for (std::size_t v = 0; v < kl; ++v) {
+        const R a = kq[v].real(), b = kq[v].imag();
+        const R* xv = x + 2 * v;
+        for (std::size_t j = 0; j < B; ++j) {
+          re[j] += a * xv[2 * j] - b * xv[2 * j + 1];
+          im[j] += a * xv[2 * j + 1] + b * xv[2 * j];
+        }
+      }
+    }
+    for (std::size_t j = 0; j < B; ++j) dst[j] = T(re[j], im[j]);
   } else {
-    const A k = A(kv);
-    for (std::size_t j = 0; j < n; ++j) acc[j] += k * A(e[j]);
+    A acc[B];
+    for (std::size_t j = 0; j < B; ++j) acc[j] = bias;
+    for (std::size_t q = 0; q < k_rows; ++q) {
+      if (!rows[q]) continue;
+      const T* x = rows[q] + j0;
+      const T* kq = kr + q * kl;
+      for (std::size_t v = 0; v < kl; ++v) {
+        const A k = A(kq[v]);
+        const T* xv = x + v;
+        for (std::size_t j = 0; j < B; ++j) acc[j] += k * A(xv[j]);
+      }
+    }
+    for (std::size_t j = 0; j < B; ++j) dst[j] = narrow<T>(acc[j]);
   }
+}
+
+template <class A, class T>
+inline void mac(A& acc, const T& k, const T& x) {
+  if constexpr (std::is_same_v<T, std::complex<float>> || std::is_same_v<T, std::complex<double>>)
+    acc += T(k.real() * x.real() - k.imag() * x.imag(), k.real() * x.imag() + k.imag() * x.real());
+  else
+    acc += A(k) * A(x);
 }
 
 }  // namespace
 
+// y[o] = sum_u kr[u] E[o + u] with kr the flipped kernel (kr[u] = k[k - 1 - u]), E the extended
+// input of geometry.hpp, read in place: per output row, each kernel row's E row is an input
+// row (or the fill value), its columns the input's shifted by start - (k - 1) inside, the
+// extension rule outside. Interior columns run the register-blocked kernel on the input
+// itself; the few border columns look their sources up. No copy of the input is made.
 template <class T>
 void direct_convolve(const Geometry& g, const T* x, const T* kernel, T* y, T fill) {
   using A = typename Acc<T>::type;
   const std::size_t r = g.axes.size(), B = g.batch_size(), xp = g.x_plane(), kp = g.k_plane(), op = g.out_plane();
-  std::vector<std::size_t> ed(r), od(r), kd(r), zero(r, 0);
-  for (std::size_t i = 0; i < r; ++i) ed[i] = g.axes[i].extended(), od[i] = g.axes[i].out, kd[i] = g.axes[i].k;
-  const std::size_t ep = shape_size(ed), kl = kd[r - 1], ol = od[r - 1];
-  std::vector<std::size_t> es(r), osz(r);  // E strides; output rows per leading index
-  es[r - 1] = 1;
-  for (std::size_t i = r - 1; i-- > 0;) es[i] = es[i + 1] * ed[i + 1];
-  const std::size_t out_rows = op / ol, k_rows = kp / kl;
-  // E offsets of the kernel's rows (flipped: y[o] = sum_u' kr[u'] E[o + u'], kr[u'] = k[k-1-u']).
-  std::vector<std::size_t> krow_off(k_rows);
-  {
-    std::vector<std::size_t> u(r, 0);
-    for (std::size_t q = 0; q < k_rows; ++q) {
-      std::size_t o = 0;
-      for (std::size_t i = 0; i + 1 < r; ++i) o += u[i] * es[i];
-      krow_off[q] = o;
-      for (std::size_t i = r - 1; i-- > 0;) {
-        if (++u[i] < kd[i]) break;
-        u[i] = 0;
-      }
-    }
-  }
-  auto row_base = [&](std::size_t row) {  // E offset of output row `row`
-    std::size_t o = 0;
-    for (std::size_t i = r - 1; i-- > 0;) {
-      o += (row % od[i]) * es[i];
-      row /= od[i];
-    }
-    return o;
-  };
+  const ConvAxis& last = g.axes[r - 1];
+  const std::size_t kl = last.k, ol = last.out, nl = last.n, k_rows = kp / kl, out_rows = op / ol;
+  const std::ptrdiff_t shift = last.start - std::ptrdiff_t(kl - 1);  // E column t is x column t + shift inside
   SourceTables tab(g.axes);
-  const std::size_t T_ = std::size_t(omp_get_max_threads());
+  const std::vector<std::ptrdiff_t>& src_last = tab.src[r - 1];
+  // Interior output columns: every tap's source in range, so E[j + v] = x[j + v + shift].
+  const std::ptrdiff_t lo = std::max<std::ptrdiff_t>(0, -shift);
+  const std::ptrdiff_t hi_raw = std::ptrdiff_t(nl) - std::ptrdiff_t(kl - 1) - shift;
+  const std::size_t j_lo = std::size_t(std::min<std::ptrdiff_t>(lo, std::ptrdiff_t(ol)));
+  const std::size_t j_hi = std::size_t(std::clamp<std::ptrdiff_t>(hi_raw, std::ptrdiff_t(j_lo), std::ptrdiff_t(ol)));
+  std::vector<std::size_t> xs(r);  // strides of an x item
+  xs[r - 1] = 1;
+  for (std::size_t i = r - 1; i-- > 0;) xs[i] = xs[i + 1] * g.axes[i + 1].n;
+  // The flipped kernels of every kernel item.
+  const std::size_t kitems = g.k_items();
+  std::unique_ptr<T[]> flipped(new T[kitems * kp]);
+  for (std::size_t it = 0; it < kitems; ++it)
+    for (std::size_t e = 0; e < kp; ++e) flipped[it * kp + kp - 1 - e] = kernel[it * kp + e];
+  // Sum of each flipped kernel row (for rows of E that are the fill value).
   const double macs = double(B) * double(op) * double(kp);
-  const bool by_item = B >= 2 * T_;
-  const bool par = macs > kParallelMacs;
-  // Buffers (not std::vector: vector<bool> has no data()).
-  using Buffer = std::unique_ptr<T[]>;
-  auto flipped = [&](std::size_t item, T* kr) {
-    const T* k = kernel + item * kp;
-    for (std::size_t e = 0; e < kp; ++e) kr[kp - 1 - e] = k[e];
+  constexpr std::size_t kWide = std::is_same_v<T, float> ? 64 : 16;  // 8 AVX sums: enough independent FMA chains
+  // Interior columns [j_lo, j_hi) of one output row, in blocks; leaves j at j_hi.
+  auto interior_kl = [&](auto KLc, const T* const* rows, const T* kr, A bias, T* dst, std::size_t& j) {
+    constexpr std::size_t KL = decltype(KLc)::value;
+    for (; j + kWide <= j_hi; j += kWide) row_block<kWide, KL>(rows, k_rows, kr, kl, j, bias, dst + j);
+    if constexpr (kWide > 32)
+      for (; j + 32 <= j_hi; j += 32) row_block<32, KL>(rows, k_rows, kr, kl, j, bias, dst + j);
+    for (; j + 8 <= j_hi; j += 8) row_block<8, KL>(rows, k_rows, kr, kl, j, bias, dst + j);
+    if (j < j_hi && j_hi - j_lo >= 8) {  // the last few: one block overlapping the previous one
+      row_block<8, KL>(rows, k_rows, kr, kl, j_hi - 8, bias, dst + j_hi - 8);
+      j = j_hi;
+    }
+    for (; j < j_hi; ++j) row_block<1, KL>(rows, k_rows, kr, kl, j, bias, dst + j);
   };
-  auto rows = [&](const T* E, const T* kr, T* yi, std::size_t r0, std::size_t r1) {
-    A acc[kBlock];
-    for (std::size_t row = r0; row < r1; ++row) {
-      const std::size_t base = row_base(row);
-      for (std::size_t j0 = 0; j0 < ol; j0 += kBlock) {
-        const std::size_t n = std::min(kBlock, ol - j0);
-        std::fill(acc, acc + n, A{});
-        for (std::size_t q = 0; q < k_rows; ++q) {
-          const T* e = E + base + krow_off[q] + j0;
-          const T* kq = kr + q * kl;
-          for (std::size_t v = 0; v < kl; ++v) axpy(acc, kq[v], e + v, n);
-        }
-        T* dst = yi + row * ol + j0;
-        for (std::size_t j = 0; j < n; ++j) dst[j] = narrow<T>(acc[j]);
-      }
+  auto interior = [&](const T* const* rows, const T* kr, A bias, T* dst, std::size_t& j) {
+    switch (kl) {
+      case 1: return interior_kl(std::integral_constant<std::size_t, 1>{}, rows, kr, bias, dst, j);
+      case 2: return interior_kl(std::integral_constant<std::size_t, 2>{}, rows, kr, bias, dst, j);
+      case 3: return interior_kl(std::integral_constant<std::size_t, 3>{}, rows, kr, bias, dst, j);
+      case 4: return interior_kl(std::integral_constant<std::size_t, 4>{}, rows, kr, bias, dst, j);
+      case 5: return interior_kl(std::integral_constant<std::size_t, 5>{}, rows, kr, bias, dst, j);
+      case 7: return interior_kl(std::integral_constant<std::size_t, 7>{}, rows, kr, bias, dst, j);
+      default: return interior_kl(std::integral_constant<std::size_t, 0>{}, rows, kr, bias, dst, j);
     }
   };
-  if (by_item) {
-#pragma omp parallel if (par)
-    {
-      Buffer E(new T[ep]()), kr(new T[kp]());
-      std::size_t k_loaded = std::size_t(-1);
+#pragma omp parallel if (macs > kParallelMacs && B * out_rows > 1)
+  {
+    std::vector<const T*> rows(k_rows);
+    std::vector<std::size_t> o(r > 1 ? r - 1 : 1), u(r > 1 ? r - 1 : 1);
+    std::size_t cached_b = std::size_t(-1);
+    const T* xi = nullptr;
+    const T* kr = nullptr;
 #pragma omp for schedule(static)
-      for (std::size_t b = 0; b < B; ++b) {
-        gather_extended(tab, x + g.x_item(b) * xp, zero, ed, ed, fill, E.get());
-        if (g.k_item(b) != k_loaded) flipped(k_loaded = g.k_item(b), kr.get());
-        rows(E.get(), kr.get(), y + b * op, 0, out_rows);
+    for (std::size_t item = 0; item < B * out_rows; ++item) {
+      const std::size_t b = item / out_rows, row = item % out_rows;
+      if (b != cached_b) cached_b = b, xi = x + g.x_item(b) * xp, kr = flipped.get() + g.k_item(b) * kp;
+      // This output row's index on the leading axes, then each kernel row's source row.
+      for (std::size_t i = r - 1, t = row; i-- > 0;) o[i] = t % g.axes[i].out, t /= g.axes[i].out;
+      std::fill(u.begin(), u.end(), 0);
+      A fill_bias{};
+      for (std::size_t q = 0; q < k_rows; ++q) {
+        std::ptrdiff_t off = 0;
+        bool filled = false;
+        for (std::size_t i = 0; i + 1 < r; ++i) {
+          const std::ptrdiff_t sidx = tab.src[i][o[i] + u[i]];
+          if (sidx < 0) filled = true;
+          else off += sidx * std::ptrdiff_t(xs[i]);
+        }
+        if (filled) {
+          rows[q] = nullptr;  // a row of the fill value: adds fill * sum of the kernel row
+          if (fill != T{})
+            for (std::size_t v = 0; v < kl; ++v) mac(fill_bias, kr[q * kl + v], fill);
+        } else {
+          rows[q] = xi + off + shift;  // E column t is rows[q][t] for interior t
+        }
+        for (std::size_t i = r - 1; i-- > 0;) {
+          if (++u[i] < g.axes[i].k) break;
+          u[i] = 0;
+        }
       }
+      T* dst = y + b * op + row * ol;
+      // Border columns: sources looked up one by one.
+      auto border = [&](std::size_t j) {
+        A acc = fill_bias;
+        for (std::size_t q = 0; q < k_rows; ++q) {
+          if (!rows[q]) continue;
+          const T* xr = rows[q] - shift;  // the input row itself
+          for (std::size_t v = 0; v < kl; ++v) {
+            const std::ptrdiff_t sidx = src_last[j + v];
+            mac(acc, kr[q * kl + v], sidx < 0 ? fill : xr[sidx]);
+          }
+        }
+        if constexpr (std::is_same_v<T, std::complex<float>> || std::is_same_v<T, std::complex<double>>) dst[j] = acc;
+        else dst[j] = narrow<T>(acc);
+      };
+      for (std::size_t j = 0; j < j_lo; ++j) border(j);
+      std::size_t j = j_lo;
+      interior(rows.data(), kr, fill_bias, dst, j);
+      for (j = std::max(j, j_hi); j < ol; ++j) border(j);
     }
-    return;
-  }
-  Buffer E(new T[ep]()), kr(new T[kp]());
-  for (std::size_t b = 0; b < B; ++b) {
-    gather_extended(tab, x + g.x_item(b) * xp, zero, ed, ed, fill, E.get());
-    flipped(g.k_item(b), kr.get());
-#pragma omp parallel for schedule(static) if (par && out_rows > 1)
-    for (std::size_t row = 0; row < out_rows; ++row) rows(E.get(), kr.get(), y + b * op, row, row + 1);
   }
 }
 

@@ -101,25 +101,35 @@ std::vector<std::size_t> fft_grid(const Geometry& g, bool zero_fill) {
 
 Blocking choose_blocking(const Geometry& g) {
   // Cost of a choice: tiles * points per tile * (sum of log2 L + 2): a forward and an inverse
-  // transform and the product per tile.
-  std::vector<std::vector<std::size_t>> cand;
-  for (const ConvAxis& a : g.axes) cand.push_back(tile_candidates(a.k, a.extended()));
+  // transform and the product per tile. Per axis the candidates' tile counts and log2 are
+  // computed once; the search walks their product (a few hundred combinations in 2-D).
+  struct Option {
+    std::size_t L;
+    double points, log2L, tiles;
+  };
+  std::vector<std::vector<Option>> cand;
+  for (const ConvAxis& a : g.axes) {
+    std::vector<Option> o;
+    for (std::size_t L : tile_candidates(a.k, a.extended())) {
+      const std::size_t b = L - a.k + 1;
+      o.push_back({L, double(L), std::log2(double(L)), double((a.out + b - 1) / b)});
+    }
+    cand.push_back(std::move(o));
+  }
   Blocking best;
   double best_cost = INFINITY;
   std::vector<std::size_t> pick(cand.size(), 0);
   while (true) {
     double points = 1, logs = 2, tiles = 1;
     for (std::size_t i = 0; i < cand.size(); ++i) {
-      const std::size_t L = cand[i][pick[i]], b = L - g.axes[i].k + 1;
-      points *= double(L);
-      logs += std::log2(double(L));
-      tiles *= double((g.axes[i].out + b - 1) / b);
+      const Option& o = cand[i][pick[i]];
+      points *= o.points, logs += o.log2L, tiles *= o.tiles;
     }
     const double cost = tiles * points * logs;
     if (points <= double(kMaxTilePoints) && cost < best_cost) {
       best_cost = cost;
       best.tile.clear();
-      for (std::size_t i = 0; i < cand.size(); ++i) best.tile.push_back(cand[i][pick[i]]);
+      for (std::size_t i = 0; i < cand.size(); ++i) best.tile.push_back(cand[i][pick[i]].L);
       best.tiles = std::size_t(tiles);
     }
     std::size_t i = 0;

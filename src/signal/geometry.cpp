@@ -41,12 +41,6 @@ Shape concat(const Shape& a, const std::vector<ConvAxis>& axes, std::size_t Conv
   return s;
 }
 
-std::size_t flat(const Shape& shape, const std::vector<std::size_t>& idx) {
-  std::size_t f = 0;
-  for (std::size_t i = 0; i < shape.size(); ++i) f = f * shape[i] + idx[i];
-  return f;
-}
-
 }  // namespace
 
 Shape Geometry::x_canonical() const { return concat(x_batch, axes, &ConvAxis::n); }
@@ -68,19 +62,22 @@ std::size_t Geometry::out_plane() const {
   return p;
 }
 
-std::size_t Geometry::x_item(std::size_t b) const {
-  std::vector<std::size_t> idx(batch.size());
-  for (std::size_t i = batch.size(); i-- > 0;) idx[i] = b % batch[i], b /= batch[i];
-  for (std::size_t i = 0; i < idx.size(); ++i) idx[i] = x_batch[i] == 1 ? 0 : idx[i] + batch_offset[i];
-  return flat(x_batch, idx);
+namespace {
+// The flat item of `in_batch` (sizes equal to the output's, or 1) for output batch item b.
+std::size_t broadcast_item(std::size_t b, const Shape& batch, const Shape& offset, const Shape& in_batch) {
+  std::size_t flat = 0, stride = 1;
+  for (std::size_t i = batch.size(); i-- > 0;) {
+    const std::size_t idx = b % batch[i];
+    b /= batch[i];
+    if (in_batch[i] != 1) flat += (idx + offset[i]) * stride;
+    stride *= in_batch[i];
+  }
+  return flat;
 }
+}  // namespace
 
-std::size_t Geometry::k_item(std::size_t b) const {
-  std::vector<std::size_t> idx(batch.size());
-  for (std::size_t i = batch.size(); i-- > 0;) idx[i] = b % batch[i], b /= batch[i];
-  for (std::size_t i = 0; i < idx.size(); ++i) idx[i] = k_batch[i] == 1 ? 0 : idx[i] + batch_offset[i];
-  return flat(k_batch, idx);
-}
+std::size_t Geometry::x_item(std::size_t b) const { return broadcast_item(b, batch, batch_offset, x_batch); }
+std::size_t Geometry::k_item(std::size_t b) const { return broadcast_item(b, batch, batch_offset, k_batch); }
 
 std::string Geometry::describe() const {
   std::ostringstream os;

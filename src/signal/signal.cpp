@@ -3,11 +3,13 @@
 #include "fourierconv/signal.hpp"
 
 #include <chrono>
+#include <cstring>
 #include <cmath>
 #include <numeric>
 
 #include "fourierconv/error.hpp"
 #include "signal/choose.hpp"
+#include "signal/convolve_to.hpp"
 #include "signal/engine.hpp"
 #include "signal/geometry.hpp"
 
@@ -178,7 +180,8 @@ Array broadcast_product(const Geometry& g, const ArrayView& x, const ArrayView& 
   return from_canonical(std::move(Y), g);
 }
 
-MethodChoice decide(const Geometry& g, const ArrayView& x, const ArrayView& k, DType rt, const Request& q) {
+MethodChoice decide(const Geometry& g, const ArrayView& x, const ArrayView& k, DType rt, const Request& q,
+                    bool with_reason = true) {
   MethodChoice m;
   if (q.method != Method::Auto) {
     m.method = q.method;
@@ -191,46 +194,84 @@ MethodChoice decide(const Geometry& g, const ArrayView& x, const ArrayView& k, D
                " (scipy's rule)";
     return m;
   }
-  return choose_by_model(g, rt, fft_compute_type(x.dtype, k.dtype), q.fill == 0.0, q.mode);
+  return choose_by_model(g, rt, fft_compute_type(x.dtype, k.dtype), q.fill == 0.0, q.mode, with_reason);
 }
 
-Array run(const ArrayView& in1, const ArrayView& in2, const Request& q, MethodChoice* chosen) {
+// An input in the canonical layout and a given type: the caller's memory when it already is
+// (no copy), else a converted copy.
+struct CanonicalInput {
+  Array owned;
+  const void* data = nullptr;
+};
+CanonicalInput canonical_input(const ArrayView& v, const Geometry& g, DType to) {
+  const std::vector<std::size_t> order = canonical_order(g);
+  bool identity = true;
+  for (std::size_t i = 0; i < order.size(); ++i) identity = identity && order[i] == i;
+  if (identity && v.dtype == to && v.c_contiguous()) return {Array(), v.data};
+  CanonicalInput c{to_canonical(v, g, to), nullptr};
+  c.data = c.owned.data();
+  return c;
+}
+
+bool natural_order(const Geometry& g) {
+  const std::vector<std::size_t> order = canonical_order(g);
+  for (std::size_t i = 0; i < order.size(); ++i)
+    if (order[i] != i) return false;
+  return true;
+}
+
+// The convolution of in1 and in2 as q asks. With dst (room for the output in C order, of the
+// result type the call returns), the result is written there when the layout allows and
+// copied there otherwise; the returned array is then empty.
+Array run(const ArrayView& in1, const ArrayView& in2, const Request& q, MethodChoice* chosen, void* dst = nullptr) {
   const bool explicit_axes = q.axes.has_value();
   const Geometry g = make_geometry(in1.shape, in2.shape, q.mode, explicit_axes ? *q.axes : std::vector<long>{}, explicit_axes,
                                    q.rules, q.ext, q.same_offset_half_k);
   const ArrayView& x = g.swapped ? in2 : in1;
   const ArrayView& k = g.swapped ? in1 : in2;
   const DType rt = result_type(in1.dtype, in2.dtype);
+  auto deliver = [&](Array y) {
+    if (!dst) return y;
+    std::memcpy(dst, y.data(), y.nbytes());
+    return Array();
+  };
   if (g.axes.empty()) {
     if (chosen) *chosen = MethodChoice{Method::Direct, "no axis to convolve: the broadcast product", 0, 0, 0};
-    return broadcast_product(g, x, k, rt);
+    return deliver(broadcast_product(g, x, k, rt));
   }
-  MethodChoice m = decide(g, x, k, rt, q);
+  MethodChoice m = decide(g, x, k, rt, q, chosen != nullptr);
   if (chosen) *chosen = m;
-  if (m.method == Method::Direct) {
-    Array X = to_canonical(x, g, rt), K = to_canonical(k, g, rt), Y(rt, g.out_canonical());
+  const bool direct = m.method == Method::Direct;
+  const DType ct = direct ? rt : fft_compute_type(x.dtype, k.dtype);
+  const DType out_type = direct || !q.round_integers ? ct : rt;
+  const CanonicalInput X = canonical_input(x, g, ct), K = canonical_input(k, g, ct);
+  // Write straight into dst when it is laid out as the computation's output.
+  const bool in_place = dst && natural_order(g) && out_type == ct;
+  Array Y = in_place ? Array() : Array::uninitialized(ct, g.out_canonical());
+  void* ydata = in_place ? dst : Y.data();
+  if (direct) {
     visit_dtype(rt, [&](auto tag) {
       using T = typename decltype(tag)::type;
-      direct_convolve<T>(g, X.data_as<T>(), K.data_as<T>(), Y.data_as<T>(), fill_as<T>(q.fill));
+      direct_convolve<T>(g, static_cast<const T*>(X.data), static_cast<const T*>(K.data), static_cast<T*>(ydata),
+                         fill_as<T>(q.fill));
     });
-    return from_canonical(std::move(Y), g);
+  } else {
+    const bool blocked = m.method == Method::OverlapAdd;
+    auto go = [&](auto* tp) {
+      using T = std::remove_pointer_t<decltype(tp)>;
+      FftConvolver<T> conv(g, static_cast<const T*>(K.data), blocked, q.rigor, fill_as<T>(q.fill));
+      conv.run(static_cast<const T*>(X.data), static_cast<T*>(ydata));
+    };
+    switch (ct) {
+      case DType::Float32: go(static_cast<float*>(nullptr)); break;
+      case DType::Float64: go(static_cast<double*>(nullptr)); break;
+      case DType::Complex64: go(static_cast<std::complex<float>*>(nullptr)); break;
+      default: go(static_cast<std::complex<double>*>(nullptr)); break;
+    }
   }
-  const DType ct = fft_compute_type(x.dtype, k.dtype);
-  Array X = to_canonical(x, g, ct), K = to_canonical(k, g, ct), Y(ct, g.out_canonical());
-  const bool blocked = m.method == Method::OverlapAdd;
-  auto go = [&](auto* tp) {
-    using T = std::remove_pointer_t<decltype(tp)>;
-    FftConvolver<T> conv(g, K.data_as<T>(), blocked, q.rigor, fill_as<T>(q.fill));
-    conv.run(X.data_as<T>(), Y.data_as<T>());
-  };
-  switch (ct) {
-    case DType::Float32: go(static_cast<float*>(nullptr)); break;
-    case DType::Float64: go(static_cast<double*>(nullptr)); break;
-    case DType::Complex64: go(static_cast<std::complex<float>*>(nullptr)); break;
-    default: go(static_cast<std::complex<double>*>(nullptr)); break;
-  }
-  if (q.round_integers) Y = to_result_type(std::move(Y), rt);
-  return from_canonical(std::move(Y), g);
+  if (in_place) return Array();
+  if (!direct && q.round_integers) Y = to_result_type(std::move(Y), rt);
+  return deliver(from_canonical(std::move(Y), g));
 }
 
 // Checks common to every function: ranks and emptiness. Returns false when the caller must
@@ -263,6 +304,13 @@ Array convolve(const ArrayView& in1, const ArrayView& in2, Mode mode, Method met
   Request q;
   q.mode = mode, q.method = method, q.axes = o.axes, q.rigor = o.rigor;
   return run(in1, in2, q, chosen);
+}
+
+void detail::convolve_to(const ArrayView& in1, const ArrayView& in2, Mode mode, Method method, MethodChoice* chosen,
+                         void* dst) {
+  Request q;
+  q.mode = mode, q.method = method;
+  run(in1, in2, q, chosen, dst);
 }
 
 Array correlate(const ArrayView& in1, const ArrayView& in2, Mode mode, Method method, const ConvolveOptions& o,
