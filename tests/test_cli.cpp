@@ -9,6 +9,7 @@
 #include "fourierconv/convolve.hpp"
 #include "fourierconv/io/npy.hpp"
 #include "fourierconv/io/png.hpp"
+#include "fourierconv/signal.hpp"
 #include "reference.hpp"
 
 using namespace fourierconv;
@@ -118,6 +119,58 @@ TEST(Cli, TrainSaveThenSummaryEvaluatePredict) {
   r = run("train --epochs 1 --limit 100 --save " + dir() + "/x.h5");
   EXPECT_NE(r.status, 0);
   EXPECT_FALSE(fs::exists(dir() + "/x.h5"));
+}
+
+}  // namespace
+
+namespace {
+
+// Every dtype through .npy files, axes, convolve2d's boundaries, correlate; errors leave no file.
+TEST(Cli, ConvolveAndCorrelateEveryDtypeAxesAndBoundaries) {
+  Array x(DType::Int16, {6, 7}), k(DType::Int16, {2, 3});
+  for (std::size_t i = 0; i < x.size(); ++i) x.data_as<std::int16_t>()[i] = std::int16_t(i % 5) - 2;
+  for (std::size_t i = 0; i < k.size(); ++i) k.data_as<std::int16_t>()[i] = std::int16_t(i) - 1;
+  io::write_npy(dir() + "/xi.npy", x);
+  io::write_npy(dir() + "/ki.npy", k);
+  CliResult r = run("convolve " + dir() + "/xi.npy " + dir() + "/ki.npy " + dir() + "/yi.npy --mode same --method fft");
+  ASSERT_EQ(r.status, 0) << r.output;
+  Array y = io::read_npy_array(dir() + "/yi.npy"), want = signal::convolve(x.view(), k.view(), Mode::Same, Method::Direct);
+  ASSERT_EQ(y.dtype(), DType::Int16);  // scipy: the FFT result rounded back to the integer type
+  ASSERT_EQ(y.shape(), want.shape());
+  for (std::size_t i = 0; i < y.size(); ++i) EXPECT_EQ(y.data_as<std::int16_t>()[i], want.data_as<std::int16_t>()[i]);
+  // Complex, correlate, along the last axis only (the first broadcasts: 6 against 1).
+  Array c(DType::Complex128, {6, 9}), h(DType::Complex128, {1, 4});
+  for (std::size_t i = 0; i < c.size(); ++i) c.data_as<std::complex<double>>()[i] = {double(i % 7), double(i % 3) - 1};
+  for (std::size_t i = 0; i < h.size(); ++i) h.data_as<std::complex<double>>()[i] = {1.0, double(i)};
+  io::write_npy(dir() + "/c.npy", c);
+  io::write_npy(dir() + "/h.npy", h);
+  r = run("correlate " + dir() + "/c.npy " + dir() + "/h.npy " + dir() + "/yc.npy --axes -1 --verbose");
+  ASSERT_EQ(r.status, 0) << r.output;
+  signal::ConvolveOptions o;
+  o.axes = std::vector<long>{-1};
+  Array yc = io::read_npy_array(dir() + "/yc.npy"), wc = signal::correlate(c.view(), h.view(), Mode::Full, Method::Auto, o);
+  ASSERT_EQ(yc.shape(), (Shape{6, 12}));
+  for (std::size_t i = 0; i < yc.size(); ++i)
+    EXPECT_LT(std::abs(yc.data_as<std::complex<double>>()[i] - wc.data_as<std::complex<double>>()[i]), 1e-12);
+  // convolve2d with a symmetric boundary and a fill value.
+  r = run("convolve " + dir() + "/xi.npy " + dir() + "/ki.npy " + dir() + "/ys.npy --mode same --boundary symm");
+  ASSERT_EQ(r.status, 0) << r.output;
+  Array ys = io::read_npy_array(dir() + "/ys.npy"), ws = signal::convolve2d(x.view(), k.view(), Mode::Same, signal::Boundary::Symm);
+  for (std::size_t i = 0; i < ys.size(); ++i) EXPECT_EQ(ys.data_as<std::int16_t>()[i], ws.data_as<std::int16_t>()[i]);
+  r = run("convolve " + dir() + "/xi.npy " + dir() + "/ki.npy " + dir() + "/yf.npy --fillvalue 3");
+  ASSERT_EQ(r.status, 0) << r.output;
+  // Errors: clear, non-zero, no output file.
+  for (const std::string& bad : {std::string("--axes 0,0"), std::string("--axes 5"), std::string("--axes x"),
+                                 std::string("--mode valid --axes 1 --boundary wrap"), std::string("--fillvalue abc")}) {
+    fs::remove(dir() + "/bad.npy");
+    r = run("convolve " + dir() + "/xi.npy " + dir() + "/ki.npy " + dir() + "/bad.npy " + bad);
+    EXPECT_NE(r.status, 0) << bad << ": " << r.output;
+    EXPECT_NE(r.output.find("error: "), std::string::npos) << bad << ": " << r.output;
+    EXPECT_FALSE(fs::exists(dir() + "/bad.npy")) << bad;
+  }
+  r = run("convolve " + dir() + "/c.npy " + dir() + "/h.npy " + dir() + "/bad.png --axes 1");
+  EXPECT_NE(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("complex128"), std::string::npos) << r.output;
 }
 
 }  // namespace

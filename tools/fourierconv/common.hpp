@@ -6,6 +6,7 @@
 #include <string>
 
 #include "fourierconv/nn/sequential.hpp"
+#include "fourierconv/array.hpp"
 #include "fourierconv/tensor.hpp"
 
 namespace fourierconv::cli {
@@ -23,6 +24,10 @@ Tensor read_array(const std::string& path, const std::string& what);
 // Writes .npy (float32) or .png (8/16-bit, clip or normalize) by extension, atomically.
 void write_array(const std::string& path, const Tensor& t, int bit_depth, const std::string& scaling);
 bool ends_with(const std::string& s, const std::string& suffix);
+// The same for arrays of any dtype: .npy keeps its dtype (every dtype of array.hpp), .png
+// reads as float32 in [0, 1]; writing a .png needs a real array (converted to float32).
+Array read_any_array(const std::string& path, const std::string& what);
+void write_any_array(const std::string& path, const Array& a, int bit_depth, const std::string& scaling);
 // A .keras file (loaded) or a model name from the registry (built with seed 0).
 nn::Sequential open_model(const std::string& spec);
 

@@ -11,6 +11,7 @@
 namespace fourierconv::cli {
 void setup_filter(CLI::App&);
 void setup_convolve(CLI::App&);
+void setup_correlate(CLI::App&);
 void setup_bench(CLI::App&);
 void setup_summary(CLI::App&);
 void setup_train(CLI::App&);
@@ -23,7 +24,8 @@ int main(int argc, char** argv) {
   using namespace fourierconv::cli;
   static const Command commands[] = {
       {"filter", "Apply a fixed frequency response to a PNG or .npy image, per channel", setup_filter},
-      {"convolve", "Convolve an image or array with a kernel (scipy.signal.convolve semantics)", setup_convolve},
+      {"convolve", "Convolve arrays of any dtype and rank, or an image, with a kernel (scipy.signal.convolve)", setup_convolve},
+      {"correlate", "Cross-correlate arrays of any dtype and rank (scipy.signal.correlate)", setup_correlate},
       {"bench", "Time the convolution paths in-process (median of repeats)", setup_bench},
       {"summary", "Print a model's Keras-style summary", setup_summary},
       {"train", "Train a model on Fashion-MNIST (or any MNIST-format data) and evaluate it", setup_train},
