@@ -18,19 +18,27 @@ struct Constants {
   double product_ns;    // per complex bin of the spectrum product
 };
 
+// Fitted to the timings of every method on 1-D, 2-D, batched and 3-D problems of each type
+// (BENCHMARKS.md, "the cost model"): float32's direct sums are vectorized 8 wide, the other
+// types' less so; FFTs cost more per point once a grid leaves L2 (kLargeGrid).
 Constants constants(DType t) {
   switch (t) {
-    case DType::Float32: return {0.03, 0.35, 1.0};
-    case DType::Float64: return {0.06, 0.6, 1.2};
-    case DType::Complex64: return {0.12, 0.7, 1.0};
-    case DType::Complex128: return {0.24, 1.2, 1.2};
-    default: return {0.1, 0.6, 1.2};  // integers and bool: 64-bit scalar sums
+    case DType::Float32: return {0.04, 0.25, 0.5};
+    case DType::Float64: return {0.07, 0.35, 0.6};
+    case DType::Complex64: return {0.3, 0.45, 0.6};
+    case DType::Complex128: return {0.6, 0.6, 0.8};
+    default: return {0.2, 0.35, 0.6};  // integers and bool: 64-bit scalar sums
   }
 }
-constexpr double kCopyNs = 1.0;   // per element copied (extended input, padding, cropping)
-constexpr double kFixedNs = 10e3; // per call: checks, plan lookups, allocations
+constexpr double kCopyNs = 0.25;      // per element copied (padding, cropping)
+constexpr double kRowNs = 8.0;        // per output row and kernel row of the direct method (set-up)
+constexpr double kFixedNs = 5e3;      // per call: checks, plan lookups, allocations
+constexpr double kLargeGrid = 1 << 18;  // points beyond which a transform runs from memory
 
-double fft_ns(double points, const Constants& c) { return c.fft_ns * points * std::log2(std::max(points, 2.0)); }
+double fft_ns(double points, const Constants& c) {
+  const double penalty = points > kLargeGrid ? 2.0 : 1.0;
+  return c.fft_ns * penalty * points * std::log2(std::max(points, 2.0));
+}
 
 }  // namespace
 
@@ -41,7 +49,8 @@ Costs estimate_costs(const Geometry& g, DType direct_type, DType fft_type, bool 
   const Constants d = constants(direct_type), f = constants(fft_type);
   const bool cplx = is_complex(fft_type);
   Costs c;
-  c.direct = B * (out * kp * d.mac_ns + out * kCopyNs) + kFixedNs;
+  const double out_rows = out / double(g.axes.back().out), k_rows = kp / double(g.axes.back().k);
+  c.direct = B * (out * kp * d.mac_ns + out_rows * k_rows * kRowNs + out * kCopyNs) + kFixedNs;
   // Any FFT method transforms at least every input and output point once: when the direct sum
   // costs less than that bound, the FFT estimates (a search over tile sizes) are not needed.
   const double bound = (xi + B) * fft_ns(std::max(ext / B * B, 2.0) / std::max(B, 1.0), f) + kFixedNs;

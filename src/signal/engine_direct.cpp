@@ -73,6 +73,23 @@ __attribute__((always_inline)) inline void row_block(const T* const* rows, std::
       }
     }
     for (std::size_t j = 0; j < V; ++j) simd::storeu(dst + 8 * j, acc[j]);
+  } else if constexpr (std::is_same_v<T, double> && B % 4 == 0) {
+    typedef double v4 __attribute__((vector_size(32)));
+    typedef double v4u __attribute__((vector_size(32), aligned(8), may_alias));
+    constexpr std::size_t V = B / 4;
+    v4 acc[V];
+    for (std::size_t j = 0; j < V; ++j) acc[j] = v4{} + bias;
+    for (std::size_t q = 0; q < k_rows; ++q) {
+      if (!rows[q]) continue;
+      const double* x = rows[q] + j0;
+      const double* kq = kr + q * kl;
+      for (std::size_t v = 0; v < kl; ++v) {
+        const double kv = kq[v];
+        const v4 k = {kv, kv, kv, kv};
+        for (std::size_t j = 0; j < V; ++j) acc[j] += k * *reinterpret_cast<const v4u*>(x + v + 4 * j);
+      }
+    }
+    for (std::size_t j = 0; j < V; ++j) *reinterpret_cast<v4u*>(dst + 4 * j) = acc[j];
   } else if constexpr (std::is_same_v<T, std::complex<float>> || std::is_same_v<T, std::complex<double>>) {
     using R = typename T::value_type;
     R re[B], im[B];
@@ -130,8 +147,10 @@ void direct_convolve(const Geometry& g, const T* x, const T* kernel, T* y, T fil
   const ConvAxis& last = g.axes[r - 1];
   const std::size_t kl = last.k, ol = last.out, nl = last.n, k_rows = kp / kl, out_rows = op / ol;
   const std::ptrdiff_t shift = last.start - std::ptrdiff_t(kl - 1);  // E column t is x column t + shift inside
-  SourceTables tab(g.axes);
-  const std::vector<std::ptrdiff_t>& src_last = tab.src[r - 1];
+  // Source of every E column of the last axis (E is out + k - 1 long: a table is cheap here, the
+  // border columns read it).
+  std::vector<std::ptrdiff_t> src_last(last.extended());
+  for (std::size_t t = 0; t < src_last.size(); ++t) src_last[t] = last.source(t);
   // Interior output columns: every tap's source in range, so E[j + v] = x[j + v + shift].
   const std::ptrdiff_t lo = std::max<std::ptrdiff_t>(0, -shift);
   const std::ptrdiff_t hi_raw = std::ptrdiff_t(nl) - std::ptrdiff_t(kl - 1) - shift;
@@ -147,7 +166,8 @@ void direct_convolve(const Geometry& g, const T* x, const T* kernel, T* y, T fil
     for (std::size_t e = 0; e < kp; ++e) flipped[it * kp + kp - 1 - e] = kernel[it * kp + e];
   // Sum of each flipped kernel row (for rows of E that are the fill value).
   const double macs = double(B) * double(op) * double(kp);
-  constexpr std::size_t kWide = std::is_same_v<T, float> ? 64 : 16;  // 8 AVX sums: enough independent FMA chains
+  // 8 AVX sums: enough independent FMA chains.
+  constexpr std::size_t kWide = std::is_same_v<T, float> ? 64 : std::is_same_v<T, double> ? 32 : 16;
   // Interior columns [j_lo, j_hi) of one output row, in blocks; leaves j at j_hi.
   auto interior_kl = [&](auto KLc, const T* const* rows, const T* kr, A bias, T* dst, std::size_t& j) {
     constexpr std::size_t KL = decltype(KLc)::value;
@@ -191,7 +211,7 @@ void direct_convolve(const Geometry& g, const T* x, const T* kernel, T* y, T fil
         std::ptrdiff_t off = 0;
         bool filled = false;
         for (std::size_t i = 0; i + 1 < r; ++i) {
-          const std::ptrdiff_t sidx = tab.src[i][o[i] + u[i]];
+          const std::ptrdiff_t sidx = g.axes[i].source(o[i] + u[i]);
           if (sidx < 0) filled = true;
           else off += sidx * std::ptrdiff_t(xs[i]);
         }

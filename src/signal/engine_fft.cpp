@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 
 #include "fourierconv/error.hpp"
@@ -157,10 +158,9 @@ struct FftConvolver<T>::Impl {
   std::size_t tiles = 1, points = 0, bins = 0;
   std::shared_ptr<const FftwPlan<R>> fwd, inv;
   AlignedVector<C> kspec;  // k_items x bins, 1/points folded in
-  SourceTables tab;
 
   Impl(const Geometry& geo, const T* kernel, bool blk, FftRigor rigor, T f)
-      : g(geo), blocked(blk), on_x(!blk && fft_on_x(geo, f == T{})), fill(f), tab(geo.axes) {
+      : g(geo), blocked(blk), on_x(!blk && fft_on_x(geo, f == T{})), fill(f) {
     const std::size_t r = g.axes.size();
     if (blocked) {
       grid = choose_blocking(g).tile;
@@ -227,7 +227,7 @@ struct FftConvolver<T>::Impl {
       copy_block(xi, nd, zero, grid_buf, grid, zero, nd);
     } else {
       for (std::size_t i = 0; i < r; ++i) ext[i] = g.axes[i].extended();
-      gather_extended(tab, xi, zero, ext, grid, fill, grid_buf);
+      gather_extended(g.axes, xi, zero, ext, grid, fill, grid_buf);
     }
   }
 
@@ -261,22 +261,34 @@ struct FftConvolver<T>::Impl {
         }
       }
     }
+    // Circular on the input grid (the seed's case): the transforms read x and write y in place
+    // when they have FFTW's alignment (Array and Tensor storage does): two copies saved.
+    const bool same_grid = on_x && g.circular;
+    auto aligned = [](const void* p) { return reinterpret_cast<std::uintptr_t>(p) % 64 == 0; };
 #pragma omp parallel if (par)
     {
       AlignedVector<T> gb(points), res(points);
       AlignedVector<C> spec(bins);
 #pragma omp for schedule(static)
       for (std::size_t b = 0; b < B; ++b) {
+        const T* xi = x + g.x_item(b) * xp;
+        T* yi = y + b * op;
         if (x_shared) {
           std::copy(xspec.begin() + std::ptrdiff_t(g.x_item(b) * bins), xspec.begin() + std::ptrdiff_t((g.x_item(b) + 1) * bins),
                     spec.begin());
+        } else if (same_grid && aligned(xi)) {
+          fwd->execute(xi, spec.data());  // r2c and out-of-place c2c leave their input intact
         } else {
-          place(x + g.x_item(b) * xp, gb.data());
+          place(xi, gb.data());
           fwd->execute(gb.data(), spec.data());
         }
         multiply(spec.data(), kspec.data() + g.k_item(b) * bins, bins);
-        inv->execute(spec.data(), res.data());
-        crop(res.data(), y + b * op);
+        if (same_grid && aligned(yi)) {
+          inv->execute(spec.data(), yi);
+        } else {
+          inv->execute(spec.data(), res.data());
+          crop(res.data(), yi);
+        }
       }
     }
   }
@@ -302,7 +314,7 @@ struct FftConvolver<T>::Impl {
           ext[i] = std::min(tile_out[i], g.axes[i].out - pos[i]);
           off[i] = g.axes[i].k - 1;
         }
-        gather_extended(tab, x + g.x_item(b) * xp, origin, grid, grid, fill, gb.data());
+        gather_extended(g.axes, x + g.x_item(b) * xp, origin, grid, grid, fill, gb.data());
         fwd->execute(gb.data(), spec.data());
         multiply(spec.data(), kspec.data() + g.k_item(b) * bins, bins);
         inv->execute(spec.data(), res.data());

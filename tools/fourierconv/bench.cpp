@@ -11,6 +11,7 @@
 #include <sstream>
 #include <vector>
 
+#include "bench_cases.hpp"
 #include "common.hpp"
 #include "fourierconv/convolve.hpp"
 #include "fourierconv/fft.hpp"
@@ -25,7 +26,6 @@
 #include "fourierconv/nn/initializers.hpp"
 
 namespace fourierconv::cli {
-namespace {
 
 double median_us(const std::function<void()>& f, int repeats) {
   f();  // warm-up: plans, caches, page faults
@@ -40,6 +40,8 @@ double median_us(const std::function<void()>& f, int repeats) {
   return t[t.size() / 2];
 }
 
+namespace {
+
 Tensor random_tensor(Shape s, unsigned seed) {
   std::mt19937 g(seed);
   std::uniform_real_distribution<float> d(-1, 1);
@@ -47,11 +49,6 @@ Tensor random_tensor(Shape s, unsigned seed) {
   for (auto& v : t) v = d(g);
   return t;
 }
-
-struct Row {
-  std::string name, detail;
-  double us;
-};
 
 void calibrate(int repeats) {
   // The one-shot cost model's constants (src/convolve.cpp), measured the way the model uses
@@ -193,6 +190,7 @@ void setup_bench(CLI::App& sub) {
       rows.push_back({"nn_layer_spectral_backward", "SpectralConv2D backward (weights and input gradients)",
                       median_us([&] { layer.backward(dy); }, reps)});
     }
+    bench_signal_cases(wanted, rows, reps, quick);
     if (o->json) {
       std::cout << "[\n";
       for (std::size_t i = 0; i < rows.size(); ++i)
