@@ -28,7 +28,7 @@
 namespace fourierconv::cli {
 
 double median_us(const std::function<void()>& f, int repeats) {
-  f();  // warm-up: plans, caches, page faults
+  for (int w = 0; w < 3; ++w) f();  // warm-up: plans, caches, page faults, the OpenMP team
   std::vector<double> t;
   for (int i = 0; i < repeats; ++i) {
     auto a = std::chrono::steady_clock::now();
