@@ -65,7 +65,8 @@ Costs estimate_costs(const Geometry& g, DType direct_type, DType fft_type, bool 
   const double bins = cplx ? grid : grid / 2;
   c.fft = (xi + ki + B) * fft_ns(grid, f) + B * (bins * f.product_ns + 2 * grid * kCopyNs) + kFixedNs;
   // Blocked: per tile a forward, a product and an inverse; one kernel transform per kernel item.
-  const Blocking b = choose_blocking(g);
+  const std::size_t cbytes = fft_type == DType::Float32 || fft_type == DType::Complex64 ? 8 : 16;
+  const Blocking b = choose_blocking(g, cplx ? cbytes : cbytes / 2);
   double tile = 1;
   for (auto L : b.tile) tile *= double(L);
   const double tbins = cplx ? tile : tile / 2;

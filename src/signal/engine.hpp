@@ -45,7 +45,9 @@ struct Blocking {
   std::vector<std::size_t> tile;  // L per axis (>= k)
   std::size_t tiles = 1;
 };
-Blocking choose_blocking(const Geometry& g);
+// spectrum_bytes_per_point: bytes of spectrum per grid point (complex types: the complex size;
+// real ones: half of it, r2c keeping half the bins).
+Blocking choose_blocking(const Geometry& g, std::size_t spectrum_bytes_per_point);
 // The whole-extent grid of the FFT method (fast sizes), per convolved axis.
 std::vector<std::size_t> fft_grid(const Geometry& g, bool zero_fill);
 // Whether the FFT method transforms x itself (linear modes with a zero fill, or circular)

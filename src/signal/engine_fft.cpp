@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 
 #include "fourierconv/error.hpp"
@@ -30,9 +31,9 @@ constexpr bool is_complex_v = !std::is_same_v<T, typename real_of<T>::type>;
 constexpr double kParallelPoints = 1 << 15;
 // A single grid this large uses FFTW's own threads.
 constexpr std::size_t kThreadedGrid = std::size_t(1) << 18;
-// The largest overlap-save tile, in points, and the largest that stays in L2.
+// The largest overlap-save tile, in points; one core's L2.
 constexpr std::size_t kMaxTilePoints = std::size_t(1) << 18;
-constexpr std::size_t kCacheTilePoints = std::size_t(1) << 15;
+constexpr std::size_t kTileSpectrumBytes = std::size_t(320) << 10;
 
 // y = sub-block of `src` (dims `sd`) at offset `off`, extent `ext`, into `dst` (dims `dd`) at `pos`.
 template <class T>
@@ -111,7 +112,7 @@ std::vector<std::size_t> fft_grid(const Geometry& g, bool zero_fill) {
   return grid;
 }
 
-Blocking choose_blocking(const Geometry& g) {
+Blocking choose_blocking(const Geometry& g, std::size_t spectrum_bytes_per_point) {
   // Cost of a choice: tiles * points per tile * (sum of log2 L + 2): a forward and an inverse
   // transform and the product per tile. Per axis the candidates' tile counts and log2 are
   // computed once; the search walks their product (a few hundred combinations in 2-D).
@@ -138,10 +139,15 @@ Blocking choose_blocking(const Geometry& g) {
       const Option& o = cand[i][pick[i]];
       points *= o.points, logs += o.log2L, tiles *= o.tiles;
     }
-    // Tiles beyond L2 (32K points) run their transforms from memory: measured 1.5-2x the time
-    // per point (a 1M-sample signal with 1025 taps: 256K-point tiles took 1.3x 16K-point ones).
-    const double cost = tiles * points * logs * (points > double(kCacheTilePoints) ? 2.0 : 1.0);
-    if (points <= double(kMaxTilePoints) && cost < best_cost) {
+    // In one and two axes a tile whose spectrum outgrows ~L2 runs its transforms from memory:
+    // measured 3-5x the time per point (complex128 1024x1024 * 31x31: 256x256 tiles 79 ms,
+    // 128x128 15 ms; float32's 256x256 tiles, 264 KB of spectrum, were the fastest). In three
+    // axes the overlap a small tile wastes costs more than that (128^3 * 9^3: 64^3 tiles of
+    // 1 MB beat 40^3 ones), so there the cap is on points only.
+    const double bytes = points * double(spectrum_bytes_per_point);
+    const bool fits = points <= double(kMaxTilePoints) && (cand.size() > 2 || bytes <= double(kTileSpectrumBytes));
+    const double cost = tiles * points * logs;
+    if (fits && cost < best_cost) {
       best_cost = cost;
       best.tile.clear();
       for (std::size_t i = 0; i < cand.size(); ++i) best.tile.push_back(cand[i][pick[i]].L);
@@ -177,7 +183,22 @@ struct FftConvolver<T>::Impl {
       : g(geo), blocked(blk), on_x(!blk && fft_on_x(geo, f == T{})), fill(f) {
     const std::size_t r = g.axes.size();
     if (blocked) {
-      grid = choose_blocking(g).tile;
+      grid = choose_blocking(g, is_complex_v<T> ? sizeof(C) : sizeof(C) / 2).tile;
+      // FOURIERCONV_OA_TILE=L or L1xL2...: force the tile (for measuring the cost model).
+      if (const char* env = std::getenv("FOURIERCONV_OA_TILE")) {
+        std::vector<std::size_t> t;
+        for (const char* p = env; *p;) {
+          char* end = nullptr;
+          const unsigned long v = std::strtoul(p, &end, 10);
+          if (end == p) break;
+          t.push_back(v);
+          p = *end ? end + 1 : end;
+        }
+        if (t.size() == 1) t.assign(r, t[0]);
+        bool ok = t.size() == r;
+        for (std::size_t i = 0; ok && i < r; ++i) ok = t[i] >= g.axes[i].k;
+        if (ok) grid = t;
+      }
       for (std::size_t i = 0; i < r; ++i) {
         tile_out.push_back(grid[i] - g.axes[i].k + 1);
         tile_count.push_back((g.axes[i].out + tile_out[i] - 1) / tile_out[i]);
