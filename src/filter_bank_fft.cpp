@@ -16,17 +16,17 @@ using simd::fnma;
 constexpr std::size_t kPlanesPerGroup = kLanes;
 constexpr std::size_t kFiltersPerTuple = 2 * kLanes;  // filters per inverse transform
 
-inline v8 splat(float x) { return v8{x, x, x, x, x, x, x, x}; }
+FC_INLINE v8 splat(float x) { return v8{x, x, x, x, x, x, x, x}; }
 
-inline float hsum(v8 v) {
-  typedef float v4 __attribute__((vector_size(16)));
+FC_INLINE float hsum(v8 v) {
+  typedef float v4 __attribute__((vector_size(16), aligned(16)));
   v4 a = __builtin_shufflevector(v, v, 0, 1, 2, 3) + __builtin_shufflevector(v, v, 4, 5, 6, 7);
   a += __builtin_shufflevector(a, a, 2, 3, 0, 1);
   a += __builtin_shufflevector(a, a, 1, 0, 3, 2);
   return a[0];
 }
 
-inline v8 relu(v8 v) { return v < 0 ? v8{} : v; }
+FC_INLINE v8 relu(v8 v) { return v < 0 ? v8{} : v; }
 
 }  // namespace
 
@@ -79,7 +79,7 @@ FilterBankFft::Scratch& FilterBankFft::scratch() const {
   return s;
 }
 
-void FilterBankFft::forward(const float* x, std::size_t N, std::size_t C, float* y, bool relu_out) const {
+FC_MULTIVERSION void FilterBankFft::forward(const float* x, std::size_t N, std::size_t C, float* y, bool relu_out) const {
   const std::size_t PQ = P_ * Q_, planes = N * C, groups = (planes + kPlanesPerGroup - 1) / kPlanesPerGroup;
   const std::size_t CF = C * F_, T = std::size_t(omp_get_max_threads());
   const std::size_t chunk = std::max<std::size_t>(1, 4 * T);  // groups whose spectra are held at once
@@ -144,7 +144,7 @@ void FilterBankFft::forward(const float* x, std::size_t N, std::size_t C, float*
   }
 }
 
-void FilterBankFft::adjoint(const float* dy, std::size_t N, std::size_t C, float* dx) const {
+FC_MULTIVERSION void FilterBankFft::adjoint(const float* dy, std::size_t N, std::size_t C, float* dx) const {
   const std::size_t PQ = P_ * Q_, planes = N * C, groups = (planes + kPlanesPerGroup - 1) / kPlanesPerGroup;
   const std::size_t CF = C * F_, T = std::size_t(omp_get_max_threads());
   const std::size_t chunk = std::max<std::size_t>(1, 4 * T);

@@ -6,7 +6,7 @@
 
 namespace fourierconv::detail {
 
-void separate_pair(const Complex* Z, std::size_t lh, std::size_t lw, Complex* A, Complex* B) {
+FC_MULTIVERSION void separate_pair(const Complex* Z, std::size_t lh, std::size_t lw, Complex* A, Complex* B) {
   const std::size_t wc = lw / 2 + 1;
   const float* z = reinterpret_cast<const float*>(Z);
   float* a = reinterpret_cast<float*>(A);
@@ -32,7 +32,7 @@ void separate_pair(const Complex* Z, std::size_t lh, std::size_t lw, Complex* A,
   }
 }
 
-void combine_pair(const Complex* A, const Complex* B, std::size_t lh, std::size_t lw, Complex* W) {
+FC_MULTIVERSION void combine_pair(const Complex* A, const Complex* B, std::size_t lh, std::size_t lw, Complex* W) {
   const std::size_t wc = lw / 2 + 1;
   const float* a = reinterpret_cast<const float*>(A);
   const float* b = reinterpret_cast<const float*>(B);

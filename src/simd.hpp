@@ -1,44 +1,49 @@
-// Eight-float SIMD vectors through GCC/Clang vector extensions: one AVX register where the
-// build has AVX (-march=native here), two SSE registers otherwise, plain code on other CPUs.
-// Internal to the library's hot loops (conv/bin_gemm, the FFT convolution's tile layout).
+// Eight-float SIMD vectors through GCC/Clang vector extensions, and the runtime choice of
+// instruction set for the hot loops that use them.
+//
+// Nothing installed depends on the build machine's CPU: the library is compiled for baseline
+// x86-64, and every hot function is marked FC_MULTIVERSION, which compiles it (and what it
+// inlines) also for x86-64-v3 (AVX2 + FMA) and x86-64-v4 (AVX-512), the loader picking the
+// best the CPU has (GCC/Clang target_clones, through an IFUNC resolver). A v8 is then one AVX
+// register in the v3/v4 clones and two SSE registers in the baseline one. Helpers a hot
+// function calls must be inlined into it (FC_INLINE) to run in its clone. -ffp-contract=fast
+// (CMakeLists) lets the v3/v4 clones fuse a * b + c into FMA. A build with
+// FOURIERCONV_NATIVE=ON (-march=native, for local experiments) compiles one version only.
 #pragma once
 
 #include <cstring>
 
-#if defined(__FMA__)
-#include <immintrin.h>
+#if defined(FOURIERCONV_NATIVE_BUILD) || !(defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)))
+#define FC_MULTIVERSION
+#else
+#define FC_MULTIVERSION __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #endif
+#define FC_INLINE __attribute__((always_inline)) inline
 
 namespace fourierconv::simd {
 
-typedef float v8 __attribute__((vector_size(32)));
+// aligned(32) explicitly: without AVX, GCC caps a vector type's alignment at 16, and the
+// baseline and AVX clones of a function must agree on the layout of the memory they share.
+// Containers of these types must be AlignedVector (64-byte blocks whatever the type says):
+// std::vector<v8> drops the attribute (GCC's -Wignored-attributes, silenced below for the
+// AlignedVector uses) and gets 16-byte aligned storage.
+typedef float v8 __attribute__((vector_size(32), aligned(32)));
+#pragma GCC diagnostic ignored "-Wignored-attributes"
 // The same vector at any float alignment (may alias anything): plain vmovups, where memcpy of
 // a vector value sometimes went through the stack in 16-byte halves.
 typedef float v8u __attribute__((vector_size(32), aligned(4), may_alias));
 
-inline v8 load(const float* p) { return *reinterpret_cast<const v8*>(p); }  // 32-byte aligned p
-inline void store(float* p, v8 v) { *reinterpret_cast<v8*>(p) = v; }
-inline v8 loadu(const float* p) { return *reinterpret_cast<const v8u*>(p); }
-inline void storeu(float* p, v8 v) { *reinterpret_cast<v8u*>(p) = v; }
-// a*b + c and c - a*b, fused where the CPU has FMA (the build is ISO C++, which does not
-// contract a*b + c on its own).
-inline v8 fma(v8 a, v8 b, v8 c) {
-#if defined(__FMA__)
-  return _mm256_fmadd_ps(a, b, c);
-#else
-  return a * b + c;
-#endif
-}
-inline v8 fnma(v8 a, v8 b, v8 c) {
-#if defined(__FMA__)
-  return _mm256_fnmadd_ps(a, b, c);
-#else
-  return c - a * b;
-#endif
-}
+FC_INLINE v8 load(const float* p) { return *reinterpret_cast<const v8*>(p); }  // 32-byte aligned p
+FC_INLINE void store(float* p, v8 v) { *reinterpret_cast<v8*>(p) = v; }
+FC_INLINE v8 loadu(const float* p) { return *reinterpret_cast<const v8u*>(p); }
+FC_INLINE void storeu(float* p, v8 v) { *reinterpret_cast<v8u*>(p) = v; }
+// a*b + c and c - a*b: one FMA instruction in the clones whose CPU has it (contracted under
+// -ffp-contract=fast), a multiply and an add in the baseline clone.
+FC_INLINE v8 fma(v8 a, v8 b, v8 c) { return a * b + c; }
+FC_INLINE v8 fnma(v8 a, v8 b, v8 c) { return c - a * b; }
 
 // In-register transpose of an 8 x 8 block: r[i][j] -> r[j][i] (unpack, shuffle, lane swap).
-inline void transpose8x8(v8 r[8]) {
+FC_INLINE void transpose8x8(v8 r[8]) {
   v8 t[8], u[8];
   for (int i = 0; i < 8; i += 2) {
     t[i] = __builtin_shufflevector(r[i], r[i + 1], 0, 8, 1, 9, 4, 12, 5, 13);
@@ -58,16 +63,16 @@ inline void transpose8x8(v8 r[8]) {
 
 // Four pairs of floats (complex numbers, or two adjacent channels) as the 64-bit lanes of one
 // register; loads and stores go through float pointers.
-typedef double v4d __attribute__((vector_size(32)));
-inline v4d loadu_pairs(const float* p) {
+typedef double v4d __attribute__((vector_size(32), aligned(32)));
+FC_INLINE v4d loadu_pairs(const float* p) {
   v4d v;
   std::memcpy(&v, p, sizeof v);
   return v;
 }
-inline void storeu_pairs(float* p, v4d v) { std::memcpy(p, &v, sizeof v); }
+FC_INLINE void storeu_pairs(float* p, v4d v) { std::memcpy(p, &v, sizeof v); }
 
 // In-register transpose of a 4 x 4 block of pairs: r[i][j] -> r[j][i].
-inline void transpose4x4(v4d r[4]) {
+FC_INLINE void transpose4x4(v4d r[4]) {
   const v4d t0 = __builtin_shufflevector(r[0], r[1], 0, 4, 2, 6), t1 = __builtin_shufflevector(r[0], r[1], 1, 5, 3, 7);
   const v4d t2 = __builtin_shufflevector(r[2], r[3], 0, 4, 2, 6), t3 = __builtin_shufflevector(r[2], r[3], 1, 5, 3, 7);
   r[0] = __builtin_shufflevector(t0, t2, 0, 1, 4, 5);
@@ -77,9 +82,9 @@ inline void transpose4x4(v4d r[4]) {
 }
 
 // Complex helpers on four interleaved complex numbers (re, im, re, im, ...).
-inline v8 reverse_complex(v8 z) { return __builtin_shufflevector(z, z, 6, 7, 4, 5, 2, 3, 0, 1); }
-inline v8 conj(v8 z) { return z * v8{1, -1, 1, -1, 1, -1, 1, -1}; }
-inline v8 times_i(v8 z) { return __builtin_shufflevector(z, z, 1, 0, 3, 2, 5, 4, 7, 6) * v8{-1, 1, -1, 1, -1, 1, -1, 1}; }
-inline v8 times_minus_i(v8 z) { return __builtin_shufflevector(z, z, 1, 0, 3, 2, 5, 4, 7, 6) * v8{1, -1, 1, -1, 1, -1, 1, -1}; }
+FC_INLINE v8 reverse_complex(v8 z) { return __builtin_shufflevector(z, z, 6, 7, 4, 5, 2, 3, 0, 1); }
+FC_INLINE v8 conj(v8 z) { return z * v8{1, -1, 1, -1, 1, -1, 1, -1}; }
+FC_INLINE v8 times_i(v8 z) { return __builtin_shufflevector(z, z, 1, 0, 3, 2, 5, 4, 7, 6) * v8{-1, 1, -1, 1, -1, 1, -1, 1}; }
+FC_INLINE v8 times_minus_i(v8 z) { return __builtin_shufflevector(z, z, 1, 0, 3, 2, 5, 4, 7, 6) * v8{1, -1, 1, -1, 1, -1, 1, -1}; }
 
 }  // namespace fourierconv::simd

@@ -11,14 +11,14 @@ namespace {
 using simd::fma;
 using simd::fnma;
 
-inline v8 splat(float x) { return v8{x, x, x, x, x, x, x, x}; }
-inline CVec add(CVec a, CVec b) { return {a.re + b.re, a.im + b.im}; }
-inline CVec sub(CVec a, CVec b) { return {a.re - b.re, a.im - b.im}; }
+FC_INLINE v8 splat(float x) { return v8{x, x, x, x, x, x, x, x}; }
+FC_INLINE CVec add(CVec a, CVec b) { return {a.re + b.re, a.im + b.im}; }
+FC_INLINE CVec sub(CVec a, CVec b) { return {a.re - b.re, a.im - b.im}; }
 // (a.re + i a.im) * (wr + i wi)
-inline CVec mul(CVec a, v8 wr, v8 wi) { return {fnma(a.im, wi, a.re * wr), fma(a.im, wr, a.re * wi)}; }
+FC_INLINE CVec mul(CVec a, v8 wr, v8 wi) { return {fnma(a.im, wi, a.re * wr), fma(a.im, wr, a.re * wi)}; }
 // i^Sign * a for Sign = -1 (forward) or +1 (inverse): +i a = (-a.im, a.re), -i a = (a.im, -a.re)
 template <bool Inverse>
-inline CVec rot(CVec a) {
+FC_INLINE CVec rot(CVec a) {
   return Inverse ? CVec{-a.im, a.re} : CVec{a.im, -a.re};
 }
 
@@ -33,14 +33,14 @@ std::vector<std::size_t> radices(std::size_t n) {
 }
 
 template <bool Inverse>
-inline void dft2(CVec* a) {
+FC_INLINE void dft2(CVec* a) {
   const CVec t = a[0];
   a[0] = add(t, a[1]);
   a[1] = sub(t, a[1]);
 }
 
 template <bool Inverse>
-inline void dft4(CVec* a) {
+FC_INLINE void dft4(CVec* a) {
   const CVec s02 = add(a[0], a[2]), d02 = sub(a[0], a[2]);
   const CVec s13 = add(a[1], a[3]), d13 = rot<Inverse>(sub(a[1], a[3]));
   a[0] = add(s02, s13);
@@ -52,7 +52,7 @@ inline void dft4(CVec* a) {
 // Odd radix R with compile-time tables: A_u = a0 + sum_t (S_t cos(2 pi t u / R)
 // + sign i D_t sin(2 pi t u / R)), S_t = a_t + a_{R-t}, D_t = a_t - a_{R-t}.
 template <std::size_t R, bool Inverse>
-inline void dft_odd(CVec* a, const float* c, const float* sn) {
+FC_INLINE void dft_odd(CVec* a, const float* c, const float* sn) {
   constexpr std::size_t H = (R - 1) / 2;
   CVec S[H], D[H];
   for (std::size_t t = 1; t <= H; ++t) {
@@ -81,7 +81,7 @@ inline void dft_odd(CVec* a, const float* c, const float* sn) {
 
 // Any odd radix at run time (primes above 7).
 template <bool Inverse>
-void dft_generic(CVec* a, std::size_t R, const float* c, const float* sn, CVec* tmp) {
+FC_INLINE void dft_generic(CVec* a, std::size_t R, const float* c, const float* sn, CVec* tmp) {
   const std::size_t H = (R - 1) / 2;
   for (std::size_t u = 0; u < R; ++u) tmp[u] = a[u];
   CVec sum = tmp[0];
@@ -143,7 +143,7 @@ namespace {
 // input t of butterfly (p, q, b) at src[((q + s p) + t s m) sts + b sbs], output u at
 // dst[((q + s r p) + u s) dts + b dbs].
 template <std::size_t R, bool Inverse>
-void stage(const CVec* src, std::size_t sts, std::size_t sbs, CVec* dst, std::size_t dts, std::size_t dbs,
+FC_INLINE void stage(const CVec* src, std::size_t sts, std::size_t sbs, CVec* dst, std::size_t dts, std::size_t dbs,
            std::size_t count, std::size_t m, std::size_t s, const v8* tw_re, const v8* tw_im, const float* c,
            const float* sn) {
   const std::size_t in_step = s * m * sts, out_step = s * dts;
@@ -175,10 +175,10 @@ void stage(const CVec* src, std::size_t sts, std::size_t sbs, CVec* dst, std::si
 
 // Any odd radix at run time (primes above 7).
 template <bool Inverse>
-void stage_generic(const CVec* src, std::size_t sts, std::size_t sbs, CVec* dst, std::size_t dts, std::size_t dbs,
+FC_INLINE void stage_generic(const CVec* src, std::size_t sts, std::size_t sbs, CVec* dst, std::size_t dts, std::size_t dbs,
                    std::size_t count, std::size_t r, std::size_t m, std::size_t s, const v8* tw_re, const v8* tw_im,
                    const float* c, const float* sn) {
-  std::vector<CVec> a(2 * r);
+  AlignedVector<CVec> a(2 * r);
   const std::size_t in_step = s * m * sts, out_step = s * dts;
   for (std::size_t p = 0; p < m; ++p)
     for (std::size_t q = 0; q < s; ++q)
@@ -198,7 +198,7 @@ void stage_generic(const CVec* src, std::size_t sts, std::size_t sbs, CVec* dst,
 }  // namespace
 
 template <bool Inverse>
-void TupleFft::run(CVec* data, std::size_t ts, std::size_t bs, std::size_t count, CVec* work) const {
+FC_MULTIVERSION void TupleFft::run(CVec* data, std::size_t ts, std::size_t bs, std::size_t count, CVec* work) const {
   if (stages_.empty()) return;  // length 1
   // Ping-pong between data (strides ts, bs) and work (compact: t * count + b).
   CVec* src = data;

@@ -45,7 +45,7 @@ class TupleFft {
  private:
   struct Stage {
     std::size_t r, m, s;
-    std::vector<v8> tw_re, tw_im;  // (m) x (r - 1) forward twiddles w_n^(p u), u >= 1, broadcast
+    AlignedVector<v8> tw_re, tw_im;  // (m) x (r - 1) forward twiddles w_n^(p u), u >= 1, broadcast
     std::vector<float> c, sn;      // generic odd radix: cos / sin(2 pi j / r), j < r
   };
   template <bool Inverse>

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <vector>
 
+#include "fourierconv/tensor.hpp"
 #include "simd.hpp"
 
 namespace fourierconv::conv::detail {
@@ -18,11 +19,11 @@ using simd::v8;
 // Two registers of interleaved bins (r0 i0 r1 i1 r2 i2 r3 i3 | r4 i4 ... r7 i7) -> real and
 // imaginary parts in the lane order kLaneBin (vshufps within 128-bit lanes), and back
 // (vunpcklps / vunpckhps).
-inline void deinterleave(v8 lo, v8 hi, v8& re, v8& im) {
+FC_INLINE void deinterleave(v8 lo, v8 hi, v8& re, v8& im) {
   re = __builtin_shufflevector(lo, hi, 0, 2, 8, 10, 4, 6, 12, 14);
   im = __builtin_shufflevector(lo, hi, 1, 3, 9, 11, 5, 7, 13, 15);
 }
-inline void interleave(v8 re, v8 im, v8& lo, v8& hi) {
+FC_INLINE void interleave(v8 re, v8 im, v8& lo, v8& hi) {
   lo = __builtin_shufflevector(re, im, 0, 8, 1, 9, 4, 12, 5, 13);
   hi = __builtin_shufflevector(re, im, 2, 10, 3, 11, 6, 14, 7, 15);
 }
@@ -32,7 +33,7 @@ inline void interleave(v8 re, v8 im, v8& lo, v8& hi) {
 // too: K streams from memory once per group, and its 16 KB blocks are too short for the
 // hardware prefetcher to follow among the X and Y planes' streams.
 template <int FB>
-inline void filters_block(const v8* xr, const v8* xi, const float* k, std::size_t C, std::size_t F, float* y,
+FC_INLINE void filters_block(const v8* xr, const v8* xi, const float* k, std::size_t C, std::size_t F, float* y,
                           std::size_t ystride, std::size_t ahead) {
   v8 ar[FB], ai[FB];
   for (int q = 0; q < FB; ++q) ar[q] = ai[q] = v8{};
@@ -42,8 +43,9 @@ inline void filters_block(const v8* xr, const v8* xi, const float* k, std::size_
     const v8 a = xr[c], b = xi[c];
     for (int q = 0; q < FB; ++q) {
       v8 kr = load(k + q * 2 * kBinBlock), ki = load(k + q * 2 * kBinBlock + kBinBlock);
-#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
-      // Keep them in registers: GCC folds each load into both of its FMAs, which doubles the
+#if defined(__AVX__)
+      // (-march=native builds only: the "x" constraint cannot hold 32 bytes in the baseline
+      // clone of a multiversioned function.) Keep them in registers: GCC folds each load into both of its FMAs, which doubles the
       // loads and made the loop load-bound (10% slower when the spectra are in cache).
       asm("" : "+x"(kr), "+x"(ki));
 #endif
@@ -64,7 +66,7 @@ inline void filters_block(const v8* xr, const v8* xi, const float* k, std::size_
 // from deinterleaved X (xs) and G (gs); FB independent accumulator pairs keep the FMA units
 // busy when there are few tiles.
 template <int FB>
-inline void conj_tiles_block(const v8* xs, const v8* gs, std::size_t T, std::size_t C, std::size_t F, std::size_t c,
+FC_INLINE void conj_tiles_block(const v8* xs, const v8* gs, std::size_t T, std::size_t C, std::size_t F, std::size_t c,
                              std::size_t f0, float* d, std::size_t dpstride) {
   v8 ar[FB], ai[FB];
   for (int q = 0; q < FB; ++q) ar[q] = ai[q] = v8{};
@@ -88,7 +90,7 @@ inline void conj_tiles_block(const v8* xs, const v8* gs, std::size_t T, std::siz
 
 }  // namespace
 
-void pack_kernel_spectrum(const Complex* spectrum, std::size_t nb, std::size_t C, std::size_t F, std::size_t c,
+FC_MULTIVERSION void pack_kernel_spectrum(const Complex* spectrum, std::size_t nb, std::size_t C, std::size_t F, std::size_t c,
                           std::size_t f, float scale, float* K) {
   const std::size_t blocks = (nb + kBinBlock - 1) / kBinBlock;
   for (std::size_t j = 0; j < blocks; ++j) {
@@ -102,11 +104,11 @@ void pack_kernel_spectrum(const Complex* spectrum, std::size_t nb, std::size_t C
   }
 }
 
-void bin_gemm(const Complex* X, const float* K, Complex* Y, std::size_t T, std::size_t C, std::size_t F,
+FC_MULTIVERSION void bin_gemm(const Complex* X, const float* K, Complex* Y, std::size_t T, std::size_t C, std::size_t F,
               std::size_t stride, std::size_t j0, std::size_t j1) {
   constexpr std::size_t kBlockFloats = 2 * kBinBlock;
   const std::size_t pstride = 2 * stride;  // floats between planes
-  static thread_local std::vector<v8> xs;  // kept across calls: no allocation per call
+  static thread_local AlignedVector<v8> xs;  // kept across calls; AlignedVector: std::vector drops v8's alignment
   xs.resize(2 * C);
   v8* xr = xs.data();
   v8* xi = xs.data() + C;
@@ -134,13 +136,13 @@ void bin_gemm(const Complex* X, const float* K, Complex* Y, std::size_t T, std::
   }
 }
 
-void bin_gemm_conj_tiles(const Complex* X, const Complex* G, Complex* D, std::size_t T, std::size_t C, std::size_t F,
+FC_MULTIVERSION void bin_gemm_conj_tiles(const Complex* X, const Complex* G, Complex* D, std::size_t T, std::size_t C, std::size_t F,
                          std::size_t stride, std::size_t dstride, std::size_t j0, std::size_t j1) {
   constexpr std::size_t kBlockFloats = 2 * kBinBlock;
   const float* xf = reinterpret_cast<const float*>(X);
   const float* gf = reinterpret_cast<const float*>(G);
   float* df = reinterpret_cast<float*>(D);
-  static thread_local std::vector<v8> xs, gs;  // deinterleaved: re, im per (t, c) and (t, f)
+  static thread_local AlignedVector<v8> xs, gs;  // deinterleaved: re, im per (t, c) and (t, f)
   xs.resize(2 * T * C);
   gs.resize(2 * T * F);
   for (std::size_t j = j0; j < j1; ++j) {

@@ -10,9 +10,6 @@
 #include "simd.hpp"
 
 #include <omp.h>
-#if defined(__FMA__)
-#include <immintrin.h>
-#endif
 
 namespace fourierconv::conv {
 namespace {
@@ -104,7 +101,7 @@ void for_each_tap(const Problem& p, std::size_t n, std::size_t oy, std::size_t o
 
 // One border pixel (some taps fall in the padding), B output channels from f0.
 template <std::size_t B>
-inline void border_pixel_block(const Problem& p, const float* x, const float* kernel, const float* bias, bool relu,
+FC_INLINE void border_pixel_block(const Problem& p, const float* x, const float* kernel, const float* bias, bool relu,
                                std::size_t n, std::size_t oy, std::size_t ox, std::size_t f0, float* out) {
   const std::size_t F = p.f, C = p.c;
   float acc[B];
@@ -127,17 +124,11 @@ inline void border_pixel_block(const Problem& p, const float* x, const float* ke
 }
 
 // 8 floats; GCC/Clang map it to one AVX register (two SSE ones without AVX).
-typedef float v8f __attribute__((vector_size(32)));
+typedef float v8f __attribute__((vector_size(32), aligned(32)));
 
-inline v8f simd_fma(v8f a, v8f b, v8f c) {
-#if defined(__FMA__)
-  return _mm256_fmadd_ps(a, b, c);
-#else
-  return a * b + c;
-#endif
-}
+FC_INLINE v8f simd_fma(v8f a, v8f b, v8f c) { return simd::fma(a, b, c); }
 
-inline v8f load8(const float* p) { return simd::loadu(p); }
+FC_INLINE v8f load8(const float* p) { return simd::loadu(p); }
 
 // PX interior pixels (whole windows inside the input), `pstride` floats apart in x: tap t of
 // the flattened (u, v, c) window sits at off[t] from a window's corner. B = 8 * V channels.
@@ -168,7 +159,7 @@ __attribute__((always_inline)) inline void interior_block(const float* xp, std::
 }
 
 // Fewer than 8 channels left: scalar.
-inline void interior_scalar(const float* xp, const std::ptrdiff_t* off, std::size_t K, const float* kernel,
+FC_INLINE void interior_scalar(const float* xp, const std::ptrdiff_t* off, std::size_t K, const float* kernel,
                             std::size_t F, const float* bias, bool relu, std::size_t f0, float* out) {
   float acc = bias ? bias[f0] : 0.0f;
   for (std::size_t t = 0; t < K; ++t) acc += xp[off[t]] * kernel[t * F + f0];
@@ -204,7 +195,7 @@ class BlockedRows {
   }
 
   // Output row (n, oy) -> out (OW x F).
-  void row(std::size_t n, std::size_t oy, float* out) const {
+  FC_INLINE void row(std::size_t n, std::size_t oy, float* out) const {
     const Problem& p = p_;
     const std::size_t F = p.f, C = p.c, pstride = p.sw * C;
     const std::ptrdiff_t* off = offs_.data();
@@ -226,7 +217,7 @@ class BlockedRows {
   }
 
  private:
-  void border(std::size_t n, std::size_t oy, std::size_t ox, float* out) const {
+  FC_INLINE void border(std::size_t n, std::size_t oy, std::size_t ox, float* out) const {
     std::size_t f = 0;
     for (; f + 16 <= p_.f; f += 16) border_pixel_block<16>(p_, x_, kernel_, bias_, relu_, n, oy, ox, f, out);
     for (; f + 8 <= p_.f; f += 8) border_pixel_block<8>(p_, x_, kernel_, bias_, relu_, n, oy, ox, f, out);
@@ -241,7 +232,7 @@ class BlockedRows {
   std::size_t ox_lo_, ox_hi_;
 };
 
-void blocked_forward_impl(const Problem& p, const float* x, const float* kernel, const float* bias, bool relu, float* y) {
+FC_MULTIVERSION void blocked_forward_impl(const Problem& p, const float* x, const float* kernel, const float* bias, bool relu, float* y) {
   const BlockedRows rows(p, x, kernel, bias, relu);
 #pragma omp parallel for schedule(static) collapse(2) if (p.macs() > kParallelMacs)
   for (std::size_t n = 0; n < p.n; ++n)
@@ -252,7 +243,7 @@ void blocked_forward_impl(const Problem& p, const float* x, const float* kernel,
 // channels from f0: G x V accumulators stay in registers over the row (G = 2 at V = 4: 8
 // accumulators, 4 dz loads and 2 broadcasts per 8 FMAs).
 template <std::size_t G, std::size_t V>
-inline void kernel_grad_taps(const float* const* xg, std::size_t xs, const float* dz, std::size_t F, std::size_t f0,
+FC_INLINE void kernel_grad_taps(const float* const* xg, std::size_t xs, const float* dz, std::size_t F, std::size_t f0,
                              std::size_t ox0, std::size_t ox1, float* const* dkg) {
   v8f acc[G][V] = {};
   for (std::size_t ox = ox0; ox < ox1; ++ox) {
@@ -272,7 +263,7 @@ inline void kernel_grad_taps(const float* const* xg, std::size_t xs, const float
 }
 
 // The output columns whose tap (v) reads inside the input: [lo, hi).
-inline std::pair<std::size_t, std::size_t> tap_columns(const Problem& p, std::size_t v) {
+FC_INLINE std::pair<std::size_t, std::size_t> tap_columns(const Problem& p, std::size_t v) {
   const std::ptrdiff_t off = std::ptrdiff_t(v * p.dw) - std::ptrdiff_t(p.pad_left), s = std::ptrdiff_t(p.sw);
   const std::ptrdiff_t lo = off >= 0 ? 0 : (-off + s - 1) / s;
   const std::ptrdiff_t hi_excl = std::ptrdiff_t(p.w) - off <= 0 ? 0 : (std::ptrdiff_t(p.w) - 1 - off) / s + 1;
@@ -282,7 +273,7 @@ inline std::pair<std::size_t, std::size_t> tap_columns(const Problem& p, std::si
 
 // Groups of G taps of one kernel row u (taps t = (u, v, c) in order) over one output row.
 template <std::size_t G, std::size_t V>
-void kernel_grad_row(const Problem& p, const float* x, std::size_t n, std::size_t iy, std::size_t u, const float* dz,
+FC_INLINE void kernel_grad_row(const Problem& p, const float* x, std::size_t n, std::size_t iy, std::size_t u, const float* dz,
                      std::size_t f0, float* dk) {
   const std::size_t C = p.c, F = p.f, taps = p.kw * C, xs = p.sw * C;
   for (std::size_t t0 = 0; t0 < taps; t0 += G) {
@@ -320,7 +311,7 @@ void kernel_grad_row(const Problem& p, const float* x, std::size_t n, std::size_
 }
 
 template <std::size_t V>
-void kernel_grad_row_blocks(const Problem& p, const float* x, std::size_t n, std::size_t iy, std::size_t u,
+FC_INLINE void kernel_grad_row_blocks(const Problem& p, const float* x, std::size_t n, std::size_t iy, std::size_t u,
                             const float* dz, std::size_t f0, float* dk) {
   if constexpr (V >= 3) kernel_grad_row<2, V>(p, x, n, iy, u, dz, f0, dk);
   else if constexpr (V == 2) kernel_grad_row<4, V>(p, x, n, iy, u, dz, f0, dk);
@@ -332,7 +323,7 @@ void kernel_grad_row_blocks(const Problem& p, const float* x, std::size_t n, std
 // the bias gradient, the kernel gradient (register-blocked over taps and filters) and the
 // input gradient read it from L1. Images are split across the team (dx rows of one image
 // overlap); each thread sums its kernel and bias gradients privately, then they are added.
-void small_backward(const Problem& p, const float* x, const float* kernel, const float* dy, const float* relu_y, float* dx,
+FC_MULTIVERSION void small_backward(const Problem& p, const float* x, const float* kernel, const float* dy, const float* relu_y, float* dx,
                     float* dkernel, float* dbias) {
   const std::size_t F = p.f, K = p.kh * p.kw * p.c, Fv = F / 8 * 8;
   const bool parallel = p.macs() > kParallelMacs && p.n > 1;
@@ -441,7 +432,7 @@ void direct_forward(const Problem& p, const float* x, const float* kernel, const
     for (std::size_t i = 0; i < rows * F; ++i) y[i] = y[i] < 0 ? 0.0f : y[i];
 }
 
-bool direct_forward_max_pool(const Problem& p, std::size_t ph, std::size_t pw, const float* x, const float* kernel,
+FC_MULTIVERSION bool direct_forward_max_pool(const Problem& p, std::size_t ph, std::size_t pw, const float* x, const float* kernel,
                              const float* bias, bool relu, float* y) {
   if (!blocked_forward(p) || ph == 0 || pw == 0 || ph > p.oh || pw > p.ow) return false;
   const std::size_t PH = p.oh / ph, PW = p.ow / pw, F = p.f, Fv = F / 8 * 8, row = p.ow * F;

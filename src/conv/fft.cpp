@@ -89,7 +89,7 @@ namespace {
 // (channel 2m the real part, 2m+1 the imaginary part), rows `pslot` floats apart; the two
 // channels of a pair are adjacent in a pixel, so this is a transpose of 64-bit pairs, done in
 // 4 x 4 register blocks where C allows. An odd last channel is not handled here.
-void gather_pairs(const float* px, std::size_t count, std::size_t C, float* rows, std::size_t pslot) {
+FC_MULTIVERSION void gather_pairs(const float* px, std::size_t count, std::size_t C, float* rows, std::size_t pslot) {
   const std::size_t pairs = C / 2;
   std::size_t q = 0;
   if (C % 8 == 0)
@@ -110,7 +110,7 @@ void gather_pairs(const float* px, std::size_t count, std::size_t C, float* rows
 // The inverse: F/2 complex rows (filter 2n the real part, 2n+1 the imaginary part) -> `count`
 // channels-last pixels of F floats, plus the bias (may be null). An odd last filter is not
 // handled here.
-void scatter_pairs(const float* rows, std::size_t pslot, std::size_t count, std::size_t F, const float* bias,
+FC_MULTIVERSION void scatter_pairs(const float* rows, std::size_t pslot, std::size_t count, std::size_t F, const float* bias,
                    float* px) {
   const std::size_t pairs = F / 2;
   std::size_t j = 0;

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "fourierconv/error.hpp"
+#include "simd.hpp"
 
 namespace fourierconv::nn {
 
@@ -27,7 +28,7 @@ std::string to_string(Activation a) {
   return "?";
 }
 
-void activation_forward(Activation a, float* x, std::size_t n, std::size_t last) {
+FC_MULTIVERSION void activation_forward(Activation a, float* x, std::size_t n, std::size_t last) {
   switch (a) {
     case Activation::Linear: return;
     case Activation::Relu:
@@ -51,7 +52,7 @@ void activation_forward(Activation a, float* x, std::size_t n, std::size_t last)
   }
 }
 
-void activation_backward(Activation a, const float* y, const float* dy, float* dz, std::size_t n, std::size_t last) {
+FC_MULTIVERSION void activation_backward(Activation a, const float* y, const float* dy, float* dz, std::size_t n, std::size_t last) {
   switch (a) {
     case Activation::Linear:
       if (dz != dy) std::copy(dy, dy + n, dz);

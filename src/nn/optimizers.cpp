@@ -1,8 +1,10 @@
 #include "fourierconv/nn/optimizers.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include "fourierconv/error.hpp"
+#include "simd.hpp"
 
 namespace fourierconv::nn {
 
@@ -27,42 +29,26 @@ SGD::SGD(double learning_rate, double momentum, bool nesterov)
   if (!(momentum >= 0 && momentum <= 1)) throw Error("SGD: momentum must be in [0, 1], got " + std::to_string(momentum));
 }
 
-void SGD::update(Weight& w, std::vector<std::vector<float>>& slots) {
-  const float lr = float(learning_rate_), mu = float(momentum_);
-  float* __restrict v = w.value.data();
-  const float* __restrict g = w.grad.data();
-  const std::size_t n = w.value.size();
-  if (slots.empty()) {
+namespace {
+
+// The update loops, multiversioned (simd.hpp): element-wise and vectorized (-fno-math-errno
+// makes sqrt one instruction); large weights are split across the team.
+FC_MULTIVERSION void sgd_step(float* __restrict v, const float* __restrict g, float* __restrict m, std::size_t n, float lr,
+                              float mu, bool nesterov) {
+  if (!m) {
 #pragma omp parallel for schedule(static) if (n > kParallelUpdate)
     for (std::size_t i = 0; i < n; ++i) v[i] -= lr * g[i];
     return;
   }
-  float* __restrict m = slots[0].data();
 #pragma omp parallel for schedule(static) if (n > kParallelUpdate)
   for (std::size_t i = 0; i < n; ++i) {
     m[i] = mu * m[i] - lr * g[i];
-    v[i] += nesterov_ ? mu * m[i] - lr * g[i] : m[i];
+    v[i] += nesterov ? mu * m[i] - lr * g[i] : m[i];
   }
 }
 
-Adam::Adam(double learning_rate, double beta_1, double beta_2, double epsilon, bool amsgrad)
-    : Optimizer(learning_rate), beta_1_(beta_1), beta_2_(beta_2), epsilon_(epsilon), amsgrad_(amsgrad) {
-  if (!(learning_rate > 0)) throw Error("Adam: learning_rate must be > 0, got " + std::to_string(learning_rate));
-  if (!(beta_1 >= 0 && beta_1 < 1) || !(beta_2 >= 0 && beta_2 < 1)) throw Error("Adam: beta_1 and beta_2 must be in [0, 1)");
-}
-
-void Adam::update(Weight& w, std::vector<std::vector<float>>& slots) {
-  const double t = double(iterations_ + 1);
-  const float alpha = float(learning_rate_ * std::sqrt(1 - std::pow(beta_2_, t)) / (1 - std::pow(beta_1_, t)));
-  const float b1 = float(1 - beta_1_), b2 = float(1 - beta_2_), eps = float(epsilon_);
-  float* __restrict v = w.value.data();
-  const float* __restrict g = w.grad.data();
-  float* __restrict m = slots[0].data();
-  float* __restrict s = slots[1].data();
-  float* __restrict vh = amsgrad_ ? slots[2].data() : nullptr;
-  const std::size_t n = w.value.size();
-  // Element-wise and vectorized (the build has -fno-math-errno, so sqrt is one instruction);
-  // large weights are split across the team.
+FC_MULTIVERSION void adam_step(float* __restrict v, const float* __restrict g, float* __restrict m, float* __restrict s,
+                               float* __restrict vh, std::size_t n, float alpha, float b1, float b2, float eps) {
   if (vh) {
 #pragma omp parallel for schedule(static) if (n > kParallelUpdate)
     for (std::size_t i = 0; i < n; ++i) {
@@ -79,6 +65,26 @@ void Adam::update(Weight& w, std::vector<std::vector<float>>& slots) {
     s[i] += (g[i] * g[i] - s[i]) * b2;
     v[i] -= m[i] * alpha / (std::sqrt(s[i]) + eps);
   }
+}
+
+}  // namespace
+
+void SGD::update(Weight& w, std::vector<std::vector<float>>& slots) {
+  sgd_step(w.value.data(), w.grad.data(), slots.empty() ? nullptr : slots[0].data(), w.value.size(), float(learning_rate_),
+           float(momentum_), nesterov_);
+}
+
+Adam::Adam(double learning_rate, double beta_1, double beta_2, double epsilon, bool amsgrad)
+    : Optimizer(learning_rate), beta_1_(beta_1), beta_2_(beta_2), epsilon_(epsilon), amsgrad_(amsgrad) {
+  if (!(learning_rate > 0)) throw Error("Adam: learning_rate must be > 0, got " + std::to_string(learning_rate));
+  if (!(beta_1 >= 0 && beta_1 < 1) || !(beta_2 >= 0 && beta_2 < 1)) throw Error("Adam: beta_1 and beta_2 must be in [0, 1)");
+}
+
+void Adam::update(Weight& w, std::vector<std::vector<float>>& slots) {
+  const double t = double(iterations_ + 1);
+  const float alpha = float(learning_rate_ * std::sqrt(1 - std::pow(beta_2_, t)) / (1 - std::pow(beta_1_, t)));
+  adam_step(w.value.data(), w.grad.data(), slots[0].data(), slots[1].data(), amsgrad_ ? slots[2].data() : nullptr,
+            w.value.size(), alpha, float(1 - beta_1_), float(1 - beta_2_), float(epsilon_));
 }
 
 std::unique_ptr<Optimizer> make_optimizer(const std::string& name, double lr) {

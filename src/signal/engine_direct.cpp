@@ -74,7 +74,7 @@ __attribute__((always_inline)) inline void row_block(const T* const* rows, std::
     }
     for (std::size_t j = 0; j < V; ++j) simd::storeu(dst + 8 * j, acc[j]);
   } else if constexpr (std::is_same_v<T, double> && B % 4 == 0) {
-    typedef double v4 __attribute__((vector_size(32)));
+    typedef double v4 __attribute__((vector_size(32), aligned(32)));
     typedef double v4u __attribute__((vector_size(32), aligned(8), may_alias));
     constexpr std::size_t V = B / 4;
     v4 acc[V];
@@ -126,7 +126,7 @@ __attribute__((always_inline)) inline void row_block(const T* const* rows, std::
 }
 
 template <class A, class T>
-inline void mac(A& acc, const T& k, const T& x) {
+FC_INLINE void mac(A& acc, const T& k, const T& x) {
   if constexpr (std::is_same_v<T, std::complex<float>> || std::is_same_v<T, std::complex<double>>)
     acc += T(k.real() * x.real() - k.imag() * x.imag(), k.real() * x.imag() + k.imag() * x.real());
   else
@@ -141,7 +141,7 @@ inline void mac(A& acc, const T& k, const T& x) {
 // extension rule outside. Interior columns run the register-blocked kernel on the input
 // itself; the few border columns look their sources up. No copy of the input is made.
 template <class T>
-void direct_convolve(const Geometry& g, const T* x, const T* kernel, T* y, T fill) {
+FC_MULTIVERSION void direct_convolve(const Geometry& g, const T* x, const T* kernel, T* y, T fill) {
   using A = typename Acc<T>::type;
   const std::size_t r = g.axes.size(), B = g.batch_size(), xp = g.x_plane(), kp = g.k_plane(), op = g.out_plane();
   const ConvAxis& last = g.axes[r - 1];
@@ -169,7 +169,8 @@ void direct_convolve(const Geometry& g, const T* x, const T* kernel, T* y, T fil
   // 8 AVX sums: enough independent FMA chains.
   constexpr std::size_t kWide = std::is_same_v<T, float> ? 64 : std::is_same_v<T, double> ? 32 : 16;
   // Interior columns [j_lo, j_hi) of one output row, in blocks; leaves j at j_hi.
-  auto interior_kl = [&](auto KLc, const T* const* rows, const T* kr, A bias, T* dst, std::size_t& j) {
+  auto interior_kl = [&](auto KLc, const T* const* rows, const T* kr, A bias, T* dst, std::size_t& j)
+                         __attribute__((always_inline)) {
     constexpr std::size_t KL = decltype(KLc)::value;
     for (; j + kWide <= j_hi; j += kWide) row_block<kWide, KL>(rows, k_rows, kr, kl, j, bias, dst + j);
     if constexpr (kWide > 32)
@@ -181,7 +182,7 @@ void direct_convolve(const Geometry& g, const T* x, const T* kernel, T* y, T fil
     }
     for (; j < j_hi; ++j) row_block<1, KL>(rows, k_rows, kr, kl, j, bias, dst + j);
   };
-  auto interior = [&](const T* const* rows, const T* kr, A bias, T* dst, std::size_t& j) {
+  auto interior = [&](const T* const* rows, const T* kr, A bias, T* dst, std::size_t& j) __attribute__((always_inline)) {
     switch (kl) {
       case 1: return interior_kl(std::integral_constant<std::size_t, 1>{}, rows, kr, bias, dst, j);
       case 2: return interior_kl(std::integral_constant<std::size_t, 2>{}, rows, kr, bias, dst, j);
@@ -229,7 +230,7 @@ void direct_convolve(const Geometry& g, const T* x, const T* kernel, T* y, T fil
       }
       T* dst = y + b * op + row * ol;
       // Border columns: sources looked up one by one.
-      auto border = [&](std::size_t j) {
+      auto border = [&](std::size_t j) __attribute__((always_inline)) {
         A acc = fill_bias;
         for (std::size_t q = 0; q < k_rows; ++q) {
           if (!rows[q]) continue;

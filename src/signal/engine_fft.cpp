@@ -11,6 +11,7 @@
 #include "signal/engine.hpp"
 #include "signal/extended.hpp"
 #include "signal/fftw.hpp"
+#include "simd.hpp"
 
 namespace fourierconv::signal::detail {
 
@@ -60,7 +61,7 @@ void copy_block(const T* src, const std::vector<std::size_t>& sd, const std::vec
 // spec *= kspec, complex, interleaved (written out: std::complex's operator* checks for NaN
 // per element and does not vectorize).
 template <class R>
-void multiply(std::complex<R>* __restrict spec, const std::complex<R>* __restrict kspec, std::size_t n) {
+FC_MULTIVERSION void multiply(std::complex<R>* __restrict spec, const std::complex<R>* __restrict kspec, std::size_t n) {
   R* a = reinterpret_cast<R*>(spec);
   const R* b = reinterpret_cast<const R*>(kspec);
   for (std::size_t i = 0; i < n; ++i) {

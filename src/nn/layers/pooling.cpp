@@ -38,7 +38,7 @@ using simd::v8;
 
 // The real (unpadded) cells of output pixel (n, oy, ox)'s window, in scan order, as flat
 // offsets of their channel 0; returns how many.
-inline std::size_t window_cells(const conv::Problem& p, std::size_t n, std::size_t oy, std::size_t ox, std::size_t* cells) {
+FC_INLINE std::size_t window_cells(const conv::Problem& p, std::size_t n, std::size_t oy, std::size_t ox, std::size_t* cells) {
   std::size_t k = 0;
   for (std::size_t u = 0; u < p.kh; ++u) {
     const std::ptrdiff_t iy = std::ptrdiff_t(oy * p.sh + u) - std::ptrdiff_t(p.pad_top);
@@ -53,8 +53,8 @@ inline std::size_t window_cells(const conv::Problem& p, std::size_t n, std::size
 }
 
 // NaN wins, as in Keras (TensorFlow's max pooling propagates NaN).
-inline float max_nan(float a, float b) { return (b > a || b != b) ? b : a; }
-inline v8 max_nan(v8 a, v8 b) { return (b > a || b != b) ? b : a; }
+FC_INLINE float max_nan(float a, float b) { return (b > a || b != b) ? b : a; }
+FC_INLINE v8 max_nan(v8 a, v8 b) { return (b > a || b != b) ? b : a; }
 
 // Windows that never overlap (strides >= pool size on both axes): every input cell has at
 // most one window, so the backward pass can write each cell once instead of accumulating.
@@ -65,15 +65,13 @@ constexpr std::size_t kParallelElements = 32768;
 
 }  // namespace
 
-void MaxPooling2D::call_impl(const Tensor& x, Tensor& y, bool) {
+namespace {
+FC_MULTIVERSION void max_pool_forward(const conv::Problem& p, const float* xd, std::size_t xsize, float* yd) {
   // Pure max, vectorized over channels; backward finds each maximum again by comparing the
   // input with the output, so the forward pass stores no indices (it is the hot path of
   // inference: 53% of torch's time on the seed model).
-  const conv::Problem p = problem_for(x.dim(0));
   const std::size_t C = p.c, Cv = C / 8 * 8;
-  const float* xd = x.data();
-  float* yd = y.data();
-#pragma omp parallel for schedule(static) collapse(2) if (x.size() > 2 * kParallelElements)
+#pragma omp parallel for schedule(static) collapse(2) if (xsize > 2 * kParallelElements)
   for (std::size_t n = 0; n < p.n; ++n)
     for (std::size_t oy = 0; oy < p.oh; ++oy) {
       std::size_t cells[64];
@@ -96,6 +94,11 @@ void MaxPooling2D::call_impl(const Tensor& x, Tensor& y, bool) {
       }
     }
 }
+}  // namespace
+
+void MaxPooling2D::call_impl(const Tensor& x, Tensor& y, bool) {
+  max_pool_forward(problem_for(x.dim(0)), x.data(), x.size(), y.data());
+}
 
 const Tensor& MaxPooling2D::backward_through_relu(const Tensor& dy) {
   through_relu_ = true;
@@ -109,22 +112,18 @@ const Tensor& MaxPooling2D::backward_through_relu(const Tensor& dy) {
   }
 }
 
-void MaxPooling2D::backward_impl(const Tensor& dz, Tensor* dx) {
-  if (!dx) return;
+namespace {
+FC_MULTIVERSION void max_pool_backward(const conv::Problem& p, const float* xd, const float* yd, const float* g, float* d,
+                                       std::size_t dsize, bool relu) {
   // Each output's gradient goes to the first window cell holding its maximum (as an argmax
   // taken in scan order would); a NaN output's to the first NaN cell, which produced it.
-  const conv::Problem p = problem_for(dz.dim(0));
   const std::size_t C = p.c, Cv = C / 8 * 8;
-  const float* xd = last_input().data();
-  const float* yd = last_output().data();
-  const float* g = dz.data();
-  float* d = dx->data();
-  const bool disjoint = windows_disjoint(p), relu = through_relu_;
+  const bool disjoint = windows_disjoint(p);
   // Disjoint windows write their cells (hit or 0); only cells outside every window need a
   // zero first. Overlapping windows accumulate into a zeroed dx, one image per thread.
   const bool tiled = disjoint && p.sh == p.kh && p.sw == p.kw;
   if (!tiled) {
-#pragma omp parallel for schedule(static) if (dx->size() > 2 * kParallelElements)
+#pragma omp parallel for schedule(static) if (dsize > 2 * kParallelElements)
     for (std::size_t n = 0; n < p.n; ++n) std::fill(d + n * p.h * p.w * C, d + (n + 1) * p.h * p.w * C, 0.0f);
   } else if (p.oh * p.kh < p.h + p.pad_top || p.ow * p.kw < p.w + p.pad_left) {
     // valid padding leaves the last rows / columns outside every window
@@ -144,7 +143,7 @@ void MaxPooling2D::backward_impl(const Tensor& dz, Tensor* dx) {
       const v8 yv = simd::loadu(yd + o + c);
       v8 gv = simd::loadu(g + o + c);
       if (relu) gv = yv > 0 ? gv : v8{};
-      typedef int v8i __attribute__((vector_size(32)));
+      typedef int v8i __attribute__((vector_size(32), aligned(32)));
       const v8i ynan = yv != yv;
       v8i done = v8i{};
       for (std::size_t i = 0; i < k; ++i) {
@@ -169,7 +168,7 @@ void MaxPooling2D::backward_impl(const Tensor& dz, Tensor* dx) {
     }
   };
   if (disjoint) {
-#pragma omp parallel for schedule(static) collapse(2) if (dx->size() > 2 * kParallelElements)
+#pragma omp parallel for schedule(static) collapse(2) if (dsize > 2 * kParallelElements)
     for (std::size_t n = 0; n < p.n; ++n)
       for (std::size_t oy = 0; oy < p.oh; ++oy) {
         std::size_t cells[64];
@@ -178,13 +177,22 @@ void MaxPooling2D::backward_impl(const Tensor& dz, Tensor* dx) {
         for (std::size_t ox = 0; ox < p.ow; ++ox) window(n, oy, ox, cl);
       }
   } else {
-#pragma omp parallel for schedule(static) if (dx->size() > 2 * kParallelElements)
+#pragma omp parallel for schedule(static) if (dsize > 2 * kParallelElements)
     for (std::size_t n = 0; n < p.n; ++n) {
       std::vector<std::size_t> cl(p.kh * p.kw);
       for (std::size_t oy = 0; oy < p.oh; ++oy)
         for (std::size_t ox = 0; ox < p.ow; ++ox) window(n, oy, ox, cl.data());
     }
   }
+}
+}  // namespace
+
+void MaxPooling2D::backward_impl(const Tensor& dz, Tensor* dx) {
+  if (!dx) return;
+  // Each output's gradient goes to the first window cell holding its maximum (as an argmax
+  // taken in scan order would); a NaN output's to the first NaN cell, which produced it.
+  max_pool_backward(problem_for(dz.dim(0)), last_input().data(), last_output().data(), dz.data(), dx->data(), dx->size(),
+                    through_relu_);
 }
 
 AveragePooling2D::AveragePooling2D(Size2 pool_size, Pooling2DArgs args)

@@ -131,10 +131,10 @@ using detail::CVec;
 using detail::kLanes;
 using detail::v8;
 
-inline v8 splat(float x) { return v8{x, x, x, x, x, x, x, x}; }
+FC_INLINE v8 splat(float x) { return v8{x, x, x, x, x, x, x, x}; }
 
-inline float hsum(v8 v) {
-  typedef float v4 __attribute__((vector_size(16)));
+FC_INLINE float hsum(v8 v) {
+  typedef float v4 __attribute__((vector_size(16), aligned(16)));
   v4 a = __builtin_shufflevector(v, v, 0, 1, 2, 3) + __builtin_shufflevector(v, v, 4, 5, 6, 7);
   a += __builtin_shufflevector(a, a, 2, 3, 0, 1);
   a += __builtin_shufflevector(a, a, 1, 0, 3, 2);
@@ -142,11 +142,11 @@ inline float hsum(v8 v) {
 }
 
 // acc += a * b and acc += a * conj(b) on split complex vectors.
-inline void cmac(CVec& acc, v8 ar, v8 ai, const CVec& b) {
+FC_INLINE void cmac(CVec& acc, v8 ar, v8 ai, const CVec& b) {
   acc.re = simd::fnma(ai, b.im, simd::fma(ar, b.re, acc.re));
   acc.im = simd::fma(ai, b.re, simd::fma(ar, b.im, acc.im));
 }
-inline void cmac_conj(CVec& acc, const CVec& a, v8 br, v8 bi) {
+FC_INLINE void cmac_conj(CVec& acc, const CVec& a, v8 br, v8 bi) {
   acc.re = simd::fma(a.im, bi, simd::fma(a.re, br, acc.re));
   acc.im = simd::fnma(a.re, bi, simd::fma(a.im, br, acc.im));
 }
@@ -156,7 +156,7 @@ inline void cmac_conj(CVec& acc, const CVec& a, v8 br, v8 bi) {
 // The forward on a small grid: the modes of 8 input planes per transform (rows, then only the
 // retained columns), the channel mixing per mode with 8 filters per vector, and one inverse
 // per 8 filters (only the retained columns, then every row), stored channels-last.
-void SpectralConv2D::call_tuple(const Tensor& x, Tensor& y) {
+FC_MULTIVERSION void SpectralConv2D::call_tuple(const Tensor& x, Tensor& y) {
   Plan& p = *plan_;
   const std::size_t N = x.dim(0), H = p.H, W = p.W, C = p.C, F = p.F, M = p.M, T8 = p.T8, HW = H * W;
   const std::size_t planes = N * C, groups = (planes + kLanes - 1) / kLanes;
@@ -247,7 +247,7 @@ void SpectralConv2D::call_tuple(const Tensor& x, Tensor& y) {
 
 // The backward on a small grid: dL/dY on the modes from 8 filters per transform, the weight
 // gradients per mode, and the input gradient through one inverse per 8 planes.
-void SpectralConv2D::backward_tuple(const Tensor& dz, Tensor* dx) {
+FC_MULTIVERSION void SpectralConv2D::backward_tuple(const Tensor& dz, Tensor* dx) {
   Plan& p = *plan_;
   const std::size_t N = dz.dim(0), H = p.H, W = p.W, C = p.C, F = p.F, M = p.M, T8 = p.T8, HW = H * W;
   const std::size_t planes = N * C, groups = (planes + kLanes - 1) / kLanes;
@@ -256,7 +256,7 @@ void SpectralConv2D::backward_tuple(const Tensor& dz, Tensor* dx) {
   p.dwp.resize(C * T8 * M);
   const int threads = int(p.tbuf.size());
   const std::size_t T16 = (T8 + 1) / 2;
-  std::vector<v8> dbias(std::size_t(threads) * T8, v8{});
+  AlignedVector<v8> dbias(std::size_t(threads) * T8, v8{});  // not std::vector: it drops v8's alignment
 #pragma omp parallel num_threads(threads) if (N * T8 > 1)
   {
     const std::size_t tid = std::size_t(omp_get_thread_num());
