@@ -9,6 +9,7 @@ namespace {
 
 using simd::fma;
 using simd::fnma;
+using simd::splat;
 
 // Input planes per forward transform: one per lane, imaginary parts zero. Pairing two real
 // planes per transform would halve this (small) step, but a NaN or Inf in one plane would then
@@ -16,7 +17,6 @@ using simd::fnma;
 constexpr std::size_t kPlanesPerGroup = kLanes;
 constexpr std::size_t kFiltersPerTuple = 2 * kLanes;  // filters per inverse transform
 
-FC_INLINE v8 splat(float x) { return v8{x, x, x, x, x, x, x, x}; }
 
 FC_INLINE float hsum(v8 v) {
   typedef float v4 __attribute__((vector_size(16), aligned(16)));

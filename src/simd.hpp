@@ -37,6 +37,13 @@ FC_INLINE v8 load(const float* p) { return *reinterpret_cast<const v8*>(p); }  /
 FC_INLINE void store(float* p, v8 v) { *reinterpret_cast<v8*>(p) = v; }
 FC_INLINE v8 loadu(const float* p) { return *reinterpret_cast<const v8u*>(p); }
 FC_INLINE void storeu(float* p, v8 v) { *reinterpret_cast<v8u*>(p) = v; }
+// x in every lane, as one vbroadcastss in the AVX clones and in native builds. Written as a
+// vector plus a scalar on purpose (GCC 12): the initializer v8{x, x, ...} is lowered for the
+// baseline target before it is inlined, so the AVX clones got eight vinsertps, and the
+// element-by-element loop became a chain of inserts even in native builds (the tuple FFTs ran
+// at 0.6x native speed). The lanes hold x + 0: x itself, except that -0.0 becomes +0.0.
+FC_INLINE v8 splat(float x) { return v8{} + x; }
+
 // a*b + c and c - a*b: one FMA instruction in the clones whose CPU has it (contracted under
 // -ffp-contract=fast), a multiply and an add in the baseline clone.
 FC_INLINE v8 fma(v8 a, v8 b, v8 c) { return a * b + c; }

@@ -10,8 +10,8 @@ namespace {
 
 using simd::fma;
 using simd::fnma;
+using simd::splat;
 
-FC_INLINE v8 splat(float x) { return v8{x, x, x, x, x, x, x, x}; }
 FC_INLINE CVec add(CVec a, CVec b) { return {a.re + b.re, a.im + b.im}; }
 FC_INLINE CVec sub(CVec a, CVec b) { return {a.re - b.re, a.im - b.im}; }
 // (a.re + i a.im) * (wr + i wi)
@@ -132,10 +132,6 @@ TupleFft::TupleFft(std::size_t n) : n_(n) {
   }
 }
 
-void TupleFft::transform(CVec* data, std::size_t ts, std::size_t bs, std::size_t count, bool inverse, CVec* work) const {
-  if (inverse) run<true>(data, ts, bs, count, work);
-  else run<false>(data, ts, bs, count, work);
-}
 
 namespace {
 
@@ -198,7 +194,7 @@ FC_INLINE void stage_generic(const CVec* src, std::size_t sts, std::size_t sbs, 
 }  // namespace
 
 template <bool Inverse>
-FC_MULTIVERSION void TupleFft::run(CVec* data, std::size_t ts, std::size_t bs, std::size_t count, CVec* work) const {
+FC_INLINE void TupleFft::run(CVec* data, std::size_t ts, std::size_t bs, std::size_t count, CVec* work) const {
   if (stages_.empty()) return;  // length 1
   // Ping-pong between data (strides ts, bs) and work (compact: t * count + b).
   CVec* src = data;
@@ -224,6 +220,32 @@ FC_MULTIVERSION void TupleFft::run(CVec* data, std::size_t ts, std::size_t bs, s
   if (src != data)
     for (std::size_t t = 0; t < n_; ++t)
       for (std::size_t b = 0; b < count; ++b) data[t * ts + b * bs] = src[t * sts + b * sbs];
+}
+
+// Multiversioned entry points, one per direction and layout: GCC clones non-template
+// functions only, and a row (one contiguous sequence) compiled apart from the strided column
+// case lets the constants propagate (the b loop vanishes), as -march=native builds got by
+// cloning run's constant-propagated variants.
+// Columns: adjacent transforms (bs = 1), ts apart.
+FC_MULTIVERSION void TupleFft::run_column_forward(CVec* data, std::size_t ts, std::size_t count, CVec* work) const {
+  run<false>(data, ts, 1, count, work);
+}
+FC_MULTIVERSION void TupleFft::run_column_inverse(CVec* data, std::size_t ts, std::size_t count, CVec* work) const {
+  run<true>(data, ts, 1, count, work);
+}
+// Any other layout (no caller today; kept so transform() honours its whole contract).
+void TupleFft::run_strided(CVec* data, std::size_t ts, std::size_t bs, std::size_t count, bool inverse, CVec* work) const {
+  if (inverse) run<true>(data, ts, bs, count, work);
+  else run<false>(data, ts, bs, count, work);
+}
+FC_MULTIVERSION void TupleFft::run_row_forward(CVec* data, CVec* work) const { run<false>(data, 1, 0, 1, work); }
+FC_MULTIVERSION void TupleFft::run_row_inverse(CVec* data, CVec* work) const { run<true>(data, 1, 0, 1, work); }
+
+void TupleFft::transform(CVec* data, std::size_t ts, std::size_t bs, std::size_t count, bool inverse, CVec* work) const {
+  if (count == 1 && ts == 1) return inverse ? run_row_inverse(data, work) : run_row_forward(data, work);
+  if (bs != 1) return run_strided(data, ts, bs, count, inverse, work);
+  if (inverse) run_column_inverse(data, ts, count, work);
+  else run_column_forward(data, ts, count, work);
 }
 
 TupleFft2D::TupleFft2D(std::size_t rows, std::size_t cols) : row_fft(cols), col_fft(rows), P(rows), Q(cols) {}

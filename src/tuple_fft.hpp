@@ -50,6 +50,11 @@ class TupleFft {
   };
   template <bool Inverse>
   void run(CVec* data, std::size_t ts, std::size_t bs, std::size_t count, CVec* work) const;
+  void run_column_forward(CVec* data, std::size_t ts, std::size_t count, CVec* work) const;
+  void run_column_inverse(CVec* data, std::size_t ts, std::size_t count, CVec* work) const;
+  void run_strided(CVec* data, std::size_t ts, std::size_t bs, std::size_t count, bool inverse, CVec* work) const;
+  void run_row_forward(CVec* data, CVec* work) const;
+  void run_row_inverse(CVec* data, CVec* work) const;
   std::size_t n_;
   std::vector<Stage> stages_;
 };

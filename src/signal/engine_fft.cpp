@@ -61,7 +61,7 @@ void copy_block(const T* src, const std::vector<std::size_t>& sd, const std::vec
 // spec *= kspec, complex, interleaved (written out: std::complex's operator* checks for NaN
 // per element and does not vectorize).
 template <class R>
-FC_MULTIVERSION void multiply(std::complex<R>* __restrict spec, const std::complex<R>* __restrict kspec, std::size_t n) {
+FC_INLINE void multiply_impl(std::complex<R>* __restrict spec, const std::complex<R>* __restrict kspec, std::size_t n) {
   R* a = reinterpret_cast<R*>(spec);
   const R* b = reinterpret_cast<const R*>(kspec);
   for (std::size_t i = 0; i < n; ++i) {
@@ -79,6 +79,14 @@ U* scratch(int slot, std::size_t n) {
   auto& b = buf[slot];
   if (b.size() < n * sizeof(U)) b.resize(n * sizeof(U));
   return reinterpret_cast<U*>(b.data());
+}
+
+// Non-template, so that GCC clones them (simd.hpp).
+FC_MULTIVERSION void multiply(std::complex<float>* spec, const std::complex<float>* kspec, std::size_t n) {
+  multiply_impl(spec, kspec, n);
+}
+FC_MULTIVERSION void multiply(std::complex<double>* spec, const std::complex<double>* kspec, std::size_t n) {
+  multiply_impl(spec, kspec, n);
 }
 
 std::vector<std::size_t> tile_candidates(std::size_t k, std::size_t e) {

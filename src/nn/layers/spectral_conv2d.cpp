@@ -130,8 +130,8 @@ namespace {
 using detail::CVec;
 using detail::kLanes;
 using detail::v8;
+using simd::splat;
 
-FC_INLINE v8 splat(float x) { return v8{x, x, x, x, x, x, x, x}; }
 
 FC_INLINE float hsum(v8 v) {
   typedef float v4 __attribute__((vector_size(16), aligned(16)));
