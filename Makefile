@@ -1,11 +1,16 @@
 # fourierconv — the commands a user needs. See README.md.
 BUILD ?= build
 JOBS ?= $(shell nproc)
+VENV ?= $(BUILD)/venv
+PY := $(VENV)/bin/python
+# The Python that the C++ tests use for live Keras checks (keras + the fourierconv package).
+TEST_ENV := FOURIERCONV_TEST_PYTHON=$(abspath $(PY)) KERAS_BACKEND=jax
 
-.PHONY: deps build test run bench clean
+.PHONY: deps build python test test-cpp test-python test-baseline run bench clean
 
 deps:
 	@scripts/install-deps
+	@scripts/python-venv $(VENV)
 
 $(BUILD)/CMakeCache.txt:
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release
@@ -13,8 +18,25 @@ $(BUILD)/CMakeCache.txt:
 build: deps $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS)
 
-test: build
-	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+# The Python package, built by pip (scikit-build-core + nanobind) into the venv; the build
+# folder is kept between runs so a rebuild is incremental.
+python: deps
+	CMAKE_BUILD_PARALLEL_LEVEL=$(JOBS) $(PY) -m pip install -q --disable-pip-version-check --no-build-isolation \
+	  --no-deps -Cbuild-dir=$(BUILD)/python .
+
+test: build python
+	$(MAKE) --no-print-directory test-cpp test-python test-baseline
+
+test-cpp:
+	cd $(BUILD) && $(TEST_ENV) ctest --output-on-failure -j $(JOBS)
+
+test-python:
+	cd python/tests && $(TEST_ENV) ../../$(PY) -m pytest -q -p no:cacheprovider .
+
+# The tests on an emulated CPU without AVX (qemu-user, Nehalem: SSE4.2 at most), proving the
+# installed code never needs the build machine's CPU.
+test-baseline:
+	scripts/test-baseline $(BUILD) $(PY)
 
 # The main job.
 run: build

@@ -203,8 +203,18 @@ FC_MULTIVERSION void FilterBankFft::adjoint(const float* dy, std::size_t N, std:
 #pragma omp for schedule(static)
       for (std::size_t g = g0; g < g1; ++g) {
         CVec* S = spectra + (g - g0) * PQ;
-        for (std::size_t l = planes - std::min(planes, g * kPlanesPerGroup); l < kLanes; ++l)  // lanes of no plane
-          for (std::size_t k = 0; k < PQ; ++k) S[k].re[l] = S[k].im[l] = 0.0f;
+        const std::size_t used = planes - std::min(planes, g * kPlanesPerGroup);
+        if (used < kLanes) {  // zero the lanes of no plane, by a mask: GCC 12 vectorized the
+          // lane-by-lane stores S[k].re[l] = 0 with aligned SSE stores at 4-byte offsets
+          // (a crash in the baseline clone, found under qemu -cpu Nehalem).
+          typedef int v8i __attribute__((vector_size(32), aligned(32)));
+          v8i keep;
+          for (std::size_t l = 0; l < kLanes; ++l) keep[l] = l < used ? -1 : 0;
+          for (std::size_t k = 0; k < PQ; ++k) {
+            S[k].re = (v8)((v8i)S[k].re & keep);
+            S[k].im = (v8)((v8i)S[k].im & keep);
+          }
+        }
         fft_.column_pass(S, 0, Q_, true, work);
         fft_.row_pass(S, 0, H_, true, work);
         for (std::size_t l = 0; l < kLanes; ++l) {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "fourierconv/convolve.hpp"
+#include "fourierconv/cpu.hpp"
 #include "fourierconv/error.hpp"
 #include "fourierconv/fft.hpp"
 #include "fourierconv/filters.hpp"

@@ -231,7 +231,7 @@ const std::vector<LayerType>& layer_types() {
          if (!(r >= 0 && r < 1)) bad(c, n + ": rate must be in [0, 1), got " + std::to_string(r));
          return std::make_unique<Dropout>(r, DropoutArgs{.name = n});
        }},
-      {"FourierConv2D", "fourierconv_keras", "fourierconv>FourierConv2D",
+      {"FourierConv2D", "fourierconv.keras", "fourierconv>FourierConv2D",
        [](const Layer& l, json& j) {
          auto* f = dynamic_cast<const FourierConv2D*>(&l);
          if (!f) return false;
@@ -265,7 +265,7 @@ const std::vector<LayerType>& layer_types() {
                                                                         .output = get<std::string>(c, cfg, "output", n),
                                                                         .activation = activation_of(c, cfg, n), .name = n});
        }},
-      {"SpectralConv2D", "fourierconv_keras", "fourierconv>SpectralConv2D",
+      {"SpectralConv2D", "fourierconv.keras", "fourierconv>SpectralConv2D",
        [](const Layer& l, json& j) {
          auto* s = dynamic_cast<const SpectralConv2D*>(&l);
          if (!s) return false;

@@ -106,7 +106,7 @@ Geometry make_geometry(const Shape& s1_in, const Shape& s2_in, Mode mode, const 
     for (long a : axes_in) {
       const long r = long(rank);
       if (a < -r || a >= r)
-        throw Error("axes: axis " + std::to_string(a) + " is out of range for an array of rank " + std::to_string(rank));
+        throw Error("axes exceeds dimensionality of input: axis " + std::to_string(a) + " for arrays of rank " + std::to_string(rank));
       const std::size_t u = std::size_t(a < 0 ? a + r : a);
       if (conv[u]) throw Error("all axes must be unique, got axis " + std::to_string(u) + " twice");
       conv[u] = true;

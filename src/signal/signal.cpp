@@ -356,8 +356,8 @@ Request request_2d(const ArrayView& in1, const ArrayView& in2, Mode mode, Bounda
                 " needs a non-empty in1, got shape " + shape_to_string(in1.shape));
   const DType rt = result_type(in1.dtype, in2.dtype);
   if (fill.imag() != 0 && !is_complex(rt))
-    throw Error(std::string(who) + ": could not cast fillvalue (" + std::to_string(fill.real()) + "+" +
-                std::to_string(fill.imag()) + "j) to the output type " + to_string(rt));
+    throw Error(std::string(who) + ": could not cast `fillvalue` directly to the output type " + to_string(rt) +
+                " (its imaginary part is " + std::to_string(fill.imag()) + ")");
   Request q;
   q.mode = mode;
   q.ext = boundary == Boundary::Fill ? Extension::Fill : boundary == Boundary::Wrap ? Extension::Periodic : Extension::Symmetric;

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -109,6 +110,14 @@ TEST(Saving, RoundTripKeepsPredictionsSummaryAndTrainability) {
   EXPECT_NE(message([&] { save_weights(m, ::testing::TempDir() + "/w.h5"); }).find(".weights.h5"), std::string::npos);
 }
 
+// The Python that runs real Keras for the parity checks: $FOURIERCONV_TEST_PYTHON (make test
+// sets build/venv's, which has keras with its numpy backend and the fourierconv package), else
+// python3. The checks skip, saying why, where it has no keras.
+static std::string keras_python() {
+  const char* p = std::getenv("FOURIERCONV_TEST_PYTHON");
+  return p && *p ? p : "python3";
+}
+
 TEST(Saving, RealKerasLoadsOurFile) {
   // The seed model, trained a little, saved by us and loaded by Keras in a subprocess.
   clear_session();
@@ -122,7 +131,7 @@ TEST(Saving, RealKerasLoadsOurFile) {
   save_model(m, dir + "/fc_ours.keras");
   io::write_npy(dir + "/fc_ours_x.npy", x);
   io::write_npy(dir + "/fc_ours_pred.npy", m.predict(x));
-  const std::string cmd = "python3 " + std::string(FOURIERCONV_SOURCE_DIR) + "/tools/keras-reference/check_load.py " + dir +
+  const std::string cmd = keras_python() + " " + std::string(FOURIERCONV_SOURCE_DIR) + "/tools/keras-reference/check_load.py " + dir +
                           "/fc_ours.keras " + dir + "/fc_ours_x.npy " + dir + "/fc_ours_pred.npy > " + dir + "/fc_check.log 2>&1";
   const int rc = std::system(cmd.c_str());
   const std::string log = read_text(dir + "/fc_check.log");
@@ -149,7 +158,7 @@ TEST(Saving, RealKerasComputesOurFourierLayers) {
   save_model(m, dir + "/fc_fourier.keras");
   io::write_npy(dir + "/fc_fourier_x.npy", x);
   io::write_npy(dir + "/fc_fourier_pred.npy", m.predict(x));
-  const std::string cmd = "python3 " + std::string(FOURIERCONV_SOURCE_DIR) + "/tools/keras-reference/check_load.py " + dir +
+  const std::string cmd = keras_python() + " " + std::string(FOURIERCONV_SOURCE_DIR) + "/tools/keras-reference/check_load.py " + dir +
                           "/fc_fourier.keras " + dir + "/fc_fourier_x.npy " + dir + "/fc_fourier_pred.npy > " + dir +
                           "/fc_fourier.log 2>&1";
   const int rc = std::system(cmd.c_str());

@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "common.hpp"
+#include "fourierconv/cpu.hpp"
 #include "fourierconv/error.hpp"
 
 namespace fourierconv::cli {
@@ -36,6 +37,9 @@ int main(int argc, char** argv) {
   };
   CLI::App app{"fourierconv: Fourier-domain convolution for signal processing and neural networks"};
   app.require_subcommand(1);
+  // --version: the release, and the instruction set the hot loops run at on this CPU.
+  app.set_version_flag("--version", std::string("fourierconv ") + FOURIERCONV_VERSION + " (SIMD: " +
+                                        fourierconv::cpu_dispatch_level() + ")");
   for (const auto& c : commands) c.setup(*app.add_subcommand(c.name, c.help));
   try {
     app.parse(argc, argv);

@@ -3,7 +3,8 @@
 
 Usage: check_load.py MODEL.keras X.npy EXPECTED.npy
 Exit 0: Keras's predictions match within 1e-5 of max(1, max |expected|); 1: they do not;
-77: Keras is not installed.
+77: Keras is not installed. Run it with a Python that has keras and the fourierconv package
+(make test uses build/venv, with KERAS_BACKEND=numpy).
 """
 import os
 import sys
@@ -15,11 +16,10 @@ try:
 except ImportError:
     print("check_load: keras is not installed (tools/keras-reference/setup.sh installs it)")
     sys.exit(77)
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "python"))
 try:
-    import fourierconv_keras  # noqa: F401  registers FourierConv2D / SpectralConv2D
-except ImportError:
-    pass
+    import fourierconv.keras  # noqa: F401  registers FourierConv2D / SpectralConv2D
+except ImportError as e:
+    print(f"check_load: the fourierconv package is not installed here ({e}); files with its layers will not load")
 model = keras.saving.load_model(sys.argv[1])
 x, want = np.load(sys.argv[2]), np.load(sys.argv[3])
 got = model.predict(x, verbose=0)

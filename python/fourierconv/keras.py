@@ -1,56 +1,30 @@
-"""Keras 3 definitions of fourierconv's FourierConv2D and SpectralConv2D, so that Keras can
-open .keras files holding them and compute what the C++ layers compute.
+"""FourierConv2D and SpectralConv2D as Keras 3 layers, so that Keras opens .keras files holding
+them (written by fourierconv) and computes what the C++ layers compute.
 
-    import fourierconv_keras            # registers "fourierconv>FourierConv2D", "...>SpectralConv2D"
+    import keras
+    import fourierconv.keras            # registers "fourierconv>FourierConv2D", "...>SpectralConv2D"
     model = keras.saving.load_model("m.keras")
 
-The formulas are those of include/fourierconv/filters.hpp and nn/layers/*_conv2d.hpp:
-frequencies in cycles per pixel (numpy's fftfreq), y = Re(ifft2(fft2(x) * H)) per filter and
-channel (output channel c*F + f), "same" padding to P = next_fast_size(2n - 1), "magnitude"
-output |ifft2(...)|; SpectralConv2D keeps rows [0, m1) and [H-m1, H) and columns [0, m2) of the
-rfft2 spectrum and returns irfft2(sum_c X_c W_cf) + bias.
-"""
-import math
+Needs keras (pip install keras, with a backend: jax, torch or tensorflow).
 
+The formulas are those of include/fourierconv/filters.hpp and nn/layers/*_conv2d.hpp; the
+frequency responses come from fourierconv itself (fourierconv.filters.response, cycles per
+pixel on numpy's fftfreq grid), so the two cannot drift apart. FourierConv2D: y = Re(ifft2(
+fft2(x) * H)) per filter and channel (output channel c*F + f), "same" padding to
+P = next_fast_size(2n - 1), "magnitude" output |ifft2(...)|. SpectralConv2D keeps rows [0, m1)
+and [H-m1, H) and columns [0, m2) of the rfft2 spectrum and returns irfft2(sum_c X_c W_cf) + bias.
+"""
 import keras
 import numpy as np
 from keras import ops
 
+from . import _core
+from .filters import response
+
 
 def next_fast_size(n):
-    m = max(n, 1)
-    while True:
-        r = m
-        for p in (2, 3, 5, 7):
-            while r % p == 0:
-                r //= p
-        if r == 1:
-            return m
-        m += 1
-
-
-def response(spec, fy, fx):
-    """The frequency response named by a make_filter spec ("butterworth:0.1,2")."""
-    name, _, args = spec.partition(":")
-    a = [float(v) for v in args.split(",")] if args else []
-    r2 = fx ** 2 + fy ** 2
-    r = np.sqrt(r2)
-    g = lambda u, v, s: np.exp(-(u ** 2 + v ** 2) / (2 * s ** 2))  # noqa: E731
-    table = {
-        "gaussian_lowpass": lambda: np.exp(-r2 / (2 * a[0] ** 2)),
-        "gaussian_highpass": lambda: 1 - np.exp(-r2 / (2 * a[0] ** 2)),
-        "ideal_lowpass": lambda: (r <= a[0]).astype(np.float64),
-        "ideal_highpass": lambda: (r > a[0]).astype(np.float64),
-        "ideal_bandpass": lambda: ((r >= a[0]) & (r <= a[1])).astype(np.float64),
-        "butterworth": lambda: 1 / (1 + (r / a[0]) ** (2 * a[1])),
-        "gaussian_bandpass": lambda: np.exp(-(r - a[0]) ** 2 / (2 * a[1] ** 2)),
-        "laplacian_of_gaussian": lambda: -4 * math.pi ** 2 * r2 * np.exp(-2 * math.pi ** 2 * a[0] ** 2 * r2),
-        "gabor": lambda: g(fx - a[0] * math.cos(a[1]), fy - a[0] * math.sin(a[1]), a[2])
-        + g(fx + a[0] * math.cos(a[1]), fy + a[0] * math.sin(a[1]), a[2]),
-    }
-    if name not in table:
-        raise ValueError(f"FourierConv2D: unknown filter '{name}'")
-    return table[name]()
+    """The smallest 7-smooth size >= n (fourierconv's FFT sizes)."""
+    return _core.next_fast_size(int(n))
 
 
 def _activation(name):
@@ -69,9 +43,7 @@ class FourierConv2D(keras.layers.Layer):
     def build(self, input_shape):
         _, h, w, _ = input_shape
         self.P, self.Q = (h, w) if self.padding == "circular" else (next_fast_size(2 * h - 1), next_fast_size(2 * w - 1))
-        fy = np.fft.fftfreq(self.P)[:, None]
-        fx = np.fft.fftfreq(self.Q)[None, :]
-        self.bank = np.stack([response(s, fy, fx) for s in self.filters]).astype(np.float32)  # (F, P, Q)
+        self.bank = np.stack([response(s, (self.P, self.Q)) for s in self.filters])  # (F, P, Q) float32
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], input_shape[1], input_shape[2], input_shape[3] * len(self.filters))

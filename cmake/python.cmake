@@ -1,0 +1,18 @@
+# The Python extension module fourierconv._core: nanobind (from PyPI, a build requirement in
+# pyproject.toml) over the static library. Built by scikit-build-core (pip install .), or by
+# any configure given -DFOURIERCONV_PYTHON=ON and a Python with nanobind installed.
+find_package(Python 3.9 REQUIRED COMPONENTS Interpreter Development.Module)
+if(NOT nanobind_DIR)
+  execute_process(COMMAND "${Python_EXECUTABLE}" -m nanobind --cmake_dir
+                  OUTPUT_STRIP_TRAILING_WHITESPACE OUTPUT_VARIABLE nanobind_DIR RESULT_VARIABLE nb_rc)
+  if(NOT nb_rc EQUAL 0)
+    message(FATAL_ERROR "FOURIERCONV_PYTHON: nanobind is not installed for ${Python_EXECUTABLE} (pip install nanobind)")
+  endif()
+endif()
+find_package(nanobind CONFIG REQUIRED)
+
+file(GLOB FOURIERCONV_BINDINGS CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/python/bindings/*.cpp)
+nanobind_add_module(_core NB_STATIC ${FOURIERCONV_BINDINGS})
+target_include_directories(_core PRIVATE ${PROJECT_SOURCE_DIR}/python/bindings)
+target_link_libraries(_core PRIVATE fourierconv)
+install(TARGETS _core LIBRARY DESTINATION fourierconv COMPONENT python)

@@ -1,0 +1,148 @@
+// fourierconv._core's models: nn::Sequential as a Python class (load, build by name, summary,
+// fit, evaluate, predict, save), and the Fashion-MNIST loader. Arrays arrive as float32 (the
+// Python layer converts, as Keras does); training and inference run without the GIL.
+#include <cstdio>
+
+#include <nanobind/stl/map.h>
+#include <nanobind/stl/optional.h>
+#include <nanobind/stl/pair.h>
+#include <nanobind/stl/string.h>
+#include <nanobind/stl/tuple.h>
+#include <nanobind/stl/vector.h>
+
+#include "bindings.hpp"
+#include "convert.hpp"
+#include "fourierconv/io/idx.hpp"
+#include "fourierconv/nn/models.hpp"
+#include "fourierconv/nn/saving.hpp"
+#include "fourierconv/nn/sequential.hpp"
+
+namespace fourierconv::python {
+
+namespace {
+
+using nn::Sequential;
+using Float32Array = nb::ndarray<nb::ro, nb::device::cpu>;
+
+std::vector<std::size_t> vec(const Shape& s) { return {s.begin(), s.end()}; }
+
+}  // namespace
+
+void bind_models(nb::module_& m) {
+  nb::class_<Sequential>(m, "Sequential")
+      .def_prop_ro("name", &Sequential::name)
+      .def_prop_ro("input_shape", [](const Sequential& s) { return vec(s.input_shape()); })
+      .def_prop_ro("output_shape", [](const Sequential& s) { return vec(s.output_shape()); })
+      .def_prop_ro("layer_names",
+                   [](const Sequential& s) {
+                     std::vector<std::string> names;
+                     for (const auto& l : s.layers()) names.push_back(l->name());
+                     return names;
+                   })
+      .def_prop_ro("compiled", &Sequential::compiled)
+      .def("count_params", &Sequential::count_params)
+      .def("count_trainable_params", &Sequential::count_trainable_params)
+      .def(
+          "summary_text",
+          [](const Sequential& s, int line_length, bool detail) {
+            return s.summary_text({.line_length = line_length, .detail = detail});
+          },
+          nb::arg("line_length"), nb::arg("detail"))
+      .def(
+          "compile",
+          [](Sequential& s, const std::string& optimizer, const std::string& loss, std::vector<std::string> metrics) {
+            s.compile(optimizer, loss, std::move(metrics));
+          },
+          nb::arg("optimizer"), nb::arg("loss"), nb::arg("metrics"))
+      .def(
+          "predict",
+          [](Sequential& s, const Float32Array& x, std::size_t batch_size) {
+            const Tensor t = tensor_of(x, "x");
+            Tensor y;
+            {
+              nb::gil_scoped_release unlocked;
+              y = s.predict(t, batch_size);
+            }
+            return to_numpy(y);
+          },
+          nb::arg("x"), nb::arg("batch_size"))
+      .def(
+          "evaluate",
+          [](Sequential& s, const Float32Array& x, const Float32Array& y, std::size_t batch_size, int verbose) {
+            const Tensor tx = tensor_of(x, "x"), ty = tensor_of(y, "y");
+            nn::Evaluation e;
+            {
+              nb::gil_scoped_release unlocked;
+              e = s.evaluate(tx, ty, batch_size, verbose);
+              std::fflush(stdout);
+            }
+            return std::make_pair(e.loss, e.accuracy);
+          },
+          nb::arg("x"), nb::arg("y"), nb::arg("batch_size"), nb::arg("verbose"))
+      .def(
+          "fit",
+          [](Sequential& s, const Float32Array& x, const Float32Array& y, std::size_t batch_size, std::size_t epochs,
+             double validation_split, bool shuffle, int verbose, std::uint64_t seed, std::optional<Float32Array> vx,
+             std::optional<Float32Array> vy) {
+            const Tensor tx = tensor_of(x, "x"), ty = tensor_of(y, "y");
+            Tensor tvx, tvy;
+            nn::FitArgs a;
+            a.batch_size = batch_size, a.epochs = epochs, a.validation_split = validation_split;
+            a.shuffle = shuffle, a.verbose = verbose, a.seed = seed;
+            if (vx && vy) {
+              tvx = tensor_of(*vx, "validation_data[0]");
+              tvy = tensor_of(*vy, "validation_data[1]");
+              a.validation_x = &tvx, a.validation_y = &tvy;
+            }
+            nn::History h;
+            {
+              nb::gil_scoped_release unlocked;
+              h = s.fit(tx, ty, a);
+              std::fflush(stdout);
+            }
+            return std::make_pair(h.history, h.epoch_seconds);
+          },
+          nb::arg("x"), nb::arg("y"), nb::arg("batch_size"), nb::arg("epochs"), nb::arg("validation_split"),
+          nb::arg("shuffle"), nb::arg("verbose"), nb::arg("seed"), nb::arg("validation_x").none(),
+          nb::arg("validation_y").none())
+      .def(
+          "save",
+          [](const Sequential& s, const std::string& path) {
+            nb::gil_scoped_release unlocked;
+            nn::save_model(s, path);
+          },
+          nb::arg("path"));
+
+  m.def(
+      "load_model",
+      [](const std::string& path) {
+        nb::gil_scoped_release unlocked;
+        return nn::load_model(path);
+      },
+      nb::arg("path"));
+  m.def(
+      "build_model",
+      [](const std::string& name, std::vector<std::size_t> input_shape, std::size_t classes) {
+        return nn::make_model(name, Shape(input_shape.begin(), input_shape.end()), classes);
+      },
+      nb::arg("name"), nb::arg("input_shape"), nb::arg("classes"));
+  m.def("model_names", [] {
+    std::vector<std::pair<std::string, std::string>> r;
+    for (const auto& i : nn::model_names()) r.emplace_back(i.name, i.description);
+    return r;
+  });
+  m.def("default_fashion_mnist_dir", &io::default_fashion_mnist_dir);
+  m.def(
+      "load_mnist_format",
+      [](const std::string& dir, std::size_t limit) {
+        io::Dataset d;
+        {
+          nb::gil_scoped_release unlocked;
+          d = io::load_mnist_format(dir, limit);
+        }
+        return nb::make_tuple(to_numpy(d.x_train), to_numpy(d.y_train), to_numpy(d.x_test), to_numpy(d.y_test));
+      },
+      nb::arg("dir"), nb::arg("limit"));
+}
+
+}  // namespace fourierconv::python

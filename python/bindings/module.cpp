@@ -1,0 +1,28 @@
+// fourierconv._core: the compiled half of the Python package (python/fourierconv is the other).
+// C++ errors reach Python as the exception types scipy and Keras raise for the same faults:
+// fourierconv::Error (bad arguments, shapes, files) as ValueError, std::bad_alloc as
+// MemoryError; nanobind's own argument errors are TypeError.
+#include <new>
+
+#include <nanobind/stl/string.h>
+
+#include "bindings.hpp"
+#include "fourierconv/cpu.hpp"
+#include "fourierconv/error.hpp"
+
+NB_MODULE(_core, m) {
+  namespace nb = nanobind;
+  m.doc() = "fourierconv's C++ core (use the fourierconv package, not this module)";
+  nb::register_exception_translator([](const std::exception_ptr& p, void*) {
+    try {
+      std::rethrow_exception(p);
+    } catch (const fourierconv::Error& e) {
+      PyErr_SetString(PyExc_ValueError, e.what());
+    }
+  });
+  m.def("cpu_dispatch_level", &fourierconv::cpu_dispatch_level,
+        "The instruction set fourierconv's hot loops run at here: x86-64-v4, x86-64-v3 or baseline.");
+  fourierconv::python::bind_signal(m);
+  fourierconv::python::bind_filters(m);
+  fourierconv::python::bind_models(m);
+}

@@ -1,0 +1,61 @@
+"""Frequency responses as arrays, and filtering an image through the FFT.
+
+A filter is named by a spec string, as the CLI's ``--filter`` and the FourierConv2D layer
+name it: ``"butterworth:0.1,2"``, ``"gaussian_lowpass:0.05"``, ``"gabor:0.2,0.5,0.05"``...
+(`names()` lists them; the formulas are in include/fourierconv/filters.hpp). Frequencies
+are in cycles per sample, on numpy.fft.fftfreq's grid.
+
+    H = fourierconv.filters.response("butterworth:0.1,2", (256, 256))   # float32, (256, 256)
+    y = fourierconv.filters.apply_filter(image, "gaussian_lowpass:0.05", padding="reflect")
+"""
+import numpy as np
+
+from . import _core
+
+__all__ = ["names", "canonical", "response", "apply_filter", "sinc_kernel"]
+
+
+def names():
+    """{name: its arguments} of the filters a spec may name, e.g. {'butterworth': 'cutoff,order'}."""
+    return dict(n.partition(":")[::2] for n in _core.filter_names())
+
+
+def canonical(spec):
+    """The spec as fourierconv writes it (defaults filled in). ValueError for an unknown name,
+    a wrong argument count or an argument out of range, naming them."""
+    return _core.filter_canonical(str(spec))
+
+
+def response(spec, shape):
+    """H(fy, fx) sampled on the (P, Q) grid of numpy.fft.fftfreq(P) x fftfreq(Q): a float32
+    array of shape `shape`, laid out as numpy.fft.fft2's output (DC at [0, 0]), so
+    ``np.fft.ifft2(np.fft.fft2(x) * H)`` applies the filter circularly."""
+    if np.ndim(shape) != 1 or len(shape) != 2:
+        raise ValueError(f"response: shape must be (rows, cols), got {shape!r}")
+    rows, cols = (int(s) for s in shape)
+    if rows < 1 or cols < 1:
+        raise ValueError(f"response: shape must be positive, got {shape!r}")
+    return _core.filter_response(str(spec), rows, cols)
+
+
+def apply_filter(x, spec, padding="circular", output="real"):
+    """The image `x` filtered by the frequency response `spec`, per channel.
+
+    x : (H, W) or (H, W, C) array_like, converted to float32 (the layers' type).
+    padding : 'circular' (the image is one period: the plain convolution theorem), 'zero' or
+        'reflect' (the image centred on a grid of about twice its size, padded with zeros or
+        mirrored as scipy.ndimage's 'reflect', then cropped back).
+    output : 'real' (Re of the inverse transform) or 'magnitude' (its modulus).
+
+    Returns a float32 array of x's shape. ValueError for other ranks, names or specs.
+    """
+    a = np.ascontiguousarray(x, dtype=np.float32)
+    if a.ndim not in (2, 3):
+        raise ValueError(f"apply_filter: x must be (H, W) or (H, W, C), got shape {a.shape}")
+    return _core.apply_filter(a, str(spec), str(padding), str(output))
+
+
+def sinc_kernel(n, width):
+    """The seed's spatial sinc kernel, n x n float32: k[i, j] = sinc((i - n/2)/width) *
+    sinc((j - n/2)/width) with numpy's sinc (sin(pi t)/(pi t))."""
+    return _core.sinc_kernel(int(n), float(width))

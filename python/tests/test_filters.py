@@ -1,0 +1,63 @@
+"""fourierconv.filters: responses on numpy's fftfreq grid, and apply_filter against numpy's
+FFT (the convolution theorem, computed independently here in float64)."""
+import numpy as np
+import pytest
+
+from fourierconv import filters
+
+
+def test_names_and_canonical_specs():
+    assert {"butterworth", "gaussian_lowpass", "gabor"} <= set(filters.names())
+    assert filters.canonical("butterworth:0.1,2").startswith("butterworth")
+    with pytest.raises(ValueError, match="nosuch"):
+        filters.canonical("nosuch:1")
+    with pytest.raises(ValueError):
+        filters.canonical("butterworth:0.1")  # wrong argument count
+
+
+def test_response_formulas_on_fftfreq_grid():
+    P, Q = 12, 17
+    fy, fx = np.fft.fftfreq(P)[:, None], np.fft.fftfreq(Q)[None, :]
+    r2 = fx ** 2 + fy ** 2
+    H = filters.response("butterworth:0.1,2", (P, Q))
+    assert H.shape == (P, Q) and H.dtype == np.float32
+    np.testing.assert_allclose(H, 1 / (1 + (np.sqrt(r2) / 0.1) ** 4), rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(filters.response("gaussian_lowpass:0.05", (P, Q)), np.exp(-r2 / (2 * 0.05 ** 2)),
+                               rtol=1e-5, atol=1e-7)
+    with pytest.raises(ValueError):
+        filters.response("butterworth:0.1,2", (0, 3))
+    with pytest.raises(ValueError):
+        filters.response("butterworth:0.1,2", (3,))
+
+
+@pytest.mark.parametrize("shape", [(32, 32), (31, 17, 3)])
+def test_apply_filter_circular_is_the_convolution_theorem(rng, shape):
+    x = rng.standard_normal(shape).astype(np.float32)
+    spec = "gaussian_lowpass:0.08"
+    y = filters.apply_filter(x, spec)
+    assert y.shape == x.shape and y.dtype == np.float32
+    H = filters.response(spec, shape[:2]).astype(np.float64)
+    x3 = x.reshape(shape[0], shape[1], -1).astype(np.float64)
+    want = np.stack([np.fft.ifft2(np.fft.fft2(x3[..., c]) * H).real for c in range(x3.shape[2])], axis=-1)
+    np.testing.assert_allclose(y.reshape(want.shape), want, atol=2e-5 * max(1, np.abs(want).max()))
+
+
+def test_apply_filter_paddings_and_errors(rng):
+    x = rng.standard_normal((20, 24))
+    for padding in ["zero", "reflect"]:
+        for output in ["real", "magnitude"]:
+            y = filters.apply_filter(x, "butterworth:0.2,2", padding=padding, output=output)
+            assert y.shape == x.shape and np.isfinite(y).all()
+            if output == "magnitude":
+                assert (y >= 0).all()
+    with pytest.raises(ValueError):
+        filters.apply_filter(np.ones(5), "butterworth:0.2,2")
+    with pytest.raises(ValueError):
+        filters.apply_filter(x, "butterworth:0.2,2", padding="nearest")
+
+
+def test_sinc_kernel_is_numpys_sinc():
+    n, w = 9, 2.5
+    k = filters.sinc_kernel(n, w)
+    t = (np.arange(n) - n // 2) / w
+    np.testing.assert_allclose(k, np.outer(np.sinc(t), np.sinc(t)), atol=1e-6)
