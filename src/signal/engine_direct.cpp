@@ -58,38 +58,61 @@ __attribute__((always_inline)) inline void row_block(const T* const* rows, std::
   using A = typename Acc<T>::type;
   const std::size_t kl = KL ? KL : kl_runtime;
   if constexpr (std::is_same_v<T, float> && B % 8 == 0) {
-    // Explicit 8-float vectors: GCC kept a float array of sums on the stack here.
-    constexpr std::size_t V = B / 8;
-    simd::v8 acc[V];
-    for (std::size_t j = 0; j < V; ++j) acc[j] = simd::v8{} + bias;
+    // Explicit 8-float vectors: GCC kept a float array of sums on the stack here. P partial
+    // sums per output vector, over taps v = p mod P, so that narrow blocks still run 4
+    // independent FMA chains (one chain waits out the FMA's 4-cycle latency: the 8-wide
+    // blocks at a row's borders took half the time of a 256-wide row with a 15 x 15 kernel).
+    constexpr std::size_t V = B / 8, P = V >= 4 ? 1 : 4 / V;
+    simd::v8 acc[P][V];
+    for (std::size_t p = 0; p < P; ++p)
+      for (std::size_t j = 0; j < V; ++j) acc[p][j] = p ? simd::v8{} : simd::v8{} + bias;
     for (std::size_t q = 0; q < k_rows; ++q) {
       if (!rows[q]) continue;
       const float* x = rows[q] + j0;
       const float* kq = kr + q * kl;
-      for (std::size_t v = 0; v < kl; ++v) {
+      std::size_t v = 0;
+      for (; v + P <= kl; v += P)
+        for (std::size_t p = 0; p < P; ++p) {
+          const float kv = kq[v + p];
+          const simd::v8 k = {kv, kv, kv, kv, kv, kv, kv, kv};
+          for (std::size_t j = 0; j < V; ++j) acc[p][j] = simd::fma(k, simd::loadu(x + v + p + 8 * j), acc[p][j]);
+        }
+      for (; v < kl; ++v) {
         const float kv = kq[v];
         const simd::v8 k = {kv, kv, kv, kv, kv, kv, kv, kv};
-        for (std::size_t j = 0; j < V; ++j) acc[j] = simd::fma(k, simd::loadu(x + v + 8 * j), acc[j]);
+        for (std::size_t j = 0; j < V; ++j) acc[0][j] = simd::fma(k, simd::loadu(x + v + 8 * j), acc[0][j]);
       }
     }
-    for (std::size_t j = 0; j < V; ++j) simd::storeu(dst + 8 * j, acc[j]);
+    for (std::size_t p = 1; p < P; ++p)
+      for (std::size_t j = 0; j < V; ++j) acc[0][j] += acc[p][j];
+    for (std::size_t j = 0; j < V; ++j) simd::storeu(dst + 8 * j, acc[0][j]);
   } else if constexpr (std::is_same_v<T, double> && B % 4 == 0) {
     typedef double v4 __attribute__((vector_size(32), aligned(32)));
     typedef double v4u __attribute__((vector_size(32), aligned(8), may_alias));
-    constexpr std::size_t V = B / 4;
-    v4 acc[V];
-    for (std::size_t j = 0; j < V; ++j) acc[j] = v4{} + bias;
+    constexpr std::size_t V = B / 4, P = V >= 4 ? 1 : 4 / V;  // as float's
+    v4 acc[P][V];
+    for (std::size_t p = 0; p < P; ++p)
+      for (std::size_t j = 0; j < V; ++j) acc[p][j] = p ? v4{} : v4{} + bias;
     for (std::size_t q = 0; q < k_rows; ++q) {
       if (!rows[q]) continue;
       const double* x = rows[q] + j0;
       const double* kq = kr + q * kl;
-      for (std::size_t v = 0; v < kl; ++v) {
+      std::size_t v = 0;
+      for (; v + P <= kl; v += P)
+        for (std::size_t p = 0; p < P; ++p) {
+          const double kv = kq[v + p];
+          const v4 k = {kv, kv, kv, kv};
+          for (std::size_t j = 0; j < V; ++j) acc[p][j] += k * *reinterpret_cast<const v4u*>(x + v + p + 4 * j);
+        }
+      for (; v < kl; ++v) {
         const double kv = kq[v];
         const v4 k = {kv, kv, kv, kv};
-        for (std::size_t j = 0; j < V; ++j) acc[j] += k * *reinterpret_cast<const v4u*>(x + v + 4 * j);
+        for (std::size_t j = 0; j < V; ++j) acc[0][j] += k * *reinterpret_cast<const v4u*>(x + v + 4 * j);
       }
     }
-    for (std::size_t j = 0; j < V; ++j) *reinterpret_cast<v4u*>(dst + 4 * j) = acc[j];
+    for (std::size_t p = 1; p < P; ++p)
+      for (std::size_t j = 0; j < V; ++j) acc[0][j] += acc[p][j];
+    for (std::size_t j = 0; j < V; ++j) *reinterpret_cast<v4u*>(dst + 4 * j) = acc[0][j];
   } else if constexpr (std::is_same_v<T, std::complex<float>> || std::is_same_v<T, std::complex<double>>) {
     using R = typename T::value_type;
     R re[B], im[B];
@@ -159,6 +182,8 @@ FC_MULTIVERSION void direct_convolve(const Geometry& g, const T* x, const T* ker
   std::vector<std::size_t> xs(r);  // strides of an x item
   xs[r - 1] = 1;
   for (std::size_t i = r - 1; i-- > 0;) xs[i] = xs[i + 1] * g.axes[i + 1].n;
+  // Widest border run, rounded up to whole 8-column blocks.
+  const std::size_t border_w = (std::max(j_lo, ol - j_hi) + 7) / 8 * 8;
   // The flipped kernels of every kernel item.
   const std::size_t kitems = g.k_items();
   std::unique_ptr<T[]> flipped(new T[kitems * kp]);
@@ -195,7 +220,9 @@ FC_MULTIVERSION void direct_convolve(const Geometry& g, const T* x, const T* ker
   };
 #pragma omp parallel if (macs > kParallelMacs && B * out_rows > 1)
   {
-    std::vector<const T*> rows(k_rows);
+    std::vector<const T*> rows(k_rows), brows(k_rows);
+    // (unique_ptr, not vector: vector<bool> has no data())
+    std::unique_ptr<T[]> btmp(new T[k_rows * (border_w + kl - 1)]()), bout(new T[border_w + 1]());
     std::vector<std::size_t> o(r > 1 ? r - 1 : 1), u(r > 1 ? r - 1 : 1);
     std::size_t cached_b = std::size_t(-1);
     const T* xi = nullptr;
@@ -229,24 +256,34 @@ FC_MULTIVERSION void direct_convolve(const Geometry& g, const T* x, const T* ker
         }
       }
       T* dst = y + b * op + row * ol;
-      // Border columns: sources looked up one by one.
-      auto border = [&](std::size_t j) __attribute__((always_inline)) {
-        A acc = fill_bias;
+      // Border columns [j0, j1): their E columns gathered (extension rule applied) into a small
+      // row per kernel row, then the register-blocked kernel runs on those, 8 outputs at a time.
+      // (Looked up one by one, the k - 1 border columns of a 256-wide row cost as much as the
+      // ~240 interior ones for a 15 x 15 kernel.)
+      auto border = [&](std::size_t j0, std::size_t j1) {
+        if (j0 >= j1) return;
+        const std::size_t n = j1 - j0, n8 = (n + 7) / 8 * 8, w = n8 + kl - 1;
         for (std::size_t q = 0; q < k_rows; ++q) {
-          if (!rows[q]) continue;
-          const T* xr = rows[q] - shift;  // the input row itself
-          for (std::size_t v = 0; v < kl; ++v) {
-            const std::ptrdiff_t sidx = src_last[j + v];
-            mac(acc, kr[q * kl + v], sidx < 0 ? fill : xr[sidx]);
+          if (!rows[q]) {
+            brows[q] = nullptr;
+            continue;
           }
+          const T* xr = rows[q] - shift;  // the input row itself
+          T* t = btmp.get() + q * w;
+          for (std::size_t c = 0; c < w; ++c) {
+            const std::size_t e = j0 + c;  // E column
+            const std::ptrdiff_t sidx = e < src_last.size() ? src_last[e] : -1;
+            t[c] = sidx < 0 ? (e < src_last.size() ? fill : T{}) : xr[sidx];
+          }
+          brows[q] = t;
         }
-        if constexpr (std::is_same_v<T, std::complex<float>> || std::is_same_v<T, std::complex<double>>) dst[j] = acc;
-        else dst[j] = narrow<T>(acc);
+        for (std::size_t jj = 0; jj < n8; jj += 8) row_block<8>(brows.data(), k_rows, kr, kl, jj, fill_bias, bout.get() + jj);
+        std::copy(bout.get(), bout.get() + n, dst + j0);
       };
-      for (std::size_t j = 0; j < j_lo; ++j) border(j);
+      border(0, j_lo);
       std::size_t j = j_lo;
       interior(rows.data(), kr, fill_bias, dst, j);
-      for (j = std::max(j, j_hi); j < ol; ++j) border(j);
+      border(std::max(j, j_hi), ol);
     }
   }
 }

@@ -71,15 +71,36 @@ FC_INLINE void multiply_impl(std::complex<R>* __restrict spec, const std::comple
   }
 }
 
-// Per-thread work buffers kept across calls (a complex 128 x 128 grid is 256 KB: allocating it
-// per call cost page faults and zeroing that doubled the seed case's time).
+// Work buffers. Up to kKeptScratchBytes they are per thread and kept across calls (a complex
+// 128 x 128 grid is 256 KB: allocating it per call cost page faults and zeroing that doubled
+// the seed case's time); larger ones (a whole 2048^2 grid is 17 MB) live for one call only,
+// so that a large convolution leaves no memory held behind it.
+constexpr std::size_t kKeptScratchBytes = std::size_t(4) << 20;
+
 template <class U>
-U* scratch(int slot, std::size_t n) {
-  thread_local AlignedVector<unsigned char> buf[4];
-  auto& b = buf[slot];
-  if (b.size() < n * sizeof(U)) b.resize(n * sizeof(U));
-  return reinterpret_cast<U*>(b.data());
-}
+class Scratch {
+ public:
+  Scratch(int slot, std::size_t n) {
+    const std::size_t bytes = std::max<std::size_t>(n * sizeof(U), 64);
+    if (bytes <= kKeptScratchBytes) {
+      thread_local AlignedVector<unsigned char> kept[3];
+      auto& b = kept[slot];
+      if (b.size() < bytes) b.resize(bytes);
+      p_ = reinterpret_cast<U*>(b.data());
+    } else {
+      owned_.reset(static_cast<unsigned char*>(AlignedAllocator<unsigned char>().allocate(bytes)));
+      p_ = reinterpret_cast<U*>(owned_.get());
+    }
+  }
+  U* get() const { return p_; }
+
+ private:
+  struct Free {
+    void operator()(unsigned char* p) const noexcept { AlignedAllocator<unsigned char>().deallocate(p, 0); }
+  };
+  std::unique_ptr<unsigned char, Free> owned_;
+  U* p_ = nullptr;
+};
 
 // Non-template, so that GCC clones them (simd.hpp).
 FC_MULTIVERSION void multiply(std::complex<float>* spec, const std::complex<float>* kspec, std::size_t n) {
@@ -87,6 +108,20 @@ FC_MULTIVERSION void multiply(std::complex<float>* spec, const std::complex<floa
 }
 FC_MULTIVERSION void multiply(std::complex<double>* spec, const std::complex<double>* kspec, std::size_t n) {
   multiply_impl(spec, kspec, n);
+}
+
+// body(i) for i in [0, n): shared among OpenMP threads when par, else on the calling thread
+// outside any parallel region. (A region of one thread around a transform planned with
+// FFTW's own threads makes theirs a nested team, which libgomp creates anew on every call:
+// two thread creations per one-shot convolve of a large 1-D grid.)
+template <class F>
+void for_items(std::size_t n, bool par, F&& body) {
+  if (!par || n < 2) {
+    for (std::size_t i = 0; i < n; ++i) body(i);
+    return;
+  }
+#pragma omp parallel for schedule(static)
+  for (std::size_t i = 0; i < n; ++i) body(i);
 }
 
 std::vector<std::size_t> tile_candidates(std::size_t k, std::size_t e) {
@@ -295,47 +330,43 @@ struct FftConvolver<T>::Impl {
     const bool par = B > 1 && double(B) * double(points) > kParallelPoints;
     if (x_shared) {
       xspec.resize(g.x_items() * bins);
-#pragma omp parallel if (par && g.x_items() > 1)
-      {
-        T* gb = scratch<T>(0, points);
-#pragma omp for schedule(static)
-        for (std::size_t i = 0; i < g.x_items(); ++i) {
-          place(x + i * xp, gb);
-          fwd->execute(gb, xspec.data() + i * bins);
-        }
-      }
+      for_items(g.x_items(), par, [&](std::size_t i) {
+        const Scratch<T> gb(0, points);
+        place(x + i * xp, gb.get());
+        fwd->execute(gb.get(), xspec.data() + i * bins);
+      });
     }
     // Circular on the input grid (the seed's case): the transforms read x and write y in place
     // when they have FFTW's alignment (Array and Tensor storage does): two copies saved.
     const bool same_grid = on_x && g.circular;
     auto aligned = [](const void* p) { return reinterpret_cast<std::uintptr_t>(p) % 64 == 0; };
-#pragma omp parallel if (par)
-    {
-      T* gb = scratch<T>(0, points);
-      T* res = scratch<T>(1, points);
-      C* spec = scratch<C>(2, bins);
-#pragma omp for schedule(static)
-      for (std::size_t b = 0; b < B; ++b) {
-        const T* xi = x + g.x_item(b) * xp;
-        T* yi = y + b * op;
-        if (x_shared) {
-          std::copy(xspec.begin() + std::ptrdiff_t(g.x_item(b) * bins), xspec.begin() + std::ptrdiff_t((g.x_item(b) + 1) * bins),
-                    spec);
-        } else if (same_grid && aligned(xi)) {
-          fwd->execute(xi, spec);  // r2c and out-of-place c2c leave their input intact
-        } else {
-          place(xi, gb);
-          fwd->execute(gb, spec);
-        }
-        multiply(spec, kspec.data() + g.k_item(b) * bins, bins);
-        if (same_grid && aligned(yi)) {
-          inv->execute(spec, yi);
-        } else {
-          inv->execute(spec, res);
-          crop(res, yi);
-        }
+    // Per item: the grid buffer takes the input, then (the forward transform done with it) the
+    // inverse's output: one real grid and one spectrum besides the output (peak memory on a
+    // 2048^2 float32 image: kernel spectrum + grid + spectrum + output).
+    for_items(B, par, [&](std::size_t b) {
+      const Scratch<T> gbuf(0, points);
+      const Scratch<C> sbuf(1, bins);
+      T* gb = gbuf.get();
+      C* spec = sbuf.get();
+      const T* xi = x + g.x_item(b) * xp;
+      T* yi = y + b * op;
+      if (x_shared) {
+        std::copy(xspec.begin() + std::ptrdiff_t(g.x_item(b) * bins), xspec.begin() + std::ptrdiff_t((g.x_item(b) + 1) * bins),
+                  spec);
+      } else if (same_grid && aligned(xi)) {
+        fwd->execute(xi, spec);  // r2c and out-of-place c2c leave their input intact
+      } else {
+        place(xi, gb);
+        fwd->execute(gb, spec);
       }
-    }
+      multiply(spec, kspec.data() + g.k_item(b) * bins, bins);
+      if (same_grid && aligned(yi)) {
+        inv->execute(spec, yi);
+      } else {
+        inv->execute(spec, gb);
+        crop(gb, yi);
+      }
+    });
   }
 
   void run_blocked(const T* x, T* y) const {
@@ -345,9 +376,10 @@ struct FftConvolver<T>::Impl {
     const std::size_t items = B * tiles;
 #pragma omp parallel if (items > 1 && double(items) * double(points) > kParallelPoints)
     {
-      T* gb = scratch<T>(0, points);
-      T* res = scratch<T>(1, points);
-      C* spec = scratch<C>(2, bins);
+      const Scratch<T> gbuf(0, points);
+      const Scratch<C> sbuf(1, bins);
+      T* gb = gbuf.get();
+      C* spec = sbuf.get();
       std::vector<std::size_t> origin(r), pos(r), ext(r), off(r);
 #pragma omp for schedule(dynamic)
       for (std::size_t it = 0; it < items; ++it) {
@@ -363,8 +395,8 @@ struct FftConvolver<T>::Impl {
         gather_extended(g.axes, x + g.x_item(b) * xp, origin, grid, grid, fill, gb);
         fwd->execute(gb, spec);
         multiply(spec, kspec.data() + g.k_item(b) * bins, bins);
-        inv->execute(spec, res);
-        copy_block(res, grid, off, y + b * op, od, pos, ext);
+        inv->execute(spec, gb);
+        copy_block(gb, grid, off, y + b * op, od, pos, ext);
       }
     }
   }

@@ -247,3 +247,27 @@ TEST(Signal, EdgeCasesAsScipy) {
 }
 
 }  // namespace
+
+namespace {
+
+Method auto_choice(DType t, const Shape& xs, const Shape& ks, Mode mode) {
+  Array x(t, xs), k(t, ks);
+  return signal::choose_conv_method(x.view(), k.view(), mode).method;
+}
+
+// The cost model on cases measured on both sides of its crossovers (BENCHMARKS.md): tiny
+// problems stay direct (exact, as scipy's tests expect); small kernels on images direct; a
+// complex kernel of 7 x 7 on a large image in overlap-save tiles (34 ms direct against 8.6 in
+// tiles: a one-grid bound once kept the tiles from being considered); 15 x 15 on 256^2 float32
+// in tiles (1.06 ms direct, 0.53 tiled).
+TEST(Signal, AutoChoiceOnMeasuredCrossovers) {
+  EXPECT_EQ(auto_choice(DType::Complex128, {3}, {2}, Mode::Valid), Method::Direct);
+  EXPECT_EQ(auto_choice(DType::Float32, {4, 4, 4}, {3, 3, 3}, Mode::Full), Method::Direct);
+  EXPECT_EQ(auto_choice(DType::Float32, {1024, 1024}, {3, 3}, Mode::Same), Method::Direct);
+  EXPECT_EQ(auto_choice(DType::Float64, {256, 256}, {7, 7}, Mode::Same), Method::Direct);
+  EXPECT_EQ(auto_choice(DType::Complex128, {1024, 1024}, {7, 7}, Mode::Same), Method::OverlapAdd);
+  EXPECT_EQ(auto_choice(DType::Float32, {256, 256}, {15, 15}, Mode::Same), Method::OverlapAdd);
+  EXPECT_EQ(auto_choice(DType::Float32, {1000000}, {1025}, Mode::Full), Method::OverlapAdd);
+}
+
+}  // namespace
