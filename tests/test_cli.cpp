@@ -32,13 +32,13 @@ CliResult run(const std::string& args) {
   return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, out};
 }
 
+// A folder per test: ctest runs the tests as parallel processes, and several write files of
+// the same name (c.npy, bad.npy).
 std::string dir() {
-  static std::string d = [] {
-    std::string p = ::testing::TempDir() + "/fc_cli";
-    fs::create_directories(p);
-    return p;
-  }();
-  return d;
+  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+  std::string p = ::testing::TempDir() + "/fc_cli_" + (info ? std::string(info->name()) : std::string("global"));
+  fs::create_directories(p);
+  return p;
 }
 
 TEST(Cli, ConvolveWritesTheSameAsTheLibrary) {

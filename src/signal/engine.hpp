@@ -28,6 +28,9 @@ class FftConvolver {
   FftConvolver(FftConvolver&&) noexcept;
   // x: canonical x (x_batch + n per axis); y: canonical output (batch + out per axis).
   void run(const T* x, T* y) const;
+  // FftConvolver(g, kernel, blocked, rigor, fill).run(x, y), for a one-shot call: a single
+  // large grid transforms its kernel and its input at once, on one core each.
+  static void convolve_once(const Geometry& g, const T* kernel, const T* x, T* y, bool blocked, FftRigor rigor, T fill = T{});
   const std::vector<std::size_t>& grid() const;  // transform size per convolved axis
   std::size_t tiles() const;                      // per item (1: the whole-extent FFT)
 

@@ -259,8 +259,8 @@ Array run(const ArrayView& in1, const ArrayView& in2, const Request& q, MethodCh
     const bool blocked = m.method == Method::OverlapAdd;
     auto go = [&](auto* tp) {
       using T = std::remove_pointer_t<decltype(tp)>;
-      FftConvolver<T> conv(g, static_cast<const T*>(K.data), blocked, q.rigor, fill_as<T>(q.fill));
-      conv.run(static_cast<const T*>(X.data), static_cast<T*>(ydata));
+      FftConvolver<T>::convolve_once(g, static_cast<const T*>(K.data), static_cast<const T*>(X.data), static_cast<T*>(ydata),
+                                     blocked, q.rigor, fill_as<T>(q.fill));
     };
     switch (ct) {
       case DType::Float32: go(static_cast<float*>(nullptr)); break;
