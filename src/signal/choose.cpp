@@ -74,9 +74,9 @@ Costs estimate_costs(const Geometry& g, DType direct_type, DType fft_type, bool 
   double grid = 1;
   for (auto L : fft_grid(g, zero_fill)) grid *= double(L);
   const double bins = cplx ? grid : grid / 2;
-  // One item on a grid past kLargeGrid: its two forward transforms run side by side, one per
-  // core (FftConvolver::convolve_once), costing about one.
-  const double transforms = B == 1 && xi == 1 && ki == 1 && grid > kLargeGrid ? 2 : xi + ki + B;
+  // One item on a 1-D grid past kLargeGrid: its two forward transforms run side by side, one
+  // per core (FftConvolver::convolve_once), costing about one.
+  const double transforms = g.axes.size() == 1 && B == 1 && xi == 1 && ki == 1 && grid > kLargeGrid ? 2 : xi + ki + B;
   c.fft = transforms * fft_ns(grid, f) + B * (bins * f.product_ns + 2 * grid * kCopyNs) + kFixedNs + kFftFixedNs;
   // Blocked: per tile a forward, a product and an inverse; one kernel transform per kernel item.
   const std::size_t cbytes = fft_type == DType::Float32 || fft_type == DType::Complex64 ? 8 : 16;
