@@ -42,6 +42,7 @@ constexpr double kLargeGrid = 1 << 18;  // points beyond which a transform runs 
 // of fft_ns's whole-grid fit (2-D float32 256^2 * 15^2: 0.53 ms against 0.74 estimated;
 // complex128 512^2 * 9^2: 3.0 ms against 5.8).
 constexpr double kInCache = 0.6;
+constexpr double kL2Bytes = 512 << 10;
 
 double fft_ns(double points, const Constants& c) {
   const double penalty = points > kLargeGrid ? 2.0 : 1.0;
@@ -84,7 +85,9 @@ Costs estimate_costs(const Geometry& g, DType direct_type, DType fft_type, bool 
   double tile = 1;
   for (auto L : b.tile) tile *= double(L);
   const double tbins = cplx ? tile : tile / 2;
-  const double tile_fft = kInCache * fft_ns(tile, f);
+  // In cache only when the tile's spectrum fits a core's L2 (1-D tiles for 65,536 taps do not).
+  const double tile_bytes = tile * double(cplx ? cbytes : cbytes / 2);
+  const double tile_fft = (tile_bytes <= kL2Bytes ? kInCache : 1.0) * fft_ns(tile, f);
   c.blocked = ki * tile_fft + B * double(b.tiles) * (2 * tile_fft + tbins * f.product_ns + 2 * tile * kCopyNs) + kFixedNs + kFftFixedNs;
   c.direct *= 1e-9, c.fft *= 1e-9, c.blocked *= 1e-9;
   return c;
