@@ -4,6 +4,7 @@
 
 #include <fftw3.h>
 
+#include <complex>
 #include <random>
 
 #include "fourierconv/conv/direct.hpp"
@@ -11,6 +12,7 @@
 #include "fourierconv/fourierconv.hpp"
 #include "fourierconv/nn.hpp"
 #include "fourierconv/nn/models.hpp"
+#include "fourierconv/signal.hpp"
 #include "shapes.hpp"
 
 using namespace fourierconv;
@@ -76,6 +78,85 @@ void BM_BareFftw_circular(benchmark::State& st) {
   fftwf_free(sp);
 }
 BENCHMARK(BM_BareFftw_circular)->Arg(64)->Arg(128)->Arg(256)->Arg(512)->Arg(2048)->Unit(benchmark::kMicrosecond);
+
+// ---- signal::Convolver in float64 and complex128 vs bare FFTW (fftw_, measured plans) -------
+// A 9 x 9 kernel, circular on an n x n grid: the unavoidable work is one forward transform,
+// the product with the cached spectrum and one inverse. Run with OMP_NUM_THREADS=1 to compare
+// with the single-threaded bare case (BENCHMARKS.md).
+template <class T>
+void BM_SignalConvolver_circular(benchmark::State& st) {
+  const std::size_t n = std::size_t(st.range(0));
+  const DType t = std::is_same_v<T, double> ? DType::Float64 : DType::Complex128;
+  Array x(t, {n, n}), k(t, {9, 9}), y(t, {n, n});
+  std::mt19937 g(1);
+  std::uniform_real_distribution<double> d(-1, 1);
+  for (std::size_t i = 0; i < x.size(); ++i) x.data_as<T>()[i] = T(d(g));
+  for (std::size_t i = 0; i < k.size(); ++i) k.data_as<T>()[i] = T(d(g));
+  fourierconv::signal::Convolver conv({n, n}, t, k.view(), Mode::Circular, Method::Fft);
+  for (auto _ : st) {
+    conv.execute_contiguous(x.data(), y.data());
+    benchmark::DoNotOptimize(y.data());
+  }
+}
+BENCHMARK_TEMPLATE(BM_SignalConvolver_circular, double)->Arg(128)->Arg(256)->Arg(512)->Unit(benchmark::kMicrosecond);
+BENCHMARK_TEMPLATE(BM_SignalConvolver_circular, std::complex<double>)->Arg(128)->Arg(256)->Arg(512)->Unit(benchmark::kMicrosecond);
+
+void BM_BareFftw_circular_f64(benchmark::State& st) {
+  const int n = int(st.range(0));
+  const std::size_t N = std::size_t(n) * n, bins = std::size_t(n) * (n / 2 + 1);
+  double* in = fftw_alloc_real(N);
+  double* out = fftw_alloc_real(N);
+  fftw_complex* sp = fftw_alloc_complex(bins);
+  fftw_plan f = fftw_plan_dft_r2c_2d(n, n, in, sp, FFTW_MEASURE);
+  fftw_plan b = fftw_plan_dft_c2r_2d(n, n, sp, out, FFTW_MEASURE);
+  std::vector<double> x(N, 0.25);
+  std::vector<std::complex<double>> h(bins, {0.5, 0.25});
+  for (auto _ : st) {
+    std::copy(x.begin(), x.end(), in);
+    fftw_execute(f);
+    for (std::size_t i = 0; i < bins; ++i) {
+      const double re = sp[i][0] * h[i].real() - sp[i][1] * h[i].imag();
+      sp[i][1] = sp[i][0] * h[i].imag() + sp[i][1] * h[i].real();
+      sp[i][0] = re;
+    }
+    fftw_execute(b);
+    benchmark::DoNotOptimize(out);
+  }
+  fftw_destroy_plan(f);
+  fftw_destroy_plan(b);
+  fftw_free(in);
+  fftw_free(out);
+  fftw_free(sp);
+}
+BENCHMARK(BM_BareFftw_circular_f64)->Arg(128)->Arg(256)->Arg(512)->Unit(benchmark::kMicrosecond);
+
+void BM_BareFftw_circular_c128(benchmark::State& st) {
+  const int n = int(st.range(0));
+  const std::size_t N = std::size_t(n) * n;
+  fftw_complex* in = fftw_alloc_complex(N);
+  fftw_complex* sp = fftw_alloc_complex(N);
+  fftw_complex* out = fftw_alloc_complex(N);
+  fftw_plan f = fftw_plan_dft_2d(n, n, in, sp, FFTW_FORWARD, FFTW_MEASURE);
+  fftw_plan b = fftw_plan_dft_2d(n, n, sp, out, FFTW_BACKWARD, FFTW_MEASURE);
+  std::vector<std::complex<double>> x(N, {0.25, 0.5}), h(N, {0.5, 0.25});
+  for (auto _ : st) {
+    std::copy(x.begin(), x.end(), reinterpret_cast<std::complex<double>*>(in));
+    fftw_execute(f);
+    for (std::size_t i = 0; i < N; ++i) {
+      const double re = sp[i][0] * h[i].real() - sp[i][1] * h[i].imag();
+      sp[i][1] = sp[i][0] * h[i].imag() + sp[i][1] * h[i].real();
+      sp[i][0] = re;
+    }
+    fftw_execute(b);
+    benchmark::DoNotOptimize(out);
+  }
+  fftw_destroy_plan(f);
+  fftw_destroy_plan(b);
+  fftw_free(in);
+  fftw_free(out);
+  fftw_free(sp);
+}
+BENCHMARK(BM_BareFftw_circular_c128)->Arg(128)->Arg(256)->Arg(512)->Unit(benchmark::kMicrosecond);
 
 void BM_Convolver_batch_32x16_64(benchmark::State& st) {
   Tensor x = random_tensor({32, 16, 64, 64}, 3), y(x.shape());
