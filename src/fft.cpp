@@ -87,6 +87,8 @@ void for_each_smooth(std::size_t lo, std::size_t hi, F f) {
 
 std::size_t next_fast_size(std::size_t n) {
   if (n <= 1) return 1;
+  // The search runs to 2n in multiplications that must not overflow.
+  if (n > (std::size_t(1) << 60)) throw Error("next_fast_size: n must be at most 2^60, got " + std::to_string(n));
   std::size_t best = std::size_t(-1);
   for_each_smooth(n, 2 * n, [&](std::size_t m) { best = std::min(best, m); });
   return best;
@@ -105,6 +107,7 @@ double fft_radix_penalty(std::size_t n) {
 
 std::size_t fast_padded_size(std::size_t n) {
   if (n <= 8) return std::max<std::size_t>(n, 1);
+  if (n > (std::size_t(1) << 60)) throw Error("fast_padded_size: n must be at most 2^60, got " + std::to_string(n));
   std::size_t best = next_fast_size(n);
   double best_cost = INFINITY;
   for_each_smooth(n, 2 * n, [&](std::size_t m) {

@@ -135,6 +135,7 @@ TEST(Fft, NextFastSize) {
   EXPECT_EQ(next_fast_size(127), 128u);
   EXPECT_EQ(next_fast_size(131), 135u);
   EXPECT_EQ(next_fast_size(1031), 1050u);
+  EXPECT_THROW(next_fast_size(std::size_t(1) << 62), Error);  // its search would overflow (it looped forever)
   for (std::size_t n = 1; n < 3000; ++n) {
     std::size_t m = next_fast_size(n), r = m;
     for (std::size_t p : {2, 3, 5, 7})

@@ -9,6 +9,8 @@ transforms the kernel again). The plan fixes the input's shape and element type,
 the mode, the axes and the method; the FFT plans (FFTW, planned with its measuring planner)
 and the kernel's spectrum are made in the constructor.
 """
+import operator
+
 import numpy as np
 
 from . import _core
@@ -62,11 +64,14 @@ class Convolver:
                             f"complex128 type, got {dtype}")
         self._dtype = dtype.newbyteorder("=")
         try:
-            shape = tuple(int(s) for s in shape)
+            dims = (shape,) if np.ndim(shape) == 0 else tuple(shape)
+            if any(isinstance(s, (bool, np.bool_)) for s in dims):
+                raise TypeError
+            shape = tuple(operator.index(s) for s in dims)
         except TypeError:
             raise ValueError(f"Convolver: shape must be a sequence of integers, got {shape!r}") from None
-        if any(s < 0 for s in shape):
-            raise ValueError(f"Convolver: shape must not be negative, got {shape}")
+        if any(s < 0 or s >= 2**63 for s in shape):
+            raise ValueError(f"Convolver: shape must be non-negative integers below 2**63, got {shape}")
         self._plan = _core.Convolver(list(shape), self._dtype.name, k, _mode(mode), _method(method),
                                      _axes(axes), bool(check_finite))
 
@@ -75,7 +80,22 @@ class Convolver:
         if a.dtype != self._dtype:
             if a.dtype.kind == "c" and self._dtype.kind != "c":
                 raise TypeError(f"Convolver: planned for {self._dtype} inputs, got complex {a.dtype}")
+            if a.dtype.kind not in "biufc":
+                raise TypeError(f"Convolver: planned for {self._dtype} inputs, got {a.dtype}")
             a = a.astype(self._dtype)
+        if out is None:
+            return self._plan(a, None)
+        if not isinstance(out, np.ndarray):
+            raise TypeError(f"Convolver: out must be a numpy array, got {type(out).__name__}")
+        want = self.output_dtype
+        if (out.dtype != want or out.shape != self.output_shape or not out.flags.c_contiguous
+                or not out.flags.writeable):
+            raise ValueError(f"Convolver: out must be a writeable C-contiguous {want} array of shape "
+                             f"{self.output_shape}, got {'' if out.flags.writeable else 'read-only '}"
+                             f"{'' if out.flags.c_contiguous else 'non-contiguous '}{out.dtype} {out.shape}")
+        if np.shares_memory(a, out):  # the methods read the input while writing the output
+            out[...] = self._plan(a, None)
+            return out
         return self._plan(a, out)
 
     @property

@@ -21,7 +21,8 @@ def names():
 
 
 def canonical(spec):
-    """The spec as fourierconv writes it (defaults filled in). ValueError for an unknown name,
+    """The spec as fourierconv writes it (numbers in canonical form; every argument is
+    required, e.g. 'butterworth:0.1,2'). ValueError for an unknown name,
     a wrong argument count or an argument out of range, naming them."""
     return _core.filter_canonical(str(spec))
 

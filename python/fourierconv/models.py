@@ -87,7 +87,7 @@ class Model:
         (print_fn or print)(text.rstrip("\n"))
 
     def compile(self, optimizer="adam", loss="sparse_categorical_crossentropy", metrics=("accuracy",)):
-        """optimizer: 'adam', 'sgd', 'rmsprop' (Keras's defaults); loss: Keras's name."""
+        """optimizer: 'adam' or 'sgd' (Keras's defaults); loss: Keras's name. ValueError otherwise."""
         self._m.compile(str(optimizer), str(loss), [str(m) for m in (metrics or [])])
 
     def fit(self, x, y, batch_size=32, epochs=1, verbose="auto", validation_split=0.0, validation_data=None,
@@ -127,8 +127,9 @@ class Model:
         return self.predict(x)
 
     def save(self, path):
-        """Writes a Keras 3 .keras archive, or a legacy .h5 file, by the extension (Keras opens
-        both; FourierConv2D/SpectralConv2D need fourierconv.keras imported there)."""
+        """Writes a Keras 3 .keras archive (the path must end in .keras; Keras opens it, with
+        fourierconv.keras imported for FourierConv2D/SpectralConv2D). Legacy .h5 files are read
+        by load_model but not written. The file appears whole or not at all."""
         self._m.save(os.fspath(path))
 
     def __repr__(self):

@@ -97,6 +97,15 @@ def _finish(in1, in2, result, half):
     return y[()] if in1.ndim == 0 and in2.ndim == 0 else y
 
 
+def _half_result(a, b, ha, hb):
+    """Whether scipy's result type is float16: numpy's result_type of the original types (a
+    float16 input was converted to float32 by _array, flagged by ha/hb). float16 with float32,
+    int16 or uint16 is float32, not float16."""
+    if not (ha or hb):
+        return False
+    return np.result_type(np.float16 if ha else a.dtype, np.float16 if hb else b.dtype) == np.float16
+
+
 def _half_back(y, half, keep_float32=False):
     """scipy's result type when an input was float16: convolve/correlate give float16 (or the
     complex/float64 type it promotes to), the FFT functions their float32 result."""
@@ -134,7 +143,8 @@ def convolve(in1, in2, mode="full", method="auto", *, axes=None, check_finite=Fa
     """
     a, ha = _array(in1, "in1")
     b, hb = _array(in2, "in2")
-    return _finish(a, b, _core.convolve(a, b, _mode(mode), _method(method), _axes(axes), bool(check_finite)), ha or hb)
+    return _finish(a, b, _core.convolve(a, b, _mode(mode), _method(method), _axes(axes), bool(check_finite)),
+                   _half_result(a, b, ha, hb))
 
 
 def correlate(in1, in2, mode="full", method="auto", *, axes=None, check_finite=False):
@@ -146,7 +156,8 @@ def correlate(in1, in2, mode="full", method="auto", *, axes=None, check_finite=F
     """
     a, ha = _array(in1, "in1")
     b, hb = _array(in2, "in2")
-    return _finish(a, b, _core.correlate(a, b, _mode(mode), _method(method), _axes(axes), bool(check_finite)), ha or hb)
+    return _finish(a, b, _core.correlate(a, b, _mode(mode), _method(method), _axes(axes), bool(check_finite)),
+                   _half_result(a, b, ha, hb))
 
 
 def fftconvolve(in1, in2, mode="full", axes=None):
@@ -179,7 +190,9 @@ def oaconvolve(in1, in2, mode="full", axes=None):
 def _conv2d(fn, name, in1, in2, mode, boundary, fillvalue):
     a, ha = _array(in1, "in1")
     b, hb = _array(in2, "in2")
-    if ha or hb:
+    # scipy's _sigtools refuses float16 with float16 or with an integer or bool type; float16
+    # with float32/float64 computes in that type (as fourierconv does, float16 read as float32).
+    if (ha and (hb or b.dtype.kind in "biu")) or (hb and a.dtype.kind in "biu"):
         raise ValueError(f"{name} not available for this type.")
     if not a.ndim == b.ndim == 2:
         raise ValueError(f"{name} inputs must both be 2-D arrays")
@@ -187,10 +200,30 @@ def _conv2d(fn, name, in1, in2, mode, boundary, fillvalue):
     if bd is None:
         raise ValueError("Acceptable boundary flags are 'fill', 'circular' (or 'wrap'), and "
                          f"'symmetric' (or 'symm'); got {boundary!r}")
+    rt = np.result_type(a, b)
+    bad = ValueError("could not cast `fillvalue` directly to the output type (it was first converted to complex).")
+    if fillvalue is None:  # scipy: NaN, which only a floating output holds
+        if rt.kind not in "fc":
+            raise bad
+        fillvalue = np.nan
     fv = np.asarray(fillvalue)
     if fv.size != 1:
         raise ValueError(f"`fillvalue` must be scalar or an array with one element; got shape {fv.shape}")
-    fv = complex(fv.reshape(()).item())
+    try:
+        fv = complex(fv.reshape(()).item())
+    except (TypeError, ValueError):
+        raise bad from None
+    if rt.kind != "c" and fv.imag != 0:
+        raise bad
+    if rt.kind in "biu":
+        # scipy's cast: the real value truncated, and it must be finite and in the type's range.
+        if not np.isfinite(fv.real):
+            raise bad
+        v = int(fv.real)
+        info = np.iinfo(rt) if rt.kind != "b" else None
+        if info is not None and not info.min <= v <= info.max:
+            raise bad
+        fv = complex(v)
     return fn(a, b, _mode(mode), bd, fv.real, fv.imag)
 
 
@@ -223,6 +256,7 @@ def choose_conv_method(in1, in2, mode="full", measure=False):
     both methods are timed on these inputs and the faster returned, with scipy's second value:
     ``(method, {'direct': seconds, 'fft': seconds})``.
     """
+    _mode(mode)
     try:
         a, _ = _array(in1, "in1")
         b, _ = _array(in2, "in2")
@@ -247,9 +281,17 @@ def choose_conv_method(in1, in2, mode="full", measure=False):
 def correlation_lags(in1_len, in2_len, mode="full"):
     """The lag of each index of correlate's 1-D output (scipy.signal.correlation_lags):
     an int64 array, from -(in2_len - 1) to in1_len - 1 in 'full' mode."""
+    lens = []
     for name, v in (("in1_len", in1_len), ("in2_len", in2_len)):
-        if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)) or v < 0:
+        # scipy takes any value int() accepts (numpy scalars and 0-d arrays, integral floats)
+        try:
+            n = int(v)
+        except (TypeError, ValueError):
+            raise ValueError(f"{name} must be a non-negative integer, got {v!r}") from None
+        if n < 0 or n != v:
             raise ValueError(f"{name} must be a non-negative integer, got {v!r}")
+        lens.append(n)
+    in1_len, in2_len = lens
     if mode not in _MODES:
         raise ValueError(f"Mode {mode} is invalid; it must be 'full', 'same' or 'valid'")
     return _core.correlation_lags(int(in1_len), int(in2_len), mode)

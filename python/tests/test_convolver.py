@@ -79,3 +79,45 @@ def test_kernel_memory_may_change_after_planning(rng):
     want = ss.convolve(x, k)
     k[:] = 0  # the plan holds its own copy or spectrum
     np.testing.assert_allclose(conv(x), want, atol=1e-12)
+
+
+def test_out_must_be_the_result_itself_and_may_alias_the_input(rng):
+    x = rng.standard_normal((40, 50))
+    k = rng.standard_normal((5, 3))
+    want = ss.convolve(x, k, mode="same")
+    for method in ("direct", "fft", "oa"):
+        c = fc.Convolver(x.shape, k, mode="same", method=method)
+        buf = np.zeros((40, 100))
+        with pytest.raises(ValueError, match="C-contiguous"):
+            c(x, out=buf[:, ::2])  # a strided view would have received nothing
+        with pytest.raises(ValueError, match="C-contiguous"):
+            c(x, out=np.zeros((40, 50), order="F"))
+        ro = np.zeros((40, 50))
+        ro.flags.writeable = False
+        with pytest.raises(ValueError, match="read-only"):
+            c(x, out=ro)
+        with pytest.raises(TypeError, match="numpy array"):
+            c(x, out=[0.0] * 2000)
+        xa = x.copy()
+        assert c(xa, out=xa) is xa  # the input as its own output
+        np.testing.assert_allclose(xa, want, atol=1e-12)
+
+
+def test_check_finite_on_the_in_place_path():
+    x = np.ones((40, 50))
+    x[3, 4] = np.nan
+    for dt in (np.float64, np.float32):
+        c = fc.Convolver(x.shape, np.ones((5, 3), dt), dtype=dt, check_finite=True)
+        with pytest.raises(ValueError, match="NaN"):
+            c(x.astype(dt))  # C-contiguous, of the plan's type: read in place
+
+
+@pytest.mark.parametrize("shape", [(40.5, 50), "ab", (True, 3), (2**64, 2)])
+def test_bad_shapes_say_so(shape):
+    with pytest.raises(ValueError, match="shape"):
+        fc.Convolver(shape, np.ones((3, 3)))
+
+
+def test_shape_product_overflow():
+    with pytest.raises(ValueError, match="addressed"):
+        fc.Convolver((2**32, 2**32), np.ones((3, 3)))

@@ -229,3 +229,46 @@ def test_large_mixed_types_promote_as_numpy(rng, dtype):
             # reference is scipy on inputs cast to it.
             rt = got.dtype
             check(got, g(a.astype(rt), b.astype(rt)), 20)
+
+
+def test_float16_result_types_as_scipy():
+    h = np.ones(3, np.float16)
+    for other in (np.int16, np.uint16, np.float32, np.float16, np.int8):
+        x = np.full(8, 100, other)
+        for f in ("convolve", "correlate"):
+            got, want = getattr(fs, f)(x, h), getattr(ss, f)(x, h)
+            assert got.dtype == want.dtype, (other, f)
+            np.testing.assert_allclose(got.astype(np.float64), want.astype(np.float64), rtol=2e-3)
+    assert fs.convolve2d(np.ones((4, 4), np.float16), np.ones((2, 2))).dtype == np.float64
+    assert fs.convolve2d(np.ones((4, 4), np.float16), np.ones((2, 2), np.float32)).dtype == np.float32
+    with pytest.raises(ValueError, match="not available"):
+        fs.convolve2d(np.ones((4, 4), np.float16), np.ones((2, 2), np.int32))
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.int16, np.int64])
+@pytest.mark.parametrize("fillvalue", [np.inf, np.nan, 2.7, -1, 300, 1j, True, None])
+def test_convolve2d_fillvalue_casts_as_scipy(dtype, fillvalue):
+    a = np.arange(9).reshape(3, 3).astype(dtype)
+    k = np.ones((2, 2), dtype)
+    try:
+        want = ss.convolve2d(a, k, fillvalue=fillvalue)
+    except ValueError:
+        with pytest.raises(ValueError, match="fillvalue"):
+            fs.convolve2d(a, k, fillvalue=fillvalue)
+        return
+    np.testing.assert_array_equal(fs.convolve2d(a, k, fillvalue=fillvalue), want)
+
+
+def test_convolve2d_fillvalue_none_is_nan():
+    a = np.arange(9.0).reshape(3, 3)
+    np.testing.assert_array_equal(fs.convolve2d(a, np.ones((2, 2)), fillvalue=None),
+                                  ss.convolve2d(a, np.ones((2, 2)), fillvalue=None))
+
+
+def test_choose_conv_method_checks_mode_and_lags_take_int_like():
+    with pytest.raises(ValueError, match="mode"):
+        fs.choose_conv_method(np.ones(3, np.longdouble), np.ones(2), mode="bad")
+    np.testing.assert_array_equal(fs.correlation_lags(5.0, np.int64(3)), ss.correlation_lags(5, 3))
+    np.testing.assert_array_equal(fs.correlation_lags(np.array(5), 3, "valid"), ss.correlation_lags(5, 3, "valid"))
+    with pytest.raises(ValueError):
+        fs.correlation_lags(5.5, 3)

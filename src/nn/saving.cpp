@@ -2,6 +2,7 @@
 
 #include <hdf5.h>
 #include <zip.h>
+#include <zlib.h>
 
 #include <chrono>
 #include <cstdint>
@@ -467,6 +468,14 @@ std::map<std::string, std::vector<unsigned char>> read_zip(const std::string& pa
     if (n < 0 || zip_uint64_t(n) != st.size) {
       zip_close(z);
       throw Error("load_model: '" + path + "': member " + name + " is corrupt or truncated");
+    }
+    // libzip verifies a member's CRC-32 only when a read reaches its end, which reading exactly
+    // its size never does: a flipped bit in the weights would load as a wrong weight.
+    if ((st.valid & ZIP_STAT_CRC) &&
+        crc32_z(crc32_z(0L, Z_NULL, 0), data.data(), data.size()) != uLong(st.crc)) {
+      zip_discard(z);
+      zip_error_fini(&err);
+      throw Error("load_model: '" + path + "': member " + name + " is corrupt (bad CRC-32)");
     }
     members[name] = std::move(data);
   }

@@ -454,6 +454,7 @@ Convolver::Convolver(const Shape& in1_shape, DType in1_dtype, const ArrayView& k
   if (in1_shape.size() != kernel.rank())
     throw Error("Convolver: the input shape " + shape_to_string(in1_shape) + " and the kernel " +
                 shape_to_string(kernel.shape) + " should have the same dimensionality");
+  checked_product(in1_shape, "Convolver");
   if (shape_size(in1_shape) == 0 || kernel.size() == 0 || in1_shape.empty())
     throw Error("Convolver: the input shape " + shape_to_string(in1_shape) + " and the kernel " +
                 shape_to_string(kernel.shape) + " must be non-empty and of rank >= 1");
@@ -514,6 +515,7 @@ bool Convolver::execute_contiguous(const void* x, void* y) const {
   const std::vector<std::size_t> order = canonical_order(p.g);
   for (std::size_t i = 0; i < order.size(); ++i)
     if (order[i] != i) return false;
+  if (p.options.check_finite) check_finite_view(ArrayView{p.in_dtype, p.in_shape, c_strides(p.in_shape), x}, "Convolver: x");
   if (p.choice.method == Method::Direct) {
     visit_dtype(p.compute, [&](auto tag) {
       using T = typename decltype(tag)::type;

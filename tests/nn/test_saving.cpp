@@ -186,6 +186,12 @@ TEST(Saving, DamagedAndUnsupportedFilesGiveClearErrors) {
   for (std::size_t i = 200; i < flipped.size(); i += 97) flipped[i] = char(flipped[i] ^ 0x5a);
   std::ofstream(t, std::ios::binary).write(flipped.data(), std::streamsize(flipped.size()));
   EXPECT_NE(message([&] { load_model(t); }).find("load_model"), std::string::npos);
+  // One flipped bit inside a member's data (the middle of the archive is the weights): the
+  // zip structure is intact, only the member's CRC-32 tells (a weight would change silently).
+  std::vector<char> one = bytes;
+  one[one.size() / 2] = char(one[one.size() / 2] ^ 0x01);
+  std::ofstream(t, std::ios::binary).write(one.data(), std::streamsize(one.size()));
+  EXPECT_NE(message([&] { load_model(t); }).find("bad CRC-32"), std::string::npos) << message([&] { load_model(t); });
 }
 
 TEST(Saving, CallableFiltersCannotBeSavedAndSayWhy) {
