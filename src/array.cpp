@@ -116,7 +116,7 @@ ArrayView ArrayView::contiguous(DType dtype, Shape shape, const void* data) {
 void Array::allocate(std::size_t nbytes) {
   const std::size_t rounded = std::max<std::size_t>(64, (nbytes + 63) / 64 * 64);
   void* p = std::aligned_alloc(64, rounded);
-  if (!p) throw Error("Array: cannot allocate " + std::to_string(nbytes) + " bytes for a " + to_string(dtype_) + " array of shape " + shape_to_string(shape_));
+  if (!p) throw OutOfMemory("Array: cannot allocate " + std::to_string(nbytes) + " bytes for a " + to_string(dtype_) + " array of shape " + shape_to_string(shape_));
   bytes_.reset(static_cast<unsigned char*>(p));
 }
 

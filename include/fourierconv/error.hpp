@@ -18,6 +18,13 @@ class Error : public std::runtime_error {
   explicit Error(const std::string& what) : std::runtime_error(what) {}
 };
 
+// An allocation the caller's sizes asked for could not be made (the message names the sizes).
+// Python gets it as MemoryError, as numpy raises for the same.
+class OutOfMemory : public Error {
+ public:
+  using Error::Error;
+};
+
 }  // namespace fourierconv
 
 #define FC_ASSERT(cond) assert(cond)

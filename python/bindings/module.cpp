@@ -1,7 +1,7 @@
 // fourierconv._core: the compiled half of the Python package (python/fourierconv is the other).
 // C++ errors reach Python as the exception types scipy and Keras raise for the same faults:
-// fourierconv::Error (bad arguments, shapes, files) as ValueError, std::bad_alloc as
-// MemoryError; nanobind's own argument errors are TypeError.
+// fourierconv::Error (bad arguments, shapes, files) as ValueError, OutOfMemory and
+// std::bad_alloc as MemoryError; nanobind's own argument errors are TypeError.
 #include <new>
 
 #include <nanobind/stl/string.h>
@@ -16,8 +16,12 @@ NB_MODULE(_core, m) {
   nb::register_exception_translator([](const std::exception_ptr& p, void*) {
     try {
       std::rethrow_exception(p);
+    } catch (const fourierconv::OutOfMemory& e) {
+      PyErr_SetString(PyExc_MemoryError, e.what());
     } catch (const fourierconv::Error& e) {
       PyErr_SetString(PyExc_ValueError, e.what());
+    } catch (const std::bad_alloc&) {
+      PyErr_SetString(PyExc_MemoryError, "fourierconv: out of memory (std::bad_alloc): the sizes asked for are too large");
     }
   });
   m.def("cpu_dispatch_level", &fourierconv::cpu_dispatch_level,

@@ -139,7 +139,9 @@ def convolve(in1, in2, mode="full", method="auto", *, axes=None, check_finite=Fa
     -------
     ndarray of numpy.result_type(in1, in2) (float16 inputs: float16, as scipy).
 
-    Two 0-d inputs give their product. Empty inputs raise ValueError, as scipy's convolve.
+    Two 0-d inputs give their product. Empty inputs raise ValueError (scipy's convolve raises
+    for 1-D 'full'/'valid' and with method='fft', but returns an empty array for some other
+    direct cases: fourierconv raises in all of them).
     """
     a, ha = _array(in1, "in1")
     b, hb = _array(in2, "in2")

@@ -272,3 +272,9 @@ def test_choose_conv_method_checks_mode_and_lags_take_int_like():
     np.testing.assert_array_equal(fs.correlation_lags(np.array(5), 3, "valid"), ss.correlation_lags(5, 3, "valid"))
     with pytest.raises(ValueError):
         fs.correlation_lags(5.5, 3)
+
+
+def test_sizes_too_large_to_allocate_are_memory_errors():
+    # 2**40 float64 outputs (8 TiB) from a zero-stride view: numpy's MemoryError, not ValueError
+    with pytest.raises(MemoryError, match="cannot allocate"):
+        fs.convolve(np.broadcast_to(1.0, (2**40,)), np.ones(3), method="direct")
