@@ -149,7 +149,11 @@ def load_model(path):
 def build(name, input_shape=(28, 28, 1), classes=10):
     """A built-in model by name (`names()`), as the CLI's --model, built for input_shape
     (H, W, C) and `classes` outputs."""
-    return Model(_core.build_model(str(name), [int(s) for s in input_shape], _positive(classes, "classes")))
+    try:
+        dims = [_positive(s, "each entry of input_shape") for s in input_shape]
+    except TypeError:
+        raise ValueError(f"input_shape must be a sequence of positive integers, got {input_shape!r}") from None
+    return Model(_core.build_model(str(name), dims, _positive(classes, "classes")))
 
 
 def names():

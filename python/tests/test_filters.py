@@ -61,3 +61,8 @@ def test_sinc_kernel_is_numpys_sinc():
     k = filters.sinc_kernel(n, w)
     t = (np.arange(n) - n // 2) / w
     np.testing.assert_allclose(k, np.outer(np.sinc(t), np.sinc(t)), atol=1e-6)
+
+
+def test_sinc_kernel_checks_n():
+    with pytest.raises(ValueError, match="positive integer"):
+        filters.sinc_kernel(-1, 1.0)

@@ -78,3 +78,10 @@ def test_bad_inputs(tmp_path, rng):
         m.fit(np.ones((4, 28, 28, 1)), np.ones(4), batch_size=0)
     with pytest.raises(ValueError):
         fc.models.build("no-such-model")
+
+
+def test_build_checks_input_shape():
+    with pytest.raises(ValueError, match="input_shape"):
+        fc.models.build("seed-cnn", input_shape=(-28, 28, 1))
+    with pytest.raises(ValueError, match="input_shape"):
+        fc.models.build("seed-cnn", input_shape=5)
