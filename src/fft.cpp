@@ -107,7 +107,6 @@ double fft_radix_penalty(std::size_t n) {
 
 std::size_t fast_padded_size(std::size_t n) {
   if (n <= 8) return std::max<std::size_t>(n, 1);
-  if (n > (std::size_t(1) << 60)) throw Error("fast_padded_size: n must be at most 2^60, got " + std::to_string(n));
   std::size_t best = next_fast_size(n);
   double best_cost = INFINITY;
   for_each_smooth(n, 2 * n, [&](std::size_t m) {

@@ -10,6 +10,7 @@ import os
 from types import SimpleNamespace
 
 from . import _core
+from ._checks import integer
 
 __all__ = ["fashion_mnist"]
 
@@ -19,9 +20,7 @@ def _load_fashion_mnist(path=None, limit=0):
     limit > 0 keeps the first `limit` images of each split. FileNotFoundError-like errors
     come as ValueError naming the missing file."""
     d = path if path is not None else os.environ.get("FASHION_MNIST_DIR") or _core.default_fashion_mnist_dir()
-    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
-        raise ValueError(f"limit must be a non-negative integer (0: all), got {limit!r}")
-    x_train, y_train, x_test, y_test = _core.load_mnist_format(str(d), int(limit))
+    x_train, y_train, x_test, y_test = _core.load_mnist_format(str(d), integer(limit, "limit (0: all)"))
     return (x_train, y_train), (x_test, y_test)
 
 

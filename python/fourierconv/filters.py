@@ -11,6 +11,7 @@ are in cycles per sample, on numpy.fft.fftfreq's grid.
 import numpy as np
 
 from . import _core
+from ._checks import integer
 
 __all__ = ["names", "canonical", "response", "apply_filter", "sinc_kernel"]
 
@@ -59,6 +60,4 @@ def apply_filter(x, spec, padding="circular", output="real"):
 def sinc_kernel(n, width):
     """The seed's spatial sinc kernel, n x n float32: k[i, j] = sinc((i - n/2)/width) *
     sinc((j - n/2)/width) with numpy's sinc (sin(pi t)/(pi t))."""
-    if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"sinc_kernel: n must be a positive integer, got {n!r}")
-    return _core.sinc_kernel(int(n), float(width))
+    return _core.sinc_kernel(integer(n, "sinc_kernel: n", 1), float(width))

@@ -16,6 +16,7 @@ import os
 import numpy as np
 
 from . import _core
+from ._checks import integer
 
 __all__ = ["Model", "History", "load_model", "build", "names"]
 
@@ -49,9 +50,7 @@ def _verbose(v):
 
 
 def _positive(v, name):
-    if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)) or v < 1:
-        raise ValueError(f"{name} must be a positive integer, got {v!r}")
-    return int(v)
+    return integer(v, name, 1)
 
 
 class Model:

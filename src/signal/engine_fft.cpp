@@ -265,9 +265,14 @@ struct FftConvolver<T>::Impl {
     }
     bins = fwd->complex_size();
     kspec.resize(g.k_items() * bins);
-    if (!kernel) return;
+    if (kernel) kernel_spectra(kernel);
+  }
+
+  // kspec from the canonical kernel, every kernel item.
+  void kernel_spectra(const T* kernel) {
     AlignedVector<T> kgrid(points);
-    for (std::size_t item = 0; item < g.k_items(); ++item) kernel_spectrum(kernel + item * g.k_plane(), *fwd, kgrid.data(), kspec.data() + item * bins);
+    for (std::size_t item = 0; item < g.k_items(); ++item)
+      kernel_spectrum(kernel + item * g.k_plane(), *fwd, kgrid.data(), kspec.data() + item * bins);
   }
 
   // One kernel item's spectrum, 1/points folded in: the kernel at the grid's origin (circular:
@@ -421,8 +426,7 @@ void FftConvolver<T>::convolve_once(const Geometry& g, const T* kernel, const T*
   if (!one) return FftConvolver(g, kernel, blocked, rigor, fill).run(x, y);
   Impl im(g, nullptr, blocked, rigor, fill);
   if (im.points < kThreadedGrid) {
-    AlignedVector<T> kgrid(im.points);
-    im.kernel_spectrum(kernel, *im.fwd, kgrid.data(), im.kspec.data());
+    im.kernel_spectra(kernel);
     return im.run(x, y);
   }
   const auto single = FftwPlan<R>::get(is_complex_v<T> ? FftKind::C2CForward : FftKind::R2C, im.grid, rigor, 1);

@@ -512,9 +512,7 @@ std::vector<std::size_t> Convolver::grid() const { return impl_->grid; }
 bool Convolver::execute_contiguous(const void* x, void* y) const {
   const Impl& p = *impl_;
   if (p.g.swapped || p.g.axes.empty() || p.in_dtype != p.compute || p.out_dtype != p.compute) return false;
-  const std::vector<std::size_t> order = canonical_order(p.g);
-  for (std::size_t i = 0; i < order.size(); ++i)
-    if (order[i] != i) return false;
+  if (!natural_order(p.g)) return false;
   if (p.options.check_finite) check_finite_view(ArrayView{p.in_dtype, p.in_shape, c_strides(p.in_shape), x}, "Convolver: x");
   if (p.choice.method == Method::Direct) {
     visit_dtype(p.compute, [&](auto tag) {
