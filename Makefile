@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 # The Python that the C++ tests use for live Keras checks (keras + the fourierconv package).
 TEST_ENV := FOURIERCONV_TEST_PYTHON=$(abspath $(PY)) KERAS_BACKEND=jax
 
-.PHONY: deps build python test test-cpp test-python test-baseline run bench clean
+.PHONY: deps build python test test-cpp test-python test-baseline test-sanitize test-tsan fuzz fuzz-smoke run bench clean
 
 deps:
 	@scripts/install-deps
@@ -37,6 +37,34 @@ test-python:
 # installed code never needs the build machine's CPU.
 test-baseline:
 	scripts/test-baseline $(BUILD) $(PY)
+
+# Every C++ test (with the fuzz harnesses' seed and regression replays) built with
+# AddressSanitizer + LeakSanitizer + UndefinedBehaviorSanitizer (tests/sanitize/README.md).
+SAN_BUILD ?= $(BUILD)/sanitize
+test-sanitize: deps
+	cmake -S . -B $(SAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFOURIERCONV_SANITIZE=address,undefined \
+	  -DFOURIERCONV_BENCH=OFF >/dev/null
+	cmake --build $(SAN_BUILD) -j $(JOBS)
+	scripts/test-sanitize $(SAN_BUILD) address
+
+# The threaded paths (plan cache, OpenMP regions, per-thread buffers) under ThreadSanitizer.
+TSAN_BUILD ?= $(BUILD)/tsan
+test-tsan: deps
+	cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFOURIERCONV_SANITIZE=thread \
+	  -DFOURIERCONV_BENCH=OFF >/dev/null
+	cmake --build $(TSAN_BUILD) -j $(JOBS) --target fourierconv_tests
+	scripts/test-sanitize $(TSAN_BUILD) thread
+
+# The libFuzzer targets (clang, with ASan + UBSan), and a 60-second run of each (fuzz/README.md).
+FUZZ_BUILD ?= $(BUILD)/libfuzzer
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	cmake -S . -B $(FUZZ_BUILD) -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFOURIERCONV_FUZZ=ON \
+	  -DFOURIERCONV_SANITIZE=address,undefined -DFOURIERCONV_TESTS=OFF -DFOURIERCONV_BENCH=OFF >/dev/null
+	cmake --build $(FUZZ_BUILD) -j $(JOBS)
+
+fuzz-smoke: fuzz
+	fuzz/run $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
 # The main job.
 run: build

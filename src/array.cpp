@@ -1,4 +1,5 @@
 #include "fourierconv/array.hpp"
+#include "fourierconv/memory_limit.hpp"
 
 #include <algorithm>
 #include <cstring>
@@ -124,13 +125,7 @@ Array Array::uninitialized(DType dtype, Shape shape) {
   Array a;
   a.dtype_ = dtype;
   a.shape_ = std::move(shape);
-  std::size_t n = 1;
-  for (auto d : a.shape_) {
-    if (d != 0 && n > (std::size_t(1) << 60) / d)
-      throw Error("Array: shape " + shape_to_string(a.shape_) + " has more elements than memory can hold");
-    n *= d;
-  }
-  a.allocate(n * dtype_size(dtype));
+  a.allocate(checked_nbytes(a.shape_, dtype_size(dtype), std::string("Array (") + to_string(dtype) + ")"));
   return a;
 }
 

@@ -1,5 +1,6 @@
 #include "fourierconv/filters.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <numbers>
@@ -236,21 +237,74 @@ bool sample_response(const FrequencyResponse& h, std::size_t P, std::size_t Q, f
 }
 
 FilterPadding parse_filter_padding(const std::string& name) {
-  if (name == "circular") return FilterPadding::Circular;
-  if (name == "zero") return FilterPadding::Zero;
+  if (name == "wrap" || name == "circular") return FilterPadding::Wrap;
   if (name == "reflect") return FilterPadding::Reflect;
-  throw Error("padding: expected one of circular, zero, reflect; got '" + name + "'");
+  if (name == "mirror") return FilterPadding::Mirror;
+  if (name == "nearest") return FilterPadding::Nearest;
+  if (name == "constant" || name == "zero") return FilterPadding::Constant;
+  throw Error("padding: expected one of wrap (or circular), reflect, mirror, nearest, constant (or zero) as scipy.ndimage "
+              "names them; got '" + name + "'");
 }
 
-Tensor apply_filter(const Tensor& x, const Filter& filter, FilterPadding padding, Output output) {
+const char* to_string(FilterPadding p) {
+  switch (p) {
+    case FilterPadding::Wrap: return "wrap";
+    case FilterPadding::Reflect: return "reflect";
+    case FilterPadding::Mirror: return "mirror";
+    case FilterPadding::Nearest: return "nearest";
+    case FilterPadding::Constant: return "constant";
+  }
+  return "?";
+}
+
+namespace {
+
+// The transform grid along one axis of n samples, and where the image sits on it.
+struct PaddedAxis {
+  std::size_t size, offset;
+};
+PaddedAxis padded_axis(FilterPadding p, std::size_t n) {
+  switch (p) {
+    case FilterPadding::Wrap: return {n, 0};
+    case FilterPadding::Reflect: return {2 * n, 0};                       // one period of the extension
+    case FilterPadding::Mirror: return {n > 1 ? 2 * n - 2 : 1, 0};        // likewise
+    case FilterPadding::Nearest:
+    case FilterPadding::Constant: {
+      const std::size_t margin = std::max<std::size_t>((n + 1) / 2, 8);  // per side, at least
+      const std::size_t P = next_fast_size(n + 2 * margin);
+      return {P, (P - n) / 2};
+    }
+  }
+  return {n, 0};
+}
+
+// The image sample at grid position t of one axis (the image at [off, off + n)), or -1 for
+// the constant value.
+std::ptrdiff_t source_index(FilterPadding p, std::ptrdiff_t t, std::size_t off, std::size_t n) {
+  const std::ptrdiff_t nn = static_cast<std::ptrdiff_t>(n);
+  std::ptrdiff_t i = t - static_cast<std::ptrdiff_t>(off);
+  if (i >= 0 && i < nn) return i;
+  switch (p) {
+    case FilterPadding::Constant: return -1;
+    case FilterPadding::Nearest: return i < 0 ? 0 : nn - 1;
+    case FilterPadding::Reflect: return 2 * nn - 1 - i;    // t in [n, 2n): d c b a
+    case FilterPadding::Mirror: return 2 * nn - 2 - i;     // t in [n, 2n - 2): c b a
+    case FilterPadding::Wrap: break;
+  }
+  return i;
+}
+
+}  // namespace
+
+Tensor apply_filter(const Tensor& x, const Filter& filter, FilterPadding padding, Output output, float cval) {
   if (x.rank() != 2 && x.rank() != 3)
     throw Error("apply_filter: x must be (H, W) or (H, W, C), got shape " + x.shape_string());
-  if (x.empty()) throw Error("apply_filter: x is empty " + x.shape_string());
+  if (x.empty()) return Tensor(x.shape());  // nothing to filter: an empty image, as scipy.ndimage
   check_finite(x, "apply_filter: x");
+  if (!std::isfinite(cval)) throw Error("apply_filter: cval must be finite, got " + std::to_string(cval));
   const std::size_t H = x.dim(0), W = x.dim(1), C = x.rank() == 3 ? x.dim(2) : 1;
-  const bool pad = padding != FilterPadding::Circular;
-  const std::size_t P = pad ? next_fast_size(2 * H - 1) : H, Q = pad ? next_fast_size(2 * W - 1) : W;
-  const std::size_t top = (P - H) / 2, left = (Q - W) / 2;
+  const PaddedAxis rows = padded_axis(padding, H), cols = padded_axis(padding, W);
+  const std::size_t P = rows.size, Q = cols.size, top = rows.offset, left = cols.offset;
   auto plan = FftPlan::get({P, Q}, 1, FftRigor::Estimate);
   const std::size_t nb = plan->spectrum_size();
   std::vector<float> even(nb), odd(nb);
@@ -258,18 +312,7 @@ Tensor apply_filter(const Tensor& x, const Filter& filter, FilterPadding padding
   const float scale = plan->inverse_scale();
   for (auto& v : even) v *= scale;
   for (auto& v : odd) v *= scale;
-
-  // Source index on one padded axis: the image sits at [off, off+n).
-  auto src_index = [&](std::ptrdiff_t t, std::size_t off, std::size_t n) -> std::ptrdiff_t {
-    std::ptrdiff_t i = t - static_cast<std::ptrdiff_t>(off), nn = static_cast<std::ptrdiff_t>(n);
-    if (!pad) return i;
-    if (padding == FilterPadding::Zero) return (i < 0 || i >= nn) ? -1 : i;
-    if (nn == 1) return 0;
-    std::ptrdiff_t period = 2 * (nn - 1);  // reflect without repeating the edge
-    i %= period;
-    if (i < 0) i += period;
-    return i < nn ? i : period - i;
-  };
+  auto src_index = [&](std::ptrdiff_t t, std::size_t off, std::size_t n) { return source_index(padding, t, off, n); };
   Tensor y(x.shape());
 #pragma omp parallel
   {
@@ -281,7 +324,7 @@ Tensor apply_filter(const Tensor& x, const Filter& filter, FilterPadding padding
         std::ptrdiff_t si = src_index(static_cast<std::ptrdiff_t>(i), top, H);
         for (std::size_t j = 0; j < Q; ++j) {
           std::ptrdiff_t sj = src_index(static_cast<std::ptrdiff_t>(j), left, W);
-          grid[i * Q + j] = (si < 0 || sj < 0) ? 0.0f : x[(static_cast<std::size_t>(si) * W + static_cast<std::size_t>(sj)) * C + c];
+          grid[i * Q + j] = (si < 0 || sj < 0) ? cval : x[(static_cast<std::size_t>(si) * W + static_cast<std::size_t>(sj)) * C + c];
         }
       }
       plan->forward(grid.data(), spec.data());

@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <sstream>
 
 #include "fourierconv/error.hpp"
+#include "fourierconv/memory_limit.hpp"
 
 namespace fourierconv {
 
@@ -22,12 +24,24 @@ std::string shape_to_string(const Shape& shape) {
 
 std::size_t shape_size(const Shape& shape) {
   std::size_t n = 1;
-  for (auto d : shape) n *= d;
+  bool overflow = false;
+  for (auto d : shape) {
+    if (d == 0) return 0;
+    if (n > SIZE_MAX / d) overflow = true;
+    else n *= d;
+  }
+  if (overflow) throw OutOfMemory("shape " + shape_to_string(shape) + " has more elements than memory can address");
   return n;
 }
 
+namespace {
+// The element count of a new tensor, refused (OutOfMemory) past the memory limit before
+// anything is allocated.
+std::size_t new_tensor_size(const Shape& shape) { return checked_nbytes(shape, sizeof(float), "Tensor") / sizeof(float); }
+}  // namespace
+
 Tensor::Tensor(Shape shape, float value)
-    : shape_(std::move(shape)), storage_(shape_size(shape_), value), ptr_(storage_.data()), size_(storage_.size()) {}
+    : shape_(std::move(shape)), storage_(new_tensor_size(shape_), value), ptr_(storage_.data()), size_(storage_.size()) {}
 
 Tensor::Tensor(Shape shape, std::initializer_list<float> values)
     : shape_(std::move(shape)), storage_(values), ptr_(storage_.data()), size_(storage_.size()) {

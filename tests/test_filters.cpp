@@ -23,7 +23,7 @@ TEST(Filters, MatchNumpyFixtures) {
   int n = 0;
   for (std::string spec, file; list >> spec >> file; ++n) {
     Tensor want = io::read_npy(kDir + file + ".npy");
-    Tensor y = apply_filter(x, make_filter(spec), FilterPadding::Circular);
+    Tensor y = apply_filter(x, make_filter(spec), FilterPadding::Wrap);
     fctest::expect_close(y, fctest::to_double(want), 1e-5, spec);
   }
   EXPECT_EQ(n, 9);
@@ -43,8 +43,8 @@ TEST(Filters, OddResponseMagnitudeMatchesComplexDft) {
   Tensor x = fctest::random_tensor({h, w}, 8);
   auto H = [](double fy, double fx) { return std::sin(2 * std::numbers::pi * fx) + 0.5 + fy; };
   Filter f = filter_custom([&](float fy, float fx) { return static_cast<float>(H(fy, fx)); });
-  Tensor re = apply_filter(x, f, FilterPadding::Circular, Output::Real);
-  Tensor mag = apply_filter(x, f, FilterPadding::Circular, Output::Magnitude);
+  Tensor re = apply_filter(x, f, FilterPadding::Wrap, Output::Real);
+  Tensor mag = apply_filter(x, f, FilterPadding::Wrap, Output::Magnitude);
   auto freq = [](std::size_t i, std::size_t n) { return (i < (n + 1) / 2 ? double(i) : double(i) - n) / n; };
   std::vector<std::complex<double>> X(h * w);
   for (std::size_t ky = 0; ky < h; ++ky)
@@ -69,40 +69,68 @@ TEST(Filters, OddResponseMagnitudeMatchesComplexDft) {
 
 TEST(Filters, PaddingModes) {
   // An all-pass filter returns the input under every padding; a lowpass of a constant image
-  // is the constant with reflect padding (no dark border), but not with zero padding.
+  // is the constant with reflect, mirror, nearest and wrap padding (no dark border), and with
+  // constant padding only if cval is that constant.
   Tensor x = fctest::random_tensor({9, 14}, 9);
   Filter pass = filter_custom([](float, float) { return 1.0f; });
-  for (auto p : {FilterPadding::Circular, FilterPadding::Zero, FilterPadding::Reflect})
-    fctest::expect_close(apply_filter(x, pass, p), fctest::to_double(x), 1e-6, "all-pass");
+  const FilterPadding all[] = {FilterPadding::Wrap, FilterPadding::Reflect, FilterPadding::Mirror, FilterPadding::Nearest,
+                               FilterPadding::Constant};
+  for (auto p : all) fctest::expect_close(apply_filter(x, pass, p), fctest::to_double(x), 1e-6, to_string(p));
   Tensor c({16, 16}, 0.5f);
-  Tensor r = apply_filter(c, filter_gaussian_lowpass(0.05), FilterPadding::Reflect);
-  for (float v : r) EXPECT_NEAR(v, 0.5f, 1e-5);
-  Tensor z = apply_filter(c, filter_gaussian_lowpass(0.05), FilterPadding::Zero);
+  for (auto p : all) {
+    Tensor r = apply_filter(c, filter_gaussian_lowpass(0.05), p, Output::Real, p == FilterPadding::Constant ? 0.5f : 0.0f);
+    for (float v : r) EXPECT_NEAR(v, 0.5f, 1e-5) << to_string(p);
+  }
+  Tensor z = apply_filter(c, filter_gaussian_lowpass(0.05), FilterPadding::Constant);
   EXPECT_LT(z[0], 0.45f);
+  EXPECT_EQ(parse_filter_padding("circular"), FilterPadding::Wrap);
+  EXPECT_EQ(parse_filter_padding("zero"), FilterPadding::Constant);
+  EXPECT_THROW(parse_filter_padding("symmetric"), Error);
+  EXPECT_THROW(apply_filter(c, pass, FilterPadding::Constant, Output::Real, std::nanf("")), Error);
 }
 
-TEST(Filters, ZeroAndReflectPaddingMatchADoubleDftOfThePaddedImage) {
-  // Reference: build the padded grid by hand (image centred on next_fast_size(2n - 1) per axis,
-  // zeros or scipy-'reflect' mirror), apply H by a complex double DFT, crop.
-  const std::size_t h = 5, w = 6, P = 9, Q = 12;  // next_fast_size(9) = 9, next_fast_size(11) = 12
+TEST(Filters, PaddingModesMatchScipyNdimage) {
+  // scipy.ndimage.convolve(x, k, mode=..., cval=0.75) for a centro-symmetric 5x5 kernel k,
+  // whose real, even response is sum k[a, b] cos(2 pi (fy (a - 2) + fx (b - 2)))
+  // (tests/fixtures/make_padding_fixtures.py). Sizes include a single row and 3 rows (the
+  // kernel wider than the image: reflect and mirror fold more than once).
+  Array k = io::read_npy_array(kDir + "ndimage/k.npy");
+  const double* kd = static_cast<const double*>(k.data());
+  Filter f = filter_custom([kd](float fy, float fx) {
+    double h = 0;
+    for (int a = 0; a < 5; ++a)
+      for (int b = 0; b < 5; ++b) h += kd[a * 5 + b] * std::cos(2 * std::numbers::pi * (double(fy) * (a - 2) + double(fx) * (b - 2)));
+    return float(h);
+  });
+  for (const char* name : {"a", "b", "c"}) {
+    Tensor x = io::read_npy(kDir + "ndimage/" + name + "_x.npy");
+    for (const char* mode : {"reflect", "mirror", "nearest", "wrap", "constant"}) {
+      Array want = io::read_npy_array(kDir + "ndimage/" + name + "_" + mode + ".npy");
+      const double* w = static_cast<const double*>(want.data());
+      Tensor y = apply_filter(x, f, parse_filter_padding(mode), Output::Real, 0.75f);
+      ASSERT_EQ(y.size(), want.size());
+      for (std::size_t i = 0; i < y.size(); ++i) EXPECT_NEAR(y[i], w[i], 1e-4) << name << " " << mode << " at " << i;
+    }
+  }
+}
+
+TEST(Filters, ConstantPaddingMatchesADoubleDftOfThePaddedImage) {
+  // Reference: build the padded grid by hand (the image centred with a margin of 8 per side,
+  // cval outside), apply a Gaussian H (an infinite impulse response) by a complex double DFT,
+  // crop.
+  const std::size_t h = 5, w = 6, P = 21, Q = 24;  // next_fast_size(5 + 16) = 21, next_fast_size(22) = 24
   Tensor x = fctest::random_tensor({h, w}, 10);
   auto H = [](double fy, double fx) { return std::exp(-(fx * fx + fy * fy) / (2 * 0.15 * 0.15)); };
   Filter f = filter_gaussian_lowpass(0.15);
   auto freq = [](std::size_t i, std::size_t n) { return (i < (n + 1) / 2 ? double(i) : double(i) - n) / n; };
-  auto reflect = [](long i, long n) {
-    const long period = 2 * (n - 1);
-    i %= period;
-    if (i < 0) i += period;
-    return i < n ? i : period - i;
-  };
-  for (auto pad : {FilterPadding::Zero, FilterPadding::Reflect}) {
+  const float cval = 0.3f;
+  {
     const long top = (P - h) / 2, left = (Q - w) / 2;
-    std::vector<double> g(P * Q, 0.0);
+    std::vector<double> g(P * Q, cval);
     for (long i = 0; i < long(P); ++i)
       for (long j = 0; j < long(Q); ++j) {
         long si = i - top, sj = j - left;
-        if (pad == FilterPadding::Reflect) si = reflect(si, h), sj = reflect(sj, w);
-        else if (si < 0 || sj < 0 || si >= long(h) || sj >= long(w)) continue;
+        if (si < 0 || sj < 0 || si >= long(h) || sj >= long(w)) continue;
         g[i * Q + j] = x[si * w + sj];
       }
     std::vector<std::complex<double>> X(P * Q);
@@ -114,7 +142,7 @@ TEST(Filters, ZeroAndReflectPaddingMatchADoubleDftOfThePaddedImage) {
             s += g[a * Q + b] * std::polar(1.0, -2 * std::numbers::pi * (double(ky * a) / P + double(kx * b) / Q));
         X[ky * Q + kx] = s * H(freq(ky, P), freq(kx, Q));
       }
-    Tensor y = apply_filter(x, f, pad);
+    Tensor y = apply_filter(x, f, FilterPadding::Constant, Output::Real, cval);
     std::vector<double> want(h * w);
     for (std::size_t a = 0; a < h; ++a)
       for (std::size_t b = 0; b < w; ++b) {
@@ -124,7 +152,7 @@ TEST(Filters, ZeroAndReflectPaddingMatchADoubleDftOfThePaddedImage) {
             s += X[ky * Q + kx] * std::polar(1.0, 2 * std::numbers::pi * (double(ky * (a + top)) / P + double(kx * (b + left)) / Q));
         want[a * w + b] = s.real() / double(P * Q);
       }
-    fctest::expect_close(y, want, 1e-5, pad == FilterPadding::Zero ? "zero padding" : "reflect padding");
+    fctest::expect_close(y, want, 1e-5, "constant padding");
   }
 }
 
@@ -160,7 +188,7 @@ TEST(Filters, BadSpecsGiveClearErrors) {
   Tensor bad({4, 4}, 1.0f);
   bad[3] = INFINITY;
   EXPECT_THROW(apply_filter(bad, filter_gaussian_lowpass(0.1)), Error);
-  EXPECT_THROW(parse_filter_padding("wrap"), Error);
+  EXPECT_THROW(parse_filter_padding("symmetric"), Error);
 }
 
 }  // namespace

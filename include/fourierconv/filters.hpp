@@ -80,15 +80,30 @@ Tensor filter_sinc_kernel(std::size_t n, double width);
 // Throws Error if the response gives NaN or Inf anywhere.
 bool sample_response(const FrequencyResponse& h, std::size_t P, std::size_t Q, float* even, float* odd);
 
-// How apply_filter extends the image before the transform.
-//   circular: no padding, the image is one period (the plain convolution theorem);
-//   zero / reflect: the image is centred on a grid of next_fast_size(2n - 1) per axis, padded with
-//   zeros or mirrored (scipy's 'reflect', d c b | a b c d | c b a), and cropped back.
-enum class FilterPadding { Circular, Zero, Reflect };
+// How apply_filter extends the image beyond its edges, named as scipy.ndimage names its
+// boundary modes (scipy.ndimage.convolve's `mode`, for an input a b c d):
+//   wrap      a b c d | a b c d | a b c d   periodic: no padding, the image is one period
+//             (the plain convolution theorem). Alias: circular.
+//   reflect   d c b a | a b c d | d c b a   half-sample symmetric (numpy.pad's 'symmetric').
+//   mirror    d c b | a b c d | c b a       whole-sample symmetric (numpy.pad's 'reflect').
+//   nearest   a a a a | a b c d | d d d d   the edge sample repeated (numpy.pad's 'edge').
+//   constant  k k k k | a b c d | k k k k   the value cval (numpy.pad's 'constant'). Alias:
+//             zero (cval must then be 0).
+// wrap, reflect and mirror extensions are periodic (periods n, 2n and 2n - 2), so they are
+// exact for any response: the transform grid is one period of the extension. nearest and
+// constant are not periodic: the image is centred on a grid with a margin of
+// m = max(ceil(n/2), 8) samples or more per side (next_fast_size(n + 2m)), which is exact while
+// the filter's impulse response is no wider than m on each side (scipy.ndimage, whose kernels
+// are finite, has no such bound). Results are checked against scipy.ndimage.convolve (tests/test_filters.cpp).
+enum class FilterPadding { Wrap, Reflect, Mirror, Nearest, Constant };
+// "wrap" | "circular" | "reflect" | "mirror" | "nearest" | "constant" | "zero"; throws Error
+// naming the modes otherwise.
 FilterPadding parse_filter_padding(const std::string& name);
+const char* to_string(FilterPadding p);
 
-// x: (H, W) or (H, W, C)  ->  dst of the same shape, each channel filtered.
-Tensor apply_filter(const Tensor& x, const Filter& filter, FilterPadding padding = FilterPadding::Circular,
-                    Output output = Output::Real);
+// x: (H, W) or (H, W, C)  ->  dst of the same shape, each channel filtered. cval: the value
+// outside the image for FilterPadding::Constant (ignored otherwise).
+Tensor apply_filter(const Tensor& x, const Filter& filter, FilterPadding padding = FilterPadding::Wrap,
+                    Output output = Output::Real, float cval = 0.0f);
 
 }  // namespace fourierconv

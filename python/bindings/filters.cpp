@@ -32,7 +32,7 @@ void bind_filters(nb::module_& m) {
       nb::arg("spec"), nb::arg("rows"), nb::arg("cols"));
   m.def(
       "apply_filter",
-      [](const InArray& x, const std::string& spec, const std::string& padding, const std::string& output) {
+      [](const InArray& x, const std::string& spec, const std::string& padding, const std::string& output, float cval) {
         Tensor t = tensor_of(x, "x");
         const Filter f = make_filter(spec);
         const FilterPadding pd = parse_filter_padding(padding);
@@ -40,11 +40,11 @@ void bind_filters(nb::module_& m) {
         Tensor y;
         {
           nb::gil_scoped_release unlocked;
-          y = apply_filter(t, f, pd, out);
+          y = apply_filter(t, f, pd, out, cval);
         }
         return to_numpy(y);
       },
-      nb::arg("x"), nb::arg("spec"), nb::arg("padding"), nb::arg("output"));
+      nb::arg("x"), nb::arg("spec"), nb::arg("padding"), nb::arg("output"), nb::arg("cval"));
   m.def("next_fast_size", &next_fast_size, nb::arg("n"));
   m.def(
       "sinc_kernel",

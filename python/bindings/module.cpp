@@ -9,6 +9,7 @@
 #include "bindings.hpp"
 #include "fourierconv/cpu.hpp"
 #include "fourierconv/error.hpp"
+#include "fourierconv/memory_limit.hpp"
 
 NB_MODULE(_core, m) {
   namespace nb = nanobind;
@@ -26,6 +27,17 @@ NB_MODULE(_core, m) {
   });
   m.def("cpu_dispatch_level", &fourierconv::cpu_dispatch_level,
         "The instruction set fourierconv's hot loops run at here: x86-64-v4, x86-64-v3 or baseline.");
+  m.def("memory_limit", &fourierconv::memory_limit,
+        "The most bytes one array may take (include/fourierconv/memory_limit.hpp).");
+  m.def(
+      "set_memory_limit",
+      [](nb::object limit) {
+        if (limit.is_none()) return fourierconv::set_memory_limit(0);
+        if (nb::isinstance<nb::str>(limit))
+          return fourierconv::set_memory_limit(fourierconv::parse_memory_size(nb::cast<std::string>(limit), "set_memory_limit"));
+        return fourierconv::set_memory_limit(nb::cast<std::size_t>(limit));
+      },
+      nb::arg("limit").none());
   fourierconv::python::bind_signal(m);
   fourierconv::python::bind_filters(m);
   fourierconv::python::bind_models(m);

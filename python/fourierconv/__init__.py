@@ -11,10 +11,26 @@
 fourierconv is free software: GNU General Public License, version 3 or later (it links
 FFTW, which is GPL-2.0-or-later).
 """
-from . import datasets, filters, models, signal
+from . import _checks, datasets, filters, models, signal
 from .convolver import Convolver
 from .models import load_model
-from ._core import cpu_dispatch_level
+from ._core import cpu_dispatch_level, memory_limit
+from ._core import set_memory_limit as _set_memory_limit
+
+
+def set_memory_limit(limit):
+    """Refuse (MemoryError, before allocating) any array larger than `limit` bytes.
+
+    limit : int bytes, a str with a K/M/G/T suffix ("4G"), or None for the default: the
+        FOURIERCONV_MAX_MEMORY environment variable, else the memory available at first use.
+    Files that declare huge sizes (a .npy header, a PNG's IHDR, a gzip bomb, a model config)
+    are refused against it before their data is read. ValueError on a size of 0 or a bad string.
+    """
+    if limit is not None and not isinstance(limit, str):
+        limit = _checks.integer(limit, "limit", 1)
+    _set_memory_limit(limit)
+
 
 __version__ = "0.1.0"
-__all__ = ["signal", "filters", "models", "datasets", "Convolver", "load_model", "cpu_dispatch_level", "__version__"]
+__all__ = ["signal", "filters", "models", "datasets", "Convolver", "load_model", "cpu_dispatch_level", "memory_limit",
+           "set_memory_limit", "__version__"]

@@ -40,21 +40,27 @@ def response(spec, shape):
     return _core.filter_response(str(spec), rows, cols)
 
 
-def apply_filter(x, spec, padding="circular", output="real"):
+def apply_filter(x, spec, padding="wrap", output="real", cval=0.0):
     """The image `x` filtered by the frequency response `spec`, per channel.
 
     x : (H, W) or (H, W, C) array_like, converted to float32 (the layers' type).
-    padding : 'circular' (the image is one period: the plain convolution theorem), 'zero' or
-        'reflect' (the image centred on a grid of about twice its size, padded with zeros or
-        mirrored as scipy.ndimage's 'reflect', then cropped back).
+    padding : how the image is extended beyond its edges, named as scipy.ndimage's `mode`:
+        'wrap' (periodic: the image is one period, the plain convolution theorem; alias
+        'circular'), 'reflect' (d c b a | a b c d | d c b a), 'mirror' (d c b | a b c d | c b a),
+        'nearest' (a a a | a b c d | d d d) or 'constant' (cval around; alias 'zero').
+        wrap, reflect and mirror are exact for any response (one period of the extension is
+        transformed); nearest and constant centre the image on a grid with a margin of
+        max(ceil(n/2), 8) or more samples per side, exact while the filter's impulse response
+        is no wider than that margin.
     output : 'real' (Re of the inverse transform) or 'magnitude' (its modulus).
+    cval : the value outside the image for padding='constant' (finite).
 
     Returns a float32 array of x's shape. ValueError for other ranks, names or specs.
     """
     a = np.ascontiguousarray(x, dtype=np.float32)
     if a.ndim not in (2, 3):
         raise ValueError(f"apply_filter: x must be (H, W) or (H, W, C), got shape {a.shape}")
-    return _core.apply_filter(a, str(spec), str(padding), str(output))
+    return _core.apply_filter(a, str(spec), str(padding), str(output), float(cval))
 
 
 def sinc_kernel(n, width):

@@ -53,7 +53,25 @@ def test_apply_filter_paddings_and_errors(rng):
     with pytest.raises(ValueError):
         filters.apply_filter(np.ones(5), "butterworth:0.2,2")
     with pytest.raises(ValueError):
-        filters.apply_filter(x, "butterworth:0.2,2", padding="nearest")
+        filters.apply_filter(x, "butterworth:0.2,2", padding="symmetric")
+    with pytest.raises(ValueError):
+        filters.apply_filter(x, "butterworth:0.2,2", padding="constant", cval=float("nan"))
+
+
+@pytest.mark.parametrize("mode", ["reflect", "mirror", "nearest", "constant"])
+def test_apply_filter_padding_names_are_scipy_ndimage_modes(rng, mode):
+    """Every scipy.ndimage mode name is accepted; a lowpass of a constant image keeps the
+    constant under each (with cval equal to it for 'constant'); the aliases give the same
+    result as the names. The values against scipy.ndimage.convolve are checked in C++
+    (Filters.PaddingModesMatchScipyNdimage, fixtures from scipy)."""
+    c = np.full((11, 7), 0.25)
+    y = filters.apply_filter(c, "gaussian_lowpass:0.05", padding=mode, cval=0.25)
+    np.testing.assert_allclose(y, c, atol=1e-5)
+    x = rng.standard_normal((9, 10))
+    np.testing.assert_array_equal(filters.apply_filter(x, "butterworth:0.2,2", padding="wrap"),
+                                  filters.apply_filter(x, "butterworth:0.2,2", padding="circular"))
+    np.testing.assert_array_equal(filters.apply_filter(x, "butterworth:0.2,2", padding="zero"),
+                                  filters.apply_filter(x, "butterworth:0.2,2", padding="constant"))
 
 
 def test_sinc_kernel_is_numpys_sinc():

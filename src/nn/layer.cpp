@@ -1,6 +1,8 @@
 #include "fourierconv/nn/layer.hpp"
 
 #include <map>
+#include <new>
+#include <stdexcept>
 #include <mutex>
 #include <regex>
 
@@ -15,7 +17,14 @@ void Layer::build(const Shape& input_shape) {
   for (auto d : input_shape)
     if (d == 0) throw Error(name_ + " (" + class_name() + "): input shape " + shape_to_string(input_shape) + " has a zero axis");
   weights_.clear();
-  output_shape_ = build_impl(input_shape);
+  try {
+    output_shape_ = build_impl(input_shape);
+  } catch (const std::bad_alloc&) {
+    throw OutOfMemory(name_ + " (" + class_name() + "): building for input shape " + shape_to_string(input_shape) +
+                      " needs more memory than is available");
+  } catch (const std::length_error&) {
+    throw OutOfMemory(name_ + " (" + class_name() + "): input shape " + shape_to_string(input_shape) + " is too large to build for");
+  }
   input_shape_ = input_shape;
   built_ = true;
 }
@@ -23,7 +32,7 @@ void Layer::build(const Shape& input_shape) {
 void Layer::check_input(const Tensor& x) const {
   if (!built_) throw Error(name_ + " (" + class_name() + "): call() before build()");
   bool ok = x.rank() == input_shape_.size() + 1 && std::equal(input_shape_.begin(), input_shape_.end(), x.shape().begin() + 1);
-  if (!ok || x.dim(0) == 0) {
+  if (!ok) {
     Shape want{0};
     want.insert(want.end(), input_shape_.begin(), input_shape_.end());
     std::string w = shape_to_string(want);
@@ -42,6 +51,7 @@ const Tensor& Layer::call(const Tensor& x, bool training) {
     return y_;
   }
   y_.resize(ys);
+  if (x.dim(0) == 0) return y_;  // an empty batch gives an empty batch, as in Keras and PyTorch
   call_impl(x, y_, training);
   if (!fuses_activation())
     activation_forward(activation_, y_.data(), y_.size(), output_shape_.empty() ? 1 : output_shape_.back());
@@ -68,6 +78,13 @@ const Tensor& Layer::backward(const Tensor& dy, bool need_input_grad, bool throu
     dx_.resize(xs);
   } else {
     dx_.resize({0});
+  }
+  if (dy.dim(0) == 0) {  // the gradient of a sum over no samples is zero
+    for (Weight* w : weights()) {
+      w->grad.resize(w->value.shape());
+      w->grad.fill(0.0f);
+    }
+    return dx_;
   }
   backward_impl(*dz, need_input_grad ? &dx_ : nullptr);
   return dx_;

@@ -46,6 +46,9 @@ const std::vector<Entry>& table() {
        }},
       {"seed-spectral", "the seed with SpectralConv2D(32, modes (8, 8)), relu: learned Fourier modes",
        [](Sequential& m, const Shape& in, std::size_t k) {
+         if (in.size() == 3 && in[0] < 2)
+           throw Error("make_model: 'seed-spectral' needs images of at least 2 rows (SpectralConv2D keeps modes of both "
+                       "signs along the rows), got input shape " + shape_to_string(in));
          m.add(SpectralConv2D(32, {std::min<std::size_t>(8, in[0] / 2), std::min<std::size_t>(8, in[1] / 2 + 1)},
                               {.activation = "relu", .input_shape = in}));
          head(m, k);

@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "fourierconv/error.hpp"
+#include "fourierconv/memory_limit.hpp"
 #include "fourierconv/io/file.hpp"
 #include "fourierconv/nn/layers/activation.hpp"
 #include "fourierconv/nn/layers/conv2d.hpp"
@@ -52,10 +53,16 @@ json batch_shape(const Shape& s) {
 }
 
 struct Ctx {
-  std::string file;  // for messages
+  std::string file;                 // for messages; empty when there is no file
+  std::string who = "load_model";   // the public function
 };
 
-[[noreturn]] void bad(const Ctx& c, const std::string& what) { throw Error("load_model: '" + c.file + "': " + what); }
+[[noreturn]] void bad(const Ctx& c, const std::string& what) {
+  throw Error(c.file.empty() ? c.who + ": " + what : c.who + ": '" + c.file + "': " + what);
+}
+
+// from_config's weight_bytes when there is no weights file: the memory limit bounds the model.
+constexpr std::size_t kNoWeightsFile = SIZE_MAX;
 
 template <class T>
 T get(const Ctx& c, const json& j, const char* key, const std::string& layer) {
@@ -590,7 +597,11 @@ Sequential from_config_unbounded(const json& root, const Ctx& c, std::size_t wei
     }
     const Shape& in = m.layers().empty() ? input : m.layers().back()->output_shape();
     const std::size_t planned = m.count_params() + planned_params(*layer, in);
-    if (planned > (weight_bytes + (std::size_t(1) << 20)) / sizeof(float))
+    if (weight_bytes == kNoWeightsFile) {
+      if (planned > memory_limit() / sizeof(float))
+        bad(c, "the config declares " + std::to_string(planned) + " parameters by layer " + name + ", more than the memory limit of " +
+                   std::to_string(memory_limit()) + " bytes holds");
+    } else if (planned > (weight_bytes + (std::size_t(1) << 20)) / sizeof(float))
       bad(c, "the config declares " + std::to_string(planned) + " parameters by layer " + name + ", but the weights hold only " +
                  std::to_string(weight_bytes) + " bytes");
     try {
@@ -711,6 +722,17 @@ void save_model(const Sequential& model, const std::string& path) {
   std::strftime(date, sizeof date, "%Y-%m-%d@%H:%M:%S", std::localtime(&now));
   json meta = {{"keras_version", kKerasVersion}, {"date_saved", date}};
   write_zip(path, {{"metadata.json", bytes_of(meta.dump())}, {"config.json", bytes_of(config)}, {"model.weights.h5", weights_image(model)}});
+}
+
+Sequential model_from_json(const std::string& json_text) {
+  Ctx c{"", "model_from_json"};
+  json root;
+  try {
+    root = json::parse(json_text);
+  } catch (const std::exception& e) {
+    bad(c, std::string("not valid JSON: ") + e.what());
+  }
+  return from_config(root, c, kNoWeightsFile);
 }
 
 Sequential load_model(const std::string& path) {

@@ -142,7 +142,10 @@ void Sequential::check_xy(const Tensor& x, const Tensor& y, const char* who) con
     w.replace(1, 1, "N");
     throw Error(name_ + "." + who + ": x must have shape " + w + ", got " + x.shape_string());
   }
-  if (x.dim(0) == 0) throw Error(name_ + "." + who + ": x is empty");
+  if (x.dim(0) == 0)
+    throw Error(name_ + "." + who + ": x has no samples (shape " + x.shape_string() + "): the " +
+                (std::string(who) == "fit" ? "training" : "loss and metrics") + " of zero samples " +
+                (std::string(who) == "fit" ? "has nothing to learn from" : "are undefined"));
   if (y.rank() == 0 || y.dim(0) != x.dim(0))
     throw Error(name_ + "." + who + ": x and y must have the same number of samples, got " + std::to_string(x.dim(0)) +
                 " and " + (y.rank() ? std::to_string(y.dim(0)) : std::string("a scalar")));
@@ -297,7 +300,7 @@ Tensor Sequential::predict(const Tensor& x, std::size_t batch_size) {
   if (!built_) throw Error(name_ + ".predict: the model is not built");
   Shape want{0};
   want.insert(want.end(), input_shape_.begin(), input_shape_.end());
-  if (x.rank() != want.size() || !std::equal(input_shape_.begin(), input_shape_.end(), x.shape().begin() + 1) || x.dim(0) == 0) {
+  if (x.rank() != want.size() || !std::equal(input_shape_.begin(), input_shape_.end(), x.shape().begin() + 1)) {
     std::string w = shape_to_string(want);
     w.replace(1, 1, "N");
     throw Error(name_ + ".predict: x must have shape " + w + ", got " + x.shape_string());
@@ -307,6 +310,7 @@ Tensor Sequential::predict(const Tensor& x, std::size_t batch_size) {
   Shape os{N};
   for (auto d : output_shape()) os.push_back(d);
   Tensor out(os);
+  if (N == 0) return out;  // no samples, no predictions: (0, outputs...), as Keras and PyTorch
   const std::size_t row = out.size() / N;
   auto all = iota(N);
   Tensor bx;

@@ -9,8 +9,9 @@ namespace fourierconv::cli {
 
 void setup_filter(CLI::App& sub) {
   struct Opts {
-    std::string in, out, filter, padding = "circular", output = "real", scaling = "clip";
+    std::string in, out, filter, padding = "wrap", output = "real", scaling = "clip";
     int bits = 8;
+    float cval = 0.0f;
   };
   auto o = std::make_shared<Opts>();
   std::string names;
@@ -18,7 +19,10 @@ void setup_filter(CLI::App& sub) {
   sub.add_option("IN", o->in, "input .png or .npy, (H, W) or (H, W, C)")->required();
   sub.add_option("OUT", o->out, "output .png or .npy")->required();
   sub.add_option("--filter,-f", o->filter, "NAME[:ARG,...], one of:" + names)->required();
-  sub.add_option("--padding", o->padding, "circular | zero | reflect")->capture_default_str();
+  sub.add_option("--padding", o->padding,
+                 "as scipy.ndimage's mode: wrap (alias circular) | reflect | mirror | nearest | constant (alias zero)")
+      ->capture_default_str();
+  sub.add_option("--cval", o->cval, "the value outside the image for --padding constant")->capture_default_str();
   sub.add_option("--output", o->output, "real | magnitude")->capture_default_str();
   sub.add_option("--bit-depth", o->bits, "PNG output bit depth, 8 or 16")->capture_default_str();
   sub.add_option("--scaling", o->scaling, "PNG output: clip to [0,1] or normalize min..max")->capture_default_str();
@@ -29,7 +33,7 @@ void setup_filter(CLI::App& sub) {
     Tensor x = read_array(o->in, "input");
     if (x.rank() != 2 && x.rank() != 3)
       throw fourierconv::Error("input: expected an image (H, W) or (H, W, C), got shape " + x.shape_string());
-    Tensor y = apply_filter(x, f, padding, output);
+    Tensor y = apply_filter(x, f, padding, output, o->cval);
     write_array(o->out, y, o->bits, o->scaling);
     std::cout << "filtered " << o->in << " " << x.shape_string() << " with " << f.to_string() << " -> " << o->out << "\n";
   });

@@ -1,0 +1,64 @@
+// Shared pieces of the fuzz harnesses (fuzz/README.md).
+//
+// Each harness defines LLVMFuzzerTestOneInput. Built with clang's -fsanitize=fuzzer it is a
+// libFuzzer target (make fuzz, make fuzz-smoke); built with replay.cpp it is a plain program
+// that runs the harness on the files it is given, which is how the committed seeds and every
+// finding run as regression tests in `make test` and under the sanitizers.
+//
+// The oracle: bad input may only raise fourierconv::Error. Any other exception, a crash, a
+// sanitizer report, a leak or a hang is a finding.
+#pragma once
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "fourierconv/error.hpp"
+#include "fourierconv/memory_limit.hpp"
+
+namespace fuzz {
+
+// Every harness runs under a 256 MiB memory limit: a declared size past it must be refused
+// before allocating (libFuzzer's own -rss_limit_mb is 2 GiB).
+inline void init() {
+  static bool done = [] {
+    fourierconv::set_memory_limit(std::size_t(256) << 20);
+    return true;
+  }();
+  (void)done;
+}
+
+// Writes the bytes to a file in this process's scratch directory, named with `suffix` (the
+// loaders choose the format by the file name); the same path each call.
+inline std::string write_temp(const uint8_t* data, size_t size, const std::string& suffix) {
+  static const std::string dir = [] {
+    const char* t = std::getenv("TMPDIR");
+    std::string d = std::string(t && *t ? t : "/tmp") + "/fourierconv-fuzz-" + std::to_string(::getpid());
+    ::mkdir(d.c_str(), 0700);
+    return d;
+  }();
+  const std::string path = dir + "/input" + suffix;
+  std::FILE* f = std::fopen(path.c_str(), "wb");
+  if (!f) std::abort();
+  if (size && std::fwrite(data, 1, size, f) != size) std::abort();
+  std::fclose(f);
+  return path;
+}
+
+}  // namespace fuzz
+
+// Runs `body`; a fourierconv::Error is the expected answer to bad input and is swallowed,
+// anything else propagates (libFuzzer reports an uncaught exception as a crash).
+#define FUZZ_EXPECT_ONLY_ERRORS(body) \
+  do {                                \
+    try {                             \
+      body;                           \
+    } catch (const fourierconv::Error&) { \
+    }                                 \
+  } while (0)

@@ -1,0 +1,42 @@
+// The memory limit: the most bytes one array may ask for.
+//
+// Files and arguments come from strangers: a 40-byte .npy header, a PNG's IHDR, a gzip
+// stream or a model config can declare sizes that would make the process allocate terabytes.
+// Every Tensor and Array (and every loader, before it reads a byte of data) asks
+// check_allocation() first, so such a request is refused with OutOfMemory, naming the sizes
+// and the limit, before anything is allocated; Python receives MemoryError, as numpy raises.
+//
+// The limit is, in order of precedence:
+//   set_memory_limit(bytes)            (the CLI's --max-memory, fourierconv.set_memory_limit)
+//   FOURIERCONV_MAX_MEMORY=SIZE        environment variable, read once at first use
+//   the memory available when first asked (MemAvailable in /proc/meminfo, else the physical
+//   memory, as sysconf reports it)
+// SIZE is a byte count with an optional K, M, G or T suffix (powers of 1024): "512M", "4G".
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+#include "fourierconv/tensor.hpp"
+
+namespace fourierconv {
+
+// The current limit in bytes (never 0).
+std::size_t memory_limit();
+
+// Sets the limit; 0 restores the default (environment variable, else available memory).
+void set_memory_limit(std::size_t bytes);
+
+// "4G" -> 4 GiB. Throws Error naming `what` on anything but digits with an optional K/M/G/T
+// suffix, on 0, and on sizes past 2^63 bytes.
+std::size_t parse_memory_size(const std::string& text, const std::string& what);
+
+// Throws OutOfMemory, naming `what`, the bytes asked for and the limit, when bytes exceeds
+// memory_limit().
+void check_allocation(std::size_t bytes, const std::string& what);
+
+// The bytes an array of `shape` with `itemsize`-byte elements holds; throws OutOfMemory
+// naming `what` and the shape when the count overflows size_t or exceeds the limit.
+std::size_t checked_nbytes(const Shape& shape, std::size_t itemsize, const std::string& what);
+
+}  // namespace fourierconv
