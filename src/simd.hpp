@@ -13,7 +13,9 @@
 
 #include <cstring>
 
-#if defined(FOURIERCONV_NATIVE_BUILD) || !(defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)))
+// Clang (the fuzz and ThreadSanitizer builds) compiles one baseline version: its target_clones
+// cannot call the always-inline vector helpers across targets.
+#if defined(FOURIERCONV_NATIVE_BUILD) || defined(__clang__) || !(defined(__x86_64__) && defined(__GNUC__))
 #define FC_MULTIVERSION
 #else
 #define FC_MULTIVERSION __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))

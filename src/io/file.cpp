@@ -1,5 +1,6 @@
 #include "fourierconv/io/file.hpp"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -8,6 +9,7 @@
 #include <fstream>
 
 #include "fourierconv/error.hpp"
+#include "fourierconv/memory_limit.hpp"
 
 namespace fourierconv::io {
 
@@ -15,9 +17,21 @@ std::vector<unsigned char> read_file(const std::string& path, const std::string&
   std::FILE* f = std::fopen(path.c_str(), "rb");
   if (!f) throw Error(what + ": cannot open '" + path + "': " + std::strerror(errno));
   std::vector<unsigned char> data;
+  // A regular file's size is known before reading; a pipe's is checked as it grows.
+  struct stat st;
+  if (::fstat(::fileno(f), &st) == 0 && S_ISREG(st.st_mode) && std::size_t(st.st_size) > memory_limit()) {
+    std::fclose(f);
+    check_allocation(std::size_t(st.st_size), what + ": reading '" + path + "'");
+  }
   unsigned char buf[1 << 16];
   std::size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) data.insert(data.end(), buf, buf + n);
+  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) {
+    if (data.size() + n > memory_limit()) {
+      std::fclose(f);
+      check_allocation(data.size() + n, what + ": reading '" + path + "'");
+    }
+    data.insert(data.end(), buf, buf + n);
+  }
   bool err = std::ferror(f);
   std::fclose(f);
   if (err) throw Error(what + ": error reading '" + path + "'");

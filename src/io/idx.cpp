@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "fourierconv/error.hpp"
+#include "fourierconv/memory_limit.hpp"
 
 namespace fourierconv::io {
 namespace {
@@ -27,6 +28,10 @@ std::vector<unsigned char> read_maybe_gzip(const std::string& path) {
       throw Error("read_idx: '" + path + "': gzip error: " + msg);
     }
     if (n == 0) break;
+    if (data.size() + std::size_t(n) > memory_limit()) {  // a gzip bomb stops here
+      gzclose(f);
+      check_allocation(data.size() + std::size_t(n), "read_idx: '" + path + "' decompressed");
+    }
     data.insert(data.end(), buf, buf + n);
     if (data.size() > kMaxBytes) {
       gzclose(f);

@@ -7,6 +7,7 @@
 #include <regex>
 
 #include "fourierconv/error.hpp"
+#include "fourierconv/memory_limit.hpp"
 #include "fourierconv/io/file.hpp"
 
 namespace fourierconv::io {
@@ -118,6 +119,7 @@ Array parse_npy_array(const std::vector<unsigned char>& b, const std::string& wh
     n *= dim;
   }
   const std::size_t data_start = hstart + hlen;
+  check_allocation(n * itemsize, what + ": shape " + shape_s + " of " + to_string(d.dtype));
   if (b.size() - data_start < n * itemsize)
     throw Error(what + ": truncated data: shape " + shape_s + " of " + to_string(d.dtype) + " needs " +
                 std::to_string(n * itemsize) + " bytes, file has " + std::to_string(b.size() - data_start));

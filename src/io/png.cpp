@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "fourierconv/error.hpp"
+#include "fourierconv/memory_limit.hpp"
 #include "fourierconv/io/file.hpp"
 
 namespace fourierconv::io {
@@ -76,6 +77,13 @@ Tensor decode_png(const std::vector<unsigned char>& bytes, const std::string& wh
   const int channels = png_get_channels(png, info);
   depth = png_get_bit_depth(png, info);
   const std::size_t rowbytes = png_get_rowbytes(png, info);
+  // The decoded rows and the float32 image, refused past the memory limit before allocating.
+  const std::size_t need = rowbytes * h + std::size_t(w) * h * std::size_t(channels) * sizeof(float);
+  if (need > memory_limit()) {
+    cleanup();
+    delete result;
+    check_allocation(need, what + ": a " + std::to_string(w) + " x " + std::to_string(h) + " image");
+  }
   pixels->resize(rowbytes * h);
   rows->resize(h);
   for (png_uint_32 i = 0; i < h; ++i) (*rows)[i] = pixels->data() + i * rowbytes;

@@ -468,6 +468,11 @@ std::map<std::string, std::vector<unsigned char>> read_zip(const std::string& pa
       zip_close(z);
       throw Error("load_model: '" + path + "': member " + name + " is too large or has no size");
     }
+    if (st.size > memory_limit()) {  // a zip bomb declares its size: refused before inflating
+      zip_discard(z);
+      zip_error_fini(&err);
+      check_allocation(st.size, "load_model: '" + path + "': member " + name);
+    }
     zip_file_t* f = zip_fopen(z, name, 0);
     std::vector<unsigned char> data(st.size);
     zip_int64_t n = f ? zip_fread(f, data.data(), st.size) : -1;
@@ -635,9 +640,17 @@ std::vector<std::string> read_string_attr(const Ctx& c, hid_t obj, const char* n
     std::vector<char*> ptrs(std::size_t(n), nullptr);
     H5 mem(H5Tcopy(H5T_C_S1), H5Tclose);
     H5Tset_size(mem.id, H5T_VARIABLE);
+    // HDF5 allocates each string; they are freed on every path, a failed read included (it may
+    // have converted some before failing: a leak the fuzzer found).
+    struct Reclaim {
+      hid_t type, space;
+      std::vector<char*>& ptrs;
+      ~Reclaim() {
+        if (!ptrs.empty()) H5Dvlen_reclaim(type, space, H5P_DEFAULT, ptrs.data());
+      }
+    } reclaim{mem.id, space.id, ptrs};
     if (n > 0 && H5Aread(attr.id, mem.id, ptrs.data()) < 0) bad(c, std::string("attribute ") + name + " is unreadable");
     for (char* p : ptrs) out.emplace_back(p ? p : "");
-    if (n > 0) H5Dvlen_reclaim(mem.id, space.id, H5P_DEFAULT, ptrs.data());
   } else {
     const std::size_t size = H5Tget_size(type.id);
     if (size == 0 || size > (1u << 24)) bad(c, std::string("attribute ") + name + " has a bad size");
