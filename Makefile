@@ -42,7 +42,7 @@ test-baseline:
 # AddressSanitizer + LeakSanitizer + UndefinedBehaviorSanitizer (tests/sanitize/README.md).
 SAN_BUILD ?= $(BUILD)/sanitize
 test-sanitize: deps
-	cmake -S . -B $(SAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFOURIERCONV_SANITIZE=address,undefined \
+	cmake -S . -B $(SAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g" -DFOURIERCONV_SANITIZE=address,undefined \
 	  -DFOURIERCONV_BENCH=OFF >/dev/null
 	cmake --build $(SAN_BUILD) -j $(JOBS)
 	scripts/test-sanitize $(SAN_BUILD) address
@@ -50,7 +50,7 @@ test-sanitize: deps
 # The threaded paths (plan cache, OpenMP regions, per-thread buffers) under ThreadSanitizer.
 TSAN_BUILD ?= $(BUILD)/tsan
 test-tsan: deps
-	cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFOURIERCONV_SANITIZE=thread \
+	cmake -S . -B $(TSAN_BUILD) -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g" -DFOURIERCONV_SANITIZE=thread \
 	  -DFOURIERCONV_BENCH=OFF >/dev/null
 	cmake --build $(TSAN_BUILD) -j $(JOBS) --target fourierconv_tests
 	scripts/test-sanitize $(TSAN_BUILD) thread
@@ -59,7 +59,7 @@ test-tsan: deps
 FUZZ_BUILD ?= $(BUILD)/libfuzzer
 FUZZ_SECONDS ?= 60
 fuzz: deps
-	cmake -S . -B $(FUZZ_BUILD) -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFOURIERCONV_FUZZ=ON \
+	cmake -S . -B $(FUZZ_BUILD) -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g" -DFOURIERCONV_FUZZ=ON \
 	  -DFOURIERCONV_SANITIZE=address,undefined -DFOURIERCONV_TESTS=OFF -DFOURIERCONV_BENCH=OFF >/dev/null
 	cmake --build $(FUZZ_BUILD) -j $(JOBS)
 

@@ -2,6 +2,7 @@
 #include "fourierconv/memory_limit.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 
 #include "fourierconv/error.hpp"
@@ -91,7 +92,9 @@ Strides c_strides(const Shape& shape) {
   std::ptrdiff_t acc = 1;
   for (std::size_t i = shape.size(); i-- > 0;) {
     s[i] = acc;
-    acc *= std::ptrdiff_t(std::max<std::size_t>(shape[i], 1));
+    const std::size_t d = std::max<std::size_t>(shape[i], 1);
+    if (d > std::size_t(PTRDIFF_MAX) || __builtin_mul_overflow(acc, std::ptrdiff_t(d), &acc))
+      throw OutOfMemory("shape " + shape_to_string(shape) + " has more elements than memory can address");
   }
   return s;
 }
@@ -100,7 +103,7 @@ bool ArrayView::c_contiguous() const {
   std::ptrdiff_t acc = 1;
   for (std::size_t i = shape.size(); i-- > 0;) {
     if (shape[i] != 1 && strides[i] != acc) return false;
-    acc *= std::ptrdiff_t(shape[i]);
+    if (shape[i] > std::size_t(PTRDIFF_MAX) || __builtin_mul_overflow(acc, std::ptrdiff_t(shape[i]), &acc)) return false;
   }
   return true;
 }

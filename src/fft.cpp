@@ -165,7 +165,9 @@ FftPlan::~FftPlan() {
 }
 
 void FftPlan::forward(const float* real, Complex* spectrum) const {
+  // FFTW runs a plan only on arrays aligned as the planned ones (64-byte aligned here).
   FC_ASSERT(fftwf_alignment_of(const_cast<float*>(real)) == 0);
+  FC_ASSERT(fftwf_alignment_of(reinterpret_cast<float*>(spectrum)) == 0);
   // r2c does not modify its input for out-of-place plans without FFTW_DESTROY_INPUT.
   fftwf_execute_dft_r2c(static_cast<fftwf_plan>(forward_plan_), const_cast<float*>(real),
                         reinterpret_cast<fftwf_complex*>(spectrum));
@@ -173,6 +175,7 @@ void FftPlan::forward(const float* real, Complex* spectrum) const {
 
 void FftPlan::inverse_unscaled(Complex* spectrum, float* real) const {
   FC_ASSERT(fftwf_alignment_of(real) == 0);
+  FC_ASSERT(fftwf_alignment_of(reinterpret_cast<float*>(spectrum)) == 0);
   fftwf_execute_dft_c2r(static_cast<fftwf_plan>(inverse_plan_), reinterpret_cast<fftwf_complex*>(spectrum), real);
 }
 

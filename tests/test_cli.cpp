@@ -174,3 +174,34 @@ TEST(Cli, ConvolveAndCorrelateEveryDtypeAxesAndBoundaries) {
 }
 
 }  // namespace
+
+// Degenerate sizes through every command that takes arrays (issue 14): an empty or
+// one-element input gives an empty/one-element result or a clear error; never a crash
+// (the status of a signal), never a partial file.
+TEST(Cli, EmptyAndOneElementInputs) {
+  const std::string d = dir();
+  io::write_npy(d + "/empty.npy", Tensor({0, 5}));
+  io::write_npy(d + "/one.npy", Tensor({1, 1}, 2.0f));
+  io::write_npy(d + "/batch0.npy", Tensor({0, 28, 28, 1}));
+  struct Case {
+    std::string args;
+    int status;
+    std::string says;
+  };
+  const Case cases[] = {
+      {"filter " + d + "/empty.npy " + d + "/f_empty.npy --filter gaussian_lowpass:0.1", 0, "filtered"},
+      {"filter " + d + "/one.npy " + d + "/f_one.npy --filter gaussian_lowpass:0.1 --padding mirror", 0, "filtered"},
+      {"convolve " + d + "/one.npy " + d + "/one.npy " + d + "/c_one.npy", 0, ""},
+      {"convolve " + d + "/empty.npy " + d + "/one.npy " + d + "/c_empty.npy", 1, "empty"},
+      {"predict --model " + std::string(FOURIERCONV_SOURCE_DIR) + "/tests/fixtures/keras/seed.keras " + d + "/batch0.npy", 0,
+       "0 samples"},
+  };
+  for (const auto& c : cases) {
+    CliResult r = run(c.args);
+    EXPECT_EQ(r.status, c.status) << c.args << "\n" << r.output;
+    EXPECT_NE(r.output.find(c.says), std::string::npos) << c.args << "\n" << r.output;
+  }
+  EXPECT_EQ(io::read_npy(d + "/f_empty.npy").shape(), (Shape{0, 5}));
+  EXPECT_FLOAT_EQ(io::read_npy(d + "/c_one.npy")[0], 4.0f);
+  EXPECT_FALSE(fs::exists(d + "/c_empty.npy"));
+}

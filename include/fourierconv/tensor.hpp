@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <cstdlib>
 #include <initializer_list>
 #include <memory>
@@ -26,6 +27,10 @@ using Shape = std::vector<std::size_t>;
 std::string shape_to_string(const Shape& shape);
 std::size_t shape_size(const Shape& shape);
 
+// Declared in memory_limit.hpp: the memory limit, and OutOfMemory past it.
+std::size_t memory_limit();
+void check_allocation(std::size_t bytes, const std::string& what);
+
 // Allocator giving 64-byte aligned blocks (cache line, AVX-512 width, FFTW's SIMD needs).
 template <class T>
 struct AlignedAllocator {
@@ -35,6 +40,8 @@ struct AlignedAllocator {
   template <class U>
   AlignedAllocator(const AlignedAllocator<U>&) noexcept {}
   T* allocate(std::size_t n) {
+    if (n > (SIZE_MAX - kAlignment) / sizeof(T)) throw std::bad_alloc();
+    if (n * sizeof(T) > memory_limit()) check_allocation(n * sizeof(T), "a working buffer");  // memory_limit.hpp
     std::size_t bytes = ((n * sizeof(T) + kAlignment - 1) / kAlignment) * kAlignment;
     void* p = std::aligned_alloc(kAlignment, bytes == 0 ? kAlignment : bytes);
     if (!p) throw std::bad_alloc();

@@ -2,6 +2,7 @@
 
 #include <zlib.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <vector>
 
@@ -75,7 +76,10 @@ Tensor read_idx(const std::string& path) {
   return t;
 }
 
-std::string default_fashion_mnist_dir() { return "/usr/share/datasets/fashion-mnist"; }
+std::string default_fashion_mnist_dir() {
+  if (const char* env = std::getenv("FASHION_MNIST_DIR"); env && *env) return env;
+  return "/usr/share/datasets/fashion-mnist";
+}
 
 Dataset load_mnist_format(const std::string& dir, std::size_t limit) {
   auto find = [&](const std::string& stem) {

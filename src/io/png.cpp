@@ -14,7 +14,6 @@
 namespace fourierconv::io {
 namespace {
 
-constexpr std::size_t kMaxPixels = std::size_t(1) << 28;
 
 struct Reader {
   const unsigned char* data;
@@ -68,7 +67,6 @@ Tensor decode_png(const std::vector<unsigned char>& bytes, const std::string& wh
   png_read_info(png, info);
   png_uint_32 w = png_get_image_width(png, info), h = png_get_image_height(png, info);
   int color = png_get_color_type(png, info), depth = png_get_bit_depth(png, info);
-  if (static_cast<std::size_t>(w) * h > kMaxPixels) png_error(png, "image is too large");
   if (color == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);
   if (color == PNG_COLOR_TYPE_GRAY && depth < 8) png_set_expand_gray_1_2_4_to_8(png);
   if (png_get_valid(png, info, PNG_INFO_tRNS)) png_set_tRNS_to_alpha(png);

@@ -42,7 +42,12 @@ void setup_predict(CLI::App& sub) {
       throw fourierconv::Error("input: the model expects " + e + " (or one image without N), got " + x.shape_string());
     }
     Tensor p = m.predict(x);
-    const std::size_t n = p.dim(0), k = p.size() / n;
+    const std::size_t n = p.dim(0);
+    if (n == 0) {  // an empty batch has no predictions to print
+      std::printf("no images: the input %s has 0 samples\n", x.shape_string().c_str());
+      return;
+    }
+    const std::size_t k = p.size() / n;
     std::vector<std::string> names;
     if (!o->classes.empty()) {
       std::stringstream ss(o->classes);

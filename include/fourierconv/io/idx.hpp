@@ -17,7 +17,8 @@ struct Dataset {
   Tensor x_train, y_train, x_test, y_test;  // x: (N, 28, 28, 1) in [0, 1]; y: (N,) labels
 };
 
-// Where Debian's dataset-fashion-mnist package puts the files.
+// $FASHION_MNIST_DIR when set (as the Python package reads it), else where Debian's
+// dataset-fashion-mnist package puts the files.
 std::string default_fashion_mnist_dir();
 
 // Loads train-images-idx3-ubyte[.gz], train-labels-idx1-ubyte[.gz], t10k-... from dir.

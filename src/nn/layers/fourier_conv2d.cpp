@@ -3,6 +3,8 @@
 #include <omp.h>
 
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <sstream>
 
 #include "fourierconv/error.hpp"
@@ -36,7 +38,16 @@ struct FourierConv2D::Plan {
     const std::size_t PQ = P * Q;
     for (std::size_t f = 0; f < F; f += 2) {
       if (f + 1 == F) {
-        fft->inverse_unscaled(b.t.data() + f * nb, out + f * PQ);
+        float* dst = out + f * PQ;
+        if (reinterpret_cast<std::uintptr_t>(dst) % 16 != 0) {
+          // FFTW executes a plan only on arrays aligned as the planned ones: P*Q odd puts this
+          // plane off alignment, so it goes through the (aligned, >= P*Q floats) c2c buffer.
+          float* tmp = reinterpret_cast<float*>(b.z.data());
+          fft->inverse_unscaled(b.t.data() + f * nb, tmp);
+          std::memcpy(dst, tmp, PQ * sizeof(float));
+        } else {
+          fft->inverse_unscaled(b.t.data() + f * nb, dst);
+        }
         break;
       }
       detail::combine_pair(b.t.data() + f * nb, b.t.data() + (f + 1) * nb, P, Q, b.full.data());

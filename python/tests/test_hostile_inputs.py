@@ -1,0 +1,46 @@
+"""Degenerate sizes and the memory limit from Python (issue 14): an empty batch predicts an
+empty batch, evaluate/fit of no samples say so, and files or arguments asking for more than
+the memory limit raise MemoryError before allocating."""
+import numpy as np
+import pytest
+
+import fourierconv
+from fourierconv import filters, models, signal
+
+
+@pytest.fixture
+def limit():
+    saved = fourierconv.memory_limit()
+    yield
+    fourierconv.set_memory_limit(saved)
+
+
+@pytest.mark.parametrize("name", ["seed-cnn", "seed-fourier", "seed-spectral"])
+def test_empty_batch_predicts_empty(name):
+    m = models.build(name)
+    y = m.predict(np.zeros((0, 28, 28, 1), np.float32))
+    assert y.shape == (0, 10) and y.dtype == np.float32
+    m.compile("adam", "sparse_categorical_crossentropy")
+    with pytest.raises(ValueError, match="no samples"):
+        m.evaluate(np.zeros((0, 28, 28, 1), np.float32), np.zeros(0))
+
+
+def test_filters_of_empty_images_are_empty():
+    for padding in ["wrap", "reflect", "mirror", "nearest", "constant"]:
+        assert filters.apply_filter(np.zeros((0, 7)), "gaussian_lowpass:0.1", padding=padding).shape == (0, 7)
+
+
+def test_memory_limit_refuses_before_allocating(limit):
+    fourierconv.set_memory_limit("1M")
+    assert fourierconv.memory_limit() == 1 << 20
+    x = np.ones(200_000)
+    with pytest.raises(MemoryError, match="memory limit"):
+        signal.fftconvolve(x, x)  # the 3.2 MB result
+    m = models.build("seed-cnn")
+    with pytest.raises(MemoryError, match="memory limit"):
+        m.predict(np.zeros((64, 28, 28, 1), np.float32))  # a batch's 32 x 26 x 26 x 32 activations: 2.8 MB
+    fourierconv.set_memory_limit(None)
+    assert fourierconv.memory_limit() > 1 << 20
+    for bad in ["lots", "0", 0, -5, 1.5, True]:
+        with pytest.raises((ValueError, TypeError)):
+            fourierconv.set_memory_limit(bad)
