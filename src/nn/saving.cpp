@@ -553,6 +553,10 @@ Sequential from_config(const json& root, const Ctx& c, std::size_t weight_bytes)
     bad(c, "the config asks for more memory than is available");
   } catch (const std::length_error&) {
     bad(c, "the config asks for impossibly large layers");
+  } catch (const json::exception& e) {
+    // A value of the wrong JSON type anywhere in a layer's config (a kind the fuzzer found:
+    // nlohmann's type_error escaped as a crash).
+    bad(c, std::string("malformed config: ") + e.what());
   }
 }
 
