@@ -14,7 +14,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::vector<std::string> args{"fourierconv"};
   std::string cur;
   for (size_t i = 0; i < size; ++i) {
-    if (data[i] == '\n') {
+    if (data[i] == '\n' || data[i] == '\0') {  // argv strings end at NUL, as in a real argv
       args.push_back(cur);
       cur.clear();
     } else {
