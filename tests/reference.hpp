@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "fourierconv/memory_limit.hpp"
 #include "fourierconv/tensor.hpp"
 
 namespace fctest {
@@ -93,5 +94,12 @@ inline void expect_close(const Tensor& got, const std::vector<double>& want, dou
   EXPECT_LE(worst, tol * scale) << what << ": worst error at flat index " << at << " got " << got[at] << " want "
                                 << want[at];
 }
+
+// Sets the memory limit for a scope and restores the previous one at its end.
+struct LimitGuard {
+  std::size_t saved = fourierconv::memory_limit();
+  explicit LimitGuard(std::size_t bytes) { fourierconv::set_memory_limit(bytes); }
+  ~LimitGuard() { fourierconv::set_memory_limit(saved); }
+};
 
 }  // namespace fctest

@@ -41,13 +41,6 @@ void returns_or_errors(const std::function<void()>& f, const std::string& what,
   if (check) check(msg);
 }
 
-// A restored memory limit at scope exit.
-struct LimitGuard {
-  std::size_t saved = memory_limit();
-  explicit LimitGuard(std::size_t bytes) { set_memory_limit(bytes); }
-  ~LimitGuard() { set_memory_limit(saved); }
-};
-
 }  // namespace
 
 TEST(DegenerateSizes, ShapesThatOverflowOrPassTheLimitAreRefusedBeforeAllocating) {
@@ -56,7 +49,7 @@ TEST(DegenerateSizes, ShapesThatOverflowOrPassTheLimitAreRefusedBeforeAllocating
   EXPECT_THROW(shape_size({kHuge, kHuge}), OutOfMemory);
   EXPECT_EQ(shape_size({kHuge, kHuge, 0}), 0u);  // a zero axis makes any shape empty
   EXPECT_EQ(Tensor({kHuge, 0}).size(), 0u);
-  LimitGuard limit(std::size_t(1) << 20);
+  fctest::LimitGuard limit(std::size_t(1) << 20);
   try {
     Tensor t({1024, 1024});  // 4 MiB > 1 MiB
     FAIL() << "a tensor past the memory limit was allocated";
@@ -181,7 +174,7 @@ TEST(DegenerateSizes, SignalViewsWhoseShapesOverflowAreRefusedBeforeReading) {
   // A view may describe more memory than exists (a hostile or mistaken caller). Its size
   // overflows or passes the limit, so the call must fail before touching the data.
   double one = 1;
-  LimitGuard limit(std::size_t(64) << 20);
+  fctest::LimitGuard limit(std::size_t(64) << 20);
   // A view whose element count overflows cannot even be described (its strides would wrap).
   EXPECT_THROW(ArrayView::contiguous(DType::Float64, {kHuge, kHuge}, &one), OutOfMemory);
   for (Shape s : {Shape{std::size_t(1) << 40, 2}, Shape{3, std::size_t(1) << 36}}) {

@@ -21,17 +21,12 @@
 #include "fourierconv/io/png.hpp"
 #include "fourierconv/memory_limit.hpp"
 #include "fourierconv/nn/saving.hpp"
+#include "reference.hpp"
 
 using namespace fourierconv;
 namespace fs = std::filesystem;
 
 namespace {
-
-struct LimitGuard {
-  std::size_t saved = memory_limit();
-  explicit LimitGuard(std::size_t bytes) { set_memory_limit(bytes); }
-  ~LimitGuard() { set_memory_limit(saved); }
-};
 
 std::string dir() {
   const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
@@ -82,13 +77,13 @@ void png_chunk(std::vector<unsigned char>& b, const char* type, const std::vecto
 }  // namespace
 
 TEST(ResourceLimits, NpyHeaderDeclaringMoreThanTheLimit) {
-  LimitGuard limit(1 << 20);
+  fctest::LimitGuard limit(1 << 20);
   auto b = npy_header_only("(4096, 4096)");  // 128 MiB of float64, in a 128-byte file
   refused([&] { io::parse_npy_array(b, "npy"); }, "npy");
 }
 
 TEST(ResourceLimits, PngDeclaringAHugeImage) {
-  LimitGuard limit(1 << 20);
+  fctest::LimitGuard limit(1 << 20);
   std::vector<unsigned char> b = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
   std::vector<unsigned char> ihdr;
   put32(ihdr, 30000);  // 30,000 x 30,000 gray: 900 MB of pixels, 3.6 GB as float32
@@ -105,7 +100,7 @@ TEST(ResourceLimits, PngDeclaringAHugeImage) {
 }
 
 TEST(ResourceLimits, GzipBombIdx) {
-  LimitGuard limit(1 << 20);
+  fctest::LimitGuard limit(1 << 20);
   const std::string path = dir() + "/bomb-idx1-ubyte.gz";
   gzFile g = gzopen(path.c_str(), "wb9");
   std::vector<unsigned char> head = {0, 0, 8, 1};
@@ -119,7 +114,7 @@ TEST(ResourceLimits, GzipBombIdx) {
 }
 
 TEST(ResourceLimits, KerasArchiveMemberDeclaringMoreThanTheLimit) {
-  LimitGuard limit(1 << 20);
+  fctest::LimitGuard limit(1 << 20);
   const std::string path = dir() + "/bomb.keras";
   int err = 0;
   zip_t* z = zip_open(path.c_str(), ZIP_CREATE | ZIP_TRUNCATE, &err);
@@ -134,7 +129,7 @@ TEST(ResourceLimits, KerasArchiveMemberDeclaringMoreThanTheLimit) {
 }
 
 TEST(ResourceLimits, ConfigDeclaringMoreParametersThanTheLimit) {
-  LimitGuard limit(1 << 20);
+  fctest::LimitGuard limit(1 << 20);
   const std::string json = R"({"class_name": "Sequential", "config": {"name": "s", "layers": [
       {"class_name": "InputLayer", "config": {"batch_shape": [null, 4096]}},
       {"class_name": "Dense", "config": {"name": "dense", "units": 4096}}]}})";  // 64 MiB of weights
@@ -151,7 +146,7 @@ TEST(ResourceLimits, FileLargerThanTheLimit) {
   std::vector<unsigned char> b = npy_header_only("(262144,)");  // 2 MiB of float64, really there
   b.resize(b.size() + (2u << 20), 0);
   write(path, b);
-  LimitGuard limit(1 << 20);
+  fctest::LimitGuard limit(1 << 20);
   refused([&] { io::read_npy_array(path); }, "read_file");
 }
 

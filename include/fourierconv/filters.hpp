@@ -88,7 +88,7 @@ bool sample_response(const FrequencyResponse& h, std::size_t P, std::size_t Q, f
 //   mirror    d c b | a b c d | c b a       whole-sample symmetric (numpy.pad's 'reflect').
 //   nearest   a a a a | a b c d | d d d d   the edge sample repeated (numpy.pad's 'edge').
 //   constant  k k k k | a b c d | k k k k   the value cval (numpy.pad's 'constant'). Alias:
-//             zero (cval must then be 0).
+//             zero (the name the default cval = 0 had before).
 // wrap, reflect and mirror extensions are periodic (periods n, 2n and 2n - 2), so they are
 // exact for any response: the transform grid is one period of the extension. nearest and
 // constant are not periodic: the image is centred on a grid with a margin of
