@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 
 #include "fourierconv/error.hpp"
@@ -73,6 +74,39 @@ TEST(Npy, CorruptFilesGiveClearErrors) {
   std::copy_n("(9,99)", 6, big.begin() + 10 + pos);
   expect_error(big, "truncated");
   EXPECT_THROW(io::read_npy(tmp("does-not-exist.npy")), Error);
+}
+
+// Headers as any writer may spell the dict (numpy.lib.format reads them with
+// ast.literal_eval): keys in any order, double quotes, spaces around ':', no trailing comma.
+TEST(Npy, HeaderSpellings) {
+  auto file = [](const std::string& dict) {
+    std::string h = dict;
+    while ((10 + h.size() + 1) % 64) h += ' ';
+    h += '\n';
+    std::vector<unsigned char> b = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0,
+                                    static_cast<unsigned char>(h.size() & 0xff), static_cast<unsigned char>(h.size() >> 8)};
+    b.insert(b.end(), h.begin(), h.end());
+    for (float v : {1.0f, 2.0f, 3.0f, 4.0f, 5.0f, 6.0f}) {
+      unsigned char bytes[4];
+      std::memcpy(bytes, &v, 4);
+      b.insert(b.end(), bytes, bytes + 4);
+    }
+    return b;
+  };
+  for (const std::string dict : {"{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }",
+                                 "{\"shape\" : (2,3), \"descr\" : \"<f4\", \"fortran_order\" : False}",
+                                 "{'fortran_order':False,'shape':(2, 3),'descr':'<f4'}"}) {
+    Tensor t = io::parse_npy(file(dict));
+    ASSERT_EQ(t.shape(), (Shape{2, 3})) << dict;
+    EXPECT_EQ(t[5], 6.0f) << dict;
+  }
+  // Fortran order: the same six numbers, column-major.
+  Tensor f = io::parse_npy(file("{'descr': '<f4', 'fortran_order': True, 'shape': (2, 3), }"));
+  EXPECT_EQ(f[1], 3.0f);  // f[0][1] is the third number stored
+  // A key spelled inside another value is not the key; a key without a value is missing.
+  EXPECT_THROW(io::parse_npy(file("{'descr': 'shape', 'fortran_order': False}")), Error);
+  EXPECT_THROW(io::parse_npy(file("{'descr': '<f4', 'fortran_order': False, 'shape': }")), Error);
+  EXPECT_THROW(io::parse_npy(file("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3}")), Error);
 }
 
 TEST(Png, RoundTripsEveryChannelCountAndDepth) {

@@ -2,9 +2,9 @@
 
 #include <algorithm>
 #include <bit>
+#include <cctype>
 #include <cstring>
 #include <limits>
-#include <regex>
 
 #include "fourierconv/error.hpp"
 #include "fourierconv/memory_limit.hpp"
@@ -16,12 +16,37 @@ namespace {
 constexpr unsigned char kMagic[] = {0x93, 'N', 'U', 'M', 'P', 'Y'};
 constexpr std::size_t kMaxElements = std::size_t(1) << 40;
 
+// The value of `key` in the header's Python dict literal: a quoted string, True/False or a
+// parenthesized tuple, as numpy writes them (numpy.lib.format). A scan, not a regex: the header
+// is untrusted and std::regex is slow (and recursive) on long inputs.
 std::string header_value(const std::string& header, const std::string& key, const std::string& what) {
-  // Values are a quoted string, True/False, or a parenthesized tuple.
-  std::regex re("['\"]" + key + "['\"]\\s*:\\s*('[^']*'|\"[^\"]*\"|True|False|\\([^)]*\\))");
-  std::smatch m;
-  if (!std::regex_search(header, m, re)) throw Error(what + ": header has no '" + key + "' entry");
-  return m[1].str();
+  auto is_quote = [](char c) { return c == '\'' || c == '"'; };
+  auto skip_space = [&](std::size_t i) {
+    while (i < header.size() && std::isspace(static_cast<unsigned char>(header[i]))) ++i;
+    return i;
+  };
+  for (std::size_t at = header.find(key); at != std::string::npos; at = header.find(key, at + 1)) {
+    const std::size_t after = at + key.size();
+    if (at == 0 || !is_quote(header[at - 1]) || after >= header.size() || !is_quote(header[after])) continue;
+    std::size_t i = skip_space(after + 1);
+    if (i >= header.size() || header[i] != ':') continue;
+    i = skip_space(i + 1);
+    if (i >= header.size()) continue;
+    std::size_t end = std::string::npos;
+    if (is_quote(header[i])) {
+      const std::size_t close = header.find(header[i], i + 1);
+      if (close != std::string::npos) end = close + 1;
+    } else if (header[i] == '(') {
+      const std::size_t close = header.find(')', i + 1);
+      if (close != std::string::npos) end = close + 1;
+    } else if (header.compare(i, 4, "True") == 0) {
+      end = i + 4;
+    } else if (header.compare(i, 5, "False") == 0) {
+      end = i + 5;
+    }
+    if (end != std::string::npos) return header.substr(i, end - i);
+  }
+  throw Error(what + ": header has no '" + key + "' entry");
 }
 
 }  // namespace

@@ -24,6 +24,7 @@
 #include "fourierconv/nn/layers/fourier_conv2d.hpp"
 #include "fourierconv/nn/layers/pooling.hpp"
 #include "fourierconv/nn/layers/spectral_conv2d.hpp"
+#include "nn/json_exact.hpp"
 
 namespace fourierconv::nn {
 namespace {
@@ -67,6 +68,7 @@ constexpr std::size_t kNoWeightsFile = SIZE_MAX;
 template <class T>
 T get(const Ctx& c, const json& j, const char* key, const std::string& layer) {
   if (!j.contains(key)) bad(c, layer + ": config has no '" + key + "'");
+  if (!exactly<T>(j.at(key))) bad(c, layer + ": config '" + key + "' has the wrong type or is out of range: " + j.at(key).dump());
   try {
     return j.at(key).get<T>();
   } catch (const std::exception&) {

@@ -205,3 +205,26 @@ TEST(Saving, CallableFiltersCannotBeSavedAndSayWhy) {
 }
 
 }  // namespace
+
+// Numbers in a config are checked before conversion: nlohmann's get<size_t> casts a float out of
+// range with undefined behaviour and wraps a negative integer (found by fuzz_keras_config:
+// fuzz/regressions/keras_config/crash-ee91b0da...). Keras itself writes integral floats in some
+// versions, so 32.0 stays a valid filter count.
+TEST(Saving, ConfigNumbersOutOfRangeAreRefused) {
+  auto model = [](const std::string& filters, const std::string& dilation) {
+    return R"({"class_name": "Sequential", "config": {"name": "s", "layers": [
+      {"class_name": "InputLayer", "config": {"batch_shape": [null, 8, 8, 1]}},
+      {"class_name": "Conv2D", "config": {"name": "c", "filters": )" + filters +
+           R"(, "kernel_size": [3, 3], "padding": "valid", "strides": [1, 1], "dilation_rate": )" + dilation + R"(}}]}})";
+  };
+  EXPECT_EQ(model_from_json(model("32.0", "[1, 1]")).layers().size(), 1u);
+  for (const auto& [f, d] : std::vector<std::pair<std::string, std::string>>{
+           {"4", "[2222222222222222222222222, 1]"}, {"-5", "[1, 1]"}, {"4", "[1.5, 1]"}, {"1e300", "[1, 1]"}, {"4", "[-1, 1]"}}) {
+    try {
+      model_from_json(model(f, d));
+      ADD_FAILURE() << "accepted filters " << f << ", dilation " << d;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("out of range"), std::string::npos) << e.what();
+    }
+  }
+}
