@@ -1,0 +1,146 @@
+// Real-time FIR filtering of streams: a fixed filter applied to a signal as it arrives, block by
+// block, with bounded latency. The output equals a one-shot convolve(x, h, "full") of the whole
+// stream (within float32 rounding), delayed by latency() samples.
+//
+// Algorithm: partitioned convolution in the frequency domain (overlap-save), as in real-time
+// audio convolvers (Gardner, "Efficient convolution without input-output delay", JAES 1995;
+// Wefers, "Partitioned convolution algorithms for real-time auralization", 2015):
+// - the filter is cut into partitions; a stage is `count` partitions of `size` taps starting
+//   at filter tap `offset`, run as uniformly partitioned overlap-save: each `size` new input
+//   samples are transformed once (an FFT of 2*size) into a frequency-domain delay line, and the
+//   stage's output is the sum over its partitions of (spectrum of the input `k` periods ago) x
+//   (spectrum of partition k), transformed back;
+// - uniform plan: one stage of block-sized partitions. Its work per sample grows with the
+//   filter length (every partition's product, every block);
+// - non-uniform plan: short partitions first, then partitions 4x longer, and so on, which do
+//   fewer products per sample. A stage of partitions P > B samples long starts late enough in
+//   the filter (offset >= 2P - 2B) that its work for one period of P input samples can be spread
+//   evenly over the P/B blocks of the next period: the forward FFT in the first, the products
+//   in the middle ones, the inverse FFT in the last. No block carries a whole large partition.
+// - zero latency (options.zero_latency): the first `block` taps are computed directly in time
+//   per sample, and the rest of the filter runs through the partitions with latency `block`,
+//   so out[t] = y[t] (zita-convolver's and JUCE's scheme).
+// The plan is chosen by plan_partitions, a pure function of (taps, block, options) using an
+// operation-count cost model (flops per output sample).
+//
+// Real-time safety: process() allocates nothing, takes no lock and makes no system call (tested
+// with a counting allocator). Everything is allocated by the constructor and prepare_filter().
+// Filter swaps: prepare_filter(h) computes the new filter's spectra (it allocates: call it off
+// the audio thread if that matters); swap_filter() is real-time safe. From the next block
+// boundary on, both filters are computed (the input spectra are shared; the products and the
+// inverse FFTs run twice, so blocks cost up to twice as much) until the new filter's output is
+// exact; then one block crossfades linearly from the old filter's exact output to the new
+// one's, and the old filter is dropped. Before the crossfade block the output is exactly
+// convolve(x, h_old), after it exactly convolve(x, h_new): no click, no transient.
+//
+// Threads: one StreamConvolver is used by one thread at a time; separate objects are
+// independent. Errors: fourierconv::Error naming the argument (an empty filter, NaN or Inf in
+// the filter, a block of 0 or over 65,536, mismatched channel counts).
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "fourierconv/array.hpp"
+
+namespace fourierconv {
+
+// One stage of a partition plan: `count` partitions of `size` taps, covering filter taps
+// [offset, offset + count * size), each transformed with a real FFT of 2 * size.
+struct PartitionStage {
+  std::size_t size = 0;
+  std::size_t count = 0;
+  std::size_t offset = 0;
+};
+
+enum class PartitionScheme { Auto, Uniform, NonUniform };
+PartitionScheme parse_partition_scheme(const std::string& name);  // "auto", "uniform", "non-uniform"
+
+struct StreamOptions {
+  std::size_t block = 64;      // B: samples per block, 1 ... 65,536; the latency unless zero_latency
+  bool zero_latency = false;   // compute the first B taps directly: latency 0
+  PartitionScheme scheme = PartitionScheme::Auto;
+};
+
+// How a filter of `taps` taps is cut. direct_taps: taps computed directly in time (B with
+// zero_latency, else 0); stages: in filter order, contiguous, covering [direct_taps, taps).
+struct PartitionPlan {
+  std::size_t taps = 0;
+  std::size_t block = 0;
+  std::size_t direct_taps = 0;
+  std::vector<PartitionStage> stages;
+  // Estimated floating-point operations per output sample per (input, output) channel pair:
+  // 2 FFTs of 2P per P samples (5 * 2P * log2(2P) / P each, the usual FFT flop count) plus
+  // 8 flops per complex multiply-add, (P + 1) per partition per P samples, plus 2 flops per
+  // direct tap.
+  double flops_per_sample = 0;
+  // Largest number of flops one block can carry (the worst-case block), by the same model.
+  double flops_worst_block = 0;
+  std::string describe() const;  // "direct 64 + 64x16 @0 + 256x12 @1024 ..."
+};
+
+// The plan a StreamConvolver of these options uses for a filter of `taps` taps. Pure: the same
+// arguments always give the same plan. Uniform: one stage of B-tap partitions. Non-uniform:
+// partitions grow 4x per stage while each stage's offset allows its work to be spread over a
+// period (offset >= 2P - 2B); sizes stop growing at 65,536 or when the next size would not
+// lower the cost. Auto: the cheaper of the two by flops_per_sample.
+PartitionPlan plan_partitions(std::size_t taps, const StreamOptions& options);
+// The cost model alone (fills flops_per_sample and flops_worst_block of `plan`).
+void estimate_cost(PartitionPlan& plan);
+
+class StreamConvolver {
+ public:
+  // A single-channel filter of h.size() >= 1 taps.
+  explicit StreamConvolver(const std::vector<float>& h, const StreamOptions& options = {});
+  // A filter matrix: `filters` float32 or float64 of shape (taps,) (one channel in and out) or
+  // (outputs, inputs, taps): output o = sum over i of convolve(input i, filters[o, i]).
+  explicit StreamConvolver(const Array& filters, const StreamOptions& options = {});
+  ~StreamConvolver();
+  StreamConvolver(StreamConvolver&&) noexcept;
+  StreamConvolver& operator=(StreamConvolver&&) noexcept;
+
+  std::size_t inputs() const;
+  std::size_t outputs() const;
+  std::size_t taps() const;
+  std::size_t block() const;
+  // Samples between an input sample and the output that first contains it: B, or 0.
+  std::size_t latency() const;
+  const PartitionPlan& plan() const;
+
+  // One channel in and out: in[0..n) -> out[0..n). Any n, including 0; in and out may alias.
+  void process(const float* in, float* out, std::size_t n);
+  // in[i][0..n) for each input, out[o][0..n) for each output. Output buffers must not alias
+  // input buffers of other channels.
+  void process(const float* const* in, float* const* out, std::size_t n);
+  // Back to silence (as if newly made); keeps the filter.
+  void reset();
+
+  // A filter prepared for swap_filter: the same shape (outputs, inputs, taps) as the current
+  // one, so the plan and the state carry over.
+  struct PreparedFilter;
+  struct FilterDeleter {
+    void operator()(PreparedFilter* f) const noexcept;
+  };
+  using Filter = std::unique_ptr<PreparedFilter, FilterDeleter>;
+  Filter prepare_filter(const Array& filters) const;
+  Filter prepare_filter(const std::vector<float>& h) const;
+  // Real-time safe. The crossfade covers output samples [b, b + B): b = a +
+  // transition_samples(), where a is the first multiple of B greater than the number of samples
+  // processed before the call (later while an earlier swap settles, which takes a few times the
+  // longest partition after its crossfade). Returns a filter retired by an earlier swap (or a
+  // pending swap this one replaced), else null, for the caller to free off the audio thread;
+  // while two retired filters wait to be collected, a new swap waits too. swap_filter(nullptr)
+  // only collects.
+  Filter swap_filter(Filter next);
+  // Samples from a swap's acceptance to its crossfade: B plus the offset of the last stage (until
+  // then some of the new filter's sums would miss input from before the swap).
+  std::size_t transition_samples() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace fourierconv

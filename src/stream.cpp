@@ -1,0 +1,462 @@
+// StreamConvolver (stream.hpp): partitioned overlap-save with frequency-domain delay lines,
+// non-uniform stages whose work is spread over their period, a direct head for zero latency,
+// and crossfaded filter swaps. The plan comes from plan_partitions (stream_plan.cpp).
+#include <algorithm>
+#include <bit>
+#include <cmath>
+#include <cstring>
+
+#include "fourierconv/error.hpp"
+#include "fourierconv/fft.hpp"
+#include "fourierconv/stream.hpp"
+#include "fourierconv/tensor.hpp"
+
+namespace fourierconv {
+namespace {
+
+using Floats = AlignedVector<float>;
+using Spectra = AlignedVector<Complex>;
+
+// acc[0..n) += x[0..n) * h[0..n), complex, as interleaved float pairs (vectorizes).
+void multiply_add(const Complex* x, const Complex* h, Complex* acc, std::size_t n) {
+  const float* xf = reinterpret_cast<const float*>(x);
+  const float* hf = reinterpret_cast<const float*>(h);
+  float* af = reinterpret_cast<float*>(acc);
+  for (std::size_t j = 0; j < n; ++j) {
+    const float xr = xf[2 * j], xi = xf[2 * j + 1], hr = hf[2 * j], hi = hf[2 * j + 1];
+    af[2 * j] += xr * hr - xi * hi;
+    af[2 * j + 1] += xr * hi + xi * hr;
+  }
+}
+
+// Complex values between consecutive spectra of P + 1 bins: rounded up to 64 bytes, the
+// alignment FftPlan's transforms need for every spectrum.
+std::size_t spectrum_stride(std::size_t size) { return (size + 1 + 7) / 8 * 8; }
+
+}  // namespace
+
+// The filter in the form the engine uses: for each stage, the spectra of its partitions
+// (count x outputs x inputs spectra of size + 1 bins, spectrum_stride apart, scaled by
+// 1 / (2 size)); the direct
+// head's taps reversed (outputs x inputs x direct_taps).
+struct StreamConvolver::PreparedFilter {
+  std::size_t outputs = 0, inputs = 0, taps = 0;
+  std::vector<Spectra> stages;
+  Floats head;
+};
+
+struct StreamConvolver::Impl {
+  struct Stage {
+    PartitionStage part;                   // offset relative to the engine (after the head)
+    std::size_t blocks = 1;                // m = size / B: blocks per period
+    std::shared_ptr<const FftPlan> fft;    // real FFT of 2 size
+    std::vector<Floats> current, previous; // per input: this period's samples, the last one's
+    std::size_t filled = 0;                // samples in `current`
+    Spectra delay_line;                    // count slots x inputs x stride()
+    std::size_t newest = 0;                // slot of the newest spectrum
+    Spectra acc[2];                        // outputs x stride(): the period's product sums, for
+                                           // the filter and (during a swap) the incoming one
+    Floats window;                         // 2 size: FFT input / output
+    std::size_t step = 0;                  // block of the period in progress (0 .. m - 1)
+    bool running = false;                  // a period has started
+    bool incoming = false;                 // this period is computed for the incoming filter too
+    std::size_t bins() const { return part.size + 1; }
+    std::size_t stride() const { return spectrum_stride(part.size); }
+  };
+  // A swap: Idle -> Parallel (from the boundary that accepts it, both filters are computed, the
+  // incoming one into ring[1], for each stage from its next period) -> at crossfade_at the
+  // block played next mixes the two exact outputs -> Idle on the new filter.
+  enum class Phase { Idle, Parallel, Crossfade };
+
+  PartitionPlan plan;
+  std::size_t B = 0, nin = 0, nout = 0, taps = 0;
+  Filter filter;
+  Filter incoming;     // the filter being swapped in
+  Filter pending;      // swap_filter's, accepted at a boundary
+  Filter retired[2];   // for swap_filter to hand back
+  Phase phase = Phase::Idle;
+  std::size_t crossfade_at = 0;  // the boundary whose block is the crossfade
+  std::size_t quiet_from = 0;    // ring[1] holds no stale sums from this boundary on
+  std::vector<Stage> stages;
+  std::size_t ring_size = 0;                    // a power of two
+  std::vector<Floats> ring[2];                  // per output: sums for future output samples
+  std::vector<Floats> in_block, out_block;      // per channel, B samples
+  std::vector<Floats> history;                  // per input: the last D - 1 inputs, then a chunk
+  Floats head_out, head_new;                    // B: one output's head over one chunk
+  Floats ramp;                                  // B: crossfade weights (j + 1) / B
+  std::size_t fill = 0;                         // samples in the current block
+  std::size_t time = 0;                         // samples consumed at the last boundary
+
+  Filter prepare(const float* h, std::size_t nout_, std::size_t nin_, std::size_t taps_) const;
+  void build();
+  std::size_t transition() const;
+  void boundary();
+  void swap_phase();
+  void transform_input(Stage& s);
+  void products(Stage& s, int which, const PreparedFilter& f, std::size_t index, std::size_t k0, std::size_t k1);
+  void inverse_to_ring(Stage& s, int which, std::size_t start);
+  void add_to_ring(int which, std::size_t o, std::size_t at, const float* v, std::size_t n);
+  void head(const PreparedFilter& f, std::size_t o, std::size_t c, float* dst) const;
+  void process(const float* const* in, float* const* out, std::size_t n);
+};
+
+StreamConvolver::Filter StreamConvolver::Impl::prepare(const float* h, std::size_t nout_,
+                                                                                std::size_t nin_, std::size_t taps_) const {
+  for (std::size_t i = 0; i < nout_ * nin_ * taps_; ++i)
+    if (!std::isfinite(h[i]))
+      throw Error("filter: expected finite values, got " + std::to_string(h[i]) + " at index " + std::to_string(i));
+  Filter f(new PreparedFilter);
+  f->outputs = nout_;
+  f->inputs = nin_;
+  f->taps = taps_;
+  const std::size_t D = plan.direct_taps;
+  f->head.assign(nout_ * nin_ * D, 0.0f);
+  for (std::size_t p = 0; p < nout_ * nin_; ++p)
+    for (std::size_t j = 0; j < D; ++j) f->head[p * D + j] = h[p * taps_ + (D - 1 - j)];
+  for (const PartitionStage& s : plan.stages) {
+    auto fft = FftPlan::get({2 * s.size}, 1, FftRigor::Estimate);
+    const std::size_t stride = spectrum_stride(s.size);
+    Spectra spec(s.count * nout_ * nin_ * stride);
+    Floats buf(2 * s.size);
+    const float scale = 1.0f / float(2 * s.size);
+    for (std::size_t k = 0; k < s.count; ++k)
+      for (std::size_t p = 0; p < nout_ * nin_; ++p) {
+        std::fill(buf.begin(), buf.end(), 0.0f);
+        const std::size_t start = s.offset + k * s.size;
+        const std::size_t n = std::min(s.size, taps_ - std::min(taps_, start));
+        for (std::size_t j = 0; j < n; ++j) buf[j] = h[p * taps_ + start + j] * scale;
+        fft->forward(buf.data(), spec.data() + (k * nout_ * nin_ + p) * stride);
+      }
+    f->stages.push_back(std::move(spec));
+  }
+  return f;
+}
+
+void StreamConvolver::Impl::build() {
+  B = plan.block;
+  const std::size_t D = plan.direct_taps;
+  std::size_t reach = 2 * B;
+  stages.clear();
+  for (const PartitionStage& p : plan.stages) {
+    Stage s;
+    s.part = p;
+    s.part.offset = p.offset - D;  // the engine filters h[D:] with latency B
+    s.blocks = p.size / B;
+    s.fft = FftPlan::get({2 * p.size}, 1, FftRigor::Estimate);
+    s.current.assign(nin, Floats(p.size, 0.0f));
+    s.previous.assign(nin, Floats(p.size, 0.0f));
+    s.delay_line.assign(p.count * nin * s.stride(), Complex(0));
+    for (auto& a : s.acc) a.assign(nout * s.stride(), Complex(0));
+    s.window.assign(2 * p.size, 0.0f);
+    reach = std::max(reach, s.part.offset + 2 * p.size + 2 * B);
+    stages.push_back(std::move(s));
+  }
+  ring_size = std::bit_ceil(reach);
+  for (auto& r : ring) r.assign(nout, Floats(ring_size, 0.0f));
+  in_block.assign(nin, Floats(B, 0.0f));
+  out_block.assign(nout, Floats(B, 0.0f));
+  history.assign(nin, Floats(D ? D - 1 + B : 0, 0.0f));
+  head_out.assign(B, 0.0f);
+  head_new.assign(B, 0.0f);
+  ramp.resize(B);
+  for (std::size_t j = 0; j < B; ++j) ramp[j] = float(j + 1) / float(B);
+  fill = 0;
+  time = 0;
+  phase = Phase::Idle;
+  quiet_from = 0;
+}
+
+// From the boundary that accepts a swap to its crossfade boundary: the incoming filter's sums
+// are exact for engine output samples from (accept + largest stage offset) on.
+std::size_t StreamConvolver::Impl::transition() const {
+  std::size_t s_max = 0;
+  for (const Stage& s : stages) s_max = std::max(s_max, s.part.offset);
+  return stages.empty() ? 0 : s_max + B;
+}
+
+void StreamConvolver::Impl::add_to_ring(int which, std::size_t o, std::size_t at, const float* v, std::size_t n) {
+  float* r = ring[which][o].data();
+  const std::size_t mask = ring_size - 1;
+  std::size_t pos = at & mask;
+  while (n) {
+    const std::size_t c = std::min(n, ring_size - pos);
+    for (std::size_t j = 0; j < c; ++j) r[pos + j] += v[j];
+    v += c;
+    n -= c;
+    pos = (pos + c) & mask;
+  }
+}
+
+// The period's input is complete: [previous | current] -> the newest delay-line slot.
+void StreamConvolver::Impl::transform_input(Stage& s) {
+  const std::size_t P = s.part.size, K = s.part.count;
+  s.newest = (s.newest + 1) % K;
+  for (std::size_t i = 0; i < nin; ++i) {
+    std::memcpy(s.window.data(), s.previous[i].data(), P * sizeof(float));
+    std::memcpy(s.window.data() + P, s.current[i].data(), P * sizeof(float));
+    s.fft->forward(s.window.data(), s.delay_line.data() + (s.newest * nin + i) * s.stride());
+  }
+  std::swap(s.previous, s.current);  // `current` refills from the next block
+  s.filled = 0;
+}
+
+// acc[which] += sum over partitions [k0, k1) of (input spectrum k periods ago) x (partition k).
+void StreamConvolver::Impl::products(Stage& s, int which, const PreparedFilter& f, std::size_t index, std::size_t k0,
+                                     std::size_t k1) {
+  const std::size_t K = s.part.count, bins = s.bins(), stride = s.stride();
+  const Spectra& H = f.stages[index];
+  for (std::size_t k = k0; k < k1; ++k) {
+    const std::size_t slot = (s.newest + K - k) % K;
+    for (std::size_t o = 0; o < nout; ++o)
+      for (std::size_t i = 0; i < nin; ++i)
+        multiply_add(s.delay_line.data() + (slot * nin + i) * stride, H.data() + ((k * nout + o) * nin + i) * stride,
+                     s.acc[which].data() + o * stride, bins);
+  }
+}
+
+// acc[which] -> time; its last `size` samples are added to output samples [start, start + size).
+void StreamConvolver::Impl::inverse_to_ring(Stage& s, int which, std::size_t start) {
+  const std::size_t P = s.part.size;
+  for (std::size_t o = 0; o < nout; ++o) {
+    s.fft->inverse_unscaled(s.acc[which].data() + o * s.stride(), s.window.data());
+    add_to_ring(which, o, start, s.window.data() + P, P);
+  }
+}
+
+// A swap's phase changes, at the start of a boundary.
+void StreamConvolver::Impl::swap_phase() {
+  if (phase == Phase::Crossfade) {  // the crossfade block has been played: the new filter alone
+    Filter old = std::move(filter);
+    filter = std::move(incoming);
+    for (auto& r : retired)
+      if (!r) { r = std::move(old); break; }
+    std::swap(ring[0], ring[1]);  // ring[1] now holds the old filter's sums in flight: stale
+    for (Stage& s : stages) {
+      std::swap(s.acc[0], s.acc[1]);
+      s.incoming = false;
+    }
+    quiet_from = time + ring_size;  // by then emission has cleared every stale sum
+    phase = Phase::Idle;
+  }
+  // Accept a pending swap when the last one has settled and a retired slot is free (so that the
+  // old filter can be handed back without freeing it here).
+  if (phase == Phase::Idle && pending && time >= quiet_from && (!retired[0] || !retired[1])) {
+    incoming = std::move(pending);
+    crossfade_at = time + transition();
+    phase = Phase::Parallel;
+  }
+}
+
+// At a block boundary (B new input samples in in_block): feed the stages, do this block's
+// share of their work, and move output samples [time - B, time) from the ring to out_block.
+//
+// A stage's period begins when its `size` input samples are complete: the forward FFT; then
+// the products over its partitions, spread over the period's m blocks (one block: all; two:
+// half each; m >= 3: blocks 1 .. m - 2); in block m - 1 the inverse FFT, whose last `size`
+// samples are the stage's contribution to output samples [T - size + offset, T + offset) for
+// the period that began at T. The plan's offset >= 2 size - 2 B makes that in time.
+void StreamConvolver::Impl::boundary() {
+  time += B;
+  swap_phase();
+  for (std::size_t si = 0; si < stages.size(); ++si) {
+    Stage& s = stages[si];
+    for (std::size_t i = 0; i < nin; ++i) std::memcpy(s.current[i].data() + s.filled, in_block[i].data(), B * sizeof(float));
+    s.filled += B;
+    const std::size_t m = s.blocks, K = s.part.count;
+    if (s.filled == s.part.size) {
+      transform_input(s);
+      s.running = true;
+      s.step = 0;
+      s.incoming = phase == Phase::Parallel;
+      std::fill(s.acc[0].begin(), s.acc[0].end(), Complex(0));
+      if (s.incoming) std::fill(s.acc[1].begin(), s.acc[1].end(), Complex(0));
+    } else if (!s.running) {
+      continue;
+    }
+    std::size_t k0 = 0, k1 = 0;
+    if (m == 1) k1 = K;
+    else if (m == 2) k0 = s.step == 0 ? 0 : K / 2, k1 = s.step == 0 ? K / 2 : K;
+    else if (s.step >= 1 && s.step + 1 < m) k0 = K * (s.step - 1) / (m - 2), k1 = K * s.step / (m - 2);
+    products(s, 0, *filter, si, k0, k1);
+    if (s.incoming) products(s, 1, *incoming, si, k0, k1);
+    if (s.step + 1 == m) {
+      const std::size_t start = time - s.step * B - s.part.size + s.part.offset;
+      inverse_to_ring(s, 0, start);
+      if (s.incoming) inverse_to_ring(s, 1, start);
+    }
+    s.step = (s.step + 1) % m;
+  }
+  // Output samples [time - B, time): from the filter's sums, or during the crossfade block
+  // (1 - ramp) of them and ramp of the incoming filter's. Both rings are cleared behind.
+  const bool mix = phase == Phase::Parallel && time == crossfade_at;
+  if (mix) phase = Phase::Crossfade;
+  const std::size_t mask = ring_size - 1;
+  for (std::size_t o = 0; o < nout; ++o) {
+    float *r0 = ring[0][o].data(), *r1 = ring[1][o].data();
+    for (std::size_t j = 0; j < B; ++j) {
+      const std::size_t pos = (time - B + j) & mask;
+      out_block[o][j] = mix ? (1.0f - ramp[j]) * r0[pos] + ramp[j] * r1[pos] : r0[pos];
+      r0[pos] = 0.0f;
+      r1[pos] = 0.0f;
+    }
+  }
+}
+
+// The direct head's output for output o over the chunk of c samples now in `history`.
+void StreamConvolver::Impl::head(const PreparedFilter& f, std::size_t o, std::size_t c, float* dst) const {
+  const std::size_t D = plan.direct_taps;
+  std::fill(dst, dst + c, 0.0f);
+  for (std::size_t i = 0; i < nin; ++i) {
+    const float* h = f.head.data() + (o * nin + i) * D;
+    const float* x = history[i].data();
+    for (std::size_t t = 0; t < c; ++t) {
+      float acc = 0.0f;
+      for (std::size_t j = 0; j < D; ++j) acc += h[j] * x[t + j];
+      dst[t] += acc;
+    }
+  }
+}
+
+void StreamConvolver::Impl::process(const float* const* in, float* const* out, std::size_t n) {
+  const std::size_t D = plan.direct_taps;
+  std::size_t done = 0;
+  while (done < n) {
+    const std::size_t c = std::min(n - done, B - fill);
+    for (std::size_t i = 0; i < nin; ++i) {
+      std::memcpy(in_block[i].data() + fill, in[i] + done, c * sizeof(float));
+      if (D) std::memcpy(history[i].data() + D - 1, in[i] + done, c * sizeof(float));
+    }
+    for (std::size_t o = 0; o < nout; ++o) {
+      float* y = out[o] + done;
+      const float* late = out_block[o].data() + fill;
+      if (!D) {
+        std::memcpy(y, late, c * sizeof(float));
+        continue;
+      }
+      head(*filter, o, c, head_out.data());
+      if (phase == Phase::Crossfade) {  // (1 - ramp) old + ramp new, as the late part
+        head(*incoming, o, c, head_new.data());
+        for (std::size_t t = 0; t < c; ++t)
+          head_out[t] = (1.0f - ramp[fill + t]) * head_out[t] + ramp[fill + t] * head_new[t];
+      }
+      for (std::size_t t = 0; t < c; ++t) y[t] = late[t] + head_out[t];
+    }
+    if (D > 1)
+      for (std::size_t i = 0; i < nin; ++i) std::memmove(history[i].data(), history[i].data() + c, (D - 1) * sizeof(float));
+    fill += c;
+    done += c;
+    if (fill == B) {
+      boundary();
+      fill = 0;
+    }
+  }
+}
+
+namespace {
+
+// A filter argument as (outputs, inputs, taps) float32 values.
+struct FilterMatrix {
+  std::vector<float> values;
+  std::size_t outputs = 1, inputs = 1, taps = 0;
+};
+
+FilterMatrix filter_matrix(const Array& a) {
+  FilterMatrix m;
+  if (a.rank() == 1) {
+    m.taps = a.shape()[0];
+  } else if (a.rank() == 3) {
+    m.outputs = a.shape()[0], m.inputs = a.shape()[1], m.taps = a.shape()[2];
+  } else {
+    throw Error("filters: expected shape (taps,) or (outputs, inputs, taps), got " + shape_to_string(a.shape()));
+  }
+  if (m.taps == 0 || m.outputs == 0 || m.inputs == 0)
+    throw Error("filters: expected at least one tap, input and output, got shape " + shape_to_string(a.shape()));
+  if (a.dtype() != DType::Float32 && a.dtype() != DType::Float64)
+    throw Error("filters: expected float32 or float64, got " + to_string(a.dtype()));
+  Array c = Array::copy_of(a.view(), DType::Float32);
+  m.values.assign(c.data_as<float>(), c.data_as<float>() + c.size());
+  return m;
+}
+
+Array vector_array(const std::vector<float>& h) {
+  Array a(DType::Float32, {h.size()});
+  if (!h.empty()) std::memcpy(a.data(), h.data(), h.size() * sizeof(float));
+  return a;
+}
+
+}  // namespace
+
+StreamConvolver::StreamConvolver(const std::vector<float>& h, const StreamOptions& options)
+    : StreamConvolver(vector_array(h), options) {}
+
+StreamConvolver::StreamConvolver(const Array& filters, const StreamOptions& options) : impl_(std::make_unique<Impl>()) {
+  FilterMatrix m = filter_matrix(filters);
+  Impl& s = *impl_;
+  s.plan = plan_partitions(m.taps, options);
+  s.nin = m.inputs;
+  s.nout = m.outputs;
+  s.taps = m.taps;
+  s.filter = s.prepare(m.values.data(), m.outputs, m.inputs, m.taps);
+  s.build();
+}
+
+void StreamConvolver::FilterDeleter::operator()(PreparedFilter* f) const noexcept { delete f; }
+
+StreamConvolver::~StreamConvolver() = default;
+StreamConvolver::StreamConvolver(StreamConvolver&&) noexcept = default;
+StreamConvolver& StreamConvolver::operator=(StreamConvolver&&) noexcept = default;
+
+std::size_t StreamConvolver::inputs() const { return impl_->nin; }
+std::size_t StreamConvolver::outputs() const { return impl_->nout; }
+std::size_t StreamConvolver::taps() const { return impl_->taps; }
+std::size_t StreamConvolver::block() const { return impl_->B; }
+std::size_t StreamConvolver::latency() const { return impl_->plan.direct_taps ? 0 : impl_->B; }
+const PartitionPlan& StreamConvolver::plan() const { return impl_->plan; }
+
+void StreamConvolver::process(const float* in, float* out, std::size_t n) {
+  if (impl_->nin != 1 || impl_->nout != 1)
+    throw Error("process: this filter has " + std::to_string(impl_->nin) + " inputs and " + std::to_string(impl_->nout) +
+                " outputs; pass one buffer per channel");
+  impl_->process(&in, &out, n);
+}
+
+void StreamConvolver::process(const float* const* in, float* const* out, std::size_t n) { impl_->process(in, out, n); }
+
+void StreamConvolver::reset() {
+  Impl& s = *impl_;
+  if (s.incoming) s.filter = std::move(s.incoming);  // a swap under way ends on the new filter
+  if (s.pending) s.filter = std::move(s.pending);    // a swap not yet accepted too
+  s.build();
+}
+
+StreamConvolver::Filter StreamConvolver::prepare_filter(const Array& filters) const {
+  FilterMatrix m = filter_matrix(filters);
+  if (m.outputs != impl_->nout || m.inputs != impl_->nin || m.taps != impl_->taps)
+    throw Error("prepare_filter: expected the current filter's shape (" + std::to_string(impl_->nout) + ", " +
+                std::to_string(impl_->nin) + ", " + std::to_string(impl_->taps) + "), got (" + std::to_string(m.outputs) +
+                ", " + std::to_string(m.inputs) + ", " + std::to_string(m.taps) + ")");
+  return impl_->prepare(m.values.data(), m.outputs, m.inputs, m.taps);
+}
+
+StreamConvolver::Filter StreamConvolver::prepare_filter(const std::vector<float>& h) const {
+  return prepare_filter(vector_array(h));
+}
+
+StreamConvolver::Filter StreamConvolver::swap_filter(Filter next) {
+  Impl& s = *impl_;
+  if (next && (next->outputs != s.nout || next->inputs != s.nin || next->taps != s.taps))
+    throw Error("swap_filter: the filter was prepared for another StreamConvolver's shape");
+  Filter back;
+  for (auto& r : s.retired)
+    if (r) { back = std::move(r); break; }
+  if (s.pending) {  // replaced before it was accepted: hand it back too (or keep it retired)
+    if (!back) back = std::move(s.pending);
+    else for (auto& r : s.retired) if (!r) { r = std::move(s.pending); break; }
+  }
+  s.pending = std::move(next);
+  return back;
+}
+
+std::size_t StreamConvolver::transition_samples() const { return impl_->transition(); }
+
+}  // namespace fourierconv

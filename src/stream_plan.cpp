@@ -1,0 +1,115 @@
+// plan_partitions: how a streaming filter is cut into partitions (stream.hpp), by an
+// operation-count cost model. Pure functions, unit-tested in tests/test_stream.cpp.
+#include <algorithm>
+#include <cmath>
+#include <sstream>
+
+#include "fourierconv/error.hpp"
+#include "fourierconv/stream.hpp"
+
+namespace fourierconv {
+namespace {
+
+constexpr std::size_t kMaxBlock = 65536;
+constexpr std::size_t kMaxPartition = 65536;
+
+// Flops of one real FFT of n points (half the usual 5 n log2 n of a complex one).
+double real_fft_flops(std::size_t n) { return 2.5 * double(n) * std::log2(double(n)); }
+// Flops of the products of one period of a stage: 8 per complex multiply-add.
+double product_flops(const PartitionStage& s) { return 8.0 * double(s.count) * double(s.size + 1); }
+
+std::size_t ceil_div(std::size_t a, std::size_t b) { return (a + b - 1) / b; }
+
+// A non-uniform plan for `taps` taps handled by partitions (after any direct head): sizes
+// B, B f, B f^2 ... for `depth` stages; each stage but the last is as short as the next
+// stage's offset rule allows (offset >= 2P - 2B, relative to the start of the partitions).
+PartitionPlan non_uniform(std::size_t taps, std::size_t block, std::size_t head, std::size_t factor, std::size_t depth) {
+  PartitionPlan plan;
+  plan.taps = taps;
+  plan.block = block;
+  plan.direct_taps = head;
+  const std::size_t rest = taps - head;
+  std::size_t covered = 0, size = block;
+  for (std::size_t d = 0; d < depth && covered < rest; ++d) {
+    PartitionStage s{size, 0, head + covered};
+    const std::size_t next = size * factor;
+    if (d + 1 == depth || next > kMaxPartition) {
+      s.count = ceil_div(rest - covered, size);
+    } else {
+      const std::size_t need = 2 * next - 2 * block;  // the next stage's offset
+      s.count = std::max<std::size_t>(1, need > covered ? ceil_div(need - covered, size) : 1);
+      s.count = std::min(s.count, ceil_div(rest - covered, size));
+    }
+    covered += s.count * size;
+    plan.stages.push_back(s);
+    if (next > kMaxPartition) break;
+    size = next;
+  }
+  estimate_cost(plan);
+  return plan;
+}
+
+}  // namespace
+
+PartitionScheme parse_partition_scheme(const std::string& name) {
+  if (name == "auto") return PartitionScheme::Auto;
+  if (name == "uniform") return PartitionScheme::Uniform;
+  if (name == "non-uniform" || name == "nonuniform") return PartitionScheme::NonUniform;
+  throw Error("partition scheme: expected auto, uniform or non-uniform, got '" + name + "'");
+}
+
+void estimate_cost(PartitionPlan& plan) {
+  const double B = double(plan.block);
+  double per_sample = 2.0 * double(plan.direct_taps);
+  double worst = 2.0 * double(plan.direct_taps) * B;
+  for (const PartitionStage& s : plan.stages) {
+    const double P = double(s.size);
+    const double fft = real_fft_flops(2 * s.size), products = product_flops(s);
+    per_sample += (2 * fft + products) / P;
+    const std::size_t m = s.size / plan.block;  // blocks per period: the work is spread over them
+    if (m <= 1) worst += 2 * fft + products;
+    else if (m == 2) worst += fft + products / 2;
+    else worst += std::max(fft, products / double(m - 2));
+  }
+  plan.flops_per_sample = per_sample;
+  plan.flops_worst_block = worst;
+}
+
+PartitionPlan plan_partitions(std::size_t taps, const StreamOptions& options) {
+  const std::size_t B = options.block;
+  if (taps == 0) throw Error("filter: expected at least 1 tap, got 0");
+  if (B == 0 || B > kMaxBlock)
+    throw Error("block: expected 1 to " + std::to_string(kMaxBlock) + " samples, got " + std::to_string(B));
+  const std::size_t head = options.zero_latency ? std::min(B, taps) : 0;
+  PartitionPlan uniform;
+  uniform.taps = taps;
+  uniform.block = B;
+  uniform.direct_taps = head;
+  if (taps > head) uniform.stages.push_back({B, ceil_div(taps - head, B), head});
+  estimate_cost(uniform);
+  if (options.scheme == PartitionScheme::Uniform || taps <= head + B) return uniform;
+
+  PartitionPlan best;
+  bool have = false;
+  for (std::size_t factor : {2, 4, 8})
+    for (std::size_t depth = 2; depth <= 12; ++depth) {
+      PartitionPlan p = non_uniform(taps, B, head, factor, depth);
+      if (p.stages.size() < depth) {  // the filter ended (or sizes capped) before this depth
+        if (!have || p.flops_per_sample < best.flops_per_sample) best = p, have = true;
+        break;
+      }
+      if (!have || p.flops_per_sample < best.flops_per_sample) best = p, have = true;
+    }
+  if (options.scheme == PartitionScheme::NonUniform) return best;
+  return best.flops_per_sample < uniform.flops_per_sample ? best : uniform;
+}
+
+std::string PartitionPlan::describe() const {
+  std::ostringstream o;
+  const char* sep = "";
+  if (direct_taps) o << "direct " << direct_taps, sep = " + ";
+  for (const PartitionStage& s : stages) o << sep << s.count << "x" << s.size << " @" << s.offset, sep = " + ";
+  return o.str();
+}
+
+}  // namespace fourierconv
