@@ -41,4 +41,5 @@ NB_MODULE(_core, m) {
   fourierconv::python::bind_signal(m);
   fourierconv::python::bind_filters(m);
   fourierconv::python::bind_models(m);
+  fourierconv::python::bind_stream(m);
 }

@@ -3,6 +3,8 @@
 - ``fourierconv.signal``: scipy.signal's convolve, correlate, fftconvolve, oaconvolve,
   convolve2d, correlate2d, choose_conv_method and correlation_lags, faster, same semantics.
 - ``fourierconv.Convolver``: a planned convolution with a fixed kernel, for many arrays.
+- ``fourierconv.StreamConvolver``: a stateful FIR filter for streams (partitioned FFT
+  convolution, latency of one block or zero).
 - ``fourierconv.filters``: frequency responses as arrays, and apply_filter.
 - ``fourierconv.load_model`` / ``fourierconv.models``: Keras-style models (summary, fit,
   evaluate, predict, save) from .keras/.h5 files or built in by name.
@@ -13,6 +15,7 @@ FFTW, which is GPL-2.0-or-later).
 """
 from . import _checks, datasets, filters, models, signal
 from .convolver import Convolver
+from .stream import StreamConvolver
 from .models import load_model
 from ._core import cpu_dispatch_level, memory_limit
 from ._core import set_memory_limit as _set_memory_limit
@@ -32,5 +35,5 @@ def set_memory_limit(limit):
 
 
 __version__ = "0.1.0"
-__all__ = ["signal", "filters", "models", "datasets", "Convolver", "load_model", "cpu_dispatch_level", "memory_limit",
+__all__ = ["signal", "filters", "models", "datasets", "Convolver", "StreamConvolver", "load_model", "cpu_dispatch_level", "memory_limit",
            "set_memory_limit", "__version__"]

@@ -1,0 +1,75 @@
+// fourierconv._core's StreamConvolver (include/fourierconv/stream.hpp): a stateful FIR filter
+// for streams. Each call takes the next samples of every input channel; the GIL is released
+// while they are filtered.
+#include <cstring>
+
+#include <nanobind/stl/string.h>
+
+#include "bindings.hpp"
+#include "convert.hpp"
+#include "fourierconv/error.hpp"
+#include "fourierconv/stream.hpp"
+
+namespace fourierconv::python {
+
+namespace {
+
+class PyStreamConvolver {
+ public:
+  PyStreamConvolver(const InArray& filters, std::size_t block, bool zero_latency, const std::string& scheme)
+      : c_(Array::copy_of(view_of(filters, "h")), StreamOptions{block, zero_latency, parse_partition_scheme(scheme)}),
+        one_channel_(filters.ndim() == 1) {}
+
+  // x: float32 of shape (n,) for a single-channel filter, else (inputs, n); converted from
+  // other real types. Returns float32 (n,) or (outputs, n).
+  nb::object process(const InArray& x) {
+    const ArrayView v = view_of(x, "x");
+    const std::size_t rank = one_channel_ ? 1 : 2;
+    if (v.rank() != rank || (rank == 2 && v.shape[0] != c_.inputs()))
+      throw Error("process: expected x of shape " + std::string(rank == 1 ? "(n,)" : "(" + std::to_string(c_.inputs()) + ", n)") +
+                  ", got " + shape_to_string(v.shape));
+    if (v.dtype == DType::Complex64 || v.dtype == DType::Complex128)
+      throw Error("process: expected real samples, got " + to_string(v.dtype));
+    Array in = Array::copy_of(v, DType::Float32);
+    const std::size_t n = v.shape.back();
+    Array out = Array::uninitialized(DType::Float32, rank == 1 ? Shape{n} : Shape{c_.outputs(), n});
+    std::vector<const float*> ip(c_.inputs());
+    std::vector<float*> op(c_.outputs());
+    for (std::size_t i = 0; i < ip.size(); ++i) ip[i] = in.data_as<float>() + i * n;
+    for (std::size_t o = 0; o < op.size(); ++o) op[o] = out.data_as<float>() + o * n;
+    {
+      nb::gil_scoped_release unlocked;
+      c_.process(ip.data(), op.data(), n);
+    }
+    return to_numpy(std::move(out));
+  }
+
+  void set_filter(const InArray& filters) {
+    Array f = Array::copy_of(view_of(filters, "h"));
+    StreamConvolver::Filter next = c_.prepare_filter(f);
+    c_.swap_filter(std::move(next));  // what comes back (an older filter) is freed here
+  }
+
+  StreamConvolver c_;
+  bool one_channel_;
+};
+
+}  // namespace
+
+void bind_stream(nb::module_& m) {
+  nb::class_<PyStreamConvolver>(m, "StreamConvolver")
+      .def(nb::init<const InArray&, std::size_t, bool, const std::string&>(), nb::arg("h"), nb::arg("block"),
+           nb::arg("zero_latency"), nb::arg("scheme"))
+      .def("process", &PyStreamConvolver::process, nb::arg("x"))
+      .def("reset", [](PyStreamConvolver& s) { s.c_.reset(); })
+      .def("set_filter", &PyStreamConvolver::set_filter, nb::arg("h"))
+      .def_prop_ro("latency", [](const PyStreamConvolver& s) { return s.c_.latency(); })
+      .def_prop_ro("block", [](const PyStreamConvolver& s) { return s.c_.block(); })
+      .def_prop_ro("taps", [](const PyStreamConvolver& s) { return s.c_.taps(); })
+      .def_prop_ro("inputs", [](const PyStreamConvolver& s) { return s.c_.inputs(); })
+      .def_prop_ro("outputs", [](const PyStreamConvolver& s) { return s.c_.outputs(); })
+      .def_prop_ro("transition_samples", [](const PyStreamConvolver& s) { return s.c_.transition_samples(); })
+      .def_prop_ro("plan", [](const PyStreamConvolver& s) { return s.c_.plan().describe(); });
+}
+
+}  // namespace fourierconv::python

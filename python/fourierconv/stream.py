@@ -1,0 +1,88 @@
+"""StreamConvolver: a fixed FIR filter applied to a signal as it arrives, block by block.
+
+    sc = fourierconv.StreamConvolver(h, block=64)      # plans once
+    for chunk in chunks:                                 # any lengths, 0 included
+        y = sc.process(chunk)                            # the filtered samples, delayed by sc.latency
+
+The outputs, concatenated, equal scipy.signal.convolve(x, h, mode="full")[:len(x)] of the whole
+stream delayed by `latency` samples (within float32 rounding). scipy.signal has no stateful
+FFT filter (lfilter with zi is one, but direct and O(taps) per sample); this is the partitioned
+convolution real-time audio convolvers use (include/fourierconv/stream.hpp).
+"""
+import numpy as np
+
+from . import _core
+
+__all__ = ["StreamConvolver"]
+
+
+class StreamConvolver:
+    """A stateful FIR filter by partitioned FFT convolution.
+
+    Parameters
+    ----------
+    h : array_like, float
+        The filter: shape (taps,) for one channel in and out, or (outputs, inputs, taps) for a
+        filter matrix (output o = sum over i of input i convolved with h[o, i]). Finite values.
+    block : int
+        B, 1 to 65,536 samples: the latency, and the granularity of the work. Default 64.
+    zero_latency : bool
+        Compute the first B taps directly in time, so that output sample t contains input t.
+    scheme : {'auto', 'uniform', 'non-uniform'}
+        Partitioning: uniform (all partitions B long) or non-uniform (growing partitions, far
+        cheaper for long filters); 'auto' takes the cheaper by the cost model.
+
+    ``process(x)`` takes float samples of shape (n,) (one channel) or (inputs, n) and returns
+    float32 of shape (n,) or (outputs, n). The GIL is released while filtering. One object is
+    not to be used from two threads at once.
+
+    ``set_filter(h)`` swaps in a filter of the same shape without a click: both filters run
+    until the new one's output is exact, then one block crossfades (`transition_samples`).
+    ``reset()`` returns to silence. Attributes: latency, block, taps, inputs, outputs, plan
+    (the partitions, as text), transition_samples.
+
+    Raises ValueError for an empty filter, NaN or Inf in it, a block out of range, or an x of
+    the wrong shape; TypeError for complex samples or filters.
+    """
+
+    def __init__(self, h, block=64, zero_latency=False, scheme="auto"):
+        h = np.asarray(h)
+        if h.dtype.kind == "c":
+            raise TypeError("StreamConvolver: h must be real, got " + str(h.dtype))
+        if h.dtype.kind not in "fiub":
+            raise TypeError("StreamConvolver: h must be an array of numbers, got " + str(h.dtype))
+        if h.dtype != np.float64:
+            h = h.astype(np.float32 if h.dtype == np.float32 else np.float64)
+        if not isinstance(block, (int, np.integer)) or isinstance(block, bool) or block < 1:
+            raise ValueError("StreamConvolver: block must be a positive integer, got " + repr(block))
+        self._core = _core.StreamConvolver(np.ascontiguousarray(h), int(block), bool(zero_latency), str(scheme))
+
+    def process(self, x):
+        x = np.asarray(x)
+        if x.dtype.kind == "c":
+            raise TypeError("StreamConvolver.process: x must be real, got " + str(x.dtype))
+        if x.dtype.kind not in "fiub":
+            raise TypeError("StreamConvolver.process: x must be an array of numbers, got " + str(x.dtype))
+        if x.dtype not in (np.float32, np.float64):
+            x = x.astype(np.float64)
+        return self._core.process(x)
+
+    def set_filter(self, h):
+        h = np.asarray(h)
+        if h.dtype.kind not in "fiub":
+            raise TypeError("StreamConvolver.set_filter: h must be real numbers, got " + str(h.dtype))
+        self._core.set_filter(np.ascontiguousarray(h, dtype=np.float64 if h.dtype != np.float32 else np.float32))
+
+    def reset(self):
+        self._core.reset()
+
+    latency = property(lambda self: self._core.latency)
+    block = property(lambda self: self._core.block)
+    taps = property(lambda self: self._core.taps)
+    inputs = property(lambda self: self._core.inputs)
+    outputs = property(lambda self: self._core.outputs)
+    plan = property(lambda self: self._core.plan)
+    transition_samples = property(lambda self: self._core.transition_samples)
+
+    def __repr__(self):
+        return "StreamConvolver(taps={}, block={}, latency={}, plan='{}')".format(self.taps, self.block, self.latency, self.plan)
