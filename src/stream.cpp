@@ -10,6 +10,8 @@
 #include "fourierconv/fft.hpp"
 #include "fourierconv/stream.hpp"
 #include "fourierconv/tensor.hpp"
+#pragma GCC diagnostic ignored "-Wpsabi"  // simd.hpp's vector helpers (unused here) in the baseline
+#include "simd.hpp"                       // FC_MULTIVERSION
 
 namespace fourierconv {
 namespace {
@@ -17,15 +19,39 @@ namespace {
 using Floats = AlignedVector<float>;
 using Spectra = AlignedVector<Complex>;
 
-// acc[0..n) += x[0..n) * h[0..n), complex, as interleaved float pairs (vectorizes).
-void multiply_add(const Complex* x, const Complex* h, Complex* acc, std::size_t n) {
-  const float* xf = reinterpret_cast<const float*>(x);
-  const float* hf = reinterpret_cast<const float*>(h);
-  float* af = reinterpret_cast<float*>(acc);
+// Spectra are kept split: a slot of `stride` complex values holds the real parts of its
+// bins, then (stride floats later) the imaginary parts, so that the products below are plain
+// vector multiply-adds. FFTW's interleaved spectra are split and joined around the transforms.
+FC_MULTIVERSION void split(const Complex* in, float* re, std::size_t n, std::size_t stride) {
+  const float* f = reinterpret_cast<const float*>(in);
+  float* im = re + stride;
+  for (std::size_t j = 0; j < n; ++j) re[j] = f[2 * j], im[j] = f[2 * j + 1];
+  for (std::size_t j = n; j < stride; ++j) re[j] = 0.0f, im[j] = 0.0f;
+}
+FC_MULTIVERSION void join(const float* re, std::size_t n, std::size_t stride, Complex* out) {
+  float* f = reinterpret_cast<float*>(out);
+  const float* im = re + stride;
+  for (std::size_t j = 0; j < n; ++j) f[2 * j] = re[j], f[2 * j + 1] = im[j];
+}
+
+// acc += x * h over n bins of split spectra (each: stride reals, then stride imaginaries).
+FC_MULTIVERSION void multiply_add(const float* __restrict x, const float* __restrict h, float* __restrict acc,
+                                  std::size_t n, std::size_t stride) {
+  const float *xi = x + stride, *hi = h + stride;
+  float* ai = acc + stride;
   for (std::size_t j = 0; j < n; ++j) {
-    const float xr = xf[2 * j], xi = xf[2 * j + 1], hr = hf[2 * j], hi = hf[2 * j + 1];
-    af[2 * j] += xr * hr - xi * hi;
-    af[2 * j + 1] += xr * hi + xi * hr;
+    acc[j] += x[j] * h[j] - xi[j] * hi[j];
+    ai[j] += x[j] * hi[j] + xi[j] * h[j];
+  }
+}
+
+// dst[t] += sum_j h[j] x[t + j] for t < c: the direct head over one chunk (h reversed), one
+// tap at a time across the chunk so that the inner loop is a vectorized multiply-add.
+FC_MULTIVERSION void fir_chunk(const float* h, std::size_t taps, const float* x, float* dst, std::size_t c) {
+  for (std::size_t j = 0; j < taps; ++j) {
+    const float hj = h[j];
+    const float* xj = x + j;
+    for (std::size_t t = 0; t < c; ++t) dst[t] += hj * xj[t];
   }
 }
 
@@ -52,9 +78,10 @@ struct StreamConvolver::Impl {
     std::shared_ptr<const FftPlan> fft;    // real FFT of 2 size
     std::vector<Floats> current, previous; // per input: this period's samples, the last one's
     std::size_t filled = 0;                // samples in `current`
-    Spectra delay_line;                    // count slots x inputs x stride()
+    Spectra delay_line;                    // count slots x inputs x stride(), split
+    Spectra spectrum;                      // stride(): one interleaved spectrum, for FFTW
     std::size_t newest = 0;                // slot of the newest spectrum
-    Spectra acc[2];                        // outputs x stride(): the period's product sums, for
+    Spectra acc[2];                        // outputs x stride(), split: the period's sums, for
                                            // the filter and (during a swap) the incoming one
     Floats window;                         // 2 size: FFT input / output
     std::size_t step = 0;                  // block of the period in progress (0 .. m - 1)
@@ -118,6 +145,7 @@ StreamConvolver::Filter StreamConvolver::Impl::prepare(const float* h, std::size
     const std::size_t stride = spectrum_stride(s.size);
     Spectra spec(s.count * nout_ * nin_ * stride);
     Floats buf(2 * s.size);
+    Spectra scratch(stride);
     const float scale = 1.0f / float(2 * s.size);
     for (std::size_t k = 0; k < s.count; ++k)
       for (std::size_t p = 0; p < nout_ * nin_; ++p) {
@@ -125,7 +153,8 @@ StreamConvolver::Filter StreamConvolver::Impl::prepare(const float* h, std::size
         const std::size_t start = s.offset + k * s.size;
         const std::size_t n = std::min(s.size, taps_ - std::min(taps_, start));
         for (std::size_t j = 0; j < n; ++j) buf[j] = h[p * taps_ + start + j] * scale;
-        fft->forward(buf.data(), spec.data() + (k * nout_ * nin_ + p) * stride);
+        fft->forward(buf.data(), scratch.data());
+        split(scratch.data(), reinterpret_cast<float*>(spec.data() + (k * nout_ * nin_ + p) * stride), s.size + 1, stride);
       }
     f->stages.push_back(std::move(spec));
   }
@@ -147,6 +176,7 @@ void StreamConvolver::Impl::build() {
     s.previous.assign(nin, Floats(p.size, 0.0f));
     s.delay_line.assign(p.count * nin * s.stride(), Complex(0));
     for (auto& a : s.acc) a.assign(nout * s.stride(), Complex(0));
+    s.spectrum.assign(s.stride(), Complex(0));
     s.window.assign(2 * p.size, 0.0f);
     reach = std::max(reach, s.part.offset + 2 * p.size + 2 * B);
     stages.push_back(std::move(s));
@@ -194,7 +224,9 @@ void StreamConvolver::Impl::transform_input(Stage& s) {
   for (std::size_t i = 0; i < nin; ++i) {
     std::memcpy(s.window.data(), s.previous[i].data(), P * sizeof(float));
     std::memcpy(s.window.data() + P, s.current[i].data(), P * sizeof(float));
-    s.fft->forward(s.window.data(), s.delay_line.data() + (s.newest * nin + i) * s.stride());
+    s.fft->forward(s.window.data(), s.spectrum.data());
+    split(s.spectrum.data(), reinterpret_cast<float*>(s.delay_line.data() + (s.newest * nin + i) * s.stride()), s.bins(),
+          s.stride());
   }
   std::swap(s.previous, s.current);  // `current` refills from the next block
   s.filled = 0;
@@ -209,8 +241,9 @@ void StreamConvolver::Impl::products(Stage& s, int which, const PreparedFilter& 
     const std::size_t slot = (s.newest + K - k) % K;
     for (std::size_t o = 0; o < nout; ++o)
       for (std::size_t i = 0; i < nin; ++i)
-        multiply_add(s.delay_line.data() + (slot * nin + i) * stride, H.data() + ((k * nout + o) * nin + i) * stride,
-                     s.acc[which].data() + o * stride, bins);
+        multiply_add(reinterpret_cast<const float*>(s.delay_line.data() + (slot * nin + i) * stride),
+                     reinterpret_cast<const float*>(H.data() + ((k * nout + o) * nin + i) * stride),
+                     reinterpret_cast<float*>(s.acc[which].data() + o * stride), bins, stride);
   }
 }
 
@@ -218,7 +251,8 @@ void StreamConvolver::Impl::products(Stage& s, int which, const PreparedFilter& 
 void StreamConvolver::Impl::inverse_to_ring(Stage& s, int which, std::size_t start) {
   const std::size_t P = s.part.size;
   for (std::size_t o = 0; o < nout; ++o) {
-    s.fft->inverse_unscaled(s.acc[which].data() + o * s.stride(), s.window.data());
+    join(reinterpret_cast<const float*>(s.acc[which].data() + o * s.stride()), s.bins(), s.stride(), s.spectrum.data());
+    s.fft->inverse_unscaled(s.spectrum.data(), s.window.data());
     add_to_ring(which, o, start, s.window.data() + P, P);
   }
 }
@@ -306,15 +340,7 @@ void StreamConvolver::Impl::boundary() {
 void StreamConvolver::Impl::head(const PreparedFilter& f, std::size_t o, std::size_t c, float* dst) const {
   const std::size_t D = plan.direct_taps;
   std::fill(dst, dst + c, 0.0f);
-  for (std::size_t i = 0; i < nin; ++i) {
-    const float* h = f.head.data() + (o * nin + i) * D;
-    const float* x = history[i].data();
-    for (std::size_t t = 0; t < c; ++t) {
-      float acc = 0.0f;
-      for (std::size_t j = 0; j < D; ++j) acc += h[j] * x[t + j];
-      dst[t] += acc;
-    }
-  }
+  for (std::size_t i = 0; i < nin; ++i) fir_chunk(f.head.data() + (o * nin + i) * D, D, history[i].data(), dst, c);
 }
 
 void StreamConvolver::Impl::process(const float* const* in, float* const* out, std::size_t n) {

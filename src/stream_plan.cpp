@@ -12,6 +12,16 @@ namespace {
 
 constexpr std::size_t kMaxBlock = 65536;
 constexpr std::size_t kMaxPartition = 65536;
+// Partitions are at most 256 blocks long: the forward or inverse FFT of one such partition
+// (2P points) lands whole on one block, so this bounds the worst block's work to about
+// 5 * 512 B log2(512 B) flops, in proportion to the block's deadline (up to the log). Measured
+// here at B = 64 with 480,000 taps: the worst block 648 us with 65,536-tap partitions against
+// a deadline of 1,333 us; 256 B = 16,384 keeps it near 150 us (BENCHMARKS.md, streams).
+constexpr std::size_t kMaxPartitionBlocks = 256;
+// The fixed cost of a block boundary (bookkeeping, calls, the FFT plans' own overhead), in
+// flops: an estimate (about 0.4 us at the ~5 GFLOP/s these loops reach), which keeps the
+// zero-latency choice away from tiny blocks; bench/stream_peers.sh checks the choices.
+constexpr double kBlockOverhead = 2000;
 
 // Flops of one real FFT of n points (half the usual 5 n log2 n of a complex one).
 double real_fft_flops(std::size_t n) { return 2.5 * double(n) * std::log2(double(n)); }
@@ -24,6 +34,7 @@ std::size_t ceil_div(std::size_t a, std::size_t b) { return (a + b - 1) / b; }
 // B, B f, B f^2 ... for `depth` stages; each stage but the last is as short as the next
 // stage's offset rule allows (offset >= 2P - 2B, relative to the start of the partitions).
 PartitionPlan non_uniform(std::size_t taps, std::size_t block, std::size_t head, std::size_t factor, std::size_t depth) {
+  const std::size_t largest = std::max(block, std::min(kMaxPartition, kMaxPartitionBlocks * block));
   PartitionPlan plan;
   plan.taps = taps;
   plan.block = block;
@@ -33,7 +44,7 @@ PartitionPlan non_uniform(std::size_t taps, std::size_t block, std::size_t head,
   for (std::size_t d = 0; d < depth && covered < rest; ++d) {
     PartitionStage s{size, 0, head + covered};
     const std::size_t next = size * factor;
-    if (d + 1 == depth || next > kMaxPartition) {
+    if (d + 1 == depth || next > largest) {
       s.count = ceil_div(rest - covered, size);
     } else {
       const std::size_t need = 2 * next - 2 * block;  // the next stage's offset
@@ -42,12 +53,15 @@ PartitionPlan non_uniform(std::size_t taps, std::size_t block, std::size_t head,
     }
     covered += s.count * size;
     plan.stages.push_back(s);
-    if (next > kMaxPartition) break;
+    if (next > largest) break;
     size = next;
   }
   estimate_cost(plan);
   return plan;
 }
+
+// The plan for partitions in blocks of B after a direct head of `head` taps.
+PartitionPlan plan_at(std::size_t taps, std::size_t B, std::size_t head, PartitionScheme scheme);
 
 }  // namespace
 
@@ -60,7 +74,7 @@ PartitionScheme parse_partition_scheme(const std::string& name) {
 
 void estimate_cost(PartitionPlan& plan) {
   const double B = double(plan.block);
-  double per_sample = 2.0 * double(plan.direct_taps);
+  double per_sample = 2.0 * double(plan.direct_taps) + kBlockOverhead / B;
   double worst = 2.0 * double(plan.direct_taps) * B;
   for (const PartitionStage& s : plan.stages) {
     const double P = double(s.size);
@@ -80,14 +94,32 @@ PartitionPlan plan_partitions(std::size_t taps, const StreamOptions& options) {
   if (taps == 0) throw Error("filter: expected at least 1 tap, got 0");
   if (B == 0 || B > kMaxBlock)
     throw Error("block: expected 1 to " + std::to_string(kMaxBlock) + " samples, got " + std::to_string(B));
-  const std::size_t head = options.zero_latency ? std::min(B, taps) : 0;
+  if (options.zero_latency) {
+    // Zero latency: a direct head of d taps, then partitions run in blocks of d. Any d <= B
+    // gives out[t] = y[t]; the head costs 2d flops per sample, so the cheapest d is usually
+    // far below B. Candidates: B and the powers of two from 16 below it.
+    PartitionPlan best;
+    bool have = false;
+    std::vector<std::size_t> ds{B};
+    for (std::size_t d = 16; d < B; d *= 2) ds.push_back(d);
+    for (std::size_t d : ds) {
+      PartitionPlan p = plan_at(taps, d, std::min(d, taps), options.scheme);
+      if (!have || p.flops_per_sample < best.flops_per_sample) best = p, have = true;
+    }
+    return best;
+  }
+  return plan_at(taps, B, 0, options.scheme);
+}
+
+namespace {
+PartitionPlan plan_at(std::size_t taps, std::size_t B, std::size_t head, PartitionScheme scheme) {
   PartitionPlan uniform;
   uniform.taps = taps;
   uniform.block = B;
   uniform.direct_taps = head;
   if (taps > head) uniform.stages.push_back({B, ceil_div(taps - head, B), head});
   estimate_cost(uniform);
-  if (options.scheme == PartitionScheme::Uniform || taps <= head + B) return uniform;
+  if (scheme == PartitionScheme::Uniform || taps <= head + B) return uniform;
 
   PartitionPlan best;
   bool have = false;
@@ -100,9 +132,10 @@ PartitionPlan plan_partitions(std::size_t taps, const StreamOptions& options) {
       }
       if (!have || p.flops_per_sample < best.flops_per_sample) best = p, have = true;
     }
-  if (options.scheme == PartitionScheme::NonUniform) return best;
+  if (scheme == PartitionScheme::NonUniform) return best;
   return best.flops_per_sample < uniform.flops_per_sample ? best : uniform;
 }
+}  // namespace
 
 std::string PartitionPlan::describe() const {
   std::ostringstream o;

@@ -123,14 +123,21 @@ TEST(StreamPlan, StagesCoverTheFilterAndMeetTheirDeadlines) {
           StreamOptions o{B, zero, scheme};
           PartitionPlan p = plan_partitions(taps, o);
           SCOPED_TRACE(p.describe());
-          EXPECT_EQ(p.direct_taps, zero ? std::min(B, taps) : 0);
+          const std::size_t b = p.block;  // zero latency: the cost model's d <= B
+          if (zero) {
+            EXPECT_LE(b, B);
+          } else {
+            EXPECT_EQ(b, B);
+          }
+          EXPECT_EQ(p.direct_taps, zero ? std::min(b, taps) : 0);
           std::size_t at = p.direct_taps;
           for (const PartitionStage& s : p.stages) {
             EXPECT_EQ(s.offset, at);
-            EXPECT_EQ(s.size % B, 0u);
+            EXPECT_EQ(s.size % b, 0u);
             EXPECT_GE(s.count, 1u);
-            // A stage of P > B spreads its work over a period: it must start 2P - 2B in.
-            EXPECT_GE(s.offset - p.direct_taps + 2 * B, 2 * s.size);
+            EXPECT_LE(s.size, std::max<std::size_t>(b, std::min<std::size_t>(65536, 256 * b)));
+            // A stage of P > b spreads its work over a period: it must start 2P - 2b in.
+            EXPECT_GE(s.offset - p.direct_taps + 2 * b, 2 * s.size);
             at += s.count * s.size;
           }
           EXPECT_GE(at, taps);
@@ -257,6 +264,7 @@ TEST(StreamConvolver, SwapIsExactlyOldThenCrossfadeThenExactlyNew) {
   for (bool zero : {false, true}) {
     const std::size_t taps = 6000, B = 64, n = 40000, swap_at = 10000;
     std::size_t cf = 0;  // the crossfade block's first output sample
+    std::size_t b = B;   // the engine's block (zero latency: the cost model's d)
     const std::vector<float> h0 = random_signal(taps, 60), h1 = random_signal(taps, 61), x = random_signal(n, 62);
     StreamOptions o{B, zero, PartitionScheme::NonUniform};
     StreamConvolver c(h0, o), fresh0(h0, o), fresh1(h1, o);
@@ -265,18 +273,19 @@ TEST(StreamConvolver, SwapIsExactlyOldThenCrossfadeThenExactlyNew) {
     fresh1.process(x.data(), y1.data(), n);
     c.process(x.data(), y.data(), swap_at);
     EXPECT_EQ(c.swap_filter(c.prepare_filter(h1)), nullptr);
-    cf = (swap_at / B + 1) * B + c.transition_samples();
+    b = c.block();
+    cf = (swap_at / b + 1) * b + c.transition_samples();
     c.process(x.data() + swap_at, y.data() + swap_at, n - swap_at);
     // Before the crossfade block: the old filter's output exactly.
     for (std::size_t t = 0; t < cf; ++t) ASSERT_EQ(y[t], y0[t]) << t;
     // The crossfade block: between the two filters' outputs, sample by sample (a linear ramp).
-    for (std::size_t t = cf; t < cf + B; ++t) {
-      const double w = double(t - cf + 1) / B;
+    for (std::size_t t = cf; t < cf + b; ++t) {
+      const double w = double(t - cf + 1) / b;
       EXPECT_NEAR(y[t], (1 - w) * y0[t] + w * y1[t], 1e-3) << "crossfade sample " << t - cf;
     }
     // After it: exactly the new filter's output.
-    ASSERT_LT(cf + B, n);
-    for (std::size_t t = cf + B; t < n; ++t) ASSERT_NEAR(y[t], y1[t], 1e-4) << "sample " << t;
+    ASSERT_LT(cf + b, n);
+    for (std::size_t t = cf + b; t < n; ++t) ASSERT_NEAR(y[t], y1[t], 1e-4) << "sample " << t;
     // The retired filter comes back on the next swap, to be freed off the audio thread.
     EXPECT_NE(c.swap_filter(nullptr), nullptr);
   }

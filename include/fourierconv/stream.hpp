@@ -17,9 +17,10 @@
 //   the filter (offset >= 2P - 2B) that its work for one period of P input samples can be spread
 //   evenly over the P/B blocks of the next period: the forward FFT in the first, the products
 //   in the middle ones, the inverse FFT in the last. No block carries a whole large partition.
-// - zero latency (options.zero_latency): the first `block` taps are computed directly in time
-//   per sample, and the rest of the filter runs through the partitions with latency `block`,
-//   so out[t] = y[t] (zita-convolver's and JUCE's scheme).
+// - zero latency (options.zero_latency): the first d <= B taps are computed directly in time
+//   per sample, and the rest of the filter runs through partitions in blocks of d with latency
+//   d, so out[t] = y[t] (zita-convolver's and JUCE's scheme). d is the cost model's choice
+//   (B, or a power of two from 16 below it: the direct head costs 2d flops per sample).
 // The plan is chosen by plan_partitions, a pure function of (taps, block, options) using an
 // operation-count cost model (flops per output sample).
 //
@@ -64,8 +65,9 @@ struct StreamOptions {
   PartitionScheme scheme = PartitionScheme::Auto;
 };
 
-// How a filter of `taps` taps is cut. direct_taps: taps computed directly in time (B with
-// zero_latency, else 0); stages: in filter order, contiguous, covering [direct_taps, taps).
+// How a filter of `taps` taps is cut. block: the engine's block (options.block, or d with
+// zero_latency); direct_taps: taps computed directly in time (min(d, taps) with zero_latency,
+// else 0); stages: in filter order, contiguous, covering [direct_taps, taps).
 struct PartitionPlan {
   std::size_t taps = 0;
   std::size_t block = 0;
@@ -74,7 +76,7 @@ struct PartitionPlan {
   // Estimated floating-point operations per output sample per (input, output) channel pair:
   // 2 FFTs of 2P per P samples (5 * 2P * log2(2P) / P each, the usual FFT flop count) plus
   // 8 flops per complex multiply-add, (P + 1) per partition per P samples, plus 2 flops per
-  // direct tap.
+  // direct tap, plus a fixed 2,000 per block boundary.
   double flops_per_sample = 0;
   // Largest number of flops one block can carry (the worst-case block), by the same model.
   double flops_worst_block = 0;
@@ -83,9 +85,11 @@ struct PartitionPlan {
 
 // The plan a StreamConvolver of these options uses for a filter of `taps` taps. Pure: the same
 // arguments always give the same plan. Uniform: one stage of B-tap partitions. Non-uniform:
-// partitions grow 4x per stage while each stage's offset allows its work to be spread over a
-// period (offset >= 2P - 2B); sizes stop growing at 65,536 or when the next size would not
-// lower the cost. Auto: the cheaper of the two by flops_per_sample.
+// partitions grow by a factor of 2, 4 or 8 per stage, each stage but the last as short as the
+// next one's offset rule allows (offset >= 2P - 2B, so its work spreads over a period), up to
+// min(65,536, 256 B) taps (one FFT of a partition lands whole on one block: this bounds the
+// worst block); of these, the plan of least flops_per_sample. Auto: the cheaper of uniform and
+// non-uniform.
 PartitionPlan plan_partitions(std::size_t taps, const StreamOptions& options);
 // The cost model alone (fills flops_per_sample and flops_worst_block of `plan`).
 void estimate_cost(PartitionPlan& plan);
@@ -104,7 +108,7 @@ class StreamConvolver {
   std::size_t inputs() const;
   std::size_t outputs() const;
   std::size_t taps() const;
-  std::size_t block() const;
+  std::size_t block() const;  // the engine's block: options.block, or d with zero_latency
   // Samples between an input sample and the output that first contains it: B, or 0.
   std::size_t latency() const;
   const PartitionPlan& plan() const;
