@@ -52,15 +52,26 @@ inline std::string write_temp(const uint8_t* data, size_t size, const std::strin
   return path;
 }
 
-// After every input no HDF5 identifier may be left open: each file, group, dataset,
-// attribute, type and space fourierconv opened is closed again on every path, error paths
-// included. This is the leak oracle on our side of libhdf5; libhdf5's own leaks on its error
-// paths (fuzz/known-hdf5/) are not ours, and LeakSanitizer is off for the harnesses that feed
-// it raw bytes (fuzz/run).
-inline void expect_hdf5_closed() {
-  const ssize_t open = H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_ALL);
-  if (open > 0) {
-    std::fprintf(stderr, "fuzz: %zd HDF5 identifier(s) left open after the input\n", open);
+// After every input no HDF5 identifier may be left open that was not open before it: each file,
+// group, dataset, attribute, committed type (H5Fget_obj_count), dataspace and property list
+// (H5Inmembers) fourierconv opened is closed again on every path, error paths included.
+struct Hdf5Ids {
+  ssize_t objects = 0;
+  hsize_t spaces = 0, plists = 0;
+  static Hdf5Ids now() {
+    Hdf5Ids c;
+    c.objects = H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_ALL);
+    H5Inmembers(H5I_DATASPACE, &c.spaces);
+    H5Inmembers(H5I_GENPROP_LST, &c.plists);
+    return c;
+  }
+};
+inline void expect_hdf5_closed(const Hdf5Ids& before) {
+  const Hdf5Ids after = Hdf5Ids::now();
+  if (after.objects > before.objects || after.spaces > before.spaces || after.plists > before.plists) {
+    std::fprintf(stderr, "fuzz: HDF5 identifiers left open after the input: objects %zd -> %zd, dataspaces %llu -> %llu, property lists %llu -> %llu\n",
+                 before.objects, after.objects, (unsigned long long)before.spaces, (unsigned long long)after.spaces,
+                 (unsigned long long)before.plists, (unsigned long long)after.plists);
     std::abort();
   }
 }
@@ -70,11 +81,12 @@ inline void expect_hdf5_closed() {
 // Runs `body`; a fourierconv::Error is the expected answer to bad input and is swallowed,
 // anything else propagates (libFuzzer reports an uncaught exception as a crash). Then no
 // HDF5 identifier may be open.
-#define FUZZ_EXPECT_ONLY_ERRORS(body)     \
-  do {                                    \
-    try {                                 \
-      body;                               \
-    } catch (const fourierconv::Error&) { \
-    }                                     \
-    fuzz::expect_hdf5_closed();           \
+#define FUZZ_EXPECT_ONLY_ERRORS(body)                       \
+  do {                                                      \
+    const fuzz::Hdf5Ids hdf5_before = fuzz::Hdf5Ids::now(); \
+    try {                                                   \
+      body;                                                 \
+    } catch (const fourierconv::Error&) {                   \
+    }                                                       \
+    fuzz::expect_hdf5_closed(hdf5_before);                  \
   } while (0)

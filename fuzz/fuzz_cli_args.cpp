@@ -2,9 +2,12 @@
 // the real tool (tools/fourierconv/app.cpp), subcommands and all. The subcommands run for
 // real: their file arguments are strings the fuzzer invents (no such files), the data set
 // directory is set to one that does not exist, so each run ends at its first file. `bench`
-// is left out (it times things by design). Output goes to stdout, which fuzz/run silences.
+// is left out (it times things by design). Output goes to stdout, which fuzz/run silences;
+// standard input is /dev/null, so `stream` sees an empty stream.
 #include <CLI/CLI.hpp>
+#include <fcntl.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "../tools/fourierconv/app.hpp"
 #include "fuzz.hpp"
@@ -27,7 +30,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (auto& a : args) argv.push_back(a.data());
   for (auto& a : args)
     if (a == "bench") return 0;
-  static bool env = [] { return ::setenv("FASHION_MNIST_DIR", "/nonexistent/fourierconv-fuzz", 1) == 0; }();
+  static bool env = [] {
+    const int null = ::open("/dev/null", O_RDONLY);
+    if (null < 0 || ::dup2(null, 0) < 0) std::abort();
+    ::close(null);
+    return ::setenv("FASHION_MNIST_DIR", "/nonexistent/fourierconv-fuzz", 1) == 0;
+  }();
   (void)env;
   CLI::App app{"fuzz"};
   fourierconv::cli::setup_app(app);

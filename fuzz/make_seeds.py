@@ -92,6 +92,9 @@ def main(name, out):
         for i, line in enumerate((FIX / "filters.txt").read_text().splitlines()):
             if line.strip():
                 put(f"fixture{i}.txt", line.split()[0].encode())
+    elif name == "wav":
+        for f in sorted((FIX / "wav").glob("*.wav")):
+            shutil.copy(f, out / f.name)
     elif name == "h5_structured":
         rng = random.Random(14)
         for i in range(16):

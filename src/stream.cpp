@@ -5,9 +5,11 @@
 #include <bit>
 #include <cmath>
 #include <cstring>
+#include <limits>
 
 #include "fourierconv/error.hpp"
 #include "fourierconv/fft.hpp"
+#include "fourierconv/memory_limit.hpp"
 #include "fourierconv/stream.hpp"
 #include "fourierconv/tensor.hpp"
 #pragma GCC diagnostic ignored "-Wpsabi"  // simd.hpp's vector helpers (unused here) in the baseline
@@ -67,6 +69,7 @@ std::size_t spectrum_stride(std::size_t size) { return (size + 1 + 7) / 8 * 8; }
 // head's taps reversed (outputs x inputs x direct_taps).
 struct StreamConvolver::PreparedFilter {
   std::size_t outputs = 0, inputs = 0, taps = 0;
+  std::string plan;  // PartitionPlan::describe() and the block: the layout these spectra have
   std::vector<Spectra> stages;
   Floats head;
 };
@@ -115,6 +118,9 @@ struct StreamConvolver::Impl {
   std::size_t time = 0;                         // samples consumed at the last boundary
 
   Filter prepare(const float* h, std::size_t nout_, std::size_t nin_, std::size_t taps_) const;
+  std::string plan_key() const { return std::to_string(plan.block) + "/" + plan.describe(); }
+  std::string key;  // plan_key(), kept so that swap_filter compares without allocating
+  std::size_t state_bytes() const;
   void build();
   std::size_t transition() const;
   void boundary();
@@ -136,6 +142,7 @@ StreamConvolver::Filter StreamConvolver::Impl::prepare(const float* h, std::size
   f->outputs = nout_;
   f->inputs = nin_;
   f->taps = taps_;
+  f->plan = plan_key();
   const std::size_t D = plan.direct_taps;
   f->head.assign(nout_ * nin_ * D, 0.0f);
   for (std::size_t p = 0; p < nout_ * nin_; ++p)
@@ -159,6 +166,21 @@ StreamConvolver::Filter StreamConvolver::Impl::prepare(const float* h, std::size
     f->stages.push_back(std::move(spec));
   }
   return f;
+}
+
+// The bytes the state and two filters' spectra take (a swap holds two), checked against the
+// memory limit as one request before anything is allocated.
+std::size_t StreamConvolver::Impl::state_bytes() const {
+  long double bytes = 0;
+  for (const PartitionStage& p : plan.stages) {
+    const long double spectrum = 8.0L * spectrum_stride(p.size);
+    bytes += spectrum * p.count * nin;                   // delay line
+    bytes += 2 * spectrum * p.count * nin * nout;        // two filters' spectra
+    bytes += 4.0L * p.size * (2 * nin + 2) + 3 * spectrum * nout;  // windows, sums
+    bytes += 4.0L * (p.offset + 2 * p.size + 2 * plan.block) * 2 * nout;  // the rings, at most
+  }
+  bytes += 4.0L * plan.direct_taps * nin * nout * 2;
+  return bytes > 1e19L ? SIZE_MAX : std::size_t(bytes);
 }
 
 void StreamConvolver::Impl::build() {
@@ -399,6 +421,12 @@ FilterMatrix filter_matrix(const Array& a) {
     throw Error("filters: expected at least one tap, input and output, got shape " + shape_to_string(a.shape()));
   if (a.dtype() != DType::Float32 && a.dtype() != DType::Float64)
     throw Error("filters: expected float32 or float64, got " + to_string(a.dtype()));
+  if (a.dtype() == DType::Float64)
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      const double v = a.data_as<double>()[i];
+      if (std::isfinite(v) && std::fabs(v) > double(std::numeric_limits<float>::max()))
+        throw Error("filters: expected values within float32's range, got " + std::to_string(v) + " at index " + std::to_string(i));
+    }
   Array c = Array::copy_of(a.view(), DType::Float32);
   m.values.assign(c.data_as<float>(), c.data_as<float>() + c.size());
   return m;
@@ -422,6 +450,9 @@ StreamConvolver::StreamConvolver(const Array& filters, const StreamOptions& opti
   s.nin = m.inputs;
   s.nout = m.outputs;
   s.taps = m.taps;
+  s.key = s.plan_key();
+  check_allocation(s.state_bytes(), "StreamConvolver: the partitions' state for " + std::to_string(m.taps) + " taps (" +
+                                        s.plan.describe().substr(0, 80) + ")");
   s.filter = s.prepare(m.values.data(), m.outputs, m.inputs, m.taps);
   s.build();
 }
@@ -470,8 +501,9 @@ StreamConvolver::Filter StreamConvolver::prepare_filter(const std::vector<float>
 
 StreamConvolver::Filter StreamConvolver::swap_filter(Filter next) {
   Impl& s = *impl_;
-  if (next && (next->outputs != s.nout || next->inputs != s.nin || next->taps != s.taps))
-    throw Error("swap_filter: the filter was prepared for another StreamConvolver's shape");
+  if (next && (next->outputs != s.nout || next->inputs != s.nin || next->taps != s.taps || next->plan != s.key))
+    throw Error("swap_filter: the filter was prepared by a StreamConvolver of another shape or plan (" + next->plan +
+                "; this one: " + s.key + "); prepare it with this object's prepare_filter");
   Filter back;
   for (auto& r : s.retired)
     if (r) { back = std::move(r); break; }

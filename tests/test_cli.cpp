@@ -3,13 +3,18 @@
 
 #include <array>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 
 #include "fourierconv/convolve.hpp"
+#include "fourierconv/io/file.hpp"
 #include "fourierconv/io/npy.hpp"
 #include "fourierconv/io/png.hpp"
+#include "fourierconv/io/wav.hpp"
 #include "fourierconv/signal.hpp"
+#include "cli_run.hpp"
 #include "reference.hpp"
 
 using namespace fourierconv;
@@ -17,20 +22,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct CliResult {
-  int status;
-  std::string output;
-};
-
-CliResult run(const std::string& args) {
-  std::string cmd = std::string(FOURIERCONV_CLI) + " " + args + " 2>&1";
-  std::array<char, 4096> buf;
-  std::string out;
-  FILE* p = popen(cmd.c_str(), "r");
-  while (p && fgets(buf.data(), buf.size(), p)) out += buf.data();
-  int st = p ? pclose(p) : -1;
-  return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, out};
-}
+using fctest::CliResult;
+using fctest::run;
 
 // A folder per test: ctest runs the tests as parallel processes, and several write files of
 // the same name (c.npy, bad.npy).
@@ -204,4 +197,71 @@ TEST(Cli, EmptyAndOneElementInputs) {
   EXPECT_EQ(io::read_npy(d + "/f_empty.npy").shape(), (Shape{0, 5}));
   EXPECT_FLOAT_EQ(io::read_npy(d + "/c_one.npy")[0], 4.0f);
   EXPECT_FALSE(fs::exists(d + "/c_empty.npy"));
+}
+
+// Audio: `filter` with an impulse response on a WAV file (the full convolution of each
+// channel), and `stream` from standard input to standard output, against a double reference.
+TEST(Cli, AudioFilterAndStream) {
+  const std::size_t frames = 3000, taps = 700;
+  io::Audio x;
+  x.sample_rate = 16000;
+  x.samples = Array(DType::Float32, {frames, 2});
+  Tensor xs = fctest::random_tensor({frames * 2}, 40, -0.5f, 0.5f), h = fctest::random_tensor({taps}, 41, -0.05f, 0.05f);
+  std::memcpy(x.samples.data(), xs.data(), xs.size() * sizeof(float));
+  io::write_wav(dir() + "/in.wav", x, "FLOAT");
+  io::write_npy(dir() + "/ir.npy", h);
+  auto reference = [&](std::size_t c, std::size_t t) {
+    double acc = 0;
+    for (std::size_t j = 0; j < taps && j <= t; ++j)
+      if (t - j < frames) acc += double(h[j]) * xs[(t - j) * 2 + c];
+    return acc;
+  };
+  CliResult r = run("filter " + dir() + "/in.wav " + dir() + "/out.wav --ir " + dir() + "/ir.npy --block 128");
+  ASSERT_EQ(r.status, 0) << r.output;
+  io::Audio y = io::read_wav(dir() + "/out.wav");
+  ASSERT_EQ(y.frames(), frames + taps - 1);
+  ASSERT_EQ(y.channels(), 2u);
+  EXPECT_EQ(y.sample_rate, 16000);
+  for (std::size_t t = 0; t < y.frames(); t += 7)
+    for (std::size_t c = 0; c < 2; ++c) ASSERT_NEAR(y.samples.data_as<float>()[t * 2 + c], reference(c, t), 1e-5) << t;
+
+  // An impulse response recorded at another rate is refused, and nothing is written.
+  io::Audio ir;
+  ir.sample_rate = 44100;
+  ir.samples = Array(DType::Float32, {taps, 1});
+  io::write_wav(dir() + "/ir44.wav", ir);
+  r = run("filter " + dir() + "/in.wav " + dir() + "/bad.wav --ir " + dir() + "/ir44.wav");
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_NE(r.output.find("sample rate 44100 Hz differs"), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(dir() + "/bad.wav"));
+
+  // stream: channel 0 as raw float32 through a pipe; latency B, then the same samples.
+  {
+    std::ofstream raw(dir() + "/in.f32", std::ios::binary);
+    for (std::size_t t = 0; t < frames; ++t) raw.write(reinterpret_cast<const char*>(&xs[t * 2]), sizeof(float));
+  }
+  // (run() appends 2>&1 to the command line: here it applies to the cat of the report.)
+  r = run("stream --ir " + dir() + "/ir.npy --block 64 --rate 16000 < " + dir() + "/in.f32 > " + dir() + "/out.f32 2> " + dir() +
+          "/report.txt && cat " + dir() + "/report.txt");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("latency 64 samples"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("real-time factor"), std::string::npos) << r.output;
+  std::vector<unsigned char> out = io::read_file(dir() + "/out.f32", "test");
+  ASSERT_EQ(out.size(), frames * sizeof(float));
+  for (std::size_t t = 64; t < frames; t += 5) {
+    float v;
+    std::memcpy(&v, out.data() + t * sizeof(float), sizeof v);
+    ASSERT_NEAR(v, reference(0, t - 64), 1e-5) << t;
+  }
+  // A stream that ends mid-frame: an error naming it.
+  {
+    std::ofstream odd(dir() + "/odd.f32", std::ios::binary);
+    odd.write("0123456789abc", 13);  // one frame of 2 x float32 and 5 stray bytes
+  }
+  r = run("stream --ir " + dir() + "/ir.npy --channels 2 < " + dir() + "/odd.f32");  // refused before any output
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_NE(r.output.find("mid-frame"), std::string::npos) << r.output;
+  r = run("stream --ir " + dir() + "/ir.npy --block 0 < /dev/null");
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_NE(r.output.find("block"), std::string::npos) << r.output;
 }

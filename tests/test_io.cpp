@@ -107,6 +107,19 @@ TEST(Npy, HeaderSpellings) {
   EXPECT_THROW(io::parse_npy(file("{'descr': 'shape', 'fortran_order': False}")), Error);
   EXPECT_THROW(io::parse_npy(file("{'descr': '<f4', 'fortran_order': False, 'shape': }")), Error);
   EXPECT_THROW(io::parse_npy(file("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3}")), Error);
+  // What numpy reads differently (a duplicate key: the last wins there; a comment) or refuses
+  // (another key, (6) which is an int, empty dimensions) is refused, never read another way.
+  for (const std::string bad : {"{'descr': '<f4', 'fortran_order': False, 'shape': (6,), 'descr': '<i4'}",
+                                "{'descr': '<f4', 'fortran_order': False, 'shape': (6,), 'shape': (1,)}",
+                                "{ # 'descr': '<i4',\n'descr': '<f4', 'fortran_order': False, 'shape': (6,)}",
+                                "{'descr': '<f4', 'fortran_order': False, 'shape': (6,), 'extra': 1}",
+                                "{'descr': '<f4', 'fortran_order': False, 'shape': (6)}",
+                                "{'descr': '<f4', 'fortran_order': False, 'shape': (6,,)}",
+                                "{'descr': '<f4', 'fortran_order': False, 'shape': (, 6)}",
+                                "{\"descr': '<f4', 'fortran_order': False, 'shape': (6,)}"}) {
+    EXPECT_THROW(io::parse_npy(file(bad)), Error) << bad;
+  }
+  EXPECT_EQ(io::parse_npy(file("{'descr': '<f4', 'fortran_order': False, 'shape': (), }")).size(), 1u);  // 0-d
 }
 
 TEST(Png, RoundTripsEveryChannelCountAndDepth) {

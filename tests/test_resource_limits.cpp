@@ -21,6 +21,7 @@
 #include "fourierconv/io/png.hpp"
 #include "fourierconv/memory_limit.hpp"
 #include "fourierconv/nn/saving.hpp"
+#include "cli_run.hpp"
 #include "reference.hpp"
 
 using namespace fourierconv;
@@ -156,11 +157,9 @@ TEST(ResourceLimits, CommandLineOptionAndEnvironmentVariable) {
   b.resize(b.size() + (2u << 20), 0);
   write(path, b);
   auto run = [](const std::string& args, std::string* out) {
-    std::array<char, 4096> buf;
-    FILE* p = popen((std::string(FOURIERCONV_CLI) + " " + args + " 2>&1").c_str(), "r");
-    while (p && fgets(buf.data(), buf.size(), p)) *out += buf.data();
-    int st = p ? pclose(p) : -1;
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    const fctest::CliResult r = fctest::run(args);
+    *out += r.output;
+    return r.status;
   };
   const std::string out_path = dir() + "/out.npy";
   std::string out;

@@ -10,6 +10,7 @@
 
 #include "fourierconv/error.hpp"
 #include "fourierconv/stream.hpp"
+#include "reference.hpp"
 
 using namespace fourierconv;
 
@@ -309,4 +310,16 @@ TEST(StreamConvolver, BadInputIsRefusedWithClearErrors) {
   StreamConvolver c(std::vector<float>{1, 2, 3});
   refused([&] { c.prepare_filter(std::vector<float>{1, 2}); }, "shape");
   refused([&] { c.prepare_filter(std::vector<float>{1, NAN, 2}); }, "finite");
+  // A filter prepared by a convolver of another plan has another layout: refused.
+  const std::vector<float> h = random_signal(5000, 70);
+  StreamConvolver a(h, StreamOptions{64}), b(h, StreamOptions{1024});
+  refused([&] { a.swap_filter(b.prepare_filter(h)); }, "another shape or plan");
+  // float64 taps beyond float32's range are named as such, not as Inf.
+  Array big(DType::Float64, {3});
+  big.data_as<double>()[1] = 1e300;
+  refused([&] { StreamConvolver x(big); }, "float32's range");
+  // The whole state is checked against the memory limit before anything is allocated.
+  fctest::LimitGuard limit(std::size_t(1) << 20);
+  refused([] { StreamConvolver x(std::vector<float>(1 << 20, 0.1f), StreamOptions{1, false, PartitionScheme::Uniform}); },
+          "memory limit");
 }

@@ -34,8 +34,13 @@
 // one's, and the old filter is dropped. Before the crossfade block the output is exactly
 // convolve(x, h_old), after it exactly convolve(x, h_new): no click, no transient.
 //
-// Threads: one StreamConvolver is used by one thread at a time; separate objects are
-// independent. Errors: fourierconv::Error naming the argument (an empty filter, NaN or Inf in
+// Memory: the state and two filters' spectra are checked against the memory limit
+// (memory_limit.hpp) as one request before anything is allocated. Non-finite input samples
+// spread, as in any FFT convolution, over the partitions they enter (up to the filter's length
+// after them, and up to one partition before their delayed position), then the output recovers.
+//
+// Threads: one StreamConvolver is used by one thread at a time (the Python binding adds a lock);
+// separate objects are independent. Errors: fourierconv::Error naming the argument (an empty filter, NaN or Inf in
 // the filter, a block of 0 or over 65,536, mismatched channel counts).
 #pragma once
 
@@ -122,7 +127,8 @@ class StreamConvolver {
   void reset();
 
   // A filter prepared for swap_filter: the same shape (outputs, inputs, taps) as the current
-  // one, so the plan and the state carry over.
+  // one, so the plan and the state carry over. swap_filter refuses one prepared by an object of
+  // another plan (another block, scheme or latency mode).
   struct PreparedFilter;
   struct FilterDeleter {
     void operator()(PreparedFilter* f) const noexcept;

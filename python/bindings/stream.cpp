@@ -2,6 +2,7 @@
 // for streams. Each call takes the next samples of every input channel; the GIL is released
 // while they are filtered.
 #include <cstring>
+#include <mutex>
 
 #include <nanobind/stl/string.h>
 
@@ -39,6 +40,7 @@ class PyStreamConvolver {
     for (std::size_t o = 0; o < op.size(); ++o) op[o] = out.data_as<float>() + o * n;
     {
       nb::gil_scoped_release unlocked;
+      std::lock_guard<std::mutex> lock(mutex_);
       c_.process(ip.data(), op.data(), n);
     }
     return to_numpy(std::move(out));
@@ -46,12 +48,24 @@ class PyStreamConvolver {
 
   void set_filter(const InArray& filters) {
     Array f = Array::copy_of(view_of(filters, "h"));
-    StreamConvolver::Filter next = c_.prepare_filter(f);
-    c_.swap_filter(std::move(next));  // what comes back (an older filter) is freed here
+    StreamConvolver::Filter next, back;
+    {
+      nb::gil_scoped_release unlocked;
+      next = c_.prepare_filter(f);  // reads only the plan, which never changes
+      std::lock_guard<std::mutex> lock(mutex_);
+      back = c_.swap_filter(std::move(next));
+    }  // `back` (an older filter) is freed here, outside the lock
+  }
+
+  void reset() {
+    nb::gil_scoped_release unlocked;
+    std::lock_guard<std::mutex> lock(mutex_);
+    c_.reset();
   }
 
   StreamConvolver c_;
   bool one_channel_;
+  std::mutex mutex_;
 };
 
 }  // namespace
@@ -61,7 +75,7 @@ void bind_stream(nb::module_& m) {
       .def(nb::init<const InArray&, std::size_t, bool, const std::string&>(), nb::arg("h"), nb::arg("block"),
            nb::arg("zero_latency"), nb::arg("scheme"))
       .def("process", &PyStreamConvolver::process, nb::arg("x"))
-      .def("reset", [](PyStreamConvolver& s) { s.c_.reset(); })
+      .def("reset", &PyStreamConvolver::reset)
       .def("set_filter", &PyStreamConvolver::set_filter, nb::arg("h"))
       .def_prop_ro("latency", [](const PyStreamConvolver& s) { return s.c_.latency(); })
       .def_prop_ro("block", [](const PyStreamConvolver& s) { return s.c_.block(); })

@@ -33,13 +33,17 @@ class StreamConvolver:
         cheaper for long filters); 'auto' takes the cheaper by the cost model.
 
     ``process(x)`` takes float samples of shape (n,) (one channel) or (inputs, n) and returns
-    float32 of shape (n,) or (outputs, n). The GIL is released while filtering. One object is
-    not to be used from two threads at once.
+    float32 of shape (n,) or (outputs, n). The GIL is released while filtering; calls on one
+    object from several threads are serialized (one may call set_filter while another streams).
+    A NaN or Inf in the input spreads, as in any FFT convolution, over the outputs of the
+    partitions it enters (up to the filter's length after it and a partition before it), then
+    the output recovers; float64 samples beyond float32's range become Inf.
 
     ``set_filter(h)`` swaps in a filter of the same shape without a click: both filters run
     until the new one's output is exact, then one block crossfades (`transition_samples`).
     ``reset()`` returns to silence. Attributes: latency, block, taps, inputs, outputs, plan
-    (the partitions, as text), transition_samples.
+    (the partitions, as text), transition_samples. `block` is the engine's block: the argument,
+    or with zero_latency the (smaller) block the cost model chose.
 
     Raises ValueError for an empty filter, NaN or Inf in it, a block out of range, or an x of
     the wrong shape; TypeError for complex samples or filters.
@@ -53,8 +57,12 @@ class StreamConvolver:
             raise TypeError("StreamConvolver: h must be an array of numbers, got " + str(h.dtype))
         if h.dtype != np.float64:
             h = h.astype(np.float32 if h.dtype == np.float32 else np.float64)
-        if not isinstance(block, (int, np.integer)) or isinstance(block, bool) or block < 1:
-            raise ValueError("StreamConvolver: block must be a positive integer, got " + repr(block))
+        if not isinstance(block, (int, np.integer)) or isinstance(block, bool):
+            raise TypeError("StreamConvolver: block must be an integer, got " + repr(block))
+        if not 1 <= block <= 65536:
+            raise ValueError("StreamConvolver: block must be 1 to 65536 samples, got " + repr(block))
+        if not isinstance(zero_latency, (bool, np.bool_)):
+            raise TypeError("StreamConvolver: zero_latency must be True or False, got " + repr(zero_latency))
         self._core = _core.StreamConvolver(np.ascontiguousarray(h), int(block), bool(zero_latency), str(scheme))
 
     def process(self, x):

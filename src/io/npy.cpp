@@ -16,37 +16,93 @@ namespace {
 constexpr unsigned char kMagic[] = {0x93, 'N', 'U', 'M', 'P', 'Y'};
 constexpr std::size_t kMaxElements = std::size_t(1) << 40;
 
-// The value of `key` in the header's Python dict literal: a quoted string, True/False or a
-// parenthesized tuple, as numpy writes them (numpy.lib.format). A scan, not a regex: the header
-// is untrusted and std::regex is slow (and recursive) on long inputs.
-std::string header_value(const std::string& header, const std::string& key, const std::string& what) {
-  auto is_quote = [](char c) { return c == '\'' || c == '"'; };
-  auto skip_space = [&](std::size_t i) {
-    while (i < header.size() && std::isspace(static_cast<unsigned char>(header[i]))) ++i;
-    return i;
+// The header: a Python dict literal, as numpy.lib.format writes and reads it (numpy reads it
+// with ast.literal_eval and requires exactly the keys descr, fortran_order and shape). Parsed
+// strictly: string keys and values without escapes, True/False, a tuple of decimal integers
+// ("(4,)", "()", "(2, 3)"; "(4)" is an int, not a tuple), whitespace anywhere between tokens,
+// an optional trailing comma. Anything else, a duplicate key (Python would keep the last one,
+// a file that means one thing to numpy and another to a lenient reader), a comment, a missing
+// or an extra key is refused, so a header is never read differently from numpy.
+struct Header {
+  std::string descr;
+  bool fortran_order = false;
+  Shape shape;
+  std::string shape_text;
+};
+
+Header parse_header(const std::string& h, const std::string& what) {
+  std::size_t i = 0;
+  auto fail = [&](const std::string& why) -> Header {
+    throw Error(what + ": bad header (" + why + " at byte " + std::to_string(i) + "): " + h.substr(0, 120));
   };
-  for (std::size_t at = header.find(key); at != std::string::npos; at = header.find(key, at + 1)) {
-    const std::size_t after = at + key.size();
-    if (at == 0 || !is_quote(header[at - 1]) || after >= header.size() || !is_quote(header[after])) continue;
-    std::size_t i = skip_space(after + 1);
-    if (i >= header.size() || header[i] != ':') continue;
-    i = skip_space(i + 1);
-    if (i >= header.size()) continue;
-    std::size_t end = std::string::npos;
-    if (is_quote(header[i])) {
-      const std::size_t close = header.find(header[i], i + 1);
-      if (close != std::string::npos) end = close + 1;
-    } else if (header[i] == '(') {
-      const std::size_t close = header.find(')', i + 1);
-      if (close != std::string::npos) end = close + 1;
-    } else if (header.compare(i, 4, "True") == 0) {
-      end = i + 4;
-    } else if (header.compare(i, 5, "False") == 0) {
-      end = i + 5;
+  auto space = [&] {
+    while (i < h.size() && std::isspace(static_cast<unsigned char>(h[i]))) ++i;
+  };
+  auto eat = [&](char c) {
+    space();
+    if (i < h.size() && h[i] == c) return ++i, true;
+    return false;
+  };
+  auto string = [&](std::string& out) {
+    space();
+    if (i >= h.size() || (h[i] != '\'' && h[i] != '"')) return false;
+    const char q = h[i];
+    const std::size_t end = h.find(q, i + 1);
+    if (end == std::string::npos) return false;
+    out = h.substr(i + 1, end - i - 1);
+    if (out.find('\\') != std::string::npos) return false;
+    i = end + 1;
+    return true;
+  };
+  Header r;
+  bool have[3] = {false, false, false};
+  if (!eat('{')) return fail("expected '{'");
+  for (;;) {
+    if (eat('}')) break;
+    std::string key;
+    if (!string(key)) return fail("expected a quoted key");
+    if (!eat(':')) return fail("expected ':'");
+    space();
+    if (key == "descr") {
+      if (have[0] || !string(r.descr)) return fail(have[0] ? "duplicate key 'descr'" : "expected a quoted descr");
+      have[0] = true;
+    } else if (key == "fortran_order") {
+      if (have[1]) return fail("duplicate key 'fortran_order'");
+      if (h.compare(i, 4, "True") == 0) r.fortran_order = true, i += 4;
+      else if (h.compare(i, 5, "False") == 0) r.fortran_order = false, i += 5;
+      else return fail("fortran_order must be True or False");
+      have[1] = true;
+    } else if (key == "shape") {
+      if (have[2]) return fail("duplicate key 'shape'");
+      const std::size_t start = i;
+      if (!eat('(')) return fail("expected a tuple for shape");
+      bool comma = false;
+      while (!eat(')')) {
+        space();
+        std::size_t end = i;
+        while (end < h.size() && std::isdigit(static_cast<unsigned char>(h[end]))) ++end;
+        if (end == i || end - i > 12) return fail("expected a dimension");
+        r.shape.push_back(std::stoull(h.substr(i, end - i)));
+        i = end;
+        comma = eat(',');
+        if (!comma && !eat(')')) return fail("expected ',' or ')' in shape");
+        if (!comma) break;
+      }
+      if (r.shape.size() == 1 && !comma) return fail("shape (n) is not a tuple; numpy writes (n,)");
+      r.shape_text = h.substr(start, i - start);
+      while (!r.shape_text.empty() && std::isspace(static_cast<unsigned char>(r.shape_text.front()))) r.shape_text.erase(0, 1);
+      have[2] = true;
+    } else {
+      return fail("unexpected key '" + key + "' (numpy allows only descr, fortran_order and shape)");
     }
-    if (end != std::string::npos) return header.substr(i, end - i);
+    if (eat('}')) break;
+    if (!eat(',')) return fail("expected ',' or '}'");
   }
-  throw Error(what + ": header has no '" + key + "' entry");
+  space();
+  if (i != h.size()) return fail("text after the dict");
+  for (int k = 0; k < 3; ++k)
+    if (!have[k]) throw Error(what + ": header has no '" + std::string(k == 0 ? "descr" : k == 1 ? "fortran_order" : "shape") + "' entry");
+  return r;
 }
 
 }  // namespace
@@ -114,27 +170,11 @@ Array parse_npy_array(const std::vector<unsigned char>& b, const std::string& wh
   }
   if (hlen > 1 << 20 || hstart + hlen > b.size()) throw Error(what + ": truncated header");
   std::string header(b.begin() + static_cast<std::ptrdiff_t>(hstart), b.begin() + static_cast<std::ptrdiff_t>(hstart + hlen));
-  std::string descr = header_value(header, "descr", what);
-  std::string fortran = header_value(header, "fortran_order", what);
-  std::string shape_s = header_value(header, "shape", what);
-  descr = descr.substr(1, descr.size() - 2);
-  if (fortran != "False" && fortran != "True") throw Error(what + ": fortran_order must be True or False, got " + fortran);
-  const bool fortran_order = fortran == "True";
-
-  Shape shape;
-  {
-    std::string inner = shape_s.substr(1, shape_s.size() - 2);
-    std::size_t pos = 0;
-    while (pos < inner.size()) {
-      while (pos < inner.size() && (inner[pos] == ' ' || inner[pos] == ',')) ++pos;
-      if (pos >= inner.size()) break;
-      std::size_t end = pos;
-      while (end < inner.size() && std::isdigit(static_cast<unsigned char>(inner[end]))) ++end;
-      if (end == pos || end - pos > 12) throw Error(what + ": bad shape " + shape_s);
-      shape.push_back(std::stoull(inner.substr(pos, end - pos)));
-      pos = end;
-    }
-  }
+  const Header hd = parse_header(header, what);
+  const std::string& descr = hd.descr;
+  const bool fortran_order = hd.fortran_order;
+  const Shape& shape = hd.shape;
+  const std::string& shape_s = hd.shape_text;
   if (shape.size() > 32) throw Error(what + ": expected rank 0 to 32, got rank " + std::to_string(shape.size()));
   const Descr d = parse_descr(descr, what);
   const std::size_t itemsize = dtype_size(d.dtype);

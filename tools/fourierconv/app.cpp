@@ -20,10 +20,12 @@ void setup_train(CLI::App&);
 void setup_compare(CLI::App&);
 void setup_evaluate(CLI::App&);
 void setup_predict(CLI::App&);
+void setup_stream(CLI::App&);
 
 void setup_app(CLI::App& app) {
   static const Command commands[] = {
-      {"filter", "Apply a fixed frequency response to a PNG or .npy image, per channel", setup_filter},
+      {"filter", "Apply a fixed frequency response to a PNG or .npy image, or an impulse response to a WAV file", setup_filter},
+      {"stream", "Filter raw float32 samples from standard input to standard output as they arrive", setup_stream},
       {"convolve", "Convolve arrays of any dtype and rank, or an image, with a kernel (scipy.signal.convolve)", setup_convolve},
       {"correlate", "Cross-correlate arrays of any dtype and rank (scipy.signal.correlate)", setup_correlate},
       {"bench", "Time the convolution paths in-process (median of repeats)", setup_bench},

@@ -1,0 +1,157 @@
+// Audio on the command line: `filter IN.wav OUT.wav --ir IR` (offline, the whole file) and
+// `stream --ir IR --block B` (standard input to standard output as samples arrive), both on
+// StreamConvolver (include/fourierconv/stream.hpp).
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <unistd.h>
+
+#include "audio.hpp"
+#include "common.hpp"
+#include "fourierconv/error.hpp"
+#include "fourierconv/io/npy.hpp"
+#include "fourierconv/io/wav.hpp"
+#include "fourierconv/stream.hpp"
+
+namespace fourierconv::cli {
+
+namespace {
+
+// An impulse response: a WAV file (its rate is returned), or a .npy of shape (taps,) or
+// (taps, channels) (rate 0: unknown). Samples as (taps, channels) float32.
+io::Audio read_ir(const std::string& path) {
+  if (ends_with(path, ".wav")) return io::read_wav(path);
+  if (!ends_with(path, ".npy")) throw Error("--ir: expected a .wav or .npy file, got '" + path + "'");
+  Array a = read_any_array(path, "--ir");
+  if (a.rank() == 1) a.reshape({a.shape()[0], 1});
+  if (a.rank() != 2 || a.dtype() == DType::Complex64 || a.dtype() == DType::Complex128)
+    throw Error("--ir: expected real samples of shape (taps,) or (taps, channels), got " + shape_to_string(a.shape()));
+  io::Audio ir;
+  ir.samples = Array::copy_of(a.view(), DType::Float32);
+  return ir;
+}
+
+// The filter of channel c: IR channel c, or the only one.
+std::vector<float> ir_channel(const io::Audio& ir, std::size_t c) {
+  const std::size_t taps = ir.frames(), n = ir.channels();
+  if (taps == 0) throw Error("--ir: expected at least one tap, got an empty impulse response");
+  std::vector<float> h(taps);
+  for (std::size_t t = 0; t < taps; ++t) h[t] = ir.samples.data_as<float>()[t * n + (n == 1 ? 0 : c)];
+  return h;
+}
+
+std::vector<StreamConvolver> convolvers(const io::Audio& ir, std::size_t channels, const StreamOptions& o) {
+  if (ir.channels() != 1 && ir.channels() != channels)
+    throw Error("--ir: expected 1 channel or as many as the signal (" + std::to_string(channels) + "), got " +
+                std::to_string(ir.channels()));
+  std::vector<StreamConvolver> cs;
+  for (std::size_t c = 0; c < channels; ++c) cs.emplace_back(ir_channel(ir, c), o);
+  return cs;
+}
+
+}  // namespace
+
+void filter_audio(const AudioFilterOptions& o) {
+  io::Audio x = io::read_wav(o.in);
+  const io::Audio ir = read_ir(o.ir);
+  if (ir.sample_rate && ir.sample_rate != x.sample_rate)
+    throw Error("--ir: sample rate " + std::to_string(ir.sample_rate) + " Hz differs from the signal's " +
+                std::to_string(x.sample_rate) + " Hz (resample one of them first; --resample is not implemented)");
+  const std::size_t C = x.channels(), N = x.frames(), taps = ir.frames();
+  StreamOptions so{o.block, false, PartitionScheme::Auto};
+  std::vector<StreamConvolver> cs = convolvers(ir, C, so);
+  // The full convolution, N + taps - 1 frames: the signal, then zeros to flush the tail; the
+  // first `latency` output samples are the stream's delay and are dropped.
+  const std::size_t latency = cs[0].latency(), total = N + taps - 1;
+  io::Audio y;
+  y.sample_rate = x.sample_rate;
+  y.samples = Array(DType::Float32, {total, C});
+  std::vector<float> in(o.block), out(o.block);
+  for (std::size_t c = 0; c < C; ++c)
+    for (std::size_t t = 0; t < total + latency; t += o.block) {
+      const std::size_t n = std::min(o.block, total + latency - t);
+      for (std::size_t j = 0; j < n; ++j) in[j] = t + j < N ? x.samples.data_as<float>()[(t + j) * C + c] : 0.0f;
+      cs[c].process(in.data(), out.data(), n);
+      for (std::size_t j = 0; j < n; ++j)
+        if (t + j >= latency) y.samples.data_as<float>()[(t + j - latency) * C + c] = out[j];
+    }
+  io::write_wav(o.out, y, o.encoding.empty() ? x.encoding == "DOUBLE" ? "FLOAT" : x.encoding : o.encoding);
+  std::cout << "filtered " << o.in << " (" << N << " frames x " << C << " channels, " << x.sample_rate << " Hz) with " << taps
+            << " taps (" << cs[0].plan().describe() << ") -> " << o.out << " (" << total << " frames)\n";
+}
+
+void setup_stream(CLI::App& sub) {
+  struct Opts {
+    std::string ir;
+    std::size_t block = 64, channels = 1;
+    int rate = 48000;
+    bool zero_latency = false;
+    std::string scheme = "auto";
+  };
+  auto o = std::make_shared<Opts>();
+  sub.add_option("--ir", o->ir, "impulse response: .wav, or .npy of shape (taps,) or (taps, channels)")->required();
+  sub.add_option("--block", o->block, "samples per block: the latency (1 to 65536)")->capture_default_str();
+  sub.add_option("--channels", o->channels, "interleaved float32 channels on standard input")->capture_default_str();
+  sub.add_option("--rate", o->rate, "sample rate in Hz (for the deadline and real-time factor; a WAV IR's must match)")
+      ->capture_default_str();
+  sub.add_flag("--zero-latency", o->zero_latency, "compute the first taps directly: latency 0");
+  sub.add_option("--scheme", o->scheme, "auto | uniform | non-uniform")->capture_default_str();
+  sub.callback([o] {
+    if (o->channels == 0 || o->channels > 1024) throw Error("--channels: expected 1 to 1024, got " + std::to_string(o->channels));
+    if (o->rate <= 0) throw Error("--rate: expected a positive sample rate, got " + std::to_string(o->rate));
+    const io::Audio ir = read_ir(o->ir);
+    if (ir.sample_rate && ir.sample_rate != o->rate)
+      throw Error("--ir: sample rate " + std::to_string(ir.sample_rate) + " Hz differs from --rate " + std::to_string(o->rate) +
+                  " Hz");
+    const std::size_t C = o->channels, B = o->block;
+    std::vector<StreamConvolver> cs = convolvers(ir, C, StreamOptions{B, o->zero_latency, parse_partition_scheme(o->scheme)});
+    std::vector<float> in(B * C), out(B * C), ch_in(B), ch_out(B);
+    std::vector<double> times;
+    std::size_t frames = 0;
+    double busy = 0;
+    for (;;) {
+      // Whatever has arrived, up to one block: read(2) returns what the pipe holds.
+      std::size_t got = 0;
+      const std::size_t want = B * C * sizeof(float);
+      unsigned char* p = reinterpret_cast<unsigned char*>(in.data());
+      while (got < want) {
+        const ssize_t r = ::read(0, p + got, want - got);
+        if (r < 0) throw Error("stream: cannot read standard input");
+        if (r == 0) break;
+        got += std::size_t(r);
+        if (got % (C * sizeof(float)) == 0) break;  // whole frames: process them now
+      }
+      if (got == 0) break;
+      if (got % (C * sizeof(float)))
+        throw Error("stream: the input ended mid-frame (" + std::to_string(got % (C * sizeof(float))) + " stray bytes; frames are " +
+                    std::to_string(C) + " x float32)");
+      const std::size_t n = got / (C * sizeof(float));
+      const auto t0 = std::chrono::steady_clock::now();
+      for (std::size_t c = 0; c < C; ++c) {
+        for (std::size_t j = 0; j < n; ++j) ch_in[j] = in[j * C + c];
+        cs[c].process(ch_in.data(), ch_out.data(), n);
+        for (std::size_t j = 0; j < n; ++j) out[j * C + c] = ch_out[j];
+      }
+      const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      times.push_back(dt * (double(B) / double(n)));  // per block of B
+      busy += dt;
+      frames += n;
+      if (std::fwrite(out.data(), sizeof(float) * C, n, stdout) != n) throw Error("stream: cannot write standard output");
+      std::fflush(stdout);
+    }
+    const double audio = double(frames) / o->rate, deadline = double(B) / o->rate;
+    std::sort(times.begin(), times.end());
+    const double median = times.empty() ? 0 : times[times.size() / 2], worst = times.empty() ? 0 : times.back();
+    const std::size_t late = std::size_t(std::count_if(times.begin(), times.end(), [&](double t) { return t > deadline; }));
+    std::fprintf(stderr,
+                 "stream: %zu frames x %zu channels through %zu taps (%s)\n"
+                 "stream: latency %zu samples (%.3f ms at %d Hz); real-time factor %.4f (%.0fx faster than real time)\n"
+                 "stream: per block of %zu: median %.1f us, worst %.1f us, deadline %.1f us, %zu over it\n",
+                 frames, C, ir.frames(), cs[0].plan().describe().c_str(), cs[0].latency(), 1e3 * double(cs[0].latency()) / o->rate,
+                 o->rate, audio > 0 ? busy / audio : 0.0, busy > 0 ? audio / busy : 0.0, B, median * 1e6, worst * 1e6,
+                 deadline * 1e6, late);
+  });
+}
+
+}  // namespace fourierconv::cli
