@@ -114,6 +114,7 @@ struct StreamConvolver::Impl {
   std::vector<Floats> history;                  // per input: the last D - 1 inputs, then a chunk
   Floats head_out, head_new;                    // B: one output's head over one chunk
   Floats ramp;                                  // B: crossfade weights (j + 1) / B
+  bool whole_blocks = false;                    // StreamOptions::whole_blocks
   std::size_t fill = 0;                         // samples in the current block
   std::size_t time = 0;                         // samples consumed at the last boundary
 
@@ -367,6 +368,15 @@ void StreamConvolver::Impl::head(const PreparedFilter& f, std::size_t o, std::si
 
 void StreamConvolver::Impl::process(const float* const* in, float* const* out, std::size_t n) {
   const std::size_t D = plan.direct_taps;
+  if (whole_blocks) {  // each block is filtered and given back in the same call
+    if (n % B) throw Error("process: whole_blocks: expected a multiple of the block (" + std::to_string(B) + "), got " + std::to_string(n));
+    for (std::size_t done = 0; done < n; done += B) {
+      for (std::size_t i = 0; i < nin; ++i) std::memcpy(in_block[i].data(), in[i] + done, B * sizeof(float));
+      boundary();
+      for (std::size_t o = 0; o < nout; ++o) std::memcpy(out[o] + done, out_block[o].data(), B * sizeof(float));
+    }
+    return;
+  }
   std::size_t done = 0;
   while (done < n) {
     const std::size_t c = std::min(n - done, B - fill);
@@ -447,6 +457,7 @@ StreamConvolver::StreamConvolver(const Array& filters, const StreamOptions& opti
   FilterMatrix m = filter_matrix(filters);
   Impl& s = *impl_;
   s.plan = plan_partitions(m.taps, options);
+  s.whole_blocks = options.whole_blocks;
   s.nin = m.inputs;
   s.nout = m.outputs;
   s.taps = m.taps;
@@ -467,7 +478,7 @@ std::size_t StreamConvolver::inputs() const { return impl_->nin; }
 std::size_t StreamConvolver::outputs() const { return impl_->nout; }
 std::size_t StreamConvolver::taps() const { return impl_->taps; }
 std::size_t StreamConvolver::block() const { return impl_->B; }
-std::size_t StreamConvolver::latency() const { return impl_->plan.direct_taps ? 0 : impl_->B; }
+std::size_t StreamConvolver::latency() const { return impl_->plan.direct_taps || impl_->whole_blocks ? 0 : impl_->B; }
 const PartitionPlan& StreamConvolver::plan() const { return impl_->plan; }
 
 void StreamConvolver::process(const float* in, float* out, std::size_t n) {

@@ -94,6 +94,8 @@ PartitionPlan plan_partitions(std::size_t taps, const StreamOptions& options) {
   if (taps == 0) throw Error("filter: expected at least 1 tap, got 0");
   if (B == 0 || B > kMaxBlock)
     throw Error("block: expected 1 to " + std::to_string(kMaxBlock) + " samples, got " + std::to_string(B));
+  if (options.zero_latency && options.whole_blocks)
+    throw Error("stream options: zero_latency and whole_blocks exclude each other (whole blocks already have latency 0)");
   if (options.zero_latency) {
     // Zero latency: a direct head of d taps, then partitions run in blocks of d. Any d <= B
     // gives out[t] = y[t]; the head costs 2d flops per sample, so the cheapest d is usually

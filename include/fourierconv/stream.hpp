@@ -68,6 +68,11 @@ struct StreamOptions {
   std::size_t block = 64;      // B: samples per block, 1 ... 65,536; the latency unless zero_latency
   bool zero_latency = false;   // compute the first B taps directly: latency 0
   PartitionScheme scheme = PartitionScheme::Auto;
+  // The caller promises whole blocks: every process() call brings a multiple of B samples (an
+  // audio callback of B frames). Each call's output is then its own input filtered (latency
+  // 0, as FFTConvolver's for block-aligned calls), with no direct head. A call of another
+  // length is an error. Not with zero_latency.
+  bool whole_blocks = false;
 };
 
 // How a filter of `taps` taps is cut. block: the engine's block (options.block, or d with
@@ -114,7 +119,8 @@ class StreamConvolver {
   std::size_t outputs() const;
   std::size_t taps() const;
   std::size_t block() const;  // the engine's block: options.block, or d with zero_latency
-  // Samples between an input sample and the output that first contains it: B, or 0.
+  // Samples between an input sample and the output that first contains it: B, or 0 (with
+  // zero_latency or whole_blocks).
   std::size_t latency() const;
   const PartitionPlan& plan() const;
 
@@ -136,9 +142,9 @@ class StreamConvolver {
   using Filter = std::unique_ptr<PreparedFilter, FilterDeleter>;
   Filter prepare_filter(const Array& filters) const;
   Filter prepare_filter(const std::vector<float>& h) const;
-  // Real-time safe. The crossfade covers output samples [b, b + B): b = a +
-  // transition_samples(), where a is the first multiple of B greater than the number of samples
-  // processed before the call (later while an earlier swap settles, which takes a few times the
+  // Real-time safe. The crossfade covers output samples [b, b + B) ([b - B, b) with
+  // whole_blocks): b = a + transition_samples(), where a is the first multiple of B greater
+  // than the number of samples processed before the call (later while an earlier swap settles, which takes a few times the
   // longest partition after its crossfade). Returns a filter retired by an earlier swap (or a
   // pending swap this one replaced), else null, for the caller to free off the audio thread;
   // while two retired filters wait to be collected, a new swap waits too. swap_filter(nullptr)

@@ -17,8 +17,8 @@ namespace {
 
 class PyStreamConvolver {
  public:
-  PyStreamConvolver(const InArray& filters, std::size_t block, bool zero_latency, const std::string& scheme)
-      : c_(Array::copy_of(view_of(filters, "h")), StreamOptions{block, zero_latency, parse_partition_scheme(scheme)}),
+  PyStreamConvolver(const InArray& filters, std::size_t block, bool zero_latency, const std::string& scheme, bool whole_blocks)
+      : c_(Array::copy_of(view_of(filters, "h")), StreamOptions{block, zero_latency, parse_partition_scheme(scheme), whole_blocks}),
         one_channel_(filters.ndim() == 1) {}
 
   // x: float32 of shape (n,) for a single-channel filter, else (inputs, n); converted from
@@ -72,8 +72,8 @@ class PyStreamConvolver {
 
 void bind_stream(nb::module_& m) {
   nb::class_<PyStreamConvolver>(m, "StreamConvolver")
-      .def(nb::init<const InArray&, std::size_t, bool, const std::string&>(), nb::arg("h"), nb::arg("block"),
-           nb::arg("zero_latency"), nb::arg("scheme"))
+      .def(nb::init<const InArray&, std::size_t, bool, const std::string&, bool>(), nb::arg("h"), nb::arg("block"),
+           nb::arg("zero_latency"), nb::arg("scheme"), nb::arg("whole_blocks"))
       .def("process", &PyStreamConvolver::process, nb::arg("x"))
       .def("reset", &PyStreamConvolver::reset)
       .def("set_filter", &PyStreamConvolver::set_filter, nb::arg("h"))

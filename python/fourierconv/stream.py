@@ -28,6 +28,10 @@ class StreamConvolver:
         B, 1 to 65,536 samples: the latency, and the granularity of the work. Default 64.
     zero_latency : bool
         Compute the first B taps directly in time, so that output sample t contains input t.
+    whole_blocks : bool
+        Promise calls of whole blocks (a multiple of `block` samples, as an audio callback):
+        each call's output is then its own input filtered (latency 0) with no direct head,
+        as FFTConvolver's for block-aligned calls. Another length is a ValueError.
     scheme : {'auto', 'uniform', 'non-uniform'}
         Partitioning: uniform (all partitions B long) or non-uniform (growing partitions, far
         cheaper for long filters); 'auto' takes the cheaper by the cost model.
@@ -49,7 +53,7 @@ class StreamConvolver:
     the wrong shape; TypeError for complex samples or filters.
     """
 
-    def __init__(self, h, block=64, zero_latency=False, scheme="auto"):
+    def __init__(self, h, block=64, zero_latency=False, scheme="auto", whole_blocks=False):
         h = np.asarray(h)
         if h.dtype.kind == "c":
             raise TypeError("StreamConvolver: h must be real, got " + str(h.dtype))
@@ -61,9 +65,11 @@ class StreamConvolver:
             raise TypeError("StreamConvolver: block must be an integer, got " + repr(block))
         if not 1 <= block <= 65536:
             raise ValueError("StreamConvolver: block must be 1 to 65536 samples, got " + repr(block))
-        if not isinstance(zero_latency, (bool, np.bool_)):
-            raise TypeError("StreamConvolver: zero_latency must be True or False, got " + repr(zero_latency))
-        self._core = _core.StreamConvolver(np.ascontiguousarray(h), int(block), bool(zero_latency), str(scheme))
+        for name, flag in (("zero_latency", zero_latency), ("whole_blocks", whole_blocks)):
+            if not isinstance(flag, (bool, np.bool_)):
+                raise TypeError("StreamConvolver: " + name + " must be True or False, got " + repr(flag))
+        self._core = _core.StreamConvolver(np.ascontiguousarray(h), int(block), bool(zero_latency), str(scheme),
+                                           bool(whole_blocks))
 
     def process(self, x):
         x = np.asarray(x)

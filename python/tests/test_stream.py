@@ -52,6 +52,19 @@ def test_filter_matrix_and_swap():
         np.testing.assert_allclose(y2[o, 64:], want[:-64], atol=2e-4)
 
 
+def test_whole_blocks_have_no_latency():
+    rng = np.random.default_rng(9)
+    h, x = rng.uniform(-1, 1, 3000), rng.uniform(-1, 1, 64 * 100)
+    sc = fourierconv.StreamConvolver(h, block=64, whole_blocks=True)
+    assert sc.latency == 0
+    y = np.concatenate([sc.process(x[t:t + 320]) for t in range(0, len(x), 320)])
+    np.testing.assert_allclose(y, scipy.signal.convolve(x, h)[:len(x)], atol=1e-3)
+    with pytest.raises(ValueError, match="multiple of the block"):
+        sc.process(np.zeros(10))
+    with pytest.raises(ValueError, match="exclude"):
+        fourierconv.StreamConvolver(h, block=64, whole_blocks=True, zero_latency=True)
+
+
 def test_bad_input():
     with pytest.raises(ValueError, match="finite"):
         fourierconv.StreamConvolver([1.0, np.nan])
@@ -63,6 +76,12 @@ def test_bad_input():
         fourierconv.StreamConvolver([1.0], block=70000)
     with pytest.raises(TypeError):
         fourierconv.StreamConvolver([1j])
+    with pytest.raises(TypeError):
+        fourierconv.StreamConvolver([1.0], zero_latency="no")
+    with pytest.raises(ValueError, match="block"):
+        fourierconv.StreamConvolver([1.0], block=2 ** 64)
+    with pytest.raises(ValueError, match="float32"):
+        fourierconv.StreamConvolver([1.0, 1e300])
     with pytest.raises(ValueError, match="scheme"):
         fourierconv.StreamConvolver([1.0], scheme="fast")
     sc = fourierconv.StreamConvolver([1.0, 2.0])
