@@ -78,6 +78,12 @@ int encoding_code(const std::string& name) {
   throw Error("write_wav: encoding: expected PCM_16, PCM_24, PCM_32 or FLOAT, got '" + name + "'");
 }
 
+std::string hex(int v) {
+  char b[16];
+  std::snprintf(b, sizeof b, "%x", v);
+  return b;
+}
+
 // libsndfile's diagnostics for a header that claims more than the file holds.
 bool log_says_truncated(SNDFILE* s) {
   char log[8192] = {};
@@ -91,7 +97,6 @@ bool log_says_truncated(SNDFILE* s) {
 }  // namespace
 
 Audio decode_wav(const std::vector<unsigned char>& bytes, const std::string& what) {
-  std::vector<unsigned char> copy_holder;  // libsndfile's API takes a non-const user pointer
   MemoryFile f{const_cast<std::vector<unsigned char>*>(&bytes)};
   SF_VIRTUAL_IO io = memory_io();
   io.write = nullptr;
@@ -100,19 +105,12 @@ Audio decode_wav(const std::vector<unsigned char>& bytes, const std::string& wha
   if (!s) throw Error(what + ": not a WAV file libsndfile can read (" + sf_strerror(nullptr) + ")");
   const int major = info.format & SF_FORMAT_TYPEMASK, subtype = info.format & SF_FORMAT_SUBMASK;
   if (major != SF_FORMAT_WAV && major != SF_FORMAT_WAVEX)
-    throw Error(what + ": expected a WAV file, got another container (libsndfile format 0x" + [&] {
-      char b[16];
-      std::snprintf(b, sizeof b, "%x", major);
-      return std::string(b);
-    }() + ")");
+    throw Error(what + ": expected a WAV file, got another container (libsndfile format 0x" + hex(major) + ")");
   Audio a;
   a.encoding = encoding_name(subtype);
   if (a.encoding.empty())
-    throw Error(what + ": unsupported encoding (libsndfile subtype 0x" + [&] {
-      char b[16];
-      std::snprintf(b, sizeof b, "%x", subtype);
-      return std::string(b);
-    }() + "); expected PCM of 16, 24 or 32 bits or IEEE float");
+    throw Error(what + ": unsupported encoding (libsndfile subtype 0x" + hex(subtype) +
+                "); expected PCM of 16, 24 or 32 bits or IEEE float");
   if (info.channels < 1 || info.channels > kMaxChannels)
     throw Error(what + ": expected 1 to " + std::to_string(kMaxChannels) + " channels, got " + std::to_string(info.channels));
   if (info.samplerate <= 0) throw Error(what + ": expected a positive sample rate, got " + std::to_string(info.samplerate));
