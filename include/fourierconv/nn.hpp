@@ -15,5 +15,6 @@
 #include "fourierconv/nn/sequential.hpp"
 #include "fourierconv/nn/summary.hpp"
 #include "fourierconv/nn/layers/fourier_conv2d.hpp"
+#include "fourierconv/nn/layers/spectral_conv1d.hpp"
 #include "fourierconv/nn/layers/spectral_conv2d.hpp"
 #include "fourierconv/nn/saving.hpp"

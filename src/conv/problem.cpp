@@ -10,10 +10,11 @@ namespace fourierconv::conv {
 Padding parse_padding(const std::string& name) {
   if (name == "valid") return Padding::Valid;
   if (name == "same") return Padding::Same;
-  throw Error("padding: expected valid or same; got '" + name + "'");
+  if (name == "causal") return Padding::Causal;
+  throw Error("padding: expected valid, same or causal; got '" + name + "'");
 }
 
-std::string to_string(Padding p) { return p == Padding::Valid ? "valid" : "same"; }
+std::string to_string(Padding p) { return p == Padding::Valid ? "valid" : p == Padding::Same ? "same" : "causal"; }
 
 Problem Problem::make(std::size_t n, std::size_t h, std::size_t w, std::size_t c, std::size_t f, std::size_t kh,
                       std::size_t kw, std::size_t sh, std::size_t sw, std::size_t dh, std::size_t dw, Padding padding,
@@ -31,6 +32,10 @@ Problem Problem::make(std::size_t n, std::size_t h, std::size_t w, std::size_t c
                     " with padding 'valid'");
       out = (in - span) / s + 1;
       lo = hi = 0;
+    } else if (padding == Padding::Causal) {
+      out = (in + s - 1) / s;
+      lo = span - 1;
+      hi = 0;
     } else {
       out = (in + s - 1) / s;
       const std::size_t need = (out - 1) * s + span;

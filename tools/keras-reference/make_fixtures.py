@@ -2,9 +2,11 @@
 """Writes the Keras fixtures the C++ tests compare against (tests/fixtures/keras/):
 model files saved by real Keras 3, fixed inputs, Keras's predictions and summary text.
 
-Run:  tools/keras-reference/setup.sh && KERAS_BACKEND=jax COLUMNS=80 python3 tools/keras-reference/make_fixtures.py
+Run:  tools/keras-reference/setup.sh && KERAS_BACKEND=jax COLUMNS=80 python3 tools/keras-reference/make_fixtures.py [NAME...]
+(with names, only those models are written: the others keep their files byte for byte).
 """
 import os
+import sys
 
 os.environ.setdefault("KERAS_BACKEND", "jax")
 os.environ["COLUMNS"] = "80"  # summary at 76 columns, as fourierconv prints it when piped
@@ -17,7 +19,12 @@ keras.utils.set_random_seed(20261127)
 rng = np.random.default_rng(7)
 
 
+only = set(sys.argv[1:])
+
+
 def save(name, model, x):
+    if only and name not in only:
+        return
     model.save(os.path.join(out, name + ".keras"))
     model.save(os.path.join(out, name + "_legacy.h5"))  # Keras 2's full-model HDF5 format
     np.save(os.path.join(out, name + "_x.npy"), x.astype(np.float32))
@@ -52,7 +59,49 @@ every = keras.Sequential([
     keras.layers.Dense(4, activation="softmax"),
 ])
 save("every_layer", every, rng.standard_normal((5, 20, 17, 2)))
+
+# The 1-D layers (issue 12) and global pooling, each model with its own generator so that
+# adding one leaves the others' files unchanged.
+rng1 = np.random.default_rng(12)
+keras.backend.clear_session()
+keras.utils.set_random_seed(20261201)
+every_1d = keras.Sequential([
+    keras.Input((37, 3)),
+    keras.layers.Conv1D(5, 3, padding="causal", dilation_rate=2, activation="relu"),
+    keras.layers.Conv1D(4, 4, strides=2, padding="same", activation="tanh"),
+    keras.layers.MaxPooling1D(2),
+    keras.layers.AveragePooling1D(3, strides=1, padding="same"),
+    keras.layers.Conv1D(6, 3, use_bias=False),
+    keras.layers.MaxPooling1D(3, strides=2, padding="same"),
+    keras.layers.Conv1D(4, 2, strides=3, padding="causal"),
+    keras.layers.GlobalAveragePooling1D(),
+    keras.layers.Dense(3, activation="softmax"),
+])
+save("every_layer_1d", every_1d, rng1.standard_normal((4, 37, 3)))
+
+keras.backend.clear_session()
+global_pools = keras.Sequential([
+    keras.Input((9, 7, 2)),
+    keras.layers.Conv2D(4, (3, 3), padding="same", activation="relu"),
+    keras.layers.GlobalAveragePooling2D(keepdims=True),
+    keras.layers.Conv2D(3, (1, 1)),
+    keras.layers.GlobalMaxPooling2D(),
+    keras.layers.Dense(2),
+])
+save("global_2d", global_pools, rng1.standard_normal((3, 9, 7, 2)))
+
+keras.backend.clear_session()
+global_1d = keras.Sequential([
+    keras.Input((16, 2)),
+    keras.layers.Conv1D(4, 5),
+    keras.layers.GlobalMaxPooling1D(keepdims=True),
+    keras.layers.Flatten(),
+    keras.layers.Dense(2),
+])
+save("global_1d", global_1d, rng1.standard_normal((3, 16, 2)))
 print("wrote", sorted(os.listdir(out)))
+if only:
+    sys.exit(0)
 
 # Damaged copies of seed.keras for the error tests: an unsupported layer class, a config whose
 # Conv2D no longer matches the stored weights, a config that is not JSON, a missing member.

@@ -4,7 +4,8 @@
 //   y[n,i,j,f] = b[f] + sum_{u,v,c} xpad[n, i*sh + u*dh, j*sw + v*dw, c] * K[u,v,c,f]
 // Output sizes (Keras): valid  floor((n - d(k-1) - 1)/s) + 1;  same  ceil(n/s), with
 // total padding max(0, (out-1)s + (k-1)d + 1 - n) split top/left = total/2, the odd extra
-// pixel bottom/right.
+// pixel bottom/right; causal (Keras's Conv1D only)  ceil(n/s), all d(k-1) padding before
+// the first sample, so that output t sees inputs up to t*s only.
 #pragma once
 
 #include <cstddef>
@@ -12,8 +13,8 @@
 
 namespace fourierconv::conv {
 
-enum class Padding { Valid, Same };
-Padding parse_padding(const std::string& name);  // "valid" | "same"
+enum class Padding { Valid, Same, Causal };
+Padding parse_padding(const std::string& name);  // "valid" | "same" | "causal"
 std::string to_string(Padding p);
 
 struct Problem {

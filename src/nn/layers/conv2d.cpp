@@ -13,36 +13,46 @@
 namespace fourierconv::nn {
 
 Conv2D::Conv2D(std::size_t filters, Size2 kernel_size, Conv2DArgs args)
-    : Layer(args.name.empty() ? unique_name("conv2d") : args.name),
+    : Conv2D(filters, kernel_size, std::move(args), "conv2d", false) {}
+
+Conv2D::Conv2D(std::size_t filters, Size2 kernel_size, Conv2DArgs args, const char* name_prefix, bool allow_causal)
+    : Layer(args.name.empty() ? unique_name(name_prefix) : args.name),
       filters_(filters),
       kernel_size_(kernel_size),
       args_(std::move(args)) {
-  if (filters == 0) throw Error("Conv2D: filters must be >= 1, got 0");
+  const std::string cls = allow_causal ? "Conv1D" : "Conv2D";
+  if (filters == 0) throw Error(cls + ": filters must be >= 1, got 0");
   if (kernel_size.first == 0 || kernel_size.second == 0)
-    throw Error("Conv2D: kernel_size must be positive, got (" + std::to_string(kernel_size.first) + ", " +
-                std::to_string(kernel_size.second) + ")");
-  if (args_.strides.first == 0 || args_.strides.second == 0) throw Error("Conv2D: strides must be positive");
-  if (args_.dilation_rate.first == 0 || args_.dilation_rate.second == 0) throw Error("Conv2D: dilation_rate must be positive");
+    throw Error(cls + ": kernel_size must be positive, got " +
+                (allow_causal ? std::to_string(kernel_size.second)
+                              : "(" + std::to_string(kernel_size.first) + ", " + std::to_string(kernel_size.second) + ")"));
+  if (args_.strides.first == 0 || args_.strides.second == 0) throw Error(cls + ": strides must be positive");
+  if (args_.dilation_rate.first == 0 || args_.dilation_rate.second == 0) throw Error(cls + ": dilation_rate must be positive");
   padding_ = conv::parse_padding(args_.padding);
+  if (padding_ == conv::Padding::Causal && !allow_causal)
+    throw Error("Conv2D: padding 'causal' is for Conv1D only (as in Keras); expected valid or same");
   activation_ = parse_activation(args_.activation);
   if (args_.algorithm != "auto" && args_.algorithm != "direct" && args_.algorithm != "fft" && args_.algorithm != "measure")
-    throw Error("Conv2D: algorithm must be auto, direct, fft or measure; got '" + args_.algorithm + "'");
+    throw Error(cls + ": algorithm must be auto, direct, fft or measure; got '" + args_.algorithm + "'");
   declare_input_shape(args_.input_shape);
 }
 
 conv::Problem Conv2D::problem_for(std::size_t n) const {
-  const Shape& s = input_shape();
+  const Shape& s = grid_;
   return conv::Problem::make(n, s[0], s[1], s[2], filters_, kernel_size_.first, kernel_size_.second, args_.strides.first,
                              args_.strides.second, args_.dilation_rate.first, args_.dilation_rate.second, padding_,
-                             name() + " (Conv2D)");
+                             name() + " (" + class_name() + ")");
 }
 
 Shape Conv2D::build_impl(const Shape& in) {
   if (in.size() != 3) throw Error(name() + " (Conv2D): expected input shape (H, W, C), got " + shape_to_string(in));
+  return build_grid(in);
+}
+
+Shape Conv2D::build_grid(const Shape& in) {
   const std::size_t C = in[2];
-  conv::Problem p = conv::Problem::make(1, in[0], in[1], C, filters_, kernel_size_.first, kernel_size_.second,
-                                        args_.strides.first, args_.strides.second, args_.dilation_rate.first,
-                                        args_.dilation_rate.second, padding_, name() + " (Conv2D)");
+  grid_ = in;
+  conv::Problem p = problem_for(1);
   Weight& k = add_weight("kernel", {kernel_size_.first, kernel_size_.second, C, filters_});
   initialize(k.value, args_.kernel_initializer, global_rng());
   if (args_.use_bias) {
@@ -188,7 +198,9 @@ const Tensor* Conv2D::call_max_pooled(const Tensor& x, const MaxPooling2D& pool)
   if (use_fft(p, static_cast<int>(conv::Pass::Inference), &reason)) return nullptr;
   auto w = weights();
   const Shape& ps = pool.output_shape();
-  pooled_.resize({x.dim(0), ps[0], ps[1], ps[2]});
+  Shape pooled_shape{x.dim(0)};
+  pooled_shape.insert(pooled_shape.end(), ps.begin(), ps.end());
+  pooled_.resize(pooled_shape);
   if (!conv::direct_forward_max_pool(p, pool.pool_size().first, pool.pool_size().second, x.data(), w[0]->value.data(),
                                      args_.use_bias ? w[1]->value.data() : nullptr, activation_ == Activation::Relu,
                                      pooled_.data()))
@@ -196,6 +208,22 @@ const Tensor* Conv2D::call_max_pooled(const Tensor& x, const MaxPooling2D& pool)
   forward_used_ = "direct";
   forward_reason_ = reason + " (fused with " + pool.name() + ")";
   return &pooled_;
+}
+
+Conv1D::Conv1D(std::size_t filters, std::size_t kernel_size, Conv1DArgs a)
+    : Conv2D(filters, {1, kernel_size},
+             Conv2DArgs{.strides = {1, a.strides}, .padding = a.padding, .dilation_rate = {1, a.dilation_rate},
+                        .activation = a.activation, .use_bias = a.use_bias, .kernel_initializer = a.kernel_initializer,
+                        .bias_initializer = a.bias_initializer, .algorithm = a.algorithm, .input_shape = a.input_shape,
+                        .name = a.name},
+             "conv1d", true) {}
+
+Shape Conv1D::build_impl(const Shape& in) {
+  if (in.size() != 2) throw Error(name() + " (Conv1D): expected input shape (L, C), got " + shape_to_string(in));
+  Shape out = build_grid({1, in[0], in[1]});
+  // Keras's layout (k, C, F): the same floats as the grid's (1, k, C, F).
+  for (Tensor* t : {&weights()[0]->value, &weights()[0]->grad}) t->reshape({kernel_length(), in[1], filters()});
+  return {out[1], out[2]};
 }
 
 std::vector<std::string> Conv2D::detail() const {

@@ -64,14 +64,18 @@ struct FourierConv2D::Plan {
 };
 
 FourierConv2D::FourierConv2D(std::vector<Filter> bank, FourierConv2DArgs args)
-    : Layer(args.name.empty() ? unique_name("fourier_conv2d") : args.name), bank_(std::move(bank)), args_(std::move(args)) {
-  if (bank_.empty()) throw Error("FourierConv2D: the filter bank is empty (expected at least one response)");
+    : FourierConv2D(std::move(bank), std::move(args), "fourier_conv2d", "FourierConv2D") {}
+
+FourierConv2D::FourierConv2D(std::vector<Filter> bank, FourierConv2DArgs args, const char* name_prefix, const char* cls_)
+    : Layer(args.name.empty() ? unique_name(name_prefix) : args.name), bank_(std::move(bank)), args_(std::move(args)) {
+  const std::string cls = cls_;
+  if (bank_.empty()) throw Error(cls + ": the filter bank is empty (expected at least one response)");
   for (std::size_t i = 0; i < bank_.size(); ++i)
-    if (!bank_[i].response) throw Error("FourierConv2D: filter " + std::to_string(i) + " has no response");
+    if (!bank_[i].response) throw Error(cls + ": filter " + std::to_string(i) + " has no response");
   if (args_.padding != "circular" && args_.padding != "same")
-    throw Error("FourierConv2D: padding must be circular or same, got '" + args_.padding + "'");
+    throw Error(cls + ": padding must be circular or same, got '" + args_.padding + "'");
   if (args_.output != "real" && args_.output != "magnitude")
-    throw Error("FourierConv2D: output must be real or magnitude, got '" + args_.output + "'");
+    throw Error(cls + ": output must be real or magnitude, got '" + args_.output + "'");
   same_ = args_.padding == "same";
   magnitude_ = args_.output == "magnitude";
   activation_ = parse_activation(args_.activation);
@@ -103,7 +107,7 @@ Shape FourierConv2D::build_impl(const Shape& in) {
     try {
       any_odd |= sample_response(bank_[f].response, p->P, p->Q, p->even.data() + f * p->nb, odd.data() + f * p->nb);
     } catch (const Error& e) {
-      throw Error(name() + " (FourierConv2D): filter " + std::to_string(f) + " (" + bank_[f].to_string() + "): " + e.what());
+      throw Error(name() + " (" + class_name() + "): filter " + std::to_string(f) + " (" + bank_[f].to_string() + "): " + e.what());
     }
   }
   const float s = p->fft->inverse_scale();
@@ -264,6 +268,30 @@ std::vector<std::string> FourierConv2D::detail() const {
     g << "spectrum " << plan_->P << "x" << plan_->Q / 2 + 1 << " per filter (" << args_.padding << " padding, grid "
       << plan_->P << "x" << plan_->Q << "): " << with_thousands(fixed_constants())
       << " fixed constants, 0 weights; output " << args_.output;
+    d.push_back(g.str());
+  }
+  return d;
+}
+
+FourierConv1D::FourierConv1D(std::vector<Filter> bank, FourierConv2DArgs args)
+    : FourierConv2D(std::move(bank), std::move(args), "fourier_conv1d", "FourierConv1D") {}
+
+Shape FourierConv1D::build_impl(const Shape& in) {
+  if (in.size() != 2) throw Error(name() + " (FourierConv1D): expected input shape (L, C), got " + shape_to_string(in));
+  Shape out = FourierConv2D::build_impl({1, in[0], in[1]});
+  return {out[1], out[2]};
+}
+
+std::vector<std::string> FourierConv1D::detail() const {
+  std::ostringstream os;
+  os << "fixed filter bank (not trained): " << bank().size() << " response(s) H(0, f)";
+  if (!bank().empty()) os << ", e.g. " << bank()[0].to_string();
+  std::vector<std::string> d{os.str()};
+  if (built()) {
+    const std::size_t Q = grid().second;
+    std::ostringstream g;
+    g << "spectrum " << Q / 2 + 1 << " bins per filter (" << args().padding << " padding, length " << Q
+      << "): " << with_thousands(fixed_constants()) << " fixed constants, 0 weights; output " << args().output;
     d.push_back(g.str());
   }
   return d;

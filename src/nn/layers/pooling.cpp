@@ -13,24 +13,48 @@ Pooling2D::Pooling2D(std::string name, Size2 pool_size, Pooling2DArgs args, cons
   if (!pool_.first || !pool_.second) throw Error(std::string(cls) + ": pool_size must be positive");
   if (!strides_.first || !strides_.second) throw Error(std::string(cls) + ": strides must be positive");
   padding_ = conv::parse_padding(args_.padding);
+  if (padding_ == conv::Padding::Causal) throw Error(std::string(cls) + ": padding must be valid or same, got 'causal'");
   declare_input_shape(args_.input_shape);
 }
 
 conv::Problem Pooling2D::problem_for(std::size_t n) const {
-  const Shape& s = input_shape();
+  const Shape& s = grid_;
   return conv::Problem::make(n, s[0], s[1], s[2], s[2], pool_.first, pool_.second, strides_.first, strides_.second, 1, 1,
                              padding_, name() + " (" + class_name() + ")");
 }
 
 Shape Pooling2D::build_impl(const Shape& in) {
   if (in.size() != 3) throw Error(name() + " (" + class_name() + "): expected input shape (H, W, C), got " + shape_to_string(in));
-  conv::Problem p = conv::Problem::make(1, in[0], in[1], in[2], in[2], pool_.first, pool_.second, strides_.first,
-                                        strides_.second, 1, 1, padding_, name() + " (" + class_name() + ")");
+  grid_ = in;
+  conv::Problem p = problem_for(1);
   return {p.oh, p.ow, in[2]};
 }
 
+Shape Pooling2D::build_1d(const Shape& in) {
+  if (in.size() != 2) throw Error(name() + " (" + class_name() + "): expected input shape (L, C), got " + shape_to_string(in));
+  grid_ = {1, in[0], in[1]};
+  conv::Problem p = problem_for(1);
+  return {p.ow, in[1]};
+}
+
 MaxPooling2D::MaxPooling2D(Size2 pool_size, Pooling2DArgs args)
-    : Pooling2D(args.name.empty() ? unique_name("max_pooling2d") : args.name, pool_size, args, "MaxPooling2D") {}
+    : MaxPooling2D(args.name.empty() ? unique_name("max_pooling2d") : args.name, pool_size, args, "MaxPooling2D") {}
+MaxPooling2D::MaxPooling2D(std::string name, Size2 pool_size, Pooling2DArgs args, const char* cls)
+    : Pooling2D(std::move(name), pool_size, std::move(args), cls) {}
+
+namespace {
+Pooling2DArgs grid_args(const Pooling1DArgs& a) {
+  std::optional<Size2> s;
+  if (a.strides) s = Size2{1, *a.strides};
+  return {.strides = s, .padding = a.padding, .input_shape = a.input_shape, .name = a.name};
+}
+}  // namespace
+
+MaxPooling1D::MaxPooling1D(std::size_t pool_size, Pooling1DArgs a)
+    : MaxPooling2D(a.name.empty() ? unique_name("max_pooling1d") : a.name, {1, pool_size}, grid_args(a), "MaxPooling1D") {}
+AveragePooling1D::AveragePooling1D(std::size_t pool_size, Pooling1DArgs a)
+    : AveragePooling2D(a.name.empty() ? unique_name("average_pooling1d") : a.name, {1, pool_size}, grid_args(a),
+                       "AveragePooling1D") {}
 
 namespace {
 
@@ -196,7 +220,9 @@ void MaxPooling2D::backward_impl(const Tensor& dz, Tensor* dx) {
 }
 
 AveragePooling2D::AveragePooling2D(Size2 pool_size, Pooling2DArgs args)
-    : Pooling2D(args.name.empty() ? unique_name("average_pooling2d") : args.name, pool_size, args, "AveragePooling2D") {}
+    : AveragePooling2D(args.name.empty() ? unique_name("average_pooling2d") : args.name, pool_size, args, "AveragePooling2D") {}
+AveragePooling2D::AveragePooling2D(std::string name, Size2 pool_size, Pooling2DArgs args, const char* cls)
+    : Pooling2D(std::move(name), pool_size, std::move(args), cls) {}
 
 namespace {
 // Calls f(input_flat_base, output_flat_base, count) for every (output cell, real input cell).

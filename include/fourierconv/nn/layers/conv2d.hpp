@@ -61,8 +61,13 @@ class Conv2D : public Layer {
   void backward_impl(const Tensor& dy, Tensor* dx) override;
   bool fuses_activation() const override { return true; }
 
- private:
+  // The 1-D layer (Conv1D) is this layer on a (1, L, C) grid; it allows 'causal' padding.
+  Conv2D(std::size_t filters, Size2 kernel_size, Conv2DArgs args, const char* name_prefix, bool allow_causal);
+  // Builds on a (H, W, C) grid; the 1-D layer passes (1, L, C).
+  Shape build_grid(const Shape& grid);
   conv::Problem problem_for(std::size_t n) const;
+
+ private:
   bool use_fft(const conv::Problem& p, int pass, std::string* reason);
   bool decide_fft(const conv::Problem& p, int pass, std::string* reason);
   std::size_t filters_;
@@ -74,6 +79,37 @@ class Conv2D : public Layer {
   std::map<std::pair<std::size_t, int>, std::pair<bool, std::string>> decisions_;
   std::shared_ptr<conv::FftConv> fft_;
   Tensor pooled_;  // call_max_pooled's output
+  Shape grid_;     // (H, W, C) of build_grid
+};
+
+// Conv1D: Keras's 1-D convolution layer, channels last.
+//   input (N, L, C) -> output (N, OL, filters); kernel (k, C, filters), bias (filters,)
+//   padding 'valid' and 'same' as Conv2D on one axis; 'causal' pads d(k-1) zeros before the
+//   signal only (output t depends on inputs <= t*s), OL = ceil(L/s), as Keras's Conv1D.
+// It is Conv2D on a 1 x L grid (the same kernels, the same direct/FFT 'auto' choice).
+struct Conv1DArgs {
+  std::size_t strides = 1;
+  std::string padding = "valid";  // valid | same | causal
+  std::size_t dilation_rate = 1;
+  std::string activation = "linear";
+  bool use_bias = true;
+  std::string kernel_initializer = "glorot_uniform";
+  std::string bias_initializer = "zeros";
+  std::string algorithm = "auto";
+  Shape input_shape{};  // (L, C) for the first layer of a model
+  std::string name{};   // default: conv1d, conv1d_1, ...
+};
+
+class Conv1D : public Conv2D {
+ public:
+  Conv1D(std::size_t filters, std::size_t kernel_size, Conv1DArgs args = {});
+  std::string class_name() const override { return "Conv1D"; }
+  std::size_t kernel_length() const { return kernel_size().second; }
+  std::size_t stride() const { return args().strides.second; }
+  std::size_t dilation() const { return args().dilation_rate.second; }
+
+ protected:
+  Shape build_impl(const Shape& input_shape) override;
 };
 
 }  // namespace fourierconv::nn

@@ -49,6 +49,7 @@ class FourierConv2D : public Layer {
   std::size_t fixed_constants() const;
 
  protected:
+  FourierConv2D(std::vector<Filter> bank, FourierConv2DArgs args, const char* name_prefix, const char* cls);
   Shape build_impl(const Shape& input_shape) override;
   void call_impl(const Tensor& x, Tensor& y, bool training) override;
   void backward_impl(const Tensor& dy, Tensor* dx) override;
@@ -61,6 +62,22 @@ class FourierConv2D : public Layer {
   bool same_, magnitude_;
   std::shared_ptr<Plan> plan_;
   Tensor re_, im_;  // pre-magnitude real and imaginary outputs (magnitude output only)
+};
+
+// FourierConv1D: the same fixed bank on signals, (N, L, C) -> (N, L, C*F). It is FourierConv2D
+// on a 1 x L grid: a response H(fy, fx) is sampled at fy = 0, so H(0, f) on numpy's
+// fftfreq(Q) grid (cycles per sample); the radial named filters become their 1-D profiles
+// (lowpass, highpass, bandpass on |f|), gabor(f0, 0, sigma) a band around +-f0.
+// padding "circular": the signal wraps (length L); "same": zero-padded to
+// Q = next_fast_size(2L - 1) and cropped (linear convolution). 0 parameters.
+class FourierConv1D : public FourierConv2D {
+ public:
+  explicit FourierConv1D(std::vector<Filter> bank, FourierConv2DArgs args = {});
+  std::string class_name() const override { return "FourierConv1D"; }
+  std::vector<std::string> detail() const override;
+
+ protected:
+  Shape build_impl(const Shape& input_shape) override;
 };
 
 }  // namespace fourierconv::nn

@@ -1,0 +1,373 @@
+// The Keras configs of the supported layers: one table row per layer class, how to write its
+// config and how to build the layer from one (Keras 3's config.json and Keras 2's
+// model_config share these keys). See keras_layers.hpp.
+#include "nn/keras_layers.hpp"
+
+#include <optional>
+
+#include "fourierconv/error.hpp"
+#include "fourierconv/nn/layers/activation.hpp"
+#include "fourierconv/nn/layers/conv2d.hpp"
+#include "fourierconv/nn/layers/dense.hpp"
+#include "fourierconv/nn/layers/flatten.hpp"
+#include "fourierconv/nn/layers/fourier_conv2d.hpp"
+#include "fourierconv/nn/layers/pooling.hpp"
+#include "fourierconv/nn/layers/spectral_conv1d.hpp"
+#include "fourierconv/nn/layers/spectral_conv2d.hpp"
+#include "nn/json_exact.hpp"
+
+namespace fourierconv::nn::keras_io {
+
+json batch_shape(const Shape& s) {
+  json a = json::array({nullptr});
+  for (auto d : s) a.push_back(d);
+  return a;
+}
+
+json dtype_policy() {
+  return {{"module", "keras"}, {"class_name", "DTypePolicy"}, {"config", {{"name", "float32"}}}, {"registered_name", nullptr}};
+}
+[[noreturn]] void bad(const Ctx& c, const std::string& what) {
+  throw Error(c.file.empty() ? c.who + ": " + what : c.who + ": '" + c.file + "': " + what);
+}
+
+namespace {
+
+json initializer(const std::string& name) {
+  if (name == "glorot_uniform")
+    return {{"module", "keras.initializers"}, {"class_name", "GlorotUniform"}, {"config", {{"seed", nullptr}}}, {"registered_name", nullptr}};
+  if (name == "zeros") return {{"module", "keras.initializers"}, {"class_name", "Zeros"}, {"config", json::object()}, {"registered_name", nullptr}};
+  return {{"module", "keras.initializers"}, {"class_name", "Ones"}, {"config", json::object()}, {"registered_name", nullptr}};
+}
+json pair(Size2 s) { return json::array({s.first, s.second}); }
+
+template <class T>
+T get(const Ctx& c, const json& j, const char* key, const std::string& layer) {
+  if (!j.contains(key)) bad(c, layer + ": config has no '" + key + "'");
+  if (!exactly<T>(j.at(key))) bad(c, layer + ": config '" + key + "' has the wrong type or is out of range: " + j.at(key).dump());
+  try {
+    return j.at(key).get<T>();
+  } catch (const std::exception&) {
+    bad(c, layer + ": config '" + key + "' has the wrong type: " + j.at(key).dump());
+  }
+}
+
+Size2 get_pair(const Ctx& c, const json& j, const char* key, const std::string& layer) {
+  auto v = get<std::vector<std::size_t>>(c, j, key, layer);
+  if (v.size() != 2 || v[0] == 0 || v[1] == 0 || v[0] > kMaxDim || v[1] > kMaxDim)
+    bad(c, layer + ": '" + key + "' must be two positive integers, got " + j.at(key).dump());
+  return {v[0], v[1]};
+}
+
+// Options a loaded layer must have at their default: anything else is unsupported, not ignored.
+void require_default(const Ctx& c, const json& cfg, const std::string& layer, const char* key, const json& expected) {
+  if (cfg.contains(key) && cfg.at(key) != expected)
+    bad(c, layer + ": option " + key + " = " + cfg.at(key).dump() + " is not supported (expected " + expected.dump() + ")");
+}
+void require_null(const Ctx& c, const json& cfg, const std::string& layer, std::initializer_list<const char*> keys) {
+  for (const char* k : keys) require_default(c, cfg, layer, k, nullptr);
+}
+std::string activation_of(const Ctx& c, const json& cfg, const std::string& layer) {
+  if (!cfg.contains("activation")) return "linear";
+  if (!cfg.at("activation").is_string()) bad(c, layer + ": only named activations are supported, got " + cfg.at("activation").dump());
+  std::string a = cfg.at("activation").get<std::string>();
+  try {
+    parse_activation(a);
+  } catch (const Error&) {
+    bad(c, layer + ": unsupported activation '" + a + "' (supported: linear, relu, sigmoid, tanh, softmax)");
+  }
+  return a;
+}
+std::string initializer_of(const json& cfg, const char* key, const char* fallback) {
+  if (!cfg.contains(key) || !cfg.at(key).is_object()) return fallback;
+  std::string cls = cfg.at(key).value("class_name", "");
+  if (cls == "Zeros") return "zeros";
+  if (cls == "Ones") return "ones";
+  return "glorot_uniform";  // only affects a model trained further; weights are loaded
+}
+
+
+json base_config(const Layer& l) { return {{"name", l.name()}, {"trainable", l.trainable()}, {"dtype", dtype_policy()}}; }
+
+// A size tuple of `rank` entries: Keras writes (3,) as [3] and (3, 3) as [3, 3]; an old
+// config may hold a bare integer for a 1-D layer.
+Size2 get_sizes(const Ctx& c, const json& j, const char* key, const std::string& layer, std::size_t rank) {
+  if (rank == 2) return get_pair(c, j, key, layer);
+  std::vector<std::size_t> v;
+  if (j.contains(key) && j.at(key).is_number()) v = {get<std::size_t>(c, j, key, layer)};
+  else v = get<std::vector<std::size_t>>(c, j, key, layer);
+  if (v.size() != 1 || v[0] == 0 || v[0] > kMaxDim)
+    bad(c, layer + ": '" + key + "' must be one positive integer, got " + j.at(key).dump());
+  return {1, v[0]};
+}
+json sizes(Size2 s, std::size_t rank) { return rank == 2 ? pair(s) : json::array({s.second}); }
+
+// MaxPooling and AveragePooling, 1-D and 2-D, share their config: pool_size, padding, strides.
+template <class Pool, std::size_t Rank>
+LayerType pooling_type(const char* cls) {
+  return {cls, "keras.layers", "",
+          [](const Layer& l, json& j) {
+            auto* p = dynamic_cast<const Pool*>(&l);
+            if (!p) return false;
+            j = base_config(l);
+            j["pool_size"] = sizes(p->pool_size(), Rank);
+            j["padding"] = p->padding();
+            j["strides"] = sizes(p->strides(), Rank);
+            j["data_format"] = "channels_last";
+            return true;
+          },
+          [](const Ctx& c, const json& cfg, const std::string& n) -> std::unique_ptr<Layer> {
+            require_default(c, cfg, n, "data_format", "channels_last");
+            Size2 pool = get_sizes(c, cfg, "pool_size", n, Rank);
+            std::optional<Size2> s;
+            if (cfg.contains("strides") && !cfg.at("strides").is_null()) s = get_sizes(c, cfg, "strides", n, Rank);
+            const std::string pad = get<std::string>(c, cfg, "padding", n);
+            if constexpr (Rank == 1) {
+              std::optional<std::size_t> s1;
+              if (s) s1 = s->second;
+              return std::make_unique<Pool>(pool.second, Pooling1DArgs{.strides = s1, .padding = pad, .name = n});
+            } else {
+              return std::make_unique<Pool>(pool, Pooling2DArgs{.strides = s, .padding = pad, .name = n});
+            }
+          }};
+}
+
+template <std::size_t Rank>
+LayerType global_pooling_type(GlobalPooling::Kind kind, const char* cls) {
+  return {cls, "keras.layers", "",
+          [](const Layer& l, json& j) {
+            auto* p = dynamic_cast<const GlobalPooling*>(&l);
+            if (!p) return false;
+            j = base_config(l);
+            j["data_format"] = "channels_last";
+            j["keepdims"] = p->keepdims();
+            return true;
+          },
+          [kind](const Ctx& c, const json& cfg, const std::string& n) -> std::unique_ptr<Layer> {
+            require_default(c, cfg, n, "data_format", "channels_last");
+            bool keep = false;
+            if (cfg.contains("keepdims")) {
+              if (!cfg.at("keepdims").is_boolean()) bad(c, n + ": 'keepdims' must be true or false, got " + cfg.at("keepdims").dump());
+              keep = cfg.at("keepdims").get<bool>();
+            }
+            return std::make_unique<GlobalPooling>(kind, Rank, GlobalPoolingArgs{.keepdims = keep, .name = n});
+          }};
+}
+
+// Conv1D and Conv2D (Conv1D is Conv2D on a 1 x L grid; its tuples have one entry).
+template <std::size_t Rank>
+LayerType conv_type(const char* cls) {
+  return {cls, "keras.layers", "",
+          [](const Layer& l, json& j) {
+            auto* c = dynamic_cast<const Conv2D*>(&l);
+            if (!c) return false;
+            const Conv2DArgs& a = c->args();
+            j = base_config(l);
+            j["filters"] = c->filters();
+            j["kernel_size"] = sizes(c->kernel_size(), Rank);
+            j["strides"] = sizes(a.strides, Rank);
+            j["padding"] = a.padding;
+            j["data_format"] = "channels_last";
+            j["dilation_rate"] = sizes(a.dilation_rate, Rank);
+            j["groups"] = 1;
+            j["activation"] = to_string(l.activation());
+            j["use_bias"] = a.use_bias;
+            j["kernel_initializer"] = initializer(a.kernel_initializer);
+            j["bias_initializer"] = initializer(a.bias_initializer);
+            for (const char* k : {"kernel_regularizer", "bias_regularizer", "activity_regularizer", "kernel_constraint", "bias_constraint"})
+              j[k] = nullptr;
+            return true;
+          },
+          [](const Ctx& c, const json& cfg, const std::string& n) -> std::unique_ptr<Layer> {
+            require_default(c, cfg, n, "data_format", "channels_last");
+            require_default(c, cfg, n, "groups", 1);
+            require_null(c, cfg, n, {"kernel_regularizer", "bias_regularizer", "activity_regularizer", "kernel_constraint", "bias_constraint"});
+            std::string pad = get<std::string>(c, cfg, "padding", n);
+            if (pad != "valid" && pad != "same" && (Rank == 2 || pad != "causal"))
+              bad(c, n + ": unsupported padding '" + pad + "'");
+            std::size_t f = get<std::size_t>(c, cfg, "filters", n);
+            if (f == 0 || f > kMaxDim) bad(c, n + ": filters out of range: " + std::to_string(f));
+            const Size2 k = get_sizes(c, cfg, "kernel_size", n, Rank), s = get_sizes(c, cfg, "strides", n, Rank);
+            const Size2 d = cfg.contains("dilation_rate") ? get_sizes(c, cfg, "dilation_rate", n, Rank) : Size2{1, 1};
+            const std::string act = activation_of(c, cfg, n), ki = initializer_of(cfg, "kernel_initializer", "glorot_uniform"),
+                              bi = initializer_of(cfg, "bias_initializer", "zeros");
+            const bool bias = cfg.value("use_bias", true);
+            if constexpr (Rank == 1)
+              return std::make_unique<Conv1D>(f, k.second,
+                                              Conv1DArgs{.strides = s.second, .padding = pad, .dilation_rate = d.second,
+                                                         .activation = act, .use_bias = bias, .kernel_initializer = ki,
+                                                         .bias_initializer = bi, .name = n});
+            else
+              return std::make_unique<Conv2D>(f, k,
+                                              Conv2DArgs{.strides = s, .padding = pad, .dilation_rate = d, .activation = act,
+                                                         .use_bias = bias, .kernel_initializer = ki, .bias_initializer = bi,
+                                                         .name = n});
+          }};
+}
+
+// FourierConv1D and FourierConv2D: the bank as filter specs (make_filter), padding, output.
+template <class Layer_>
+LayerType fourier_type(const char* cls) {
+  return {cls, "fourierconv.keras", std::string("fourierconv>") + cls,
+       [](const Layer& l, json& j) {
+         auto* f = dynamic_cast<const Layer_*>(&l);
+         if (!f) return false;
+         j = base_config(l);
+         json specs = json::array();
+         for (const Filter& flt : f->bank()) {
+           if (flt.name == "custom" || flt.args.empty())
+             throw Error("save_model: " + l.name() + " (" + l.class_name() + "): filter '" + flt.name +
+                         "' is a C++ callable, which cannot be re-created from a file; build the layer from named filters "
+                         "(make_filter) to save it");
+           specs.push_back(flt.to_string());
+         }
+         j["filters"] = specs;
+         j["padding"] = f->args().padding;
+         j["output"] = f->args().output;
+         j["activation"] = to_string(l.activation());
+         return true;
+       },
+       [](const Ctx& c, const json& cfg, const std::string& n) -> std::unique_ptr<Layer> {
+         auto specs = get<std::vector<std::string>>(c, cfg, "filters", n);
+         if (specs.empty() || specs.size() > 65536) bad(c, n + ": expected 1 to 65536 filters, got " + std::to_string(specs.size()));
+         std::vector<Filter> bank;
+         for (auto& s : specs) {
+           try {
+             bank.push_back(make_filter(s));
+           } catch (const Error& e) {
+             bad(c, n + ": " + e.what());
+           }
+         }
+         return std::make_unique<Layer_>(bank, FourierConv2DArgs{.padding = get<std::string>(c, cfg, "padding", n),
+                                                                        .output = get<std::string>(c, cfg, "output", n),
+                                                                        .activation = activation_of(c, cfg, n), .name = n});
+       }};
+}
+
+}  // namespace
+
+const std::vector<LayerType>& layer_types() {
+  static const std::vector<LayerType> t = {
+      conv_type<1>("Conv1D"),
+      conv_type<2>("Conv2D"),
+      pooling_type<MaxPooling1D, 1>("MaxPooling1D"),
+      pooling_type<AveragePooling1D, 1>("AveragePooling1D"),
+      pooling_type<MaxPooling2D, 2>("MaxPooling2D"),
+      pooling_type<AveragePooling2D, 2>("AveragePooling2D"),
+      global_pooling_type<1>(GlobalPooling::Kind::Average, "GlobalAveragePooling1D"),
+      global_pooling_type<1>(GlobalPooling::Kind::Max, "GlobalMaxPooling1D"),
+      global_pooling_type<2>(GlobalPooling::Kind::Average, "GlobalAveragePooling2D"),
+      global_pooling_type<2>(GlobalPooling::Kind::Max, "GlobalMaxPooling2D"),
+      {"Flatten", "keras.layers", "",
+       [](const Layer& l, json& j) {
+         if (!dynamic_cast<const Flatten*>(&l)) return false;
+         j = base_config(l);
+         j["data_format"] = "channels_last";
+         return true;
+       },
+       [](const Ctx& c, const json& cfg, const std::string& n) -> std::unique_ptr<Layer> {
+         require_default(c, cfg, n, "data_format", "channels_last");
+         return std::make_unique<Flatten>(FlattenArgs{.name = n});
+       }},
+      {"Dense", "keras.layers", "",
+       [](const Layer& l, json& j) {
+         auto* d = dynamic_cast<const Dense*>(&l);
+         if (!d) return false;
+         j = base_config(l);
+         j["units"] = d->units();
+         j["activation"] = to_string(l.activation());
+         j["use_bias"] = d->args().use_bias;
+         j["kernel_initializer"] = initializer(d->args().kernel_initializer);
+         j["bias_initializer"] = initializer(d->args().bias_initializer);
+         for (const char* k : {"kernel_regularizer", "bias_regularizer", "kernel_constraint", "bias_constraint"}) j[k] = nullptr;
+         return true;
+       },
+       [](const Ctx& c, const json& cfg, const std::string& n) -> std::unique_ptr<Layer> {
+         require_null(c, cfg, n, {"kernel_regularizer", "bias_regularizer", "activity_regularizer", "kernel_constraint", "bias_constraint", "lora_rank"});
+         std::size_t u = get<std::size_t>(c, cfg, "units", n);
+         if (u == 0 || u > kMaxDim) bad(c, n + ": units out of range: " + std::to_string(u));
+         return std::make_unique<Dense>(u, DenseArgs{.activation = activation_of(c, cfg, n), .use_bias = cfg.value("use_bias", true),
+                                                     .kernel_initializer = initializer_of(cfg, "kernel_initializer", "glorot_uniform"),
+                                                     .bias_initializer = initializer_of(cfg, "bias_initializer", "zeros"), .name = n});
+       }},
+      {"Activation", "keras.layers", "",
+       [](const Layer& l, json& j) {
+         if (!dynamic_cast<const ActivationLayer*>(&l)) return false;
+         j = base_config(l);
+         j["activation"] = to_string(l.activation());
+         return true;
+       },
+       [](const Ctx& c, const json& cfg, const std::string& n) -> std::unique_ptr<Layer> {
+         return std::make_unique<ActivationLayer>(activation_of(c, cfg, n), ActivationArgs{.name = n});
+       }},
+      {"Dropout", "keras.layers", "",
+       [](const Layer& l, json& j) {
+         auto* d = dynamic_cast<const Dropout*>(&l);
+         if (!d) return false;
+         j = base_config(l);
+         j["rate"] = d->rate();
+         j["seed"] = nullptr;
+         j["noise_shape"] = nullptr;
+         return true;
+       },
+       [](const Ctx& c, const json& cfg, const std::string& n) -> std::unique_ptr<Layer> {
+         require_null(c, cfg, n, {"noise_shape"});
+         double r = get<double>(c, cfg, "rate", n);
+         if (!(r >= 0 && r < 1)) bad(c, n + ": rate must be in [0, 1), got " + std::to_string(r));
+         return std::make_unique<Dropout>(r, DropoutArgs{.name = n});
+       }},
+      fourier_type<FourierConv1D>("FourierConv1D"),
+      fourier_type<FourierConv2D>("FourierConv2D"),
+      {"SpectralConv1D", "fourierconv.keras", "fourierconv>SpectralConv1D",
+       [](const Layer& l, json& j) {
+         auto* s = dynamic_cast<const SpectralConv1D*>(&l);
+         if (!s) return false;
+         j = base_config(l);
+         j["filters"] = s->filters();
+         j["modes"] = s->modes();
+         j["activation"] = to_string(l.activation());
+         j["use_bias"] = s->args().use_bias;
+         return true;
+       },
+       [](const Ctx& c, const json& cfg, const std::string& n) -> std::unique_ptr<Layer> {
+         std::size_t f = get<std::size_t>(c, cfg, "filters", n), m = get<std::size_t>(c, cfg, "modes", n);
+         if (f == 0 || f > kMaxDim) bad(c, n + ": filters out of range: " + std::to_string(f));
+         if (m == 0 || m > kMaxDim) bad(c, n + ": modes out of range: " + std::to_string(m));
+         return std::make_unique<SpectralConv1D>(f, m, SpectralConv1DArgs{.activation = activation_of(c, cfg, n),
+                                                                          .use_bias = cfg.value("use_bias", true), .name = n});
+       }},
+      {"SpectralConv2D", "fourierconv.keras", "fourierconv>SpectralConv2D",
+       [](const Layer& l, json& j) {
+         auto* s = dynamic_cast<const SpectralConv2D*>(&l);
+         if (!s) return false;
+         j = base_config(l);
+         j["filters"] = s->filters();
+         j["modes"] = pair(s->modes());
+         j["activation"] = to_string(l.activation());
+         j["use_bias"] = s->args().use_bias;
+         return true;
+       },
+       [](const Ctx& c, const json& cfg, const std::string& n) -> std::unique_ptr<Layer> {
+         std::size_t f = get<std::size_t>(c, cfg, "filters", n);
+         if (f == 0 || f > kMaxDim) bad(c, n + ": filters out of range: " + std::to_string(f));
+         return std::make_unique<SpectralConv2D>(f, get_pair(c, cfg, "modes", n),
+                                                 SpectralConv2DArgs{.activation = activation_of(c, cfg, n),
+                                                                    .use_bias = cfg.value("use_bias", true), .name = n});
+       }},
+  };
+  return t;
+}
+
+// Parameters a layer will allocate on `in`, known before building it (saturating).
+std::size_t planned_params(const Layer& l, const Shape& in) {
+  auto mul = [](std::size_t a, std::size_t b) { return (a != 0 && b > SIZE_MAX / 4 / a) ? SIZE_MAX / 4 : a * b; };
+  const std::size_t c = in.empty() ? 1 : in.back();
+  if (auto* cv = dynamic_cast<const Conv2D*>(&l))
+    return mul(mul(mul(cv->kernel_size().first, cv->kernel_size().second), c), cv->filters()) + cv->filters();
+  if (auto* d = dynamic_cast<const Dense*>(&l)) return mul(c, d->units()) + d->units();
+  if (auto* s = dynamic_cast<const SpectralConv1D*>(&l)) return mul(mul(2 * c, s->filters()), s->modes()) + s->filters();
+  if (auto* s = dynamic_cast<const SpectralConv2D*>(&l))
+    return mul(mul(mul(4 * c, s->filters()), s->modes().first), s->modes().second) + s->filters();
+  return 0;
+}
+}  // namespace fourierconv::nn::keras_io
