@@ -1,5 +1,5 @@
-"""FourierConv2D and SpectralConv2D as Keras 3 layers, so that Keras opens .keras files holding
-them (written by fourierconv) and computes what the C++ layers compute.
+"""FourierConv1D/2D and SpectralConv1D/2D as Keras 3 layers, so that Keras opens .keras files
+holding them (written by fourierconv) and computes what the C++ layers compute.
 
     import keras
     import fourierconv.keras            # registers "fourierconv>FourierConv2D", "...>SpectralConv2D"
@@ -13,6 +13,8 @@ pixel on numpy's fftfreq grid), so the two cannot drift apart. FourierConv2D: y 
 fft2(x) * H)) per filter and channel (output channel c*F + f), "same" padding to
 P = next_fast_size(2n - 1), "magnitude" output |ifft2(...)|. SpectralConv2D keeps rows [0, m1)
 and [H-m1, H) and columns [0, m2) of the rfft2 spectrum and returns irfft2(sum_c X_c W_cf) + bias.
+The 1-D layers are the same on (N, L, C): FourierConv1D samples each response at fy = 0
+(H(0, f) on fftfreq(Q)); SpectralConv1D keeps bins [0, modes) of rfft (FNO-1D).
 """
 import keras
 import numpy as np
@@ -124,4 +126,81 @@ class SpectralConv2D(keras.layers.Layer):
     def get_config(self):
         cfg = super().get_config()
         cfg.update(filters=self.filters, modes=list(self.modes), activation=self.activation, use_bias=self.use_bias)
+        return cfg
+
+
+@keras.saving.register_keras_serializable(package="fourierconv")
+class FourierConv1D(keras.layers.Layer):
+    def __init__(self, filters, padding="circular", output="real", activation="linear", **kwargs):
+        super().__init__(**kwargs)
+        self.filters = list(filters)
+        self.padding = padding
+        self.output_mode = output
+        self.activation = activation
+
+    def build(self, input_shape):
+        _, length, _ = input_shape
+        self.Q = length if self.padding == "circular" else next_fast_size(2 * length - 1)
+        self.bank = np.stack([response(s, (1, self.Q))[0] for s in self.filters])  # (F, Q) float32
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], input_shape[1], input_shape[2] * len(self.filters))
+
+    def call(self, x):
+        n, length, c = ops.shape(x)
+        f = len(self.filters)
+        xt = ops.transpose(x, (0, 2, 1))
+        if self.padding == "same":
+            xt = ops.pad(xt, [[0, 0], [0, 0], [0, self.Q - length]])
+        re, im = ops.fft((xt, ops.zeros_like(xt)))
+        bank = ops.convert_to_tensor(self.bank)[None, None]
+        # ifft(z) = conj(fft(conj(z))) / Q (keras.ops has no 1-D ifft)
+        yr, yi = ops.fft((re[:, :, None] * bank, -(im[:, :, None] * bank)))
+        yr, yi = yr[..., :length] / self.Q, -yi[..., :length] / self.Q
+        y = yr if self.output_mode == "real" else ops.sqrt(yr * yr + yi * yi)
+        y = ops.reshape(y, (n, c * f, length))
+        return _activation(self.activation)(ops.transpose(y, (0, 2, 1)))
+
+    def get_config(self):
+        cfg = super().get_config()
+        cfg.update(filters=self.filters, padding=self.padding, output=self.output_mode, activation=self.activation)
+        return cfg
+
+
+@keras.saving.register_keras_serializable(package="fourierconv")
+class SpectralConv1D(keras.layers.Layer):
+    def __init__(self, filters, modes, activation="linear", use_bias=True, **kwargs):
+        super().__init__(**kwargs)
+        self.filters = filters
+        self.modes = int(modes)
+        self.activation = activation
+        self.use_bias = use_bias
+
+    def build(self, input_shape):
+        c = input_shape[-1]
+        init = keras.initializers.RandomUniform(0.0, 1.0 / (c * self.filters))
+        self.weights1 = self.add_weight(name="weights1", shape=(c, self.filters, self.modes, 2), initializer=init)
+        if self.use_bias:
+            self.bias = self.add_weight(name="bias", shape=(self.filters,), initializer="zeros")
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], input_shape[1], self.filters)
+
+    def call(self, x):
+        n, length, c = ops.shape(x)
+        m = self.modes
+        xr, xi = ops.rfft(ops.transpose(x, (0, 2, 1)), fft_length=length)  # (N, C, L/2+1)
+        ar, ai = xr[..., :m], xi[..., :m]
+        wr, wi = self.weights1[..., 0], self.weights1[..., 1]
+        yr = ops.einsum("nck,cfk->nfk", ar, wr) - ops.einsum("nck,cfk->nfk", ai, wi)
+        yi = ops.einsum("nck,cfk->nfk", ar, wi) + ops.einsum("nck,cfk->nfk", ai, wr)
+        pad = [[0, 0], [0, 0], [0, length // 2 + 1 - m]]
+        y = ops.irfft((ops.pad(yr, pad), ops.pad(yi, pad)), fft_length=length)
+        if self.use_bias:
+            y = y + self.bias[None, :, None]
+        return _activation(self.activation)(ops.transpose(y, (0, 2, 1)))
+
+    def get_config(self):
+        cfg = super().get_config()
+        cfg.update(filters=self.filters, modes=self.modes, activation=self.activation, use_bias=self.use_bias)
         return cfg

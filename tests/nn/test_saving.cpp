@@ -118,6 +118,23 @@ static std::string keras_python() {
   return p && *p ? p : "python3";
 }
 
+// Saves m, has real Keras load it (with fourierconv.keras for our own layers) and predict x,
+// and expects Keras's predictions to be ours within 1e-5 (tools/keras-reference/check_load.py).
+static void expect_keras_predicts_as_we_do(const Sequential& m_, const Tensor& x, const std::string& tag) {
+  Sequential& m = const_cast<Sequential&>(m_);
+  const std::string dir = ::testing::TempDir();
+  save_model(m, dir + "/" + tag + ".keras");
+  io::write_npy(dir + "/" + tag + "_x.npy", x);
+  io::write_npy(dir + "/" + tag + "_pred.npy", m.predict(x));
+  const std::string cmd = keras_python() + " " + std::string(FOURIERCONV_SOURCE_DIR) + "/tools/keras-reference/check_load.py " + dir +
+                          "/" + tag + ".keras " + dir + "/" + tag + "_x.npy " + dir + "/" + tag + "_pred.npy > " + dir + "/" + tag +
+                          ".log 2>&1";
+  const int rc = std::system(cmd.c_str());
+  const std::string log = read_text(dir + "/" + tag + ".log");
+  if (WIFEXITED(rc) && (WEXITSTATUS(rc) == 77 || WEXITSTATUS(rc) == 127)) GTEST_SKIP() << "real Keras is not installed: " << log;
+  EXPECT_TRUE(WIFEXITED(rc) && WEXITSTATUS(rc) == 0) << log;
+}
+
 TEST(Saving, RealKerasLoadsOurFile) {
   // The seed model, trained a little, saved by us and loaded by Keras in a subprocess.
   clear_session();
@@ -127,16 +144,7 @@ TEST(Saving, RealKerasLoadsOurFile) {
   Tensor x = random_tensor({16, 28, 28, 1}, 4, 0, 1), y({16});
   for (int i = 0; i < 16; ++i) y[i] = float(i % 10);
   m.fit(x, y, {.batch_size = 8, .epochs = 1, .verbose = 0});
-  const std::string dir = ::testing::TempDir();
-  save_model(m, dir + "/fc_ours.keras");
-  io::write_npy(dir + "/fc_ours_x.npy", x);
-  io::write_npy(dir + "/fc_ours_pred.npy", m.predict(x));
-  const std::string cmd = keras_python() + " " + std::string(FOURIERCONV_SOURCE_DIR) + "/tools/keras-reference/check_load.py " + dir +
-                          "/fc_ours.keras " + dir + "/fc_ours_x.npy " + dir + "/fc_ours_pred.npy > " + dir + "/fc_check.log 2>&1";
-  const int rc = std::system(cmd.c_str());
-  const std::string log = read_text(dir + "/fc_check.log");
-  if (WIFEXITED(rc) && (WEXITSTATUS(rc) == 77 || WEXITSTATUS(rc) == 127)) GTEST_SKIP() << "real Keras is not installed: " << log;
-  EXPECT_TRUE(WIFEXITED(rc) && WEXITSTATUS(rc) == 0) << log;
+  expect_keras_predicts_as_we_do(m, x, "fc_ours");
 }
 
 TEST(Saving, RealKerasComputesOurFourierLayers) {
@@ -153,18 +161,26 @@ TEST(Saving, RealKerasComputesOurFourierLayers) {
   m.add(Dense(5));
   for (auto* w : m.layer("spectral_conv2d").weights())
     for (float& v : w->value) v *= 50;
-  Tensor x = random_tensor({4, 12, 10, 1}, 12, 0, 1);
-  const std::string dir = ::testing::TempDir();
-  save_model(m, dir + "/fc_fourier.keras");
-  io::write_npy(dir + "/fc_fourier_x.npy", x);
-  io::write_npy(dir + "/fc_fourier_pred.npy", m.predict(x));
-  const std::string cmd = keras_python() + " " + std::string(FOURIERCONV_SOURCE_DIR) + "/tools/keras-reference/check_load.py " + dir +
-                          "/fc_fourier.keras " + dir + "/fc_fourier_x.npy " + dir + "/fc_fourier_pred.npy > " + dir +
-                          "/fc_fourier.log 2>&1";
-  const int rc = std::system(cmd.c_str());
-  const std::string log = read_text(dir + "/fc_fourier.log");
-  if (WIFEXITED(rc) && (WEXITSTATUS(rc) == 77 || WEXITSTATUS(rc) == 127)) GTEST_SKIP() << "real Keras is not installed: " << log;
-  EXPECT_TRUE(WIFEXITED(rc) && WEXITSTATUS(rc) == 0) << log;
+  expect_keras_predicts_as_we_do(m, random_tensor({4, 12, 10, 1}, 12, 0, 1), "fc_fourier");
+}
+
+TEST(Saving, RealKerasLoadsOurSignalLayers) {
+  // Conv1D (causal, dilated), the 1-D poolings, FourierConv1D (both paddings and outputs) and
+  // SpectralConv1D through fourierconv.keras in real Keras.
+  clear_session();
+  set_random_seed(9);
+  Sequential m;
+  m.add(Conv1D(3, 4, {.padding = "causal", .dilation_rate = 2, .activation = "tanh", .input_shape = {30, 2}}));
+  m.add(FourierConv1D({make_filter("butterworth:0.15,2"), make_filter("gabor:0.2,0,0.05")}, {.padding = "same"}));
+  m.add(FourierConv1D({make_filter("gaussian_bandpass:0.2,0.08")}, {.padding = "circular", .output = "magnitude"}));
+  m.add(SpectralConv1D(4, 7));
+  m.add(MaxPooling1D(2, {.strides = 1, .padding = "same"}));
+  m.add(AveragePooling1D(3));
+  m.add(Conv1D(2, 3, {.strides = 2, .padding = "same"}));
+  m.add(Flatten());
+  m.add(Dense(5));
+  for (float& v : m.layer("spectral_conv1d").weights()[0]->value) v *= 50;
+  expect_keras_predicts_as_we_do(m, random_tensor({4, 30, 2}, 13, 0, 1), "fc_signal");
 }
 
 TEST(Saving, DamagedAndUnsupportedFilesGiveClearErrors) {
