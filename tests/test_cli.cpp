@@ -265,3 +265,37 @@ TEST(Cli, AudioFilterAndStream) {
   EXPECT_EQ(r.status, 1) << r.output;
   EXPECT_NE(r.output.find("block"), std::string::npos) << r.output;
 }
+
+TEST(Cli, CompareOnLabelledSignals) {
+  // Two classes of signals (a slow or a fast sine), as tools/ucr/export_ucr.py writes a UCR set:
+  // (N, L) float32 series (univariate) and float class indices.
+  const std::string d = dir() + "/signals";
+  fs::create_directories(d);
+  for (const char* part : {"train", "test"}) {
+    const std::size_t N = 16, L = 40;
+    Tensor x({N, L}), y({N});
+    for (std::size_t n = 0; n < N; ++n) {
+      y[n] = float(n % 2);
+      for (std::size_t t = 0; t < L; ++t) x[n * L + t] = float(std::sin((n % 2 ? 0.9 : 0.2) * double(t) + double(n)));
+    }
+    io::write_npy(d + "/x_" + part + ".npy", x);
+    io::write_npy(d + "/y_" + part + ".npy", y);
+  }
+  CliResult r = run("compare --signals " + d + " --epochs 2 --verbose 0 --out " + dir() + "/cmp");
+  ASSERT_EQ(r.status, 0) << r.output;
+  for (const char* want : {"| signal-cnn | ", "| signal-fourier | ", "| signal-spectral | ", "Conv1D direct", "fixed FFT bank, length 80",
+                           "rfft + learned modes"})
+    EXPECT_NE(r.output.find(want), std::string::npos) << want << "\n" << r.output;
+  EXPECT_TRUE(fs::exists(dir() + "/cmp/compare.md"));
+  EXPECT_TRUE(fs::exists(dir() + "/cmp/accuracy.png"));
+  // Labels that are not class indices are refused, naming the file.
+  io::write_npy(d + "/y_test.npy", Tensor({16}, 0.5f));
+  r = run("compare --signals " + d + " --epochs 1 --verbose 0 --out " + dir() + "/cmp2");
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_NE(r.output.find("y_test.npy: labels must be class indices"), std::string::npos) << r.output;
+  // Images where signals are expected.
+  io::write_npy(d + "/x_train.npy", Tensor({4, 5, 5, 1}));
+  r = run("compare --signals " + d + " --epochs 1 --verbose 0 --out " + dir() + "/cmp3");
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_NE(r.output.find("expected signals of shape (N, L) or (N, L, C)"), std::string::npos) << r.output;
+}

@@ -145,11 +145,12 @@ def load_model(path):
     return Model(_core.load_model(p))
 
 
-def build(name, input_shape=(28, 28, 1), classes=10):
+def build(name, input_shape=None, classes=10):
     """A built-in model by name (`names()`), as the CLI's --model, built for input_shape
-    (H, W, C) and `classes` outputs."""
+    (H, W, C) for the image models, (L, C) for the signal-* models (None: the model's default,
+    (28, 28, 1) or (150, 1)), and `classes` outputs."""
     try:
-        dims = [_positive(s, "each entry of input_shape") for s in input_shape]
+        dims = [] if input_shape is None else [_positive(s, "each entry of input_shape") for s in input_shape]
     except TypeError:
         raise ValueError(f"input_shape must be a sequence of positive integers, got {input_shape!r}") from None
     return Model(_core.build_model(str(name), dims, _positive(classes, "classes")))
