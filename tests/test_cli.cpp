@@ -9,6 +9,8 @@
 #include <memory>
 
 #include "fourierconv/convolve.hpp"
+#include "fourierconv/fir_design.hpp"
+#include "fourierconv/io/csv.hpp"
 #include "fourierconv/io/file.hpp"
 #include "fourierconv/io/npy.hpp"
 #include "fourierconv/io/png.hpp"
@@ -298,4 +300,74 @@ TEST(Cli, CompareOnLabelledSignals) {
   r = run("compare --signals " + d + " --epochs 1 --verbose 0 --out " + dir() + "/cmp3");
   EXPECT_EQ(r.status, 1) << r.output;
   EXPECT_NE(r.output.find("expected signals of shape (N, L) or (N, L, C)"), std::string::npos) << r.output;
+}
+
+TEST(Cli, SignalFilesDesignedFirsAndResampling) {
+  // A .npy signal and CSV columns, filtered by a designed FIR (scipy's firwin, fixture) or an
+  // impulse response resampled from another rate (our resample_poly, checked against scipy in
+  // test_fir_design.cpp); every output against a double-precision convolution.
+  const std::size_t N = 500;
+  Tensor x = fctest::random_tensor({N, 2}, 61);
+  io::write_npy(dir() + "/sig.npy", x);
+  {
+    std::ofstream csv(dir() + "/sig.csv");
+    csv << "left, right\n";
+    for (std::size_t t = 0; t < N; ++t) csv << x[t * 2] << "," << x[t * 2 + 1] << "\n";
+  }
+  Array ha = Array::copy_of(io::read_npy_array(std::string(FOURIERCONV_SOURCE_DIR) + "/tests/fixtures/fir/design_lowpass_1000_63_at_8000.npy").view(),
+                            DType::Float64);
+  const std::vector<double> h(ha.data_as<double>(), ha.data_as<double>() + ha.size());
+  auto expect_filtered = [&](const Tensor& y, const std::vector<double>& taps, const std::string& what) {
+    ASSERT_EQ(y.dim(0), N + taps.size() - 1) << what;
+    for (std::size_t t = 0; t < y.dim(0); t += 3)
+      for (std::size_t c = 0; c < 2; ++c) {
+        double acc = 0;
+        for (std::size_t j = 0; j < taps.size() && j <= t; ++j)
+          if (t - j < N) acc += taps[j] * x[(t - j) * 2 + c];
+        ASSERT_NEAR(y[t * 2 + c], acc, 2e-5) << what << " t=" << t;
+      }
+  };
+  CliResult r = run("filter " + dir() + "/sig.npy " + dir() + "/out.npy --filter lowpass:1000,63 --rate 8000");
+  ASSERT_EQ(r.status, 0) << r.output;
+  expect_filtered(io::read_npy(dir() + "/out.npy"), h, "npy");
+  r = run("filter " + dir() + "/sig.csv " + dir() + "/out.csv --filter lowpass:1000,63 --rate 8000");
+  ASSERT_EQ(r.status, 0) << r.output;
+  io::CsvSignal back = io::read_csv(dir() + "/out.csv");
+  EXPECT_EQ(back.names, (std::vector<std::string>{"left", "right"}));
+  Tensor yc({back.signal.frames(), 2});
+  std::copy(back.signal.samples.data_as<float>(), back.signal.samples.data_as<float>() + yc.size(), yc.begin());
+  expect_filtered(yc, h, "csv");
+
+  // An impulse response at 16 kHz for a signal at 8 kHz: refused, or resampled on request.
+  io::Audio ir;
+  ir.sample_rate = 16000;
+  Tensor irs = fctest::random_tensor({90}, 62);
+  ir.samples = Array(DType::Float32, {90, 1});
+  std::copy(irs.begin(), irs.end(), ir.samples.data_as<float>());
+  io::write_wav(dir() + "/ir16k.wav", ir, "FLOAT");
+  r = run("filter " + dir() + "/sig.csv " + dir() + "/no.csv --ir " + dir() + "/ir16k.wav --rate 8000");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.output.find("give --resample"), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(dir() + "/no.csv"));
+  r = run("filter " + dir() + "/sig.csv " + dir() + "/rs.npy --ir " + dir() + "/ir16k.wav --rate 8000 --resample");
+  ASSERT_EQ(r.status, 0) << r.output;
+  const std::vector<float> hr = resample_poly(std::vector<float>(irs.begin(), irs.end()), 1, 2);
+  expect_filtered(io::read_npy(dir() + "/rs.npy"), std::vector<double>(hr.begin(), hr.end()), "resampled IR");
+
+  // Bad input: a ragged CSV, a rate the designed FIR needs, both filters at once, NaN taps.
+  std::ofstream(dir() + "/ragged.csv") << "1,2\n3\n";
+  for (auto [args, want] : std::vector<std::pair<std::string, std::string>>{
+           {dir() + "/ragged.csv " + dir() + "/o.csv --filter lowpass:100 --rate 8000", "line 2 has 1 fields, expected 2"},
+           {dir() + "/sig.csv " + dir() + "/o.csv --filter lowpass:100", "the sample rate is unknown"},
+           {dir() + "/sig.npy " + dir() + "/o.npy --filter lowpass:100", "give --rate for a .npy signal"},
+           {dir() + "/sig.csv " + dir() + "/o.wav --filter lowpass:100 --ir " + dir() + "/ir16k.wav --rate 8000", "exactly one of --ir"},
+           {dir() + "/sig.npy " + dir() + "/o.wav --ir " + dir() + "/nan.npy", "expected finite values"},
+           {dir() + "/sig.csv " + dir() + "/o.wav --ir " + dir() + "/ir16k.wav --resample", "a WAV file needs a sample rate"}}) {
+    if (want == "expected finite values") io::write_npy(dir() + "/nan.npy", Tensor({3}, NAN));
+    r = run("filter " + args);
+    EXPECT_EQ(r.status, 1) << args;
+    EXPECT_NE(r.output.find(want), std::string::npos) << args << "\n" << r.output;
+  }
+  EXPECT_FALSE(fs::exists(dir() + "/o.csv"));
+  EXPECT_FALSE(fs::exists(dir() + "/o.wav"));
 }

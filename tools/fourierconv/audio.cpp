@@ -1,15 +1,18 @@
-// Audio on the command line: `filter IN.wav OUT.wav --ir IR` (offline, the whole file) and
-// `stream --ir IR --block B` (standard input to standard output as samples arrive), both on
-// StreamConvolver (include/fourierconv/stream.hpp).
+// Signals on the command line: `filter IN OUT --ir IR | --filter SPEC` (offline, the whole
+// file: WAV, .npy or CSV columns) and `stream --ir IR --block B` (standard input to standard
+// output as samples arrive), both on StreamConvolver (include/fourierconv/stream.hpp).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <iostream>
+#include <numeric>
 #include <unistd.h>
 
 #include "audio.hpp"
 #include "common.hpp"
 #include "fourierconv/error.hpp"
+#include "fourierconv/fir_design.hpp"
+#include "fourierconv/io/csv.hpp"
 #include "fourierconv/io/npy.hpp"
 #include "fourierconv/io/wav.hpp"
 #include "fourierconv/stream.hpp"
@@ -52,12 +55,101 @@ std::vector<StreamConvolver> convolvers(const io::Audio& ir, std::size_t channel
 
 }  // namespace
 
-void filter_audio(const AudioFilterOptions& o) {
-  io::Audio x = io::read_wav(o.in);
-  const io::Audio ir = read_ir(o.ir);
-  if (ir.sample_rate && ir.sample_rate != x.sample_rate)
-    throw Error("--ir: sample rate " + std::to_string(ir.sample_rate) + " Hz differs from the signal's " +
-                std::to_string(x.sample_rate) + " Hz (resample one of them first; --resample is not implemented)");
+namespace {
+
+// A time series from a file: WAV (with its rate), .npy (N,) or (N, C), or CSV columns.
+struct SignalFile {
+  io::Audio signal;
+  bool one_d = false;              // a .npy of rank 1: written back as rank 1
+  std::vector<std::string> names;  // a CSV header
+};
+
+SignalFile read_signal(const std::string& path) {
+  SignalFile f;
+  if (ends_with(path, ".wav")) {
+    f.signal = io::read_wav(path);
+  } else if (ends_with(path, ".csv")) {
+    io::CsvSignal c = io::read_csv(path);
+    f.signal = std::move(c.signal);
+    f.names = std::move(c.names);
+  } else if (ends_with(path, ".npy")) {
+    Array a = read_any_array(path, "IN");
+    f.one_d = a.rank() == 1;
+    if (f.one_d) a.reshape({a.shape()[0], 1});
+    if (a.rank() != 2 || a.dtype() == DType::Complex64 || a.dtype() == DType::Complex128)
+      throw Error("IN: expected a real signal of shape (N,) or (N, channels), got " + shape_to_string(a.shape()));
+    f.signal.samples = Array::copy_of(a.view(), DType::Float32);
+  } else {
+    throw Error("IN: expected a .wav, .npy or .csv signal, got '" + path + "'");
+  }
+  if (f.signal.frames() == 0) throw Error("IN: '" + path + "' holds no samples");
+  return f;
+}
+
+void write_signal(const std::string& path, const SignalFile& like, io::Audio y, const std::string& encoding) {
+  if (ends_with(path, ".wav")) {
+    if (y.sample_rate <= 0) throw Error("OUT: a WAV file needs a sample rate: give --rate");
+    io::write_wav(path, y, encoding.empty() ? (like.signal.encoding.empty() || like.signal.encoding == "DOUBLE" ? "FLOAT" : like.signal.encoding) : encoding);
+  } else if (ends_with(path, ".csv")) {
+    io::write_csv(path, y, like.names.size() == y.channels() ? like.names : std::vector<std::string>{});
+  } else if (ends_with(path, ".npy")) {
+    if (like.one_d && y.channels() == 1) y.samples.reshape({y.frames()});
+    io::write_npy(path, y.samples);
+  } else {
+    throw Error("OUT: expected a .wav, .npy or .csv file, got '" + path + "'");
+  }
+}
+
+// Each channel of `ir` resampled from its rate to `rate` (resample_poly).
+io::Audio resampled(const io::Audio& ir, int rate) {
+  const std::size_t g = std::gcd(std::size_t(rate), std::size_t(ir.sample_rate));
+  const std::size_t up = std::size_t(rate) / g, down = std::size_t(ir.sample_rate) / g;
+  if (up > 1000 || down > 1000)
+    throw Error("--resample: the rates " + std::to_string(ir.sample_rate) + " and " + std::to_string(rate) +
+                " Hz have no ratio of integers up to 1000");
+  io::Audio out;
+  out.sample_rate = rate;
+  const std::size_t C = ir.channels();
+  std::vector<std::vector<float>> ch;
+  for (std::size_t c = 0; c < C; ++c) ch.push_back(resample_poly(ir_channel(ir, c), up, down));
+  out.samples = Array(DType::Float32, {ch[0].size(), C});
+  for (std::size_t c = 0; c < C; ++c)
+    for (std::size_t t = 0; t < ch[c].size(); ++t) out.samples.data_as<float>()[t * C + c] = ch[c][t];
+  return out;
+}
+
+}  // namespace
+
+bool is_signal_file(const std::string& path) { return ends_with(path, ".wav") || ends_with(path, ".csv"); }
+
+void filter_signal(const SignalFilterOptions& o) {
+  SignalFile in = read_signal(o.in);
+  io::Audio& x = in.signal;
+  if (o.rate < 0) throw Error("--rate: expected a positive sample rate, got " + std::to_string(o.rate));
+  if (o.rate && x.sample_rate && o.rate != x.sample_rate)
+    throw Error("--rate: " + std::to_string(o.rate) + " Hz differs from the rate of '" + o.in + "', " + std::to_string(x.sample_rate) + " Hz");
+  if (!x.sample_rate) x.sample_rate = o.rate;
+  if (o.ir.empty() == o.filter.empty()) throw Error("filter: give exactly one of --ir (an impulse response) and --filter (a designed FIR)");
+  io::Audio ir;
+  std::string what;
+  if (!o.filter.empty()) {
+    const std::vector<float> h = design_fir(o.filter, double(x.sample_rate));
+    ir.sample_rate = x.sample_rate;
+    ir.samples = Array(DType::Float32, {h.size(), 1});
+    std::copy(h.begin(), h.end(), ir.samples.data_as<float>());
+    what = "the FIR " + o.filter + " (firwin, hamming)";
+  } else {
+    ir = read_ir(o.ir);
+    what = o.ir;
+  }
+  if (ir.sample_rate && x.sample_rate && ir.sample_rate != x.sample_rate) {
+    if (!o.resample)
+      throw Error("--ir: sample rate " + std::to_string(ir.sample_rate) + " Hz differs from the signal's " +
+                  std::to_string(x.sample_rate) + " Hz (give --resample to resample the impulse response)");
+    const int from = ir.sample_rate;
+    ir = resampled(ir, x.sample_rate);
+    what += " (resampled from " + std::to_string(from) + " Hz: " + std::to_string(ir.frames()) + " taps)";
+  }
   const std::size_t C = x.channels(), N = x.frames(), taps = ir.frames();
   StreamOptions so{o.block, false, PartitionScheme::Auto};
   std::vector<StreamConvolver> cs = convolvers(ir, C, so);
@@ -67,17 +159,18 @@ void filter_audio(const AudioFilterOptions& o) {
   io::Audio y;
   y.sample_rate = x.sample_rate;
   y.samples = Array(DType::Float32, {total, C});
-  std::vector<float> in(o.block), out(o.block);
+  std::vector<float> buf_in(o.block), buf_out(o.block);
   for (std::size_t c = 0; c < C; ++c)
     for (std::size_t t = 0; t < total + latency; t += o.block) {
       const std::size_t n = std::min(o.block, total + latency - t);
-      for (std::size_t j = 0; j < n; ++j) in[j] = t + j < N ? x.samples.data_as<float>()[(t + j) * C + c] : 0.0f;
-      cs[c].process(in.data(), out.data(), n);
+      for (std::size_t j = 0; j < n; ++j) buf_in[j] = t + j < N ? x.samples.data_as<float>()[(t + j) * C + c] : 0.0f;
+      cs[c].process(buf_in.data(), buf_out.data(), n);
       for (std::size_t j = 0; j < n; ++j)
-        if (t + j >= latency) y.samples.data_as<float>()[(t + j - latency) * C + c] = out[j];
+        if (t + j >= latency) y.samples.data_as<float>()[(t + j - latency) * C + c] = buf_out[j];
     }
-  io::write_wav(o.out, y, o.encoding.empty() ? x.encoding == "DOUBLE" ? "FLOAT" : x.encoding : o.encoding);
-  std::cout << "filtered " << o.in << " (" << N << " frames x " << C << " channels, " << x.sample_rate << " Hz) with " << taps
+  write_signal(o.out, in, std::move(y), o.encoding);
+  std::cout << "filtered " << o.in << " (" << N << " frames x " << C << " channels"
+            << (x.sample_rate ? ", " + std::to_string(x.sample_rate) + " Hz" : std::string()) << ") with " << what << ", " << taps
             << " taps (" << cs[0].plan().describe() << ") -> " << o.out << " (" << total << " frames)\n";
 }
 

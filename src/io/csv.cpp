@@ -1,0 +1,106 @@
+#include "fourierconv/io/csv.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <sstream>
+
+#include "fourierconv/error.hpp"
+#include "fourierconv/io/file.hpp"
+
+namespace fourierconv::io {
+
+namespace {
+
+std::vector<std::string> split_fields(const std::string& line) {
+  std::vector<std::string> f;
+  std::size_t start = 0;
+  for (;;) {
+    const std::size_t comma = line.find(',', start);
+    f.push_back(line.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return f;
+}
+
+std::string trim(const std::string& s) {
+  const std::size_t a = s.find_first_not_of(" \t\r"), b = s.find_last_not_of(" \t\r");
+  return a == std::string::npos ? std::string() : s.substr(a, b - a + 1);
+}
+
+// The field as a number, or false.
+bool number(const std::string& field, double* v) {
+  const std::string t = trim(field);
+  if (t.empty()) return false;
+  char* end = nullptr;
+  *v = std::strtod(t.c_str(), &end);
+  return end == t.c_str() + t.size();
+}
+
+}  // namespace
+
+CsvSignal parse_csv(const std::string& text, const std::string& what) {
+  CsvSignal out;
+  std::vector<float> data;
+  std::size_t columns = 0, rows = 0, lineno = 0;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    ++lineno;
+    if (trim(line).empty()) continue;
+    const std::vector<std::string> fields = split_fields(line);
+    std::vector<double> values(fields.size());
+    bool all_numbers = true;
+    for (std::size_t i = 0; i < fields.size(); ++i) all_numbers &= number(fields[i], &values[i]);
+    if (columns == 0 && !all_numbers && out.names.empty() && rows == 0) {  // the header
+      for (auto& f : fields) out.names.push_back(trim(f));
+      columns = fields.size();
+      continue;
+    }
+    if (columns == 0) columns = fields.size();
+    if (fields.size() != columns)
+      throw Error("read_csv: " + what + ": line " + std::to_string(lineno) + " has " + std::to_string(fields.size()) +
+                  " fields, expected " + std::to_string(columns));
+    for (std::size_t i = 0; i < fields.size(); ++i) {
+      if (!number(fields[i], &values[i]))
+        throw Error("read_csv: " + what + ": line " + std::to_string(lineno) + ", column " + std::to_string(i + 1) +
+                    ": expected a number, got '" + trim(fields[i]).substr(0, 40) + "'");
+      if (!std::isfinite(values[i]) || std::fabs(values[i]) > 3.4028234663852886e38)
+        throw Error("read_csv: " + what + ": line " + std::to_string(lineno) + ", column " + std::to_string(i + 1) +
+                    ": expected a finite float32 value, got '" + trim(fields[i]) + "'");
+      data.push_back(float(values[i]));
+    }
+    ++rows;
+  }
+  if (rows == 0) throw Error("read_csv: " + what + ": no rows of numbers");
+  out.signal.samples = Array(DType::Float32, {rows, columns});
+  std::copy(data.begin(), data.end(), out.signal.samples.data_as<float>());
+  return out;
+}
+
+CsvSignal read_csv(const std::string& path) {
+  const std::vector<unsigned char> bytes = read_file(path, "read_csv");
+  return parse_csv(std::string(bytes.begin(), bytes.end()), "'" + path + "'");
+}
+
+void write_csv(const std::string& path, const Audio& signal, const std::vector<std::string>& names) {
+  const std::size_t rows = signal.frames(), columns = signal.channels();
+  if (!names.empty() && names.size() != columns)
+    throw Error("write_csv: " + std::to_string(names.size()) + " column names for " + std::to_string(columns) + " columns");
+  std::string text;
+  for (std::size_t c = 0; c < names.size(); ++c) text += (c ? "," : "") + names[c];
+  if (!names.empty()) text += "\n";
+  char buf[32];
+  const float* s = signal.samples.data_as<float>();
+  for (std::size_t r = 0; r < rows; ++r) {
+    for (std::size_t c = 0; c < columns; ++c) {
+      std::snprintf(buf, sizeof buf, "%.9g", double(s[r * columns + c]));
+      text += (c ? "," : "");
+      text += buf;
+    }
+    text += "\n";
+  }
+  write_file_atomic(path, std::vector<unsigned char>(text.begin(), text.end()), "write_csv");
+}
+
+}  // namespace fourierconv::io
