@@ -371,3 +371,48 @@ TEST(Cli, SignalFilesDesignedFirsAndResampling) {
   EXPECT_FALSE(fs::exists(dir() + "/o.csv"));
   EXPECT_FALSE(fs::exists(dir() + "/o.wav"));
 }
+
+TEST(Cli, StreamReadsWavFromStandardInput) {
+  // PCM_16 stereo at 8 kHz, through a pipe (--input wav) and from a file (auto-detected): the
+  // output is raw float32 frames, the full convolution delayed by the block.
+  const std::size_t frames = 2000, taps = 300, B = 64;
+  io::Audio x;
+  x.sample_rate = 8000;
+  x.samples = Array(DType::Float32, {frames, 2});
+  Tensor xs = fctest::random_tensor({frames * 2}, 70, -0.5f, 0.5f), h = fctest::random_tensor({taps}, 71, -0.05f, 0.05f);
+  std::memcpy(x.samples.data(), xs.data(), xs.size() * sizeof(float));
+  io::write_wav(dir() + "/in16.wav", x, "PCM_16");
+  io::write_npy(dir() + "/h.npy", h);
+  const io::Audio pcm = io::read_wav(dir() + "/in16.wav");  // the 16-bit values the stream sees
+  for (const std::string& cmd : {"stream --ir " + dir() + "/h.npy --block 64 --input wav < " + dir() + "/in16.wav",
+                                 "stream --ir " + dir() + "/h.npy --block 64 < " + dir() + "/in16.wav",
+                                 "stream --ir " + dir() + "/h.npy --block 64 --input wav --rate 8000 --channels 2 < " + dir() + "/in16.wav"}) {
+    const std::string piped = "cat " + dir() + "/in16.wav | " + std::string(FOURIERCONV_CLI) + " " + cmd.substr(0, cmd.find(" <"));
+    for (const std::string& full : {std::string(FOURIERCONV_CLI) + " " + cmd, piped}) {
+      if (full == piped && cmd.find("--input wav") == std::string::npos) continue;  // a pipe needs --input wav
+      SCOPED_TRACE(full);
+      ASSERT_EQ(std::system((full + " > " + dir() + "/out.f32 2> " + dir() + "/err.txt").c_str()), 0);
+      std::vector<unsigned char> bytes = io::read_file(dir() + "/out.f32", "out");
+      ASSERT_EQ(bytes.size(), frames * 2 * sizeof(float));
+      const float* y = reinterpret_cast<const float*>(bytes.data());
+      for (std::size_t t = B; t < frames; t += 5)
+        for (std::size_t c = 0; c < 2; ++c) {
+          double acc = 0;
+          for (std::size_t j = 0; j < taps && j <= t - B; ++j) acc += double(h[j]) * pcm.samples.data_as<float>()[(t - B - j) * 2 + c];
+          ASSERT_NEAR(y[t * 2 + c], acc, 1e-5) << t;
+        }
+    }
+  }
+  // A WAV through a pipe without --input wav, a truncated WAV stream, a rate that contradicts it.
+  std::vector<unsigned char> wav = io::read_file(dir() + "/in16.wav", "in");
+  io::write_file_atomic(dir() + "/cut.wav", std::vector<unsigned char>(wav.begin(), wav.begin() + 3000), "cut");
+  for (auto [cmd, want] : std::vector<std::pair<std::string, std::string>>{
+           {"cat " + dir() + "/in16.wav | " + FOURIERCONV_CLI + " stream --ir " + dir() + "/h.npy --channels 2", "give --input wav"},
+           {"cat " + dir() + "/cut.wav | " + FOURIERCONV_CLI + " stream --ir " + dir() + "/h.npy --input wav", "truncated"},
+           {std::string(FOURIERCONV_CLI) + " stream --ir " + dir() + "/h.npy --rate 44100 < " + dir() + "/in16.wav", "differs from the WAV stream's 8000 Hz"}}) {
+    const int rc = std::system((cmd + " > /dev/null 2> " + dir() + "/err.txt").c_str());
+    EXPECT_NE(rc, 0) << cmd;
+    std::vector<unsigned char> e = io::read_file(dir() + "/err.txt", "err");
+    EXPECT_NE(std::string(e.begin(), e.end()).find(want), std::string::npos) << cmd << ": " << std::string(e.begin(), e.end());
+  }
+}

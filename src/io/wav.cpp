@@ -94,6 +94,21 @@ bool log_says_truncated(SNDFILE* s) {
   return false;
 }
 
+// The header's checks, shared by whole files and streams.
+void check_header(const SF_INFO& info, const std::string& what, std::string* encoding) {
+  const int major = info.format & SF_FORMAT_TYPEMASK, subtype = info.format & SF_FORMAT_SUBMASK;
+  if (major != SF_FORMAT_WAV && major != SF_FORMAT_WAVEX)
+    throw Error(what + ": expected a WAV file, got another container (libsndfile format 0x" + hex(major) + ")");
+  *encoding = encoding_name(subtype);
+  if (encoding->empty())
+    throw Error(what + ": unsupported encoding (libsndfile subtype 0x" + hex(subtype) +
+                "); expected PCM of 16, 24 or 32 bits or IEEE float");
+  if (info.channels < 1 || info.channels > kMaxChannels)
+    throw Error(what + ": expected 1 to " + std::to_string(kMaxChannels) + " channels, got " + std::to_string(info.channels));
+  if (info.samplerate <= 0) throw Error(what + ": expected a positive sample rate, got " + std::to_string(info.samplerate));
+  if (info.frames < 0) throw Error(what + ": the header declares a negative length");
+}
+
 }  // namespace
 
 Audio decode_wav(const std::vector<unsigned char>& bytes, const std::string& what) {
@@ -103,18 +118,8 @@ Audio decode_wav(const std::vector<unsigned char>& bytes, const std::string& wha
   SF_INFO info{};
   Handle s(sf_open_virtual(&io, SFM_READ, &info, &f));
   if (!s) throw Error(what + ": not a WAV file libsndfile can read (" + sf_strerror(nullptr) + ")");
-  const int major = info.format & SF_FORMAT_TYPEMASK, subtype = info.format & SF_FORMAT_SUBMASK;
-  if (major != SF_FORMAT_WAV && major != SF_FORMAT_WAVEX)
-    throw Error(what + ": expected a WAV file, got another container (libsndfile format 0x" + hex(major) + ")");
   Audio a;
-  a.encoding = encoding_name(subtype);
-  if (a.encoding.empty())
-    throw Error(what + ": unsupported encoding (libsndfile subtype 0x" + hex(subtype) +
-                "); expected PCM of 16, 24 or 32 bits or IEEE float");
-  if (info.channels < 1 || info.channels > kMaxChannels)
-    throw Error(what + ": expected 1 to " + std::to_string(kMaxChannels) + " channels, got " + std::to_string(info.channels));
-  if (info.samplerate <= 0) throw Error(what + ": expected a positive sample rate, got " + std::to_string(info.samplerate));
-  if (info.frames < 0) throw Error(what + ": the header declares a negative length");
+  check_header(info, what, &a.encoding);
   if (log_says_truncated(s.get()))
     throw Error(what + ": the header declares more audio than the file holds (truncated, or a lying size)");
   const std::size_t frames = std::size_t(info.frames), channels = std::size_t(info.channels);
@@ -129,6 +134,46 @@ Audio decode_wav(const std::vector<unsigned char>& bytes, const std::string& wha
 }
 
 Audio read_wav(const std::string& path) { return decode_wav(read_file(path, "read_wav"), "read_wav: '" + path + "'"); }
+
+
+struct WavStreamReader::Impl {
+  std::string what, encoding;
+  SF_INFO info{};
+  Handle s;
+  sf_count_t got = 0;
+  bool unknown_length = false;
+};
+
+WavStreamReader::WavStreamReader(int fd, std::string what) : impl_(std::make_unique<Impl>()) {
+  Impl& m = *impl_;
+  m.what = std::move(what);
+  m.s.reset(sf_open_fd(fd, SFM_READ, &m.info, SF_FALSE));
+  if (!m.s) throw Error(m.what + ": not a WAV stream libsndfile can read (" + sf_strerror(nullptr) + ")");
+  check_header(m.info, m.what, &m.encoding);
+  // A data size of 0xFFFFFFFF (or more than 32 bits can say) marks a stream of unknown length.
+  const int subtype = m.info.format & SF_FORMAT_SUBMASK;
+  const sf_count_t bytes_per_frame = sf_count_t(m.info.channels) * (subtype == SF_FORMAT_PCM_16 ? 2 : subtype == SF_FORMAT_PCM_24 ? 3 : subtype == SF_FORMAT_DOUBLE ? 8 : 4);
+  m.unknown_length = m.info.frames * bytes_per_frame >= sf_count_t(0xFFFFFFFFll) - bytes_per_frame;
+}
+
+WavStreamReader::~WavStreamReader() = default;
+int WavStreamReader::sample_rate() const { return impl_->info.samplerate; }
+std::size_t WavStreamReader::channels() const { return std::size_t(impl_->info.channels); }
+const std::string& WavStreamReader::encoding() const { return impl_->encoding; }
+
+std::size_t WavStreamReader::read(float* out, std::size_t max_frames) {
+  const sf_count_t n = sf_readf_float(impl_->s.get(), out, sf_count_t(max_frames));
+  if (n < 0) throw Error(impl_->what + ": cannot read the WAV stream");
+  impl_->got += n;
+  return std::size_t(n);
+}
+
+void WavStreamReader::finish() const {
+  const Impl& m = *impl_;
+  if (!m.unknown_length && m.got != m.info.frames)
+    throw Error(m.what + ": the header declares " + std::to_string(m.info.frames) + " frames, the stream held " +
+                std::to_string(m.got) + " (truncated, or a lying size)");
+}
 
 std::vector<unsigned char> encode_wav(const Audio& audio, const std::string& encoding) {
   const Array& x = audio.samples;

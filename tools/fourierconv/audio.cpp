@@ -6,7 +6,11 @@
 #include <cstdio>
 #include <iostream>
 #include <numeric>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <cstring>
+#include <memory>
 
 #include "audio.hpp"
 #include "common.hpp"
@@ -179,8 +183,8 @@ void setup_stream(CLI::App& sub) {
     std::string ir;
     std::size_t block = 64, channels = 1;
     int rate = 48000;
-    bool zero_latency = false;
-    std::string scheme = "auto";
+    bool zero_latency = false, resample = false;
+    std::string scheme = "auto", input = "auto";
   };
   auto o = std::make_shared<Opts>();
   sub.add_option("--ir", o->ir, "impulse response: .wav, or .npy of shape (taps,) or (taps, channels)")->required();
@@ -190,36 +194,75 @@ void setup_stream(CLI::App& sub) {
       ->capture_default_str();
   sub.add_flag("--zero-latency", o->zero_latency, "compute the first taps directly: latency 0");
   sub.add_option("--scheme", o->scheme, "auto | uniform | non-uniform")->capture_default_str();
-  sub.callback([o] {
+  sub.add_option("--input", o->input,
+                 "standard input: raw (interleaved float32 frames), wav (a WAV stream: its rate and channels replace "
+                 "--rate and --channels), or auto (wav when standard input is a file starting with a WAV header, else raw)")
+      ->capture_default_str();
+  sub.add_flag("--resample", o->resample, "resample an impulse response recorded at another rate (resample_poly)");
+  auto* rate_opt = sub.get_option("--rate");
+  auto* channels_opt = sub.get_option("--channels");
+  sub.callback([o, rate_opt, channels_opt] {
+    if (o->input != "auto" && o->input != "raw" && o->input != "wav")
+      throw Error("--input: expected raw, wav or auto, got '" + o->input + "'");
+    bool wav = o->input == "wav";
+    if (o->input == "auto") {  // a file can be peeked at and rewound; a pipe cannot
+      struct stat st {};
+      char magic[4] = {};
+      if (::fstat(0, &st) == 0 && S_ISREG(st.st_mode) && ::pread(0, magic, 4, 0) == 4)
+        wav = std::memcmp(magic, "RIFF", 4) == 0 || std::memcmp(magic, "RIFX", 4) == 0 || std::memcmp(magic, "RF64", 4) == 0;
+    }
+    std::unique_ptr<io::WavStreamReader> wav_in;
+    if (wav) {
+      wav_in = std::make_unique<io::WavStreamReader>(0, "stream: standard input");
+      if (rate_opt->count() && wav_in->sample_rate() != o->rate)
+        throw Error("--rate: " + std::to_string(o->rate) + " Hz differs from the WAV stream's " + std::to_string(wav_in->sample_rate()) + " Hz");
+      if (channels_opt->count() && wav_in->channels() != o->channels)
+        throw Error("--channels: " + std::to_string(o->channels) + " differs from the WAV stream's " + std::to_string(wav_in->channels()));
+      o->rate = wav_in->sample_rate();
+      o->channels = wav_in->channels();
+    }
     if (o->channels == 0 || o->channels > 1024) throw Error("--channels: expected 1 to 1024, got " + std::to_string(o->channels));
     if (o->rate <= 0) throw Error("--rate: expected a positive sample rate, got " + std::to_string(o->rate));
-    const io::Audio ir = read_ir(o->ir);
-    if (ir.sample_rate && ir.sample_rate != o->rate)
-      throw Error("--ir: sample rate " + std::to_string(ir.sample_rate) + " Hz differs from --rate " + std::to_string(o->rate) +
-                  " Hz");
+    io::Audio ir = read_ir(o->ir);
+    if (ir.sample_rate && ir.sample_rate != o->rate) {
+      if (!o->resample)
+        throw Error("--ir: sample rate " + std::to_string(ir.sample_rate) + " Hz differs from the stream's " + std::to_string(o->rate) +
+                    " Hz (give --resample to resample the impulse response)");
+      ir = resampled(ir, o->rate);
+    }
     const std::size_t C = o->channels, B = o->block;
     std::vector<StreamConvolver> cs = convolvers(ir, C, StreamOptions{B, o->zero_latency, parse_partition_scheme(o->scheme)});
     std::vector<float> in(B * C), out(B * C), ch_in(B), ch_out(B);
     std::vector<double> times;
     std::size_t frames = 0;
     double busy = 0;
+    bool first = true;
     for (;;) {
-      // Whatever has arrived, up to one block: read(2) returns what the pipe holds.
-      std::size_t got = 0;
-      const std::size_t want = B * C * sizeof(float);
-      unsigned char* p = reinterpret_cast<unsigned char*>(in.data());
-      while (got < want) {
-        const ssize_t r = ::read(0, p + got, want - got);
-        if (r < 0) throw Error("stream: cannot read standard input");
-        if (r == 0) break;
-        got += std::size_t(r);
-        if (got % (C * sizeof(float)) == 0) break;  // whole frames: process them now
+      std::size_t n = 0;
+      if (wav_in) {
+        n = wav_in->read(in.data(), B);
+        if (n == 0) break;
+      } else {
+        // Whatever has arrived, up to one block: read(2) returns what the pipe holds.
+        std::size_t got = 0;
+        const std::size_t want = B * C * sizeof(float);
+        unsigned char* p = reinterpret_cast<unsigned char*>(in.data());
+        while (got < want) {
+          const ssize_t r = ::read(0, p + got, want - got);
+          if (r < 0) throw Error("stream: cannot read standard input");
+          if (r == 0) break;
+          got += std::size_t(r);
+          if (got % (C * sizeof(float)) == 0) break;  // whole frames: process them now
+        }
+        if (got == 0) break;
+        if (first && got >= 4 && (std::memcmp(p, "RIFF", 4) == 0 || std::memcmp(p, "RF64", 4) == 0))
+          throw Error("stream: standard input starts with a WAV header but --input is raw: give --input wav");
+        if (got % (C * sizeof(float)))
+          throw Error("stream: the input ended mid-frame (" + std::to_string(got % (C * sizeof(float))) + " stray bytes; frames are " +
+                      std::to_string(C) + " x float32)");
+        n = got / (C * sizeof(float));
       }
-      if (got == 0) break;
-      if (got % (C * sizeof(float)))
-        throw Error("stream: the input ended mid-frame (" + std::to_string(got % (C * sizeof(float))) + " stray bytes; frames are " +
-                    std::to_string(C) + " x float32)");
-      const std::size_t n = got / (C * sizeof(float));
+      first = false;
       const auto t0 = std::chrono::steady_clock::now();
       for (std::size_t c = 0; c < C; ++c) {
         for (std::size_t j = 0; j < n; ++j) ch_in[j] = in[j * C + c];
@@ -233,6 +276,7 @@ void setup_stream(CLI::App& sub) {
       if (std::fwrite(out.data(), sizeof(float) * C, n, stdout) != n) throw Error("stream: cannot write standard output");
       std::fflush(stdout);
     }
+    if (wav_in) wav_in->finish();
     const double audio = double(frames) / o->rate, deadline = double(B) / o->rate;
     std::sort(times.begin(), times.end());
     const double median = times.empty() ? 0 : times[times.size() / 2], worst = times.empty() ? 0 : times.back();

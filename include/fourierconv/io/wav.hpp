@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,30 @@ struct Audio {
 
   std::size_t frames() const { return samples.rank() == 2 ? samples.shape()[0] : 0; }
   std::size_t channels() const { return samples.rank() == 2 ? samples.shape()[1] : 0; }
+};
+
+// A WAV stream read as it arrives, from a file descriptor (a pipe: `stream --input wav`): the
+// header first, then frames in blocks, converted to float32 as read_wav does, with the same
+// encodings and checks. A header may declare an unknown length (a data size of 0xFFFFFFFF, as
+// live writers do); otherwise finish() throws when the stream ended before the frames it
+// declares (truncated, or a lying size).
+class WavStreamReader {
+ public:
+  WavStreamReader(int fd, std::string what);
+  ~WavStreamReader();
+  WavStreamReader(const WavStreamReader&) = delete;
+  WavStreamReader& operator=(const WavStreamReader&) = delete;
+  int sample_rate() const;
+  std::size_t channels() const;
+  const std::string& encoding() const;
+  // Up to max_frames interleaved frames into out (channels() floats each); 0 at the end.
+  std::size_t read(float* out, std::size_t max_frames);
+  // Throws Error when fewer frames arrived than the header declares.
+  void finish() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
 };
 
 Audio read_wav(const std::string& path);
