@@ -11,7 +11,7 @@ import fourierconv as fc
 FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "fixtures", "keras")
 
 
-@pytest.mark.parametrize("name", ["seed", "every_layer"])
+@pytest.mark.parametrize("name", ["seed", "every_layer", "every_layer_1d", "global_1d", "global_2d"])
 @pytest.mark.parametrize("ext", [".keras", "_legacy.h5"])
 def test_keras_files_predict_as_keras(name, ext):
     m = fc.load_model(os.path.join(FIXTURES, name + ext))
@@ -85,3 +85,27 @@ def test_build_checks_input_shape():
         fc.models.build("seed-cnn", input_shape=(-28, 28, 1))
     with pytest.raises(ValueError, match="input_shape"):
         fc.models.build("seed-cnn", input_shape=5)
+
+
+def test_signal_models_train_on_time_series(tmp_path):
+    # (N, L, C) signals: a slow or a fast sine; the three 1-D front ends learn it.
+    rng = np.random.default_rng(4)
+    n, length = 96, 64
+    y = (np.arange(n) % 2).astype(np.float32)
+    t = np.arange(length)
+    x = np.stack([np.sin(2 * np.pi * (0.3 if k else 0.04) * t + rng.uniform(0, 6)) for k in y])[..., None]
+    x = (x + 0.3 * rng.standard_normal(x.shape)).astype(np.float32)
+    for name in ("signal-cnn", "signal-fourier", "signal-spectral"):
+        m = fc.models.build(name, input_shape=(length, 1), classes=2)
+        lines = []
+        m.summary(print_fn=lines.append, detail=True)
+        text = "\n".join(lines)
+        assert {"signal-cnn": "(Conv1D)", "signal-fourier": "(FourierConv1D)", "signal-spectral": "(SpectralConv1D)"}[name] in text
+        m.fit(x, y, epochs=100, batch_size=16, verbose=0, seed=1)
+        loss, acc = m.evaluate(x, y, verbose=0)
+        assert acc > 0.9, (name, loss, acc)
+        m.save(str(tmp_path / f"{name}.keras"))
+        back = fc.load_model(str(tmp_path / f"{name}.keras"))
+        np.testing.assert_array_equal(back.predict(x), m.predict(x))
+    with pytest.raises(ValueError, match=r"takes signals of shape \(L, C\)"):
+        fc.models.build("signal-cnn", input_shape=(28, 28, 1))

@@ -6,7 +6,11 @@
 #include <cstdio>
 #include <iostream>
 #include <numeric>
+#include <sched.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+
+#include <cerrno>
 #include <unistd.h>
 
 #include <cstring>
@@ -124,6 +128,18 @@ io::Audio resampled(const io::Audio& ir, int rate) {
 
 }  // namespace
 
+// --realtime: lock memory and ask for SCHED_FIFO; returns what was granted, for the report.
+static std::string enter_realtime() {
+  std::string got;
+  if (::mlockall(MCL_CURRENT | MCL_FUTURE) == 0) got = "memory locked";
+  else std::fprintf(stderr, "stream: --realtime: mlockall refused (%s); memory may be paged\n", std::strerror(errno));
+  sched_param sp{};
+  sp.sched_priority = 70;
+  if (::sched_setscheduler(0, SCHED_FIFO, &sp) == 0) got += std::string(got.empty() ? "" : ", ") + "SCHED_FIFO 70";
+  else std::fprintf(stderr, "stream: --realtime: SCHED_FIFO refused (%s); normal scheduling\n", std::strerror(errno));
+  return got.empty() ? "normal scheduling" : got;
+}
+
 bool is_signal_file(const std::string& path) { return ends_with(path, ".wav") || ends_with(path, ".csv"); }
 
 void filter_signal(const SignalFilterOptions& o) {
@@ -183,7 +199,7 @@ void setup_stream(CLI::App& sub) {
     std::string ir;
     std::size_t block = 64, channels = 1;
     int rate = 48000;
-    bool zero_latency = false, resample = false;
+    bool zero_latency = false, resample = false, realtime = false;
     std::string scheme = "auto", input = "auto";
   };
   auto o = std::make_shared<Opts>();
@@ -199,6 +215,9 @@ void setup_stream(CLI::App& sub) {
                  "--rate and --channels), or auto (wav when standard input is a file starting with a WAV header, else raw)")
       ->capture_default_str();
   sub.add_flag("--resample", o->resample, "resample an impulse response recorded at another rate (resample_poly)");
+  sub.add_flag("--realtime", o->realtime,
+               "run as audio servers do: memory locked (mlockall) and real-time scheduling (SCHED_FIFO, priority 70); "
+               "where the system refuses, say so and go on");
   auto* rate_opt = sub.get_option("--rate");
   auto* channels_opt = sub.get_option("--channels");
   sub.callback([o, rate_opt, channels_opt] {
@@ -234,6 +253,9 @@ void setup_stream(CLI::App& sub) {
     std::vector<StreamConvolver> cs = convolvers(ir, C, StreamOptions{B, o->zero_latency, parse_partition_scheme(o->scheme)});
     std::vector<float> in(B * C), out(B * C), ch_in(B), ch_out(B);
     std::vector<double> times;
+    std::string scheduling = "normal scheduling";
+    if (o->realtime) scheduling = enter_realtime();
+    times.reserve(1 << 20);
     std::size_t frames = 0;
     double busy = 0;
     bool first = true;
@@ -284,10 +306,10 @@ void setup_stream(CLI::App& sub) {
     std::fprintf(stderr,
                  "stream: %zu frames x %zu channels through %zu taps (%s)\n"
                  "stream: latency %zu samples (%.3f ms at %d Hz); real-time factor %.4f (%.0fx faster than real time)\n"
-                 "stream: per block of %zu: median %.1f us, worst %.1f us, deadline %.1f us, %zu over it\n",
+                 "stream: per block of %zu: median %.1f us, worst %.1f us, deadline %.1f us, %zu over it (%s)\n",
                  frames, C, ir.frames(), cs[0].plan().describe().c_str(), cs[0].latency(), 1e3 * double(cs[0].latency()) / o->rate,
                  o->rate, audio > 0 ? busy / audio : 0.0, busy > 0 ? audio / busy : 0.0, B, median * 1e6, worst * 1e6,
-                 deadline * 1e6, late);
+                 deadline * 1e6, late, scheduling.c_str());
   });
 }
 
