@@ -2,6 +2,8 @@
 
 #include <fftw3.h>
 
+#include <cstdint>
+#include <cstring>
 #include <map>
 #include <mutex>
 #include <tuple>
@@ -101,6 +103,21 @@ template <class R>
 void FftwPlan<R>::execute(const void* in, void* out) const {
   using A = Api<R>;
   using C = typename A::Complex;
+  // FFTW's new-array execute needs buffers aligned as the planning ones (64 bytes here): its
+  // SIMD codelets may assume it, and whether they are chosen depends on the planner's history
+  // (found: a batch of kernels whose spectra sit an odd number of bins apart crashed once an
+  // earlier plan of the same size had been made). A misaligned call goes through aligned copies.
+  auto misaligned = [](const void* p) { return reinterpret_cast<std::uintptr_t>(p) % 64 != 0; };
+  if (misaligned(in) || misaligned(out)) {
+    const bool real_in = kind_ == FftKind::R2C, real_out = kind_ == FftKind::C2R;
+    const std::size_t in_bytes = (real_in ? real_ : cplx_) * (real_in ? sizeof(R) : sizeof(C));
+    const std::size_t out_bytes = (real_out ? real_ : cplx_) * (real_out ? sizeof(R) : sizeof(C));
+    AlignedVector<std::complex<R>> a((in_bytes + sizeof(C) - 1) / sizeof(C)), b((out_bytes + sizeof(C) - 1) / sizeof(C));
+    std::memcpy(a.data(), in, in_bytes);
+    execute(a.data(), b.data());
+    std::memcpy(out, b.data(), out_bytes);
+    return;
+  }
   void* i = const_cast<void*>(in);
   switch (kind_) {
     case FftKind::R2C: A::exec_r2c(plan_, static_cast<R*>(i), static_cast<C*>(out)); break;

@@ -28,7 +28,8 @@ class FftwPlan {
   ~FftwPlan();
   FftwPlan(const FftwPlan&) = delete;
   FftwPlan& operator=(const FftwPlan&) = delete;
-  // in/out: 64-byte aligned (AlignedVector storage), not overlapping. C2R destroys `in`.
+  // in/out: not overlapping; C2R destroys `in`. Buffers not 64-byte aligned (AlignedVector
+  // storage is) are transformed through aligned copies, as FFTW's new-array execute requires.
   void execute(const void* in, void* out) const;
   std::size_t real_size() const { return real_; }     // points of the grid
   std::size_t complex_size() const { return cplx_; }  // complex bins (halved last axis for R2C/C2R)

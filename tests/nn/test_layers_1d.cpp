@@ -274,6 +274,15 @@ TEST(SpectralConv1D, MatchesTheDftDefinitionCountsAsFnoAndItsGradients) {
     Tensor x = random_tensor({2, c.L, c.C}, 43);
     fctest::expect_close(layer.call(x), spectral1d_reference(x, w[0]->value, w[1]->value, c.F, c.M), 1e-5, "SpectralConv1D");
     fctest::check_layer_gradients(layer, x, 44);
+    // With an activation: applied once, and its derivative in the gradients.
+    SpectralConv1D act(c.F, c.M, {.activation = "tanh"});
+    act.build({c.L, c.C});
+    act.weights()[0]->value = w[0]->value;
+    act.weights()[1]->value = w[1]->value;
+    std::vector<double> want = spectral1d_reference(x, w[0]->value, w[1]->value, c.F, c.M);
+    for (double& v : want) v = std::tanh(v);
+    fctest::expect_close(act.call(x), want, 1e-5, "SpectralConv1D tanh");
+    fctest::check_layer_gradients(act, x, 45);
   }
   SpectralConv1D big(2, 10);
   EXPECT_NE(message([&] { big.build({16, 1}); }).find("modes 10 is larger than the spectrum of a length-16 signal: at most 9"),

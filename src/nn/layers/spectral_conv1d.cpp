@@ -87,7 +87,7 @@ void SpectralConv1D::call_impl(const Tensor& x, Tensor& y, bool) {
       }
     }
   }
-  activation_forward(activation_, y.data(), y.size(), F);
+  // The activation: Layer::call applies it (this layer does not fuse it).
 }
 
 void SpectralConv1D::backward_impl(const Tensor& dz, Tensor* dx) {
