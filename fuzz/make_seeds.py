@@ -95,6 +95,11 @@ def main(name, out):
     elif name == "wav":
         for f in sorted((FIX / "wav").glob("*.wav")):
             shutil.copy(f, out / f.name)
+    elif name == "csv":
+        put("header.csv", b"left, right\n0.5,-1\n1e-3,2.25\n")
+        put("plain.csv", b"1\n2\n3.5\n-4e7\n")
+        put("blank_lines.csv", b"a,b,c\n\n1,2,3\n\n4,5,6\n")
+        put("ragged.csv", b"1,2\n3\n")
     elif name == "h5_structured":
         rng = random.Random(14)
         for i in range(16):

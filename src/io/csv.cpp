@@ -65,7 +65,7 @@ CsvSignal parse_csv(const std::string& text, const std::string& what) {
       if (!number(fields[i], &values[i]))
         throw Error("read_csv: " + what + ": line " + std::to_string(lineno) + ", column " + std::to_string(i + 1) +
                     ": expected a number, got '" + trim(fields[i]).substr(0, 40) + "'");
-      if (!std::isfinite(values[i]) || std::fabs(values[i]) > 3.4028234663852886e38)
+      if (!std::isfinite(float(values[i])))  // rounds to a finite float32
         throw Error("read_csv: " + what + ": line " + std::to_string(lineno) + ", column " + std::to_string(i + 1) +
                     ": expected a finite float32 value, got '" + trim(fields[i]) + "'");
       data.push_back(float(values[i]));
@@ -83,12 +83,20 @@ CsvSignal read_csv(const std::string& path) {
   return parse_csv(std::string(bytes.begin(), bytes.end()), "'" + path + "'");
 }
 
-void write_csv(const std::string& path, const Audio& signal, const std::vector<std::string>& names) {
+std::string format_csv(const Audio& signal, const std::vector<std::string>& names) {
   const std::size_t rows = signal.frames(), columns = signal.channels();
   if (!names.empty() && names.size() != columns)
     throw Error("write_csv: " + std::to_string(names.size()) + " column names for " + std::to_string(columns) + " columns");
   std::string text;
-  for (std::size_t c = 0; c < names.size(); ++c) text += (c ? "," : "") + names[c];
+  bool all_numbers = true;
+  for (std::size_t c = 0; c < names.size(); ++c) {
+    double v;
+    if (names[c].empty() || names[c] != trim(names[c]) || names[c].find_first_of(",\n\r") != std::string::npos)
+      throw Error("write_csv: column name '" + names[c] + "' is empty, padded, or holds a comma or a line break");
+    all_numbers &= number(names[c], &v);
+    text += (c ? "," : "") + names[c];
+  }
+  if (!names.empty() && all_numbers) throw Error("write_csv: column names that are all numbers would read back as data");
   if (!names.empty()) text += "\n";
   char buf[32];
   const float* s = signal.samples.data_as<float>();
@@ -100,6 +108,11 @@ void write_csv(const std::string& path, const Audio& signal, const std::vector<s
     }
     text += "\n";
   }
+  return text;
+}
+
+void write_csv(const std::string& path, const Audio& signal, const std::vector<std::string>& names) {
+  const std::string text = format_csv(signal, names);
   write_file_atomic(path, std::vector<unsigned char>(text.begin(), text.end()), "write_csv");
 }
 

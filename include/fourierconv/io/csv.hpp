@@ -23,6 +23,9 @@ struct CsvSignal {
 
 CsvSignal read_csv(const std::string& path);
 CsvSignal parse_csv(const std::string& text, const std::string& what);
+// The text write_csv writes. Column names may not hold ',', '\n' or '\r', nor be empty or a
+// number (they would not read back as a header): Error.
+std::string format_csv(const Audio& signal, const std::vector<std::string>& names = {});
 void write_csv(const std::string& path, const Audio& signal, const std::vector<std::string>& names = {});
 
 }  // namespace fourierconv::io
