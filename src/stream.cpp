@@ -22,28 +22,27 @@ using Floats = AlignedVector<float>;
 using Spectra = AlignedVector<Complex>;
 
 // Spectra are kept split: a slot of `stride` complex values holds the real parts of its
-// bins, then (stride floats later) the imaginary parts, so that the products below are plain
-// vector multiply-adds. FFTW's interleaved spectra are split and joined around the transforms.
-FC_MULTIVERSION void split(const Complex* in, float* re, std::size_t n, std::size_t stride) {
-  const float* f = reinterpret_cast<const float*>(in);
-  float* im = re + stride;
-  for (std::size_t j = 0; j < n; ++j) re[j] = f[2 * j], im[j] = f[2 * j + 1];
-  for (std::size_t j = n; j < stride; ++j) re[j] = 0.0f, im[j] = 0.0f;
-}
-FC_MULTIVERSION void join(const float* re, std::size_t n, std::size_t stride, Complex* out) {
-  float* f = reinterpret_cast<float*>(out);
-  const float* im = re + stride;
-  for (std::size_t j = 0; j < n; ++j) f[2 * j] = re[j], f[2 * j + 1] = im[j];
-}
+// bins, then (stride floats later) the imaginary parts (SplitFftPlan writes and reads them so),
+// so that the products below are plain vector multiply-adds.
 
-// acc += x * h over n bins of split spectra (each: stride reals, then stride imaginaries).
-FC_MULTIVERSION void multiply_add(const float* __restrict x, const float* __restrict h, float* __restrict acc,
-                                  std::size_t n, std::size_t stride) {
-  const float *xi = x + stride, *hi = h + stride;
+// acc += sum_e x[e] * h[e] over the first n bins of split spectra (each: stride reals, then
+// stride imaginaries; n and stride multiples of 16). Each chunk of 16 bins is summed over every
+// term before it is stored: one pass over acc, not one per term.
+FC_MULTIVERSION void multiply_add_many(const float* const* x, const float* const* h, std::size_t terms, float* __restrict acc,
+                                       std::size_t n, std::size_t stride) {
+  constexpr std::size_t W = 16;
   float* ai = acc + stride;
-  for (std::size_t j = 0; j < n; ++j) {
-    acc[j] += x[j] * h[j] - xi[j] * hi[j];
-    ai[j] += x[j] * hi[j] + xi[j] * h[j];
+  for (std::size_t j = 0; j < n; j += W) {
+    float sr[W], si[W];
+    for (std::size_t l = 0; l < W; ++l) sr[l] = acc[j + l], si[l] = ai[j + l];
+    for (std::size_t e = 0; e < terms; ++e) {
+      const float *xr = x[e] + j, *xi = x[e] + stride + j, *hr = h[e] + j, *hi = h[e] + stride + j;
+      for (std::size_t l = 0; l < W; ++l) {
+        sr[l] += xr[l] * hr[l] - xi[l] * hi[l];
+        si[l] += xr[l] * hi[l] + xi[l] * hr[l];
+      }
+    }
+    for (std::size_t l = 0; l < W; ++l) acc[j + l] = sr[l], ai[j + l] = si[l];
   }
 }
 
@@ -57,9 +56,11 @@ FC_MULTIVERSION void fir_chunk(const float* h, std::size_t taps, const float* x,
   }
 }
 
-// Complex values between consecutive spectra of P + 1 bins: rounded up to 64 bytes, the
-// alignment FftPlan's transforms need for every spectrum.
-std::size_t spectrum_stride(std::size_t size) { return (size + 1 + 7) / 8 * 8; }
+// Complex values between consecutive spectra of P + 1 bins: SplitFftPlan(2P)'s stride (its
+// split halves are that many floats apart), a multiple of 16 (whole chunks for multiply_add_many).
+std::size_t spectrum_stride(std::size_t size) { return (size + 1 + 15) / 16 * 16; }
+// The bins multiply_add_many covers: P + 1 rounded up to its chunks (the padding bins are zero).
+std::size_t product_bins(std::size_t size) { return (size + 1 + 15) / 16 * 16; }
 
 }  // namespace
 
@@ -78,11 +79,11 @@ struct StreamConvolver::Impl {
   struct Stage {
     PartitionStage part;                   // offset relative to the engine (after the head)
     std::size_t blocks = 1;                // m = size / B: blocks per period
-    std::shared_ptr<const FftPlan> fft;    // real FFT of 2 size
+    std::shared_ptr<const SplitFftPlan> fft;  // real FFT of 2 size, split spectra
     std::vector<Floats> current, previous; // per input: this period's samples, the last one's
     std::size_t filled = 0;                // samples in `current`
     Spectra delay_line;                    // count slots x inputs x stride(), split
-    Spectra spectrum;                      // stride(): one interleaved spectrum, for FFTW
+    std::vector<const float*> xs, hs;      // count x inputs: the terms of one output's sum
     std::size_t newest = 0;                // slot of the newest spectrum
     Spectra acc[2];                        // outputs x stride(), split: the period's sums, for
                                            // the filter and (during a swap) the incoming one
@@ -149,11 +150,10 @@ StreamConvolver::Filter StreamConvolver::Impl::prepare(const float* h, std::size
   for (std::size_t p = 0; p < nout_ * nin_; ++p)
     for (std::size_t j = 0; j < D; ++j) f->head[p * D + j] = h[p * taps_ + (D - 1 - j)];
   for (const PartitionStage& s : plan.stages) {
-    auto fft = FftPlan::get({2 * s.size}, 1, FftRigor::Estimate);
+    auto fft = SplitFftPlan::get(2 * s.size);
     const std::size_t stride = spectrum_stride(s.size);
-    Spectra spec(s.count * nout_ * nin_ * stride);
+    Spectra spec(s.count * nout_ * nin_ * stride);  // zero: the padding bins stay so
     Floats buf(2 * s.size);
-    Spectra scratch(stride);
     const float scale = 1.0f / float(2 * s.size);
     for (std::size_t k = 0; k < s.count; ++k)
       for (std::size_t p = 0; p < nout_ * nin_; ++p) {
@@ -161,8 +161,8 @@ StreamConvolver::Filter StreamConvolver::Impl::prepare(const float* h, std::size
         const std::size_t start = s.offset + k * s.size;
         const std::size_t n = std::min(s.size, taps_ - std::min(taps_, start));
         for (std::size_t j = 0; j < n; ++j) buf[j] = h[p * taps_ + start + j] * scale;
-        fft->forward(buf.data(), scratch.data());
-        split(scratch.data(), reinterpret_cast<float*>(spec.data() + (k * nout_ * nin_ + p) * stride), s.size + 1, stride);
+        float* slot = reinterpret_cast<float*>(spec.data() + (k * nout_ * nin_ + p) * stride);
+        fft->forward(buf.data(), slot);
       }
     f->stages.push_back(std::move(spec));
   }
@@ -194,12 +194,14 @@ void StreamConvolver::Impl::build() {
     s.part = p;
     s.part.offset = p.offset - D;  // the engine filters h[D:] with latency B
     s.blocks = p.size / B;
-    s.fft = FftPlan::get({2 * p.size}, 1, FftRigor::Estimate);
+    s.fft = SplitFftPlan::get(2 * p.size);
+    FC_ASSERT(s.fft->stride() == s.stride());
     s.current.assign(nin, Floats(p.size, 0.0f));
     s.previous.assign(nin, Floats(p.size, 0.0f));
     s.delay_line.assign(p.count * nin * s.stride(), Complex(0));
     for (auto& a : s.acc) a.assign(nout * s.stride(), Complex(0));
-    s.spectrum.assign(s.stride(), Complex(0));
+    s.xs.assign(p.count * nin, nullptr);
+    s.hs.assign(p.count * nin, nullptr);
     s.window.assign(2 * p.size, 0.0f);
     reach = std::max(reach, s.part.offset + 2 * p.size + 2 * B);
     stages.push_back(std::move(s));
@@ -247,9 +249,8 @@ void StreamConvolver::Impl::transform_input(Stage& s) {
   for (std::size_t i = 0; i < nin; ++i) {
     std::memcpy(s.window.data(), s.previous[i].data(), P * sizeof(float));
     std::memcpy(s.window.data() + P, s.current[i].data(), P * sizeof(float));
-    s.fft->forward(s.window.data(), s.spectrum.data());
-    split(s.spectrum.data(), reinterpret_cast<float*>(s.delay_line.data() + (s.newest * nin + i) * s.stride()), s.bins(),
-          s.stride());
+    float* slot = reinterpret_cast<float*>(s.delay_line.data() + (s.newest * nin + i) * s.stride());
+    s.fft->forward(s.window.data(), slot);
   }
   std::swap(s.previous, s.current);  // `current` refills from the next block
   s.filled = 0;
@@ -258,15 +259,20 @@ void StreamConvolver::Impl::transform_input(Stage& s) {
 // acc[which] += sum over partitions [k0, k1) of (input spectrum k periods ago) x (partition k).
 void StreamConvolver::Impl::products(Stage& s, int which, const PreparedFilter& f, std::size_t index, std::size_t k0,
                                      std::size_t k1) {
-  const std::size_t K = s.part.count, bins = s.bins(), stride = s.stride();
+  const std::size_t K = s.part.count, stride = s.stride();
   const Spectra& H = f.stages[index];
-  for (std::size_t k = k0; k < k1; ++k) {
-    const std::size_t slot = (s.newest + K - k) % K;
-    for (std::size_t o = 0; o < nout; ++o)
-      for (std::size_t i = 0; i < nin; ++i)
-        multiply_add(reinterpret_cast<const float*>(s.delay_line.data() + (slot * nin + i) * stride),
-                     reinterpret_cast<const float*>(H.data() + ((k * nout + o) * nin + i) * stride),
-                     reinterpret_cast<float*>(s.acc[which].data() + o * stride), bins, stride);
+  for (std::size_t o = 0; o < nout; ++o) {
+    std::size_t terms = 0;
+    for (std::size_t k = k0; k < k1; ++k) {
+      const std::size_t slot = (s.newest + K - k) % K;
+      for (std::size_t i = 0; i < nin; ++i, ++terms) {
+        s.xs[terms] = reinterpret_cast<const float*>(s.delay_line.data() + (slot * nin + i) * stride);
+        s.hs[terms] = reinterpret_cast<const float*>(H.data() + ((k * nout + o) * nin + i) * stride);
+      }
+    }
+    if (terms)
+      multiply_add_many(s.xs.data(), s.hs.data(), terms, reinterpret_cast<float*>(s.acc[which].data() + o * stride),
+                        product_bins(s.part.size), stride);
   }
 }
 
@@ -274,8 +280,8 @@ void StreamConvolver::Impl::products(Stage& s, int which, const PreparedFilter& 
 void StreamConvolver::Impl::inverse_to_ring(Stage& s, int which, std::size_t start) {
   const std::size_t P = s.part.size;
   for (std::size_t o = 0; o < nout; ++o) {
-    join(reinterpret_cast<const float*>(s.acc[which].data() + o * s.stride()), s.bins(), s.stride(), s.spectrum.data());
-    s.fft->inverse_unscaled(s.spectrum.data(), s.window.data());
+    float* sum = reinterpret_cast<float*>(s.acc[which].data() + o * s.stride());
+    s.fft->inverse_unscaled(sum, s.window.data());  // the sums are refilled next period
     add_to_ring(which, o, start, s.window.data() + P, P);
   }
 }

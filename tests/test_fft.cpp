@@ -192,3 +192,26 @@ TEST(ComplexFftPlan, MatchesDoubleDftAndRoundTrips) {
 }
 
 }  // namespace
+
+TEST(SplitFftPlan, MatchesTheInterleavedTransformAndInvertsIt) {
+  for (std::size_t n : {1, 2, 3, 14, 15, 56, 64, 100, 2048}) {
+    SCOPED_TRACE(n);
+    auto split = SplitFftPlan::get(n, FftRigor::Estimate);
+    auto plain = FftPlan::get({n}, 1, FftRigor::Estimate);
+    ASSERT_EQ(split->bins(), n / 2 + 1);
+    ASSERT_EQ(split->stride() % 16, 0u);
+    AlignedVector<float> x(n), spec(2 * split->stride() + 16, -7.0f), y(n);
+    AlignedVector<Complex> c(n / 2 + 1);
+    for (std::size_t i = 0; i < n; ++i) x[i] = float(std::sin(1.3 * double(i)) + double(i % 3));
+    plain->forward(x.data(), c.data());
+    split->forward(x.data(), spec.data());
+    for (std::size_t k = 0; k < split->bins(); ++k) {
+      EXPECT_NEAR(spec[k], c[k].real(), 1e-4 * double(n));
+      EXPECT_NEAR(spec[split->stride() + k], c[k].imag(), 1e-4 * double(n));
+    }
+    for (std::size_t k = split->bins(); k < split->stride(); ++k) EXPECT_EQ(spec[k], -7.0f);  // padding not written
+    EXPECT_EQ(spec[2 * split->stride()], -7.0f);
+    split->inverse_unscaled(spec.data(), y.data());
+    for (std::size_t i = 0; i < n; ++i) EXPECT_NEAR(y[i] / float(n), x[i], 1e-5);
+  }
+}

@@ -109,6 +109,35 @@ class ComplexFftPlan {
   void* backward_plan_ = nullptr;
 };
 
+// Real 1-D transforms of n points whose half spectrum (n/2 + 1 bins) is kept split: the real
+// parts, then stride() floats later the imaginary parts (FFTW's guru split interface), so that
+// products of many such spectra are plain vector multiply-adds with no interleaving pass
+// (StreamConvolver's delay lines). stride() = bins rounded up to 16, so both halves stay 64-byte
+// aligned; FFTW's plans fix the distance between the halves, hence one layout for every call.
+// Same caching, alignment (64 bytes) and thread-safety rules as FftPlan.
+class SplitFftPlan {
+ public:
+  static std::shared_ptr<const SplitFftPlan> get(std::size_t n, FftRigor rigor = fft_rigor());
+  ~SplitFftPlan();
+  SplitFftPlan(const SplitFftPlan&) = delete;
+  SplitFftPlan& operator=(const SplitFftPlan&) = delete;
+  std::size_t size() const { return n_; }
+  std::size_t bins() const { return n_ / 2 + 1; }
+  std::size_t stride() const { return (bins() + 15) / 16 * 16; }
+  // spectrum[k] + i spectrum[stride() + k] = sum_t real[t] e^{-2 pi i k t / n}, k < bins();
+  // `real` is not modified; spectrum[bins(), stride()) and its imaginary twin are not written.
+  void forward(const float* real, float* spectrum) const;
+  // real[t] = the inverse of the full (Hermitian) spectrum, unscaled (n times numpy's irfft).
+  // Destroys the spectrum's bins.
+  void inverse_unscaled(float* spectrum, float* real) const;
+
+ private:
+  SplitFftPlan(std::size_t n, FftRigor rigor);
+  std::size_t n_;
+  void* forward_plan_ = nullptr;  // fftwf_plan
+  void* inverse_plan_ = nullptr;
+};
+
 // numpy-like one-shot transforms of a whole (h, w) float array (Estimate plans, no alignment
 // needed): rfft2 gives h*(w/2+1) bins, unscaled; irfft2 inverts it, scaled by 1/(h*w).
 std::vector<Complex> rfft2(const float* x, std::size_t h, std::size_t w);
