@@ -26,23 +26,22 @@ using Spectra = AlignedVector<Complex>;
 // so that the products below are plain vector multiply-adds.
 
 // acc += sum_e x[e] * h[e] over the first n bins of split spectra (each: stride reals, then
-// stride imaginaries; n and stride multiples of 16). Each chunk of 16 bins is summed over every
-// term before it is stored: one pass over acc, not one per term.
+// stride imaginaries; n a multiple of 16). The bins go in chunks of 256 whose sums stay in L1
+// while every term streams its chunk in: one pass over acc from memory instead of one per term,
+// and long contiguous runs for the prefetchers (a chunk per term at a time).
 FC_MULTIVERSION void multiply_add_many(const float* const* x, const float* const* h, std::size_t terms, float* __restrict acc,
                                        std::size_t n, std::size_t stride) {
-  constexpr std::size_t W = 16;
+  constexpr std::size_t kChunk = 256;
   float* ai = acc + stride;
-  for (std::size_t j = 0; j < n; j += W) {
-    float sr[W], si[W];
-    for (std::size_t l = 0; l < W; ++l) sr[l] = acc[j + l], si[l] = ai[j + l];
+  for (std::size_t j0 = 0; j0 < n; j0 += kChunk) {
+    const std::size_t j1 = std::min(n, j0 + kChunk);
     for (std::size_t e = 0; e < terms; ++e) {
-      const float *xr = x[e] + j, *xi = x[e] + stride + j, *hr = h[e] + j, *hi = h[e] + stride + j;
-      for (std::size_t l = 0; l < W; ++l) {
-        sr[l] += xr[l] * hr[l] - xi[l] * hi[l];
-        si[l] += xr[l] * hi[l] + xi[l] * hr[l];
+      const float *__restrict xr = x[e], *__restrict xi = x[e] + stride, *__restrict hr = h[e], *__restrict hi = h[e] + stride;
+      for (std::size_t j = j0; j < j1; ++j) {
+        acc[j] += xr[j] * hr[j] - xi[j] * hi[j];
+        ai[j] += xr[j] * hi[j] + xi[j] * hr[j];
       }
     }
-    for (std::size_t l = 0; l < W; ++l) acc[j + l] = sr[l], ai[j + l] = si[l];
   }
 }
 
