@@ -256,8 +256,8 @@ void setup_stream(CLI::App& sub) {
     std::string scheduling = "normal scheduling";
     if (o->realtime) scheduling = enter_realtime();
     times.reserve(1 << 20);
-    std::size_t frames = 0;
-    double busy = 0;
+    std::size_t frames = 0, block_frames = 0;
+    double busy = 0, block_time = 0;
     bool first = true;
     for (;;) {
       std::size_t n = 0;
@@ -292,7 +292,13 @@ void setup_stream(CLI::App& sub) {
         for (std::size_t j = 0; j < n; ++j) out[j * C + c] = ch_out[j];
       }
       const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      times.push_back(dt * (double(B) / double(n)));  // per block of B
+      // Per block of B: the calls' times summed until B frames have gone through (reads from a
+      // pipe may return less than a block; a call that completes a block does its whole work).
+      block_time += dt, block_frames += n;
+      if (block_frames >= B) {
+        times.push_back(block_time * double(B) / double(block_frames));
+        block_time = 0, block_frames = 0;
+      }
       busy += dt;
       frames += n;
       if (std::fwrite(out.data(), sizeof(float) * C, n, stdout) != n) throw Error("stream: cannot write standard output");
@@ -300,16 +306,19 @@ void setup_stream(CLI::App& sub) {
     }
     if (wav_in) wav_in->finish();
     const double audio = double(frames) / o->rate, deadline = double(B) / o->rate;
+    std::string late_at;  // the first late blocks, for the report
+    for (std::size_t i = 0, shown = 0; i < times.size() && shown < 5; ++i)
+      if (times[i] > deadline) late_at += (shown++ ? ", " : " at block ") + std::to_string(i) + " (" + std::to_string(int(times[i] * 1e6)) + " us)";
     std::sort(times.begin(), times.end());
     const double median = times.empty() ? 0 : times[times.size() / 2], worst = times.empty() ? 0 : times.back();
     const std::size_t late = std::size_t(std::count_if(times.begin(), times.end(), [&](double t) { return t > deadline; }));
     std::fprintf(stderr,
                  "stream: %zu frames x %zu channels through %zu taps (%s)\n"
                  "stream: latency %zu samples (%.3f ms at %d Hz); real-time factor %.4f (%.0fx faster than real time)\n"
-                 "stream: per block of %zu: median %.1f us, worst %.1f us, deadline %.1f us, %zu over it (%s)\n",
+                 "stream: per block of %zu: median %.1f us, worst %.1f us, deadline %.1f us, %zu over it%s (%s)\n",
                  frames, C, ir.frames(), cs[0].plan().describe().c_str(), cs[0].latency(), 1e3 * double(cs[0].latency()) / o->rate,
                  o->rate, audio > 0 ? busy / audio : 0.0, busy > 0 ? audio / busy : 0.0, B, median * 1e6, worst * 1e6,
-                 deadline * 1e6, late, scheduling.c_str());
+                 deadline * 1e6, late, late_at.c_str(), scheduling.c_str());
   });
 }
 
