@@ -146,7 +146,7 @@ std::vector<float> design_fir(const std::string& spec, double rate) {
   }
   const std::size_t edges = (kind == "lowpass" || kind == "highpass") ? 1 : (kind == "bandpass" || kind == "bandstop") ? 2 : 0;
   if (!edges) throw fail("unknown kind '" + kind + "'");
-  if (v.size() != edges && v.size() != edges + 1) throw fail("expected " + std::to_string(edges) + " frequencies and an optional tap count");
+  if (v.size() != edges && v.size() != edges + 1) throw fail(edges == 1 ? "expected 1 frequency and an optional tap count" : "expected 2 frequencies and an optional tap count");
   std::size_t taps = 101;
   if (v.size() == edges + 1) {
     if (!(v.back() >= 1 && v.back() <= 1e6 && v.back() == std::floor(v.back()))) throw fail("the tap count must be an integer from 1 to 1e6");

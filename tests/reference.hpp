@@ -5,15 +5,27 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "fourierconv/error.hpp"
 #include "fourierconv/memory_limit.hpp"
 #include "fourierconv/tensor.hpp"
 
 namespace fctest {
+
+// The message of the fourierconv::Error that f throws, or "no error".
+inline std::string message(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const fourierconv::Error& e) {
+    return e.what();
+  }
+  return "no error";
+}
 
 using fourierconv::Shape;
 using fourierconv::Tensor;

@@ -361,15 +361,36 @@ TEST(Cli, SignalFilesDesignedFirsAndResampling) {
            {dir() + "/sig.csv " + dir() + "/o.csv --filter lowpass:100", "the sample rate is unknown"},
            {dir() + "/sig.npy " + dir() + "/o.npy --filter lowpass:100", "give --rate for a .npy signal"},
            {dir() + "/sig.csv " + dir() + "/o.wav --filter lowpass:100 --ir " + dir() + "/ir16k.wav --rate 8000", "exactly one of --ir"},
-           {dir() + "/sig.npy " + dir() + "/o.wav --ir " + dir() + "/nan.npy", "expected finite values"},
+           {dir() + "/sig.npy " + dir() + "/o.wav --ir " + dir() + "/nan.npy", "--ir: expected finite float32 values"},
+           {dir() + "/big64.npy " + dir() + "/o.npy --filter lowpass:100 --rate 8000", "IN: expected finite float32 values"},
+           {dir() + "/chfirst.npy " + dir() + "/o.npy --filter lowpass:100 --rate 8000", "channels first?"},
+           {dir() + "/loud.npy " + dir() + "/o.csv --ir " + dir() + "/gain.npy", "the result overflows float32"},
            {dir() + "/sig.csv " + dir() + "/o.wav --ir " + dir() + "/ir16k.wav --resample", "a WAV file needs a sample rate"}}) {
-    if (want == "expected finite values") io::write_npy(dir() + "/nan.npy", Tensor({3}, NAN));
+    if (want == "--ir: expected finite float32 values") {
+      io::write_npy(dir() + "/nan.npy", Tensor({3}, NAN));
+      Array big(DType::Float64, {3});  // 1e300 has no float32
+      big.data_as<double>()[0] = 1e300;
+      io::write_npy(dir() + "/big64.npy", big);
+      io::write_npy(dir() + "/chfirst.npy", Tensor({2, 3000}));
+      io::write_npy(dir() + "/loud.npy", Tensor({4}, 3e38f));
+      io::write_npy(dir() + "/gain.npy", Tensor({1}, 4.0f));
+    }
     r = run("filter " + args);
     EXPECT_EQ(r.status, 1) << args;
     EXPECT_NE(r.output.find(want), std::string::npos) << args << "\n" << r.output;
   }
   EXPECT_FALSE(fs::exists(dir() + "/o.csv"));
   EXPECT_FALSE(fs::exists(dir() + "/o.wav"));
+  EXPECT_FALSE(fs::exists(dir() + "/o.npy"));
+  // PCM output clips what is beyond [-1, 1], and says so.
+  io::Audio loud;
+  loud.sample_rate = 8000;
+  loud.samples = Array(DType::Float32, {50, 1});
+  std::fill(loud.samples.data_as<float>(), loud.samples.data_as<float>() + 50, 0.5f);
+  io::write_wav(dir() + "/loud16.wav", loud, "PCM_16");
+  r = run("filter " + dir() + "/loud16.wav " + dir() + "/clipped.wav --ir " + dir() + "/gain.npy");
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("warning: 50 samples beyond [-1, 1] are clipped in the PCM_16 output"), std::string::npos) << r.output;
 }
 
 TEST(Cli, StreamReadsWavFromStandardInput) {
@@ -406,10 +427,18 @@ TEST(Cli, StreamReadsWavFromStandardInput) {
   // A WAV through a pipe without --input wav, a truncated WAV stream, a rate that contradicts it.
   std::vector<unsigned char> wav = io::read_file(dir() + "/in16.wav", "in");
   io::write_file_atomic(dir() + "/cut.wav", std::vector<unsigned char>(wav.begin(), wav.begin() + 3000), "cut");
+  std::vector<unsigned char> zero = wav;  // RIFF and data sizes 0, the samples still there
+  const auto data_at = std::search(zero.begin(), zero.end(), std::begin("data"), std::begin("data") + 4) - zero.begin();
+  std::fill(zero.begin() + 4, zero.begin() + 8, 0);
+  std::fill(zero.begin() + data_at + 4, zero.begin() + data_at + 8, 0);
+  io::write_file_atomic(dir() + "/zero.wav", zero, "zero");
   for (auto [cmd, want] : std::vector<std::pair<std::string, std::string>>{
            {"cat " + dir() + "/in16.wav | " + FOURIERCONV_CLI + " stream --ir " + dir() + "/h.npy --channels 2", "give --input wav"},
            {"cat " + dir() + "/cut.wav | " + FOURIERCONV_CLI + " stream --ir " + dir() + "/h.npy --input wav", "truncated"},
-           {std::string(FOURIERCONV_CLI) + " stream --ir " + dir() + "/h.npy --rate 44100 < " + dir() + "/in16.wav", "differs from the WAV stream's 8000 Hz"}}) {
+           {std::string(FOURIERCONV_CLI) + " stream --ir " + dir() + "/h.npy --rate 44100 < " + dir() + "/in16.wav", "differs from the WAV stream's 8000 Hz"},
+           // a truncated file redirected (seekable: libsndfile sees the lie at once), a header of size 0
+           {std::string(FOURIERCONV_CLI) + " stream --ir " + dir() + "/h.npy < " + dir() + "/cut.wav", "truncated"},
+           {std::string(FOURIERCONV_CLI) + " stream --ir " + dir() + "/h.npy < " + dir() + "/zero.wav", "declares no audio"}}) {
     const int rc = std::system((cmd + " > /dev/null 2> " + dir() + "/err.txt").c_str());
     EXPECT_NE(rc, 0) << cmd;
     std::vector<unsigned char> e = io::read_file(dir() + "/err.txt", "err");

@@ -4,19 +4,13 @@
 #include <cmath>
 
 #include "fourierconv/error.hpp"
+#include "reference.hpp"
 #include "fourierconv/io/csv.hpp"
 
 using namespace fourierconv;
 
 namespace {
-std::string message(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "no error";
-}
+using fctest::message;
 }  // namespace
 
 TEST(Csv, ColumnsWithAndWithoutAHeaderRoundTripExactly) {
@@ -30,6 +24,10 @@ TEST(Csv, ColumnsWithAndWithoutAHeaderRoundTripExactly) {
   io::CsvSignal b = io::parse_csv(io::format_csv(a.signal, a.names), "again");
   EXPECT_EQ(b.names, a.names);
   for (std::size_t i = 0; i < 6; ++i) EXPECT_EQ(b.signal.samples.data_as<float>()[i], s[i]);
+  // A UTF-8 byte-order mark is skipped, not read as a header.
+  io::CsvSignal bom = io::parse_csv("\xEF\xBB\xBF" "1,2\n3,4\n", "bom");
+  EXPECT_TRUE(bom.names.empty());
+  EXPECT_EQ(bom.signal.samples.shape(), (Shape{2, 2}));
   io::CsvSignal plain = io::parse_csv("1\n2\n0.1\n", "p");
   EXPECT_TRUE(plain.names.empty());
   EXPECT_EQ(plain.signal.samples.shape(), (Shape{3, 1}));
@@ -44,7 +42,10 @@ TEST(Csv, BadFilesGiveClearErrors) {
            {"1,2\n3,x\n", "line 2, column 2: expected a number, got 'x'"},
            {"1,nan\n", "expected a finite float32 value"},
            {"1,1e39\n", "expected a finite float32 value"},
-           {"a,b\n1,2\nc,d\n", "line 3, column 1: expected a number"}})
+           {"a,b\n1,2\nc,d\n", "line 3, column 1: expected a number"},
+           {"1,abc\n2,3\n", "line 1, column 2: expected a number"},   // a typo is no header
+           {"1\n0x10\n", "expected a number, got '0x10'"},
+           {"1;2\n3;4\n", "(the first line was read as the header)"}})
     EXPECT_NE(message([&] { io::parse_csv(text, "'f.csv'"); }).find(want), std::string::npos)
         << text << ": " << message([&] { io::parse_csv(text, "'f.csv'"); });
   io::Audio one;

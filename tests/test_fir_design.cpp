@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "fourierconv/error.hpp"
+#include "reference.hpp"
 #include "fourierconv/fir_design.hpp"
 #include "fourierconv/io/npy.hpp"
 #include "fourierconv/array.hpp"
@@ -23,14 +24,7 @@ void expect_near_all(const std::vector<T>& got, const std::vector<double>& want,
   for (std::size_t i = 0; i < got.size(); ++i) ASSERT_NEAR(double(got[i]), want[i], tol) << what << " [" << i << "]";
 }
 
-std::string message(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "no error";
-}
+using fctest::message;
 }  // namespace
 
 TEST(FirDesign, FirwinMatchesScipyForEveryBandKindAndWindow) {

@@ -29,10 +29,26 @@ std::string trim(const std::string& s) {
   return a == std::string::npos ? std::string() : s.substr(a, b - a + 1);
 }
 
-// The field as a number, or false.
+// For messages: bytes outside printable ASCII as \xNN.
+std::string printable(const std::string& s) {
+  std::string o;
+  for (unsigned char c : s) {
+    if (c >= 32 && c < 127) {
+      o += char(c);
+    } else {
+      char b[8];
+      std::snprintf(b, sizeof b, "\\x%02X", c);
+      o += b;
+    }
+  }
+  return o;
+}
+
+// The field as a decimal number (what strtod reads, hexadecimal excluded), or false.
 bool number(const std::string& field, double* v) {
   const std::string t = trim(field);
   if (t.empty()) return false;
+  if (t.find_first_of("xX") != std::string::npos) return false;  // hexadecimal (0x10), which strtod would take
   char* end = nullptr;
   *v = std::strtod(t.c_str(), &end);
   return end == t.c_str() + t.size();
@@ -48,23 +64,25 @@ CsvSignal parse_csv(const std::string& text, const std::string& what) {
   for (std::string line; std::getline(in, line);) {
     ++lineno;
     if (trim(line).empty()) continue;
+    if (lineno == 1 && line.rfind("\xEF\xBB\xBF", 0) == 0) line.erase(0, 3);  // a UTF-8 byte-order mark
     const std::vector<std::string> fields = split_fields(line);
     std::vector<double> values(fields.size());
-    bool all_numbers = true;
-    for (std::size_t i = 0; i < fields.size(); ++i) all_numbers &= number(fields[i], &values[i]);
-    if (columns == 0 && !all_numbers && out.names.empty() && rows == 0) {  // the header
+    bool any_number = false;
+    for (std::size_t i = 0; i < fields.size(); ++i) any_number |= number(fields[i], &values[i]);
+    if (columns == 0 && !any_number && rows == 0) {  // the header: no field is a number
       for (auto& f : fields) out.names.push_back(trim(f));
       columns = fields.size();
       continue;
     }
     if (columns == 0) columns = fields.size();
+    const std::string header_note = out.names.empty() ? "" : " (the first line was read as the header)";
     if (fields.size() != columns)
       throw Error("read_csv: " + what + ": line " + std::to_string(lineno) + " has " + std::to_string(fields.size()) +
-                  " fields, expected " + std::to_string(columns));
+                  " fields, expected " + std::to_string(columns) + header_note);
     for (std::size_t i = 0; i < fields.size(); ++i) {
       if (!number(fields[i], &values[i]))
         throw Error("read_csv: " + what + ": line " + std::to_string(lineno) + ", column " + std::to_string(i + 1) +
-                    ": expected a number, got '" + trim(fields[i]).substr(0, 40) + "'");
+                    ": expected a number, got '" + printable(trim(fields[i]).substr(0, 40)) + "'" + header_note);
       if (!std::isfinite(float(values[i])))  // rounds to a finite float32
         throw Error("read_csv: " + what + ": line " + std::to_string(lineno) + ", column " + std::to_string(i + 1) +
                     ": expected a finite float32 value, got '" + trim(fields[i]) + "'");

@@ -154,6 +154,12 @@ WavStreamReader::WavStreamReader(int fd, std::string what) : impl_(std::make_uni
   const int subtype = m.info.format & SF_FORMAT_SUBMASK;
   const sf_count_t bytes_per_frame = sf_count_t(m.info.channels) * (subtype == SF_FORMAT_PCM_16 ? 2 : subtype == SF_FORMAT_PCM_24 ? 3 : subtype == SF_FORMAT_DOUBLE ? 8 : 4);
   m.unknown_length = m.info.frames * bytes_per_frame >= sf_count_t(0xFFFFFFFFll) - bytes_per_frame;
+  // A file (not a pipe) whose header claims more than it holds: libsndfile says so in its log.
+  if (!m.unknown_length && log_says_truncated(m.s.get()))
+    throw Error(m.what + ": the header declares more audio than the file holds (truncated, or a lying size)");
+  if (m.info.frames == 0)
+    throw Error(m.what + ": the header declares no audio (a data size of 0, as writers that never fill it in leave it); "
+                         "send raw float32 frames instead");
 }
 
 WavStreamReader::~WavStreamReader() = default;

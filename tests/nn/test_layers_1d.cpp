@@ -22,14 +22,7 @@ namespace {
 using cd = std::complex<double>;
 constexpr double kPi = std::numbers::pi;
 
-std::string message(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "no error";
-}
+using fctest::message;
 
 // Keras's Conv1D: y[n,t,f] = b[f] + sum_{u,c} x[n, t*s + u*d - lo, c] K[u,c,f] (zeros outside),
 // with lo = 0 (valid), d(k-1) (causal) or Keras's 'same' split.

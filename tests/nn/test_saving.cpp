@@ -31,14 +31,7 @@ std::string read_text(const std::string& path) {
   return s;
 }
 
-std::string message(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "no error";
-}
+using fctest::message;
 
 class KerasFiles : public ::testing::TestWithParam<const char*> {};
 

@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 
 #include <cerrno>
+#include <cmath>
+#include <cstdint>
 #include <unistd.h>
 
 #include <cstring>
@@ -29,17 +31,33 @@ namespace fourierconv::cli {
 
 namespace {
 
+// A real .npy array of rank 1 or 2 as float32 (frames, channels), every value finite in float32
+// and at most 1024 channels (as WAV); errors name `what` and the expected `layout`.
+Array real_samples(Array a, const std::string& what, const std::string& layout) {
+  const std::string got = to_string(a.dtype()) + " of shape " + shape_to_string(a.shape());
+  if (a.dtype() == DType::Complex64 || a.dtype() == DType::Complex128 || (a.rank() != 1 && a.rank() != 2))
+    throw Error(what + ": expected real samples of shape " + layout + ", got " + got);
+  if (a.rank() == 1) a.reshape({a.shape()[0], 1});
+  if (a.shape()[1] > 1024)
+    throw Error(what + ": expected at most 1024 channels (the last axis), got " + got +
+                (a.shape()[0] < a.shape()[1] ? " (channels first? the layout is " + layout + ")" : std::string()));
+  Array f = Array::copy_of(a.view(), DType::Float32);
+  const float* v = f.data_as<float>();
+  for (std::size_t i = 0; i < f.size(); ++i)
+    if (!std::isfinite(v[i]))
+      throw Error(what + ": expected finite float32 values, got " + std::to_string(v[i]) + " at frame " +
+                  std::to_string(i / f.shape()[1]) + ", channel " + std::to_string(i % f.shape()[1]) +
+                  " (NaN or Inf, or beyond float32's range)");
+  return f;
+}
+
 // An impulse response: a WAV file (its rate is returned), or a .npy of shape (taps,) or
 // (taps, channels) (rate 0: unknown). Samples as (taps, channels) float32.
 io::Audio read_ir(const std::string& path) {
   if (ends_with(path, ".wav")) return io::read_wav(path);
   if (!ends_with(path, ".npy")) throw Error("--ir: expected a .wav or .npy file, got '" + path + "'");
-  Array a = read_any_array(path, "--ir");
-  if (a.rank() == 1) a.reshape({a.shape()[0], 1});
-  if (a.rank() != 2 || a.dtype() == DType::Complex64 || a.dtype() == DType::Complex128)
-    throw Error("--ir: expected real samples of shape (taps,) or (taps, channels), got " + shape_to_string(a.shape()));
   io::Audio ir;
-  ir.samples = Array::copy_of(a.view(), DType::Float32);
+  ir.samples = real_samples(read_any_array(path, "--ir"), "--ir", "(taps,) or (taps, channels)");
   return ir;
 }
 
@@ -83,21 +101,31 @@ SignalFile read_signal(const std::string& path) {
   } else if (ends_with(path, ".npy")) {
     Array a = read_any_array(path, "IN");
     f.one_d = a.rank() == 1;
-    if (f.one_d) a.reshape({a.shape()[0], 1});
-    if (a.rank() != 2 || a.dtype() == DType::Complex64 || a.dtype() == DType::Complex128)
-      throw Error("IN: expected a real signal of shape (N,) or (N, channels), got " + shape_to_string(a.shape()));
-    f.signal.samples = Array::copy_of(a.view(), DType::Float32);
+    f.signal.samples = real_samples(std::move(a), "IN", "(N,) or (N, channels)");
   } else {
     throw Error("IN: expected a .wav, .npy or .csv signal, got '" + path + "'");
   }
   if (f.signal.frames() == 0) throw Error("IN: '" + path + "' holds no samples");
+  if (f.signal.channels() > 1024) throw Error("IN: expected at most 1024 channels, got " + std::to_string(f.signal.channels()));
   return f;
 }
 
 void write_signal(const std::string& path, const SignalFile& like, io::Audio y, const std::string& encoding) {
+  const float* v = y.samples.data_as<float>();
+  std::size_t beyond_one = 0;
+  for (std::size_t i = 0; i < y.samples.size(); ++i) {
+    if (!std::isfinite(v[i]))
+      throw Error("OUT: the result overflows float32 at frame " + std::to_string(i / y.channels()) + " (" + std::to_string(v[i]) +
+                  "): scale the signal or the impulse response down; nothing was written");
+    beyond_one += std::fabs(v[i]) > 1.0f;
+  }
   if (ends_with(path, ".wav")) {
     if (y.sample_rate <= 0) throw Error("OUT: a WAV file needs a sample rate: give --rate");
-    io::write_wav(path, y, encoding.empty() ? (like.signal.encoding.empty() || like.signal.encoding == "DOUBLE" ? "FLOAT" : like.signal.encoding) : encoding);
+    const std::string enc = encoding.empty() ? (like.signal.encoding.empty() || like.signal.encoding == "DOUBLE" ? "FLOAT" : like.signal.encoding) : encoding;
+    if (enc != "FLOAT" && beyond_one)
+      std::fprintf(stderr, "filter: warning: %zu samples beyond [-1, 1] are clipped in the %s output (--encoding FLOAT keeps them)\n",
+                   beyond_one, enc.c_str());
+    io::write_wav(path, y, enc);
   } else if (ends_with(path, ".csv")) {
     io::write_csv(path, y, like.names.size() == y.channels() ? like.names : std::vector<std::string>{});
   } else if (ends_with(path, ".npy")) {
@@ -127,6 +155,43 @@ io::Audio resampled(const io::Audio& ir, int rate) {
 }
 
 }  // namespace
+
+// Per-block times of a stream of any length without allocating as it runs: a histogram of
+// 0.1 us bins up to 100 ms (the median to 0.1 us), the worst, the count over the deadline and
+// the first five late blocks.
+class BlockTimes {
+ public:
+  explicit BlockTimes(double deadline) : deadline_(deadline), bins_(1000000, 0) {}
+  void add(double seconds) {
+    const std::size_t bin = std::min<std::size_t>(bins_.size() - 1, std::size_t(seconds * 1e7));
+    ++bins_[bin];
+    worst_ = std::max(worst_, seconds);
+    if (seconds > deadline_) {
+      if (first_late_.size() < first_late_.capacity()) first_late_.emplace_back(count_, seconds);
+      ++late_;
+    }
+    ++count_;
+  }
+  double median() const {
+    std::size_t seen = 0;
+    for (std::size_t b = 0; b < bins_.size(); ++b)
+      if ((seen += bins_[b]) > count_ / 2) return (double(b) + 0.5) * 1e-7;
+    return 0;
+  }
+  double worst() const { return worst_; }
+  std::size_t late() const { return late_; }
+  const std::vector<std::pair<std::size_t, double>>& first_late() const { return first_late_; }
+
+ private:
+  double deadline_, worst_ = 0;
+  std::size_t count_ = 0, late_ = 0;
+  std::vector<std::uint32_t> bins_;
+  std::vector<std::pair<std::size_t, double>> first_late_ = [] {
+    std::vector<std::pair<std::size_t, double>> v;
+    v.reserve(5);
+    return v;
+  }();
+};
 
 // --realtime: lock memory and ask for SCHED_FIFO; returns what was granted, for the report.
 static std::string enter_realtime() {
@@ -252,10 +317,9 @@ void setup_stream(CLI::App& sub) {
     const std::size_t C = o->channels, B = o->block;
     std::vector<StreamConvolver> cs = convolvers(ir, C, StreamOptions{B, o->zero_latency, parse_partition_scheme(o->scheme)});
     std::vector<float> in(B * C), out(B * C), ch_in(B), ch_out(B);
-    std::vector<double> times;
+    BlockTimes times(double(B) / o->rate);
     std::string scheduling = "normal scheduling";
     if (o->realtime) scheduling = enter_realtime();
-    times.reserve(1 << 20);
     std::size_t frames = 0, block_frames = 0;
     double busy = 0, block_time = 0;
     bool first = true;
@@ -296,7 +360,7 @@ void setup_stream(CLI::App& sub) {
       // pipe may return less than a block; a call that completes a block does its whole work).
       block_time += dt, block_frames += n;
       if (block_frames >= B) {
-        times.push_back(block_time * double(B) / double(block_frames));
+        times.add(block_time * double(B) / double(block_frames));
         block_time = 0, block_frames = 0;
       }
       busy += dt;
@@ -306,12 +370,12 @@ void setup_stream(CLI::App& sub) {
     }
     if (wav_in) wav_in->finish();
     const double audio = double(frames) / o->rate, deadline = double(B) / o->rate;
+    const double median = times.median(), worst = times.worst();
+    const std::size_t late = times.late();
     std::string late_at;  // the first late blocks, for the report
-    for (std::size_t i = 0, shown = 0; i < times.size() && shown < 5; ++i)
-      if (times[i] > deadline) late_at += (shown++ ? ", " : " at block ") + std::to_string(i) + " (" + std::to_string(int(times[i] * 1e6)) + " us)";
-    std::sort(times.begin(), times.end());
-    const double median = times.empty() ? 0 : times[times.size() / 2], worst = times.empty() ? 0 : times.back();
-    const std::size_t late = std::size_t(std::count_if(times.begin(), times.end(), [&](double t) { return t > deadline; }));
+    for (std::size_t i = 0; i < times.first_late().size(); ++i)
+      late_at += (i ? ", " : " at block ") + std::to_string(times.first_late()[i].first) + " (" +
+                 std::to_string(int(times.first_late()[i].second * 1e6)) + " us)";
     std::fprintf(stderr,
                  "stream: %zu frames x %zu channels through %zu taps (%s)\n"
                  "stream: latency %zu samples (%.3f ms at %d Hz); real-time factor %.4f (%.0fx faster than real time)\n"

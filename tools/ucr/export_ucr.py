@@ -13,7 +13,7 @@ Usage: export_ucr.py NAME OUTDIR [--source DIR]
   folder of the aeon package installed beside this Python (make deps installs its wheel,
   without its dependencies, into build/venv: only its data files are used, never its code).
 
-The parser is ours: header lines start with '@', comments with '#'; after '@data' each line
+The parser is ours: header lines start with '@', comments with '#' or '%'; after '@data' each line
 is one case, dimensions separated by ':', values by ',', the class label last.
 """
 import argparse
@@ -38,7 +38,7 @@ def read_ts(path):
         in_data = False
         for lineno, raw in enumerate(f, 1):
             line = raw.strip()
-            if not line or line.startswith("#"):
+            if not line or line.startswith("#") or line.startswith("%"):
                 continue
             if not in_data:
                 if not line.startswith("@"):
