@@ -1,6 +1,8 @@
 // The CLI end to end: outputs, exit codes, error messages, and no partial output files.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <array>
 #include <cstdio>
 #include <cstring>
@@ -27,12 +29,19 @@ namespace {
 using fctest::CliResult;
 using fctest::run;
 
-// A folder per test: ctest runs the tests as parallel processes, and several write files of
-// the same name (c.npy, bad.npy).
+// A fresh folder per test and process: ctest runs the tests as parallel processes, several
+// write files of the same name (c.npy, bad.npy), and a test that checks that nothing was
+// written must not see an earlier run's files (the sanitizer runs share /tmp with make test).
 std::string dir() {
   const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-  std::string p = ::testing::TempDir() + "/fc_cli_" + (info ? std::string(info->name()) : std::string("global"));
-  fs::create_directories(p);
+  const std::string name = info ? std::string(info->name()) : std::string("global");
+  const std::string p = ::testing::TempDir() + "/fc_cli_" + name + "_" + std::to_string(::getpid());
+  static std::string made;
+  if (made != p) {
+    fs::remove_all(p);
+    fs::create_directories(p);
+    made = p;
+  }
   return p;
 }
 
