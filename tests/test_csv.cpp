@@ -51,7 +51,9 @@ TEST(Csv, BadFilesGiveClearErrors) {
   io::Audio one;
   one.samples = Array(DType::Float32, {2, 2});
   EXPECT_NE(message([&] { io::format_csv(one, {"a,b", "c"}); }).find("holds a comma"), std::string::npos);
-  EXPECT_NE(message([&] { io::format_csv(one, {"1", "2"}); }).find("would read back as data"), std::string::npos);
+  EXPECT_NE(message([&] { io::format_csv(one, {"a\tb", "c"}); }).find("control character"), std::string::npos);
+  EXPECT_NE(message([&] { io::format_csv(one, {"1", "b"}); }).find("would read back as data"), std::string::npos);
+  EXPECT_NE(message([&] { io::format_csv(one, {"\xEF\xBB\xBF" "2", "b"}); }).find("byte-order mark"), std::string::npos);
   EXPECT_NE(message([&] { io::format_csv(one, {"a"}); }).find("1 column names for 2 columns"), std::string::npos);
   EXPECT_NE(message([] { io::read_csv("/nonexistent/x.csv"); }).find("x.csv"), std::string::npos);
 }

@@ -1,5 +1,6 @@
 #include "fourierconv/io/csv.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -106,15 +107,16 @@ std::string format_csv(const Audio& signal, const std::vector<std::string>& name
   if (!names.empty() && names.size() != columns)
     throw Error("write_csv: " + std::to_string(names.size()) + " column names for " + std::to_string(columns) + " columns");
   std::string text;
-  bool all_numbers = true;
   for (std::size_t c = 0; c < names.size(); ++c) {
     double v;
-    if (names[c].empty() || names[c] != trim(names[c]) || names[c].find_first_of(",\n\r") != std::string::npos)
-      throw Error("write_csv: column name '" + names[c] + "' is empty, padded, or holds a comma or a line break");
-    all_numbers &= number(names[c], &v);
-    text += (c ? "," : "") + names[c];
+    const std::string& n = names[c];
+    const bool control = std::any_of(n.begin(), n.end(), [](unsigned char ch) { return ch < 32 || ch == 127; });
+    if (n.empty() || n != trim(n) || control || n.find(',') != std::string::npos || n.rfind("\xEF\xBB\xBF", 0) == 0)
+      throw Error("write_csv: column name '" + printable(n) +
+                  "' is empty, padded, starts with a byte-order mark, or holds a comma or a control character");
+    if (number(n, &v)) throw Error("write_csv: column name '" + n + "' is a number: the header would read back as data");
+    text += (c ? "," : "") + n;
   }
-  if (!names.empty() && all_numbers) throw Error("write_csv: column names that are all numbers would read back as data");
   if (!names.empty()) text += "\n";
   char buf[32];
   const float* s = signal.samples.data_as<float>();
