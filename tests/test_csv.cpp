@@ -35,7 +35,7 @@ TEST(Csv, ColumnsWithAndWithoutAHeaderRoundTripExactly) {
 }
 
 TEST(Csv, BadFilesGiveClearErrors) {
-  for (auto [text, want] : std::vector<std::pair<std::string, std::string>>{
+  for (const auto& [text_, want] : std::vector<std::pair<std::string, std::string>>{
            {"", "no rows of numbers"},
            {"a,b\n", "no rows of numbers"},
            {"1,2\n3\n", "line 2 has 1 fields, expected 2"},
@@ -45,9 +45,11 @@ TEST(Csv, BadFilesGiveClearErrors) {
            {"a,b\n1,2\nc,d\n", "line 3, column 1: expected a number"},
            {"1,abc\n2,3\n", "line 1, column 2: expected a number"},   // a typo is no header
            {"1\n0x10\n", "expected a number, got '0x10'"},
-           {"1;2\n3;4\n", "(the first line was read as the header)"}})
+           {"1;2\n3;4\n", "(the first line was read as the header)"}}) {
+    const std::string text = text_;  // a lambda cannot capture a structured binding (clang 14)
     EXPECT_NE(message([&] { io::parse_csv(text, "'f.csv'"); }).find(want), std::string::npos)
         << text << ": " << message([&] { io::parse_csv(text, "'f.csv'"); });
+  }
   io::Audio one;
   one.samples = Array(DType::Float32, {2, 2});
   EXPECT_NE(message([&] { io::format_csv(one, {"a,b", "c"}); }).find("holds a comma"), std::string::npos);

@@ -53,7 +53,7 @@ TEST(FirDesign, SpecsInHertzAndTheirErrors) {
   expect_near_all(design_fir("lowpass:1000,63", 8000), load("design_lowpass_1000_63_at_8000"), 1e-7, "lowpass spec");
   expect_near_all(design_fir("bandstop:1000,2000", 8000), load("design_bandstop_1000_2000_at_8000"), 1e-7, "bandstop spec");
   EXPECT_EQ(design_fir("highpass:300", 8000).size(), 101u);
-  for (auto [spec, want] : std::vector<std::pair<const char*, const char*>>{
+  for (const auto& [spec_, want] : std::vector<std::pair<const char*, const char*>>{
            {"lowpass", "no ':'"},
            {"notch:50", "unknown kind 'notch'"},
            {"lowpass:5000", "between 0 and the Nyquist frequency"},
@@ -62,8 +62,10 @@ TEST(FirDesign, SpecsInHertzAndTheirErrors) {
            {"bandpass:100", "expected 2 frequencies"},
            {"lowpass:100,2.5", "tap count must be an integer"},
            {"highpass:100,64", "needs an odd numtaps"},
-           {"bandpass:2000,1000", "strictly increasing"}})
+           {"bandpass:2000,1000", "strictly increasing"}}) {
+    const std::string spec = spec_;  // a lambda cannot capture a structured binding (clang 14)
     EXPECT_NE(message([&] { design_fir(spec, 8000); }).find(want), std::string::npos) << spec << ": " << message([&] { design_fir(spec, 8000); });
+  }
   EXPECT_NE(message([] { window_function("triangle", 5); }).find("expected hamming, hann"), std::string::npos);
   EXPECT_NE(message([] { window_function("kaiser:-1", 5); }).find("kaiser:BETA"), std::string::npos);
   EXPECT_NE(message([] { resample_poly({1.0f}, 0, 2); }).find("up and down must be >= 1"), std::string::npos);
