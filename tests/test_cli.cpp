@@ -304,6 +304,14 @@ TEST(Cli, CompareOnLabelledSignals) {
   r = run("compare --signals " + d + " --epochs 1 --verbose 0 --out " + dir() + "/cmp2");
   EXPECT_EQ(r.status, 1) << r.output;
   EXPECT_NE(r.output.find("y_test.npy: labels must be class indices"), std::string::npos) << r.output;
+  // NaN in a series is refused up front (not as a NaN loss several epochs later).
+  Tensor with_nan({16, 40}, 0.5f);
+  with_nan[77] = NAN;
+  io::write_npy(d + "/x_test.npy", with_nan);
+  io::write_npy(d + "/y_test.npy", Tensor({16}, 1.0f));
+  r = run("compare --signals " + d + " --epochs 1 --verbose 0 --out " + dir() + "/cmp4");
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_NE(r.output.find("x_test.npy: expected finite values, got nan in series 1"), std::string::npos) << r.output;
   // Images where signals are expected.
   io::write_npy(d + "/x_train.npy", Tensor({4, 5, 5, 1}));
   r = run("compare --signals " + d + " --epochs 1 --verbose 0 --out " + dir() + "/cmp3");

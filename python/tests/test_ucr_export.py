@@ -48,3 +48,8 @@ def test_parser_against_a_handwritten_file_and_its_errors(tmp_path):
     (src / "Toy_TEST.ts").write_text(body.replace("1,2,3", "1,?,3"))
     r = export("Toy", tmp_path / "out4", "--source", str(tmp_path / "src"))
     assert r.returncode != 0 and "export_ucr" in r.stderr
+
+
+def test_an_unknown_set_lists_the_available_ones(tmp_path):
+    r = export("NoSuchSet", tmp_path)
+    assert r.returncode != 0 and "no set named 'NoSuchSet'" in r.stderr and "GunPoint" in r.stderr

@@ -70,6 +70,10 @@ io::Dataset load_signals(const std::string& dir, std::size_t limit, std::size_t*
     if (x.rank() == 2) x.reshape({x.dim(0), x.dim(1), 1});
     if (x.rank() != 3 || x.dim(0) == 0)
       throw Error("compare: " + dir + "/" + name + ": expected signals of shape (N, L) or (N, L, C), got " + shape_to_string(x.shape()));
+    for (std::size_t i = 0; i < x.size(); ++i)
+      if (!std::isfinite(x[i]))
+        throw Error("compare: " + dir + "/" + name + ": expected finite values, got " + std::to_string(x[i]) + " in series " +
+                    std::to_string(i / (x.dim(1) * x.dim(2))));
     return limit && limit < x.dim(0) ? head_rows(x, limit) : x;
   };
   auto y_of = [&](const char* name, const Tensor& x) {
@@ -92,6 +96,13 @@ io::Dataset load_signals(const std::string& dir, std::size_t limit, std::size_t*
   for (const Tensor* y : {&d.y_train, &d.y_test})
     for (float v : *y) top = std::max(top, v);
   *classes = std::size_t(top) + 1;
+  std::vector<bool> trained(*classes, false);
+  for (float v : d.y_train) trained[std::size_t(v)] = true;
+  for (float v : d.y_test)
+    if (!trained[std::size_t(v)]) {
+      std::fprintf(stderr, "compare: warning: test class %zu never occurs in y_train.npy; no model can learn it\n", std::size_t(v));
+      break;
+    }
   return d;
 }
 

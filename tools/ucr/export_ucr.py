@@ -77,6 +77,9 @@ def main():
     ap.add_argument("--source", default=None)
     a = ap.parse_args()
     src = a.source or aeon_data_dir()
+    if not os.path.isfile(os.path.join(src, a.name, f"{a.name}_TRAIN.ts")):
+        have = sorted(d for d in os.listdir(src) if os.path.isfile(os.path.join(src, d, f"{d}_TRAIN.ts"))) if os.path.isdir(src) else []
+        sys.exit(f"export_ucr: no set named {a.name!r} in {src}; available: {', '.join(have) or 'none'}")
     try:
         xtr, ltr, header = read_ts(os.path.join(src, a.name, f"{a.name}_TRAIN.ts"))
         xte, lte, _ = read_ts(os.path.join(src, a.name, f"{a.name}_TEST.ts"))
