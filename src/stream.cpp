@@ -58,8 +58,6 @@ FC_MULTIVERSION void fir_chunk(const float* h, std::size_t taps, const float* x,
 // Complex values between consecutive spectra of P + 1 bins: SplitFftPlan(2P)'s stride (its
 // split halves are that many floats apart), a multiple of 16 (whole chunks for multiply_add_many).
 std::size_t spectrum_stride(std::size_t size) { return (size + 1 + 15) / 16 * 16; }
-// The bins multiply_add_many covers: P + 1 rounded up to its chunks (the padding bins are zero).
-std::size_t product_bins(std::size_t size) { return (size + 1 + 15) / 16 * 16; }
 
 }  // namespace
 
@@ -90,7 +88,6 @@ struct StreamConvolver::Impl {
     std::size_t step = 0;                  // block of the period in progress (0 .. m - 1)
     bool running = false;                  // a period has started
     bool incoming = false;                 // this period is computed for the incoming filter too
-    std::size_t bins() const { return part.size + 1; }
     std::size_t stride() const { return spectrum_stride(part.size); }
   };
   // A swap: Idle -> Parallel (from the boundary that accepts it, both filters are computed, the
@@ -271,7 +268,7 @@ void StreamConvolver::Impl::products(Stage& s, int which, const PreparedFilter& 
     }
     if (terms)
       multiply_add_many(s.xs.data(), s.hs.data(), terms, reinterpret_cast<float*>(s.acc[which].data() + o * stride),
-                        product_bins(s.part.size), stride);
+                        stride, stride);  // whole slots: the padding bins are zero
   }
 }
 

@@ -161,7 +161,7 @@ io::Audio resampled(const io::Audio& ir, int rate) {
 // the first five late blocks.
 class BlockTimes {
  public:
-  explicit BlockTimes(double deadline) : deadline_(deadline), bins_(1000000, 0) {}
+  explicit BlockTimes(double deadline) : deadline_(deadline), bins_(1000000, 0) { first_late_.reserve(5); }
   void add(double seconds) {
     const std::size_t bin = std::min<std::size_t>(bins_.size() - 1, std::size_t(seconds * 1e7));
     ++bins_[bin];
@@ -186,11 +186,7 @@ class BlockTimes {
   double deadline_, worst_ = 0;
   std::size_t count_ = 0, late_ = 0;
   std::vector<std::uint32_t> bins_;
-  std::vector<std::pair<std::size_t, double>> first_late_ = [] {
-    std::vector<std::pair<std::size_t, double>> v;
-    v.reserve(5);
-    return v;
-  }();
+  std::vector<std::pair<std::size_t, double>> first_late_;
 };
 
 // --realtime: lock memory and ask for SCHED_FIFO; returns what was granted, for the report.
