@@ -186,45 +186,6 @@ void FftPlan::inverse(Complex* spectrum, float* real) const {
   for (std::size_t i = 0; i < n; ++i) real[i] *= s;
 }
 
-std::shared_ptr<const SplitFftPlan> SplitFftPlan::get(std::size_t n, FftRigor rigor) {
-  if (n == 0 || n > (std::size_t(1) << 30)) throw Error("SplitFftPlan: expected 1 to 2^30 points, got " + std::to_string(n));
-  static std::map<std::pair<std::size_t, int>, std::shared_ptr<const SplitFftPlan>> cache;
-  std::lock_guard<std::mutex> lock(planner_mutex());
-  init_fftw_once();
-  const auto key = std::make_pair(n, static_cast<int>(rigor));
-  auto it = cache.find(key);
-  if (it != cache.end()) return it->second;
-  std::shared_ptr<const SplitFftPlan> plan(new SplitFftPlan(n, rigor));
-  cache.emplace(key, plan);
-  return plan;
-}
-
-SplitFftPlan::SplitFftPlan(std::size_t n, FftRigor rigor) : n_(n) {
-  AlignedVector<float> real(n), spec(2 * stride());  // scratch (Measure overwrites it), the calls' layout
-  fftwf_iodim dim{static_cast<int>(n), 1, 1};
-  const unsigned flags = rigor == FftRigor::Measure ? FFTW_MEASURE : FFTW_ESTIMATE;
-  float *re = spec.data(), *im = spec.data() + stride();
-  forward_plan_ = fftwf_plan_guru_split_dft_r2c(1, &dim, 0, nullptr, real.data(), re, im, flags);
-  inverse_plan_ = fftwf_plan_guru_split_dft_c2r(1, &dim, 0, nullptr, re, im, real.data(), flags | FFTW_DESTROY_INPUT);
-  if (!forward_plan_ || !inverse_plan_) throw Error("SplitFftPlan: FFTW could not plan a " + std::to_string(n) + "-point transform");
-}
-
-SplitFftPlan::~SplitFftPlan() {
-  std::lock_guard<std::mutex> lock(planner_mutex());
-  if (forward_plan_) fftwf_destroy_plan(static_cast<fftwf_plan>(forward_plan_));
-  if (inverse_plan_) fftwf_destroy_plan(static_cast<fftwf_plan>(inverse_plan_));
-}
-
-void SplitFftPlan::forward(const float* real, float* spectrum) const {
-  FC_ASSERT(fftwf_alignment_of(const_cast<float*>(real)) == 0 && fftwf_alignment_of(spectrum) == 0);
-  fftwf_execute_split_dft_r2c(static_cast<fftwf_plan>(forward_plan_), const_cast<float*>(real), spectrum, spectrum + stride());
-}
-
-void SplitFftPlan::inverse_unscaled(float* spectrum, float* real) const {
-  FC_ASSERT(fftwf_alignment_of(real) == 0 && fftwf_alignment_of(spectrum) == 0);
-  fftwf_execute_split_dft_c2r(static_cast<fftwf_plan>(inverse_plan_), spectrum, spectrum + stride(), real);
-}
-
 std::shared_ptr<const ComplexFftPlan> ComplexFftPlan::get(std::size_t h, std::size_t w, FftRigor rigor) {
   if (h == 0 || w == 0)
     throw Error("ComplexFftPlan: dimensions must be positive, got " + std::to_string(h) + "x" + std::to_string(w));

@@ -27,15 +27,32 @@ using Spectra = AlignedVector<Complex>;
 
 // acc += sum_e x[e] * h[e] over the first n bins of split spectra (each: stride reals, then
 // stride imaginaries; n a multiple of 16). The bins go in chunks of 256 whose sums stay in L1
-// while every term streams its chunk in: one pass over acc from memory instead of one per term,
-// and long contiguous runs for the prefetchers (a chunk per term at a time).
+// while the terms stream their chunks in, four terms per pass over the chunk (the sums are
+// read and written once per four terms: a 16k-tap stream at B = 64, 27 terms, went from 30 to
+// 26 ns per sample), each term's chunk a contiguous run for the prefetchers.
 FC_MULTIVERSION void multiply_add_many(const float* const* x, const float* const* h, std::size_t terms, float* __restrict acc,
                                        std::size_t n, std::size_t stride) {
   constexpr std::size_t kChunk = 256;
-  float* ai = acc + stride;
+  float* __restrict ai = acc + stride;
   for (std::size_t j0 = 0; j0 < n; j0 += kChunk) {
     const std::size_t j1 = std::min(n, j0 + kChunk);
-    for (std::size_t e = 0; e < terms; ++e) {
+    std::size_t e = 0;
+    for (; e + 4 <= terms; e += 4) {
+      const float *__restrict xr0 = x[e], *__restrict xi0 = x[e] + stride, *__restrict hr0 = h[e], *__restrict hi0 = h[e] + stride;
+      const float *__restrict xr1 = x[e + 1], *__restrict xi1 = x[e + 1] + stride, *__restrict hr1 = h[e + 1],
+                  *__restrict hi1 = h[e + 1] + stride;
+      const float *__restrict xr2 = x[e + 2], *__restrict xi2 = x[e + 2] + stride, *__restrict hr2 = h[e + 2],
+                  *__restrict hi2 = h[e + 2] + stride;
+      const float *__restrict xr3 = x[e + 3], *__restrict xi3 = x[e + 3] + stride, *__restrict hr3 = h[e + 3],
+                  *__restrict hi3 = h[e + 3] + stride;
+      for (std::size_t j = j0; j < j1; ++j) {
+        acc[j] += (xr0[j] * hr0[j] - xi0[j] * hi0[j]) + (xr1[j] * hr1[j] - xi1[j] * hi1[j]) +
+                  ((xr2[j] * hr2[j] - xi2[j] * hi2[j]) + (xr3[j] * hr3[j] - xi3[j] * hi3[j]));
+        ai[j] += (xr0[j] * hi0[j] + xi0[j] * hr0[j]) + (xr1[j] * hi1[j] + xi1[j] * hr1[j]) +
+                 ((xr2[j] * hi2[j] + xi2[j] * hr2[j]) + (xr3[j] * hi3[j] + xi3[j] * hr3[j]));
+      }
+    }
+    for (; e < terms; ++e) {
       const float *__restrict xr = x[e], *__restrict xi = x[e] + stride, *__restrict hr = h[e], *__restrict hi = h[e] + stride;
       for (std::size_t j = j0; j < j1; ++j) {
         acc[j] += xr[j] * hr[j] - xi[j] * hi[j];
@@ -148,7 +165,7 @@ StreamConvolver::Filter StreamConvolver::Impl::prepare(const float* h, std::size
   for (const PartitionStage& s : plan.stages) {
     auto fft = SplitFftPlan::get(2 * s.size);
     const std::size_t stride = spectrum_stride(s.size);
-    Spectra spec(s.count * nout_ * nin_ * stride);  // zero: the padding bins stay so
+    Spectra spec(s.count * nout_ * nin_ * stride);  // forward() zeroes the padding bins
     Floats buf(2 * s.size);
     const float scale = 1.0f / float(2 * s.size);
     for (std::size_t k = 0; k < s.count; ++k)
