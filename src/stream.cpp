@@ -368,12 +368,16 @@ void StreamConvolver::Impl::boundary() {
   if (mix) phase = Phase::Crossfade;
   const std::size_t mask = ring_size - 1;
   for (std::size_t o = 0; o < nout; ++o) {
-    float *r0 = ring[0][o].data(), *r1 = ring[1][o].data();
-    for (std::size_t j = 0; j < B; ++j) {
-      const std::size_t pos = (time - B + j) & mask;
-      out_block[o][j] = mix ? (1.0f - ramp[j]) * r0[pos] + ramp[j] * r1[pos] : r0[pos];
-      r0[pos] = 0.0f;
-      r1[pos] = 0.0f;
+    float *r0 = ring[0][o].data(), *r1 = ring[1][o].data(), *y = out_block[o].data();
+    for (std::size_t j = 0; j < B;) {  // in at most two runs: the ring wraps at most once
+      const std::size_t pos = (time - B + j) & mask, c = std::min(B - j, ring_size - pos);
+      if (mix)
+        for (std::size_t t = 0; t < c; ++t) y[j + t] = (1.0f - ramp[j + t]) * r0[pos + t] + ramp[j + t] * r1[pos + t];
+      else
+        std::memcpy(y + j, r0 + pos, c * sizeof(float));
+      std::memset(r0 + pos, 0, c * sizeof(float));
+      std::memset(r1 + pos, 0, c * sizeof(float));
+      j += c;
     }
   }
 }
