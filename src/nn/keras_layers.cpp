@@ -73,8 +73,8 @@ std::string activation_of(const Ctx& c, const json& cfg, const std::string& laye
   std::string a = cfg.at("activation").get<std::string>();
   try {
     parse_activation(a);
-  } catch (const Error&) {
-    bad(c, layer + ": unsupported activation '" + a + "' (supported: linear, relu, sigmoid, tanh, softmax)");
+  } catch (const Error& e) {
+    bad(c, layer + ": unsupported " + std::string(e.what()));
   }
   return a;
 }

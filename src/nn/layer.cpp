@@ -53,9 +53,13 @@ const Tensor& Layer::call(const Tensor& x, bool training) {
   y_.resize(ys);
   if (x.dim(0) == 0) return y_;  // an empty batch gives an empty batch, as in Keras and PyTorch
   call_impl(x, y_, training);
-  if (!fuses_activation())
-    activation_forward(activation_, y_.data(), y_.size(), output_shape_.empty() ? 1 : output_shape_.back());
+  if (!fuses_activation()) apply_activation(y_, output_shape_.empty() ? 1 : output_shape_.back());
   return y_;
+}
+
+void Layer::apply_activation(Tensor& y, std::size_t last) {
+  if (needs_preactivation(activation_)) z_ = y;
+  activation_forward(activation_, y.data(), y.size(), last);
 }
 
 const Tensor& Layer::backward(const Tensor& dy, bool need_input_grad, bool through_activation) {
@@ -93,7 +97,12 @@ const Tensor& Layer::backward(const Tensor& dy, bool need_input_grad, bool throu
 const Tensor& Layer::activation_gradient(const Tensor& dy) {
   if (backward_activation_ == Activation::Linear) return dy;
   dz_.resize(dy.shape());
-  activation_backward(backward_activation_, y_.data(), dy.data(), dz_.data(), dy.size(), output_shape_.back());
+  const bool with_z = needs_preactivation(backward_activation_) && z_.size() == y_.size();
+  if (needs_preactivation(backward_activation_) && !with_z)
+    throw Error(name_ + " (" + class_name() + "): backward of " + to_string(backward_activation_) +
+                " needs the pre-activation of the last call(), which this layer did not keep");
+  activation_backward(backward_activation_, y_.data(), with_z ? z_.data() : nullptr, dy.data(), dz_.data(), dy.size(),
+                      output_shape_.back());
   return dz_;
 }
 

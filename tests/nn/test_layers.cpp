@@ -98,7 +98,7 @@ TEST(Conv2D, ReluActivationGradient) {
 TEST(Conv2D, BadArgumentsAndInputs) {
   EXPECT_THROW(Conv2D(0, {3, 3}), Error);
   EXPECT_THROW(Conv2D(4, {3, 3}, {.padding = "full"}), Error);
-  EXPECT_THROW(Conv2D(4, {3, 3}, {.activation = "swish"}), Error);
+  EXPECT_THROW(Conv2D(4, {3, 3}, {.activation = "mish"}), Error);
   Conv2D c(4, {5, 5});
   EXPECT_THROW(c.build({3, 3, 1}), Error);  // valid: kernel larger than the input
   EXPECT_THROW(c.build({28, 28}), Error);
@@ -185,28 +185,66 @@ TEST(Flatten, ChannelsLastOrder) {
   fctest::check_layer_gradients(f, x, 42);
 }
 
+// Each activation against its definition in double (Keras 3's, activations.hpp) and its
+// derivative by finite differences, on inputs spread over [-4, 4] (both branches of elu, selu,
+// relu6, hard_sigmoid), with Dense and Conv2D carrying them too (the fused path).
+double activation_reference(const std::string& a, double v) {
+  if (a == "relu") return std::max(0.0, v);
+  if (a == "relu6") return std::min(std::max(0.0, v), 6.0);
+  if (a == "sigmoid") return 1 / (1 + std::exp(-v));
+  if (a == "tanh") return std::tanh(v);
+  if (a == "elu") return v > 0 ? v : std::expm1(v);
+  if (a == "selu") return 1.0507009873554804934 * (v > 0 ? v : 1.6732632423543772848 * std::expm1(v));
+  if (a == "gelu") return 0.5 * v * (1 + std::erf(v / std::sqrt(2.0)));
+  if (a == "silu" || a == "swish") return v / (1 + std::exp(-v));
+  if (a == "softplus") return std::log1p(std::exp(v));
+  if (a == "softsign") return v / (1 + std::fabs(v));
+  if (a == "hard_sigmoid") return std::min(std::max(v + 3, 0.0), 6.0) / 6;
+  if (a == "exponential") return std::exp(v);
+  return v;
+}
+
 TEST(Activation, EveryActivationAndItsGradient) {
-  for (const char* a : {"linear", "relu", "sigmoid", "tanh", "softmax"}) {
+  for (const char* a : {"linear", "relu", "sigmoid", "tanh", "softmax", "elu", "selu", "gelu", "silu", "swish", "softplus",
+                        "softsign", "hard_sigmoid", "exponential", "relu6"}) {
+    SCOPED_TRACE(a);
     ActivationLayer l(a);
     l.build({3, 5});
     Tensor x = random_tensor({2, 3, 5}, 51);
+    for (std::size_t i = 0; i < x.size(); ++i) x[i] = x[i] * 4.0f + (i % 2 ? 0.37f : -0.41f);  // away from the kinks
     Tensor y = l.call(x);
     for (std::size_t r = 0; r < 6; ++r) {
       double m = -INFINITY, s = 0;
       for (std::size_t j = 0; j < 5; ++j) m = std::max(m, double(x[r * 5 + j]));
       for (std::size_t j = 0; j < 5; ++j) s += std::exp(x[r * 5 + j] - m);
       for (std::size_t j = 0; j < 5; ++j) {
-        double v = x[r * 5 + j], want = v;
-        if (std::string(a) == "relu") want = std::max(0.0, v);
-        if (std::string(a) == "sigmoid") want = 1 / (1 + std::exp(-v));
-        if (std::string(a) == "tanh") want = std::tanh(v);
-        if (std::string(a) == "softmax") want = std::exp(v - m) / s;
-        EXPECT_NEAR(y[r * 5 + j], want, 1e-6) << a;
+        const double v = x[r * 5 + j];
+        const double want = std::string(a) == "softmax" ? std::exp(v - m) / s : activation_reference(a, v);
+        EXPECT_NEAR(y[r * 5 + j], want, 1e-6 * std::max(1.0, std::fabs(want))) << a << " at " << v;
       }
     }
-    fctest::check_layer_gradients(l, x, 52);
+    // Kinks (relu6 at 0 and 6, hard_sigmoid at -3 and 3) stay 0.37 or more away from every x.
+    fctest::check_layer_gradients(l, x, 52, 1e-3, 3e-3, 2e-2, 30);
   }
-  EXPECT_THROW(ActivationLayer("gelu"), Error);
+  EXPECT_THROW(ActivationLayer("mish"), Error);
+  try {
+    ActivationLayer("geLU");
+    FAIL() << "a misspelled activation was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("gelu"), std::string::npos) << "the error lists the known names: " << e.what();
+  }
+}
+
+TEST(Activation, LayersThatFuseTheirActivationKeepThePreactivationForGeluAndSilu) {
+  for (const char* a : {"gelu", "silu", "elu"}) {
+    SCOPED_TRACE(a);
+    Dense d(4, {.activation = a});
+    d.build({6});
+    fctest::check_layer_gradients(d, random_tensor({3, 6}, 61), 62);
+    Conv2D c(3, {2, 2}, {.activation = a});
+    c.build({5, 4, 2});
+    fctest::check_layer_gradients(c, random_tensor({2, 5, 4, 2}, 63), 64);
+  }
 }
 
 TEST(Dropout, IdentityAtInferenceScaledMaskInTraining) {

@@ -45,10 +45,10 @@ TEST_P(KerasFiles, LoadPredictAndSummarizeAsKerasDoes) {
   EXPECT_EQ(m.summary_text({.line_length = 76}), read_text(kDir + name + "_summary.txt"));
 }
 
-INSTANTIATE_TEST_SUITE_P(Fixtures, KerasFiles, ::testing::Values("seed", "every_layer", "every_layer_1d", "global_1d", "global_2d"));
+INSTANTIATE_TEST_SUITE_P(Fixtures, KerasFiles, ::testing::Values("seed", "every_layer", "every_layer_1d", "global_1d", "global_2d", "activations"));
 
 TEST(Saving, LegacyKeras2H5FilesLoadWithTheSameWeights) {
-  for (std::string name : {"seed", "every_layer", "every_layer_1d", "global_1d", "global_2d"}) {
+  for (std::string name : {"seed", "every_layer", "every_layer_1d", "global_1d", "global_2d", "activations"}) {
     Sequential m = load_model(kDir + name + "_legacy.h5");
     Tensor x = io::read_npy(kDir + name + "_x.npy"), want = io::read_npy(kDir + name + "_pred.npy");
     fctest::expect_close(m.predict(x), fctest::to_double(want), 1e-5, name + " legacy .h5");

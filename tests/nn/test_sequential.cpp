@@ -134,7 +134,7 @@ TEST(Losses, GradientsMatchFiniteDifferences) {
   Loss ce = Loss::parse("sparse_categorical_crossentropy");
   Tensor dp({n, k}), dz({n, k}), fused({n, k});
   ce.gradient(s.data(), y.data(), n, k, dp.data());
-  activation_backward(Activation::Softmax, s.data(), dp.data(), dz.data(), n * k, k);
+  activation_backward(Activation::Softmax, s.data(), nullptr, dp.data(), dz.data(), n * k, k);
   ce.softmax_gradient(s.data(), y.data(), n, k, fused.data());
   for (std::size_t i = 0; i < n * k; ++i) EXPECT_NEAR(fused[i], dz[i], 1e-6);
 }

@@ -99,6 +99,14 @@ global_1d = keras.Sequential([
     keras.layers.Dense(2),
 ])
 save("global_1d", global_1d, rng1.standard_normal((3, 16, 2)))
+keras.backend.clear_session()
+acts = ["elu", "selu", "gelu", "swish", "softplus", "softsign", "hard_sigmoid", "relu6"]
+act_layers = [keras.Input((6, 5, 2)), keras.layers.Conv2D(4, (2, 2), activation="gelu"),
+              keras.layers.Conv2D(4, (2, 2), activation="silu"), keras.layers.Flatten()]
+for a in acts:
+    act_layers.append(keras.layers.Dense(6, activation=a))
+act_layers += [keras.layers.Activation("exponential"), keras.layers.Activation("elu"), keras.layers.Dense(3)]
+save("activations", keras.Sequential(act_layers), rng1.standard_normal((4, 6, 5, 2)))
 print("wrote", sorted(os.listdir(out)))
 if only:
     sys.exit(0)

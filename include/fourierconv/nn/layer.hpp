@@ -95,6 +95,10 @@ class Layer {
   Activation backward_activation() const { return backward_activation_; }
   // dz from dy through backward_activation(), as a separate pass (dy itself when Linear).
   const Tensor& activation_gradient(const Tensor& dy);
+  // Applies activation_ to y in place (rows of `last` values for softmax), first keeping the
+  // pre-activation when the derivative needs it (gelu, silu). call() does it; a layer that
+  // fuses its activation calls it for the activations it does not fuse.
+  void apply_activation(Tensor& y, std::size_t last);
 
   Weight& add_weight(std::string name, Shape shape, bool trainable = true);
   // Throws the error call() gives for an input of the wrong shape (or before build()).
@@ -110,6 +114,7 @@ class Layer {
   Shape input_shape_, output_shape_, declared_input_shape_;
   std::vector<std::unique_ptr<Weight>> weights_;
   Tensor y_, dz_, dx_;
+  Tensor z_;  // the pre-activation, for needs_preactivation(activation_)
   const Tensor* last_input_ = nullptr;
   Activation backward_activation_ = Activation::Linear;
 };

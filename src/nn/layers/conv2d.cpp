@@ -165,7 +165,7 @@ void Conv2D::call_impl(const Tensor& x, Tensor& y, bool training) {
   } else {
     conv::direct_forward(p, x.data(), w[0]->value.data(), bias, y.data(), fused_relu);
   }
-  if (!fused_relu) activation_forward(activation_, y.data(), y.size(), filters_);
+  if (!fused_relu) apply_activation(y, filters_);
 }
 
 void Conv2D::backward_impl(const Tensor& dy, Tensor* dx) {

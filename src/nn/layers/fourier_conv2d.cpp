@@ -144,7 +144,7 @@ void FourierConv2D::call_impl(const Tensor& x, Tensor& y, bool) {
   if (p.bank) {
     const bool relu = activation_ == Activation::Relu;
     p.bank->forward(x.data(), x.dim(0), p.C, y.data(), relu);
-    if (!relu) activation_forward(activation_, y.data(), y.size(), p.C * p.F);
+    if (!relu) apply_activation(y, p.C * p.F);
     return;
   }
   const std::size_t N = x.dim(0), H = p.H, W = p.W, C = p.C, F = p.F, Q = p.Q, nb = p.nb, CF = C * F, PQ = p.P * Q;
@@ -203,7 +203,7 @@ void FourierConv2D::call_impl(const Tensor& x, Tensor& y, bool) {
         }
     }
   }
-  activation_forward(activation_, y.data(), y.size(), CF);
+  apply_activation(y, CF);
 }
 
 void FourierConv2D::backward_impl(const Tensor& dy, Tensor* dx) {

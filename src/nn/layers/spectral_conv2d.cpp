@@ -242,7 +242,7 @@ FC_MULTIVERSION void SpectralConv2D::call_tuple(const Tensor& x, Tensor& y) {
       }
     }
   }
-  if (!relu) activation_forward(activation_, y.data(), y.size(), F);
+  if (!relu) apply_activation(y, F);
 }
 
 // The backward on a small grid: dL/dY on the modes from 8 filters per transform, the weight
@@ -388,7 +388,7 @@ void SpectralConv2D::call_impl(const Tensor& x, Tensor& y, bool) {
       }
     }
   }
-  activation_forward(activation_, y.data(), y.size(), F);
+  apply_activation(y, F);
 }
 
 void SpectralConv2D::backward_impl(const Tensor& dy, Tensor* dx) {
