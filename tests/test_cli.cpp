@@ -17,6 +17,7 @@
 #include "fourierconv/io/npy.hpp"
 #include "fourierconv/io/png.hpp"
 #include "fourierconv/io/wav.hpp"
+#include "fourierconv/nn.hpp"
 #include "fourierconv/signal.hpp"
 #include "cli_run.hpp"
 #include "reference.hpp"
@@ -116,13 +117,60 @@ TEST(Cli, TrainSaveThenSummaryEvaluatePredict) {
   io::write_npy(dir() + "/wrong.npy", fctest::random_tensor({5, 5}, 6));
   r = run("predict --model " + m + " " + dir() + "/wrong.npy");
   EXPECT_NE(r.status, 0);
-  EXPECT_NE(r.output.find("expects (N, 28, 28, 1)"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("input is (N, 28, 28, 1)"), std::string::npos) << r.output;
   r = run("evaluate --model seed-cnn");
   EXPECT_NE(r.status, 0);
   EXPECT_NE(r.output.find(".keras"), std::string::npos) << r.output;
   r = run("train --epochs 1 --limit 100 --save " + dir() + "/x.h5");
   EXPECT_NE(r.status, 0);
   EXPECT_FALSE(fs::exists(dir() + "/x.h5"));
+}
+
+// Models whose input is (28, 28), (784,) or (28, 28, 3), as TensorFlow's tutorials and
+// public files have them (issue 11): predict and evaluate feed them images and Fashion-MNIST
+// by the documented rules, with the same predictions as the data adapted by hand.
+TEST(Cli, PredictAndEvaluateAdaptImagesToTheModelsInput) {
+  using namespace fourierconv::nn;
+  const Tensor img = fctest::random_tensor({28, 28, 1}, 31, 0, 1);
+  io::write_npy(dir() + "/img3.npy", img);
+  struct Case {
+    std::string name;
+    Shape input;
+    Tensor adapted;  // img as the model takes it, made here by hand
+  };
+  Tensor flat = img.reshaped({1, 784}), gray = img.reshaped({1, 28, 28}), rgb({1, 28, 28, 3});
+  for (std::size_t p = 0; p < 784; ++p) rgb[3 * p] = rgb[3 * p + 1] = rgb[3 * p + 2] = img[p];
+  for (const Case& c : {Case{"hw", {28, 28}, gray}, Case{"flat", {784}, flat}, Case{"rgb", {28, 28, 3}, rgb}}) {
+    SCOPED_TRACE(c.name);
+    Sequential m;
+    if (c.input.size() == 3) {
+      m.add(Conv2D(2, {3, 3}, {.activation = "relu", .input_shape = c.input}));
+      m.add(Flatten());
+    } else {
+      m.add(Flatten({.input_shape = c.input}));
+    }
+    m.add(Dense(10, {.activation = "softmax"}));
+    const std::string path = dir() + "/adapt_" + c.name + ".keras";
+    save_model(m, path);
+    Tensor p = m.predict(c.adapted);
+    std::size_t best = 0;
+    for (std::size_t k = 1; k < 10; ++k)
+      if (p[k] > p[best]) best = k;
+    for (std::string input : {dir() + "/img3.npy"}) {
+      CliResult r = run("predict --model " + path + " " + input + " --top 1");
+      ASSERT_EQ(r.status, 0) << r.output;
+      EXPECT_NE(r.output.find("(class " + std::to_string(best) + ")"), std::string::npos) << r.output;
+    }
+    CliResult r = run("evaluate --model " + path + " --limit 50");
+    ASSERT_EQ(r.status, 0) << r.output;
+    EXPECT_NE(r.output.find("(50 images)"), std::string::npos) << r.output;
+  }
+  // No rule: (5, 5) data for a (28, 28) model names both shapes.
+  io::write_npy(dir() + "/small.npy", fctest::random_tensor({5, 5}, 32));
+  CliResult r = run("predict --model " + dir() + "/adapt_hw.keras " + dir() + "/small.npy");
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.output.find("input is (N, 28, 28)"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("(5, 5)"), std::string::npos) << r.output;
 }
 
 }  // namespace

@@ -31,4 +31,15 @@ void write_any_array(const std::string& path, const Array& a, int bit_depth, con
 // A .keras file (loaded) or a model name from the registry (built with seed 0).
 nn::Sequential open_model(const std::string& spec);
 
+// Data of samples shaped `data` (after the batch axis) fed to a model whose input is `model`,
+// by these rules, first that fits (documented in the README, "Feeding data to a model"):
+//   the same shape; (H, W, 1) data to an (H, W) model: the channel axis dropped; (H, W) to
+//   (H, W, 1): a channel axis added; (H, W) or (H, W, 1) to (H, W, 3): gray repeated into RGB;
+//   any data to a rank-1 model of as many values: flattened row-major (channels last, as
+//   Keras's Flatten and Reshape order them).
+// x: (N, data...), or with single = true possibly one sample without the batch axis (tried
+// after the batch reading). Returns x shaped (N, model...). No rule: an Error naming `what`,
+// the model's input and the data's shape.
+Tensor adapt_to_model_input(Tensor x, const Shape& model, const std::string& what, bool single = false);
+
 }  // namespace fourierconv::cli

@@ -24,6 +24,7 @@ void setup_evaluate(CLI::App& sub) {
     nn::Sequential m = open_model(o->model);
     io::Dataset d = io::load_mnist_format(o->data, o->limit);
     m.compile("adam", "sparse_categorical_crossentropy", {"accuracy"});  // the loss and metric to report
+    d.x_test = adapt_to_model_input(std::move(d.x_test), m.input_shape(), "--data (its test images)");
     nn::Evaluation ev = m.evaluate(d.x_test, d.y_test, o->batch_size);
     std::printf("test loss: %.4f - test accuracy: %.4f (%zu images)\n", ev.loss, ev.accuracy, d.x_test.dim(0));
   });

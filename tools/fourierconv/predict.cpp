@@ -25,22 +25,7 @@ void setup_predict(CLI::App& sub) {
       throw fourierconv::Error("--model: expected a .keras or legacy .h5 model file, got '" + o->model + "'");
     nn::Sequential m = open_model(o->model);
     Tensor x = read_array(o->input, "input");
-    const Shape& in = m.input_shape();
-    // Accept one image without the batch axis, and (H, W) for a one-channel model.
-    if (x.rank() == in.size()) {
-      Shape s{1};
-      s.insert(s.end(), x.shape().begin(), x.shape().end());
-      x.reshape(s);
-    } else if (in.size() == 3 && in[2] == 1 && x.rank() == 2) x.reshape({1, x.dim(0), x.dim(1), 1});
-    Shape want{x.rank() ? x.dim(0) : 0};
-    want.insert(want.end(), in.begin(), in.end());
-    if (x.shape() != want) {
-      Shape expect{0};
-      expect.insert(expect.end(), in.begin(), in.end());
-      std::string e = shape_to_string(expect);
-      e.replace(1, 1, "N");
-      throw fourierconv::Error("input: the model expects " + e + " (or one image without N), got " + x.shape_string());
-    }
+    x = adapt_to_model_input(std::move(x), m.input_shape(), "input", true);
     Tensor p = m.predict(x);
     const std::size_t n = p.dim(0);
     if (n == 0) {  // an empty batch has no predictions to print
