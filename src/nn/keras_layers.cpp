@@ -11,6 +11,7 @@
 #include "fourierconv/nn/layers/dense.hpp"
 #include "fourierconv/nn/layers/flatten.hpp"
 #include "fourierconv/nn/layers/fourier_conv2d.hpp"
+#include "fourierconv/nn/layers/normalization.hpp"
 #include "fourierconv/nn/layers/pooling.hpp"
 #include "fourierconv/nn/layers/spectral_conv1d.hpp"
 #include "fourierconv/nn/layers/spectral_conv2d.hpp"
@@ -315,6 +316,43 @@ const std::vector<LayerType>& layer_types() {
          double r = get<double>(c, cfg, "rate", n);
          if (!(r >= 0 && r < 1)) bad(c, n + ": rate must be in [0, 1), got " + std::to_string(r));
          return std::make_unique<Dropout>(r, DropoutArgs{.name = n});
+       }},
+      {"BatchNormalization", "keras.layers", "",
+       [](const Layer& l, json& j) {
+         auto* b = dynamic_cast<const BatchNormalization*>(&l);
+         if (!b) return false;
+         j = base_config(l);
+         j["axis"] = b->args().axis;
+         j["momentum"] = b->args().momentum;
+         j["epsilon"] = b->args().epsilon;
+         j["center"] = b->args().center;
+         j["scale"] = b->args().scale;
+         j["beta_initializer"] = initializer("zeros");
+         j["gamma_initializer"] = initializer("ones");
+         j["moving_mean_initializer"] = initializer("zeros");
+         j["moving_variance_initializer"] = initializer("ones");
+         for (const char* k : {"beta_regularizer", "gamma_regularizer", "beta_constraint", "gamma_constraint"}) j[k] = nullptr;
+         j["synchronized"] = false;
+         return true;
+       },
+       [](const Ctx& c, const json& cfg, const std::string& n) -> std::unique_ptr<Layer> {
+         require_null(c, cfg, n, {"beta_regularizer", "gamma_regularizer", "beta_constraint", "gamma_constraint"});
+         if (cfg.contains("renorm") && !(cfg.at("renorm").is_boolean() && !cfg.at("renorm").get<bool>()))
+           bad(c, n + ": batch renormalization (renorm) is not supported, got renorm = " + cfg.at("renorm").dump());
+         int axis = -1;  // Keras 2 writes an integer or a list of one
+         if (cfg.contains("axis")) {
+           const json& a = cfg.at("axis");
+           if (a.is_array() && a.size() == 1 && a[0].is_number_integer()) axis = a[0].get<int>();
+           else if (a.is_number_integer()) axis = a.get<int>();
+           else bad(c, n + ": 'axis' must be an integer or a list of one, got " + a.dump());
+         }
+         const double momentum = cfg.contains("momentum") ? get<double>(c, cfg, "momentum", n) : 0.99;
+         const double epsilon = cfg.contains("epsilon") ? get<double>(c, cfg, "epsilon", n) : 1e-3;
+         if (!(momentum >= 0 && momentum <= 1)) bad(c, n + ": momentum must be in [0, 1], got " + std::to_string(momentum));
+         if (!(epsilon > 0 && epsilon < 1e30)) bad(c, n + ": epsilon must be positive, got " + std::to_string(epsilon));
+         return std::make_unique<BatchNormalization>(BatchNormalizationArgs{.axis = axis, .momentum = momentum, .epsilon = epsilon,
+                                                                            .center = cfg.value("center", true),
+                                                                            .scale = cfg.value("scale", true), .name = n});
        }},
       fourier_type<FourierConv1D>("FourierConv1D"),
       fourier_type<FourierConv2D>("FourierConv2D"),

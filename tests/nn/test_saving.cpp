@@ -45,10 +45,10 @@ TEST_P(KerasFiles, LoadPredictAndSummarizeAsKerasDoes) {
   EXPECT_EQ(m.summary_text({.line_length = 76}), read_text(kDir + name + "_summary.txt"));
 }
 
-INSTANTIATE_TEST_SUITE_P(Fixtures, KerasFiles, ::testing::Values("seed", "every_layer", "every_layer_1d", "global_1d", "global_2d", "activations"));
+INSTANTIATE_TEST_SUITE_P(Fixtures, KerasFiles, ::testing::Values("seed", "every_layer", "every_layer_1d", "global_1d", "global_2d", "activations", "batchnorm"));
 
 TEST(Saving, LegacyKeras2H5FilesLoadWithTheSameWeights) {
-  for (std::string name : {"seed", "every_layer", "every_layer_1d", "global_1d", "global_2d", "activations"}) {
+  for (std::string name : {"seed", "every_layer", "every_layer_1d", "global_1d", "global_2d", "activations", "batchnorm"}) {
     Sequential m = load_model(kDir + name + "_legacy.h5");
     Tensor x = io::read_npy(kDir + name + "_x.npy"), want = io::read_npy(kDir + name + "_pred.npy");
     fctest::expect_close(m.predict(x), fctest::to_double(want), 1e-5, name + " legacy .h5");
@@ -138,6 +138,24 @@ TEST(Saving, RealKerasLoadsOurFile) {
   for (int i = 0; i < 16; ++i) y[i] = float(i % 10);
   m.fit(x, y, {.batch_size = 8, .epochs = 1, .verbose = 0});
   expect_keras_predicts_as_we_do(m, x, "fc_ours");
+}
+
+TEST(Saving, RealKerasLoadsOurBatchNormalization) {
+  // Trained here (moving statistics and gamma/beta moved), center/scale off in places.
+  clear_session();
+  set_random_seed(5);
+  Sequential m;
+  m.add(Conv2D(3, {3, 3}, {.input_shape = {9, 9, 2}}));
+  m.add(BatchNormalization({.momentum = 0.8}));
+  m.add(Flatten());
+  m.add(Dense(4));
+  m.add(BatchNormalization({.epsilon = 0.01, .center = false}));
+  m.add(Dense(3, {.activation = "softmax"}));
+  m.compile("adam", "sparse_categorical_crossentropy");
+  Tensor x = random_tensor({24, 9, 9, 2}, 6, 0, 1), y({24});
+  for (int i = 0; i < 24; ++i) y[i] = float(i % 3);
+  m.fit(x, y, {.batch_size = 8, .epochs = 2, .verbose = 0});
+  expect_keras_predicts_as_we_do(m, x, "fc_batchnorm");
 }
 
 TEST(Saving, RealKerasComputesOurFourierLayers) {

@@ -107,6 +107,27 @@ for a in acts:
     act_layers.append(keras.layers.Dense(6, activation=a))
 act_layers += [keras.layers.Activation("exponential"), keras.layers.Activation("elu"), keras.layers.Dense(3)]
 save("activations", keras.Sequential(act_layers), rng1.standard_normal((4, 6, 5, 2)))
+keras.backend.clear_session()
+bn_layers = lambda: [  # noqa: E731
+    keras.Input((8, 8, 2)),
+    keras.layers.Conv2D(4, (3, 3), padding="same"),
+    keras.layers.BatchNormalization(),
+    keras.layers.Activation("relu"),
+    keras.layers.Conv2D(3, (3, 3)),
+    keras.layers.BatchNormalization(center=False, momentum=0.9, epsilon=0.01),
+    keras.layers.Flatten(),
+    keras.layers.Dense(5),
+    keras.layers.BatchNormalization(scale=False),
+    keras.layers.Dense(3, activation="softmax"),
+]
+bn = keras.Sequential(bn_layers())
+if not only or "batchnorm" in only:  # a few steps so that the moving statistics are not the initial ones
+    bn.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    bn.fit(rng1.standard_normal((64, 8, 8, 2)) * 2 + 0.5, rng1.integers(0, 3, 64), epochs=3, batch_size=16, verbose=0)
+keras.backend.clear_session()
+bn_saved = keras.Sequential(bn_layers())  # uncompiled, as the other fixtures: the trained weights
+bn_saved.set_weights(bn.get_weights())
+save("batchnorm", bn_saved, rng1.standard_normal((4, 8, 8, 2)))
 print("wrote", sorted(os.listdir(out)))
 if only:
     sys.exit(0)

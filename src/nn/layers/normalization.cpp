@@ -1,0 +1,106 @@
+#include "fourierconv/nn/layers/normalization.hpp"
+
+#include <cmath>
+
+#include "fourierconv/error.hpp"
+
+namespace fourierconv::nn {
+
+BatchNormalization::BatchNormalization(BatchNormalizationArgs args)
+    : Layer(args.name.empty() ? unique_name("batch_normalization") : args.name), args_(std::move(args)) {
+  if (!(args_.momentum >= 0 && args_.momentum <= 1))
+    throw Error("BatchNormalization: momentum must be in [0, 1], got " + std::to_string(args_.momentum));
+  if (!(args_.epsilon > 0 && std::isfinite(args_.epsilon)))
+    throw Error("BatchNormalization: epsilon must be positive and finite, got " + std::to_string(args_.epsilon));
+  declare_input_shape(args_.input_shape);
+}
+
+Shape BatchNormalization::build_impl(const Shape& in) {
+  if (in.empty()) throw Error(name() + " (BatchNormalization): expected an input with at least one axis besides the batch");
+  if (args_.axis != -1 && args_.axis != int(in.size()))
+    throw Error(name() + " (BatchNormalization): only the channels-last axis (-1, here " + std::to_string(in.size()) +
+                ") is supported, got axis " + std::to_string(args_.axis));
+  const std::size_t C = in.back();
+  if (args_.scale) (gamma_ = &add_weight("gamma", {C}))->value.fill(1.0f);
+  if (args_.center) (beta_ = &add_weight("beta", {C}))->value.fill(0.0f);
+  (mean_ = &add_weight("moving_mean", {C}, false))->value.fill(0.0f);
+  (var_ = &add_weight("moving_variance", {C}, false))->value.fill(1.0f);
+  return in;
+}
+
+void BatchNormalization::call_impl(const Tensor& x, Tensor& y, bool training) {
+  const std::size_t C = input_shape().back(), M = x.size() / C;
+  const float eps = float(args_.epsilon);
+  batch_stats_ = training && trainable();
+  used_mean_.assign(C, 0.0f);
+  inv_std_.assign(C, 0.0f);
+  if (batch_stats_) {
+    std::vector<double> sum(C, 0.0), sq(C, 0.0);
+    for (std::size_t i = 0; i < M; ++i)
+      for (std::size_t c = 0; c < C; ++c) sum[c] += x[i * C + c];
+    for (std::size_t c = 0; c < C; ++c) sum[c] /= double(M);
+    for (std::size_t i = 0; i < M; ++i)
+      for (std::size_t c = 0; c < C; ++c) {
+        const double d = x[i * C + c] - sum[c];
+        sq[c] += d * d;
+      }
+    const float m = float(args_.momentum);
+    for (std::size_t c = 0; c < C; ++c) {
+      const float var = float(sq[c] / double(M));
+      used_mean_[c] = float(sum[c]);
+      inv_std_[c] = 1.0f / std::sqrt(var + eps);
+      mean_->value[c] = mean_->value[c] * m + used_mean_[c] * (1.0f - m);
+      var_->value[c] = var_->value[c] * m + var * (1.0f - m);
+    }
+  } else {
+    for (std::size_t c = 0; c < C; ++c) {
+      used_mean_[c] = mean_->value[c];
+      inv_std_[c] = 1.0f / std::sqrt(var_->value[c] + eps);
+    }
+  }
+  // y = a x + b per channel
+  std::vector<float> a(C), b(C);
+  for (std::size_t c = 0; c < C; ++c) {
+    const float g = gamma_ ? gamma_->value[c] : 1.0f, be = beta_ ? beta_->value[c] : 0.0f;
+    a[c] = g * inv_std_[c];
+    b[c] = be - a[c] * used_mean_[c];
+  }
+  for (std::size_t i = 0; i < M; ++i)
+    for (std::size_t c = 0; c < C; ++c) y[i * C + c] = a[c] * x[i * C + c] + b[c];
+}
+
+// With batch statistics, x-hat = (x - mean) inv_std and (Ioffe & Szegedy 2015, section 3):
+//   dgamma = sum dy x-hat, dbeta = sum dy,
+//   dx = gamma inv_std / M (M dy - sum dy - x-hat sum(dy x-hat));
+// with fixed statistics, dx = gamma inv_std dy. Sums run over the M = N x spatial positions.
+void BatchNormalization::backward_impl(const Tensor& dy, Tensor* dx) {
+  const std::size_t C = input_shape().back(), M = dy.size() / C;
+  const Tensor& x = last_input();
+  std::vector<double> sdy(C, 0.0), sdyx(C, 0.0);
+  for (std::size_t i = 0; i < M; ++i)
+    for (std::size_t c = 0; c < C; ++c) {
+      const double g = dy[i * C + c];
+      sdy[c] += g;
+      sdyx[c] += g * (double(x[i * C + c]) - used_mean_[c]) * inv_std_[c];
+    }
+  if (gamma_)
+    for (std::size_t c = 0; c < C; ++c) gamma_->grad[c] = float(sdyx[c]);
+  if (beta_)
+    for (std::size_t c = 0; c < C; ++c) beta_->grad[c] = float(sdy[c]);
+  mean_->grad.fill(0.0f);
+  var_->grad.fill(0.0f);
+  if (!dx) return;
+  for (std::size_t c = 0; c < C; ++c) {
+    const double k = (gamma_ ? gamma_->value[c] : 1.0f) * inv_std_[c];
+    for (std::size_t i = 0; i < M; ++i) {
+      double v = dy[i * C + c];
+      if (batch_stats_) {
+        const double xh = (double(x[i * C + c]) - used_mean_[c]) * inv_std_[c];
+        v = v - sdy[c] / double(M) - xh * sdyx[c] / double(M);
+      }
+      (*dx)[i * C + c] = float(k * v);
+    }
+  }
+}
+
+}  // namespace fourierconv::nn

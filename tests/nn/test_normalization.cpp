@@ -1,0 +1,137 @@
+// BatchNormalization against its definition in double (Keras 3's, normalization.hpp), its
+// moving statistics, inference and frozen modes, and gradients by finite differences.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "fourierconv/nn.hpp"
+#include "nn/gradcheck.hpp"
+#include "reference.hpp"
+
+using namespace fourierconv;
+using namespace fourierconv::nn;
+using fctest::random_tensor;
+
+namespace {
+
+struct Stats {
+  std::vector<double> mean, var;  // per channel, biased variance
+};
+
+Stats batch_stats(const Tensor& x, std::size_t C) {
+  const std::size_t M = x.size() / C;
+  Stats s{std::vector<double>(C, 0.0), std::vector<double>(C, 0.0)};
+  for (std::size_t i = 0; i < M; ++i)
+    for (std::size_t c = 0; c < C; ++c) s.mean[c] += x[i * C + c] / double(M);
+  for (std::size_t i = 0; i < M; ++i)
+    for (std::size_t c = 0; c < C; ++c) s.var[c] += std::pow(x[i * C + c] - s.mean[c], 2) / double(M);
+  return s;
+}
+
+BatchNormalization built(BatchNormalizationArgs a, const Shape& in, unsigned seed) {
+  BatchNormalization b(a);
+  b.build(in);
+  auto w = b.weights();
+  Tensor r = random_tensor({4 * in.back()}, seed);
+  std::size_t k = 0;
+  for (Weight* v : w)  // gamma near 1, beta near 0, a moving mean and a positive variance
+    for (float& e : v->value) e = v->name == "moving_variance" ? 0.5f + std::fabs(r[k++]) : (v->name == "gamma" ? 1.0f : 0.0f) + 0.5f * r[k++];
+  return b;
+}
+
+TEST(BatchNormalization, TrainingNormalizesByTheBatchAndUpdatesTheMovingStatistics) {
+  const Shape in{5, 4, 3};
+  BatchNormalization b = built({.momentum = 0.9, .epsilon = 1e-3}, in, 1);
+  auto w = b.weights();
+  ASSERT_EQ(w.size(), 4u);
+  EXPECT_EQ(w[0]->name, "gamma");
+  EXPECT_EQ(w[3]->name, "moving_variance");
+  EXPECT_EQ(b.count_params(), 12u);
+  EXPECT_EQ(b.count_trainable_params(), 6u);
+  const std::vector<float> mm(w[2]->value.begin(), w[2]->value.end()), mv(w[3]->value.begin(), w[3]->value.end());
+  Tensor x = random_tensor({6, 5, 4, 3}, 2);
+  for (std::size_t i = 0; i < x.size(); ++i) x[i] = x[i] * float(1 + i % 3) + float(i % 3);  // per-channel scale and shift
+  Tensor y = b.call(x, true);
+  Stats s = batch_stats(x, 3);
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    const std::size_t c = i % 3;
+    const double want = w[0]->value[c] * (x[i] - s.mean[c]) / std::sqrt(s.var[c] + 1e-3) + w[1]->value[c];
+    EXPECT_NEAR(y[i], want, 2e-5) << i;
+  }
+  for (std::size_t c = 0; c < 3; ++c) {
+    EXPECT_NEAR(w[2]->value[c], 0.9 * mm[c] + 0.1 * s.mean[c], 1e-5);
+    EXPECT_NEAR(w[3]->value[c], 0.9 * mv[c] + 0.1 * s.var[c], 1e-5);
+  }
+}
+
+TEST(BatchNormalization, InferenceAndFrozenLayersUseTheMovingStatistics) {
+  const Shape in{7, 2};
+  for (bool frozen : {false, true}) {
+    BatchNormalization b = built({.epsilon = 0.01}, in, 3);
+    b.set_trainable(!frozen);
+    auto w = b.weights();
+    Tensor x = random_tensor({3, 7, 2}, 4);
+    const Tensor before = w[2]->value;
+    Tensor y = b.call(x, frozen);  // training=true for the frozen layer: still inference mode
+    for (std::size_t i = 0; i < x.size(); ++i) {
+      const std::size_t c = i % 2;
+      const double want = w[0]->value[c] * (x[i] - w[2]->value[c]) / std::sqrt(w[3]->value[c] + 0.01) + w[1]->value[c];
+      EXPECT_NEAR(y[i], want, 1e-5) << i;
+    }
+    for (std::size_t c = 0; c < 2; ++c) EXPECT_EQ(w[2]->value[c], before[c]) << "moving mean changed";
+  }
+}
+
+TEST(BatchNormalization, GradientsMatchFiniteDifferences) {
+  for (bool center : {true, false})
+    for (bool scale : {true, false}) {
+      SCOPED_TRACE(std::string("center ") + (center ? "1" : "0") + " scale " + (scale ? "1" : "0"));
+      BatchNormalization b = built({.momentum = 0.5, .epsilon = 1e-2, .center = center, .scale = scale}, {3, 4}, 5);
+      EXPECT_EQ(b.weights().size(), 2u + center + scale);
+      // Training mode: the moving statistics change with every call, the output does not.
+      fctest::check_layer_gradients(b, random_tensor({5, 3, 4}, 6), 7, 1e-2, 3e-3, 2e-2);
+    }
+  BatchNormalization b = built({}, {6}, 8);
+  Tensor x = random_tensor({4, 6}, 9);
+  Tensor y = b.call(x, false);
+  Tensor r = random_tensor(y.shape(), 10);
+  Tensor dx = b.backward(r);
+  for (std::size_t i = 0; i < x.size(); ++i) {  // inference: dx = gamma / sqrt(var + eps) dy
+    const std::size_t c = i % 6;
+    EXPECT_NEAR(dx[i], r[i] * b.weights()[0]->value[c] / std::sqrt(b.weights()[3]->value[c] + 1e-3), 1e-5);
+  }
+}
+
+TEST(BatchNormalization, TrainsInASequentialModelAndOnlyItsGammaAndBetaMove) {
+  clear_session();
+  set_random_seed(11);
+  Sequential m;
+  m.add(Conv2D(4, {3, 3}, {.input_shape = {8, 8, 1}}));
+  m.add(BatchNormalization());
+  m.add(Flatten());
+  m.add(Dense(2, {.activation = "softmax"}));
+  m.compile("adam", "sparse_categorical_crossentropy", {"accuracy"});
+  Tensor x = random_tensor({32, 8, 8, 1}, 12), y({32});
+  for (std::size_t i = 0; i < 32; ++i) y[i] = float(x[i * 64 + 20] > 0);  // a learnable rule
+  auto h = m.fit(x, y, {.batch_size = 8, .epochs = 8, .verbose = 0});
+  EXPECT_LT(h.history["loss"].back(), h.history["loss"].front());
+  auto w = m.layer("batch_normalization").weights();
+  EXPECT_NE(w[2]->value[0], 0.0f) << "the moving mean moved";
+  EXPECT_EQ(m.count_params() - m.count_trainable_params(), 8u);  // moving mean and variance
+}
+
+TEST(BatchNormalization, BadArguments) {
+  EXPECT_THROW(BatchNormalization({.momentum = 1.5}), Error);
+  EXPECT_THROW(BatchNormalization({.epsilon = 0}), Error);
+  BatchNormalization b({.axis = 1});
+  try {
+    b.build({5, 4, 3});
+    FAIL() << "axis 1 was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("axis 1"), std::string::npos) << e.what();
+  }
+  BatchNormalization ok({.axis = 3});  // Keras 2's way of saying the last axis of an image
+  EXPECT_NO_THROW(ok.build({5, 4, 3}));
+}
+
+}  // namespace
