@@ -7,6 +7,7 @@
 
 #include "fourierconv/error.hpp"
 #include "fourierconv/nn/layers/activation.hpp"
+#include "fourierconv/nn/layers/activation_layers.hpp"
 #include "fourierconv/nn/layers/conv2d.hpp"
 #include "fourierconv/nn/layers/dense.hpp"
 #include "fourierconv/nn/layers/flatten.hpp"
@@ -16,6 +17,7 @@
 #include "fourierconv/nn/layers/spectral_conv1d.hpp"
 #include "fourierconv/nn/layers/spectral_conv2d.hpp"
 #include "nn/json_exact.hpp"
+#include "nn/keras_config_util.hpp"
 
 namespace fourierconv::nn::keras_io {
 
@@ -33,75 +35,6 @@ json dtype_policy() {
 }
 
 namespace {
-
-json initializer(const std::string& name) {
-  if (name == "glorot_uniform")
-    return {{"module", "keras.initializers"}, {"class_name", "GlorotUniform"}, {"config", {{"seed", nullptr}}}, {"registered_name", nullptr}};
-  if (name == "zeros") return {{"module", "keras.initializers"}, {"class_name", "Zeros"}, {"config", json::object()}, {"registered_name", nullptr}};
-  return {{"module", "keras.initializers"}, {"class_name", "Ones"}, {"config", json::object()}, {"registered_name", nullptr}};
-}
-json pair(Size2 s) { return json::array({s.first, s.second}); }
-
-template <class T>
-T get(const Ctx& c, const json& j, const char* key, const std::string& layer) {
-  if (!j.contains(key)) bad(c, layer + ": config has no '" + key + "'");
-  if (!exactly<T>(j.at(key))) bad(c, layer + ": config '" + key + "' has the wrong type or is out of range: " + j.at(key).dump());
-  try {
-    return j.at(key).get<T>();
-  } catch (const std::exception&) {
-    bad(c, layer + ": config '" + key + "' has the wrong type: " + j.at(key).dump());
-  }
-}
-
-Size2 get_pair(const Ctx& c, const json& j, const char* key, const std::string& layer) {
-  auto v = get<std::vector<std::size_t>>(c, j, key, layer);
-  if (v.size() != 2 || v[0] == 0 || v[1] == 0 || v[0] > kMaxDim || v[1] > kMaxDim)
-    bad(c, layer + ": '" + key + "' must be two positive integers, got " + j.at(key).dump());
-  return {v[0], v[1]};
-}
-
-// Options a loaded layer must have at their default: anything else is unsupported, not ignored.
-void require_default(const Ctx& c, const json& cfg, const std::string& layer, const char* key, const json& expected) {
-  if (cfg.contains(key) && cfg.at(key) != expected)
-    bad(c, layer + ": option " + key + " = " + cfg.at(key).dump() + " is not supported (expected " + expected.dump() + ")");
-}
-void require_null(const Ctx& c, const json& cfg, const std::string& layer, std::initializer_list<const char*> keys) {
-  for (const char* k : keys) require_default(c, cfg, layer, k, nullptr);
-}
-std::string activation_of(const Ctx& c, const json& cfg, const std::string& layer) {
-  if (!cfg.contains("activation")) return "linear";
-  if (!cfg.at("activation").is_string()) bad(c, layer + ": only named activations are supported, got " + cfg.at("activation").dump());
-  std::string a = cfg.at("activation").get<std::string>();
-  try {
-    parse_activation(a);
-  } catch (const Error& e) {
-    bad(c, layer + ": unsupported " + std::string(e.what()));
-  }
-  return a;
-}
-std::string initializer_of(const json& cfg, const char* key, const char* fallback) {
-  if (!cfg.contains(key) || !cfg.at(key).is_object()) return fallback;
-  std::string cls = cfg.at(key).value("class_name", "");
-  if (cls == "Zeros") return "zeros";
-  if (cls == "Ones") return "ones";
-  return "glorot_uniform";  // only affects a model trained further; weights are loaded
-}
-
-
-json base_config(const Layer& l) { return {{"name", l.name()}, {"trainable", l.trainable()}, {"dtype", dtype_policy()}}; }
-
-// A size tuple of `rank` entries: Keras writes (3,) as [3] and (3, 3) as [3, 3]; an old
-// config may hold a bare integer for a 1-D layer.
-Size2 get_sizes(const Ctx& c, const json& j, const char* key, const std::string& layer, std::size_t rank) {
-  if (rank == 2) return get_pair(c, j, key, layer);
-  std::vector<std::size_t> v;
-  if (j.contains(key) && j.at(key).is_number()) v = {get<std::size_t>(c, j, key, layer)};
-  else v = get<std::vector<std::size_t>>(c, j, key, layer);
-  if (v.size() != 1 || v[0] == 0 || v[0] > kMaxDim)
-    bad(c, layer + ": '" + key + "' must be one positive integer, got " + j.at(key).dump());
-  return {1, v[0]};
-}
-json sizes(Size2 s, std::size_t rank) { return rank == 2 ? pair(s) : json::array({s.second}); }
 
 // MaxPooling and AveragePooling, 1-D and 2-D, share their config: pool_size, padding, strides.
 template <class Pool, std::size_t Rank>
@@ -248,7 +181,7 @@ LayerType fourier_type(const char* cls) {
 }  // namespace
 
 const std::vector<LayerType>& layer_types() {
-  static const std::vector<LayerType> t = {
+  static const std::vector<LayerType> t = with_misc_layer_types({
       conv_type<1>("Conv1D"),
       conv_type<2>("Conv2D"),
       pooling_type<MaxPooling1D, 1>("MaxPooling1D"),
@@ -317,43 +250,6 @@ const std::vector<LayerType>& layer_types() {
          if (!(r >= 0 && r < 1)) bad(c, n + ": rate must be in [0, 1), got " + std::to_string(r));
          return std::make_unique<Dropout>(r, DropoutArgs{.name = n});
        }},
-      {"BatchNormalization", "keras.layers", "",
-       [](const Layer& l, json& j) {
-         auto* b = dynamic_cast<const BatchNormalization*>(&l);
-         if (!b) return false;
-         j = base_config(l);
-         j["axis"] = b->args().axis;
-         j["momentum"] = b->args().momentum;
-         j["epsilon"] = b->args().epsilon;
-         j["center"] = b->args().center;
-         j["scale"] = b->args().scale;
-         j["beta_initializer"] = initializer("zeros");
-         j["gamma_initializer"] = initializer("ones");
-         j["moving_mean_initializer"] = initializer("zeros");
-         j["moving_variance_initializer"] = initializer("ones");
-         for (const char* k : {"beta_regularizer", "gamma_regularizer", "beta_constraint", "gamma_constraint"}) j[k] = nullptr;
-         j["synchronized"] = false;
-         return true;
-       },
-       [](const Ctx& c, const json& cfg, const std::string& n) -> std::unique_ptr<Layer> {
-         require_null(c, cfg, n, {"beta_regularizer", "gamma_regularizer", "beta_constraint", "gamma_constraint"});
-         if (cfg.contains("renorm") && !(cfg.at("renorm").is_boolean() && !cfg.at("renorm").get<bool>()))
-           bad(c, n + ": batch renormalization (renorm) is not supported, got renorm = " + cfg.at("renorm").dump());
-         int axis = -1;  // Keras 2 writes an integer or a list of one
-         if (cfg.contains("axis")) {
-           const json& a = cfg.at("axis");
-           if (a.is_array() && a.size() == 1 && a[0].is_number_integer()) axis = a[0].get<int>();
-           else if (a.is_number_integer()) axis = a.get<int>();
-           else bad(c, n + ": 'axis' must be an integer or a list of one, got " + a.dump());
-         }
-         const double momentum = cfg.contains("momentum") ? get<double>(c, cfg, "momentum", n) : 0.99;
-         const double epsilon = cfg.contains("epsilon") ? get<double>(c, cfg, "epsilon", n) : 1e-3;
-         if (!(momentum >= 0 && momentum <= 1)) bad(c, n + ": momentum must be in [0, 1], got " + std::to_string(momentum));
-         if (!(epsilon > 0 && epsilon < 1e30)) bad(c, n + ": epsilon must be positive, got " + std::to_string(epsilon));
-         return std::make_unique<BatchNormalization>(BatchNormalizationArgs{.axis = axis, .momentum = momentum, .epsilon = epsilon,
-                                                                            .center = cfg.value("center", true),
-                                                                            .scale = cfg.value("scale", true), .name = n});
-       }},
       fourier_type<FourierConv1D>("FourierConv1D"),
       fourier_type<FourierConv2D>("FourierConv2D"),
       {"SpectralConv1D", "fourierconv.keras", "fourierconv>SpectralConv1D",
@@ -392,7 +288,7 @@ const std::vector<LayerType>& layer_types() {
                                                  SpectralConv2DArgs{.activation = activation_of(c, cfg, n),
                                                                     .use_bias = cfg.value("use_bias", true), .name = n});
        }},
-  };
+  });
   return t;
 }
 
@@ -404,6 +300,9 @@ std::size_t planned_params(const Layer& l, const Shape& in) {
     return mul(mul(mul(cv->kernel_size().first, cv->kernel_size().second), c), cv->filters()) + cv->filters();
   if (auto* d = dynamic_cast<const Dense*>(&l)) return mul(c, d->units()) + d->units();
   if (auto* s = dynamic_cast<const SpectralConv1D*>(&l)) return mul(mul(2 * c, s->filters()), s->modes()) + s->filters();
+  if (dynamic_cast<const BatchNormalization*>(&l)) return mul(4, c);
+  if (dynamic_cast<const LayerNormalization*>(&l)) return mul(2, c);
+  if (dynamic_cast<const PReLU*>(&l)) return shape_size(in);
   if (auto* s = dynamic_cast<const SpectralConv2D*>(&l))
     return mul(mul(mul(4 * c, s->filters()), s->modes().first), s->modes().second) + s->filters();
   return 0;

@@ -34,6 +34,9 @@ struct LayerType {
   std::function<std::unique_ptr<Layer>(const Ctx&, const json&, const std::string&)> from_config;
 };
 const std::vector<LayerType>& layer_types();
+// `rows` followed by the rows of the layers without kernels (keras_layers_misc.cpp):
+// activation layers, reshaping, normalization, regularization, augmentation.
+std::vector<LayerType> with_misc_layer_types(std::vector<LayerType> rows);
 
 // Parameters a layer will allocate on `in`, known before building it (saturating), so that a
 // config cannot make us allocate more than its weights hold.

@@ -45,7 +45,7 @@ TEST_P(KerasFiles, LoadPredictAndSummarizeAsKerasDoes) {
   EXPECT_EQ(m.summary_text({.line_length = 76}), read_text(kDir + name + "_summary.txt"));
 }
 
-INSTANTIATE_TEST_SUITE_P(Fixtures, KerasFiles, ::testing::Values("seed", "every_layer", "every_layer_1d", "global_1d", "global_2d", "activations", "batchnorm"));
+INSTANTIATE_TEST_SUITE_P(Fixtures, KerasFiles, ::testing::Values("seed", "every_layer", "every_layer_1d", "global_1d", "global_2d", "activations", "batchnorm", "more_layers"));
 
 TEST(Saving, LegacyKeras2H5FilesLoadWithTheSameWeights) {
   for (std::string name : {"seed", "every_layer", "every_layer_1d", "global_1d", "global_2d", "activations", "batchnorm"}) {
@@ -156,6 +156,38 @@ TEST(Saving, RealKerasLoadsOurBatchNormalization) {
   for (int i = 0; i < 24; ++i) y[i] = float(i % 3);
   m.fit(x, y, {.batch_size = 8, .epochs = 2, .verbose = 0});
   expect_keras_predicts_as_we_do(m, x, "fc_batchnorm");
+}
+
+TEST(Saving, RealKerasLoadsOurLayersWithoutKernels) {
+  // Built here: every layer of keras_layers_misc.cpp but the augmentation layers (which exist
+  // for loaded models: their configs are kept as they came), with weights away from their
+  // initial values; then the Keras fixture with the augmentation layers, loaded and saved back.
+  clear_session();
+  set_random_seed(9);
+  Sequential m;
+  m.add(Rescaling({0.5}, {0.1}, {.input_shape = {6, 5, 2}}));
+  m.add(ZeroPadding2D({1, 0, 2, 1}));
+  m.add(Conv2D(3, {2, 2}));
+  m.add(ReLU({.max_value = 2.0, .negative_slope = 0.05}));
+  m.add(PReLU({.shared_axes = {1}}));
+  m.add(Cropping2D({0, 1, 1, 0}));
+  m.add(UpSampling2D({2, 2}, {.interpolation = "bilinear"}));
+  m.add(LayerNormalization());
+  m.add(LeakyReLU());
+  m.add(SpatialDropout2D(0.2));
+  m.add(Permute({3, 1, 2}));
+  m.add(Reshape({-1, 6}));
+  m.add(ELU());
+  m.add(GaussianNoise(0.3));
+  m.add(Flatten());
+  m.add(Dense(4));
+  m.add(Softmax());
+  for (const char* l : {"p_re_lu", "layer_normalization"})
+    for (auto* w : m.layer(l).weights())
+      for (float& v : w->value) v += 0.3f;
+  expect_keras_predicts_as_we_do(m, random_tensor({3, 6, 5, 2}, 10), "fc_misc");
+  Sequential loaded = load_model(kDir + "more_layers.keras");
+  expect_keras_predicts_as_we_do(loaded, io::read_npy(kDir + "more_layers_x.npy"), "fc_more_layers");
 }
 
 TEST(Saving, RealKerasComputesOurFourierLayers) {

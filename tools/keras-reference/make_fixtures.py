@@ -22,11 +22,12 @@ rng = np.random.default_rng(7)
 only = set(sys.argv[1:])
 
 
-def save(name, model, x):
+def save(name, model, x, legacy=True):
     if only and name not in only:
         return
     model.save(os.path.join(out, name + ".keras"))
-    model.save(os.path.join(out, name + "_legacy.h5"))  # Keras 2's full-model HDF5 format
+    if legacy:  # Keras 3.15 cannot write the augmentation layers into it (a deepcopy fails)
+        model.save(os.path.join(out, name + "_legacy.h5"))  # Keras 2's full-model HDF5 format
     np.save(os.path.join(out, name + "_x.npy"), x.astype(np.float32))
     np.save(os.path.join(out, name + "_pred.npy"), model.predict(x, verbose=0).astype(np.float32))
     lines = []
@@ -128,6 +129,35 @@ keras.backend.clear_session()
 bn_saved = keras.Sequential(bn_layers())  # uncompiled, as the other fixtures: the trained weights
 bn_saved.set_weights(bn.get_weights())
 save("batchnorm", bn_saved, rng1.standard_normal((4, 8, 8, 2)))
+keras.backend.clear_session()
+L = keras.layers
+more = keras.Sequential([
+    keras.Input((10, 9, 2)),
+    L.Rescaling(2.0, offset=-0.5),
+    L.RandomFlip("horizontal"), L.RandomRotation(0.1), L.RandomZoom(0.1), L.RandomTranslation(0.1, 0.1),
+    L.RandomContrast(0.2), L.RandomBrightness(0.1),
+    L.ZeroPadding2D(((1, 2), (0, 1))),
+    L.Conv2D(4, (3, 3)),
+    L.ReLU(max_value=1.5, negative_slope=0.1, threshold=0.2),
+    L.Cropping2D(((1, 0), (2, 1))),
+    L.UpSampling2D((2, 1)),
+    L.PReLU(shared_axes=[1, 2]),
+    L.SpatialDropout2D(0.3),
+    L.LayerNormalization(),
+    L.UpSampling2D((2, 3), interpolation="bilinear"),
+    L.LeakyReLU(0.2),
+    L.Permute((2, 1, 3)),
+    L.Reshape((50, 48)),
+    L.ELU(0.5),
+    L.GaussianNoise(0.1),
+    L.Reshape((-1,)),
+    L.Dense(6),
+    L.Softmax(),
+])
+for layer in more.layers:  # every weight away from its initial value (PReLU's alpha starts at 0)
+    layer.set_weights([rng1.standard_normal(w.shape).astype(np.float32) * 0.5 + (1.0 if "gamma" in w.path else 0.0)
+                       for w in layer.weights])
+save("more_layers", more, rng1.standard_normal((3, 10, 9, 2)), legacy=False)
 print("wrote", sorted(os.listdir(out)))
 if only:
     sys.exit(0)

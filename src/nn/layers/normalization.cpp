@@ -103,4 +103,99 @@ void BatchNormalization::backward_impl(const Tensor& dy, Tensor* dx) {
   }
 }
 
+// ---- LayerNormalization
+
+LayerNormalization::LayerNormalization(LayerNormalizationArgs args)
+    : Layer(args.name.empty() ? unique_name("layer_normalization") : args.name), args_(std::move(args)) {
+  if (!(args_.epsilon > 0 && std::isfinite(args_.epsilon)))
+    throw Error("LayerNormalization: epsilon must be positive and finite, got " + std::to_string(args_.epsilon));
+  declare_input_shape(args_.input_shape);
+}
+
+Shape LayerNormalization::build_impl(const Shape& in) {
+  if (in.empty()) throw Error(name() + " (LayerNormalization): expected an input with at least one axis besides the batch");
+  if (args_.scale) (gamma_ = &add_weight("gamma", {in.back()}))->value.fill(1.0f);
+  if (args_.center) (beta_ = &add_weight("beta", {in.back()}))->value.fill(0.0f);
+  return in;
+}
+
+void LayerNormalization::call_impl(const Tensor& x, Tensor& y, bool) {
+  const std::size_t C = input_shape().back(), R = x.size() / C;
+  mean_.resize(R);
+  inv_std_.resize(R);
+  for (std::size_t r = 0; r < R; ++r) {
+    const float* v = x.data() + r * C;
+    double m = 0, q = 0;
+    for (std::size_t c = 0; c < C; ++c) m += v[c];
+    m /= double(C);
+    for (std::size_t c = 0; c < C; ++c) q += (v[c] - m) * (v[c] - m);
+    mean_[r] = float(m);
+    inv_std_[r] = float(1.0 / std::sqrt(q / double(C) + args_.epsilon));
+    for (std::size_t c = 0; c < C; ++c) {
+      const float h = (v[c] - mean_[r]) * inv_std_[r];
+      y[r * C + c] = (gamma_ ? gamma_->value[c] : 1.0f) * h + (beta_ ? beta_->value[c] : 0.0f);
+    }
+  }
+}
+
+// Per row, with x-hat = (x - mean) inv_std and g = gamma dy: dx = inv_std / C (C g - sum g -
+// x-hat sum(g x-hat)); dgamma = sum over rows of dy x-hat, dbeta = sum of dy.
+void LayerNormalization::backward_impl(const Tensor& dy, Tensor* dx) {
+  const std::size_t C = input_shape().back(), R = dy.size() / C;
+  const Tensor& x = last_input();
+  if (gamma_) gamma_->grad.fill(0.0f);
+  if (beta_) beta_->grad.fill(0.0f);
+  for (std::size_t r = 0; r < R; ++r) {
+    double sg = 0, sgx = 0;
+    for (std::size_t c = 0; c < C; ++c) {
+      const float h = (x[r * C + c] - mean_[r]) * inv_std_[r], d = dy[r * C + c];
+      if (gamma_) gamma_->grad[c] += d * h;
+      if (beta_) beta_->grad[c] += d;
+      const double g = double(d) * (gamma_ ? gamma_->value[c] : 1.0f);
+      sg += g;
+      sgx += g * h;
+    }
+    if (!dx) continue;
+    for (std::size_t c = 0; c < C; ++c) {
+      const double h = (x[r * C + c] - mean_[r]) * inv_std_[r], g = double(dy[r * C + c]) * (gamma_ ? gamma_->value[c] : 1.0f);
+      (*dx)[r * C + c] = float(inv_std_[r] * (g - sg / double(C) - h * sgx / double(C)));
+    }
+  }
+}
+
+// ---- Rescaling
+
+Rescaling::Rescaling(std::vector<double> scale, std::vector<double> offset, RescalingArgs args)
+    : Layer(args.name.empty() ? unique_name("rescaling") : args.name), scale_(std::move(scale)), offset_(std::move(offset)) {
+  if (scale_.empty() || offset_.empty()) throw Error("Rescaling: scale and offset need at least one value");
+  for (double v : scale_)
+    if (!std::isfinite(v)) throw Error("Rescaling: scale must be finite, got " + std::to_string(v));
+  for (double v : offset_)
+    if (!std::isfinite(v)) throw Error("Rescaling: offset must be finite, got " + std::to_string(v));
+  declare_input_shape(args.input_shape);
+}
+
+Shape Rescaling::build_impl(const Shape& in) {
+  const std::size_t C = in.empty() ? 1 : in.back();
+  for (const auto* v : {&scale_, &offset_})
+    if (v->size() != 1 && v->size() != C)
+      throw Error(name() + " (Rescaling): expected 1 or " + std::to_string(C) + " (the channels) scale and offset values, got " +
+                  std::to_string(v->size()));
+  return in;
+}
+
+void Rescaling::call_impl(const Tensor& x, Tensor& y, bool) {
+  const std::size_t C = input_shape().empty() ? 1 : input_shape().back();
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    const std::size_t c = i % C;
+    y[i] = x[i] * float(scale_[scale_.size() == 1 ? 0 : c]) + float(offset_[offset_.size() == 1 ? 0 : c]);
+  }
+}
+
+void Rescaling::backward_impl(const Tensor& dz, Tensor* dx) {
+  if (!dx) return;
+  const std::size_t C = input_shape().empty() ? 1 : input_shape().back();
+  for (std::size_t i = 0; i < dz.size(); ++i) (*dx)[i] = dz[i] * float(scale_[scale_.size() == 1 ? 0 : i % C]);
+}
+
 }  // namespace fourierconv::nn

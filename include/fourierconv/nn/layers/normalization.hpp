@@ -10,6 +10,14 @@
 // moving_mean (C,) and moving_variance (C,); Keras counts all four as parameters, the moving
 // statistics as non-trainable. Only axis = -1 (channels last) is supported: any other axis is
 // an error naming it.
+//
+// LayerNormalization (Ba et al. 2016; Keras 3's layer_normalization.py): per sample, over the
+// last axis, y = gamma (x - mean) / sqrt(var + epsilon) + beta with that sample's mean and
+// biased variance; gamma, beta (C,); the same in training and inference. axis = -1 only;
+// rms_scaling is refused.
+//
+// Rescaling (keras.layers.Rescaling): y = x scale + offset, scale and offset scalars or one
+// per channel (the last axis). No weights.
 #pragma once
 
 #include "fourierconv/nn/layer.hpp"
@@ -43,6 +51,53 @@ class BatchNormalization : public Layer {
   bool batch_stats_ = false;        // the last call normalized by the batch's statistics
   std::vector<float> inv_std_;      // per channel, of the last call: 1 / sqrt(var + eps)
   std::vector<float> used_mean_;    // per channel, the mean the last call subtracted
+};
+
+struct LayerNormalizationArgs {
+  double epsilon = 1e-3;
+  bool center = true;
+  bool scale = true;
+  Shape input_shape{};
+  std::string name{};
+};
+
+class LayerNormalization : public Layer {
+ public:
+  explicit LayerNormalization(LayerNormalizationArgs args = {});
+  std::string class_name() const override { return "LayerNormalization"; }
+  const LayerNormalizationArgs& args() const { return args_; }
+
+ protected:
+  Shape build_impl(const Shape& input_shape) override;
+  void call_impl(const Tensor& x, Tensor& y, bool training) override;
+  void backward_impl(const Tensor& dz, Tensor* dx) override;
+
+ private:
+  LayerNormalizationArgs args_;
+  Weight *gamma_ = nullptr, *beta_ = nullptr;
+  std::vector<float> mean_, inv_std_;  // per row of the last call
+};
+
+struct RescalingArgs {
+  Shape input_shape{};
+  std::string name{};
+};
+
+class Rescaling : public Layer {
+ public:
+  // scale, offset: one value, or one per channel.
+  Rescaling(std::vector<double> scale, std::vector<double> offset = {0.0}, RescalingArgs args = {});
+  std::string class_name() const override { return "Rescaling"; }
+  const std::vector<double>& scale() const { return scale_; }
+  const std::vector<double>& offset() const { return offset_; }
+
+ protected:
+  Shape build_impl(const Shape& input_shape) override;
+  void call_impl(const Tensor& x, Tensor& y, bool training) override;
+  void backward_impl(const Tensor& dz, Tensor* dx) override;
+
+ private:
+  std::vector<double> scale_, offset_;
 };
 
 }  // namespace fourierconv::nn
