@@ -156,11 +156,12 @@ TEST(Cli, PredictAndEvaluateAdaptImagesToTheModelsInput) {
     std::size_t best = 0;
     for (std::size_t k = 1; k < 10; ++k)
       if (p[k] > p[best]) best = k;
-    for (std::string input : {dir() + "/img3.npy"}) {
-      CliResult r = run("predict --model " + path + " " + input + " --top 1");
-      ASSERT_EQ(r.status, 0) << r.output;
-      EXPECT_NE(r.output.find("(class " + std::to_string(best) + ")"), std::string::npos) << r.output;
-    }
+    CliResult r0 = run("predict --model " + path + " " + dir() + "/img3.npy --top 1 --output " + dir() + "/raw.npy");
+    ASSERT_EQ(r0.status, 0) << r0.output;
+    EXPECT_NE(r0.output.find("(class " + std::to_string(best) + ")"), std::string::npos) << r0.output;
+    Tensor raw = io::read_npy(dir() + "/raw.npy");  // --output: the raw outputs, as predict gives them
+    ASSERT_EQ(raw.shape(), p.shape());
+    for (std::size_t k = 0; k < 10; ++k) EXPECT_NEAR(raw[k], p[k], 1e-6);
     CliResult r = run("evaluate --model " + path + " --limit 50");
     ASSERT_EQ(r.status, 0) << r.output;
     EXPECT_NE(r.output.find("(50 images)"), std::string::npos) << r.output;
@@ -171,6 +172,10 @@ TEST(Cli, PredictAndEvaluateAdaptImagesToTheModelsInput) {
   EXPECT_NE(r.status, 0);
   EXPECT_NE(r.output.find("input is (N, 28, 28)"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("(5, 5)"), std::string::npos) << r.output;
+  r = run("predict --model " + dir() + "/adapt_hw.keras " + dir() + "/img3.npy --output " + dir() + "/raw.txt");
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.output.find("--output"), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(dir() + "/raw.txt"));
 }
 
 }  // namespace

@@ -108,14 +108,12 @@ LayerType conv_type(const char* cls) {
             j["use_bias"] = a.use_bias;
             j["kernel_initializer"] = initializer(a.kernel_initializer);
             j["bias_initializer"] = initializer(a.bias_initializer);
-            for (const char* k : {"kernel_regularizer", "bias_regularizer", "activity_regularizer", "kernel_constraint", "bias_constraint"})
-              j[k] = nullptr;
+            write_penalties(l, j, true);
             return true;
           },
           [](const Ctx& c, const json& cfg, const std::string& n) -> std::unique_ptr<Layer> {
             require_default(c, cfg, n, "data_format", "channels_last");
             require_default(c, cfg, n, "groups", 1);
-            require_null(c, cfg, n, {"kernel_regularizer", "bias_regularizer", "activity_regularizer", "kernel_constraint", "bias_constraint"});
             std::string pad = get<std::string>(c, cfg, "padding", n);
             if (pad != "valid" && pad != "same" && (Rank == 2 || pad != "causal"))
               bad(c, n + ": unsupported padding '" + pad + "'");
@@ -126,16 +124,19 @@ LayerType conv_type(const char* cls) {
             const std::string act = activation_of(c, cfg, n), ki = initializer_of(cfg, "kernel_initializer", "glorot_uniform"),
                               bi = initializer_of(cfg, "bias_initializer", "zeros");
             const bool bias = cfg.value("use_bias", true);
+            std::unique_ptr<Layer> layer;
             if constexpr (Rank == 1)
-              return std::make_unique<Conv1D>(f, k.second,
-                                              Conv1DArgs{.strides = s.second, .padding = pad, .dilation_rate = d.second,
-                                                         .activation = act, .use_bias = bias, .kernel_initializer = ki,
-                                                         .bias_initializer = bi, .name = n});
+              layer = std::make_unique<Conv1D>(f, k.second,
+                                               Conv1DArgs{.strides = s.second, .padding = pad, .dilation_rate = d.second,
+                                                          .activation = act, .use_bias = bias, .kernel_initializer = ki,
+                                                          .bias_initializer = bi, .name = n});
             else
-              return std::make_unique<Conv2D>(f, k,
-                                              Conv2DArgs{.strides = s, .padding = pad, .dilation_rate = d, .activation = act,
-                                                         .use_bias = bias, .kernel_initializer = ki, .bias_initializer = bi,
-                                                         .name = n});
+              layer = std::make_unique<Conv2D>(f, k,
+                                               Conv2DArgs{.strides = s, .padding = pad, .dilation_rate = d, .activation = act,
+                                                          .use_bias = bias, .kernel_initializer = ki, .bias_initializer = bi,
+                                                          .name = n});
+            read_penalties(c, cfg, n, *layer);
+            return layer;
           }};
 }
 
@@ -213,16 +214,18 @@ const std::vector<LayerType>& layer_types() {
          j["use_bias"] = d->args().use_bias;
          j["kernel_initializer"] = initializer(d->args().kernel_initializer);
          j["bias_initializer"] = initializer(d->args().bias_initializer);
-         for (const char* k : {"kernel_regularizer", "bias_regularizer", "kernel_constraint", "bias_constraint"}) j[k] = nullptr;
+         write_penalties(l, j, false);
          return true;
        },
        [](const Ctx& c, const json& cfg, const std::string& n) -> std::unique_ptr<Layer> {
-         require_null(c, cfg, n, {"kernel_regularizer", "bias_regularizer", "activity_regularizer", "kernel_constraint", "bias_constraint", "lora_rank"});
+         require_null(c, cfg, n, {"lora_rank"});
          std::size_t u = get<std::size_t>(c, cfg, "units", n);
          if (u == 0 || u > kMaxDim) bad(c, n + ": units out of range: " + std::to_string(u));
-         return std::make_unique<Dense>(u, DenseArgs{.activation = activation_of(c, cfg, n), .use_bias = cfg.value("use_bias", true),
-                                                     .kernel_initializer = initializer_of(cfg, "kernel_initializer", "glorot_uniform"),
-                                                     .bias_initializer = initializer_of(cfg, "bias_initializer", "zeros"), .name = n});
+         auto d = std::make_unique<Dense>(u, DenseArgs{.activation = activation_of(c, cfg, n), .use_bias = cfg.value("use_bias", true),
+                                                       .kernel_initializer = initializer_of(cfg, "kernel_initializer", "glorot_uniform"),
+                                                       .bias_initializer = initializer_of(cfg, "bias_initializer", "zeros"), .name = n});
+         read_penalties(c, cfg, n, *d);
+         return d;
        }},
       {"Activation", "keras.layers", "",
        [](const Layer& l, json& j) {

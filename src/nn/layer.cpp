@@ -137,8 +137,39 @@ Weight& Layer::add_weight(std::string name, Shape shape, bool trainable) {
   w->value = Tensor(shape);
   w->grad = Tensor(shape);
   w->trainable = trainable;
+  if (auto it = regularizers_.find(w->name); it != regularizers_.end()) w->regularizer = it->second;
+  if (auto it = constraints_.find(w->name); it != constraints_.end()) w->constraint = it->second;
   weights_.push_back(std::move(w));
   return *weights_.back();
+}
+
+namespace {
+template <class T>
+void set_on(std::map<std::string, T>& kept, std::vector<std::unique_ptr<Weight>>& ws, bool built, const std::string& layer,
+            const std::string& weight, T v, T Weight::*field) {
+  kept[weight] = v;
+  bool found = false;
+  for (auto& w : ws)
+    if (w->name == weight) w.get()->*field = v, found = true;
+  if (built && !found) throw Error(layer + ": has no weight named '" + weight + "'");
+}
+}  // namespace
+
+void Layer::set_regularizer(const std::string& weight, Regularizer r) {
+  set_on(regularizers_, weights_, built_, name_, weight, r, &Weight::regularizer);
+}
+void Layer::set_constraint(const std::string& weight, Constraint c) {
+  set_on(constraints_, weights_, built_, name_, weight, c, &Weight::constraint);
+}
+const Regularizer& Layer::regularizer(const std::string& weight) const {
+  static const Regularizer none;
+  auto it = regularizers_.find(weight);
+  return it == regularizers_.end() ? none : it->second;
+}
+const Constraint& Layer::constraint(const std::string& weight) const {
+  static const Constraint none;
+  auto it = constraints_.find(weight);
+  return it == constraints_.end() ? none : it->second;
 }
 
 namespace {

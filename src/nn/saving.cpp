@@ -290,9 +290,11 @@ Sequential from_config(const json& root, const Ctx& c, std::size_t weight_bytes)
 Sequential from_config_unbounded(const json& root, const Ctx& c, std::size_t weight_bytes) {
   if (!root.is_object() || root.value("class_name", "") != "Sequential")
     bad(c, "only Sequential models are supported, got class_name " + (root.is_object() && root.contains("class_name") ? root.at("class_name").dump() : std::string("(none)")));
-  const json& cfg = root.contains("config") ? root.at("config") : json();
+  const json& given = root.contains("config") ? root.at("config") : json();
+  // Keras 2.0 and 2.1 wrote a Sequential's config as the bare list of its layers.
+  const json cfg = given.is_array() ? json{{"name", "sequential"}, {"layers", given}} : given;
   if (!cfg.is_object() || !cfg.contains("layers") || !cfg.at("layers").is_array()) bad(c, "config has no layer list");
-  Sequential m(cfg.value("name", "sequential"));
+  Sequential m(cfg.contains("name") && cfg.at("name").is_string() ? cfg.at("name").get<std::string>() : "sequential");
   Shape input;
   for (const json& entry : cfg.at("layers")) {
     if (!entry.is_object() || !entry.contains("class_name") || !entry.at("class_name").is_string() || !entry.contains("config") ||

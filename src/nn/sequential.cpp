@@ -105,7 +105,7 @@ const Tensor& Sequential::forward(const Tensor& x, bool training) {
   const Tensor* h = &x;
   for (std::size_t i = 0; i < layers_.size(); ++i) {
     // Inference fuses Conv2D + MaxPooling2D (the pair's intermediate is never stored).
-    if (!training && i + 1 < layers_.size())
+    if (!training && i + 1 < layers_.size() && !layers_[i]->activity_regularizer().active())
       if (auto* c = dynamic_cast<Conv2D*>(layers_[i].get()))
         if (auto* mp = dynamic_cast<MaxPooling2D*>(layers_[i + 1].get()))
           if (const Tensor* y = c->call_max_pooled(*h, *mp)) {
@@ -175,27 +175,54 @@ double Sequential::train_on_batch(const Tensor& x, const Tensor& y, std::size_t*
   if (!optimizer_) throw Error(name_ + ": fit before compile: call compile(optimizer, loss) first");
   const Tensor& p = forward(x, true);
   const std::size_t n = x.dim(0), k = p.size() / n;
-  const double loss = loss_.value(p.data(), y.data(), n, k);
+  const double loss = loss_.value(p.data(), y.data(), n, k) + regularization_loss(n);
   if (correct) *correct += count_correct(p.data(), y.data(), n, k, loss_.kind() == Loss::Kind::SparseCategoricalCrossentropy);
   grad_.resize(p.shape());
-  const bool fused = loss_.is_crossentropy() && !loss_.from_logits() && layers_.back()->activation() == Activation::Softmax;
+  const bool fused = loss_.is_crossentropy() && !loss_.from_logits() && layers_.back()->activation() == Activation::Softmax &&
+                     !layers_.back()->activity_regularizer().active();
   if (fused) loss_.softmax_gradient(p.data(), y.data(), n, k, grad_.data());
   else loss_.gradient(p.data(), y.data(), n, k, grad_.data());
   const Tensor* g = &grad_;
   bool through_activation = !fused;  // false: g is already the gradient w.r.t. the pre-activation
   for (std::size_t i = layers_.size(); i-- > 0;) {
-    // A max pooling after a relu layer applies relu's derivative in its own pass.
+    // A max pooling after a relu layer applies relu's derivative in its own pass (not when
+    // that layer's output has an activity penalty, whose gradient is w.r.t. that output).
     auto* pool = dynamic_cast<MaxPooling2D*>(layers_[i].get());
-    if (pool && i > 0 && layers_[i - 1]->activation() == Activation::Relu) {
+    if (pool && i > 0 && layers_[i - 1]->activation() == Activation::Relu && !layers_[i - 1]->activity_regularizer().active()) {
       g = &pool->backward_through_relu(*g);
       through_activation = false;
       continue;
     }
+    if (const Regularizer& r = layers_[i]->activity_regularizer(); r.active()) {  // d(penalty / n) / d output
+      activity_grad_ = *g;
+      const Tensor& out = layers_[i]->output();
+      r.add_gradient(out.data(), activity_grad_.data(), out.size(), 1.0 / double(n));
+      g = &activity_grad_;
+    }
     g = &layers_[i]->backward(*g, /*need_input_grad=*/i > 0, through_activation);
     through_activation = true;
   }
+  for (auto& l : layers_)
+    for (Weight* w : l->weights())
+      if (w->regularizer.active() && l->weight_trainable(*w)) w->regularizer.add_gradient(w->value.data(), w->grad.data(), w->value.size());
   optimizer_->apply(trainable_weights());
+  for (auto& l : layers_)
+    for (Weight* w : l->weights())
+      if (w->constraint.active() && l->weight_trainable(*w)) w->constraint.apply(w->value);
   return loss;
+}
+
+// The regularizers' share of the loss after a forward pass of n samples: every weight's penalty
+// plus every activity penalty on the outputs of that pass over n (Keras 3's layer losses).
+double Sequential::regularization_loss(std::size_t n) const {
+  double total = 0;
+  for (auto& l : layers_) {
+    for (const Weight* w : std::as_const(*l).weights())
+      if (w->regularizer.active()) total += w->regularizer.penalty(w->value.data(), w->value.size());
+    if (const Regularizer& r = l->activity_regularizer(); r.active() && n)
+      total += r.penalty(l->output().data(), l->output().size()) / double(n);
+  }
+  return total;
 }
 
 History Sequential::fit(const Tensor& x, const Tensor& y, FitArgs a) {
@@ -288,7 +315,7 @@ Evaluation Sequential::evaluate(const Tensor& x, const Tensor& y, std::size_t ba
     gather_rows(y, all, from, to, by);
     const Tensor& p = forward(bx, false);
     const std::size_t n = to - from, k = p.size() / n;
-    loss_sum += loss_.value(p.data(), by.data(), n, k) * double(n);
+    loss_sum += (loss_.value(p.data(), by.data(), n, k) + regularization_loss(n)) * double(n);
     correct += count_correct(p.data(), by.data(), n, k, sparse);
     logs = {{"accuracy", double(correct) / double(to)}, {"loss", loss_sum / double(to)}};
     bar.update(s + 1, logs);

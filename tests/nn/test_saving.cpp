@@ -128,6 +128,15 @@ static void expect_keras_predicts_as_we_do(const Sequential& m_, const Tensor& x
   EXPECT_TRUE(WIFEXITED(rc) && WEXITSTATUS(rc) == 0) << log;
 }
 
+TEST(Saving, Keras21BareListConfigLoads) {
+  // Keras 2.0/2.1 wrote a Sequential's config as a bare list of layers, with the input shape in
+  // the first layer and a fixed-length byte string attribute (make_fixtures.py, keras21()).
+  Sequential m = load_model(kDir + "seed_keras21_legacy.h5");
+  Tensor x = io::read_npy(kDir + "seed_x.npy"), want = io::read_npy(kDir + "seed_pred.npy");
+  fctest::expect_close(m.predict(x), fctest::to_double(want), 1e-5, "Keras 2.1 layout");
+  EXPECT_EQ(m.summary_text({.line_length = 76}), read_text(kDir + "seed_summary.txt"));
+}
+
 TEST(Saving, RealKerasLoadsOurFile) {
   // The seed model, trained a little, saved by us and loaded by Keras in a subprocess.
   clear_session();

@@ -1,4 +1,4 @@
-// fourierconv predict --model m.keras IMAGE.png|ARRAY.npy [--top 3] [--classes a,b,...]
+// fourierconv predict --model m.keras IMAGE.png|ARRAY.npy [--top 3] [--classes a,b,...] [--output y.npy]
 #include <algorithm>
 #include <cstdio>
 #include <numeric>
@@ -12,7 +12,7 @@ namespace fourierconv::cli {
 
 void setup_predict(CLI::App& sub) {
   struct Opts {
-    std::string model, input, classes;
+    std::string model, input, classes, output;
     std::size_t top = 3;
   };
   auto o = std::make_shared<Opts>();
@@ -20,13 +20,17 @@ void setup_predict(CLI::App& sub) {
   sub.add_option("INPUT", o->input, "a PNG image, or a .npy array (H, W), (H, W, C) or (N, H, W, C)")->required();
   sub.add_option("--top", o->top, "how many classes to print per image")->capture_default_str();
   sub.add_option("--classes", o->classes, "comma-separated class names (default: Fashion-MNIST's for 10 outputs)");
+  sub.add_option("--output,-o", o->output, "also write the model's raw outputs (N, ...) as float32 .npy (atomically)");
   sub.callback([o] {
     if (!ends_with(o->model, ".keras") && !ends_with(o->model, ".h5"))
       throw fourierconv::Error("--model: expected a .keras or legacy .h5 model file, got '" + o->model + "'");
     nn::Sequential m = open_model(o->model);
     Tensor x = read_array(o->input, "input");
     x = adapt_to_model_input(std::move(x), m.input_shape(), "input", true);
+    if (!o->output.empty() && !ends_with(o->output, ".npy"))
+      throw fourierconv::Error("--output: expected a .npy file, got '" + o->output + "'");
     Tensor p = m.predict(x);
+    if (!o->output.empty()) write_array(o->output, p, 8, "clip");
     const std::size_t n = p.dim(0);
     if (n == 0) {  // an empty batch has no predictions to print
       std::printf("no images: the input %s has 0 samples\n", x.shape_string().c_str());

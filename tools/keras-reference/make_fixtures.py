@@ -158,6 +158,62 @@ for layer in more.layers:  # every weight away from its initial value (PReLU's a
     layer.set_weights([rng1.standard_normal(w.shape).astype(np.float32) * 0.5 + (1.0 if "gamma" in w.path else 0.0)
                        for w in layer.weights])
 save("more_layers", more, rng1.standard_normal((3, 10, 9, 2)), legacy=False)
+keras.backend.clear_session()
+R, C = keras.regularizers, keras.constraints
+reg = keras.Sequential([
+    keras.Input((7, 6, 2)),
+    L.Conv2D(3, (3, 3), activation="relu", kernel_regularizer=R.L2(0.01), bias_regularizer=R.L1(0.001),
+             activity_regularizer=R.L1L2(1e-4, 1e-3), kernel_constraint=C.MaxNorm(0.6, axis=[0, 1, 2])),
+    L.Flatten(),
+    L.Dense(5, kernel_regularizer=R.L1L2(0.001, 0.002), kernel_constraint=C.UnitNorm(axis=0), activation="tanh"),
+    L.Dense(3, activation="softmax", bias_constraint=C.NonNeg(), kernel_constraint=C.MinMaxNorm(0.5, 1.2, rate=0.7)),
+])
+if not only or "regularized" in only:
+    # Keras's loss with the penalties, and its weights after one SGD step on one batch
+    # (tests/nn/test_regularizers.cpp repeats both).
+    # No weight exactly 0: the backends differ on |w|'s gradient there (JAX 1, TensorFlow and
+    # torch 0; ours is 0), and zero-initialized biases would test that convention only.
+    reg.set_weights([w + rng1.uniform(0.05, 0.2, w.shape).astype(np.float32) * rng1.choice([-1, 1], w.shape)
+                     for w in reg.get_weights()])
+    xr = rng1.standard_normal((6, 7, 6, 2)).astype(np.float32)
+    yr = np.array([0, 1, 2, 1, 0, 2])
+    save("regularized", reg, xr)
+    np.save(os.path.join(out, "regularized_y.npy"), yr.astype(np.float32))
+    reg.compile(optimizer=keras.optimizers.SGD(learning_rate=0.1), loss="sparse_categorical_crossentropy")
+    ev = reg.evaluate(xr, yr, batch_size=6, verbose=0)
+    reg.train_on_batch(xr, yr)
+    np.save(os.path.join(out, "regularized_eval.npy"), np.array([ev], dtype=np.float32))
+    np.save(os.path.join(out, "regularized_trained.npy"),
+            np.concatenate([np.asarray(w).ravel() for w in reg.get_weights()]).astype(np.float32))
+
+
+def keras21(src, dst):
+    """A copy of a legacy .h5 whose model_config is written as Keras 2.0/2.1 wrote it: the
+    Sequential config a bare list of layers (the input shape in the first layer's
+    batch_input_shape, no InputLayer), old-style layer configs, as a fixed-length byte string."""
+    import json
+    import shutil
+
+    import h5py
+    shutil.copy(os.path.join(out, src), os.path.join(out, dst))
+    with h5py.File(os.path.join(out, dst), "r+") as f:
+        cfg = json.loads(f.attrs["model_config"])
+        layers = cfg["config"]["layers"]
+        shape = layers[0]["config"]["batch_shape"]
+        layers = layers[1:]
+        for entry in layers:
+            c = entry["config"]
+            c["dtype"] = "float32"  # Keras 2 wrote a plain dtype
+            for k in ("kernel_initializer", "bias_initializer"):
+                if k in c:
+                    c[k] = {"class_name": c[k]["class_name"], "config": {}}
+        layers[0]["config"]["batch_input_shape"] = shape
+        f.attrs["model_config"] = np.bytes_(json.dumps({"class_name": "Sequential", "config": layers}))
+        f.attrs["keras_version"] = np.bytes_("2.1.6")
+
+
+if not only or "seed_keras21" in only:
+    keras21("seed_legacy.h5", "seed_keras21_legacy.h5")
 print("wrote", sorted(os.listdir(out)))
 if only:
     sys.exit(0)

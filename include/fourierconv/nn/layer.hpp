@@ -9,11 +9,13 @@
 // reference: keep that tensor alive and unchanged until backward() (Sequential does).
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "fourierconv/nn/activations.hpp"
+#include "fourierconv/nn/regularizers.hpp"
 #include "fourierconv/tensor.hpp"
 
 namespace fourierconv::nn {
@@ -23,6 +25,8 @@ struct Weight {
   std::string name;  // "kernel", "bias"
   Tensor value, grad;
   bool trainable = true;
+  Regularizer regularizer;  // added to the training loss (regularizers.hpp)
+  Constraint constraint;    // applied after each optimizer step
   // Parameters per element: 1 for real weights, 2 for complex weights stored as (re, im)
   // pairs in the last axis (SpectralConv2D); counts follow Keras's rule of one per float.
   std::size_t count() const { return value.size(); }
@@ -58,6 +62,18 @@ class Layer {
   // Frozen layers keep their weights but report them as non-trainable and get no updates.
   bool trainable() const { return trainable_; }
   void set_trainable(bool t) { trainable_ = t; }
+  // Keras's kernel_regularizer / bias_regularizer / ..._constraint, by weight name ("kernel",
+  // "bias"): kept for weights built later, set on those that exist. Error for a name the
+  // built layer has no weight of.
+  void set_regularizer(const std::string& weight, Regularizer r);
+  void set_constraint(const std::string& weight, Constraint c);
+  const Regularizer& regularizer(const std::string& weight) const;
+  const Constraint& constraint(const std::string& weight) const;
+  // The output of the last call() (its batch).
+  const Tensor& output() const { return y_; }
+  // Keras's activity_regularizer: on the layer's output, divided by the batch size.
+  void set_activity_regularizer(Regularizer r) { activity_regularizer_ = r; }
+  const Regularizer& activity_regularizer() const { return activity_regularizer_; }
 
   std::vector<Weight*> weights();
   std::vector<const Weight*> weights() const;
@@ -117,6 +133,9 @@ class Layer {
   Tensor z_;  // the pre-activation, for needs_preactivation(activation_)
   const Tensor* last_input_ = nullptr;
   Activation backward_activation_ = Activation::Linear;
+  std::map<std::string, Regularizer> regularizers_;
+  std::map<std::string, Constraint> constraints_;
+  Regularizer activity_regularizer_;
 };
 
 // Keras's default names: the first "conv2d", then "conv2d_1", ... per prefix, process-wide.

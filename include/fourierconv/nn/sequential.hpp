@@ -116,6 +116,8 @@ class Sequential {
   Loss loss_;
   std::vector<std::string> metrics_;
   Tensor grad_;
+  Tensor activity_grad_;  // a gradient plus an activity penalty's
+  double regularization_loss(std::size_t n) const;
 };
 
 // The number of x[i] rows predicted as y[i] (argmax; labels or one-hot rows).

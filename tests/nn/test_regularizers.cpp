@@ -1,0 +1,90 @@
+// Regularizers and constraints (regularizers.hpp) against Keras: a model with every kind,
+// written by real Keras 3.15 (fixture `regularized`), gives Keras's loss (the penalties
+// included) and, after one SGD step on one batch, Keras's weights (the penalties' gradients
+// and the constraints' projections included). Plus the definitions one by one.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "fourierconv/nn.hpp"
+#include "fourierconv/io/npy.hpp"
+#include "reference.hpp"
+
+using namespace fourierconv;
+using namespace fourierconv::nn;
+
+namespace {
+
+const std::string kDir = std::string(FOURIERCONV_SOURCE_DIR) + "/tests/fixtures/keras/";
+
+TEST(Regularizers, PenaltyAndGradientAreKerasDefinitions) {
+  const float w[4] = {-2.0f, 0.5f, 0.0f, 3.0f};
+  Regularizer r{0.1, 0.01};
+  EXPECT_NEAR(r.penalty(w, 4), 0.1 * 5.5 + 0.01 * (4 + 0.25 + 9), 1e-9);
+  float g[4] = {1, 1, 1, 1};
+  r.add_gradient(w, g, 4, 2.0);
+  const double want[4] = {1 - 0.2 - 0.08, 1 + 0.2 + 0.02, 1, 1 + 0.2 + 0.12};
+  for (int i = 0; i < 4; ++i) EXPECT_NEAR(g[i], want[i], 1e-6) << i;
+}
+
+TEST(Regularizers, ConstraintsProjectAsKerasDoes) {
+  Tensor w({2, 3});
+  const float v[6] = {3, 4, 0, -1, 0, 2};  // columns (axis 0 norms): 3.16, 4, 2
+  std::copy(v, v + 6, w.begin());
+  Constraint max{.kind = Constraint::Kind::MaxNorm, .max_value = 2.0};
+  Tensor a = w;
+  max.apply(a);
+  const double n0 = std::sqrt(10.0);
+  EXPECT_NEAR(a[0], 3 * 2 / (1e-7 + n0), 1e-5);
+  EXPECT_NEAR(a[1], 4 * 2 / (1e-7 + 4.0), 1e-5);
+  EXPECT_NEAR(a[5], 2 * 2 / (1e-7 + 2.0), 1e-5);  // at the limit: unchanged
+  Constraint unit{.kind = Constraint::Kind::UnitNorm, .axis = {-1}};  // rows: norms 5, sqrt 5
+  Tensor b = w;
+  unit.apply(b);
+  EXPECT_NEAR(b[0], 0.6, 1e-5);
+  EXPECT_NEAR(b[5], 2 / std::sqrt(5.0), 1e-5);
+  Constraint nonneg{.kind = Constraint::Kind::NonNeg};
+  Tensor c = w;
+  nonneg.apply(c);
+  EXPECT_EQ(c[3], 0.0f);
+  EXPECT_EQ(c[0], 3.0f);
+  Constraint bad_axis{.kind = Constraint::Kind::MaxNorm, .axis = {2}};
+  EXPECT_THROW(bad_axis.apply(c), Error);
+}
+
+TEST(Regularizers, KerasLossAndOneSgdStepWithEveryPenaltyAndConstraint) {
+  for (const char* file : {"regularized.keras", "regularized_legacy.h5"}) {
+    SCOPED_TRACE(file);
+    Sequential m = load_model(kDir + file);
+    EXPECT_NEAR(m.layer("conv2d").regularizer("kernel").l2, 0.01, 1e-12);
+    EXPECT_EQ(m.layer("dense_1").constraint("kernel").kind, Constraint::Kind::MinMaxNorm);
+    Tensor x = io::read_npy(kDir + "regularized_x.npy"), y = io::read_npy(kDir + "regularized_y.npy");
+    m.compile(std::make_unique<SGD>(0.1), Loss::parse("sparse_categorical_crossentropy"));
+    const Evaluation ev = m.evaluate(x, y, 6, 0);
+    EXPECT_NEAR(ev.loss, io::read_npy(kDir + "regularized_eval.npy")[0], 2e-5) << "Keras's evaluate loss";
+    m.fit(x, y, {.batch_size = 6, .epochs = 1, .shuffle = false, .verbose = 0});
+    Tensor want = io::read_npy(kDir + "regularized_trained.npy");
+    std::size_t k = 0;
+    for (auto& l : m.layers())
+      for (const Weight* w : std::as_const(*l).weights())
+        for (float v : w->value) {
+          ASSERT_LT(k, want.size());
+          EXPECT_NEAR(v, want[k], 2e-5) << l->name() << "/" << w->name;
+          ++k;
+        }
+    EXPECT_EQ(k, want.size());
+  }
+}
+
+TEST(Regularizers, SavedBackWithTheModel) {
+  Sequential m = load_model(kDir + "regularized.keras");
+  const std::string path = ::testing::TempDir() + "/fc_regularized.keras";
+  save_model(m, path);
+  Sequential back = load_model(path);
+  EXPECT_NEAR(back.layer("conv2d").activity_regularizer().l1, 1e-4, 1e-12);
+  EXPECT_NEAR(back.layer("conv2d").constraint("kernel").max_value, 0.6, 1e-12);
+  EXPECT_EQ(back.layer("conv2d").constraint("kernel").axis, (std::vector<int>{0, 1, 2}));
+  EXPECT_EQ(back.layer("dense_1").constraint("bias").kind, Constraint::Kind::NonNeg);
+}
+
+}  // namespace
