@@ -105,43 +105,33 @@ void window_copy(const Tensor& from, Tensor& to, const Shape& big, const Shape& 
 }
 }  // namespace
 
-ZeroPadding2D::ZeroPadding2D(Margins2 padding, Margins2Args args)
-    : Layer(args.name.empty() ? unique_name("zero_padding2d") : args.name), m_(padding) {
+Margins2DLayer::Margins2DLayer(Margins2 m, bool pad, const std::string& prefix, Margins2Args args)
+    : Layer(args.name.empty() ? unique_name(prefix) : args.name), m_(m), pad_(pad) {
   declare_input_shape(args.input_shape);
 }
 
-Shape ZeroPadding2D::build_impl(const Shape& in) {
+Shape Margins2DLayer::build_impl(const Shape& in) {
   need_image(*this, in);
-  return {in[0] + m_.top + m_.bottom, in[1] + m_.left + m_.right, in[2]};
-}
-
-void ZeroPadding2D::call_impl(const Tensor& x, Tensor& y, bool) {
-  window_copy(x, y, output_shape(), input_shape(), m_.top, m_.left, false);
-}
-
-void ZeroPadding2D::backward_impl(const Tensor& dz, Tensor* dx) {
-  if (dx) window_copy(dz, *dx, output_shape(), input_shape(), m_.top, m_.left, true);
-}
-
-Cropping2D::Cropping2D(Margins2 cropping, Margins2Args args)
-    : Layer(args.name.empty() ? unique_name("cropping2d") : args.name), m_(cropping) {
-  declare_input_shape(args.input_shape);
-}
-
-Shape Cropping2D::build_impl(const Shape& in) {
-  need_image(*this, in);
+  if (pad_) return {in[0] + m_.top + m_.bottom, in[1] + m_.left + m_.right, in[2]};
   if (m_.top + m_.bottom >= in[0] || m_.left + m_.right >= in[1])
     throw Error(name() + " (Cropping2D): cropping ((" + std::to_string(m_.top) + ", " + std::to_string(m_.bottom) + "), (" +
                 std::to_string(m_.left) + ", " + std::to_string(m_.right) + ")) leaves nothing of " + shape_to_string(in));
   return {in[0] - m_.top - m_.bottom, in[1] - m_.left - m_.right, in[2]};
 }
 
-void Cropping2D::call_impl(const Tensor& x, Tensor& y, bool) {
-  window_copy(x, y, input_shape(), output_shape(), m_.top, m_.left, true);
+// Padding copies the input into the middle of the output; cropping the middle of the input
+// to the output; the gradients go the other way.
+void Margins2DLayer::call_impl(const Tensor& x, Tensor& y, bool) {
+  const Shape& big = pad_ ? output_shape() : input_shape();
+  const Shape& small = pad_ ? input_shape() : output_shape();
+  window_copy(x, y, big, small, m_.top, m_.left, !pad_);
 }
 
-void Cropping2D::backward_impl(const Tensor& dz, Tensor* dx) {
-  if (dx) window_copy(dz, *dx, input_shape(), output_shape(), m_.top, m_.left, false);
+void Margins2DLayer::backward_impl(const Tensor& dz, Tensor* dx) {
+  if (!dx) return;
+  const Shape& big = pad_ ? output_shape() : input_shape();
+  const Shape& small = pad_ ? input_shape() : output_shape();
+  window_copy(dz, *dx, big, small, m_.top, m_.left, pad_);
 }
 
 // ---- UpSampling2D

@@ -68,34 +68,36 @@ struct Margins2Args {
   std::string name{};
 };
 
-class ZeroPadding2D : public Layer {
+// ZeroPadding2D and Cropping2D: a window of (H, W) moved in or out of a larger grid.
+class Margins2DLayer : public Layer {
  public:
-  explicit ZeroPadding2D(Margins2 padding = {1, 1, 1, 1}, Margins2Args args = {});
-  std::string class_name() const override { return "ZeroPadding2D"; }
-  const Margins2& padding() const { return m_; }
+  const Margins2& margins() const { return m_; }
 
  protected:
+  Margins2DLayer(Margins2 m, bool pad, const std::string& prefix, Margins2Args args);
   Shape build_impl(const Shape& in) override;
   void call_impl(const Tensor& x, Tensor& y, bool training) override;
   void backward_impl(const Tensor& dz, Tensor* dx) override;
 
  private:
   Margins2 m_;
+  bool pad_;  // ZeroPadding2D: the input goes into the middle of the output
 };
 
-class Cropping2D : public Layer {
+class ZeroPadding2D : public Margins2DLayer {
  public:
-  explicit Cropping2D(Margins2 cropping = {}, Margins2Args args = {});
+  explicit ZeroPadding2D(Margins2 padding = {1, 1, 1, 1}, Margins2Args args = {})
+      : Margins2DLayer(padding, true, "zero_padding2d", std::move(args)) {}
+  std::string class_name() const override { return "ZeroPadding2D"; }
+  const Margins2& padding() const { return margins(); }
+};
+
+class Cropping2D : public Margins2DLayer {
+ public:
+  explicit Cropping2D(Margins2 cropping = {}, Margins2Args args = {})
+      : Margins2DLayer(cropping, false, "cropping2d", std::move(args)) {}
   std::string class_name() const override { return "Cropping2D"; }
-  const Margins2& cropping() const { return m_; }
-
- protected:
-  Shape build_impl(const Shape& in) override;
-  void call_impl(const Tensor& x, Tensor& y, bool training) override;
-  void backward_impl(const Tensor& dz, Tensor* dx) override;
-
- private:
-  Margins2 m_;
+  const Margins2& cropping() const { return margins(); }
 };
 
 struct UpSampling2DArgs {
