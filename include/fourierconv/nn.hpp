@@ -9,6 +9,7 @@
 #include "fourierconv/nn/layers/activation_layers.hpp"
 #include "fourierconv/nn/layers/conv2d.hpp"
 #include "fourierconv/nn/layers/dense.hpp"
+#include "fourierconv/nn/layers/depthwise_conv2d.hpp"
 #include "fourierconv/nn/layers/flatten.hpp"
 #include "fourierconv/nn/layers/normalization.hpp"
 #include "fourierconv/nn/layers/pooling.hpp"

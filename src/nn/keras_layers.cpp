@@ -10,6 +10,7 @@
 #include "fourierconv/nn/layers/activation_layers.hpp"
 #include "fourierconv/nn/layers/conv2d.hpp"
 #include "fourierconv/nn/layers/dense.hpp"
+#include "fourierconv/nn/layers/depthwise_conv2d.hpp"
 #include "fourierconv/nn/layers/flatten.hpp"
 #include "fourierconv/nn/layers/fourier_conv2d.hpp"
 #include "fourierconv/nn/layers/normalization.hpp"
@@ -141,6 +142,77 @@ LayerType conv_type(const char* cls) {
 }
 
 // FourierConv1D and FourierConv2D: the bank as filter specs (make_filter), padding, output.
+// DepthwiseConv2D and SeparableConv2D: Conv2D's geometry keys plus depth_multiplier; the
+// depthwise (and pointwise) kernel's initializer, regularizer and constraint keys.
+LayerType depthwise_type(bool separable) {
+  return {separable ? "SeparableConv2D" : "DepthwiseConv2D", "keras.layers", "",
+          [separable](const Layer& l, json& j) {
+            auto* d = dynamic_cast<const DepthwiseConv2D*>(&l);
+            if (!d || (dynamic_cast<const SeparableConv2D*>(&l) != nullptr) != separable) return false;
+            const DepthwiseConv2DArgs& a = d->args();
+            j = base_config(l);
+            if (separable) j["filters"] = static_cast<const SeparableConv2D*>(d)->filters();
+            j["kernel_size"] = pair(d->kernel_size());
+            j["strides"] = pair(a.strides);
+            j["padding"] = a.padding;
+            j["data_format"] = "channels_last";
+            j["dilation_rate"] = pair(a.dilation_rate);
+            j["depth_multiplier"] = a.depth_multiplier;
+            j["activation"] = to_string(l.activation());
+            j["use_bias"] = a.use_bias;
+            const char* dk = separable ? "depthwise_kernel" : "kernel";
+            j["depthwise_initializer"] = initializer("glorot_uniform");
+            if (separable) j["pointwise_initializer"] = initializer("glorot_uniform");
+            j["bias_initializer"] = initializer("zeros");
+            j["depthwise_regularizer"] = regularizer_json(l.regularizer(dk));
+            if (separable) j["pointwise_regularizer"] = regularizer_json(l.regularizer("pointwise_kernel"));
+            j["bias_regularizer"] = regularizer_json(l.regularizer("bias"));
+            j["activity_regularizer"] = regularizer_json(l.activity_regularizer());
+            j["depthwise_constraint"] = constraint_json(l.constraint(dk));
+            if (separable) j["pointwise_constraint"] = constraint_json(l.constraint("pointwise_kernel"));
+            j["bias_constraint"] = constraint_json(l.constraint("bias"));
+            return true;
+          },
+          [separable](const Ctx& c, const json& cfg, const std::string& n) -> std::unique_ptr<Layer> {
+            require_default(c, cfg, n, "data_format", "channels_last");
+            const std::string pad = get<std::string>(c, cfg, "padding", n);
+            if (pad != "valid" && pad != "same") bad(c, n + ": unsupported padding '" + pad + "'");
+            const Size2 k = get_pair(c, cfg, "kernel_size", n), s = get_pair(c, cfg, "strides", n);
+            const Size2 d = cfg.contains("dilation_rate") ? get_pair(c, cfg, "dilation_rate", n) : Size2{1, 1};
+            const std::size_t m = cfg.contains("depth_multiplier") ? get<std::size_t>(c, cfg, "depth_multiplier", n) : 1;
+            if (m == 0 || m > kMaxDim) bad(c, n + ": depth_multiplier out of range: " + std::to_string(m));
+            const std::string act = activation_of(c, cfg, n);
+            const bool bias = cfg.value("use_bias", true);
+            std::unique_ptr<Layer> layer;
+            try {
+              if (separable) {
+                const std::size_t f = get<std::size_t>(c, cfg, "filters", n);
+                if (f == 0 || f > kMaxDim) bad(c, n + ": filters out of range: " + std::to_string(f));
+                layer = std::make_unique<SeparableConv2D>(f, k, SeparableConv2DArgs{.strides = s, .padding = pad, .depth_multiplier = m,
+                                                                                    .dilation_rate = d, .activation = act,
+                                                                                    .use_bias = bias, .name = n});
+              } else {
+                layer = std::make_unique<DepthwiseConv2D>(k, DepthwiseConv2DArgs{.strides = s, .padding = pad, .depth_multiplier = m,
+                                                                                 .dilation_rate = d, .activation = act,
+                                                                                 .use_bias = bias, .name = n});
+              }
+            } catch (const Error& e) {
+              bad(c, n + ": " + e.what());
+            }
+            const char* dk = separable ? "depthwise_kernel" : "kernel";
+            layer->set_regularizer(dk, regularizer_of(c, cfg, "depthwise_regularizer", n));
+            layer->set_constraint(dk, constraint_of(c, cfg, "depthwise_constraint", n));
+            if (separable) {
+              layer->set_regularizer("pointwise_kernel", regularizer_of(c, cfg, "pointwise_regularizer", n));
+              layer->set_constraint("pointwise_kernel", constraint_of(c, cfg, "pointwise_constraint", n));
+            }
+            layer->set_regularizer("bias", regularizer_of(c, cfg, "bias_regularizer", n));
+            layer->set_constraint("bias", constraint_of(c, cfg, "bias_constraint", n));
+            layer->set_activity_regularizer(regularizer_of(c, cfg, "activity_regularizer", n));
+            return layer;
+          }};
+}
+
 template <class Layer_>
 LayerType fourier_type(const char* cls) {
   return {cls, "fourierconv.keras", std::string("fourierconv>") + cls,
@@ -253,6 +325,8 @@ const std::vector<LayerType>& layer_types() {
          if (!(r >= 0 && r < 1)) bad(c, n + ": rate must be in [0, 1), got " + std::to_string(r));
          return std::make_unique<Dropout>(r, DropoutArgs{.name = n});
        }},
+      depthwise_type(false),
+      depthwise_type(true),
       fourier_type<FourierConv1D>("FourierConv1D"),
       fourier_type<FourierConv2D>("FourierConv2D"),
       {"SpectralConv1D", "fourierconv.keras", "fourierconv>SpectralConv1D",
@@ -303,6 +377,12 @@ std::size_t planned_params(const Layer& l, const Shape& in) {
     return mul(mul(mul(cv->kernel_size().first, cv->kernel_size().second), c), cv->filters()) + cv->filters();
   if (auto* d = dynamic_cast<const Dense*>(&l)) return mul(c, d->units()) + d->units();
   if (auto* s = dynamic_cast<const SpectralConv1D*>(&l)) return mul(mul(2 * c, s->filters()), s->modes()) + s->filters();
+  if (auto* d = dynamic_cast<const DepthwiseConv2D*>(&l)) {
+    const std::size_t cm = mul(c, d->args().depth_multiplier);
+    const std::size_t dw = mul(mul(d->kernel_size().first, d->kernel_size().second), cm);
+    if (auto* sp = dynamic_cast<const SeparableConv2D*>(&l)) return dw + mul(cm, sp->filters()) + sp->filters();
+    return dw + cm;
+  }
   if (dynamic_cast<const BatchNormalization*>(&l)) return mul(4, c);
   if (dynamic_cast<const LayerNormalization*>(&l)) return mul(2, c);
   if (dynamic_cast<const PReLU*>(&l)) return shape_size(in);

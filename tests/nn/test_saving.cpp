@@ -45,10 +45,10 @@ TEST_P(KerasFiles, LoadPredictAndSummarizeAsKerasDoes) {
   EXPECT_EQ(m.summary_text({.line_length = 76}), read_text(kDir + name + "_summary.txt"));
 }
 
-INSTANTIATE_TEST_SUITE_P(Fixtures, KerasFiles, ::testing::Values("seed", "every_layer", "every_layer_1d", "global_1d", "global_2d", "activations", "batchnorm", "more_layers"));
+INSTANTIATE_TEST_SUITE_P(Fixtures, KerasFiles, ::testing::Values("seed", "every_layer", "every_layer_1d", "global_1d", "global_2d", "activations", "batchnorm", "more_layers", "depthwise"));
 
 TEST(Saving, LegacyKeras2H5FilesLoadWithTheSameWeights) {
-  for (std::string name : {"seed", "every_layer", "every_layer_1d", "global_1d", "global_2d", "activations", "batchnorm"}) {
+  for (std::string name : {"seed", "every_layer", "every_layer_1d", "global_1d", "global_2d", "activations", "batchnorm", "depthwise"}) {
     Sequential m = load_model(kDir + name + "_legacy.h5");
     Tensor x = io::read_npy(kDir + name + "_x.npy"), want = io::read_npy(kDir + name + "_pred.npy");
     fctest::expect_close(m.predict(x), fctest::to_double(want), 1e-5, name + " legacy .h5");
@@ -197,6 +197,21 @@ TEST(Saving, RealKerasLoadsOurLayersWithoutKernels) {
   expect_keras_predicts_as_we_do(m, random_tensor({3, 6, 5, 2}, 10), "fc_misc");
   Sequential loaded = load_model(kDir + "more_layers.keras");
   expect_keras_predicts_as_we_do(loaded, io::read_npy(kDir + "more_layers_x.npy"), "fc_more_layers");
+}
+
+TEST(Saving, RealKerasLoadsOurDepthwiseAndSeparableConvolutions) {
+  clear_session();
+  set_random_seed(13);
+  Sequential m;
+  m.add(DepthwiseConv2D({3, 3}, {.strides = {2, 1}, .padding = "same", .depth_multiplier = 2, .activation = "relu",
+                                 .input_shape = {9, 7, 2}}));
+  m.add(SeparableConv2D(3, {2, 3}, {.depth_multiplier = 2, .dilation_rate = {2, 1}}));
+  m.add(Flatten());
+  m.add(Dense(2));
+  for (auto* l : {&m.layer("depthwise_conv2d"), &m.layer("separable_conv2d")})
+    for (auto* w : l->weights())
+      if (w->name == "bias") w->value = random_tensor(w->value.shape(), 14);
+  expect_keras_predicts_as_we_do(m, random_tensor({3, 9, 7, 2}, 15), "fc_depthwise");
 }
 
 TEST(Saving, RealKerasComputesOurFourierLayers) {

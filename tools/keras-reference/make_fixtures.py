@@ -186,6 +186,20 @@ if not only or "regularized" in only:
     np.save(os.path.join(out, "regularized_trained.npy"),
             np.concatenate([np.asarray(w).ravel() for w in reg.get_weights()]).astype(np.float32))
 
+keras.backend.clear_session()
+dw = keras.Sequential([
+    keras.Input((9, 8, 3)),
+    L.DepthwiseConv2D((3, 3), depth_multiplier=2, padding="same", strides=(2, 1), activation="relu"),
+    L.SeparableConv2D(4, (3, 2), dilation_rate=(1, 2), depth_multiplier=2, activation="tanh"),
+    L.DepthwiseConv2D((2, 2), use_bias=False),
+    L.SeparableConv2D(3, (2, 2), padding="same", strides=(2, 2)),
+    L.Flatten(),
+    L.Dense(2),
+])
+for layer in dw.layers:  # biases away from 0 too
+    layer.set_weights([w + rng1.uniform(-0.3, 0.3, w.shape).astype(np.float32) for w in layer.get_weights()])
+save("depthwise", dw, rng1.standard_normal((3, 9, 8, 3)))
+
 
 def keras21(src, dst):
     """A copy of a legacy .h5 whose model_config is written as Keras 2.0/2.1 wrote it: the

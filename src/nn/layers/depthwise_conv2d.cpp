@@ -1,0 +1,148 @@
+#include "fourierconv/nn/layers/depthwise_conv2d.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include "blas.hpp"
+#include "fourierconv/error.hpp"
+#include "fourierconv/nn/initializers.hpp"
+
+namespace fourierconv::nn {
+
+DepthwiseConv2D::DepthwiseConv2D(Size2 kernel_size, DepthwiseConv2DArgs args)
+    : DepthwiseConv2D(kernel_size, std::move(args), 0, "depthwise_conv2d") {}
+
+DepthwiseConv2D::DepthwiseConv2D(Size2 kernel_size, DepthwiseConv2DArgs args, std::size_t pointwise_filters, const char* prefix)
+    : Layer(args.name.empty() ? unique_name(prefix) : args.name), kernel_(kernel_size), args_(std::move(args)),
+      filters_(pointwise_filters) {
+  const std::string who = prefix == std::string("depthwise_conv2d") ? "DepthwiseConv2D" : "SeparableConv2D";
+  if (kernel_.first == 0 || kernel_.second == 0) throw Error(who + ": kernel_size must be positive");
+  if (args_.depth_multiplier == 0) throw Error(who + ": depth_multiplier must be >= 1");
+  if (args_.padding != "valid" && args_.padding != "same")
+    throw Error(who + ": padding must be 'valid' or 'same', got '" + args_.padding + "'");
+  activation_ = parse_activation(args_.activation);
+  declare_input_shape(args_.input_shape);
+}
+
+SeparableConv2D::SeparableConv2D(std::size_t filters, Size2 kernel_size, SeparableConv2DArgs a)
+    : DepthwiseConv2D(kernel_size,
+                      {.strides = a.strides, .padding = a.padding, .depth_multiplier = a.depth_multiplier,
+                       .dilation_rate = a.dilation_rate, .activation = a.activation, .use_bias = a.use_bias,
+                       .input_shape = a.input_shape, .name = a.name},
+                      filters, "separable_conv2d") {
+  if (filters == 0) throw Error("SeparableConv2D: filters must be >= 1, got 0");
+}
+
+Shape DepthwiseConv2D::build_impl(const Shape& in) {
+  if (in.size() != 3) throw Error(name() + " (" + class_name() + "): expected (H, W, C) inputs, got " + shape_to_string(in));
+  const std::size_t C = in[2], M = args_.depth_multiplier;
+  p_ = conv::Problem::make(1, in[0], in[1], C, C * M, kernel_.first, kernel_.second, args_.strides.first, args_.strides.second,
+                           args_.dilation_rate.first, args_.dilation_rate.second, conv::parse_padding(args_.padding),
+                           name() + " (" + class_name() + ")");
+  Weight& k = add_weight(filters_ ? "depthwise_kernel" : "kernel", {kernel_.first, kernel_.second, C, M});
+  initialize(k.value, "glorot_uniform", global_rng());
+  if (filters_) initialize(add_weight("pointwise_kernel", {1, 1, C * M, filters_}).value, "glorot_uniform", global_rng());
+  if (args_.use_bias) add_weight("bias", {filters_ ? filters_ : C * M}).value.fill(0.0f);
+  return {p_.oh, p_.ow, filters_ ? filters_ : C * M};
+}
+
+// y (n, OH, OW, C M) = depthwise(x) + bias (bias may be null).
+void DepthwiseConv2D::depthwise(const float* x, std::size_t n, const float* k, const float* bias, float* y) const {
+  const conv::Problem& p = p_;
+  const std::size_t C = p.c, M = args_.depth_multiplier, CM = C * M;
+  for (std::size_t s = 0; s < n; ++s)
+    for (std::size_t i = 0; i < p.oh; ++i)
+      for (std::size_t j = 0; j < p.ow; ++j) {
+        float* out = y + ((s * p.oh + i) * p.ow + j) * CM;
+        if (bias) std::memcpy(out, bias, CM * sizeof(float));
+        else std::fill(out, out + CM, 0.0f);
+        for (std::size_t u = 0; u < p.kh; ++u) {
+          const long ih = long(i * p.sh + u * p.dh) - long(p.pad_top);
+          if (ih < 0 || ih >= long(p.h)) continue;
+          for (std::size_t v = 0; v < p.kw; ++v) {
+            const long iw = long(j * p.sw + v * p.dw) - long(p.pad_left);
+            if (iw < 0 || iw >= long(p.w)) continue;
+            const float* xp = x + ((s * p.h + std::size_t(ih)) * p.w + std::size_t(iw)) * C;
+            const float* kp = k + (u * p.kw + v) * CM;
+            for (std::size_t c = 0; c < C; ++c)
+              for (std::size_t m = 0; m < M; ++m) out[c * M + m] += xp[c] * kp[c * M + m];
+          }
+        }
+      }
+}
+
+void DepthwiseConv2D::depthwise_backward(const float* x, const float* dy, std::size_t n, const float* k, float* dk, float* db,
+                                         float* dx) const {
+  const conv::Problem& p = p_;
+  const std::size_t C = p.c, M = args_.depth_multiplier, CM = C * M;
+  std::fill(dk, dk + p.kh * p.kw * CM, 0.0f);
+  if (db) std::fill(db, db + CM, 0.0f);
+  if (dx) std::fill(dx, dx + n * p.h * p.w * C, 0.0f);
+  for (std::size_t s = 0; s < n; ++s)
+    for (std::size_t i = 0; i < p.oh; ++i)
+      for (std::size_t j = 0; j < p.ow; ++j) {
+        const float* g = dy + ((s * p.oh + i) * p.ow + j) * CM;
+        if (db)
+          for (std::size_t q = 0; q < CM; ++q) db[q] += g[q];
+        for (std::size_t u = 0; u < p.kh; ++u) {
+          const long ih = long(i * p.sh + u * p.dh) - long(p.pad_top);
+          if (ih < 0 || ih >= long(p.h)) continue;
+          for (std::size_t v = 0; v < p.kw; ++v) {
+            const long iw = long(j * p.sw + v * p.dw) - long(p.pad_left);
+            if (iw < 0 || iw >= long(p.w)) continue;
+            const std::size_t at = ((s * p.h + std::size_t(ih)) * p.w + std::size_t(iw)) * C;
+            const float* kp = k + (u * p.kw + v) * CM;
+            float* dkp = dk + (u * p.kw + v) * CM;
+            for (std::size_t c = 0; c < C; ++c)
+              for (std::size_t m = 0; m < M; ++m) {
+                dkp[c * M + m] += x[at + c] * g[c * M + m];
+                if (dx) dx[at + c] += kp[c * M + m] * g[c * M + m];
+              }
+          }
+        }
+      }
+}
+
+void DepthwiseConv2D::call_impl(const Tensor& x, Tensor& y, bool) {
+  auto w = weights();
+  const std::size_t N = x.dim(0), CM = p_.f;
+  if (!filters_) {
+    depthwise(x.data(), N, w[0]->value.data(), args_.use_bias ? w[1]->value.data() : nullptr, y.data());
+    return;
+  }
+  mid_.resize({N, p_.oh, p_.ow, CM});
+  depthwise(x.data(), N, w[0]->value.data(), nullptr, mid_.data());
+  const std::size_t rows = N * p_.oh * p_.ow;
+  if (args_.use_bias)
+    for (std::size_t r = 0; r < rows; ++r) std::memcpy(y.data() + r * filters_, w[2]->value.data(), filters_ * sizeof(float));
+  detail::blas_single_thread();
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(rows), int(filters_), int(CM), 1.0f, mid_.data(), int(CM),
+              w[1]->value.data(), int(filters_), args_.use_bias ? 1.0f : 0.0f, y.data(), int(filters_));
+}
+
+void DepthwiseConv2D::backward_impl(const Tensor& dz, Tensor* dx) {
+  auto w = weights();
+  const Tensor& x = last_input();
+  const std::size_t N = x.dim(0), CM = p_.f;
+  if (!filters_) {
+    depthwise_backward(x.data(), dz.data(), N, w[0]->value.data(), w[0]->grad.data(), args_.use_bias ? w[1]->grad.data() : nullptr,
+                       dx ? dx->data() : nullptr);
+    return;
+  }
+  const std::size_t rows = N * p_.oh * p_.ow;
+  detail::blas_single_thread();
+  // pointwise: dP = mid^T dz, db = sum dz, dmid = dz P^T
+  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, int(CM), int(filters_), int(rows), 1.0f, mid_.data(), int(CM), dz.data(),
+              int(filters_), 0.0f, w[1]->grad.data(), int(filters_));
+  if (args_.use_bias) {
+    w[2]->grad.fill(0.0f);
+    for (std::size_t r = 0; r < rows; ++r)
+      for (std::size_t f = 0; f < filters_; ++f) w[2]->grad[f] += dz[r * filters_ + f];
+  }
+  dmid_.resize(mid_.shape());
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(rows), int(CM), int(filters_), 1.0f, dz.data(), int(filters_),
+              w[1]->value.data(), int(filters_), 0.0f, dmid_.data(), int(CM));
+  depthwise_backward(x.data(), dmid_.data(), N, w[0]->value.data(), w[0]->grad.data(), nullptr, dx ? dx->data() : nullptr);
+}
+
+}  // namespace fourierconv::nn
