@@ -8,6 +8,7 @@
 #include "fourierconv/nn/layers/activation.hpp"
 #include "fourierconv/nn/layers/activation_layers.hpp"
 #include "fourierconv/nn/layers/conv2d.hpp"
+#include "fourierconv/nn/layers/conv2d_transpose.hpp"
 #include "fourierconv/nn/layers/dense.hpp"
 #include "fourierconv/nn/layers/depthwise_conv2d.hpp"
 #include "fourierconv/nn/layers/flatten.hpp"

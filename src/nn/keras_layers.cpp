@@ -9,6 +9,7 @@
 #include "fourierconv/nn/layers/activation.hpp"
 #include "fourierconv/nn/layers/activation_layers.hpp"
 #include "fourierconv/nn/layers/conv2d.hpp"
+#include "fourierconv/nn/layers/conv2d_transpose.hpp"
 #include "fourierconv/nn/layers/dense.hpp"
 #include "fourierconv/nn/layers/depthwise_conv2d.hpp"
 #include "fourierconv/nn/layers/flatten.hpp"
@@ -325,6 +326,41 @@ const std::vector<LayerType>& layer_types() {
          if (!(r >= 0 && r < 1)) bad(c, n + ": rate must be in [0, 1), got " + std::to_string(r));
          return std::make_unique<Dropout>(r, DropoutArgs{.name = n});
        }},
+      {"Conv2DTranspose", "keras.layers", "",
+       [](const Layer& l, json& j) {
+         auto* t = dynamic_cast<const Conv2DTranspose*>(&l);
+         if (!t) return false;
+         const Conv2DTransposeArgs& a = t->args();
+         j = base_config(l);
+         j["filters"] = t->filters();
+         j["kernel_size"] = pair(t->kernel_size());
+         j["strides"] = pair(a.strides);
+         j["padding"] = a.padding;
+         j["output_padding"] = nullptr;
+         j["data_format"] = "channels_last";
+         j["dilation_rate"] = pair(a.dilation_rate);
+         j["activation"] = to_string(l.activation());
+         j["use_bias"] = a.use_bias;
+         j["kernel_initializer"] = initializer("glorot_uniform");
+         j["bias_initializer"] = initializer("zeros");
+         write_penalties(l, j, true);
+         return true;
+       },
+       [](const Ctx& c, const json& cfg, const std::string& n) -> std::unique_ptr<Layer> {
+         require_default(c, cfg, n, "data_format", "channels_last");
+         require_null(c, cfg, n, {"output_padding"});
+         const std::string pad = get<std::string>(c, cfg, "padding", n);
+         if (pad != "valid" && pad != "same") bad(c, n + ": unsupported padding '" + pad + "'");
+         const std::size_t f = get<std::size_t>(c, cfg, "filters", n);
+         if (f == 0 || f > kMaxDim) bad(c, n + ": filters out of range: " + std::to_string(f));
+         const Size2 k = get_pair(c, cfg, "kernel_size", n), s = get_pair(c, cfg, "strides", n);
+         const Size2 d = cfg.contains("dilation_rate") ? get_pair(c, cfg, "dilation_rate", n) : Size2{1, 1};
+         auto layer = std::make_unique<Conv2DTranspose>(f, k, Conv2DTransposeArgs{.strides = s, .padding = pad, .dilation_rate = d,
+                                                                                  .activation = activation_of(c, cfg, n),
+                                                                                  .use_bias = cfg.value("use_bias", true), .name = n});
+         read_penalties(c, cfg, n, *layer);
+         return layer;
+       }},
       depthwise_type(false),
       depthwise_type(true),
       fourier_type<FourierConv1D>("FourierConv1D"),
@@ -377,6 +413,8 @@ std::size_t planned_params(const Layer& l, const Shape& in) {
     return mul(mul(mul(cv->kernel_size().first, cv->kernel_size().second), c), cv->filters()) + cv->filters();
   if (auto* d = dynamic_cast<const Dense*>(&l)) return mul(c, d->units()) + d->units();
   if (auto* s = dynamic_cast<const SpectralConv1D*>(&l)) return mul(mul(2 * c, s->filters()), s->modes()) + s->filters();
+  if (auto* t = dynamic_cast<const Conv2DTranspose*>(&l))
+    return mul(mul(mul(t->kernel_size().first, t->kernel_size().second), c), t->filters()) + t->filters();
   if (auto* d = dynamic_cast<const DepthwiseConv2D*>(&l)) {
     const std::size_t cm = mul(c, d->args().depth_multiplier);
     const std::size_t dw = mul(mul(d->kernel_size().first, d->kernel_size().second), cm);

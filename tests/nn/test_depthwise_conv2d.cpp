@@ -92,3 +92,44 @@ TEST(DepthwiseConv2D, BadArguments) {
 }
 
 }  // namespace
+
+namespace {
+
+// Conv2DTranspose is the adjoint of Conv2D (conv2d_transpose.hpp): with the same kernel and no
+// bias, <T x, y> = <x, Conv y> for every x and y, which pins down its output size, padding,
+// strides and dilation against the Conv2D that the library tests on its own.
+TEST(Conv2DTranspose, IsTheAdjointOfConv2DAndItsGradientsMatch) {
+  struct T {
+    std::size_t h, w, c, f, kh, kw, sh, sw, dh, dw;
+    const char* padding;
+  };
+  for (const T& t : {T{5, 4, 3, 2, 3, 3, 2, 2, 1, 1, "same"}, T{4, 5, 2, 3, 2, 3, 1, 2, 1, 1, "valid"},
+                     T{3, 4, 2, 2, 2, 2, 3, 3, 1, 1, "valid"}, T{4, 3, 1, 2, 3, 2, 1, 1, 2, 1, "same"},
+                     T{5, 5, 2, 1, 3, 3, 2, 1, 1, 2, "valid"}, T{3, 3, 2, 2, 4, 1, 3, 1, 1, 1, "same"}}) {
+    SCOPED_TRACE(std::to_string(t.h) + "x" + std::to_string(t.w) + " k" + std::to_string(t.kh) + "x" + std::to_string(t.kw) +
+                 " s" + std::to_string(t.sh) + "x" + std::to_string(t.sw) + " d" + std::to_string(t.dh) + "x" +
+                 std::to_string(t.dw) + " " + t.padding);
+    Conv2DTranspose tr(t.f, {t.kh, t.kw}, {.strides = {t.sh, t.sw}, .padding = t.padding, .dilation_rate = {t.dh, t.dw}, .use_bias = false});
+    tr.build({t.h, t.w, t.c});
+    const Shape out = tr.output_shape();
+    Conv2D conv(t.c, {t.kh, t.kw}, {.strides = {t.sh, t.sw}, .padding = t.padding, .dilation_rate = {t.dh, t.dw}, .use_bias = false,
+                                    .algorithm = "direct"});
+    conv.build(out);
+    ASSERT_EQ(conv.output_shape(), (Shape{t.h, t.w, t.c})) << "the forward Conv2D of the output gives the input's shape";
+    conv.weights()[0]->value = tr.weights()[0]->value.reshaped({t.kh, t.kw, t.f, t.c});  // (kh, kw, C_conv = F, F_conv = C)
+    Tensor x = random_tensor({2, t.h, t.w, t.c}, 21), y = random_tensor({2, out[0], out[1], out[2]}, 22);
+    Tensor tx = tr.call(x), cy = conv.call(y);
+    double a = 0, b = 0;
+    for (std::size_t i = 0; i < tx.size(); ++i) a += double(tx[i]) * y[i];
+    for (std::size_t i = 0; i < x.size(); ++i) b += double(x[i]) * cy[i];
+    EXPECT_NEAR(a, b, 1e-4 * (std::fabs(a) + 1));
+    Conv2DTranspose with_bias(t.f, {t.kh, t.kw}, {.strides = {t.sh, t.sw}, .padding = t.padding, .dilation_rate = {t.dh, t.dw}});
+    with_bias.build({t.h, t.w, t.c});
+    with_bias.weights()[1]->value = random_tensor({t.f}, 23);
+    fctest::check_layer_gradients(with_bias, x, 24);
+  }
+  EXPECT_THROW(Conv2DTranspose(0, {3, 3}), Error);
+  EXPECT_THROW(Conv2DTranspose(2, {3, 3}, {.padding = "causal"}), Error);
+}
+
+}  // namespace

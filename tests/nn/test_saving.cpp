@@ -199,13 +199,14 @@ TEST(Saving, RealKerasLoadsOurLayersWithoutKernels) {
   expect_keras_predicts_as_we_do(loaded, io::read_npy(kDir + "more_layers_x.npy"), "fc_more_layers");
 }
 
-TEST(Saving, RealKerasLoadsOurDepthwiseAndSeparableConvolutions) {
+TEST(Saving, RealKerasLoadsOurDepthwiseSeparableAndTransposedConvolutions) {
   clear_session();
   set_random_seed(13);
   Sequential m;
   m.add(DepthwiseConv2D({3, 3}, {.strides = {2, 1}, .padding = "same", .depth_multiplier = 2, .activation = "relu",
                                  .input_shape = {9, 7, 2}}));
   m.add(SeparableConv2D(3, {2, 3}, {.depth_multiplier = 2, .dilation_rate = {2, 1}}));
+  m.add(Conv2DTranspose(2, {3, 2}, {.strides = {2, 3}, .padding = "same", .activation = "tanh"}));
   m.add(Flatten());
   m.add(Dense(2));
   for (auto* l : {&m.layer("depthwise_conv2d"), &m.layer("separable_conv2d")})

@@ -193,6 +193,9 @@ dw = keras.Sequential([
     L.SeparableConv2D(4, (3, 2), dilation_rate=(1, 2), depth_multiplier=2, activation="tanh"),
     L.DepthwiseConv2D((2, 2), use_bias=False),
     L.SeparableConv2D(3, (2, 2), padding="same", strides=(2, 2)),
+    L.Conv2DTranspose(4, (3, 3), strides=(2, 2), padding="same", activation="relu"),
+    L.Conv2DTranspose(2, (2, 3), strides=(1, 2), dilation_rate=(1, 1)),
+    L.Conv2DTranspose(2, (3, 2), strides=(3, 1), padding="same"),
     L.Flatten(),
     L.Dense(2),
 ])
