@@ -23,6 +23,21 @@ void Optimizer::apply(const std::vector<Weight*>& weights) {
   ++iterations_;
 }
 
+std::vector<std::vector<float>*> Optimizer::state(const std::vector<Weight*>& weights) {
+  std::vector<std::vector<float>*> out;
+  for (Weight* w : weights) {
+    auto& slots = slots_[w];
+    if (slots.size() != slot_count()) slots.assign(slot_count(), std::vector<float>(w->value.size(), 0.0f));
+  }
+  const std::size_t k = interleaved_slots();
+  for (Weight* w : weights)
+    for (std::size_t i = 0; i < k; ++i) out.push_back(&slots_[w][i]);
+  for (std::size_t i = k; i < slot_count(); ++i)
+    for (Weight* w : weights) out.push_back(&slots_[w][i]);
+  built_ = true;
+  return out;
+}
+
 SGD::SGD(double learning_rate, double momentum, bool nesterov)
     : Optimizer(learning_rate), momentum_(momentum), nesterov_(nesterov) {
   if (!(learning_rate > 0)) throw Error("SGD: learning_rate must be > 0, got " + std::to_string(learning_rate));

@@ -19,6 +19,7 @@
 #include "fourierconv/io/file.hpp"
 #include "nn/json_exact.hpp"
 #include "nn/keras_layers.hpp"
+#include "nn/optimizer_state.hpp"
 
 namespace fourierconv::nn {
 namespace {
@@ -140,6 +141,7 @@ std::vector<unsigned char> weights_image(const Sequential& m) {
     H5 vars(make_group(file.id, "vars"), H5Gclose);
     set_name_attr(vars.id, m.name());
   }
+  write_optimizer_vars(m, file.id);
   H5Fflush(file.id, H5F_SCOPE_GLOBAL);
   ssize_t size = H5Fget_file_image(file.id, nullptr, 0);
   if (size <= 0) throw Error("save_model: HDF5 could not produce the weights file");
@@ -181,6 +183,7 @@ void read_weights_image(Sequential& m, const std::vector<unsigned char>& image, 
       check_finite(ws[j]->value, "load_model: '" + file + "': " + path);
     }
   }
+  read_optimizer_vars(m, f.id, c);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -462,7 +465,9 @@ void load_weights(Sequential& model, const std::string& path) {
 void save_model(const Sequential& model, const std::string& path) {
   if (!ends_with(path, ".keras")) throw Error("save_model: the file name must end in .keras, got '" + path + "'");
   if (!model.built()) throw Error("save_model: the model is not built (give it an input shape)");
-  const std::string config = model_config(model).dump();
+  json root = model_config(model);
+  if (json cc = compile_config(model); !cc.is_null()) root["compile_config"] = cc;  // with the optimizer state
+  const std::string config = root.dump();
   char date[64];
   std::time_t now = std::time(nullptr);
   std::strftime(date, sizeof date, "%Y-%m-%d@%H:%M:%S", std::localtime(&now));
@@ -497,6 +502,7 @@ Sequential load_model(const std::string& path) {
     bad(c, std::string("config.json is not valid JSON: ") + e.what());
   }
   Sequential m = from_config(root, c, members.at("model.weights.h5").size());
+  compile_from_config(m, root);  // the optimizer state is read with the weights
   read_weights_image(m, members.at("model.weights.h5"), path);
   return m;
 }

@@ -203,6 +203,42 @@ for layer in dw.layers:  # biases away from 0 too
     layer.set_weights([w + rng1.uniform(-0.3, 0.3, w.shape).astype(np.float32) for w in layer.get_weights()])
 save("depthwise", dw, rng1.standard_normal((3, 9, 8, 3)))
 
+keras.backend.clear_session()
+resumed = keras.Sequential([  # no bias before the BatchNormalization: its gradient is 0 up to
+    keras.Input((6, 5, 1)),     # rounding, which Adam's normalized step would turn into noise
+    L.Conv2D(3, (3, 3), activation="relu", use_bias=False),
+    L.BatchNormalization(),
+    L.Flatten(),
+    L.Dense(3, activation="softmax"),
+])
+if not only or "resume" in only:
+    # Trained a few steps with Adam and saved with its state; then one more step from that
+    # state on a fixed batch, whose resulting weights a resumed fit here must reproduce.
+    xs = rng1.standard_normal((12, 6, 5, 1)).astype(np.float32)
+    ys = np.arange(12) % 3
+    resumed.compile(optimizer=keras.optimizers.Adam(learning_rate=0.01), loss="sparse_categorical_crossentropy",
+                    metrics=["accuracy"])
+    resumed.fit(xs, ys, epochs=2, batch_size=4, shuffle=False, verbose=0)
+    save("resume", resumed, xs, legacy=False)
+    np.save(os.path.join(out, "resume_y.npy"), ys.astype(np.float32))
+    # A damaged copy: one optimizer variable removed from model.weights.h5.
+    import io
+    import zipfile
+
+    import h5py
+    with zipfile.ZipFile(os.path.join(out, "resume.keras")) as z:
+        members = {n: z.read(n) for n in z.namelist()}
+    buf = io.BytesIO(members["model.weights.h5"])
+    with h5py.File(buf, "r+") as f:
+        del f["optimizer/vars/5"]
+    members["model.weights.h5"] = buf.getvalue()
+    with zipfile.ZipFile(os.path.join(out, "bad_optimizer_state.keras"), "w", zipfile.ZIP_STORED) as z:
+        for n, data in members.items():
+            z.writestr(n, data)
+    resumed.train_on_batch(xs[:6], ys[:6])
+    np.save(os.path.join(out, "resume_next.npy"),
+            np.concatenate([np.asarray(w).ravel() for w in resumed.get_weights()]).astype(np.float32))
+
 
 def keras21(src, dst):
     """A copy of a legacy .h5 whose model_config is written as Keras 2.0/2.1 wrote it: the

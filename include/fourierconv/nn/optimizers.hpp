@@ -29,10 +29,19 @@ class Optimizer {
   // Floats the optimizer holds for `params` trainable parameters: iteration, learning_rate
   // and the slots (Keras's "Optimizer params").
   virtual std::size_t variable_count(std::size_t params) const = 0;
+  // The state in Keras 3's order (its optimizer.variables after iteration and learning_rate):
+  // for each weight in `weights` (the model's trainable weights, in order) its slots (SGD with
+  // momentum: momentum; Adam: momentum, velocity), then Adam's velocity_hat per weight when
+  // amsgrad. Missing slots are created as zeros. For saving and resuming (saving.hpp).
+  std::vector<std::vector<float>*> state(const std::vector<Weight*>& weights);
+  void set_iterations(std::size_t n) { iterations_ = n; }
+  void set_learning_rate(double lr) { learning_rate_ = lr; }
 
  protected:
   virtual void update(Weight& w, std::vector<std::vector<float>>& slots) = 0;
   virtual std::size_t slot_count() const = 0;
+  // Slots per weight that Keras keeps together with the weight's (the rest follow all weights).
+  virtual std::size_t interleaved_slots() const { return slot_count(); }
   double learning_rate_;
   std::size_t iterations_ = 0;
 
@@ -46,6 +55,8 @@ class SGD : public Optimizer {
   explicit SGD(double learning_rate = 0.01, double momentum = 0.0, bool nesterov = false);
   std::string name() const override { return "SGD"; }
   std::size_t variable_count(std::size_t params) const override { return 2 + (momentum_ != 0 ? params : 0); }
+  double momentum() const { return momentum_; }
+  bool nesterov() const { return nesterov_; }
 
  protected:
   void update(Weight& w, std::vector<std::vector<float>>& slots) override;
@@ -62,10 +73,15 @@ class Adam : public Optimizer {
                 bool amsgrad = false);
   std::string name() const override { return "Adam"; }
   std::size_t variable_count(std::size_t params) const override { return 2 + (amsgrad_ ? 3 : 2) * params; }
+  double beta_1() const { return beta_1_; }
+  double beta_2() const { return beta_2_; }
+  double epsilon() const { return epsilon_; }
+  bool amsgrad() const { return amsgrad_; }
 
  protected:
   void update(Weight& w, std::vector<std::vector<float>>& slots) override;
   std::size_t slot_count() const override { return amsgrad_ ? 3 : 2; }
+  std::size_t interleaved_slots() const override { return 2; }
 
  private:
   double beta_1_, beta_2_, epsilon_;

@@ -87,6 +87,8 @@ class Sequential {
   void compile(const std::string& optimizer, const std::string& loss, std::vector<std::string> metrics = {"accuracy"});
   bool compiled() const { return optimizer_ != nullptr; }
   const Optimizer* optimizer() const { return optimizer_.get(); }
+  Optimizer* optimizer() { return optimizer_.get(); }
+  const std::vector<std::string>& metrics() const { return metrics_; }
   const Loss& loss() const { return loss_; }
 
   History fit(const Tensor& x, const Tensor& y, FitArgs args = {});

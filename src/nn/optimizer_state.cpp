@@ -1,0 +1,153 @@
+#include "nn/optimizer_state.hpp"
+
+#include <cmath>
+#include <string>
+
+#include "fourierconv/error.hpp"
+#include "fourierconv/nn/optimizers.hpp"
+
+namespace fourierconv::nn::keras_io {
+namespace {
+
+struct Handle {  // closes an HDF5 object
+  hid_t id;
+  herr_t (*close)(hid_t);
+  ~Handle() {
+    if (id >= 0) close(id);
+  }
+};
+
+std::vector<Weight*> trainable(const Sequential& m) { return const_cast<Sequential&>(m).trainable_weights(); }
+
+}  // namespace
+
+json compile_config(const Sequential& m) {
+  const Optimizer* o = m.optimizer();
+  if (!o) return nullptr;
+  json cfg = {{"name", o->name() == "Adam" ? "adam" : "SGD"}, {"learning_rate", o->learning_rate()}, {"weight_decay", nullptr},
+              {"clipnorm", nullptr}, {"global_clipnorm", nullptr}, {"clipvalue", nullptr}, {"use_ema", false},
+              {"ema_momentum", 0.99}, {"ema_overwrite_frequency", nullptr}, {"loss_scale_factor", nullptr},
+              {"gradient_accumulation_steps", nullptr}};
+  if (auto* a = dynamic_cast<const Adam*>(o)) {
+    cfg["beta_1"] = a->beta_1();
+    cfg["beta_2"] = a->beta_2();
+    cfg["epsilon"] = a->epsilon();
+    cfg["amsgrad"] = a->amsgrad();
+  } else if (auto* s = dynamic_cast<const SGD*>(o)) {
+    cfg["momentum"] = s->momentum();
+    cfg["nesterov"] = s->nesterov();
+  } else {
+    return nullptr;
+  }
+  return {{"optimizer", {{"module", "keras.optimizers"}, {"class_name", o->name()}, {"config", cfg}, {"registered_name", nullptr}}},
+          {"loss", m.loss().name()},
+          {"loss_weights", nullptr},
+          {"metrics", m.metrics().empty() ? json(nullptr) : json(m.metrics())},
+          {"weighted_metrics", nullptr},
+          {"run_eagerly", false},
+          {"steps_per_execution", 1},
+          {"jit_compile", true}};
+}
+
+bool compile_from_config(Sequential& m, const json& root) {
+  if (!root.is_object() || !root.contains("compile_config") || !root.at("compile_config").is_object()) return false;
+  const json& cc = root.at("compile_config");
+  if (!cc.contains("optimizer") || !cc.at("optimizer").is_object() || !cc.contains("loss") || !cc.at("loss").is_string()) return false;
+  const json& o = cc.at("optimizer");
+  const json cfg = o.contains("config") && o.at("config").is_object() ? o.at("config") : json::object();
+  auto number = [&](const char* k, double fallback) {
+    return cfg.contains(k) && cfg.at(k).is_number() && std::isfinite(cfg.at(k).get<double>()) ? cfg.at(k).get<double>() : fallback;
+  };
+  for (const char* k : {"weight_decay", "clipnorm", "global_clipnorm", "clipvalue", "loss_scale_factor", "gradient_accumulation_steps"})
+    if (cfg.contains(k) && !cfg.at(k).is_null()) return false;  // not implemented here: leave the model uncompiled
+  if (cfg.contains("use_ema") && cfg.at("use_ema") != false) return false;
+  if (cfg.contains("learning_rate") && !cfg.at("learning_rate").is_number()) return false;  // a schedule
+  const std::string cls = o.value("class_name", "");
+  std::unique_ptr<Optimizer> opt;
+  try {
+    if (cls == "Adam")
+      opt = std::make_unique<Adam>(number("learning_rate", 0.001), number("beta_1", 0.9), number("beta_2", 0.999),
+                                   number("epsilon", 1e-7), cfg.value("amsgrad", false));
+    else if (cls == "SGD")
+      opt = std::make_unique<SGD>(number("learning_rate", 0.01), number("momentum", 0.0), cfg.value("nesterov", false));
+    else
+      return false;
+    std::vector<std::string> metrics;
+    if (cc.contains("metrics") && cc.at("metrics").is_array())
+      for (const json& x : cc.at("metrics"))
+        if (x.is_string()) metrics.push_back(x.get<std::string>());
+    m.compile(std::move(opt), Loss::parse(cc.at("loss").get<std::string>()), metrics);
+  } catch (const Error&) {
+    return false;  // an optimizer argument or a loss we do not have
+  }
+  return true;
+}
+
+void write_optimizer_vars(const Sequential& m, hid_t file) {
+  Optimizer* o = const_cast<Sequential&>(m).optimizer();
+  if (!o || compile_config(m).is_null()) return;
+  auto state = o->state(trainable(m));
+  Handle opt{H5Gcreate2(file, "optimizer", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Gclose};
+  Handle vars{opt.id >= 0 ? H5Gcreate2(opt.id, "vars", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT) : -1, H5Gclose};
+  if (vars.id < 0) throw Error("save_model: HDF5 could not create the optimizer group");
+  auto scalar = [&](const char* name, hid_t file_type, hid_t mem_type, const void* v) {
+    Handle space{H5Screate(H5S_SCALAR), H5Sclose};
+    Handle ds{H5Dcreate2(vars.id, name, file_type, space.id, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Dclose};
+    if (ds.id < 0 || H5Dwrite(ds.id, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) < 0)
+      throw Error(std::string("save_model: HDF5 could not write optimizer/vars/") + name);
+  };
+  const std::int32_t it = std::int32_t(o->iterations());
+  const float lr = float(o->learning_rate());
+  scalar("0", H5T_STD_I32LE, H5T_NATIVE_INT32, &it);
+  scalar("1", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, &lr);
+  auto ws = trainable(m);
+  const std::size_t per = state.size() / std::max<std::size_t>(ws.size(), 1);
+  for (std::size_t i = 0; i < state.size(); ++i) {
+    // The slot's weight: interleaved slots come per weight, the rest (amsgrad) after them all.
+    const Weight& w = *ws[i < ws.size() * per ? i / per : (i - ws.size() * per) % ws.size()];
+    std::vector<hsize_t> dims(w.value.shape().begin(), w.value.shape().end());
+    Handle space{H5Screate_simple(int(dims.size()), dims.data(), nullptr), H5Sclose};
+    const std::string name = std::to_string(i + 2);
+    Handle ds{H5Dcreate2(vars.id, name.c_str(), H5T_IEEE_F32LE, space.id, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Dclose};
+    if (ds.id < 0 || H5Dwrite(ds.id, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, state[i]->data()) < 0)
+      throw Error("save_model: HDF5 could not write optimizer/vars/" + name);
+  }
+}
+
+void read_optimizer_vars(Sequential& m, hid_t file, const Ctx& c) {
+  Optimizer* o = m.optimizer();
+  if (!o || H5Lexists(file, "optimizer", H5P_DEFAULT) <= 0 || H5Lexists(file, "optimizer/vars", H5P_DEFAULT) <= 0) return;
+  auto ws = m.trainable_weights();
+  auto state = o->state(ws);
+  auto read = [&](std::size_t i, std::size_t want_size, hid_t mem_type, void* dst) {
+    const std::string path = "optimizer/vars/" + std::to_string(i);
+    if (H5Lexists(file, path.c_str(), H5P_DEFAULT) <= 0)
+      bad(c, path + " is missing: the optimizer state does not match the model (" + std::to_string(state.size() + 2) +
+                 " variables expected)");
+    Handle ds{H5Dopen2(file, path.c_str(), H5P_DEFAULT), H5Dclose};
+    Handle space{ds.id >= 0 ? H5Dget_space(ds.id) : -1, H5Sclose};
+    if (space.id < 0) bad(c, path + " is not a dataset");
+    const hssize_t n = H5Sget_simple_extent_npoints(space.id);
+    if (n < 0 || std::size_t(n) != want_size)
+      bad(c, path + ": expected " + std::to_string(want_size) + " values, the file has " + std::to_string(n));
+    if (H5Dread(ds.id, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, dst) < 0) bad(c, path + ": unreadable data");
+  };
+  std::int32_t it = 0;
+  float lr = 0;
+  read(0, 1, H5T_NATIVE_INT32, &it);
+  read(1, 1, H5T_NATIVE_FLOAT, &lr);
+  if (it < 0) bad(c, "optimizer/vars/0: a negative iteration count " + std::to_string(it));
+  if (!(lr > 0 && std::isfinite(lr))) bad(c, "optimizer/vars/1: the learning rate must be positive, got " + std::to_string(lr));
+  const std::string extra = "optimizer/vars/" + std::to_string(state.size() + 2);
+  if (H5Lexists(file, extra.c_str(), H5P_DEFAULT) > 0)
+    bad(c, extra + " exists: the optimizer state has more variables than the model's " + std::to_string(state.size() + 2));
+  for (std::size_t i = 0; i < state.size(); ++i) {
+    read(i + 2, state[i]->size(), H5T_NATIVE_FLOAT, state[i]->data());
+    for (float v : *state[i])
+      if (!std::isfinite(v)) bad(c, "optimizer/vars/" + std::to_string(i + 2) + ": non-finite values");
+  }
+  o->set_iterations(std::size_t(it));
+  o->set_learning_rate(lr);
+}
+
+}  // namespace fourierconv::nn::keras_io
