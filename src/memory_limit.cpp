@@ -117,4 +117,10 @@ std::size_t checked_nbytes(const Shape& shape, std::size_t itemsize, const std::
   return n;
 }
 
+std::size_t saturating_bytes(const std::vector<std::size_t>& shape, std::size_t bytes_per_element) {
+  long double n = (long double)bytes_per_element;
+  for (std::size_t d : shape) n *= (long double)d;
+  return n >= (long double)SIZE_MAX ? SIZE_MAX : std::size_t(n);
+}
+
 }  // namespace fourierconv

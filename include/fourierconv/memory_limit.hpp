@@ -16,6 +16,7 @@
 
 #include <cstddef>
 #include <string>
+#include <vector>
 
 #include "fourierconv/tensor.hpp"
 
@@ -34,6 +35,9 @@ std::size_t parse_memory_size(const std::string& text, const std::string& what);
 // Throws OutOfMemory, naming `what`, the bytes asked for and the limit, when bytes exceeds
 // memory_limit().
 void check_allocation(std::size_t bytes, const std::string& what);
+// bytes_per_element times the elements of `shape`, saturating at SIZE_MAX (no wrap-around for
+// shapes read from files).
+std::size_t saturating_bytes(const std::vector<std::size_t>& shape, std::size_t bytes_per_element);
 
 // The bytes an array of `shape` with `itemsize`-byte elements holds; throws OutOfMemory
 // naming `what` and the shape when the count overflows size_t or exceeds the limit.

@@ -158,15 +158,21 @@ inline Constraint constraint_of(const Ctx& c, const json& cfg, const char* key, 
   num("min_value", k.min_value);
   num("max_value", k.max_value);
   num("rate", k.rate);
+  if (k.kind == Constraint::Kind::MaxNorm && !(k.max_value >= 0))
+    bad(c, n + ": " + key + " max_value must be >= 0, got " + std::to_string(k.max_value));
+  if (k.kind == Constraint::Kind::MinMaxNorm && !(k.min_value >= 0 && k.min_value <= k.max_value && k.rate >= 0 && k.rate <= 1))
+    bad(c, n + ": " + key + " needs 0 <= min_value <= max_value and rate in [0, 1], got " + conf.dump());
   if (conf.contains("axis")) {
     const json& a = conf.at("axis");
+    auto small = [&](const json& e) {
+      if (!e.is_number_integer() || e.get<long long>() < -8 || e.get<long long>() > 8)
+        bad(c, n + ": " + key + " axis must hold integers in [-8, 8], got " + a.dump());
+      return int(e.get<long long>());
+    };
     k.axis.clear();
-    if (a.is_number_integer()) k.axis.push_back(a.get<int>());
-    else if (a.is_array() && a.size() <= 8)
-      for (const json& e : a) {
-        if (!e.is_number_integer() || std::abs(e.get<long long>()) > 8) bad(c, n + ": " + key + " axis must hold small integers, got " + a.dump());
-        k.axis.push_back(e.get<int>());
-      }
+    if (a.is_number()) k.axis.push_back(small(a));
+    else if (a.is_array() && !a.empty() && a.size() <= 8)
+      for (const json& e : a) k.axis.push_back(small(e));
     else bad(c, n + ": " + key + " axis must be an integer or a list of them, got " + a.dump());
   }
   return k;

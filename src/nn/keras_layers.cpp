@@ -3,6 +3,7 @@
 // model_config share these keys). See keras_layers.hpp.
 #include "nn/keras_layers.hpp"
 
+#include <algorithm>
 #include <optional>
 
 #include "fourierconv/error.hpp"
@@ -423,7 +424,12 @@ std::size_t planned_params(const Layer& l, const Shape& in) {
   }
   if (dynamic_cast<const BatchNormalization*>(&l)) return mul(4, c);
   if (dynamic_cast<const LayerNormalization*>(&l)) return mul(2, c);
-  if (dynamic_cast<const PReLU*>(&l)) return shape_size(in);
+  if (auto* pr = dynamic_cast<const PReLU*>(&l)) {  // alpha: the input's shape, 1 along shared_axes
+    std::size_t n = 1;
+    for (std::size_t d = 0; d < in.size(); ++d)
+      if (std::find(pr->shared_axes().begin(), pr->shared_axes().end(), d + 1) == pr->shared_axes().end()) n = mul(n, in[d]);
+    return n;
+  }
   if (auto* s = dynamic_cast<const SpectralConv2D*>(&l))
     return mul(mul(mul(4 * c, s->filters()), s->modes().first), s->modes().second) + s->filters();
   return 0;

@@ -120,9 +120,10 @@ std::vector<LayerType> with_misc_layer_types(std::vector<LayerType> t) {
          int axis = -1;  // Keras 2 writes an integer or a list of one
          if (cfg.contains("axis")) {
            const json& a = cfg.at("axis");
-           if (a.is_array() && a.size() == 1 && a[0].is_number_integer()) axis = a[0].get<int>();
-           else if (a.is_number_integer()) axis = a.get<int>();
-           else bad(c, n + ": 'axis' must be an integer or a list of one, got " + a.dump());
+           const json& v = a.is_array() && a.size() == 1 ? a[0] : a;
+           if (!v.is_number_integer() || v.get<long long>() < -1 || v.get<long long>() > 8 || v.get<long long>() == 0)
+             bad(c, n + ": 'axis' must be -1 or the channels axis (an integer, or a list of one), got " + a.dump());
+           axis = int(v.get<long long>());
          }
          const double momentum = cfg.contains("momentum") ? get<double>(c, cfg, "momentum", n) : 0.99;
          const double epsilon = cfg.contains("epsilon") ? get<double>(c, cfg, "epsilon", n) : 1e-3;
@@ -150,11 +151,18 @@ std::vector<LayerType> with_misc_layer_types(std::vector<LayerType> t) {
        [](const Ctx& c, const json& cfg, const std::string& n) -> std::unique_ptr<Layer> {
          require_null(c, cfg, n, {"beta_regularizer", "gamma_regularizer", "beta_constraint", "gamma_constraint"});
          require_default(c, cfg, n, "rms_scaling", false);
-         require_last_axis(c, cfg, n);
+         int axis = -1;  // -1 or [-1] (Keras 3), a positive last axis (Keras 2): checked when built
+         if (cfg.contains("axis")) {
+           const json& a = cfg.at("axis");
+           const json& v = a.is_array() && a.size() == 1 ? a[0] : a;
+           if (!v.is_number_integer() || v.get<long long>() < -1 || v.get<long long>() > 8 || v.get<long long>() == 0)
+             bad(c, n + ": only the last axis is supported, got axis " + a.dump());
+           axis = int(v.get<long long>());
+         }
          const double eps = number_or(c, cfg, "epsilon", n, 1e-3);
          if (!(eps > 0)) bad(c, n + ": epsilon must be positive, got " + std::to_string(eps));
          return std::make_unique<LayerNormalization>(LayerNormalizationArgs{
-             .epsilon = eps, .center = cfg.value("center", true), .scale = cfg.value("scale", true), .name = n});
+             .axis = axis, .epsilon = eps, .center = cfg.value("center", true), .scale = cfg.value("scale", true), .name = n});
        }},
       {"Rescaling", "keras.layers", "",
        [](const Layer& l, json& j) {

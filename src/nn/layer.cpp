@@ -138,7 +138,10 @@ Weight& Layer::add_weight(std::string name, Shape shape, bool trainable) {
   w->grad = Tensor(shape);
   w->trainable = trainable;
   if (auto it = regularizers_.find(w->name); it != regularizers_.end()) w->regularizer = it->second;
-  if (auto it = constraints_.find(w->name); it != constraints_.end()) w->constraint = it->second;
+  if (auto it = constraints_.find(w->name); it != constraints_.end()) {
+    it->second.check(w->value.shape(), name_ + " (" + class_name() + "), weight " + w->name);
+    w->constraint = it->second;
+  }
   weights_.push_back(std::move(w));
   return *weights_.back();
 }
@@ -159,6 +162,8 @@ void Layer::set_regularizer(const std::string& weight, Regularizer r) {
   set_on(regularizers_, weights_, built_, name_, weight, r, &Weight::regularizer);
 }
 void Layer::set_constraint(const std::string& weight, Constraint c) {
+  for (auto& w : weights_)
+    if (w->name == weight) c.check(w->value.shape(), name_ + " (" + class_name() + "), weight " + weight);
   set_on(constraints_, weights_, built_, name_, weight, c, &Weight::constraint);
 }
 const Regularizer& Layer::regularizer(const std::string& weight) const {

@@ -21,9 +21,13 @@ std::vector<Weight*> trainable(const Sequential& m) { return const_cast<Sequenti
 
 }  // namespace
 
+bool compile_from_config_unchecked(Sequential& m, const json& root);
+
 json compile_config(const Sequential& m) {
   const Optimizer* o = m.optimizer();
-  if (!o) return nullptr;
+  // A loss on logits would need Keras's loss object; saved without compile settings instead
+  // (loaded uncompiled) rather than resumed with the loss on probabilities.
+  if (!o || m.loss().from_logits()) return nullptr;
   json cfg = {{"name", o->name() == "Adam" ? "adam" : "SGD"}, {"learning_rate", o->learning_rate()}, {"weight_decay", nullptr},
               {"clipnorm", nullptr}, {"global_clipnorm", nullptr}, {"clipvalue", nullptr}, {"use_ema", false},
               {"ema_momentum", 0.99}, {"ema_overwrite_frequency", nullptr}, {"loss_scale_factor", nullptr},
@@ -50,6 +54,14 @@ json compile_config(const Sequential& m) {
 }
 
 bool compile_from_config(Sequential& m, const json& root) {
+  try {
+    return compile_from_config_unchecked(m, root);
+  } catch (const json::exception&) {  // a value of another JSON type than Keras writes
+    return false;
+  }
+}
+
+bool compile_from_config_unchecked(Sequential& m, const json& root) {
   if (!root.is_object() || !root.contains("compile_config") || !root.at("compile_config").is_object()) return false;
   const json& cc = root.at("compile_config");
   if (!cc.contains("optimizer") || !cc.at("optimizer").is_object() || !cc.contains("loss") || !cc.at("loss").is_string()) return false;
@@ -100,16 +112,13 @@ void write_optimizer_vars(const Sequential& m, hid_t file) {
   const float lr = float(o->learning_rate());
   scalar("0", H5T_STD_I32LE, H5T_NATIVE_INT32, &it);
   scalar("1", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, &lr);
-  auto ws = trainable(m);
-  const std::size_t per = state.size() / std::max<std::size_t>(ws.size(), 1);
   for (std::size_t i = 0; i < state.size(); ++i) {
-    // The slot's weight: interleaved slots come per weight, the rest (amsgrad) after them all.
-    const Weight& w = *ws[i < ws.size() * per ? i / per : (i - ws.size() * per) % ws.size()];
+    const Weight& w = *state[i].weight;
     std::vector<hsize_t> dims(w.value.shape().begin(), w.value.shape().end());
     Handle space{H5Screate_simple(int(dims.size()), dims.data(), nullptr), H5Sclose};
     const std::string name = std::to_string(i + 2);
     Handle ds{H5Dcreate2(vars.id, name.c_str(), H5T_IEEE_F32LE, space.id, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Dclose};
-    if (ds.id < 0 || H5Dwrite(ds.id, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, state[i]->data()) < 0)
+    if (ds.id < 0 || H5Dwrite(ds.id, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, state[i].values->data()) < 0)
       throw Error("save_model: HDF5 could not write optimizer/vars/" + name);
   }
 }
@@ -142,8 +151,8 @@ void read_optimizer_vars(Sequential& m, hid_t file, const Ctx& c) {
   if (H5Lexists(file, extra.c_str(), H5P_DEFAULT) > 0)
     bad(c, extra + " exists: the optimizer state has more variables than the model's " + std::to_string(state.size() + 2));
   for (std::size_t i = 0; i < state.size(); ++i) {
-    read(i + 2, state[i]->size(), H5T_NATIVE_FLOAT, state[i]->data());
-    for (float v : *state[i])
+    read(i + 2, state[i].values->size(), H5T_NATIVE_FLOAT, state[i].values->data());
+    for (float v : *state[i].values)
       if (!std::isfinite(v)) bad(c, "optimizer/vars/" + std::to_string(i + 2) + ": non-finite values");
   }
   o->set_iterations(std::size_t(it));

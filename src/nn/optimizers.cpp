@@ -13,27 +13,34 @@ namespace {
 constexpr std::size_t kParallelUpdate = 32768;
 }  // namespace
 
+namespace {
+// A weight's slots, (re)made as zeros when missing or of another size (a Weight rebuilt at the
+// address of an old one must not inherit its slots).
+std::vector<std::vector<float>>& slots_of(std::map<const Weight*, std::vector<std::vector<float>>>& all, const Weight* w,
+                                          std::size_t count) {
+  auto& slots = all[w];
+  bool fresh = slots.size() == count;
+  for (auto& s : slots) fresh = fresh && s.size() == w->value.size();
+  if (!fresh) slots.assign(count, std::vector<float>(w->value.size(), 0.0f));
+  return slots;
+}
+}  // namespace
+
 void Optimizer::apply(const std::vector<Weight*>& weights) {
   built_ = true;
-  for (Weight* w : weights) {
-    auto& slots = slots_[w];
-    if (slots.size() != slot_count()) slots.assign(slot_count(), std::vector<float>(w->value.size(), 0.0f));
-    update(*w, slots);
-  }
+  for (Weight* w : weights) update(*w, slots_of(slots_, w, slot_count()));
   ++iterations_;
 }
 
-std::vector<std::vector<float>*> Optimizer::state(const std::vector<Weight*>& weights) {
-  std::vector<std::vector<float>*> out;
-  for (Weight* w : weights) {
-    auto& slots = slots_[w];
-    if (slots.size() != slot_count()) slots.assign(slot_count(), std::vector<float>(w->value.size(), 0.0f));
-  }
+
+std::vector<Optimizer::Slot> Optimizer::state(const std::vector<Weight*>& weights) {
+  std::vector<Slot> out;
+  for (Weight* w : weights) slots_of(slots_, w, slot_count());
   const std::size_t k = interleaved_slots();
   for (Weight* w : weights)
-    for (std::size_t i = 0; i < k; ++i) out.push_back(&slots_[w][i]);
+    for (std::size_t i = 0; i < k; ++i) out.push_back({w, &slots_[w][i]});
   for (std::size_t i = k; i < slot_count(); ++i)
-    for (Weight* w : weights) out.push_back(&slots_[w][i]);
+    for (Weight* w : weights) out.push_back({w, &slots_[w][i]});
   built_ = true;
   return out;
 }

@@ -18,6 +18,18 @@ void Regularizer::add_gradient(const float* w, float* g, std::size_t n, double s
   for (std::size_t i = 0; i < n; ++i) g[i] += a * float((w[i] > 0) - (w[i] < 0)) + b * w[i];
 }
 
+void Constraint::check(const Shape& shape, const std::string& where) const {
+  if (kind == Kind::None || kind == Kind::NonNeg) return;
+  if (kind == Kind::MaxNorm && !(max_value >= 0)) throw Error(where + ": MaxNorm max_value must be >= 0, got " + std::to_string(max_value));
+  if (kind == Kind::MinMaxNorm && !(min_value >= 0 && min_value <= max_value && rate >= 0 && rate <= 1))
+    throw Error(where + ": MinMaxNorm needs 0 <= min_value <= max_value and rate in [0, 1]");
+  for (int a : axis) {
+    const long k = a < 0 ? long(shape.size()) + a : a;
+    if (k < 0 || k >= long(shape.size()))
+      throw Error(where + ": constraint axis " + std::to_string(a) + " is outside the weight's shape " + shape_to_string(shape));
+  }
+}
+
 void Constraint::apply(Tensor& w) const {
   if (kind == Kind::None) return;
   if (kind == Kind::NonNeg) {

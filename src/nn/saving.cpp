@@ -112,7 +112,9 @@ hid_t make_group(hid_t parent, const std::string& name) {
   return g;
 }
 
-std::vector<unsigned char> weights_image(const Sequential& m) {
+// with_optimizer: a .keras archive's weights (the optimizer state of a compiled model too);
+// save_weights/load_weights handle the layers' weights only.
+std::vector<unsigned char> weights_image(const Sequential& m, bool with_optimizer) {
   quiet_hdf5();
   H5 fapl(H5Pcreate(H5P_FILE_ACCESS), H5Pclose);
   H5Pset_fapl_core(fapl.id, 1 << 20, 0);
@@ -141,7 +143,7 @@ std::vector<unsigned char> weights_image(const Sequential& m) {
     H5 vars(make_group(file.id, "vars"), H5Gclose);
     set_name_attr(vars.id, m.name());
   }
-  write_optimizer_vars(m, file.id);
+  if (with_optimizer) write_optimizer_vars(m, file.id);
   H5Fflush(file.id, H5F_SCOPE_GLOBAL);
   ssize_t size = H5Fget_file_image(file.id, nullptr, 0);
   if (size <= 0) throw Error("save_model: HDF5 could not produce the weights file");
@@ -150,7 +152,7 @@ std::vector<unsigned char> weights_image(const Sequential& m) {
   return image;
 }
 
-void read_weights_image(Sequential& m, const std::vector<unsigned char>& image, const std::string& file) {
+void read_weights_image(Sequential& m, const std::vector<unsigned char>& image, const std::string& file, bool with_optimizer) {
   quiet_hdf5();
   Ctx c{file};
   H5 fapl(H5Pcreate(H5P_FILE_ACCESS), H5Pclose);
@@ -183,7 +185,7 @@ void read_weights_image(Sequential& m, const std::vector<unsigned char>& image, 
       check_finite(ws[j]->value, "load_model: '" + file + "': " + path);
     }
   }
-  read_optimizer_vars(m, f.id, c);
+  if (with_optimizer) read_optimizer_vars(m, f.id, c);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -454,12 +456,12 @@ Sequential load_legacy_h5(const std::string& path) {
 void save_weights(const Sequential& model, const std::string& path) {
   if (!ends_with(path, ".weights.h5")) throw Error("save_weights: the file name must end in .weights.h5, got '" + path + "'");
   if (!model.built()) throw Error("save_weights: the model is not built");
-  io::write_file_atomic(path, weights_image(model), "save_weights");
+  io::write_file_atomic(path, weights_image(model, false), "save_weights");
 }
 
 void load_weights(Sequential& model, const std::string& path) {
   if (!model.built()) throw Error("load_weights: the model is not built");
-  read_weights_image(model, io::read_file(path, "load_weights"), path);
+  read_weights_image(model, io::read_file(path, "load_weights"), path, false);
 }
 
 void save_model(const Sequential& model, const std::string& path) {
@@ -472,7 +474,7 @@ void save_model(const Sequential& model, const std::string& path) {
   std::time_t now = std::time(nullptr);
   std::strftime(date, sizeof date, "%Y-%m-%d@%H:%M:%S", std::localtime(&now));
   json meta = {{"keras_version", kKerasVersion}, {"date_saved", date}};
-  write_zip(path, {{"metadata.json", bytes_of(meta.dump())}, {"config.json", bytes_of(config)}, {"model.weights.h5", weights_image(model)}});
+  write_zip(path, {{"metadata.json", bytes_of(meta.dump())}, {"config.json", bytes_of(config)}, {"model.weights.h5", weights_image(model, true)}});
 }
 
 Sequential model_from_json(const std::string& json_text) {
@@ -503,7 +505,7 @@ Sequential load_model(const std::string& path) {
   }
   Sequential m = from_config(root, c, members.at("model.weights.h5").size());
   compile_from_config(m, root);  // the optimizer state is read with the weights
-  read_weights_image(m, members.at("model.weights.h5"), path);
+  read_weights_image(m, members.at("model.weights.h5"), path, true);
   return m;
 }
 

@@ -217,8 +217,8 @@ double Sequential::train_on_batch(const Tensor& x, const Tensor& y, std::size_t*
 double Sequential::regularization_loss(std::size_t n) const {
   double total = 0;
   for (auto& l : layers_) {
-    for (const Weight* w : std::as_const(*l).weights())
-      if (w->regularizer.active()) total += w->regularizer.penalty(w->value.data(), w->value.size());
+    for (const Weight* w : std::as_const(*l).weights())  // Keras 3: the trainable weights' penalties
+      if (w->regularizer.active() && l->weight_trainable(*w)) total += w->regularizer.penalty(w->value.data(), w->value.size());
     if (const Regularizer& r = l->activity_regularizer(); r.active() && n)
       total += r.penalty(l->output().data(), l->output().size()) / double(n);
   }

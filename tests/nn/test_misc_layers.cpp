@@ -38,7 +38,7 @@ TEST(ActivationLayers, MatchTheirDefinitionsAndGradients) {
     Layer* l;
     double (*f)(double);
   };
-  for (Case c : {Case{&relu, [](double v) { return v >= 1.5 ? 1.5 : (v >= 0.2 ? v : 0.1 * (v - 0.2)); }},
+  for (Case c : {Case{&relu, [](double v) { return std::min(v > 0.2 ? v : 0.0, 1.5) - 0.1 * std::max(0.2 - v, 0.0); }},
                  Case{&leaky, [](double v) { return v >= 0 ? v : 0.2 * v; }},
                  Case{&elu, [](double v) { return v > 0 ? v : 0.5 * std::expm1(v); }}, Case{&softmax, nullptr}}) {
     SCOPED_TRACE(c.l->class_name());
@@ -59,6 +59,15 @@ TEST(ActivationLayers, MatchTheirDefinitionsAndGradients) {
   }
   EXPECT_THROW(ReLU({.negative_slope = -1}), Error);
   EXPECT_THROW(ReLU({.max_value = -1.0}), Error);
+  EXPECT_THROW(ReLU({.threshold = -0.5}), Error);
+  ReLU odd({.max_value = 1.0, .negative_slope = 0.5, .threshold = 2.0});  // threshold above max_value, as Keras allows
+  odd.build({3});
+  Tensor xo({1, 3});
+  xo[0] = 1.5f, xo[1] = 2.0f, xo[2] = 2.5f;
+  Tensor yo = odd.call(xo);
+  EXPECT_FLOAT_EQ(yo[0], -0.25f);  // 0 - 0.5 (2 - 1.5)
+  EXPECT_FLOAT_EQ(yo[1], 0.0f);    // x == threshold: 0 (Keras's strict greater)
+  EXPECT_FLOAT_EQ(yo[2], 1.0f);    // min(2.5, max_value)
 }
 
 TEST(ActivationLayers, PReLULearnsOneAlphaPerUnsharedPosition) {
@@ -210,6 +219,19 @@ TEST(TrainingOnlyLayers, AugmentationIsTheIdentityAtInferenceAndRefusesTraining)
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("RandomRotation"), std::string::npos) << e.what();
   }
+}
+
+// A small config cannot make a layer allocate a huge index at load time (files from strangers):
+// Permute's index for a (2^24, 256) input is 32 GB, refused before allocating.
+TEST(Reshaping, HugeIndexesFromAConfigAreRefused) {
+  const std::string cfg = R"({"class_name": "Sequential", "config": {"name": "s", "layers": [
+    {"class_name": "InputLayer", "config": {"batch_shape": [null, 16777216, 256], "name": "in"}},
+    {"class_name": "Permute", "config": {"name": "p", "dims": [2, 1]}}]}})";
+  EXPECT_THROW(model_from_json(cfg), Error);
+  const std::string up = R"({"class_name": "Sequential", "config": {"name": "s", "layers": [
+    {"class_name": "InputLayer", "config": {"batch_shape": [null, 4194304, 1, 1], "name": "in"}},
+    {"class_name": "UpSampling2D", "config": {"name": "u", "size": [1024, 1]}}]}})";
+  EXPECT_THROW(model_from_json(up), Error);
 }
 
 }  // namespace

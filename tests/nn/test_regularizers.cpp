@@ -87,4 +87,42 @@ TEST(Regularizers, SavedBackWithTheModel) {
   EXPECT_EQ(back.layer("dense_1").constraint("bias").kind, Constraint::Kind::NonNeg);
 }
 
+// A frozen layer's penalties are not in the loss (Keras 3 sums the trainable weights'), and
+// hostile constraint configs are refused by name.
+TEST(Regularizers, FrozenLayersAddNoPenaltyAndBadConstraintsAreRefused) {
+  auto model = [](bool frozen) {
+    clear_session();
+    set_random_seed(3);
+    Sequential m;
+    m.add(Dense(4, {.input_shape = {3}}));
+    m.add(Dense(2, {.activation = "softmax"}));
+    m.layer("dense").set_regularizer("kernel", {0, 5.0});
+    m.layer("dense").set_trainable(!frozen);
+    m.compile("sgd", "sparse_categorical_crossentropy");
+    return m;
+  };
+  Tensor x = fctest::random_tensor({4, 3}, 1), y({4});
+  Sequential a = model(false), b = model(true);
+  const Weight& k = *a.layer("dense").weights()[0];
+  const double penalty = 5.0 * [&] { double q = 0; for (float v : k.value) q += double(v) * v; return q; }();
+  EXPECT_NEAR(a.evaluate(x, y, 4, 0).loss - b.evaluate(x, y, 4, 0).loss, penalty, 1e-4);
+  auto json_with = [](const std::string& constraint) {
+    return R"({"class_name": "Sequential", "config": {"name": "s", "layers": [
+      {"class_name": "InputLayer", "config": {"batch_shape": [null, 3], "name": "in"}},
+      {"class_name": "Dense", "config": {"name": "d", "units": 2, "kernel_constraint": )" + constraint + "}}]}}";
+  };
+  for (const char* bad : {R"({"class_name": "MaxNorm", "config": {"max_value": -1}})",
+                          R"({"class_name": "MinMaxNorm", "config": {"min_value": 2, "max_value": 1}})",
+                          R"({"class_name": "UnitNorm", "config": {"axis": 4294967295}})",
+                          R"({"class_name": "UnitNorm", "config": {"axis": 5}})", R"({"class_name": "Orthogonal"})"}) {
+    SCOPED_TRACE(bad);
+    try {
+      model_from_json(json_with(bad));
+      FAIL() << "accepted";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("d"), std::string::npos) << e.what();
+    }
+  }
+}
+
 }  // namespace

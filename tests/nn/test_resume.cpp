@@ -109,4 +109,37 @@ TEST(Resume, DamagedOptimizerStateIsRefused) {
   }
 }
 
+// amsgrad keeps a third slot per weight, after all the (momentum, velocity) pairs in Keras's
+// order; it must save and load with each slot at its own weight's shape.
+TEST(Resume, AmsgradStateRoundTrips) {
+  clear_session();
+  set_random_seed(19);
+  Sequential m;
+  m.add(Dense(5, {.input_shape = {3}}));
+  m.add(Dense(2, {.activation = "softmax"}));
+  m.compile(std::make_unique<Adam>(0.01, 0.9, 0.999, 1e-7, true), Loss::parse("sparse_categorical_crossentropy"));
+  Tensor x = fctest::random_tensor({6, 3}, 20), y({6});
+  for (std::size_t i = 0; i < 6; ++i) y[i] = float(i % 2);
+  m.fit(x, y, {.batch_size = 3, .epochs = 1, .shuffle = false, .verbose = 0});
+  const std::string path = ::testing::TempDir() + "/fc_amsgrad.keras";
+  save_model(m, path);
+  Sequential back = load_model(path);
+  ASSERT_TRUE(back.compiled());
+  m.fit(x, y, {.batch_size = 6, .epochs = 1, .shuffle = false, .verbose = 0});
+  back.fit(x, y, {.batch_size = 6, .epochs = 1, .shuffle = false, .verbose = 0});
+  EXPECT_EQ(all_weights(m), all_weights(back));
+}
+
+// A model compiled on logits is saved without compile settings (Keras would need its loss
+// object), so it never resumes with the loss on probabilities.
+TEST(Resume, ALossOnLogitsIsNotSavedAsCompiled) {
+  clear_session();
+  Sequential m;
+  m.add(Dense(2, {.input_shape = {3}}));
+  m.compile(std::make_unique<Adam>(), Loss::parse("sparse_categorical_crossentropy", true));
+  const std::string path = ::testing::TempDir() + "/fc_logits.keras";
+  save_model(m, path);
+  EXPECT_FALSE(load_model(path).compiled());
+}
+
 }  // namespace

@@ -33,7 +33,11 @@ class Optimizer {
   // for each weight in `weights` (the model's trainable weights, in order) its slots (SGD with
   // momentum: momentum; Adam: momentum, velocity), then Adam's velocity_hat per weight when
   // amsgrad. Missing slots are created as zeros. For saving and resuming (saving.hpp).
-  std::vector<std::vector<float>*> state(const std::vector<Weight*>& weights);
+  struct Slot {
+    const Weight* weight;          // the weight it belongs to (its shape)
+    std::vector<float>* values;
+  };
+  std::vector<Slot> state(const std::vector<Weight*>& weights);
   void set_iterations(std::size_t n) { iterations_ = n; }
   void set_learning_rate(double lr) { learning_rate_ = lr; }
 

@@ -13,6 +13,7 @@
 //   backend.epsilon()). Axes may be negative (from the end), as in Keras.
 #pragma once
 
+#include <string>
 #include <vector>
 
 #include "fourierconv/tensor.hpp"
@@ -33,6 +34,9 @@ struct Constraint {
   std::vector<int> axis{0};
   bool active() const { return kind != Kind::None; }
   void apply(Tensor& w) const;  // in place; Error when an axis is outside w's rank
+  // Error naming `where` when an axis is outside a weight of this shape, or the values are out
+  // of range (MaxNorm max_value < 0; MinMaxNorm not 0 <= min <= max, rate in [0, 1]).
+  void check(const Shape& shape, const std::string& where) const;
 };
 
 }  // namespace fourierconv::nn

@@ -4,7 +4,9 @@
 //   load_model("m.keras")      a Sequential built from config.json with the weights loaded
 //   load_model("m.h5")         a legacy Keras 2 full-model HDF5 file (root attribute
 //                              model_config, weights in model_weights/<layer>/<weight_names>)
-//   save_weights / load_weights ("w.weights.h5"): the weights file alone
+//   save_weights / load_weights ("w.weights.h5"): the layers' weights alone
+//   A compiled model's .keras archive also holds its compile settings and optimizer state
+//   (nn/optimizer_state.hpp); load_model restores them for Adam and SGD.
 //
 // config.json is Keras's serialization of a Sequential (InputLayer first, then each layer as
 // {"module", "class_name", "config", "registered_name", "build_config"}); the weights file

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "fourierconv/error.hpp"
+#include "fourierconv/memory_limit.hpp"
 
 namespace fourierconv::nn {
 
@@ -21,15 +22,19 @@ ReLU::ReLU(ReLUArgs args) : Layer(args.name.empty() ? unique_name("re_lu") : arg
     throw Error("ReLU: max_value must be >= 0, got " + std::to_string(*args_.max_value));
   if (!(args_.negative_slope >= 0)) throw Error("ReLU: negative_slope must be >= 0, got " + std::to_string(args_.negative_slope));
   finite_arg("ReLU", "threshold", args_.threshold);
+  if (args_.threshold < 0) throw Error("ReLU: threshold must be >= 0, got " + std::to_string(args_.threshold));
   declare_input_shape(args_.input_shape);
 }
 
+// Keras 3's ReLU.static_call: min(x if x > threshold else 0, max_value) - negative_slope *
+// max(threshold - x, 0) (with threshold 0, relu(x) - negative_slope relu(-x)).
 void ReLU::call_impl(const Tensor& x, Tensor& y, bool) {
   const float t = float(args_.threshold), s = float(args_.negative_slope);
   const float m = args_.max_value ? float(*args_.max_value) : INFINITY;
   for (std::size_t i = 0; i < x.size(); ++i) {
     const float v = x[i];
-    y[i] = v >= m ? m : (v >= t ? v : s * (v - t));
+    const float pos = std::min(v > t ? v : 0.0f, m);
+    y[i] = pos - s * std::max(t - v, 0.0f);
   }
 }
 
@@ -38,7 +43,10 @@ void ReLU::backward_impl(const Tensor& dz, Tensor* dx) {
   const Tensor& x = last_input();
   const float t = float(args_.threshold), s = float(args_.negative_slope);
   const float m = args_.max_value ? float(*args_.max_value) : INFINITY;
-  for (std::size_t i = 0; i < x.size(); ++i) (*dx)[i] = x[i] >= m ? 0.0f : (x[i] >= t ? dz[i] : s * dz[i]);
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    const float v = x[i];
+    (*dx)[i] = dz[i] * ((v > t && v < m ? 1.0f : 0.0f) + (v < t ? s : 0.0f));
+  }
 }
 
 LeakyReLU::LeakyReLU(LeakyReLUArgs args)
@@ -90,6 +98,7 @@ Shape PReLU::build_impl(const Shape& in) {
   }
   add_weight("alpha", a).value.fill(0.0f);
   // Each element's alpha: its index with the shared axes set to 0 (row-major).
+  check_allocation(saturating_bytes(in, sizeof(std::size_t)), name() + " (PReLU): the index of its alphas");
   index_.resize(shape_size(in));
   for (std::size_t i = 0; i < index_.size(); ++i) {
     std::size_t rest = i, k = 0, scale = 1;

@@ -10,7 +10,8 @@
 namespace fourierconv::nn {
 
 namespace {
-constexpr std::size_t kBlockRows = 1024;  // input positions per matrix product
+// Input positions per matrix product: up to 1,024, with the columns' scratch under 16 MB.
+std::size_t block_rows(std::size_t cols) { return std::clamp<std::size_t>((std::size_t(16) << 20) / (4 * cols), 1, 1024); }
 }
 
 Conv2DTranspose::Conv2DTranspose(std::size_t filters, Size2 kernel_size, Conv2DTransposeArgs args)
@@ -65,8 +66,9 @@ void Conv2DTranspose::call_impl(const Tensor& x, Tensor& y, bool) {
   else
     y.fill(0.0f);
   detail::blas_single_thread();
-  for (std::size_t r0 = 0; r0 < N * HW; r0 += kBlockRows) {
-    const std::size_t m = std::min(kBlockRows, N * HW - r0);
+  const std::size_t B = block_rows(cols);
+  for (std::size_t r0 = 0; r0 < N * HW; r0 += B) {
+    const std::size_t m = std::min(B, N * HW - r0);
     cols_.resize(m * cols);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(m), int(cols), int(c_), 1.0f, x.data() + r0 * c_, int(c_),
                 w[0]->value.data(), int(c_), 0.0f, cols_.data(), int(cols));
@@ -96,8 +98,9 @@ void Conv2DTranspose::backward_impl(const Tensor& dz, Tensor* dx) {
       for (std::size_t f = 0; f < F; ++f) w[1]->grad[f] += dz[r * F + f];
   }
   detail::blas_single_thread();
-  for (std::size_t r0 = 0; r0 < N * HW; r0 += kBlockRows) {
-    const std::size_t m = std::min(kBlockRows, N * HW - r0);
+  const std::size_t B = block_rows(cols);
+  for (std::size_t r0 = 0; r0 < N * HW; r0 += B) {
+    const std::size_t m = std::min(B, N * HW - r0);
     cols_.assign(m * cols, 0.0f);
     for (std::size_t r = 0; r < m; ++r) {
       const std::size_t n = (r0 + r) / HW, i = (r0 + r) % HW / w_, j = (r0 + r) % w_;

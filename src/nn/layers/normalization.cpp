@@ -114,6 +114,9 @@ LayerNormalization::LayerNormalization(LayerNormalizationArgs args)
 
 Shape LayerNormalization::build_impl(const Shape& in) {
   if (in.empty()) throw Error(name() + " (LayerNormalization): expected an input with at least one axis besides the batch");
+  if (args_.axis != -1 && args_.axis != int(in.size()))
+    throw Error(name() + " (LayerNormalization): only the last axis (-1, here " + std::to_string(in.size()) + ") is supported, got axis " +
+                std::to_string(args_.axis));
   if (args_.scale) (gamma_ = &add_weight("gamma", {in.back()}))->value.fill(1.0f);
   if (args_.center) (beta_ = &add_weight("beta", {in.back()}))->value.fill(0.0f);
   return in;

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "fourierconv/error.hpp"
+#include "fourierconv/memory_limit.hpp"
 
 namespace fourierconv::nn {
 
@@ -62,6 +63,7 @@ Shape Permute::build_impl(const Shape& in) {
   for (std::size_t i = 0; i < in.size(); ++i) out[i] = in[dims_[i] - 1];
   std::vector<std::size_t> in_stride(in.size(), 1);
   for (std::size_t d = in.size() - 1; d-- > 0;) in_stride[d] = in_stride[d + 1] * in[d + 1];
+  check_allocation(saturating_bytes(in, sizeof(std::size_t)), name() + " (Permute): its index");
   source_.resize(shape_size(in));
   for (std::size_t o = 0; o < source_.size(); ++o) {  // output index -> coordinates -> input index
     std::size_t rest = o, src = 0;
@@ -159,6 +161,7 @@ Shape UpSampling2D::build_impl(const Shape& in) {
     }
     return t;
   };
+  check_allocation((in[0] * size_.first + in[1] * size_.second) * sizeof(Tap), name() + " (UpSampling2D): its taps");
   rows_ = taps(in[0], size_.first);
   cols_ = taps(in[1], size_.second);
   return {in[0] * size_.first, in[1] * size_.second, in[2]};

@@ -1,6 +1,6 @@
 // Keras's activation layers (keras/src/layers/activations/), over any input shape:
-//   ReLU(max_value, negative_slope, threshold): max_value for x >= max_value, x for
-//     threshold <= x < max_value, negative_slope (x - threshold) below threshold;
+//   ReLU(max_value, negative_slope, threshold >= 0): min(x if x > threshold else 0, max_value)
+//     - negative_slope max(threshold - x, 0) (Keras 3's ReLU.static_call);
 //   LeakyReLU(negative_slope = 0.3): x for x >= 0, else negative_slope x (Keras 2's `alpha`);
 //   ELU(alpha = 1): x for x > 0, else alpha (e^x - 1);
 //   PReLU: x for x >= 0, else alpha x, with a learned `alpha` of the input's shape (1 along

@@ -54,6 +54,7 @@ class BatchNormalization : public Layer {
 };
 
 struct LayerNormalizationArgs {
+  int axis = -1;  // -1, or the last axis counted with the batch axis (Keras 2 files: [3])
   double epsilon = 1e-3;
   bool center = true;
   bool scale = true;

@@ -3,8 +3,8 @@
 //     probability `rate` a channel of an (H, W, C) sample is zeroed, the others scaled by
 //     1 / (1 - rate); the identity at inference.
 //   GaussianNoise(stddev): adds N(0, stddev^2) noise in training; the identity at inference.
-//   Keras's augmentation layers (RandomFlip, RandomRotation, RandomZoom, RandomTranslation,
-//     RandomContrast, and the other Random* image layers): the identity at inference, as in
+//   Keras's augmentation layers RandomFlip, RandomRotation, RandomZoom, RandomTranslation,
+//     RandomContrast and RandomBrightness: the identity at inference, as in
 //     Keras. Training through them is refused with an error that names the layer: their
 //     random transforms are not implemented here (choice documented in the README). Their
 //     Keras config is kept as it came, so that a model saved again holds them unchanged.
