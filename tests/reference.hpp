@@ -5,7 +5,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <fstream>
 #include <functional>
+#include <sstream>
 #include <limits>
 #include <random>
 #include <string>
@@ -16,6 +18,16 @@
 #include "fourierconv/tensor.hpp"
 
 namespace fctest {
+
+// A text file's contents, trailing blank lines reduced to one newline (summary fixtures).
+inline std::string read_text(const std::string& path) {
+  std::ifstream f(path);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  std::string s = ss.str();
+  while (s.size() >= 2 && s[s.size() - 1] == '\n' && s[s.size() - 2] == '\n') s.pop_back();
+  return s;
+}
 
 // The message of the fourierconv::Error that f throws, or "no error".
 inline std::string message(const std::function<void()>& f) {

@@ -27,14 +27,7 @@ std::vector<float> all_weights(const Sequential& m) {
   return v;
 }
 
-std::string read_text(const std::string& path) {
-  std::ifstream f(path);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  std::string s = ss.str();
-  while (s.size() >= 2 && s[s.size() - 1] == '\n' && s[s.size() - 2] == '\n') s.pop_back();
-  return s;
-}
+using fctest::read_text;
 
 TEST(Resume, AKerasTrainedModelContinuesWithKerasOptimizerState) {
   Sequential m = load_model(kDir + "resume.keras");

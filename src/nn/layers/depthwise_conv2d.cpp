@@ -25,11 +25,7 @@ DepthwiseConv2D::DepthwiseConv2D(Size2 kernel_size, DepthwiseConv2DArgs args, st
 }
 
 SeparableConv2D::SeparableConv2D(std::size_t filters, Size2 kernel_size, SeparableConv2DArgs a)
-    : DepthwiseConv2D(kernel_size,
-                      {.strides = a.strides, .padding = a.padding, .depth_multiplier = a.depth_multiplier,
-                       .dilation_rate = a.dilation_rate, .activation = a.activation, .use_bias = a.use_bias,
-                       .input_shape = a.input_shape, .name = a.name},
-                      filters, "separable_conv2d") {
+    : DepthwiseConv2D(kernel_size, std::move(a), filters, "separable_conv2d") {
   if (filters == 0) throw Error("SeparableConv2D: filters must be >= 1, got 0");
 }
 

@@ -49,16 +49,7 @@ class DepthwiseConv2D : public Layer {
   void depthwise_backward(const float* x, const float* dy, std::size_t n, const float* k, float* dk, float* db, float* dx) const;
 };
 
-struct SeparableConv2DArgs {
-  Size2 strides{1, 1};
-  std::string padding = "valid";
-  std::size_t depth_multiplier = 1;
-  Size2 dilation_rate{1, 1};
-  std::string activation = "linear";
-  bool use_bias = true;
-  Shape input_shape{};
-  std::string name{};
-};
+using SeparableConv2DArgs = DepthwiseConv2DArgs;  // the same options
 
 class SeparableConv2D : public DepthwiseConv2D {
  public:
