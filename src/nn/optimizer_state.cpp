@@ -1,6 +1,8 @@
 #include "nn/optimizer_state.hpp"
 
+#include <climits>
 #include <cmath>
+#include <cstdint>
 #include <string>
 
 #include "fourierconv/error.hpp"
@@ -67,8 +69,19 @@ bool compile_from_config_unchecked(Sequential& m, const json& root) {
   if (!cc.contains("optimizer") || !cc.at("optimizer").is_object() || !cc.contains("loss") || !cc.at("loss").is_string()) return false;
   const json& o = cc.at("optimizer");
   const json cfg = o.contains("config") && o.at("config").is_object() ? o.at("config") : json::object();
+  bool bad_value = false;  // a hyperparameter of another type than Keras writes: left uncompiled
   auto number = [&](const char* k, double fallback) {
-    return cfg.contains(k) && cfg.at(k).is_number() && std::isfinite(cfg.at(k).get<double>()) ? cfg.at(k).get<double>() : fallback;
+    if (!cfg.contains(k)) return fallback;
+    if (!cfg.at(k).is_number() || !std::isfinite(cfg.at(k).get<double>())) {
+      bad_value = true;
+      return fallback;
+    }
+    return cfg.at(k).get<double>();
+  };
+  auto flag = [&](const char* k) {
+    if (!cfg.contains(k)) return false;
+    if (!cfg.at(k).is_boolean()) bad_value = true;
+    return cfg.at(k).is_boolean() && cfg.at(k).get<bool>();
   };
   for (const char* k : {"weight_decay", "clipnorm", "global_clipnorm", "clipvalue", "loss_scale_factor", "gradient_accumulation_steps"})
     if (cfg.contains(k) && !cfg.at(k).is_null()) return false;  // not implemented here: leave the model uncompiled
@@ -79,11 +92,12 @@ bool compile_from_config_unchecked(Sequential& m, const json& root) {
   try {
     if (cls == "Adam")
       opt = std::make_unique<Adam>(number("learning_rate", 0.001), number("beta_1", 0.9), number("beta_2", 0.999),
-                                   number("epsilon", 1e-7), cfg.value("amsgrad", false));
+                                   number("epsilon", 1e-7), flag("amsgrad"));
     else if (cls == "SGD")
-      opt = std::make_unique<SGD>(number("learning_rate", 0.01), number("momentum", 0.0), cfg.value("nesterov", false));
+      opt = std::make_unique<SGD>(number("learning_rate", 0.01), number("momentum", 0.0), flag("nesterov"));
     else
       return false;
+    if (bad_value) return false;
     std::vector<std::string> metrics;
     if (cc.contains("metrics") && cc.at("metrics").is_array())
       for (const json& x : cc.at("metrics"))
@@ -108,6 +122,7 @@ void write_optimizer_vars(const Sequential& m, hid_t file) {
     if (ds.id < 0 || H5Dwrite(ds.id, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) < 0)
       throw Error(std::string("save_model: HDF5 could not write optimizer/vars/") + name);
   };
+  if (o->iterations() > std::size_t(INT32_MAX)) throw Error("save_model: the optimizer's iteration count exceeds Keras's int32");
   const std::int32_t it = std::int32_t(o->iterations());
   const float lr = float(o->learning_rate());
   scalar("0", H5T_STD_I32LE, H5T_NATIVE_INT32, &it);
@@ -126,7 +141,21 @@ void write_optimizer_vars(const Sequential& m, hid_t file) {
 void read_optimizer_vars(Sequential& m, hid_t file, const Ctx& c) {
   Optimizer* o = m.optimizer();
   if (!o || H5Lexists(file, "optimizer", H5P_DEFAULT) <= 0 || H5Lexists(file, "optimizer/vars", H5P_DEFAULT) <= 0) return;
-  auto ws = m.trainable_weights();
+  auto exists = [&](std::size_t i) { return H5Lexists(file, ("optimizer/vars/" + std::to_string(i)).c_str(), H5P_DEFAULT) > 0; };
+  std::size_t count = 0;
+  while (count < (std::size_t(1) << 24) && exists(count)) ++count;
+  // Keras keeps slots for the weights that were trainable when the optimizer was built: after
+  // fine-tuning freezes a layer, those of its weights too. Match the file against the model's
+  // trainable weights now, or with frozen layers' weights counted.
+  std::vector<Weight*> ws = m.trainable_weights();
+  auto expected = [&](const std::vector<Weight*>& w) { return o->state(w).size() + 2; };
+  if (count > 2 && count != expected(ws)) {
+    std::vector<Weight*> all;
+    for (auto& l : m.layers())
+      for (Weight* w : l->weights())
+        if (w->trainable) all.push_back(w);
+    if (count == expected(all)) ws = all;
+  }
   auto state = o->state(ws);
   auto read = [&](std::size_t i, std::size_t want_size, hid_t mem_type, void* dst) {
     const std::string path = "optimizer/vars/" + std::to_string(i);
@@ -141,22 +170,32 @@ void read_optimizer_vars(Sequential& m, hid_t file, const Ctx& c) {
       bad(c, path + ": expected " + std::to_string(want_size) + " values, the file has " + std::to_string(n));
     if (H5Dread(ds.id, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, dst) < 0) bad(c, path + ": unreadable data");
   };
-  std::int32_t it = 0;
+  {  // the iteration count: an integer dataset (Keras writes int32 or int64)
+    Handle ds{H5Dopen2(file, "optimizer/vars/0", H5P_DEFAULT), H5Dclose};
+    Handle type{ds.id >= 0 ? H5Dget_type(ds.id) : -1, H5Tclose};
+    if (type.id < 0 || H5Tget_class(type.id) != H5T_INTEGER) bad(c, "optimizer/vars/0: the iteration count must be an integer");
+  }
+  std::int64_t it = 0;
   float lr = 0;
-  read(0, 1, H5T_NATIVE_INT32, &it);
+  read(0, 1, H5T_NATIVE_INT64, &it);
   read(1, 1, H5T_NATIVE_FLOAT, &lr);
-  if (it < 0) bad(c, "optimizer/vars/0: a negative iteration count " + std::to_string(it));
+  // At most 2^30: Keras stores the count as int32, and a resumed run must be able to count on.
+  if (it < 0 || it > (std::int64_t(1) << 30)) bad(c, "optimizer/vars/0: expected an iteration count in [0, 2^30], got " + std::to_string(it));
   if (!(lr > 0 && std::isfinite(lr))) bad(c, "optimizer/vars/1: the learning rate must be positive, got " + std::to_string(lr));
-  const std::string extra = "optimizer/vars/" + std::to_string(state.size() + 2);
-  if (H5Lexists(file, extra.c_str(), H5P_DEFAULT) > 0)
-    bad(c, extra + " exists: the optimizer state has more variables than the model's " + std::to_string(state.size() + 2));
+  o->set_iterations(std::size_t(it));
+  o->set_learning_rate(lr);
+  if (count == 2) return;  // compiled, never fitted: Keras writes no slots yet (they start at zero)
+  if (count < state.size() + 2)
+    bad(c, "optimizer/vars/" + std::to_string(count) + " is missing: the optimizer state holds " + std::to_string(count) +
+               " variables, the model's needs " + std::to_string(state.size() + 2));
+  if (count > state.size() + 2)
+    bad(c, "the optimizer state holds " + std::to_string(count) + " variables (optimizer/vars/0 .. " + std::to_string(count - 1) +
+               "), more than the model's " + std::to_string(state.size() + 2));
   for (std::size_t i = 0; i < state.size(); ++i) {
     read(i + 2, state[i].values->size(), H5T_NATIVE_FLOAT, state[i].values->data());
     for (float v : *state[i].values)
       if (!std::isfinite(v)) bad(c, "optimizer/vars/" + std::to_string(i + 2) + ": non-finite values");
   }
-  o->set_iterations(std::size_t(it));
-  o->set_learning_rate(lr);
 }
 
 }  // namespace fourierconv::nn::keras_io

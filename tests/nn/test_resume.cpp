@@ -135,4 +135,18 @@ TEST(Resume, ALossOnLogitsIsNotSavedAsCompiled) {
   EXPECT_FALSE(load_model(path).compiled());
 }
 
+// Keras files that hold fewer or more optimizer variables than the trainable weights now
+// need, as Keras writes them: compiled but never fitted (iteration and learning rate only),
+// and fine-tuned (a layer frozen after training keeps its slots). Both load compiled.
+TEST(Resume, UnfittedAndFineTunedKerasFilesLoadCompiled) {
+  Sequential un = load_model(kDir + "compiled_unfitted.keras");
+  ASSERT_TRUE(un.compiled());
+  EXPECT_EQ(un.optimizer()->iterations(), 0u);
+  EXPECT_EQ(un.optimizer()->name(), "SGD");
+  Sequential fr = load_model(kDir + "frozen_after_fit.keras");
+  ASSERT_TRUE(fr.compiled());
+  EXPECT_EQ(fr.optimizer()->iterations(), 2u);
+  EXPECT_FALSE(fr.layer("dense").trainable());
+}
+
 }  // namespace

@@ -239,6 +239,20 @@ if not only or "resume" in only:
     np.save(os.path.join(out, "resume_next.npy"),
             np.concatenate([np.asarray(w).ravel() for w in resumed.get_weights()]).astype(np.float32))
 
+if not only or "resume" in only:
+    # Compiled and never fitted (Keras writes no optimizer slots yet), and a layer frozen after
+    # training (Keras keeps its slots): both must load compiled.
+    keras.backend.clear_session()
+    un = keras.Sequential([keras.Input((5,)), L.Dense(3), L.Dense(2)])
+    un.compile(optimizer=keras.optimizers.SGD(0.1, momentum=0.9), loss="mse")
+    un.save(os.path.join(out, "compiled_unfitted.keras"))
+    keras.backend.clear_session()
+    fr = keras.Sequential([keras.Input((5,)), L.Dense(3), L.Dense(2, activation="softmax")])
+    fr.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    fr.fit(rng1.standard_normal((8, 5)), np.arange(8) % 2, epochs=1, batch_size=4, verbose=0)
+    fr.layers[0].trainable = False
+    fr.save(os.path.join(out, "frozen_after_fit.keras"))
+
 
 def keras21(src, dst):
     """A copy of a legacy .h5 whose model_config is written as Keras 2.0/2.1 wrote it: the

@@ -52,6 +52,7 @@ void ReLU::backward_impl(const Tensor& dz, Tensor* dx) {
 LeakyReLU::LeakyReLU(LeakyReLUArgs args)
     : Layer(args.name.empty() ? unique_name("leaky_re_lu") : args.name), slope_(args.negative_slope) {
   finite_arg("LeakyReLU", "negative_slope", slope_);
+  if (slope_ < 0) throw Error("LeakyReLU: negative_slope must be >= 0, got " + std::to_string(slope_));
   declare_input_shape(args.input_shape);
 }
 
@@ -97,37 +98,47 @@ Shape PReLU::build_impl(const Shape& in) {
     a[ax - 1] = 1;
   }
   add_weight("alpha", a).value.fill(0.0f);
-  // Each element's alpha: its index with the shared axes set to 0 (row-major).
-  check_allocation(saturating_bytes(in, sizeof(std::size_t)), name() + " (PReLU): the index of its alphas");
-  index_.resize(shape_size(in));
-  for (std::size_t i = 0; i < index_.size(); ++i) {
-    std::size_t rest = i, k = 0, scale = 1;
-    for (std::size_t d = in.size(); d-- > 0;) {
-      const std::size_t c = rest % in[d];
-      rest /= in[d];
-      k += (a[d] == 1 ? 0 : c) * scale;
-      scale *= a[d];
-    }
-    index_[i] = k;
-  }
   return in;
 }
 
+namespace {
+// f(i, k) for each element i of a batch of samples shaped `in` and its alpha's index k (the
+// element's coordinates with the shared axes at 0), by an odometer over the coordinates: no
+// per-element table (an input shape read from a file may be huge).
+template <class F>
+void for_each_alpha(const Shape& in, const Shape& a, std::size_t total, F f) {
+  const std::size_t r = in.size();
+  std::vector<std::size_t> coord(r, 0), astride(r, 1);
+  for (std::size_t d = r - 1; d-- > 0;) astride[d] = astride[d + 1] * a[d + 1];
+  std::size_t k = 0;
+  for (std::size_t i = 0; i < total; ++i) {
+    f(i, k);
+    for (std::size_t d = r; d-- > 0;) {  // next coordinate; k follows the unshared axes
+      if (++coord[d] < in[d]) {
+        if (a[d] != 1) k += astride[d];
+        break;
+      }
+      if (a[d] != 1) k -= (in[d] - 1) * astride[d];
+      coord[d] = 0;
+    }
+  }
+}
+}  // namespace
+
 void PReLU::call_impl(const Tensor& x, Tensor& y, bool) {
   const Tensor& alpha = weights()[0]->value;
-  const std::size_t S = index_.size();
-  for (std::size_t i = 0; i < x.size(); ++i) y[i] = x[i] >= 0 ? x[i] : alpha[index_[i % S]] * x[i];
+  for_each_alpha(input_shape(), alpha.shape(), x.size(),
+                 [&](std::size_t i, std::size_t k) { y[i] = x[i] >= 0 ? x[i] : alpha[k] * x[i]; });
 }
 
 void PReLU::backward_impl(const Tensor& dz, Tensor* dx) {
   Weight& w = *weights()[0];
   const Tensor& x = last_input();
-  const std::size_t S = index_.size();
   w.grad.fill(0.0f);
-  for (std::size_t i = 0; i < x.size(); ++i)
-    if (x[i] < 0) w.grad[index_[i % S]] += dz[i] * x[i];
-  if (dx)
-    for (std::size_t i = 0; i < x.size(); ++i) (*dx)[i] = x[i] >= 0 ? dz[i] : w.value[index_[i % S]] * dz[i];
+  for_each_alpha(input_shape(), w.value.shape(), x.size(), [&](std::size_t i, std::size_t k) {
+    if (x[i] < 0) w.grad[k] += dz[i] * x[i];
+    if (dx) (*dx)[i] = x[i] >= 0 ? dz[i] : w.value[k] * dz[i];
+  });
 }
 
 Softmax::Softmax(SoftmaxArgs args) : Layer(args.name.empty() ? unique_name("softmax") : args.name) {

@@ -61,32 +61,41 @@ Shape Permute::build_impl(const Shape& in) {
     throw Error(name() + " (Permute): dims has " + std::to_string(dims_.size()) + " axes, the input " + shape_to_string(in));
   Shape out(in.size());
   for (std::size_t i = 0; i < in.size(); ++i) out[i] = in[dims_[i] - 1];
-  std::vector<std::size_t> in_stride(in.size(), 1);
-  for (std::size_t d = in.size() - 1; d-- > 0;) in_stride[d] = in_stride[d + 1] * in[d + 1];
-  check_allocation(saturating_bytes(in, sizeof(std::size_t)), name() + " (Permute): its index");
-  source_.resize(shape_size(in));
-  for (std::size_t o = 0; o < source_.size(); ++o) {  // output index -> coordinates -> input index
-    std::size_t rest = o, src = 0;
-    for (std::size_t d = out.size(); d-- > 0;) {
-      src += (rest % out[d]) * in_stride[dims_[d] - 1];
-      rest /= out[d];
-    }
-    source_[o] = src;
-  }
   return out;
 }
 
+namespace {
+// f(o, i) for each element o of a batch of permuted samples (shaped `out`) and the index i of
+// its source in the input (shaped `in`), by an odometer over the output's coordinates: no
+// per-element table (an input shape read from a file may be huge).
+template <class F>
+void for_each_source(const Shape& in, const Shape& out, const std::vector<std::size_t>& dims, std::size_t total, F f) {
+  const std::size_t r = in.size();
+  std::vector<std::size_t> in_stride(r, 1), step(r), coord(r, 0);
+  for (std::size_t d = r - 1; d-- > 0;) in_stride[d] = in_stride[d + 1] * in[d + 1];
+  for (std::size_t d = 0; d < r; ++d) step[d] = in_stride[dims[d] - 1];  // output axis d moves input axis dims[d] - 1
+  const std::size_t sample = shape_size(in);
+  std::size_t src = 0;
+  for (std::size_t o = 0; o < total; ++o) {
+    f(o, (o / std::max<std::size_t>(sample, 1)) * sample + src);
+    for (std::size_t d = r; d-- > 0;) {
+      if (++coord[d] < out[d]) {
+        src += step[d];
+        break;
+      }
+      src -= (out[d] - 1) * step[d];
+      coord[d] = 0;
+    }
+  }
+}
+}  // namespace
+
 void Permute::call_impl(const Tensor& x, Tensor& y, bool) {
-  const std::size_t S = source_.size();
-  for (std::size_t n = 0; n < x.size() / std::max<std::size_t>(S, 1); ++n)
-    for (std::size_t o = 0; o < S; ++o) y[n * S + o] = x[n * S + source_[o]];
+  for_each_source(input_shape(), output_shape(), dims_, x.size(), [&](std::size_t o, std::size_t i) { y[o] = x[i]; });
 }
 
 void Permute::backward_impl(const Tensor& dz, Tensor* dx) {
-  if (!dx) return;
-  const std::size_t S = source_.size();
-  for (std::size_t n = 0; n < dz.size() / std::max<std::size_t>(S, 1); ++n)
-    for (std::size_t o = 0; o < S; ++o) (*dx)[n * S + source_[o]] = dz[n * S + o];
+  if (dx) for_each_source(input_shape(), output_shape(), dims_, dz.size(), [&](std::size_t o, std::size_t i) { (*dx)[i] = dz[o]; });
 }
 
 // ---- ZeroPadding2D and Cropping2D: one copies the input into the middle of the output, the

@@ -99,7 +99,6 @@ class PReLU : public Layer {
 
  private:
   PReLUArgs args_;
-  std::vector<std::size_t> index_;  // per element of one sample: its alpha
 };
 
 struct SoftmaxArgs {

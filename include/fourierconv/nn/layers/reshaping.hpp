@@ -55,7 +55,6 @@ class Permute : public Layer {
 
  private:
   std::vector<std::size_t> dims_;
-  std::vector<std::size_t> source_;  // per output element of one sample: its input element
 };
 
 // ((top, bottom), (left, right))
