@@ -11,7 +11,7 @@ import fourierconv as fc
 FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "fixtures", "keras")
 
 
-@pytest.mark.parametrize("name", ["seed", "every_layer", "every_layer_1d", "global_1d", "global_2d", "activations", "batchnorm", "more_layers", "depthwise"])
+@pytest.mark.parametrize("name", ["seed", "every_layer", "every_layer_1d", "global_1d", "global_2d", "activations", "batchnorm", "more_layers", "depthwise", "relu_inf"])
 @pytest.mark.parametrize("ext", [".keras", "_legacy.h5"])
 def test_keras_files_predict_as_keras(name, ext):
     if not os.path.exists(os.path.join(FIXTURES, name + ext)):

@@ -34,6 +34,34 @@ constexpr std::size_t kNoWeightsFile = SIZE_MAX;
 // Config (config.json)
 
 
+// Keras writes its configs with Python's json module, which spells non-finite floats as the
+// bare tokens Infinity, -Infinity and NaN (ReLU(max_value=inf) saves "max_value": Infinity);
+// JSON has no such values. Outside strings, +-Infinity becomes +-DBL_MAX (float32 infinity once
+// narrowed: the same layer) and NaN the string "NaN" (refused by the type checks that read it).
+std::string keras_json_text(std::string t) {
+  std::string out;
+  out.reserve(t.size());
+  bool in_string = false;
+  auto delimiter = [&](std::size_t i) { return i >= t.size() || std::strchr(" \t\r\n,:[]{}", t[i]) != nullptr; };
+  for (std::size_t i = 0; i < t.size(); ++i) {
+    const char ch = t[i];
+    if (in_string) {
+      out += ch;
+      if (ch == '\\' && i + 1 < t.size()) out += t[++i];
+      else if (ch == '"') in_string = false;
+      continue;
+    }
+    if (ch == '"') in_string = true;
+    const bool starts = i == 0 || delimiter(i - 1);
+    auto token = [&](const char* w) { return starts && t.compare(i, std::strlen(w), w) == 0 && delimiter(i + std::strlen(w)); };
+    if (token("Infinity")) out += "1.7976931348623157e308", i += 7;
+    else if (token("-Infinity")) out += "-1.7976931348623157e308", i += 8;
+    else if (token("NaN")) out += "\"NaN\"", i += 2;
+    else out += ch;
+  }
+  return out;
+}
+
 json model_config(const Sequential& m) {
   json layers = json::array();
   layers.push_back({{"module", "keras.layers"}, {"class_name", "InputLayer"},
@@ -412,7 +440,7 @@ Sequential load_legacy_h5(const std::string& path) {
   if (cfg.size() != 1) bad(c, "no model_config attribute (a weights-only file? use load_weights)");
   json root;
   try {
-    root = json::parse(cfg[0]);
+    root = json::parse(keras_json_text(cfg[0]));
   } catch (const std::exception& e) {
     bad(c, std::string("model_config is not valid JSON: ") + e.what());
   }
@@ -481,7 +509,7 @@ Sequential model_from_json(const std::string& json_text) {
   Ctx c{"", "model_from_json"};
   json root;
   try {
-    root = json::parse(json_text);
+    root = json::parse(keras_json_text(json_text));
   } catch (const std::exception& e) {
     bad(c, std::string("not valid JSON: ") + e.what());
   }
@@ -499,7 +527,7 @@ Sequential load_model(const std::string& path) {
   json root;
   try {
     const auto& b = members.at("config.json");
-    root = json::parse(b.begin(), b.end());
+    root = json::parse(keras_json_text(std::string(b.begin(), b.end())));
   } catch (const std::exception& e) {
     bad(c, std::string("config.json is not valid JSON: ") + e.what());
   }

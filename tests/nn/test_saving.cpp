@@ -38,7 +38,7 @@ TEST_P(KerasFiles, LoadPredictAndSummarizeAsKerasDoes) {
   EXPECT_EQ(m.summary_text({.line_length = 76}), read_text(kDir + name + "_summary.txt"));
 }
 
-INSTANTIATE_TEST_SUITE_P(Fixtures, KerasFiles, ::testing::Values("seed", "every_layer", "every_layer_1d", "global_1d", "global_2d", "activations", "batchnorm", "more_layers", "depthwise"));
+INSTANTIATE_TEST_SUITE_P(Fixtures, KerasFiles, ::testing::Values("seed", "every_layer", "every_layer_1d", "global_1d", "global_2d", "activations", "batchnorm", "more_layers", "depthwise", "relu_inf"));
 
 TEST(Saving, LegacyKeras2H5FilesLoadWithTheSameWeights) {
   for (std::string name : {"seed", "every_layer", "every_layer_1d", "global_1d", "global_2d", "activations", "batchnorm", "depthwise"}) {
@@ -119,6 +119,23 @@ static void expect_keras_predicts_as_we_do(const Sequential& m_, const Tensor& x
   const std::string log = read_text(dir + "/" + tag + ".log");
   if (WIFEXITED(rc) && (WEXITSTATUS(rc) == 77 || WEXITSTATUS(rc) == 127)) GTEST_SKIP() << "real Keras is not installed: " << log;
   EXPECT_TRUE(WIFEXITED(rc) && WEXITSTATUS(rc) == 0) << log;
+}
+
+// Python's json module writes non-finite floats as bare NaN and Infinity tokens (not JSON):
+// Infinity loads as the largest double (infinity in float32), NaN is refused by name.
+TEST(Saving, BareInfinityAndNaNTokensInAConfig) {
+  auto cfg = [](const std::string& v) {
+    return R"({"class_name": "Sequential", "config": {"name": "s", "layers": [
+      {"class_name": "InputLayer", "config": {"batch_shape": [null, 3], "name": "in"}},
+      {"class_name": "ReLU", "config": {"name": "r", "max_value": )" + v + R"(, "note": "Infinity, NaN"}}]}})";
+  };
+  Sequential m = model_from_json(cfg("Infinity"));
+  Tensor x({1, 3});
+  x[0] = 1e30f, x[1] = -2.0f, x[2] = 3.0f;
+  Tensor y = m.predict(x);
+  EXPECT_EQ(y[0], 1e30f);  // no cap
+  EXPECT_EQ(y[2], 3.0f);
+  EXPECT_NE(message([&] { model_from_json(cfg("NaN")); }).find("max_value"), std::string::npos);
 }
 
 TEST(Saving, Keras21BareListConfigLoads) {

@@ -253,6 +253,10 @@ if not only or "resume" in only:
     fr.layers[0].trainable = False
     fr.save(os.path.join(out, "frozen_after_fit.keras"))
 
+keras.backend.clear_session()
+inf_relu = keras.Sequential([keras.Input((4,)), L.Dense(3), L.ReLU(max_value=float("inf")), L.Dense(2)])
+save("relu_inf", inf_relu, rng1.standard_normal((3, 4)) * 3, legacy=False)  # "max_value": Infinity
+
 
 def keras21(src, dst):
     """A copy of a legacy .h5 whose model_config is written as Keras 2.0/2.1 wrote it: the
