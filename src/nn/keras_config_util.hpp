@@ -197,11 +197,14 @@ inline json constraint_json(const Constraint& k) {
 
 // The kernel/bias regularizers and constraints and the activity regularizer of a layer's
 // config, set on `l` (Dense, Conv1D, Conv2D); and written back.
+// `prefix`_regularizer and `prefix`_constraint of a config, set on the weight named `weight`.
+inline void read_penalty(const Ctx& c, const json& cfg, const std::string& n, Layer& l, const std::string& prefix,
+                         const std::string& weight) {
+  l.set_regularizer(weight, regularizer_of(c, cfg, (prefix + "_regularizer").c_str(), n));
+  l.set_constraint(weight, constraint_of(c, cfg, (prefix + "_constraint").c_str(), n));
+}
 inline void read_penalties(const Ctx& c, const json& cfg, const std::string& n, Layer& l) {
-  for (const char* w : {"kernel", "bias"}) {
-    l.set_regularizer(w, regularizer_of(c, cfg, (std::string(w) + "_regularizer").c_str(), n));
-    l.set_constraint(w, constraint_of(c, cfg, (std::string(w) + "_constraint").c_str(), n));
-  }
+  for (const char* w : {"kernel", "bias"}) read_penalty(c, cfg, n, l, w, w);
   l.set_activity_regularizer(regularizer_of(c, cfg, "activity_regularizer", n));
 }
 // always_activity: Keras's Conv layers write activity_regularizer even when null; Dense

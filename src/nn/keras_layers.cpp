@@ -202,14 +202,9 @@ LayerType depthwise_type(bool separable) {
               bad(c, n + ": " + e.what());
             }
             const char* dk = separable ? "depthwise_kernel" : "kernel";
-            layer->set_regularizer(dk, regularizer_of(c, cfg, "depthwise_regularizer", n));
-            layer->set_constraint(dk, constraint_of(c, cfg, "depthwise_constraint", n));
-            if (separable) {
-              layer->set_regularizer("pointwise_kernel", regularizer_of(c, cfg, "pointwise_regularizer", n));
-              layer->set_constraint("pointwise_kernel", constraint_of(c, cfg, "pointwise_constraint", n));
-            }
-            layer->set_regularizer("bias", regularizer_of(c, cfg, "bias_regularizer", n));
-            layer->set_constraint("bias", constraint_of(c, cfg, "bias_constraint", n));
+            read_penalty(c, cfg, n, *layer, "depthwise", dk);
+            if (separable) read_penalty(c, cfg, n, *layer, "pointwise", "pointwise_kernel");
+            read_penalty(c, cfg, n, *layer, "bias", "bias");
             layer->set_activity_regularizer(regularizer_of(c, cfg, "activity_regularizer", n));
             return layer;
           }};

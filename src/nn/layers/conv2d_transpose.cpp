@@ -48,6 +48,23 @@ Shape Conv2DTranspose::build_impl(const Shape& in) {
   return {oh_, ow_, filters_};
 }
 
+// f(col, out) for each tap (u, v) of input positions r0 .. r0 + m (over the batch) that reaches
+// the output: col indexes the position's F columns of tap (u, v) in cols_, out the output
+// pixel's F channels in y.
+template <class F>
+void Conv2DTranspose::for_each_tap(std::size_t r0, std::size_t m, F f) const {
+  const std::size_t HW = h_ * w_, cols = kernel_.first * kernel_.second * filters_;
+  for (std::size_t r = 0; r < m; ++r) {
+    const std::size_t n = (r0 + r) / HW, i = (r0 + r) % HW / w_, j = (r0 + r) % w_;
+    for (std::size_t u = 0; u < kernel_.first; ++u)
+      for (std::size_t v = 0; v < kernel_.second; ++v) {
+        std::size_t oi, oj;
+        if (target(i, j, u, v, oi, oj))
+          f(r * cols + (u * kernel_.second + v) * filters_, ((n * oh_ + oi) * ow_ + oj) * filters_);
+      }
+  }
+}
+
 bool Conv2DTranspose::target(std::size_t i, std::size_t j, std::size_t u, std::size_t v, std::size_t& oi, std::size_t& oj) const {
   const long a = long(i * args_.strides.first + u * args_.dilation_rate.first) - long(pad_top_);
   const long b = long(j * args_.strides.second + v * args_.dilation_rate.second) - long(pad_left_);
@@ -72,17 +89,9 @@ void Conv2DTranspose::call_impl(const Tensor& x, Tensor& y, bool) {
     cols_.resize(m * cols);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(m), int(cols), int(c_), 1.0f, x.data() + r0 * c_, int(c_),
                 w[0]->value.data(), int(c_), 0.0f, cols_.data(), int(cols));
-    for (std::size_t r = 0; r < m; ++r) {
-      const std::size_t n = (r0 + r) / HW, i = (r0 + r) % HW / w_, j = (r0 + r) % w_;
-      for (std::size_t u = 0; u < kernel_.first; ++u)
-        for (std::size_t v = 0; v < kernel_.second; ++v) {
-          std::size_t oi, oj;
-          if (!target(i, j, u, v, oi, oj)) continue;
-          float* out = y.data() + ((n * oh_ + oi) * ow_ + oj) * F;
-          const float* src = cols_.data() + r * cols + (u * kernel_.second + v) * F;
-          for (std::size_t f = 0; f < F; ++f) out[f] += src[f];
-        }
-    }
+    for_each_tap(r0, m, [&](std::size_t col, std::size_t out) {
+      for (std::size_t f = 0; f < F; ++f) y[out + f] += cols_[col + f];
+    });
   }
 }
 
@@ -102,16 +111,7 @@ void Conv2DTranspose::backward_impl(const Tensor& dz, Tensor* dx) {
   for (std::size_t r0 = 0; r0 < N * HW; r0 += B) {
     const std::size_t m = std::min(B, N * HW - r0);
     cols_.assign(m * cols, 0.0f);
-    for (std::size_t r = 0; r < m; ++r) {
-      const std::size_t n = (r0 + r) / HW, i = (r0 + r) % HW / w_, j = (r0 + r) % w_;
-      for (std::size_t u = 0; u < kernel_.first; ++u)
-        for (std::size_t v = 0; v < kernel_.second; ++v) {
-          std::size_t oi, oj;
-          if (!target(i, j, u, v, oi, oj)) continue;
-          std::memcpy(cols_.data() + r * cols + (u * kernel_.second + v) * F, dz.data() + ((n * oh_ + oi) * ow_ + oj) * F,
-                      F * sizeof(float));
-        }
-    }
+    for_each_tap(r0, m, [&](std::size_t col, std::size_t out) { std::memcpy(cols_.data() + col, dz.data() + out, F * sizeof(float)); });
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, int(cols), int(c_), int(m), 1.0f, cols_.data(), int(cols),
                 x.data() + r0 * c_, int(c_), r0 == 0 ? 0.0f : 1.0f, w[0]->grad.data(), int(c_));
     if (dx)

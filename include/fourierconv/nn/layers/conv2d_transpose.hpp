@@ -44,6 +44,8 @@ class Conv2DTranspose : public Layer {
   std::vector<float> cols_;  // scratch: one row block of (kh kw filters) columns
   // The output position of input (i, j) through tap (u, v), or false outside the output.
   bool target(std::size_t i, std::size_t j, std::size_t u, std::size_t v, std::size_t& oi, std::size_t& oj) const;
+  template <class F>
+  void for_each_tap(std::size_t r0, std::size_t m, F f) const;
 };
 
 }  // namespace fourierconv::nn
