@@ -13,7 +13,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)limited;
   const std::string text(reinterpret_cast<const char*>(data), size);
   FUZZ_EXPECT_ONLY_ERRORS({
-    nn::Sequential m = nn::model_from_json(text);
+    nn::Model m = nn::model_from_json(text);
     (void)m.summary_text();
     if (m.built() && m.count_params() < 100000) {
       Shape in = m.input_shape();

@@ -1,4 +1,4 @@
-// fourierconv._core's models: nn::Sequential as a Python class (load, build by name, summary,
+// fourierconv._core's models: nn::Model (a graph; Sequential is its chain case) as a Python class (load, build by name, summary,
 // fit, evaluate, predict, save), and the Fashion-MNIST loader. Arrays arrive as float32 (the
 // Python layer converts, as Keras does); training and inference run without the GIL.
 #include <cstdio>
@@ -15,65 +15,88 @@
 #include "fourierconv/io/idx.hpp"
 #include "fourierconv/nn/models.hpp"
 #include "fourierconv/nn/saving.hpp"
-#include "fourierconv/nn/sequential.hpp"
+#include "fourierconv/nn/sequential.hpp"  // make_model builds one
 
 namespace fourierconv::python {
 
 namespace {
 
-using nn::Sequential;
+using nn::Model;
 using Float32Array = nb::ndarray<nb::ro, nb::device::cpu>;
 
 std::vector<std::size_t> vec(const Shape& s) { return {s.begin(), s.end()}; }
 
+std::vector<std::vector<std::size_t>> vecs(const std::vector<Shape>& ss) {
+  std::vector<std::vector<std::size_t>> r;
+  for (auto& s : ss) r.push_back(vec(s));
+  return r;
+}
+
+// The model inputs, each converted (named "x" for one, "x[i]" for several).
+std::vector<Tensor> tensors_of(const std::vector<Float32Array>& xs) {
+  std::vector<Tensor> ts;
+  for (std::size_t i = 0; i < xs.size(); ++i) ts.push_back(tensor_of(xs[i], xs.size() == 1 ? "x" : "x[" + std::to_string(i) + "]"));
+  return ts;
+}
+std::vector<const Tensor*> ptrs(const std::vector<Tensor>& ts) {
+  std::vector<const Tensor*> p;
+  for (auto& t : ts) p.push_back(&t);
+  return p;
+}
+
 }  // namespace
 
 void bind_models(nb::module_& m) {
-  nb::class_<Sequential>(m, "Sequential")
-      .def_prop_ro("name", &Sequential::name)
-      .def_prop_ro("input_shape", [](const Sequential& s) { return vec(s.input_shape()); })
-      .def_prop_ro("output_shape", [](const Sequential& s) { return vec(s.output_shape()); })
+  nb::class_<Model>(m, "Model")
+      .def_prop_ro("name", &Model::name)
+      .def_prop_ro("input_shapes", [](const Model& s) { return vecs(s.input_shapes()); })
+      .def_prop_ro("output_shapes", [](const Model& s) { return vecs(s.output_shapes()); })
+      .def_prop_ro("input_names", &Model::input_names)
+      .def_prop_ro("output_names", &Model::output_names)
       .def_prop_ro("layer_names",
-                   [](const Sequential& s) {
+                   [](const Model& s) {
                      std::vector<std::string> names;
                      for (const auto& l : s.layers()) names.push_back(l->name());
                      return names;
                    })
-      .def_prop_ro("compiled", &Sequential::compiled)
-      .def("count_params", &Sequential::count_params)
-      .def("count_trainable_params", &Sequential::count_trainable_params)
+      .def_prop_ro("compiled", &Model::compiled)
+      .def("count_params", &Model::count_params)
+      .def("count_trainable_params", &Model::count_trainable_params)
       .def(
           "summary_text",
-          [](const Sequential& s, int line_length, bool detail) {
+          [](const Model& s, int line_length, bool detail) {
             return s.summary_text({.line_length = line_length, .detail = detail});
           },
           nb::arg("line_length"), nb::arg("detail"))
       .def(
           "compile",
-          [](Sequential& s, const std::string& optimizer, const std::string& loss, std::vector<std::string> metrics) {
+          [](Model& s, const std::string& optimizer, const std::string& loss, std::vector<std::string> metrics) {
             s.compile(optimizer, loss, std::move(metrics));
           },
           nb::arg("optimizer"), nb::arg("loss"), nb::arg("metrics"))
       .def(
           "predict",
-          [](Sequential& s, const Float32Array& x, std::size_t batch_size) {
-            const Tensor t = tensor_of(x, "x");
-            Tensor y;
+          [](Model& s, const std::vector<Float32Array>& x, std::size_t batch_size) {
+            const std::vector<Tensor> ts = tensors_of(x);
+            std::vector<Tensor> ys;
             {
               nb::gil_scoped_release unlocked;
-              y = s.predict(t, batch_size);
+              ys = s.predict(ptrs(ts), batch_size);
             }
-            return to_numpy(y);
+            std::vector<nb::object> out;
+            for (auto& y : ys) out.push_back(to_numpy(y));
+            return out;
           },
           nb::arg("x"), nb::arg("batch_size"))
       .def(
           "evaluate",
-          [](Sequential& s, const Float32Array& x, const Float32Array& y, std::size_t batch_size, int verbose) {
-            const Tensor tx = tensor_of(x, "x"), ty = tensor_of(y, "y");
+          [](Model& s, const std::vector<Float32Array>& x, const Float32Array& y, std::size_t batch_size, int verbose) {
+            const std::vector<Tensor> tx = tensors_of(x);
+            const Tensor ty = tensor_of(y, "y");
             nn::Evaluation e;
             {
               nb::gil_scoped_release unlocked;
-              e = s.evaluate(tx, ty, batch_size, verbose);
+              e = s.evaluate(ptrs(tx), ty, batch_size, verbose);
               std::fflush(stdout);
             }
             return std::make_pair(e.loss, e.accuracy);
@@ -81,10 +104,11 @@ void bind_models(nb::module_& m) {
           nb::arg("x"), nb::arg("y"), nb::arg("batch_size"), nb::arg("verbose"))
       .def(
           "fit",
-          [](Sequential& s, const Float32Array& x, const Float32Array& y, std::size_t batch_size, std::size_t epochs,
+          [](Model& s, const std::vector<Float32Array>& x, const Float32Array& y, std::size_t batch_size, std::size_t epochs,
              double validation_split, bool shuffle, int verbose, std::uint64_t seed, std::optional<Float32Array> vx,
              std::optional<Float32Array> vy) {
-            const Tensor tx = tensor_of(x, "x"), ty = tensor_of(y, "y");
+            const std::vector<Tensor> tx = tensors_of(x);
+            const Tensor ty = tensor_of(y, "y");
             Tensor tvx, tvy;
             nn::FitArgs a;
             a.batch_size = batch_size, a.epochs = epochs, a.validation_split = validation_split;
@@ -97,7 +121,7 @@ void bind_models(nb::module_& m) {
             nn::History h;
             {
               nb::gil_scoped_release unlocked;
-              h = s.fit(tx, ty, a);
+              h = s.fit(ptrs(tx), ty, a);
               std::fflush(stdout);
             }
             return std::make_pair(h.history, h.epoch_seconds);
@@ -107,7 +131,7 @@ void bind_models(nb::module_& m) {
           nb::arg("validation_y").none())
       .def(
           "save",
-          [](const Sequential& s, const std::string& path) {
+          [](const Model& s, const std::string& path) {
             nb::gil_scoped_release unlocked;
             nn::save_model(s, path);
           },
@@ -123,7 +147,7 @@ void bind_models(nb::module_& m) {
   m.def(
       "build_model",
       [](const std::string& name, std::vector<std::size_t> input_shape, std::size_t classes) {
-        return nn::make_model(name, Shape(input_shape.begin(), input_shape.end()), classes);
+        return Model(nn::make_model(name, Shape(input_shape.begin(), input_shape.end()), classes));
       },
       nb::arg("name"), nb::arg("input_shape"), nb::arg("classes"));
   m.def("model_names", [] {

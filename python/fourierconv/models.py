@@ -8,8 +8,10 @@ then summary, fit, evaluate, predict and save on numpy arrays.
     model = fourierconv.models.build("seed-cnn")      # the CLI's built-in models
     model.fit(x_train, y_train, epochs=1)             # Keras's progress bar on stdout
 
-The models are fourierconv's C++ Sequential (nn/sequential.hpp); arrays are float32 as
-Keras's default. Training and inference release the GIL.
+The models are fourierconv's C++ Model (nn/model.hpp): a Sequential chain or a Functional
+graph of several inputs and outputs. A model of several inputs takes a list of arrays, in
+its input order (`input_names`); one of several outputs predicts a list, as Keras does.
+Arrays are float32 as Keras's default. Training and inference release the GIL.
 """
 import os
 
@@ -41,6 +43,13 @@ def _float32(x, name):
     return np.ascontiguousarray(a, dtype=np.float32)
 
 
+def _inputs(x, name="x"):
+    """x as the list of arrays the model takes (one array or a list/tuple of them)."""
+    if isinstance(x, (list, tuple)):
+        return [_float32(a, f"{name}[{i}]") for i, a in enumerate(x)]
+    return [_float32(x, name)]
+
+
 def _verbose(v):
     if v == "auto":
         return -1
@@ -54,7 +63,7 @@ def _positive(v, name):
 
 
 class Model:
-    """A fourierconv model (a Keras-style Sequential). Use `load_model` or `build`."""
+    """A fourierconv model (a Keras Sequential or Functional graph). Use `load_model` or `build`."""
 
     def __init__(self, core):
         self._m = core
@@ -65,12 +74,23 @@ class Model:
 
     @property
     def input_shape(self):
-        """(None, H, W, C): Keras's input_shape, with None for the batch."""
-        return (None, *self._m.input_shape)
+        """(None, H, W, C): Keras's input_shape, with None for the batch; a list of them for a
+        model of several inputs."""
+        shapes = [(None, *s) for s in self._m.input_shapes]
+        return shapes[0] if len(shapes) == 1 else shapes
 
     @property
     def output_shape(self):
-        return (None, *self._m.output_shape)
+        shapes = [(None, *s) for s in self._m.output_shapes]
+        return shapes[0] if len(shapes) == 1 else shapes
+
+    @property
+    def input_names(self):
+        return list(self._m.input_names)
+
+    @property
+    def output_names(self):
+        return list(self._m.output_names)
 
     @property
     def layer_names(self):
@@ -94,7 +114,8 @@ class Model:
         """Trains as keras.Model.fit: mini-batches of `batch_size`, Adam (or the compiled
         optimizer; an uncompiled model is compiled with Adam and sparse categorical
         cross-entropy), the last `validation_split` of the data held out before shuffling.
-        x: (N, ...) images; y: (N,) integer labels or (N, classes) one-hot rows. Returns a
+        x: (N, ...) images (a list of arrays for several inputs); y: (N,) integer labels or
+        (N, classes) one-hot rows; models of one output. Returns a
         History. verbose: 'auto', 0 (silent), 1 (progress bar), 2 (a line per epoch)."""
         if not self._m.compiled:
             self.compile()
@@ -103,9 +124,11 @@ class Model:
             if len(validation_data) != 2:
                 raise ValueError("validation_data must be (x_val, y_val)")
             vx, vy = (_float32(v, n) for v, n in zip(validation_data, ("validation_data[0]", "validation_data[1]")))
+            if len(self._m.input_names) != 1:
+                raise ValueError("validation_data is for models of one input; use validation_split")
         if not 0.0 <= float(validation_split) < 1.0:
             raise ValueError(f"validation_split must be in [0, 1), got {validation_split!r}")
-        h, secs = self._m.fit(_float32(x, "x"), _float32(y, "y"), _positive(batch_size, "batch_size"),
+        h, secs = self._m.fit(_inputs(x), _float32(y, "y"), _positive(batch_size, "batch_size"),
                               _positive(epochs, "epochs"), float(validation_split), bool(shuffle), _verbose(verbose),
                               int(seed), vx, vy)
         return History(h, secs)
@@ -114,13 +137,15 @@ class Model:
         """[loss, accuracy] over (x, y), as keras.Model.evaluate with metrics=['accuracy']."""
         if not self._m.compiled:
             self.compile()
-        loss, acc = self._m.evaluate(_float32(x, "x"), _float32(y, "y"), _positive(batch_size, "batch_size"),
+        loss, acc = self._m.evaluate(_inputs(x), _float32(y, "y"), _positive(batch_size, "batch_size"),
                                      _verbose(verbose))
         return [loss, acc]
 
     def predict(self, x, batch_size=32):
-        """The model's outputs for x (N, ...): a float32 array (N, ...)."""
-        return self._m.predict(_float32(x, "x"), _positive(batch_size, "batch_size"))
+        """The model's outputs for x (N, ...) (a list of arrays for several inputs): a float32
+        array (N, ...), or a list of them for a model of several outputs (Keras's rule)."""
+        ys = self._m.predict(_inputs(x), _positive(batch_size, "batch_size"))
+        return ys[0] if len(ys) == 1 else ys
 
     def __call__(self, x):
         return self.predict(x)

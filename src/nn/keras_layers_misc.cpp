@@ -1,11 +1,12 @@
 // The Keras configs of the layers without kernels: the activation layers (ReLU, LeakyReLU, ELU,
 // PReLU, Softmax), reshaping (Reshape, Permute, ZeroPadding2D, Cropping2D, UpSampling2D),
 // normalization (BatchNormalization, LayerNormalization, Rescaling), regularization
-// (SpatialDropout2D, GaussianNoise) and Keras's augmentation layers that are the identity at
+// (SpatialDropout2D, GaussianNoise), the merge layers (Add, ..., Concatenate) and Keras's augmentation layers that are the identity at
 // inference (not RandomCrop, which resizes). See keras_layers.hpp.
 #include <cmath>
 
 #include "fourierconv/nn/layers/activation_layers.hpp"
+#include "fourierconv/nn/layers/merge.hpp"
 #include "fourierconv/nn/layers/normalization.hpp"
 #include "fourierconv/nn/layers/regularization.hpp"
 #include "fourierconv/nn/layers/reshaping.hpp"
@@ -364,6 +365,32 @@ std::vector<LayerType> with_misc_layer_types(std::vector<LayerType> t) {
          return std::make_unique<GaussianNoise>(s, NoiseArgs{.name = n});
        }},
   };
+  for (const char* cls : {"Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum"})
+    more.push_back({cls, "keras.layers", "",
+                    [cls = std::string(cls)](const Layer& l, json& j) {
+                      if (!dynamic_cast<const ElementwiseMerge*>(&l) || l.class_name() != cls) return false;
+                      j = base_config(l);
+                      return true;
+                    },
+                    [cls = std::string(cls)](const Ctx&, const json&, const std::string& n) -> std::unique_ptr<Layer> {
+                      using Op = ElementwiseMerge::Op;
+                      const Op op = cls == "Add" ? Op::Add : cls == "Subtract" ? Op::Subtract : cls == "Multiply" ? Op::Multiply
+                                    : cls == "Average" ? Op::Average : cls == "Maximum" ? Op::Maximum : Op::Minimum;
+                      return std::make_unique<ElementwiseMerge>(op, n);
+                    }});
+  more.push_back({"Concatenate", "keras.layers", "",
+                  [](const Layer& l, json& j) {
+                    auto* m = dynamic_cast<const Concatenate*>(&l);
+                    if (!m) return false;
+                    j = base_config(l);
+                    j["axis"] = m->axis();
+                    return true;
+                  },
+                  [](const Ctx& c, const json& cfg, const std::string& n) -> std::unique_ptr<Layer> {
+                    const int axis = cfg.contains("axis") ? get<int>(c, cfg, "axis", n) : -1;
+                    if (axis == 0 || axis < -64 || axis > 64) bad(c, n + ": Concatenate axis " + std::to_string(axis) + " is out of range (the batch axis 0 cannot be concatenated)");
+                    return std::make_unique<Concatenate>(axis, n);
+                  }});
   for (const char* cls : {"RandomFlip", "RandomRotation", "RandomZoom", "RandomTranslation", "RandomContrast", "RandomBrightness"})
     more.push_back(augmentation_type(cls));
   for (auto& r : more) t.push_back(std::move(r));

@@ -19,13 +19,13 @@ struct Handle {  // closes an HDF5 object
   }
 };
 
-std::vector<Weight*> trainable(const Sequential& m) { return const_cast<Sequential&>(m).trainable_weights(); }
+std::vector<Weight*> trainable(const Model& m) { return const_cast<Model&>(m).trainable_weights(); }
 
 }  // namespace
 
-bool compile_from_config_unchecked(Sequential& m, const json& root);
+bool compile_from_config_unchecked(Model& m, const json& root);
 
-json compile_config(const Sequential& m) {
+json compile_config(const Model& m) {
   const Optimizer* o = m.optimizer();
   // A loss on logits would need Keras's loss object; saved without compile settings instead
   // (loaded uncompiled) rather than resumed with the loss on probabilities.
@@ -55,7 +55,7 @@ json compile_config(const Sequential& m) {
           {"jit_compile", true}};
 }
 
-bool compile_from_config(Sequential& m, const json& root) {
+bool compile_from_config(Model& m, const json& root) {
   try {
     return compile_from_config_unchecked(m, root);
   } catch (const json::exception&) {  // a value of another JSON type than Keras writes
@@ -63,7 +63,7 @@ bool compile_from_config(Sequential& m, const json& root) {
   }
 }
 
-bool compile_from_config_unchecked(Sequential& m, const json& root) {
+bool compile_from_config_unchecked(Model& m, const json& root) {
   if (!root.is_object() || !root.contains("compile_config") || !root.at("compile_config").is_object()) return false;
   const json& cc = root.at("compile_config");
   if (!cc.contains("optimizer") || !cc.at("optimizer").is_object() || !cc.contains("loss") || !cc.at("loss").is_string()) return false;
@@ -109,8 +109,8 @@ bool compile_from_config_unchecked(Sequential& m, const json& root) {
   return true;
 }
 
-void write_optimizer_vars(const Sequential& m, hid_t file) {
-  Optimizer* o = const_cast<Sequential&>(m).optimizer();
+void write_optimizer_vars(const Model& m, hid_t file) {
+  Optimizer* o = const_cast<Model&>(m).optimizer();
   if (!o || compile_config(m).is_null()) return;
   auto state = o->state(trainable(m));
   Handle opt{H5Gcreate2(file, "optimizer", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Gclose};
@@ -138,7 +138,7 @@ void write_optimizer_vars(const Sequential& m, hid_t file) {
   }
 }
 
-void read_optimizer_vars(Sequential& m, hid_t file, const Ctx& c) {
+void read_optimizer_vars(Model& m, hid_t file, const Ctx& c) {
   Optimizer* o = m.optimizer();
   if (!o || H5Lexists(file, "optimizer", H5P_DEFAULT) <= 0 || H5Lexists(file, "optimizer/vars", H5P_DEFAULT) <= 0) return;
   auto exists = [&](std::size_t i) { return H5Lexists(file, ("optimizer/vars/" + std::to_string(i)).c_str(), H5P_DEFAULT) > 0; };

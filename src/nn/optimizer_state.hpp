@@ -16,13 +16,13 @@
 namespace fourierconv::nn::keras_io {
 
 // null for an uncompiled model.
-json compile_config(const Sequential& m);
+json compile_config(const Model& m);
 // Compiles m from root["compile_config"] when it holds what we support; returns whether it did.
-bool compile_from_config(Sequential& m, const json& root);
+bool compile_from_config(Model& m, const json& root);
 // Writes optimizer/vars into an open HDF5 file (when m is compiled).
-void write_optimizer_vars(const Sequential& m, hid_t file);
+void write_optimizer_vars(const Model& m, hid_t file);
 // Reads them (when m is compiled and the file has them): Error naming `c.file` when they are
 // damaged or of other shapes than the model's.
-void read_optimizer_vars(Sequential& m, hid_t file, const Ctx& c);
+void read_optimizer_vars(Model& m, hid_t file, const Ctx& c);
 
 }  // namespace fourierconv::nn::keras_io

@@ -19,6 +19,7 @@
 #include "fourierconv/io/file.hpp"
 #include "nn/json_exact.hpp"
 #include "nn/keras_layers.hpp"
+#include "nn/model_config.hpp"
 #include "nn/optimizer_state.hpp"
 
 namespace fourierconv::nn {
@@ -27,8 +28,6 @@ namespace {
 using namespace keras_io;
 constexpr const char* kKerasVersion = "3.15.1";       // the Keras whose layout this writes
 constexpr std::size_t kMaxMember = std::size_t(1) << 31;  // largest archive member read
-// from_config's weight_bytes when there is no weights file: the memory limit bounds the model.
-constexpr std::size_t kNoWeightsFile = SIZE_MAX;
 
 // ---------------------------------------------------------------------------------------
 // Config (config.json)
@@ -62,37 +61,9 @@ std::string keras_json_text(std::string t) {
   return out;
 }
 
-json model_config(const Sequential& m) {
-  json layers = json::array();
-  layers.push_back({{"module", "keras.layers"}, {"class_name", "InputLayer"},
-                    {"config", {{"batch_shape", batch_shape(m.input_shape())}, {"dtype", "float32"}, {"sparse", false},
-                                {"ragged", false}, {"name", "input_layer"}, {"optional", false}}},
-                    {"registered_name", nullptr}});
-  for (auto& l : m.layers()) {
-    json entry;
-    bool found = false;
-    for (const LayerType& t : layer_types()) {
-      json cfg;
-      if (t.class_name != l->class_name() || !t.to_config(*l, cfg)) continue;
-      entry = {{"module", t.module}, {"class_name", t.class_name}, {"config", cfg}};
-      if (t.registered_name.empty()) entry["registered_name"] = nullptr;
-      else entry["registered_name"] = t.registered_name;
-      entry["build_config"] = {{"input_shape", batch_shape(l->input_shape())}};
-      found = true;
-      break;
-    }
-    if (!found) throw Error("save_model: layer " + l->name() + " (" + l->class_name() + ") cannot be saved");
-    layers.push_back(entry);
-  }
-  return {{"module", "keras"}, {"class_name", "Sequential"},
-          {"config", {{"name", m.name()}, {"trainable", true}, {"dtype", dtype_policy()}, {"layers", layers},
-                      {"build_input_shape", batch_shape(m.input_shape())}}},
-          {"registered_name", nullptr}, {"build_config", {{"input_shape", batch_shape(m.input_shape())}}}};
-}
-
 // Keras names the weight groups from the object graph: snake_case(ClassName), deduplicated
 // in order (dense, dense_1, ...), not from the layers' own names.
-std::vector<std::string> weight_paths(const Sequential& m) {
+std::vector<std::string> weight_paths(const Model& m) {
   std::map<std::string, int> seen;
   std::vector<std::string> paths;
   for (auto& l : m.layers()) {
@@ -142,7 +113,7 @@ hid_t make_group(hid_t parent, const std::string& name) {
 
 // with_optimizer: a .keras archive's weights (the optimizer state of a compiled model too);
 // save_weights/load_weights handle the layers' weights only.
-std::vector<unsigned char> weights_image(const Sequential& m, bool with_optimizer) {
+std::vector<unsigned char> weights_image(const Model& m, bool with_optimizer) {
   quiet_hdf5();
   H5 fapl(H5Pcreate(H5P_FILE_ACCESS), H5Pclose);
   H5Pset_fapl_core(fapl.id, 1 << 20, 0);
@@ -171,6 +142,16 @@ std::vector<unsigned char> weights_image(const Sequential& m, bool with_optimize
     H5 vars(make_group(file.id, "vars"), H5Gclose);
     set_name_attr(vars.id, m.name());
   }
+  if (!m.is_sequential()) {  // a graph's InputLayers are layers too: empty groups, as Keras writes
+    int k = 0;
+    for (long i : m.keras_order())
+      if (i < 0) {
+        H5 g(make_group(file.id, "layers/input_layer" + (k ? "_" + std::to_string(k) : std::string())), H5Gclose);
+        H5 vars(make_group(g.id, "vars"), H5Gclose);
+        set_name_attr(vars.id, m.inputs()[std::size_t(-1 - i)].name);
+        ++k;
+      }
+  }
   if (with_optimizer) write_optimizer_vars(m, file.id);
   H5Fflush(file.id, H5F_SCOPE_GLOBAL);
   ssize_t size = H5Fget_file_image(file.id, nullptr, 0);
@@ -180,7 +161,7 @@ std::vector<unsigned char> weights_image(const Sequential& m, bool with_optimize
   return image;
 }
 
-void read_weights_image(Sequential& m, const std::vector<unsigned char>& image, const std::string& file, bool with_optimizer) {
+void read_weights_image(Model& m, const std::vector<unsigned char>& image, const std::string& file, bool with_optimizer) {
   quiet_hdf5();
   Ctx c{file};
   H5 fapl(H5Pcreate(H5P_FILE_ACCESS), H5Pclose);
@@ -300,91 +281,6 @@ bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-Sequential from_config_unbounded(const json& root, const Ctx& c, std::size_t weight_bytes);
-
-
-// Builds the model, refusing configs that declare more parameters than the weights can hold
-// (a hostile file must not make us allocate gigabytes) and turning allocation failures into
-// errors.
-Sequential from_config(const json& root, const Ctx& c, std::size_t weight_bytes) {
-  try {
-    return from_config_unbounded(root, c, weight_bytes);
-  } catch (const std::bad_alloc&) {
-    bad(c, "the config asks for more memory than is available");
-  } catch (const std::length_error&) {
-    bad(c, "the config asks for impossibly large layers");
-  } catch (const json::exception& e) {
-    // A value of the wrong JSON type anywhere in a layer's config (a kind the fuzzer found:
-    // nlohmann's type_error escaped as a crash).
-    bad(c, std::string("malformed config: ") + e.what());
-  }
-}
-
-Sequential from_config_unbounded(const json& root, const Ctx& c, std::size_t weight_bytes) {
-  if (!root.is_object() || root.value("class_name", "") != "Sequential")
-    bad(c, "only Sequential models are supported, got class_name " + (root.is_object() && root.contains("class_name") ? root.at("class_name").dump() : std::string("(none)")));
-  const json& given = root.contains("config") ? root.at("config") : json();
-  // Keras 2.0 and 2.1 wrote a Sequential's config as the bare list of its layers.
-  const json cfg = given.is_array() ? json{{"name", "sequential"}, {"layers", given}} : given;
-  if (!cfg.is_object() || !cfg.contains("layers") || !cfg.at("layers").is_array()) bad(c, "config has no layer list");
-  Sequential m(cfg.contains("name") && cfg.at("name").is_string() ? cfg.at("name").get<std::string>() : "sequential");
-  Shape input;
-  for (const json& entry : cfg.at("layers")) {
-    if (!entry.is_object() || !entry.contains("class_name") || !entry.at("class_name").is_string() || !entry.contains("config") ||
-        !entry.at("config").is_object())
-      bad(c, "a layer entry is malformed: " + entry.dump().substr(0, 200));
-    const std::string cls = entry.at("class_name").get<std::string>();
-    const json& lc = entry.at("config");
-    const std::string name = lc.contains("name") && lc.at("name").is_string() ? lc.at("name").get<std::string>() : cls;
-    if (cls == "InputLayer") {
-      const char* key = lc.contains("batch_shape") ? "batch_shape" : "batch_input_shape";
-      if (!lc.contains(key) || !lc.at(key).is_array() || lc.at(key).size() < 2) bad(c, "InputLayer has no batch_shape");
-      for (std::size_t i = 1; i < lc.at(key).size(); ++i) {
-        const json& d = lc.at(key)[i];
-        if (!d.is_number_unsigned() || d.get<std::size_t>() == 0 || d.get<std::size_t>() > kMaxDim)
-          bad(c, "InputLayer batch_shape must hold positive sizes after the batch, got " + lc.at(key).dump());
-        input.push_back(d.get<std::size_t>());
-      }
-      m.add(Input{input});
-      continue;
-    }
-    const LayerType* type = nullptr;
-    for (const LayerType& t : layer_types())
-      if (t.class_name == cls) type = &t;
-    if (!type) bad(c, "layer '" + name + "' has unsupported class " + cls);
-    std::unique_ptr<Layer> layer = type->from_config(c, lc, name);
-    if (lc.contains("trainable") && lc.at("trainable").is_boolean()) layer->set_trainable(lc.at("trainable").get<bool>());
-    if (input.empty() && m.layers().empty()) {
-      const json* shape = nullptr;
-      if (lc.contains("batch_input_shape") && lc.at("batch_input_shape").is_array()) shape = &lc.at("batch_input_shape");
-      else if (cfg.contains("build_input_shape") && cfg.at("build_input_shape").is_array()) shape = &cfg.at("build_input_shape");
-      else if (entry.contains("build_config") && entry.at("build_config").contains("input_shape")) shape = &entry.at("build_config").at("input_shape");
-      if (!shape) bad(c, "the model has no input shape");
-      for (std::size_t i = 1; i < shape->size(); ++i) {
-        if (!(*shape)[i].is_number_unsigned() || (*shape)[i].get<std::size_t>() == 0) bad(c, "bad input shape " + shape->dump());
-        input.push_back((*shape)[i].get<std::size_t>());
-      }
-      m.add(Input{input});
-    }
-    const Shape& in = m.layers().empty() ? input : m.layers().back()->output_shape();
-    const std::size_t planned = m.count_params() + planned_params(*layer, in);
-    if (weight_bytes == kNoWeightsFile) {
-      if (planned > memory_limit() / sizeof(float))
-        bad(c, "the config declares " + std::to_string(planned) + " parameters by layer " + name + ", more than the memory limit of " +
-                   std::to_string(memory_limit()) + " bytes holds");
-    } else if (planned > (weight_bytes + (std::size_t(1) << 20)) / sizeof(float))
-      bad(c, "the config declares " + std::to_string(planned) + " parameters by layer " + name + ", but the weights hold only " +
-                 std::to_string(weight_bytes) + " bytes");
-    try {
-      m.add(std::move(layer));
-    } catch (const Error& e) {
-      bad(c, e.what());
-    }
-  }
-  if (m.layers().empty()) bad(c, "the model has no layers");
-  return m;
-}
-
 // ---------------------------------------------------------------------------------------
 // Legacy Keras 2 HDF5 (.h5): the JSON config in the root attribute `model_config`, weights in
 // model_weights/<layer name>/<weight name> listed by each group's `weight_names` attribute.
@@ -406,6 +302,7 @@ std::vector<std::string> read_string_attr(const Ctx& c, hid_t obj, const char* n
     std::vector<char*> ptrs(std::size_t(n), nullptr);
     H5 mem(H5Tcopy(H5T_C_S1), H5Tclose);
     H5Tset_size(mem.id, H5T_VARIABLE);
+    H5Tset_cset(mem.id, H5Tget_cset(type.id));  // HDF5 does not convert UTF-8 to ASCII (h5py writes str as UTF-8)
     // HDF5 allocates each string; they are freed on every path, a failed read included (it may
     // have converted some before failing: a leak the fuzzer found).
     struct Reclaim {
@@ -430,7 +327,7 @@ std::vector<std::string> read_string_attr(const Ctx& c, hid_t obj, const char* n
   return out;
 }
 
-Sequential load_legacy_h5(const std::string& path) {
+Model load_legacy_h5(const std::string& path) {
   quiet_hdf5();
   Ctx c{path};
   if (!std::ifstream(path)) bad(c, "cannot open the file");
@@ -444,7 +341,7 @@ Sequential load_legacy_h5(const std::string& path) {
   } catch (const std::exception& e) {
     bad(c, std::string("model_config is not valid JSON: ") + e.what());
   }
-  Sequential m = from_config(root, c, std::size_t(std::filesystem::file_size(path)));
+  Model m = model_from_config(root, c, std::size_t(std::filesystem::file_size(path)));
   if (H5Lexists(f.id, "model_weights", H5P_DEFAULT) <= 0) bad(c, "no model_weights group");
   H5 mw(H5Gopen2(f.id, "model_weights", H5P_DEFAULT), H5Gclose);
   for (auto& l : m.layers()) {
@@ -481,21 +378,21 @@ Sequential load_legacy_h5(const std::string& path) {
 
 }  // namespace
 
-void save_weights(const Sequential& model, const std::string& path) {
+void save_weights(const Model& model, const std::string& path) {
   if (!ends_with(path, ".weights.h5")) throw Error("save_weights: the file name must end in .weights.h5, got '" + path + "'");
   if (!model.built()) throw Error("save_weights: the model is not built");
   io::write_file_atomic(path, weights_image(model, false), "save_weights");
 }
 
-void load_weights(Sequential& model, const std::string& path) {
+void load_weights(Model& model, const std::string& path) {
   if (!model.built()) throw Error("load_weights: the model is not built");
   read_weights_image(model, io::read_file(path, "load_weights"), path, false);
 }
 
-void save_model(const Sequential& model, const std::string& path) {
+void save_model(const Model& model, const std::string& path) {
   if (!ends_with(path, ".keras")) throw Error("save_model: the file name must end in .keras, got '" + path + "'");
   if (!model.built()) throw Error("save_model: the model is not built (give it an input shape)");
-  json root = model_config(model);
+  json root = model_to_config(model);
   if (json cc = compile_config(model); !cc.is_null()) root["compile_config"] = cc;  // with the optimizer state
   const std::string config = root.dump();
   char date[64];
@@ -505,7 +402,7 @@ void save_model(const Sequential& model, const std::string& path) {
   write_zip(path, {{"metadata.json", bytes_of(meta.dump())}, {"config.json", bytes_of(config)}, {"model.weights.h5", weights_image(model, true)}});
 }
 
-Sequential model_from_json(const std::string& json_text) {
+Model model_from_json(const std::string& json_text) {
   Ctx c{"", "model_from_json"};
   json root;
   try {
@@ -513,10 +410,10 @@ Sequential model_from_json(const std::string& json_text) {
   } catch (const std::exception& e) {
     bad(c, std::string("not valid JSON: ") + e.what());
   }
-  return from_config(root, c, kNoWeightsFile);
+  return model_from_config(root, c, kNoWeightsFile);
 }
 
-Sequential load_model(const std::string& path) {
+Model load_model(const std::string& path) {
   Ctx c{path};
   if (ends_with(path, ".h5") && !ends_with(path, ".weights.h5")) return load_legacy_h5(path);
   if (!ends_with(path, ".keras"))
@@ -531,7 +428,7 @@ Sequential load_model(const std::string& path) {
   } catch (const std::exception& e) {
     bad(c, std::string("config.json is not valid JSON: ") + e.what());
   }
-  Sequential m = from_config(root, c, members.at("model.weights.h5").size());
+  Model m = model_from_config(root, c, members.at("model.weights.h5").size());
   compile_from_config(m, root);  // the optimizer state is read with the weights
   read_weights_image(m, members.at("model.weights.h5"), path, true);
   return m;

@@ -8,7 +8,7 @@
 #include <cstdlib>
 #include <sstream>
 
-#include "fourierconv/nn/sequential.hpp"
+#include "fourierconv/nn/model.hpp"
 
 namespace fourierconv::nn {
 namespace {
@@ -40,19 +40,18 @@ std::size_t display_width(const std::string& s) {
   return n;
 }
 
-// Word wrap as rich does (break at spaces, fold words longer than the width).
+// Word wrap as rich does for a column of overflow "ellipsis" (its default): break at spaces;
+// a word longer than the width takes a line of its own, cut to width - 1 characters and "…".
 std::vector<std::string> wrap(const std::string& text, std::size_t width) {
   std::vector<std::string> lines;
   std::istringstream in(text);
   std::string word, line;
   while (in >> word) {
-    while (word.size() > width) {
-      if (!line.empty()) {
-        lines.push_back(line);
-        line.clear();
-      }
-      lines.push_back(word.substr(0, width));
-      word = word.substr(width);
+    if (word.size() > width) {
+      if (!line.empty()) lines.push_back(line);
+      lines.push_back(word.substr(0, width ? width - 1 : 0) + "\u2026");
+      line.clear();
+      continue;
     }
     if (line.empty()) line = word;
     else if (line.size() + 1 + word.size() <= width) line += " " + word;
@@ -79,7 +78,7 @@ std::string pad(const std::string& s, std::size_t width, bool right) {
 
 }  // namespace
 
-int summary_line_length() {
+int summary_line_length(int widest) {
   int cols = 0;
   if (const char* c = std::getenv("COLUMNS")) cols = std::atoi(c);
   if (cols <= 0) {
@@ -87,7 +86,7 @@ int summary_line_length() {
     if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) cols = ws.ws_col;
   }
   if (cols <= 0) cols = 80;
-  return std::min(88, cols - 4);
+  return std::min(widest, cols - 4);
 }
 
 std::string with_thousands(std::size_t n) {
@@ -114,8 +113,8 @@ std::string readable_memory_size(double bytes) {
 }
 
 std::string render_summary(const std::string& model_name, const std::vector<SummaryRow>& rows, const SummaryTotals& t,
-                           int L, bool terminal) {
-  const double positions[] = {0.45, 0.80, 1.0};
+                           int L, bool terminal, bool connected) {
+  const std::vector<double> positions = connected ? std::vector<double>{0.3, 0.56, 0.74, 1.0} : std::vector<double>{0.45, 0.80, 1.0};
   std::vector<long> requested;
   long prev = 0;
   for (double p : positions) {
@@ -158,10 +157,14 @@ std::string render_summary(const std::string& model_name, const std::vector<Summ
 
   std::string out = terminal ? "\x1b[1mModel: \"" + model_name + "\"\x1b[0m\n" : "Model: \"" + model_name + "\"\n";
   out += rule("\u250f", "\u2501", "\u2533", "\u2513");
-  out += row({"Layer (type)", "Output Shape", "Param #"}, "\u2503", true);
+  std::vector<std::string> header{"Layer (type)", "Output Shape", "Param #"};
+  if (connected) header.push_back("Connected to");
+  out += row(header, "\u2503", true);
   out += rule("\u2521", "\u2501", "\u2547", "\u2529");
   for (std::size_t i = 0; i < rows.size(); ++i) {
-    out += row({rows[i].name_and_type, rows[i].output_shape, with_thousands(rows[i].params)}, "\u2502", false);
+    std::vector<std::string> cells{rows[i].name_and_type, rows[i].output_shape, with_thousands(rows[i].params)};
+    if (connected) cells.push_back(rows[i].connected_to);
+    out += row(cells, "\u2502", false);
     if (i + 1 < rows.size()) out += rule("\u251c", "\u2500", "\u253c", "\u2524");
   }
   out += rule("\u2514", "\u2500", "\u2534", "\u2518");
@@ -176,27 +179,59 @@ std::string render_summary(const std::string& model_name, const std::vector<Summ
   return out;
 }
 
-std::string Sequential::summary_text(SummaryArgs args) const {
+namespace {
+std::string shape_text(const Shape& s) {
+  std::string t = "(None";
+  for (auto d : s) t += ", " + std::to_string(d);
+  return t + ")";
+}
+}  // namespace
+
+std::string Model::summary_text(SummaryArgs args) const {
   std::vector<SummaryRow> rows;
   SummaryTotals t;
-  for (auto& l : layers_) {
-    std::string shape = "?";
-    if (l->built()) {
-      shape = "(None";
-      for (auto d : l->output_shape()) shape += ", " + std::to_string(d);
-      shape += ")";
+  // A graph Keras does not print as a chain gets the "Connected to" column (keras.md 1a).
+  const bool connected = !sequential_ && !sequential_like_;
+  auto source = [&](std::size_t j) {
+    const Node& n = nodes_[j];
+    return (n.layer ? n.layer->name() : inputs_[n.input].name) + "[" + std::to_string(n.call_index) + "][0]";
+  };
+  for (long k : keras_order_) {
+    if (k < 0) {
+      if (sequential_) continue;  // a Sequential's summary omits its InputLayer
+      const InputSpec& in = inputs_[std::size_t(-1 - k)];
+      rows.push_back({in.name + " (InputLayer)", shape_text(in.shape), 0, "-"});
+      continue;
     }
-    rows.push_back({l->name() + " (" + l->class_name() + ")", shape, l->count_params()});
-    t.trainable += l->count_trainable_params();
-    t.non_trainable += l->count_params() - l->count_trainable_params();
+    const Layer& l = *layers_[std::size_t(k)];
+    std::string links, shape = l.built() ? shape_text(l.output_shape()) : "?";
+    std::size_t last_call = 0;
+    for (auto& n : nodes_) {
+      if (n.layer != &l) continue;
+      if (n.call_index >= last_call) last_call = n.call_index, shape = shape_text(n.shape);
+    }
+    for (std::size_t call = 0; call <= last_call; ++call)
+      for (auto& n : nodes_)
+        if (n.layer == &l && n.call_index == call)
+          for (auto j : n.inbound) links += (links.empty() ? "" : ", ") + source(j);
+    rows.push_back({l.name() + " (" + l.class_name() + ")", shape, l.count_params(), links.empty() ? "-" : links});
+    t.trainable += l.count_trainable_params();
+    t.non_trainable += l.count_params() - l.count_trainable_params();
   }
+  if (keras_order_.empty())  // a Sequential not built yet
+    for (auto& l : layers_) {
+      rows.push_back({l->name() + " (" + l->class_name() + ")", "?", l->count_params(), "-"});
+      t.trainable += l->count_trainable_params();
+      t.non_trainable += l->count_params() - l->count_trainable_params();
+    }
   if (optimizer_ && optimizer_->built()) {
     t.has_optimizer = true;
     t.optimizer_params = optimizer_->variable_count(t.trainable);
     t.optimizer_bytes = t.optimizer_params * 4;  // int32 iteration, float32 rest (Keras on JAX/torch)
   }
   const bool terminal = isatty(STDOUT_FILENO);
-  std::string out = render_summary(name_, rows, t, args.line_length > 0 ? args.line_length : summary_line_length(), terminal);
+  const int L = args.line_length > 0 ? args.line_length : summary_line_length(connected ? 108 : 88);
+  std::string out = render_summary(name_, rows, t, L, terminal, connected);
   if (args.detail) {
     out += " Layer details:\n";
     for (auto& l : layers_) {

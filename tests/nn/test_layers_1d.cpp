@@ -313,7 +313,7 @@ TEST(Layers1D, ASignalModelTrainsSavesAndLoadsWithTheSamePredictions) {
   EXPECT_GT(after.accuracy, 0.9);
   const std::string path = ::testing::TempDir() + "/fc_signal_model.keras";
   save_model(m, path);
-  Sequential back = load_model(path);
+  Model back = load_model(path);
   Tensor a = m.predict(x), b = back.predict(x);
   for (std::size_t i = 0; i < a.size(); ++i) EXPECT_EQ(a[i], b[i]);
   // The same table (the trained model also lists its optimizer's parameters, as Keras does).

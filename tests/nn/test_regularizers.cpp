@@ -55,7 +55,7 @@ TEST(Regularizers, ConstraintsProjectAsKerasDoes) {
 TEST(Regularizers, KerasLossAndOneSgdStepWithEveryPenaltyAndConstraint) {
   for (const char* file : {"regularized.keras", "regularized_legacy.h5"}) {
     SCOPED_TRACE(file);
-    Sequential m = load_model(kDir + file);
+    Model m = load_model(kDir + file);
     EXPECT_NEAR(m.layer("conv2d").regularizer("kernel").l2, 0.01, 1e-12);
     EXPECT_EQ(m.layer("dense_1").constraint("kernel").kind, Constraint::Kind::MinMaxNorm);
     Tensor x = io::read_npy(kDir + "regularized_x.npy"), y = io::read_npy(kDir + "regularized_y.npy");
@@ -77,10 +77,10 @@ TEST(Regularizers, KerasLossAndOneSgdStepWithEveryPenaltyAndConstraint) {
 }
 
 TEST(Regularizers, SavedBackWithTheModel) {
-  Sequential m = load_model(kDir + "regularized.keras");
+  Model m = load_model(kDir + "regularized.keras");
   const std::string path = ::testing::TempDir() + "/fc_regularized.keras";
   save_model(m, path);
-  Sequential back = load_model(path);
+  Model back = load_model(path);
   EXPECT_NEAR(back.layer("conv2d").activity_regularizer().l1, 1e-4, 1e-12);
   EXPECT_NEAR(back.layer("conv2d").constraint("kernel").max_value, 0.6, 1e-12);
   EXPECT_EQ(back.layer("conv2d").constraint("kernel").axis, (std::vector<int>{0, 1, 2}));

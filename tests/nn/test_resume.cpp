@@ -20,7 +20,7 @@ namespace {
 
 const std::string kDir = std::string(FOURIERCONV_SOURCE_DIR) + "/tests/fixtures/keras/";
 
-std::vector<float> all_weights(const Sequential& m) {
+std::vector<float> all_weights(const Model& m) {
   std::vector<float> v;
   for (auto& l : m.layers())
     for (const Weight* w : std::as_const(*l).weights()) v.insert(v.end(), w->value.begin(), w->value.end());
@@ -30,7 +30,7 @@ std::vector<float> all_weights(const Sequential& m) {
 using fctest::read_text;
 
 TEST(Resume, AKerasTrainedModelContinuesWithKerasOptimizerState) {
-  Sequential m = load_model(kDir + "resume.keras");
+  Model m = load_model(kDir + "resume.keras");
   ASSERT_TRUE(m.compiled()) << "compile_config with Adam restores the compiled model";
   EXPECT_EQ(m.optimizer()->name(), "Adam");
   EXPECT_NEAR(m.optimizer()->learning_rate(), 0.01, 1e-7);
@@ -62,7 +62,7 @@ TEST(Resume, OurStateSavesAndLoadsExactly) {
   m.fit(x, y, {.batch_size = 4, .epochs = 2, .shuffle = false, .verbose = 0});
   const std::string path = ::testing::TempDir() + "/fc_resume.keras";
   save_model(m, path);
-  Sequential back = load_model(path);
+  Model back = load_model(path);
   ASSERT_TRUE(back.compiled());
   EXPECT_EQ(back.optimizer()->iterations(), 4u);
   // One more step on both: identical, so the moments came back exactly.
@@ -82,7 +82,7 @@ TEST(Resume, OurStateSavesAndLoadsExactly) {
   if (WIFEXITED(rc) && (WEXITSTATUS(rc) == 77 || WEXITSTATUS(rc) == 127)) GTEST_SKIP() << "real Keras is not installed: " << log;
   ASSERT_TRUE(WIFEXITED(rc) && WEXITSTATUS(rc) == 0) << log;
   const Tensor keras_next = io::read_npy(dir + "/fc_resume_keras.npy");
-  Sequential ours = load_model(path);
+  Model ours = load_model(path);
   ours.fit(x, y, {.batch_size = 8, .epochs = 1, .shuffle = false, .verbose = 0});
   const std::vector<float> got = all_weights(ours);
   ASSERT_EQ(got.size(), keras_next.size());
@@ -116,7 +116,7 @@ TEST(Resume, AmsgradStateRoundTrips) {
   m.fit(x, y, {.batch_size = 3, .epochs = 1, .shuffle = false, .verbose = 0});
   const std::string path = ::testing::TempDir() + "/fc_amsgrad.keras";
   save_model(m, path);
-  Sequential back = load_model(path);
+  Model back = load_model(path);
   ASSERT_TRUE(back.compiled());
   m.fit(x, y, {.batch_size = 6, .epochs = 1, .shuffle = false, .verbose = 0});
   back.fit(x, y, {.batch_size = 6, .epochs = 1, .shuffle = false, .verbose = 0});
@@ -139,11 +139,11 @@ TEST(Resume, ALossOnLogitsIsNotSavedAsCompiled) {
 // need, as Keras writes them: compiled but never fitted (iteration and learning rate only),
 // and fine-tuned (a layer frozen after training keeps its slots). Both load compiled.
 TEST(Resume, UnfittedAndFineTunedKerasFilesLoadCompiled) {
-  Sequential un = load_model(kDir + "compiled_unfitted.keras");
+  Model un = load_model(kDir + "compiled_unfitted.keras");
   ASSERT_TRUE(un.compiled());
   EXPECT_EQ(un.optimizer()->iterations(), 0u);
   EXPECT_EQ(un.optimizer()->name(), "SGD");
-  Sequential fr = load_model(kDir + "frozen_after_fit.keras");
+  Model fr = load_model(kDir + "frozen_after_fit.keras");
   ASSERT_TRUE(fr.compiled());
   EXPECT_EQ(fr.optimizer()->iterations(), 2u);
   EXPECT_FALSE(fr.layer("dense").trainable());

@@ -30,7 +30,7 @@ class KerasFiles : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(KerasFiles, LoadPredictAndSummarizeAsKerasDoes) {
   const std::string name = GetParam();
-  Sequential m = load_model(kDir + name + ".keras");
+  Model m = load_model(kDir + name + ".keras");
   Tensor x = io::read_npy(kDir + name + "_x.npy"), want = io::read_npy(kDir + name + "_pred.npy");
   Tensor got = m.predict(x);
   ASSERT_EQ(got.shape(), want.shape());
@@ -42,7 +42,7 @@ INSTANTIATE_TEST_SUITE_P(Fixtures, KerasFiles, ::testing::Values("seed", "every_
 
 TEST(Saving, LegacyKeras2H5FilesLoadWithTheSameWeights) {
   for (std::string name : {"seed", "every_layer", "every_layer_1d", "global_1d", "global_2d", "activations", "batchnorm", "depthwise"}) {
-    Sequential m = load_model(kDir + name + "_legacy.h5");
+    Model m = load_model(kDir + name + "_legacy.h5");
     Tensor x = io::read_npy(kDir + name + "_x.npy"), want = io::read_npy(kDir + name + "_pred.npy");
     fctest::expect_close(m.predict(x), fctest::to_double(want), 1e-5, name + " legacy .h5");
     EXPECT_EQ(m.summary_text({.line_length = 76}), read_text(kDir + name + "_summary.txt"));
@@ -54,7 +54,7 @@ TEST(Saving, LegacyKeras2H5FilesLoadWithTheSameWeights) {
   const std::string t = ::testing::TempDir() + "/fc_trunc_legacy.h5";
   std::ofstream(t, std::ios::binary).write(bytes.data(), std::streamsize(bytes.size() / 3));
   EXPECT_NE(message([&] { load_model(t); }).find("load_model"), std::string::npos);
-  Sequential m = load_model(kDir + "seed.keras");
+  Model m = load_model(kDir + "seed.keras");
   const std::string w = ::testing::TempDir() + "/fc_only.weights.h5", renamed = ::testing::TempDir() + "/fc_only.h5";
   save_weights(m, w);
   std::filesystem::copy_file(w, renamed, std::filesystem::copy_options::overwrite_existing);
@@ -80,7 +80,7 @@ TEST(Saving, RoundTripKeepsPredictionsSummaryAndTrainability) {
   m.layer("conv2d").set_trainable(false);
   const std::string path = ::testing::TempDir() + "/fc_roundtrip.keras";
   save_model(m, path);
-  Sequential back = load_model(path);
+  Model back = load_model(path);
   Tensor x = random_tensor({3, 16, 16, 1}, 9);
   Tensor a = m.predict(x), b = back.predict(x);
   for (std::size_t i = 0; i < a.size(); ++i) EXPECT_EQ(a[i], b[i]);
@@ -106,8 +106,8 @@ static std::string keras_python() {
 
 // Saves m, has real Keras load it (with fourierconv.keras for our own layers) and predict x,
 // and expects Keras's predictions to be ours within 1e-5 (tools/keras-reference/check_load.py).
-static void expect_keras_predicts_as_we_do(const Sequential& m_, const Tensor& x, const std::string& tag) {
-  Sequential& m = const_cast<Sequential&>(m_);
+static void expect_keras_predicts_as_we_do(const Model& m_, const Tensor& x, const std::string& tag) {
+  Model& m = const_cast<Model&>(m_);
   const std::string dir = ::testing::TempDir();
   save_model(m, dir + "/" + tag + ".keras");
   io::write_npy(dir + "/" + tag + "_x.npy", x);
@@ -129,7 +129,7 @@ TEST(Saving, BareInfinityAndNaNTokensInAConfig) {
       {"class_name": "InputLayer", "config": {"batch_shape": [null, 3], "name": "in"}},
       {"class_name": "ReLU", "config": {"name": "r", "max_value": )" + v + R"(, "note": "Infinity, NaN"}}]}})";
   };
-  Sequential m = model_from_json(cfg("Infinity"));
+  Model m = model_from_json(cfg("Infinity"));
   Tensor x({1, 3});
   x[0] = 1e30f, x[1] = -2.0f, x[2] = 3.0f;
   Tensor y = m.predict(x);
@@ -141,7 +141,7 @@ TEST(Saving, BareInfinityAndNaNTokensInAConfig) {
 TEST(Saving, Keras21BareListConfigLoads) {
   // Keras 2.0/2.1 wrote a Sequential's config as a bare list of layers, with the input shape in
   // the first layer and a fixed-length byte string attribute (make_fixtures.py, keras21()).
-  Sequential m = load_model(kDir + "seed_keras21_legacy.h5");
+  Model m = load_model(kDir + "seed_keras21_legacy.h5");
   Tensor x = io::read_npy(kDir + "seed_x.npy"), want = io::read_npy(kDir + "seed_pred.npy");
   fctest::expect_close(m.predict(x), fctest::to_double(want), 1e-5, "Keras 2.1 layout");
   EXPECT_EQ(m.summary_text({.line_length = 76}), read_text(kDir + "seed_summary.txt"));
@@ -205,7 +205,7 @@ TEST(Saving, RealKerasLoadsOurLayersWithoutKernels) {
     for (auto* w : m.layer(l).weights())
       for (float& v : w->value) v += 0.3f;
   expect_keras_predicts_as_we_do(m, random_tensor({3, 6, 5, 2}, 10), "fc_misc");
-  Sequential loaded = load_model(kDir + "more_layers.keras");
+  Model loaded = load_model(kDir + "more_layers.keras");
   expect_keras_predicts_as_we_do(loaded, io::read_npy(kDir + "more_layers_x.npy"), "fc_more_layers");
 }
 

@@ -57,14 +57,17 @@ TEST(Summary, WideTerminalWidthAndWrapping) {
   EXPECT_NE(s.find("┏━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━━━┓\n"),
             std::string::npos);
   EXPECT_NE(s.find("│             320 │\n"), std::string::npos);
-  // A long name wraps inside its cell instead of breaking the table.
+  // A name longer than its cell is cut with an ellipsis (rich's default overflow), and the
+  // class goes to the next line: Keras 3.15's own output for this model.
   clear_session();
   Sequential w("w");
   w.add(Input{{4}});
   w.add(Dense(3, {.name = "a_very_long_layer_name_that_does_not_fit"}));
   std::string t = w.summary_text({.line_length = 76});
-  EXPECT_NE(t.find("│ a_very_long_layer_name_that_doe │"), std::string::npos) << t;
-  EXPECT_NE(t.find("│ s_not_fit (Dense)               │"), std::string::npos) << t;
+  EXPECT_NE(t.find("│ a_very_long_layer_name_that_do… │ (None, 3)              │            15 │\n"
+                   "│ (Dense)                         │                        │               │\n"),
+            std::string::npos)
+      << t;
 }
 
 TEST(Summary, FrozenLayersAndOptimizerParams) {

@@ -28,7 +28,7 @@ bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-nn::Sequential open_model(const std::string& spec) {
+nn::Model open_model(const std::string& spec) {
   if (ends_with(spec, ".keras") || ends_with(spec, ".h5")) return nn::load_model(spec);
   nn::set_random_seed(0);
   return nn::make_model(spec);

@@ -29,7 +29,7 @@ bool ends_with(const std::string& s, const std::string& suffix);
 Array read_any_array(const std::string& path, const std::string& what);
 void write_any_array(const std::string& path, const Array& a, int bit_depth, const std::string& scaling);
 // A .keras file (loaded) or a model name from the registry (built with seed 0).
-nn::Sequential open_model(const std::string& spec);
+nn::Model open_model(const std::string& spec);
 
 // Data of samples shaped `data` (after the batch axis) fed to a model whose input is `model`,
 // by these rules, first that fits (documented in the README, "Feeding data to a model"):

@@ -21,7 +21,7 @@ void setup_evaluate(CLI::App& sub) {
   sub.callback([o] {
     if (!ends_with(o->model, ".keras") && !ends_with(o->model, ".h5"))
       throw fourierconv::Error("--model: expected a .keras or legacy .h5 model file, got '" + o->model + "'");
-    nn::Sequential m = open_model(o->model);
+    nn::Model m = open_model(o->model);
     io::Dataset d = io::load_mnist_format(o->data, o->limit);
     m.compile("adam", "sparse_categorical_crossentropy", {"accuracy"});  // the loss and metric to report
     d.x_test = adapt_to_model_input(std::move(d.x_test), m.input_shape(), "--data (its test images)");

@@ -24,7 +24,7 @@ void setup_predict(CLI::App& sub) {
   sub.callback([o] {
     if (!ends_with(o->model, ".keras") && !ends_with(o->model, ".h5"))
       throw fourierconv::Error("--model: expected a .keras or legacy .h5 model file, got '" + o->model + "'");
-    nn::Sequential m = open_model(o->model);
+    nn::Model m = open_model(o->model);
     Tensor x = read_array(o->input, "input");
     x = adapt_to_model_input(std::move(x), m.input_shape(), "input", true);
     if (!o->output.empty() && !ends_with(o->output, ".npy"))

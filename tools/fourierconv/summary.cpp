@@ -21,7 +21,7 @@ void setup_summary(CLI::App& sub) {
   sub.add_flag("--detail", o->detail, "add each layer's fixed constants and algorithm choice");
   sub.add_option("--line-length", o->line_length, "table width (default: Keras's rule, 76 when piped)");
   sub.callback([o] {
-    nn::Sequential m = open_model(o->model);
+    nn::Model m = open_model(o->model);
     m.summary({.line_length = o->line_length, .detail = o->detail});
   });
 }

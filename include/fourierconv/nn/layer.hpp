@@ -6,7 +6,7 @@
 // call() and backward() are non-virtual and forward to call_impl()/backward_impl().
 // A layer owns the tensors it returns, reused across calls (no allocation once sizes are
 // steady). Like autograd's saved tensors, backward() reads the input of the last call() by
-// reference: keep that tensor alive and unchanged until backward() (Sequential does).
+// reference: keep that tensor alive and unchanged until backward() (Model does).
 #pragma once
 
 #include <map>
@@ -117,6 +117,12 @@ class Layer {
   void apply_activation(Tensor& y, std::size_t last);
 
   Weight& add_weight(std::string name, Shape shape, bool trainable = true);
+  // For layers built another way than build(Shape) (the merge layers, several inputs).
+  void set_built(Shape input_shape, Shape output_shape) {
+    input_shape_ = std::move(input_shape);
+    output_shape_ = std::move(output_shape);
+    built_ = true;
+  }
   // Throws the error call() gives for an input of the wrong shape (or before build()).
   void check_input(const Tensor& x) const;
   // The input and output of the last call() (valid in backward_impl).

@@ -25,18 +25,18 @@
 
 #include <string>
 
-#include "fourierconv/nn/sequential.hpp"
+#include "fourierconv/nn/model.hpp"
 
 namespace fourierconv::nn {
 
-void save_model(const Sequential& model, const std::string& path);
-Sequential load_model(const std::string& path);
+void save_model(const Model& model, const std::string& path);
+Model load_model(const std::string& path);
 // keras.models.model_from_json: a model built from a config's JSON text (a .keras file's
 // config.json, a legacy .h5's model_config), its weights freshly initialized as Keras does.
 // Throws Error on anything load_model would refuse in a config, and when its parameters
 // would not fit in the memory limit (memory_limit.hpp).
-Sequential model_from_json(const std::string& json_text);
-void save_weights(const Sequential& model, const std::string& path);
-void load_weights(Sequential& model, const std::string& path);
+Model model_from_json(const std::string& json_text);
+void save_weights(const Model& model, const std::string& path);
+void load_weights(Model& model, const std::string& path);
 
 }  // namespace fourierconv::nn

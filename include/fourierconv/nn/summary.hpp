@@ -13,6 +13,7 @@ struct SummaryRow {
   std::string name_and_type;  // "conv2d (Conv2D)"
   std::string output_shape;   // "(None, 26, 26, 32)"
   std::size_t params;
+  std::string connected_to;   // "conv2d[0][0], add[0][0]" (a graph's fourth column)
 };
 
 struct SummaryTotals {
@@ -21,9 +22,12 @@ struct SummaryTotals {
   std::size_t optimizer_params = 0, optimizer_bytes = 0;
 };
 
-int summary_line_length();  // Keras's rule above
+// Keras's rule above; `widest` is 88 for a chain's table, 108 for a graph's four columns.
+int summary_line_length(int widest = 88);
+// connected: the four columns of a graph, at positions [0.3, 0.56, 0.74, 1.0], the last
+// "Connected to" (Keras's print_summary for a Functional model that is not a chain).
 std::string render_summary(const std::string& model_name, const std::vector<SummaryRow>& rows, const SummaryTotals& totals,
-                           int line_length, bool terminal);
+                           int line_length, bool terminal, bool connected = false);
 // "212.54 KB": bytes scaled by 1024 through B, KB, MB, GB, TB, PB with two decimals.
 std::string readable_memory_size(double bytes);
 // "54,410"

@@ -1,0 +1,408 @@
+// Model's graph: building it (the Functional API), Keras's layer order, and running it
+// forward and backward. The training loop is in training.cpp.
+#include "fourierconv/nn/model.hpp"
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "fourierconv/error.hpp"
+#include "fourierconv/nn/layers/conv2d.hpp"
+#include "fourierconv/nn/layers/merge.hpp"
+#include "fourierconv/nn/layers/pooling.hpp"
+
+namespace fourierconv::nn {
+
+// Per-batch state of forward and backward, sized to the graph.
+struct Model::Runtime {
+  std::size_t nodes = SIZE_MAX;                // the graph size these are for
+  std::vector<std::size_t> consumers;          // per node: inbound uses (+1 for a model output)
+  std::vector<std::size_t> layer_nodes;        // per node: how many nodes its layer has (shared: > 1)
+  std::vector<const Tensor*> out;              // per node: its output for this batch
+  std::vector<Tensor> own;                     // per node: a shared layer's output, copied
+  std::vector<const Tensor*> outputs;
+  std::vector<const Tensor*> g;                // per node: the gradient w.r.t. its output
+  std::vector<Tensor> grad;                    // per node: summed gradient (several consumers)
+  std::vector<char> pre;                       // per node: g is w.r.t. the pre-activation
+  std::map<Layer*, std::vector<Tensor>> grad_sum;  // shared layers' weight gradients
+  Tensor activity_grad;
+};
+
+Model::Model(std::string name) : name_(name.empty() ? unique_name("functional") : std::move(name)) {}
+Model::Model(Model&&) noexcept = default;
+Model& Model::operator=(Model&&) noexcept = default;
+Model::~Model() = default;
+
+Model::Runtime& Model::rt() {
+  if (!rt_) rt_ = std::make_unique<Runtime>();
+  Runtime& r = *rt_;
+  if (r.nodes != nodes_.size()) {
+    const std::size_t n = nodes_.size();
+    r = Runtime{};
+    r.nodes = n;
+    r.consumers.assign(n, 0);
+    r.layer_nodes.assign(n, 1);
+    std::map<const Layer*, std::size_t> count;
+    for (auto& node : nodes_) {
+      for (auto j : node.inbound) ++r.consumers[j];
+      if (node.layer) ++count[node.layer];
+    }
+    for (auto o : outputs_) ++r.consumers[o];
+    for (std::size_t i = 0; i < n; ++i)
+      if (nodes_[i].layer) r.layer_nodes[i] = count[nodes_[i].layer];
+    r.out.assign(n, nullptr);
+    r.own.resize(n);
+    r.g.assign(n, nullptr);
+    r.grad.resize(n);
+    r.pre.assign(n, 0);
+  }
+  return r;
+}
+
+// ---------------------------------------------------------------------------------------
+// Building
+
+KerasTensor Model::input(Shape shape, std::string name) {
+  if (sequential_) throw Error(name_ + ": a Sequential takes Input through add()");
+  if (!outputs_.empty()) throw Error(name_ + ": the model's outputs are set; add inputs before set_outputs");
+  if (shape.empty()) throw Error(name_ + ".input: shape must not be empty");
+  for (auto d : shape)
+    if (d == 0) throw Error(name_ + ".input: shape " + shape_to_string(shape) + " has a zero axis");
+  if (name.empty()) name = unique_name("input_layer");
+  for (auto& in : inputs_)
+    if (in.name == name) throw Error(name_ + ".input: an input named '" + name + "' is already in the model");
+  for (auto& l : layers_)
+    if (l->name() == name) throw Error(name_ + ".input: a layer named '" + name + "' is already in the model");
+  inputs_.push_back({name, shape});
+  Node n;
+  n.input = inputs_.size() - 1;
+  n.shape = std::move(shape);
+  nodes_.push_back(std::move(n));
+  return {nodes_.size() - 1};
+}
+
+const Shape& Model::shape_of(KerasTensor t) const {
+  if (t.node >= nodes_.size()) throw Error(name_ + ": a tensor that is not of this model");
+  return nodes_[t.node].shape;
+}
+
+namespace {
+std::string describe(const Layer& l) { return l.name() + " (" + l.class_name() + ")"; }
+}  // namespace
+
+// Applies `layer` (owned by this model) to `inputs`: builds it on its first node, checks the
+// shapes on later ones.
+static Model::Node make_node(const std::string& model, Layer& layer, const std::vector<Model::Node>& nodes,
+                             const std::vector<KerasTensor>& inputs, std::size_t call_index) {
+  if (inputs.empty()) throw Error(model + ": " + describe(layer) + " applied to no inputs");
+  std::vector<Shape> shapes;
+  Model::Node n;
+  n.layer = &layer;
+  n.call_index = call_index;
+  for (auto t : inputs) {
+    if (t.node >= nodes.size()) throw Error(model + ": " + describe(layer) + " applied to a tensor that is not of this model");
+    n.inbound.push_back(t.node);
+    shapes.push_back(nodes[t.node].shape);
+  }
+  if (auto* merge = dynamic_cast<MergeLayer*>(&layer)) {
+    if (!merge->built()) merge->build(shapes);
+    else if (merge->input_shapes() != shapes)
+      throw Error(model + ": shared layer " + describe(layer) + " was built for other input shapes than these");
+  } else {
+    if (shapes.size() != 1)
+      throw Error(model + ": " + describe(layer) + " takes one input, got " + std::to_string(shapes.size()) + " (only merge layers take a list)");
+    if (!layer.built()) {
+      try {
+        layer.build(shapes[0]);
+      } catch (const Error& e) {
+        throw Error(model + ": cannot apply " + describe(layer) + " to a tensor of shape " + shape_to_string(shapes[0]) + ": " + e.what());
+      }
+    } else if (layer.input_shape() != shapes[0])
+      throw Error(model + ": shared layer " + describe(layer) + " expects inputs of shape " + shape_to_string(layer.input_shape()) +
+                  ", got " + shape_to_string(shapes[0]));
+  }
+  n.shape = layer.output_shape();
+  return n;
+}
+
+KerasTensor Model::add(std::unique_ptr<Layer> layer, const std::vector<KerasTensor>& inputs) {
+  if (sequential_) throw Error(name_ + ": a Sequential adds layers with add(layer)");
+  if (!layer) throw Error(name_ + ".add: layer is null");
+  if (!outputs_.empty()) throw Error(name_ + ": the model's outputs are set; add layers before set_outputs");
+  for (auto& l : layers_)
+    if (l->name() == layer->name()) throw Error(name_ + ".add: a layer named '" + layer->name() + "' is already in the model");
+  for (auto& in : inputs_)
+    if (in.name == layer->name()) throw Error(name_ + ".add: an input named '" + layer->name() + "' is already in the model");
+  nodes_.push_back(make_node(name_, *layer, nodes_, inputs, 0));
+  layers_.push_back(std::move(layer));
+  return {nodes_.size() - 1};
+}
+
+KerasTensor Model::apply(const std::string& layer_name, const std::vector<KerasTensor>& inputs) {
+  if (!outputs_.empty()) throw Error(name_ + ": the model's outputs are set; apply layers before set_outputs");
+  Layer& l = layer(layer_name);
+  std::size_t calls = 0;
+  for (auto& n : nodes_) calls += n.layer == &l;
+  nodes_.push_back(make_node(name_, l, nodes_, inputs, calls));
+  return {nodes_.size() - 1};
+}
+
+void Model::set_outputs(const std::vector<KerasTensor>& outputs) {
+  if (outputs.empty()) throw Error(name_ + ".set_outputs: a model needs at least one output");
+  if (inputs_.empty()) throw Error(name_ + ".set_outputs: the model has no inputs");
+  std::vector<char> used(nodes_.size(), 0);
+  for (auto t : outputs) {
+    if (t.node >= nodes_.size()) throw Error(name_ + ".set_outputs: a tensor that is not of this model");
+    used[t.node] = 1;
+  }
+  for (std::size_t i = nodes_.size(); i-- > 0;)
+    if (used[i])
+      for (auto j : nodes_[i].inbound) used[j] = 1;
+  for (std::size_t i = 0; i < nodes_.size(); ++i)
+    if (!used[i] && nodes_[i].layer)
+      throw Error(name_ + ".set_outputs: layer " + describe(*nodes_[i].layer) + " (node " + std::to_string(nodes_[i].call_index) +
+                  ") leads to no output");
+  outputs_.clear();
+  for (auto t : outputs) outputs_.push_back(t.node);
+  order_layers();
+  built_ = true;
+  rt_.reset();
+}
+
+// keras.src.ops.function.map_graph: operations by decreasing depth from the outputs, ties in
+// the order a depth-first walk from the outputs first meets them.
+void Model::order_layers() {
+  const std::size_t n = nodes_.size();
+  auto op_of = [&](std::size_t i) -> long {
+    if (!nodes_[i].layer) return -1 - long(nodes_[i].input);
+    for (std::size_t k = 0; k < layers_.size(); ++k)
+      if (layers_[k].get() == nodes_[i].layer) return long(k);
+    return 0;
+  };
+  std::vector<char> finished(n, 0);
+  std::vector<std::size_t> order;  // nodes from inputs to outputs
+  std::map<long, std::size_t> op_index;
+  std::vector<std::pair<std::size_t, std::size_t>> stack;  // (node, next inbound to visit)
+  for (auto o : outputs_) {
+    if (finished[o]) continue;
+    stack.push_back({o, 0});
+    op_index.emplace(op_of(o), op_index.size());
+    while (!stack.empty()) {
+      auto& [i, k] = stack.back();
+      if (k < nodes_[i].inbound.size()) {
+        const std::size_t j = nodes_[i].inbound[k++];
+        if (!finished[j]) {
+          op_index.emplace(op_of(j), op_index.size());
+          stack.push_back({j, 0});
+        }
+        continue;
+      }
+      if (!finished[i]) finished[i] = 1, order.push_back(i);
+      stack.pop_back();
+    }
+  }
+  std::map<std::size_t, long> node_depth;
+  std::map<long, long> op_depth;
+  std::vector<long> op_seen;  // insertion order of op_depth
+  for (std::size_t r = order.size(); r-- > 0;) {
+    const std::size_t i = order[r];
+    long depth = node_depth.emplace(i, 0).first->second;
+    const long op = op_of(i);
+    auto it = op_depth.find(op);
+    if (it == op_depth.end()) op_seen.push_back(op);
+    depth = std::max(depth, it == op_depth.end() ? 0L : it->second);
+    op_depth[op] = depth;
+    node_depth[i] = depth;
+    for (auto j : nodes_[i].inbound) node_depth[j] = std::max(depth + 1, node_depth.count(j) ? node_depth[j] : 0L);
+  }
+  for (std::size_t k = 0; k < inputs_.size(); ++k)  // inputs no output depends on
+    if (!op_depth.count(-1 - long(k))) {
+      op_depth[-1 - long(k)] = 0, op_seen.push_back(-1 - long(k));
+      op_index[-1 - long(k)] = SIZE_MAX;  // Keras's -1: sorts before every other
+    }
+  std::vector<long> ops = op_seen;
+  std::stable_sort(ops.begin(), ops.end(), [&](long a, long b) {
+    if (op_depth[a] != op_depth[b]) return op_depth[a] > op_depth[b];
+    auto ia = op_index[a] == SIZE_MAX ? -1L : long(op_index[a]), ib = op_index[b] == SIZE_MAX ? -1L : long(op_index[b]);
+    return ia < ib;
+  });
+  // Reorder layers_ to Keras's order; keras_order_ keeps the inputs in their places.
+  std::vector<std::unique_ptr<Layer>> sorted;
+  keras_order_.clear();
+  for (long op : ops) {
+    if (op < 0) {
+      keras_order_.push_back(op);
+      continue;
+    }
+    keras_order_.push_back(long(sorted.size()));
+    sorted.push_back(std::move(layers_[std::size_t(op)]));
+  }
+  layers_ = std::move(sorted);
+  // Keras prints a graph as a Sequential's table when each depth holds one node of one input
+  // and no layer is shared.
+  std::map<long, std::vector<std::size_t>> by_depth;
+  for (auto& [i, d] : node_depth) by_depth[d].push_back(i);
+  sequential_like_ = true;
+  for (auto& [d, v] : by_depth)
+    if (v.size() > 1 || nodes_[v[0]].inbound.size() > 1) sequential_like_ = false;
+  for (auto& node : nodes_)
+    if (node.call_index > 0) sequential_like_ = false;
+}
+
+// ---------------------------------------------------------------------------------------
+// Running
+
+const std::vector<const Tensor*>& Model::forward(const std::vector<const Tensor*>& xs, bool training) {
+  Runtime& r = rt();
+  const std::size_t n = nodes_.size();
+  for (std::size_t i = 0; i < n; ++i) {
+    const Node& node = nodes_[i];
+    if (!node.layer) {
+      r.out[i] = xs[node.input];
+      continue;
+    }
+    if (auto* merge = dynamic_cast<MergeLayer*>(node.layer)) {
+      std::vector<const Tensor*> ins;
+      for (auto j : node.inbound) ins.push_back(r.out[j]);
+      r.out[i] = &merge->call(ins, training);
+    } else {
+      const Tensor& x = *r.out[node.inbound[0]];
+      // Inference fuses Conv2D + MaxPooling2D where the convolution feeds only the pooling
+      // (the pair's intermediate is never stored).
+      if (!training && i + 1 < n && r.consumers[i] == 1 && r.layer_nodes[i] == 1 && !node.layer->activity_regularizer().active() &&
+          nodes_[i + 1].inbound.size() == 1 && nodes_[i + 1].inbound[0] == i && r.layer_nodes[i + 1] == 1)
+        if (auto* c = dynamic_cast<Conv2D*>(node.layer))
+          if (auto* mp = dynamic_cast<MaxPooling2D*>(nodes_[i + 1].layer))
+            if (const Tensor* y = c->call_max_pooled(x, *mp)) {
+              r.out[i] = nullptr;
+              r.out[++i] = y;
+              continue;
+            }
+      r.out[i] = &node.layer->call(x, training);
+    }
+    if (r.layer_nodes[i] > 1) {  // the layer's next node would overwrite its output
+      r.own[i] = *r.out[i];
+      r.out[i] = &r.own[i];
+    }
+  }
+  r.outputs.clear();
+  for (auto o : outputs_) r.outputs.push_back(r.out[o]);
+  return r.outputs;
+}
+
+void Model::backward(const Tensor& dy, bool pre_activation, std::size_t batch) {
+  Runtime& r = rt();
+  const std::size_t n = nodes_.size();
+  std::fill(r.g.begin(), r.g.end(), nullptr);
+  std::fill(r.pre.begin(), r.pre.end(), 0);
+  r.grad_sum.clear();
+  r.g[outputs_[0]] = &dy;
+  r.pre[outputs_[0]] = pre_activation;
+  // Hands t, a gradient w.r.t. node j's output, to j: by reference when j has one consumer
+  // and t outlives j's turn, else summed into j's own buffer.
+  auto deliver = [&](std::size_t j, const Tensor& t, bool stable, bool pre) {
+    if (!nodes_[j].layer) return;  // a model input needs no gradient
+    if (r.consumers[j] == 1 && stable) {
+      r.g[j] = &t;
+      r.pre[j] = pre;
+      return;
+    }
+    if (!r.g[j]) {
+      r.grad[j] = t;
+    } else {
+      if (r.g[j] != &r.grad[j]) r.grad[j] = *r.g[j];
+      float* a = r.grad[j].data();
+      const float* b = t.data();
+      for (std::size_t k = 0, m = t.size(); k < m; ++k) a[k] += b[k];
+    }
+    r.g[j] = &r.grad[j];
+  };
+  for (std::size_t i = n; i-- > 0;) {
+    const Node& node = nodes_[i];
+    Layer* L = node.layer;
+    if (!L || !r.g[i]) continue;
+    const bool shared = r.layer_nodes[i] > 1;
+    auto* merge = dynamic_cast<MergeLayer*>(L);
+    std::vector<const Tensor*> ins;
+    for (auto j : node.inbound) ins.push_back(r.out[j]);
+    if (shared) {  // restore the layer's state of this node
+      if (merge) merge->call(ins, true);
+      else L->call(*ins[0], true);
+    }
+    const Tensor* g = r.g[i];
+    if (const Regularizer& reg = L->activity_regularizer(); reg.active()) {  // d(penalty / n) / d output
+      r.activity_grad = *g;
+      reg.add_gradient(r.out[i]->data(), r.activity_grad.data(), r.out[i]->size(), 1.0 / double(batch));
+      g = &r.activity_grad;
+    }
+    if (merge) {
+      const auto& dxs = merge->backward(*g);
+      for (std::size_t k = 0; k < ins.size(); ++k) deliver(node.inbound[k], dxs[k], false, false);
+    } else {
+      const std::size_t j = node.inbound[0];
+      const Layer* prev = nodes_[j].layer;
+      // A max pooling after a relu layer applies relu's derivative in its own pass.
+      auto* pool = dynamic_cast<MaxPooling2D*>(L);
+      if (pool && !shared && prev && prev->activation() == Activation::Relu && r.consumers[j] == 1 && r.layer_nodes[j] == 1 &&
+          !prev->activity_regularizer().active() && !dynamic_cast<const MergeLayer*>(prev)) {
+        deliver(j, pool->backward_through_relu(*g), true, true);
+      } else {
+        const Tensor& dx = L->backward(*g, /*need_input_grad=*/prev != nullptr, !r.pre[i]);
+        if (prev) deliver(j, dx, !shared, false);
+      }
+    }
+    if (shared) {
+      auto& sums = r.grad_sum[L];
+      auto ws = L->weights();
+      if (sums.empty())
+        for (Weight* w : ws) sums.push_back(w->grad);
+      else
+        for (std::size_t k = 0; k < ws.size(); ++k)
+          for (std::size_t e = 0; e < sums[k].size(); ++e) sums[k].data()[e] += ws[k]->grad.data()[e];
+    }
+  }
+  for (auto& [L, sums] : r.grad_sum) {
+    auto ws = L->weights();
+    for (std::size_t k = 0; k < ws.size(); ++k) ws[k]->grad = sums[k];
+  }
+}
+
+}  // namespace fourierconv::nn
+
+namespace fourierconv::nn {
+
+// The regularizers' share of the loss after a forward pass of n samples: every weight's penalty
+// plus every activity penalty on the outputs of that pass over n (Keras 3's layer losses).
+double Model::regularization_loss(std::size_t n) const {
+  double total = 0;
+  for (auto& l : layers_)
+    for (const Weight* w : std::as_const(*l).weights())  // Keras 3: the trainable weights' penalties
+      if (w->regularizer.active() && l->weight_trainable(*w)) total += w->regularizer.penalty(w->value.data(), w->value.size());
+  if (rt_ && n)
+    for (std::size_t i = 0; i < nodes_.size(); ++i)
+      if (const Layer* l = nodes_[i].layer; l && l->activity_regularizer().active() && rt_->out[i])
+        total += l->activity_regularizer().penalty(rt_->out[i]->data(), rt_->out[i]->size()) / double(n);
+  return total;
+}
+
+void Model::build_chain() {
+  nodes_.clear();
+  Node in;
+  in.shape = inputs_.at(0).shape;
+  nodes_.push_back(in);
+  keras_order_ = {-1};
+  for (std::size_t i = 0; i < layers_.size(); ++i) {
+    Node n;
+    n.layer = layers_[i].get();
+    n.inbound = {i};
+    n.shape = layers_[i]->output_shape();
+    nodes_.push_back(std::move(n));
+    keras_order_.push_back(long(i));
+  }
+  outputs_ = {nodes_.size() - 1};
+  sequential_like_ = true;
+  built_ = true;
+  rt_.reset();
+}
+
+}  // namespace fourierconv::nn

@@ -1,0 +1,272 @@
+// Functional models (graphs of layers) and the merge layers: files written by real Keras 3
+// (tools/keras-reference/make_functional_fixtures.py) load with Keras's predictions and
+// summary, a graph built here prints Keras's table (its layer order), one SGD step on a graph
+// matches Keras's, gradients through shared layers and merges match finite differences, ours
+// round-trip and load in Keras, and broken graphs give clear errors.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <functional>
+
+#include "fourierconv/io/npy.hpp"
+#include "fourierconv/nn.hpp"
+#include "fourierconv/nn/layers/merge.hpp"
+#include "gradcheck.hpp"
+#include "reference.hpp"
+
+using namespace fourierconv;
+using namespace fourierconv::nn;
+using fctest::message;
+using fctest::random_tensor;
+using fctest::read_text;
+
+namespace {
+
+const std::string kDir = std::string(FOURIERCONV_SOURCE_DIR) + "/tests/fixtures/keras/";
+
+// NAME_x.npy or NAME_x0.npy, NAME_x1.npy, ... (several inputs or outputs).
+std::vector<Tensor> read_arrays(const std::string& name, const std::string& kind) {
+  if (std::filesystem::exists(kDir + name + "_" + kind + ".npy")) return {io::read_npy(kDir + name + "_" + kind + ".npy")};
+  std::vector<Tensor> ts;
+  for (int i = 0; std::filesystem::exists(kDir + name + "_" + kind + std::to_string(i) + ".npy"); ++i)
+    ts.push_back(io::read_npy(kDir + name + "_" + kind + std::to_string(i) + ".npy"));
+  return ts;
+}
+
+std::vector<const Tensor*> ptrs(const std::vector<Tensor>& ts) {
+  std::vector<const Tensor*> p;
+  for (auto& t : ts) p.push_back(&t);
+  return p;
+}
+
+void expect_predicts(Model& m, const std::string& name, const std::string& what) {
+  const auto xs = read_arrays(name, "x"), want = read_arrays(name, "pred");
+  ASSERT_FALSE(xs.empty());
+  const auto got = m.predict(ptrs(xs));
+  ASSERT_EQ(got.size(), want.size()) << what;
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    ASSERT_EQ(got[i].shape(), want[i].shape()) << what;
+    fctest::expect_close(got[i], fctest::to_double(want[i]), 1e-5, what + " output " + std::to_string(i));
+  }
+}
+
+class KerasGraphs : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(KerasGraphs, LoadPredictAndSummarizeAsKerasDoes) {
+  const std::string name = GetParam();
+  for (const std::string file : {name + ".keras", name + "_legacy.h5"}) {
+    Model m = load_model(kDir + file);
+    EXPECT_FALSE(m.is_sequential());
+    expect_predicts(m, name, file);
+    EXPECT_EQ(m.summary_text({.line_length = 76}), read_text(kDir + name + "_summary.txt")) << file;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Fixtures, KerasGraphs, ::testing::Values("functional_graph", "functional_chain", "functional_merges"));
+
+// tf.keras 2.x's layout: class "Model", nested-list inbound nodes, batch_input_shape.
+TEST(Functional, Keras2ModelConfigLoads) {
+  Model m = load_model(kDir + "functional_graph_keras2_legacy.h5");
+  expect_predicts(m, "functional_graph", "Keras 2 config");
+  EXPECT_EQ(m.summary_text({.line_length = 76}), read_text(kDir + "functional_graph_summary.txt"));
+  EXPECT_EQ(m.input_names(), (std::vector<std::string>{"img", "vec"}));
+  EXPECT_EQ(m.output_names(), (std::vector<std::string>{"cls", "reg"}));
+}
+
+// The graph of functional_graph built through the API, in another order of calls than
+// Keras's table: the summary must come out in Keras's order (depth from the outputs, then
+// traversal order) with its "Connected to" column; with Keras's weights, Keras's predictions.
+TEST(Functional, BuiltGraphPrintsKerasTableAndPredictsWithItsWeights) {
+  Model m("graph");
+  KerasTensor img = m.input({8, 8, 3}, "img");
+  KerasTensor vec = m.input({4}, "vec");
+  KerasTensor h = m.add(Dense(5, {.activation = "relu", .name = "dense"}), vec);
+  KerasTensor c = m.add(Conv2D(4, {3, 3}, {.padding = "same", .activation = "relu", .name = "conv2d"}), img);
+  KerasTensor d = m.add(Conv2D(3, {1, 1}, {.name = "conv2d_1"}), c);
+  KerasTensor e = m.add(Add("add"), {img, d});
+  KerasTensor p = m.add(GlobalAveragePooling2D({.name = "global_average_pooling2d"}), e);
+  KerasTensor g = m.apply("dense", {m.add(Dense(4, {.name = "dense_1"}), p)});
+  KerasTensor cat = m.add(Concatenate(-1, "concatenate"), {g, h});
+  KerasTensor cls = m.add(Dense(3, {.activation = "softmax", .name = "cls"}), cat);
+  KerasTensor reg = m.add(Dense(1, {.name = "reg"}), h);
+  m.set_outputs({cls, reg});
+  Model keras = load_model(kDir + "functional_graph.keras");
+  // Our node order differs (the shared Dense's node on vec came first): Keras numbers the
+  // nodes by call order, so compare after renaming nothing but checking the table's rows.
+  const std::string table = m.summary_text({.line_length = 76});
+  const std::string want = read_text(kDir + "functional_graph_summary.txt");
+  // dense's nodes here: 0 on vec, 1 on dense_1 (Keras's file: the reverse).
+  std::string expected = want;
+  auto swap = [&](const std::string& a, const std::string& b) {
+    for (std::size_t at = expected.find(a); at != std::string::npos; at = expected.find(a, at + b.size())) expected.replace(at, a.size(), b);
+  };
+  swap("dense[0][0]", "dense[X][0]");
+  swap("dense[1][0]", "dense[0][0]");
+  swap("dense[X][0]", "dense[1][0]");
+  swap("│ dense_1[0][0],    │", "│ vec[0][0],        │");
+  swap("│ vec[0][0]         │", "│ dense_1[0][0]     │");
+  EXPECT_EQ(table, expected);
+  for (auto& l : m.layers()) {
+    auto src = keras.layer(l->name()).weights();
+    auto dst = l->weights();
+    ASSERT_EQ(src.size(), dst.size()) << l->name();
+    for (std::size_t k = 0; k < src.size(); ++k) dst[k]->value = src[k]->value;
+  }
+  expect_predicts(m, "functional_graph", "built graph");
+}
+
+// One SGD step on a graph of every merge layer (with broadcasting), BatchNormalization and a
+// residual Add: the weights equal Keras's after its own step (its gradients, summed where a
+// tensor feeds several layers).
+TEST(Functional, OneSgdStepMatchesKeras) {
+  Model m = load_model(kDir + "functional_merges.keras");
+  Model want = load_model(kDir + "functional_merges_trained.keras");
+  Tensor x = io::read_npy(kDir + "functional_merges_x.npy"), y = io::read_npy(kDir + "functional_merges_y.npy");
+  m.compile(std::make_unique<SGD>(0.1), Loss::parse("sparse_categorical_crossentropy"), {});
+  m.fit(x, y, {.batch_size = 8, .epochs = 1, .shuffle = false, .verbose = 0});
+  for (auto& l : m.layers()) {
+    auto a = l->weights(), b = want.layer(l->name()).weights();
+    ASSERT_EQ(a.size(), b.size());
+    for (std::size_t k = 0; k < a.size(); ++k) fctest::expect_close(a[k]->value, fctest::to_double(b[k]->value), 2e-5, l->name() + "/" + a[k]->name);
+  }
+}
+
+// A small graph with a shared layer (two nodes), a tensor feeding three layers and every merge:
+// the weight gradients of one step (SGD with rate 1: grad = w_before - w_after) match central
+// differences of the loss.
+TEST(Functional, GradientsThroughSharedLayersAndMergesMatchFiniteDifferences) {
+  clear_session();
+  set_random_seed(5);
+  Model m("g");
+  KerasTensor a = m.input({3, 4, 2}, "a");
+  KerasTensor b = m.input({3, 4, 2}, "b");
+  KerasTensor ca = m.add(Conv2D(2, {2, 2}, {.padding = "same", .activation = "tanh", .name = "shared"}), a);
+  KerasTensor cb = m.apply("shared", {b});
+  KerasTensor g = m.add(Dense(2, {.activation = "sigmoid", .name = "gate"}), m.add(GlobalAveragePooling2D({.keepdims = true}), ca));
+  KerasTensor mul = m.add(Multiply(), {ca, g});
+  KerasTensor sub = m.add(Subtract(), {mul, cb});
+  KerasTensor avg = m.add(Average(), {ca, cb, sub});
+  KerasTensor mx = m.add(Maximum(), {avg, cb});
+  KerasTensor mn = m.add(Minimum(), {avg, ca});
+  KerasTensor cat = m.add(Concatenate(2), {mx, mn});
+  KerasTensor out = m.add(Dense(3, {.activation = "tanh", .name = "head"}), m.add(Flatten(), cat));
+  m.set_outputs({out});
+  m.compile(std::make_unique<SGD>(1.0), Loss::parse("mse"), {});
+  const Tensor xa = random_tensor({4, 3, 4, 2}, 1), xb = random_tensor({4, 3, 4, 2}, 2), y = random_tensor({4, 3}, 3);
+  auto loss = [&] { return m.evaluate({&xa, &xb}, y, 4, 0).loss; };
+  std::vector<std::pair<Weight*, Tensor>> before;
+  for (Weight* w : m.trainable_weights()) before.push_back({w, w->value});
+  m.train_on_batch({&xa, &xb}, y);
+  std::vector<Tensor> grads;
+  for (auto& [w, v] : before) {
+    grads.push_back(v);
+    for (std::size_t i = 0; i < v.size(); ++i) grads.back()[i] = v[i] - w->value[i];
+    w->value = v;  // every weight back to the point of the step
+  }
+  for (std::size_t k = 0; k < before.size(); ++k) {
+    Weight* w = before[k].first;
+    const Tensor& grad = grads[k];
+    for (std::size_t i = 0; i < w->value.size(); i += 3) {
+      const float saved = w->value[i];
+      w->value[i] = saved + 1e-2f;
+      const double up = loss();
+      w->value[i] = saved - 1e-2f;
+      const double down = loss();
+      w->value[i] = saved;
+      const double numeric = (up - down) / 2e-2;
+      EXPECT_NEAR(grad[i], numeric, 2e-3 + 3e-2 * std::fabs(numeric)) << w->name << "[" << i << "]";
+    }
+  }
+}
+
+// The merge layers' input gradients against central differences of sum(y * r).
+TEST(Functional, MergeLayerInputGradientsMatchFiniteDifferences) {
+  std::vector<std::function<std::unique_ptr<MergeLayer>()>> makers = {
+      [] { return std::make_unique<Add>(); },      [] { return std::make_unique<Subtract>(); },
+      [] { return std::make_unique<Multiply>(); }, [] { return std::make_unique<Average>(); },
+      [] { return std::make_unique<Maximum>(); },  [] { return std::make_unique<Minimum>(); },
+      [] { return std::make_unique<Concatenate>(1); }};
+  for (auto& make : makers) {
+    auto layer = make();
+    const bool two = layer->class_name() == "Subtract";
+    const bool cat = layer->class_name() == "Concatenate";
+    std::vector<Shape> shapes = {{3, 4}, cat ? Shape{2, 4} : Shape{1, 4}};
+    if (!two) shapes.push_back(cat ? Shape{1, 4} : Shape{3, 1});
+    layer->build(shapes);
+    std::vector<Tensor> xs;
+    for (std::size_t i = 0; i < shapes.size(); ++i) {
+      Shape s{2};
+      s.insert(s.end(), shapes[i].begin(), shapes[i].end());
+      xs.push_back(random_tensor(s, unsigned(10 + i)));
+      // Values on a grid of 0.05 offset by 0.01 per input: no two inputs within 0.01, so
+      // the differences never cross a tie of Maximum or Minimum.
+      for (auto& v : xs.back()) v = std::round(v * 20.0f) / 20.0f + 0.01f * float(i);
+    }
+    const Tensor y = layer->call(ptrs(xs));
+    const Tensor r = random_tensor(y.shape(), 99);
+    const std::vector<Tensor> dxs = layer->backward(r);
+    for (std::size_t i = 0; i < xs.size(); ++i)
+      for (std::size_t e = 0; e < xs[i].size(); ++e) {
+        const float saved = xs[i][e];
+        xs[i][e] = saved + 1e-3f;
+        const double up = fctest::projected(layer->call(ptrs(xs)), r);
+        xs[i][e] = saved - 1e-3f;
+        const double down = fctest::projected(layer->call(ptrs(xs)), r);
+        xs[i][e] = saved;
+        EXPECT_NEAR(dxs[i][e], (up - down) / 2e-3, 2e-3) << layer->class_name() << " input " << i << " [" << e << "]";
+      }
+  }
+}
+
+TEST(Functional, SaveLoadRoundTripAndKerasLoadsIt) {
+  Model m = load_model(kDir + "functional_graph.keras");
+  const std::string path = ::testing::TempDir() + "/fc_graph.keras";
+  save_model(m, path);
+  Model back = load_model(path);
+  expect_predicts(back, "functional_graph", "round trip");
+  EXPECT_EQ(back.summary_text({.line_length = 76}), read_text(kDir + "functional_graph_summary.txt"));
+  const char* py = std::getenv("FOURIERCONV_TEST_PYTHON");
+  const std::string cmd = std::string(py && *py ? py : "python3") + " " + FOURIERCONV_SOURCE_DIR + "/tools/keras-reference/check_load.py " +
+                          path + " " + kDir + "functional_graph_x0.npy," + kDir + "functional_graph_x1.npy " + kDir +
+                          "functional_graph_pred0.npy," + kDir + "functional_graph_pred1.npy > " + ::testing::TempDir() + "/fc_graph.log 2>&1";
+  const int rc = std::system(cmd.c_str());
+  const std::string log = read_text(::testing::TempDir() + "/fc_graph.log");
+  if (WIFEXITED(rc) && (WEXITSTATUS(rc) == 77 || WEXITSTATUS(rc) == 127)) GTEST_SKIP() << "real Keras is not installed: " << log;
+  EXPECT_TRUE(WIFEXITED(rc) && WEXITSTATUS(rc) == 0) << log;
+}
+
+TEST(Functional, BrokenGraphsGiveClearErrors) {
+  EXPECT_NE(message([&] { load_model(kDir + "bad_functional_missing.keras"); }).find("'conv2d_9', which is not in the config"), std::string::npos);
+  EXPECT_NE(message([&] { load_model(kDir + "bad_functional_cycle.keras"); }).find("cycle"), std::string::npos);
+  const std::string shapes = message([&] { load_model(kDir + "bad_functional_shapes.keras"); });
+  EXPECT_NE(shapes.find("add (Add)"), std::string::npos) << shapes;
+  EXPECT_NE(shapes.find("(8, 8, 3), (8, 8, 4)"), std::string::npos) << shapes;
+  EXPECT_NE(shapes.find("bad_functional_shapes.keras"), std::string::npos) << shapes;
+
+  Model m("m");
+  KerasTensor x = m.input({4, 4, 2});
+  KerasTensor y = m.add(Dense(3, {.name = "d"}), x);
+  EXPECT_NE(message([&] { m.add(Add(), {x, y}); }).find("do not match"), std::string::npos);
+  EXPECT_NE(message([&] { m.add(Dense(2), {x, y}); }).find("takes one input, got 2"), std::string::npos);
+  EXPECT_NE(message([&] { m.add(Dense(2, {.name = "d"}), x); }).find("already in the model"), std::string::npos);
+  EXPECT_NE(message([&] { m.apply("d", {y}); }).find("expects inputs of shape (4, 4, 2)"), std::string::npos);
+  KerasTensor z = m.add(Dense(2), y);
+  (void)z;
+  EXPECT_NE(message([&] { m.set_outputs({y}); }).find("leads to no output"), std::string::npos);
+  Sequential s;
+  s.add(Input{{3}});
+  EXPECT_NE(message([&] { s.add(Add()); }).find("takes a list of inputs"), std::string::npos);
+
+  Model two("two");
+  KerasTensor i = two.input({3});
+  two.set_outputs({two.add(Dense(2), i), two.add(Dense(1), i)});
+  two.compile("sgd", "mse", {});
+  const Tensor xs = random_tensor({2, 3}, 1), ys = random_tensor({2, 2}, 2);
+  EXPECT_NE(message([&] { two.fit(xs, ys, {.verbose = 0}); }).find("2 outputs"), std::string::npos);
+  EXPECT_NE(message([&] { two.predict(xs); }).find("use the list form"), std::string::npos);
+  EXPECT_EQ(two.predict({&xs}).size(), 2u);
+  EXPECT_NE(message([&] { two.predict({&xs, &xs}); }).find("has 1 inputs"), std::string::npos);
+}
+
+}  // namespace
