@@ -185,6 +185,32 @@ TEST(Cli, PredictAndEvaluateAdaptImagesToTheModelsInput) {
 
 namespace {
 
+// A Functional model of one input and two outputs: predict prints each output and --output
+// writes one file per output; a model of two inputs is refused by name.
+TEST(Cli, PredictGraphsOfSeveralOutputsAndInputs) {
+  nn::Model m("two_heads");
+  nn::KerasTensor x = m.input({6});
+  nn::KerasTensor h = m.add(nn::Dense(4, {.activation = "relu", .name = "trunk"}), x);
+  m.set_outputs({m.add(nn::Dense(3, {.activation = "softmax", .name = "cls"}), h), m.add(nn::Dense(2, {.name = "box"}), h)});
+  const std::string path = dir() + "/two_heads.keras";
+  nn::save_model(m, path);
+  const Tensor in = fctest::random_tensor({2, 6}, 4);
+  io::write_npy(dir() + "/six.npy", in);
+  CliResult r = run("predict --model " + path + " " + dir() + "/six.npy --top 1 --output " + dir() + "/heads.npy");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("output cls:"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("output box:"), std::string::npos) << r.output;
+  const auto want = m.predict({&in});
+  fctest::expect_close(io::read_npy(dir() + "/heads_cls.npy"), fctest::to_double(want[0]), 1e-6, "cls");
+  fctest::expect_close(io::read_npy(dir() + "/heads_box.npy"), fctest::to_double(want[1]), 1e-6, "box");
+  r = run("predict --model " + std::string(FOURIERCONV_SOURCE_DIR) + "/tests/fixtures/keras/functional_graph.keras " + dir() + "/six.npy");
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.output.find("has 2 inputs"), std::string::npos) << r.output;
+  r = run("summary --model " + std::string(FOURIERCONV_SOURCE_DIR) + "/tests/fixtures/keras/functional_graph.keras");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("Connected to"), std::string::npos) << r.output;
+}
+
 // Every dtype through .npy files, axes, convolve2d's boundaries, correlate; errors leave no file.
 TEST(Cli, ConvolveAndCorrelateEveryDtypeAxesAndBoundaries) {
   Array x(DType::Int16, {6, 7}), k(DType::Int16, {2, 3});

@@ -35,7 +35,10 @@ std::vector<std::vector<std::size_t>> vecs(const std::vector<Shape>& ss) {
 // The model inputs, each converted (named "x" for one, "x[i]" for several).
 std::vector<Tensor> tensors_of(const std::vector<Float32Array>& xs) {
   std::vector<Tensor> ts;
-  for (std::size_t i = 0; i < xs.size(); ++i) ts.push_back(tensor_of(xs[i], xs.size() == 1 ? "x" : "x[" + std::to_string(i) + "]"));
+  for (std::size_t i = 0; i < xs.size(); ++i) {
+    const std::string name = xs.size() == 1 ? "x" : "x[" + std::to_string(i) + "]";
+    ts.push_back(tensor_of(xs[i], name.c_str()));
+  }
   return ts;
 }
 std::vector<const Tensor*> ptrs(const std::vector<Tensor>& ts) {

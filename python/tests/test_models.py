@@ -111,3 +111,51 @@ def test_signal_models_train_on_time_series(tmp_path):
         np.testing.assert_array_equal(back.predict(x), m.predict(x))
     with pytest.raises(ValueError, match=r"takes signals of shape \(L, C\)"):
         fc.models.build("signal-cnn", input_shape=(28, 28, 1))
+
+
+def _arrays(name, kind):
+    one = os.path.join(FIXTURES, f"{name}_{kind}.npy")
+    if os.path.exists(one):
+        return [np.load(one)]
+    out, i = [], 0
+    while os.path.exists(os.path.join(FIXTURES, f"{name}_{kind}{i}.npy")):
+        out.append(np.load(os.path.join(FIXTURES, f"{name}_{kind}{i}.npy")))
+        i += 1
+    return out
+
+
+@pytest.mark.parametrize("name", ["functional_graph", "functional_chain", "functional_merges"])
+@pytest.mark.parametrize("ext", [".keras", "_legacy.h5"])
+def test_functional_models_predict_and_summarize_as_keras(name, ext):
+    """Keras graphs (several inputs and outputs, a shared layer, every merge layer): Keras's
+    rule for lists (one input: an array; several: a list; likewise the outputs)."""
+    m = fc.load_model(os.path.join(FIXTURES, name + ext))
+    xs, want = _arrays(name, "x"), _arrays(name, "pred")
+    got = m.predict(xs if len(xs) > 1 else xs[0])
+    got = got if isinstance(got, list) else [got]
+    assert len(got) == len(want)
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, atol=1e-5)
+    lines = []
+    m.summary(line_length=76, print_fn=lines.append)
+    with open(os.path.join(FIXTURES, name + "_summary.txt")) as f:
+        assert lines[0] == f.read().rstrip("\n")
+
+
+def test_functional_model_names_shapes_fit_and_save(tmp_path):
+    m = fc.load_model(os.path.join(FIXTURES, "functional_graph.keras"))
+    assert m.input_names == ["img", "vec"] and m.output_names == ["cls", "reg"]
+    assert m.input_shape == [(None, 8, 8, 3), (None, 4)] and m.output_shape == [(None, 3), (None, 1)]
+    xs = _arrays("functional_graph", "x")
+    with pytest.raises(ValueError, match="2 outputs"):
+        m.fit(xs, np.zeros(5), verbose=0)
+    with pytest.raises(ValueError, match="2 inputs"):
+        m.predict(xs[0])
+    m.save(tmp_path / "g.keras")
+    back = fc.load_model(tmp_path / "g.keras")
+    for g, w in zip(back.predict(xs), _arrays("functional_graph", "pred")):
+        np.testing.assert_allclose(g, w, atol=1e-5)
+    merges = fc.load_model(os.path.join(FIXTURES, "functional_merges.keras"))
+    x, y = np.load(os.path.join(FIXTURES, "functional_merges_x.npy")), np.load(os.path.join(FIXTURES, "functional_merges_y.npy"))
+    h = merges.fit(x, y, epochs=2, batch_size=4, verbose=0)
+    assert len(h.history["loss"]) == 2 and np.isfinite(h.history["loss"]).all()

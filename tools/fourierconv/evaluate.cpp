@@ -22,6 +22,9 @@ void setup_evaluate(CLI::App& sub) {
     if (!ends_with(o->model, ".keras") && !ends_with(o->model, ".h5"))
       throw fourierconv::Error("--model: expected a .keras or legacy .h5 model file, got '" + o->model + "'");
     nn::Model m = open_model(o->model);
+    if (m.inputs().size() != 1 || m.outputs().size() != 1)
+      throw fourierconv::Error("--model: evaluate takes models of one input and one output, this one has " +
+                               std::to_string(m.inputs().size()) + " and " + std::to_string(m.outputs().size()));
     io::Dataset d = io::load_mnist_format(o->data, o->limit);
     m.compile("adam", "sparse_categorical_crossentropy", {"accuracy"});  // the loss and metric to report
     d.x_test = adapt_to_model_input(std::move(d.x_test), m.input_shape(), "--data (its test images)");

@@ -1,4 +1,5 @@
 // fourierconv predict --model m.keras IMAGE.png|ARRAY.npy [--top 3] [--classes a,b,...] [--output y.npy]
+// A model of several outputs prints each and writes Y_<output layer>.npy for each.
 #include <algorithm>
 #include <cstdio>
 #include <numeric>
@@ -9,52 +10,75 @@
 #include "fourierconv/io/idx.hpp"
 
 namespace fourierconv::cli {
+namespace {
+
+struct PredictOpts {
+  std::string model, input, classes, output;
+  std::size_t top = 3;
+};
+
+// The top classes of each row of p (N, k).
+void print_top(const Tensor& p, const Tensor& x, const PredictOpts& o) {
+  const std::size_t n = p.dim(0);
+  if (n == 0) {  // an empty batch has no predictions to print
+    std::printf("no images: the input %s has 0 samples\n", x.shape_string().c_str());
+    return;
+  }
+  const std::size_t k = p.size() / n;
+  std::vector<std::string> names;
+  if (!o.classes.empty()) {
+    std::stringstream ss(o.classes);
+    for (std::string c; std::getline(ss, c, ',');) names.push_back(c);
+    if (names.size() != k)
+      throw fourierconv::Error("--classes: the model has " + std::to_string(k) + " outputs, got " + std::to_string(names.size()) + " names");
+  } else if (k == 10) {
+    for (std::size_t i = 0; i < 10; ++i) names.push_back(io::fashion_mnist_class_name(i));
+  }
+  for (std::size_t i = 0; i < n; ++i) {
+    std::vector<std::size_t> idx(k);
+    std::iota(idx.begin(), idx.end(), 0);
+    const float* row = p.data() + i * k;
+    std::sort(idx.begin(), idx.end(), [&](std::size_t a, std::size_t b) { return row[a] > row[b]; });
+    if (n > 1) std::printf("image %zu:\n", i);
+    for (std::size_t t = 0; t < std::min(o.top, k); ++t)
+      std::printf("  %zu. %-12s %.4f  (class %zu)\n", t + 1, names.empty() ? std::to_string(idx[t]).c_str() : names[idx[t]].c_str(),
+                  row[idx[t]], idx[t]);
+  }
+}
+
+}  // namespace
 
 void setup_predict(CLI::App& sub) {
-  struct Opts {
-    std::string model, input, classes, output;
-    std::size_t top = 3;
-  };
-  auto o = std::make_shared<Opts>();
+  auto o = std::make_shared<PredictOpts>();
   sub.add_option("--model,-m", o->model, "a .keras file")->required();
   sub.add_option("INPUT", o->input, "a PNG image, or a .npy array (H, W), (H, W, C) or (N, H, W, C)")->required();
   sub.add_option("--top", o->top, "how many classes to print per image")->capture_default_str();
   sub.add_option("--classes", o->classes, "comma-separated class names (default: Fashion-MNIST's for 10 outputs)");
-  sub.add_option("--output,-o", o->output, "also write the model's raw outputs (N, ...) as float32 .npy (atomically)");
+  sub.add_option("--output,-o", o->output,
+                 "also write the model's raw outputs (N, ...) as float32 .npy (atomically); a model of several outputs "
+                 "writes one file per output, Y_<output layer name>.npy");
   sub.callback([o] {
     if (!ends_with(o->model, ".keras") && !ends_with(o->model, ".h5"))
       throw fourierconv::Error("--model: expected a .keras or legacy .h5 model file, got '" + o->model + "'");
     nn::Model m = open_model(o->model);
+    if (m.inputs().size() != 1)
+      throw fourierconv::Error("--model: the model has " + std::to_string(m.inputs().size()) +
+                               " inputs; predict feeds one array (use the Python package or the C++ API for several)");
     Tensor x = read_array(o->input, "input");
     x = adapt_to_model_input(std::move(x), m.input_shape(), "input", true);
     if (!o->output.empty() && !ends_with(o->output, ".npy"))
       throw fourierconv::Error("--output: expected a .npy file, got '" + o->output + "'");
-    Tensor p = m.predict(x);
-    if (!o->output.empty()) write_array(o->output, p, 8, "clip");
-    const std::size_t n = p.dim(0);
-    if (n == 0) {  // an empty batch has no predictions to print
-      std::printf("no images: the input %s has 0 samples\n", x.shape_string().c_str());
-      return;
+    const std::vector<Tensor> outs = m.predict(std::vector<const Tensor*>{&x});
+    const auto out_names = m.output_names();
+    if (!o->output.empty()) {
+      if (outs.size() == 1) write_array(o->output, outs[0], 8, "clip");
+      else
+        for (std::size_t k = 0; k < outs.size(); ++k)
+          write_array(o->output.substr(0, o->output.size() - 4) + "_" + out_names[k] + ".npy", outs[k], 8, "clip");
     }
-    const std::size_t k = p.size() / n;
-    std::vector<std::string> names;
-    if (!o->classes.empty()) {
-      std::stringstream ss(o->classes);
-      for (std::string c; std::getline(ss, c, ',');) names.push_back(c);
-      if (names.size() != k)
-        throw fourierconv::Error("--classes: the model has " + std::to_string(k) + " outputs, got " + std::to_string(names.size()) + " names");
-    } else if (k == 10) {
-      for (std::size_t i = 0; i < 10; ++i) names.push_back(io::fashion_mnist_class_name(i));
-    }
-    for (std::size_t i = 0; i < n; ++i) {
-      std::vector<std::size_t> idx(k);
-      std::iota(idx.begin(), idx.end(), 0);
-      const float* row = p.data() + i * k;
-      std::sort(idx.begin(), idx.end(), [&](std::size_t a, std::size_t b) { return row[a] > row[b]; });
-      if (n > 1) std::printf("image %zu:\n", i);
-      for (std::size_t t = 0; t < std::min(o->top, k); ++t)
-        std::printf("  %zu. %-12s %.4f  (class %zu)\n", t + 1, names.empty() ? std::to_string(idx[t]).c_str() : names[idx[t]].c_str(),
-                    row[idx[t]], idx[t]);
+    for (std::size_t k = 0; k < outs.size(); ++k) {
+      if (outs.size() > 1) std::printf("output %s:\n", out_names[k].c_str());
+      print_top(outs[k], x, *o);
     }
   });
 }
