@@ -313,14 +313,27 @@ const std::vector<LayerType>& layer_types() {
          j = base_config(l);
          j["rate"] = d->rate();
          j["seed"] = nullptr;
-         j["noise_shape"] = nullptr;
+         if (d->noise_shape().empty()) j["noise_shape"] = nullptr;
+         else {
+           j["noise_shape"] = json::array();
+           for (auto v : d->noise_shape()) j["noise_shape"].push_back(v == 0 ? json(nullptr) : json(v));
+         }
          return true;
        },
        [](const Ctx& c, const json& cfg, const std::string& n) -> std::unique_ptr<Layer> {
-         require_null(c, cfg, n, {"noise_shape"});
          double r = get<double>(c, cfg, "rate", n);
          if (!(r >= 0 && r < 1)) bad(c, n + ": rate must be in [0, 1), got " + std::to_string(r));
-         return std::make_unique<Dropout>(r, DropoutArgs{.name = n});
+         Shape noise;
+         if (cfg.contains("noise_shape") && !cfg.at("noise_shape").is_null()) {
+           const json& ns = cfg.at("noise_shape");
+           if (!ns.is_array() || ns.empty() || ns.size() > 8) bad(c, n + ": noise_shape must be a list of sizes or null, got " + ns.dump());
+           for (const json& v : ns) {
+             if (v.is_null()) noise.push_back(0);
+             else if (v.is_number_unsigned() && v.get<std::size_t>() >= 1 && v.get<std::size_t>() <= kMaxDim) noise.push_back(v.get<std::size_t>());
+             else bad(c, n + ": noise_shape entries must be null or positive sizes, got " + ns.dump());
+           }
+         }
+         return std::make_unique<Dropout>(r, DropoutArgs{.noise_shape = noise, .name = n});
        }},
       {"Conv2DTranspose", "keras.layers", "",
        [](const Layer& l, json& j) {
@@ -419,6 +432,7 @@ std::size_t planned_params(const Layer& l, const Shape& in) {
   }
   if (dynamic_cast<const BatchNormalization*>(&l)) return mul(4, c);
   if (dynamic_cast<const LayerNormalization*>(&l)) return mul(2, c);
+  if (auto* n = dynamic_cast<const Normalization*>(&l)) return n->args().mean ? 0 : mul(2, c) + 1;
   if (auto* pr = dynamic_cast<const PReLU*>(&l)) {  // alpha: the input's shape, 1 along shared_axes
     std::size_t n = 1;
     for (std::size_t d = 0; d < in.size(); ++d)

@@ -1,6 +1,6 @@
 // The Keras configs of the layers without kernels: the activation layers (ReLU, LeakyReLU, ELU,
 // PReLU, Softmax), reshaping (Reshape, Permute, ZeroPadding2D, Cropping2D, UpSampling2D),
-// normalization (BatchNormalization, LayerNormalization, Rescaling), regularization
+// normalization (BatchNormalization, LayerNormalization, Rescaling, Normalization), regularization
 // (SpatialDropout2D, GaussianNoise), the merge layers (Add, ..., Concatenate) and Keras's augmentation layers that are the identity at
 // inference (not RandomCrop, which resizes). See keras_layers.hpp.
 #include <cmath>
@@ -365,6 +365,40 @@ std::vector<LayerType> with_misc_layer_types(std::vector<LayerType> t) {
          return std::make_unique<GaussianNoise>(s, NoiseArgs{.name = n});
        }},
   };
+  more.push_back({"Normalization", "keras.layers", "",
+                  [](const Layer& l, json& j) {
+                    auto* nz = dynamic_cast<const Normalization*>(&l);
+                    if (!nz) return false;
+                    j = base_config(l);
+                    j["axis"] = l.built() ? json::array({l.input_shape().size()}) : json(-1);
+                    j["invert"] = nz->args().invert;
+                    j["mean"] = nz->args().mean ? numbers_json(*nz->args().mean) : json(nullptr);
+                    j["variance"] = nz->args().variance ? numbers_json(*nz->args().variance) : json(nullptr);
+                    return true;
+                  },
+                  [](const Ctx& c, const json& cfg, const std::string& n) -> std::unique_ptr<Layer> {
+                    NormalizationArgs a{.name = n};
+                    if (cfg.contains("axis")) {  // -1, [-1] or [rank]: the last axis (checked when built)
+                      const json& ax = cfg.at("axis");
+                      const json& v = ax.is_array() && ax.size() == 1 ? ax[0] : ax;
+                      if (!v.is_number_integer() || (v.get<long>() != -1 && v.get<long>() < 1))
+                        bad(c, n + ": Normalization axis " + ax.dump() + " is not supported (the last axis only)");
+                      a.axis = int(v.get<long>());
+                    }
+                    if (cfg.contains("invert")) a.invert = get<bool>(c, cfg, "invert", n);
+                    const bool has_mean = cfg.contains("mean") && !cfg.at("mean").is_null();
+                    const bool has_var = cfg.contains("variance") && !cfg.at("variance").is_null();
+                    if (has_mean != has_var) bad(c, n + ": Normalization needs both mean and variance, or neither");
+                    if (has_mean) {
+                      a.mean = numbers(c, cfg, "mean", n, 0.0);
+                      a.variance = numbers(c, cfg, "variance", n, 1.0);
+                    }
+                    try {
+                      return std::make_unique<Normalization>(a);
+                    } catch (const Error& e) {
+                      bad(c, n + ": " + e.what());
+                    }
+                  }});
   for (const char* cls : {"Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum"})
     more.push_back({cls, "keras.layers", "",
                     [cls = std::string(cls)](const Layer& l, json& j) {

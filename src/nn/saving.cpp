@@ -130,9 +130,9 @@ std::vector<unsigned char> weights_image(const Model& m, bool with_optimizer) {
       auto ws = l.weights();
       for (std::size_t j = 0; j < ws.size(); ++j) {
         std::vector<hsize_t> dims(ws[j]->value.shape().begin(), ws[j]->value.shape().end());
-        H5 space(H5Screate_simple(int(dims.size()), dims.data(), nullptr), H5Sclose);
-        H5 ds(H5Dcreate2(vars.id, std::to_string(j).c_str(), H5T_IEEE_F32LE, space.id, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
-              H5Dclose);
+        H5 space(dims.empty() ? H5Screate(H5S_SCALAR) : H5Screate_simple(int(dims.size()), dims.data(), nullptr), H5Sclose);
+        const hid_t file_type = ws[j]->integer ? H5T_STD_I32LE : H5T_IEEE_F32LE;
+        H5 ds(H5Dcreate2(vars.id, std::to_string(j).c_str(), file_type, space.id, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Dclose);
         if (ds.id < 0 || H5Dwrite(ds.id, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, ws[j]->value.data()) < 0)
           throw Error("save_model: HDF5 could not write " + paths[i] + "/vars/" + std::to_string(j));
       }
@@ -189,7 +189,8 @@ void read_weights_image(Model& m, const std::vector<unsigned char>& image, const
       Shape got(dims.begin(), dims.end());
       if (got != want) bad(c, path + ": expected shape " + shape_to_string(want) + " for " + l.name() + ", the file has " + shape_to_string(got));
       H5 type(H5Dget_type(ds.id), H5Tclose);
-      if (H5Tget_class(type.id) != H5T_FLOAT) bad(c, path + ": expected float weights");
+      if (H5Tget_class(type.id) != H5T_FLOAT && !(ws[j]->integer && H5Tget_class(type.id) == H5T_INTEGER))
+        bad(c, path + ": expected " + (ws[j]->integer ? "integer" : "float") + " weights");
       if (H5Dread(ds.id, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, ws[j]->value.data()) < 0) bad(c, path + ": unreadable data");
       check_finite(ws[j]->value, "load_model: '" + file + "': " + path);
     }
@@ -367,7 +368,8 @@ Model load_legacy_h5(const std::string& path) {
       if (got != want)
         bad(c, l->name() + "/" + wn + ": expected shape " + shape_to_string(want) + ", the file has " + shape_to_string(got));
       H5 type(H5Dget_type(ds.id), H5Tclose);
-      if (H5Tget_class(type.id) != H5T_FLOAT) bad(c, l->name() + "/" + wn + ": expected float weights");
+      if (H5Tget_class(type.id) != H5T_FLOAT && !(ws[j]->integer && H5Tget_class(type.id) == H5T_INTEGER))
+        bad(c, l->name() + "/" + wn + ": expected " + (ws[j]->integer ? "integer" : "float") + " weights");
       if (H5Dread(ds.id, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, ws[j]->value.data()) < 0)
         bad(c, l->name() + "/" + wn + ": unreadable data");
       check_finite(ws[j]->value, "load_model: '" + path + "': " + l->name() + "/" + wn);

@@ -201,4 +201,94 @@ void Rescaling::backward_impl(const Tensor& dz, Tensor* dx) {
   for (std::size_t i = 0; i < dz.size(); ++i) (*dx)[i] = dz[i] * float(scale_[scale_.size() == 1 ? 0 : i % C]);
 }
 
+// ---- Normalization
+
+Normalization::Normalization(NormalizationArgs args)
+    : Layer(args.name.empty() ? unique_name("normalization") : args.name), args_(std::move(args)) {
+  if (args_.mean.has_value() != args_.variance.has_value())
+    throw Error("Normalization: mean and variance go together (both constants, or neither to adapt)");
+  for (const auto* v : {&args_.mean, &args_.variance})
+    if (*v) {
+      if ((*v)->empty()) throw Error("Normalization: mean and variance need at least one value");
+      for (double d : **v)
+        if (!std::isfinite(d)) throw Error("Normalization: mean and variance must be finite");
+    }
+  if (args_.variance)
+    for (double d : *args_.variance)
+      if (d < 0) throw Error("Normalization: variance must be >= 0, got " + std::to_string(d));
+  declare_input_shape(args_.input_shape);
+}
+
+Shape Normalization::build_impl(const Shape& in) {
+  if (args_.axis != -1 && std::size_t(args_.axis) != in.size())
+    throw Error(name() + " (Normalization): axis " + std::to_string(args_.axis) + " is not the last axis of inputs of rank " +
+                std::to_string(in.size() + 1) + " (only the last axis is supported)");
+  const std::size_t C = in.empty() ? 1 : in.back();
+  if (args_.mean) {
+    for (const auto* v : {&*args_.mean, &*args_.variance})
+      if (v->size() != 1 && v->size() != C)
+        throw Error(name() + " (Normalization): expected 1 or " + std::to_string(C) + " (the channels) mean and variance values, got " +
+                    std::to_string(v->size()));
+    return in;
+  }
+  add_weight("mean", {C}, false).value.fill(0.0f);
+  add_weight("variance", {C}, false).value.fill(1.0f);
+  Weight& count = add_weight("count", {}, false);
+  count.value.fill(0.0f);
+  count.integer = true;
+  return in;
+}
+
+void Normalization::statistics(std::vector<float>& mean, std::vector<float>& stddev) const {
+  const std::size_t C = input_shape().empty() ? 1 : input_shape().back();
+  mean.assign(C, 0.0f);
+  stddev.assign(C, 1.0f);
+  auto ws = weights();
+  for (std::size_t c = 0; c < C; ++c) {
+    const double m = args_.mean ? (*args_.mean)[args_.mean->size() == 1 ? 0 : c] : double(ws[0]->value[c]);
+    const double v = args_.variance ? (*args_.variance)[args_.variance->size() == 1 ? 0 : c] : double(ws[1]->value[c]);
+    mean[c] = float(m);
+    stddev[c] = std::max(std::sqrt(float(v)), 1e-7f);  // Keras: maximum(sqrt(variance), epsilon)
+  }
+}
+
+void Normalization::call_impl(const Tensor& x, Tensor& y, bool) {
+  std::vector<float> mean, sd;
+  statistics(mean, sd);
+  const std::size_t C = mean.size();
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    const std::size_t c = i % C;
+    y[i] = args_.invert ? mean[c] + x[i] * sd[c] : (x[i] - mean[c]) / sd[c];
+  }
+}
+
+void Normalization::backward_impl(const Tensor& dz, Tensor* dx) {
+  if (!dx) return;
+  std::vector<float> mean, sd;
+  statistics(mean, sd);
+  const std::size_t C = mean.size();
+  for (std::size_t i = 0; i < dz.size(); ++i) (*dx)[i] = args_.invert ? dz[i] * sd[i % C] : dz[i] / sd[i % C];
+}
+
+void Normalization::adapt(const Tensor& data) {
+  if (!built()) throw Error(name() + " (Normalization): adapt() before build()");
+  if (args_.mean) throw Error(name() + " (Normalization): adapt() on a layer given constant mean and variance");
+  const std::size_t C = input_shape().empty() ? 1 : input_shape().back();
+  if (data.rank() < 1 || data.shape().back() != C || data.size() == 0)
+    throw Error(name() + " (Normalization): adapt expects data of shape (N, ..., " + std::to_string(C) + "), got " + data.shape_string());
+  std::vector<double> sum(C, 0.0), sq(C, 0.0);
+  for (std::size_t i = 0; i < data.size(); ++i) sum[i % C] += data[i];
+  const double n = double(data.size() / C);
+  for (std::size_t i = 0; i < data.size(); ++i) {
+    const double d = data[i] - sum[i % C] / n;
+    sq[i % C] += d * d;
+  }
+  auto ws = weights();
+  for (std::size_t c = 0; c < C; ++c) {
+    ws[0]->value[c] = float(sum[c] / n);
+    ws[1]->value[c] = float(sq[c] / n);
+  }
+  ws[2]->value[0] = float(n);
+}
+
 }  // namespace fourierconv::nn

@@ -29,6 +29,10 @@ class ActivationLayer : public Layer {
 
 struct DropoutArgs {
   std::optional<std::uint64_t> seed{};  // default: drawn from the global generator
+  // Keras's noise_shape, batch included, 0 for None (the input's size): a size-1 axis shares
+  // one draw along it ({0, 1, 1, 1}: one draw per sample, EfficientNet's drop-connect).
+  // Empty: a draw per element.
+  Shape noise_shape{};
   Shape input_shape{};
   std::string name{};
 };
@@ -38,14 +42,16 @@ class Dropout : public Layer {
   explicit Dropout(double rate, DropoutArgs args = {});
   std::string class_name() const override { return "Dropout"; }
   double rate() const { return rate_; }
+  const Shape& noise_shape() const { return noise_shape_; }
 
  protected:
-  Shape build_impl(const Shape& input_shape) override { return input_shape; }
+  Shape build_impl(const Shape& input_shape) override;
   void call_impl(const Tensor& x, Tensor& y, bool training) override;
   void backward_impl(const Tensor& dz, Tensor* dx) override;
 
  private:
   double rate_;
+  Shape noise_shape_;
   std::mt19937_64 rng_;
   std::vector<float> mask_;  // empty after an inference call
 };

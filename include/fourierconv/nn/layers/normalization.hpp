@@ -18,7 +18,17 @@
 //
 // Rescaling (keras.layers.Rescaling): y = x scale + offset, scale and offset scalars or one
 // per channel (the last axis). No weights.
+//
+// Normalization (keras.layers.Normalization, Keras 3's normalization.py), over the last axis:
+// y = (x - mean) / max(sqrt(variance), 1e-7), or with invert x max(sqrt(variance), 1e-7) +
+// mean. mean and variance are the config's constants (scalars or one per channel) or, when
+// none are given, non-trainable weights mean (C,), variance (C,) and count (), the count an
+// int32 in Keras files, that adapt() computes from data (Keras's adapt: the mean and biased
+// variance over every axis but the last). Axes other than the last are refused.
 #pragma once
+
+#include <optional>
+#include <vector>
 
 #include "fourierconv/nn/layer.hpp"
 
@@ -99,6 +109,33 @@ class Rescaling : public Layer {
 
  private:
   std::vector<double> scale_, offset_;
+};
+
+struct NormalizationArgs {
+  std::optional<std::vector<double>> mean{}, variance{};  // constants; none: weights to adapt
+  bool invert = false;
+  int axis = -1;  // -1, or the last axis counted with the batch (Keras writes [3] for images)
+  Shape input_shape{};
+  std::string name{};
+};
+
+class Normalization : public Layer {
+ public:
+  explicit Normalization(NormalizationArgs args = {});
+  std::string class_name() const override { return "Normalization"; }
+  const NormalizationArgs& args() const { return args_; }
+  // data: (N, ..., C) with C the built input's channels: sets mean, variance and count.
+  void adapt(const Tensor& data);
+
+ protected:
+  Shape build_impl(const Shape& input_shape) override;
+  void call_impl(const Tensor& x, Tensor& y, bool training) override;
+  void backward_impl(const Tensor& dz, Tensor* dx) override;
+
+ private:
+  NormalizationArgs args_;
+  // Per channel: the mean and the divisor max(sqrt(variance), 1e-7).
+  void statistics(std::vector<float>& mean, std::vector<float>& stddev) const;
 };
 
 }  // namespace fourierconv::nn
