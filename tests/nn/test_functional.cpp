@@ -13,6 +13,7 @@
 #include "fourierconv/nn.hpp"
 #include "fourierconv/nn/layers/merge.hpp"
 #include "gradcheck.hpp"
+#include "keras_check.hpp"
 #include "reference.hpp"
 
 using namespace fourierconv;
@@ -226,14 +227,7 @@ TEST(Functional, SaveLoadRoundTripAndKerasLoadsIt) {
   Model back = load_model(path);
   expect_predicts(back, "functional_graph", "round trip");
   EXPECT_EQ(back.summary_text({.line_length = 76}), read_text(kDir + "functional_graph_summary.txt"));
-  const char* py = std::getenv("FOURIERCONV_TEST_PYTHON");
-  const std::string cmd = std::string(py && *py ? py : "python3") + " " + FOURIERCONV_SOURCE_DIR + "/tools/keras-reference/check_load.py " +
-                          path + " " + kDir + "functional_graph_x0.npy," + kDir + "functional_graph_x1.npy " + kDir +
-                          "functional_graph_pred0.npy," + kDir + "functional_graph_pred1.npy > " + ::testing::TempDir() + "/fc_graph.log 2>&1";
-  const int rc = std::system(cmd.c_str());
-  const std::string log = read_text(::testing::TempDir() + "/fc_graph.log");
-  if (WIFEXITED(rc) && (WEXITSTATUS(rc) == 77 || WEXITSTATUS(rc) == 127)) GTEST_SKIP() << "real Keras is not installed: " << log;
-  EXPECT_TRUE(WIFEXITED(rc) && WEXITSTATUS(rc) == 0) << log;
+  fctest::expect_keras_predicts_as_we_do(back, read_arrays("functional_graph", "x"), "fc_graph");
 }
 
 TEST(Functional, BrokenGraphsGiveClearErrors) {

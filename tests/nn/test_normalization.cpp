@@ -6,10 +6,12 @@
 
 #include "fourierconv/nn.hpp"
 #include "nn/gradcheck.hpp"
+#include "keras_check.hpp"
 #include "reference.hpp"
 
 using namespace fourierconv;
 using namespace fourierconv::nn;
+using fctest::message;
 using fctest::random_tensor;
 
 namespace {
@@ -135,3 +137,71 @@ TEST(BatchNormalization, BadArguments) {
 }
 
 }  // namespace
+
+// keras.layers.Normalization: adapt() takes the mean and biased variance over every axis but
+// the last (checked in double); the output and its inverse against the definition; the
+// weights (the count an int32 in the file) round-trip, and real Keras loads the model.
+TEST(Normalization, AdaptCallInvertSaveAndKerasLoads) {
+  clear_session();
+  const Tensor data = random_tensor({20, 3, 2, 4}, 31, -2, 5);
+  Sequential m("norm");
+  m.add(Input{{3, 2, 4}});
+  auto& nz = m.add(Normalization());
+  nz.adapt(data);
+  std::vector<double> mean(4, 0.0), var(4, 0.0);
+  for (std::size_t i = 0; i < data.size(); ++i) mean[i % 4] += data[i] / 120.0;
+  for (std::size_t i = 0; i < data.size(); ++i) var[i % 4] += (data[i] - mean[i % 4]) * (data[i] - mean[i % 4]) / 120.0;
+  const auto ws = nz.weights();
+  ASSERT_EQ(ws.size(), 3u);
+  EXPECT_EQ(ws[2]->value.shape(), Shape{});
+  EXPECT_EQ(ws[2]->value[0], 120.0f);
+  EXPECT_EQ(m.count_params(), 9u);
+  EXPECT_EQ(m.count_trainable_params(), 0u);
+  const Tensor x = random_tensor({2, 3, 2, 4}, 32, -2, 5);
+  const Tensor y = m.predict(x);
+  for (std::size_t i = 0; i < x.size(); ++i) EXPECT_NEAR(y[i], (x[i] - mean[i % 4]) / std::sqrt(var[i % 4]), 1e-4);
+  const std::string path = ::testing::TempDir() + "/fc_norm.keras";
+  save_model(m, path);
+  Model back = load_model(path);
+  fctest::expect_close(back.predict(x), fctest::to_double(y), 1e-6, "reloaded");
+  EXPECT_EQ(back.layers()[0]->weights()[2]->value[0], 120.0f);
+  fctest::expect_keras_predicts_as_we_do(m, x, "fc_norm");
+
+  Sequential inv("inv");
+  inv.add(Input{{4}});
+  inv.add(Normalization({.mean = std::vector<double>{1.0, 2.0, 3.0, 4.0}, .variance = std::vector<double>{4.0, 4.0, 4.0, 4.0}, .invert = true}));
+  const Tensor v = random_tensor({3, 4}, 33);
+  const Tensor w = inv.predict(v);
+  for (std::size_t i = 0; i < v.size(); ++i) EXPECT_NEAR(w[i], v[i] * 2.0 + double(i % 4 + 1), 1e-5);
+  EXPECT_EQ(inv.count_params(), 0u);
+  fctest::expect_keras_predicts_as_we_do(inv, v, "fc_norm_inv");
+  EXPECT_NE(message([] { Normalization({.mean = std::vector<double>{0.0}}); }).find("go together"), std::string::npos);
+  EXPECT_NE(message([] { Normalization({.mean = std::vector<double>{0.0, 1.0}, .variance = std::vector<double>{1.0}}); }).find("same number"),
+            std::string::npos);
+  Sequential bad;
+  bad.add(Input{{3, 4}});
+  EXPECT_NE(message([&] { bad.add(Normalization({.axis = 1})); }).find("only the last axis"), std::string::npos);
+}
+
+// Dropout with Keras's noise_shape (None, 1, 1, 1): one draw per sample, shared by all of
+// its elements; at inference the identity.
+TEST(Dropout, NoiseShapeSharesOneDrawAlongSizeOneAxes) {
+  Dropout d(0.5, {.seed = 3, .noise_shape = {0, 1, 1, 1}});
+  d.build({4, 3, 2});
+  const Tensor x = random_tensor({64, 4, 3, 2}, 34, 1, 2);
+  const Tensor& y = d.call(x, true);
+  std::size_t dropped = 0;
+  for (std::size_t n = 0; n < 64; ++n) {
+    const float ratio = y[n * 24] / x[n * 24];
+    EXPECT_TRUE(ratio == 0.0f || std::fabs(ratio - 2.0f) < 1e-6f);
+    for (std::size_t e = 1; e < 24; ++e) EXPECT_NEAR(y[n * 24 + e], x[n * 24 + e] * ratio, 1e-6);
+    dropped += ratio == 0.0f;
+  }
+  EXPECT_GT(dropped, 16u);
+  EXPECT_LT(dropped, 48u);
+  const Tensor& dx = d.backward(Tensor(y.shape(), 1.0f));
+  for (std::size_t i = 0; i < dx.size(); ++i) EXPECT_NEAR(dx[i] * x[i], y[i], 1e-5);
+  EXPECT_EQ(d.call(x, false)[5], x[5]);
+  Dropout wrong(0.5, {.noise_shape = {0, 2, 1, 1}});
+  EXPECT_NE(message([&] { wrong.build({4, 3, 2}); }).find("does not broadcast"), std::string::npos);
+}

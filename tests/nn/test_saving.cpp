@@ -12,6 +12,7 @@
 #include "fourierconv/io/npy.hpp"
 #include "fourierconv/nn.hpp"
 #include "fourierconv/nn/models.hpp"
+#include "keras_check.hpp"
 #include "reference.hpp"
 
 using namespace fourierconv;
@@ -96,30 +97,7 @@ TEST(Saving, RoundTripKeepsPredictionsSummaryAndTrainability) {
   EXPECT_NE(message([&] { save_weights(m, ::testing::TempDir() + "/w.h5"); }).find(".weights.h5"), std::string::npos);
 }
 
-// The Python that runs real Keras for the parity checks: $FOURIERCONV_TEST_PYTHON (make test
-// sets build/venv's, which has keras with its numpy backend and the fourierconv package), else
-// python3. The checks skip, saying why, where it has no keras.
-static std::string keras_python() {
-  const char* p = std::getenv("FOURIERCONV_TEST_PYTHON");
-  return p && *p ? p : "python3";
-}
-
-// Saves m, has real Keras load it (with fourierconv.keras for our own layers) and predict x,
-// and expects Keras's predictions to be ours within 1e-5 (tools/keras-reference/check_load.py).
-static void expect_keras_predicts_as_we_do(const Model& m_, const Tensor& x, const std::string& tag) {
-  Model& m = const_cast<Model&>(m_);
-  const std::string dir = ::testing::TempDir();
-  save_model(m, dir + "/" + tag + ".keras");
-  io::write_npy(dir + "/" + tag + "_x.npy", x);
-  io::write_npy(dir + "/" + tag + "_pred.npy", m.predict(x));
-  const std::string cmd = keras_python() + " " + std::string(FOURIERCONV_SOURCE_DIR) + "/tools/keras-reference/check_load.py " + dir +
-                          "/" + tag + ".keras " + dir + "/" + tag + "_x.npy " + dir + "/" + tag + "_pred.npy > " + dir + "/" + tag +
-                          ".log 2>&1";
-  const int rc = std::system(cmd.c_str());
-  const std::string log = read_text(dir + "/" + tag + ".log");
-  if (WIFEXITED(rc) && (WEXITSTATUS(rc) == 77 || WEXITSTATUS(rc) == 127)) GTEST_SKIP() << "real Keras is not installed: " << log;
-  EXPECT_TRUE(WIFEXITED(rc) && WEXITSTATUS(rc) == 0) << log;
-}
+using fctest::expect_keras_predicts_as_we_do;
 
 // Python's json module writes non-finite floats as bare NaN and Infinity tokens (not JSON):
 // Infinity loads as the largest double (infinity in float32), NaN is refused by name.

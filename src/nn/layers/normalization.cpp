@@ -213,6 +213,9 @@ Normalization::Normalization(NormalizationArgs args)
       for (double d : **v)
         if (!std::isfinite(d)) throw Error("Normalization: mean and variance must be finite");
     }
+  if (args_.mean && args_.mean->size() != args_.variance->size())  // Keras refuses it too
+    throw Error("Normalization: mean and variance must have the same number of values, got " + std::to_string(args_.mean->size()) +
+                " and " + std::to_string(args_.variance->size()));
   if (args_.variance)
     for (double d : *args_.variance)
       if (d < 0) throw Error("Normalization: variance must be >= 0, got " + std::to_string(d));
