@@ -8,7 +8,9 @@
 
 #include "fourierconv/error.hpp"
 #include "fourierconv/nn/layers/conv2d.hpp"
+#include "fourierconv/nn/layers/depthwise_conv2d.hpp"
 #include "fourierconv/nn/layers/merge.hpp"
+#include "fourierconv/nn/layers/normalization.hpp"
 #include "fourierconv/nn/layers/pooling.hpp"
 
 namespace fourierconv::nn {
@@ -252,6 +254,26 @@ void Model::order_layers() {
 // ---------------------------------------------------------------------------------------
 // Running
 
+// The output of `a` then `b` on x in one step, or null where the pair has no fused form.
+static const Tensor* fused_pair(Layer& a, Layer& b, const Tensor& x) {
+  if (auto* bn = dynamic_cast<BatchNormalization*>(&b)) {
+    if (a.activation() != Activation::Linear) return nullptr;
+    std::vector<float> scale, shift;
+    if (auto* c = dynamic_cast<Conv2D*>(&a)) {
+      bn->inference_affine(scale, shift);
+      return c->call_affine(x, scale, shift);
+    }
+    if (auto* d = dynamic_cast<DepthwiseConv2D*>(&a)) {
+      bn->inference_affine(scale, shift);
+      return d->call_affine(x, scale, shift);
+    }
+    return nullptr;
+  }
+  if (auto* c = dynamic_cast<Conv2D*>(&a))
+    if (auto* mp = dynamic_cast<MaxPooling2D*>(&b)) return c->call_max_pooled(x, *mp);
+  return nullptr;
+}
+
 const std::vector<const Tensor*>& Model::forward(const std::vector<const Tensor*>& xs, bool training) {
   Runtime& r = rt();
   const std::size_t n = nodes_.size();
@@ -267,17 +289,17 @@ const std::vector<const Tensor*>& Model::forward(const std::vector<const Tensor*
       r.out[i] = &merge->call(ins, training);
     } else {
       const Tensor& x = *r.out[node.inbound[0]];
-      // Inference fuses Conv2D + MaxPooling2D where the convolution feeds only the pooling
-      // (the pair's intermediate is never stored).
+      // Inference fuses a layer with the next where it feeds only that one: Conv2D +
+      // MaxPooling2D (the pair's intermediate is never stored), and Conv2D or DepthwiseConv2D
+      // + BatchNormalization (folded into the kernel and bias).
       if (!training && i + 1 < n && r.consumers[i] == 1 && r.layer_nodes[i] == 1 && !node.layer->activity_regularizer().active() &&
-          nodes_[i + 1].inbound.size() == 1 && nodes_[i + 1].inbound[0] == i && r.layer_nodes[i + 1] == 1)
-        if (auto* c = dynamic_cast<Conv2D*>(node.layer))
-          if (auto* mp = dynamic_cast<MaxPooling2D*>(nodes_[i + 1].layer))
-            if (const Tensor* y = c->call_max_pooled(x, *mp)) {
-              r.out[i] = nullptr;
-              r.out[++i] = y;
-              continue;
-            }
+          nodes_[i + 1].inbound.size() == 1 && nodes_[i + 1].inbound[0] == i && r.layer_nodes[i + 1] == 1 &&
+          !nodes_[i + 1].layer->activity_regularizer().active())
+        if (const Tensor* y = fused_pair(*node.layer, *nodes_[i + 1].layer, x)) {
+          r.out[i] = nullptr;
+          r.out[++i] = y;
+          continue;
+        }
       r.out[i] = &node.layer->call(x, training);
     }
     if (r.layer_nodes[i] > 1) {  // the layer's next node would overwrite its output

@@ -205,3 +205,30 @@ TEST(Dropout, NoiseShapeSharesOneDrawAlongSizeOneAxes) {
   Dropout wrong(0.5, {.noise_shape = {0, 2, 1, 1}});
   EXPECT_NE(message([&] { wrong.build({4, 3, 2}); }).find("does not broadcast"), std::string::npos);
 }
+
+// At inference a BatchNormalization after a Conv2D (direct or FFT, with or without bias) or a
+// DepthwiseConv2D folds into that layer's kernel and bias: the model's output equals the two
+// layers run one after the other.
+TEST(BatchNormalization, FoldsIntoThePrecedingConvolutionAtInference) {
+  for (const std::string algorithm : {"direct", "fft"})
+    for (bool bias : {true, false}) {
+      clear_session();
+      Sequential m;
+      m.add(Input{{9, 8, 3}});
+      m.add(Conv2D(5, {3, 3}, {.padding = "same", .use_bias = bias, .algorithm = algorithm}));
+      m.add(BatchNormalization());
+      m.add(DepthwiseConv2D({3, 3}, {.depth_multiplier = 2, .use_bias = bias}));
+      m.add(BatchNormalization({.epsilon = 1e-2}));
+      unsigned seed = 40;
+      for (auto& l : m.layers())
+        if (l->class_name() == "BatchNormalization")
+          for (Weight* w : l->weights()) w->value = random_tensor(w->value.shape(), ++seed, 0.5, 1.5);
+      const Tensor x = random_tensor({3, 9, 8, 3}, 50);
+      const Tensor got = m.predict(x);
+      for (std::size_t k : {1, 3}) EXPECT_EQ(m.layers()[k]->output().size(), 0u) << "the normalization ran on its own, not folded";
+      const Tensor* h = &x;
+      for (auto& l : m.layers()) h = &l->call(*h, false);
+      EXPECT_EQ(got.shape(), h->shape());
+      fctest::expect_close(got, fctest::to_double(*h), 2e-5, algorithm + (bias ? " with bias" : " without bias"));
+    }
+}

@@ -188,6 +188,31 @@ void Conv2D::backward_impl(const Tensor& dy, Tensor* dx) {
   }
 }
 
+const Tensor* Conv2D::call_affine(const Tensor& x, const std::vector<float>& scale, const std::vector<float>& shift) {
+  if (!built() || activation_ != Activation::Linear || scale.size() != filters_ || shift.size() != filters_) return nullptr;
+  check_input(x);
+  auto w = weights();
+  const Tensor& k = w[0]->value;
+  folded_kernel_.resize(k.shape());
+  for (std::size_t i = 0; i < k.size(); ++i) folded_kernel_[i] = k[i] * scale[i % filters_];
+  folded_bias_.resize({filters_});
+  for (std::size_t f = 0; f < filters_; ++f) folded_bias_[f] = (args_.use_bias ? w[1]->value[f] * scale[f] : 0.0f) + shift[f];
+  Shape ys{x.dim(0)};
+  ys.insert(ys.end(), output_shape().begin(), output_shape().end());
+  folded_out_.resize(ys);
+  if (x.dim(0) == 0) return &folded_out_;
+  conv::Problem p = problem_for(x.dim(0));
+  const bool fft = use_fft(p, static_cast<int>(conv::Pass::Inference), &forward_reason_);
+  forward_used_ = fft ? "fft" : "direct";
+  if (fft) {
+    if (!fft_) fft_ = std::make_shared<conv::FftConv>(p);
+    fft_->forward(p, x.data(), folded_kernel_.data(), folded_bias_.data(), folded_out_.data());
+  } else {
+    conv::direct_forward(p, x.data(), folded_kernel_.data(), folded_bias_.data(), folded_out_.data());
+  }
+  return &folded_out_;
+}
+
 const Tensor* Conv2D::call_max_pooled(const Tensor& x, const MaxPooling2D& pool) {
   if (!built() || !pool.built() || pool.input_shape() != output_shape()) return nullptr;
   if (activation_ != Activation::Relu && activation_ != Activation::Linear) return nullptr;

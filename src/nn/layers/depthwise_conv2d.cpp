@@ -116,6 +116,23 @@ void DepthwiseConv2D::call_impl(const Tensor& x, Tensor& y, bool) {
               w[1]->value.data(), int(filters_), args_.use_bias ? 1.0f : 0.0f, y.data(), int(filters_));
 }
 
+const Tensor* DepthwiseConv2D::call_affine(const Tensor& x, const std::vector<float>& scale, const std::vector<float>& shift) {
+  const std::size_t CM = p_.f;
+  if (!built() || filters_ || activation_ != Activation::Linear || scale.size() != CM || shift.size() != CM) return nullptr;
+  check_input(x);
+  auto w = weights();
+  const Tensor& k = w[0]->value;  // (KH, KW, C, M): output channel c M + m is the last two axes' flat index
+  folded_kernel_.resize(k.shape());
+  for (std::size_t i = 0; i < k.size(); ++i) folded_kernel_[i] = k[i] * scale[i % CM];
+  folded_bias_.resize({CM});
+  for (std::size_t c = 0; c < CM; ++c) folded_bias_[c] = (args_.use_bias ? w[1]->value[c] * scale[c] : 0.0f) + shift[c];
+  Shape ys{x.dim(0)};
+  ys.insert(ys.end(), output_shape().begin(), output_shape().end());
+  folded_out_.resize(ys);
+  if (x.dim(0)) depthwise(x.data(), x.dim(0), folded_kernel_.data(), folded_bias_.data(), folded_out_.data());
+  return &folded_out_;
+}
+
 void DepthwiseConv2D::backward_impl(const Tensor& dz, Tensor* dx) {
   auto w = weights();
   const Tensor& x = last_input();

@@ -28,6 +28,18 @@ Shape BatchNormalization::build_impl(const Shape& in) {
   return in;
 }
 
+void BatchNormalization::inference_affine(std::vector<float>& scale, std::vector<float>& shift) const {
+  const std::size_t C = input_shape().back();
+  scale.resize(C);
+  shift.resize(C);
+  for (std::size_t c = 0; c < C; ++c) {  // the same float32 steps as call_impl's inference
+    const float inv = 1.0f / std::sqrt(var_->value[c] + float(args_.epsilon));
+    const float g = gamma_ ? gamma_->value[c] : 1.0f, be = beta_ ? beta_->value[c] : 0.0f;
+    scale[c] = g * inv;
+    shift[c] = be - scale[c] * mean_->value[c];
+  }
+}
+
 void BatchNormalization::call_impl(const Tensor& x, Tensor& y, bool training) {
   const std::size_t C = input_shape().back(), M = x.size() / C;
   const float eps = float(args_.epsilon);

@@ -54,6 +54,12 @@ class Conv2D : public Layer {
   // other than relu or linear, pooling with strides other than its size or same padding, or a
   // pool whose input is not this layer's output); the caller then runs the two layers.
   const Tensor* call_max_pooled(const Tensor& x, const class MaxPooling2D& pool);
+  // Inference of this layer followed by a per-filter affine map y scale + shift (a
+  // BatchNormalization at inference: Model folds it here), folded into the kernel and bias:
+  // K' = K scale, b' = b scale + shift (Ioffe & Szegedy 2015, section 3.2's inference
+  // transform), one convolution pass instead of two passes. Returns the output (owned by this
+  // layer), or null when the layer's activation is not linear.
+  const Tensor* call_affine(const Tensor& x, const std::vector<float>& scale, const std::vector<float>& shift);
 
  protected:
   Shape build_impl(const Shape& input_shape) override;
@@ -78,6 +84,7 @@ class Conv2D : public Layer {
   // Decisions per (batch size, pass): the choice is a pure function of them, made once.
   std::map<std::pair<std::size_t, int>, std::pair<bool, std::string>> decisions_;
   std::shared_ptr<conv::FftConv> fft_;
+  Tensor folded_kernel_, folded_bias_, folded_out_;  // call_affine's
   Tensor pooled_;  // call_max_pooled's output
   Shape grid_;     // (H, W, C) of build_grid
 };

@@ -31,6 +31,10 @@ class DepthwiseConv2D : public Layer {
   std::string class_name() const override { return "DepthwiseConv2D"; }
   Size2 kernel_size() const { return kernel_; }
   const DepthwiseConv2DArgs& args() const { return args_; }
+  // As Conv2D::call_affine: a following BatchNormalization at inference folded into the
+  // depthwise kernel and bias (scale, shift: one per output channel, C depth_multiplier).
+  // Null for a SeparableConv2D or an activation other than linear.
+  const Tensor* call_affine(const Tensor& x, const std::vector<float>& scale, const std::vector<float>& shift);
 
  protected:
   DepthwiseConv2D(Size2 kernel_size, DepthwiseConv2DArgs args, std::size_t pointwise_filters, const char* prefix);
@@ -43,6 +47,7 @@ class DepthwiseConv2D : public Layer {
   std::size_t filters_ = 0;  // SeparableConv2D's pointwise filters; 0: a depthwise layer
   conv::Problem p_;          // the depthwise step, for one sample (f = C M)
   Tensor mid_, dmid_;        // SeparableConv2D: the depthwise output of the last call, its gradient
+  Tensor folded_kernel_, folded_bias_, folded_out_;  // call_affine's
 
  private:
   void depthwise(const float* x, std::size_t n, const float* k, const float* bias, float* y) const;

@@ -49,6 +49,9 @@ class BatchNormalization : public Layer {
   explicit BatchNormalization(BatchNormalizationArgs args = {});
   std::string class_name() const override { return "BatchNormalization"; }
   const BatchNormalizationArgs& args() const { return args_; }
+  // Inference as a per-channel affine map y = scale x + shift (from the moving statistics,
+  // gamma and beta), for folding into the preceding convolution.
+  void inference_affine(std::vector<float>& scale, std::vector<float>& shift) const;
 
  protected:
   Shape build_impl(const Shape& input_shape) override;
