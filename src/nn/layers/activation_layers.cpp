@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "fourierconv/error.hpp"
+#include "simd.hpp"
 #include "fourierconv/memory_limit.hpp"
 
 namespace fourierconv::nn {
@@ -28,14 +29,22 @@ ReLU::ReLU(ReLUArgs args) : Layer(args.name.empty() ? unique_name("re_lu") : arg
 
 // Keras 3's ReLU.static_call: min(x if x > threshold else 0, max_value) - negative_slope *
 // max(threshold - x, 0) (with threshold 0, relu(x) - negative_slope relu(-x)).
-void ReLU::call_impl(const Tensor& x, Tensor& y, bool) {
-  const float t = float(args_.threshold), s = float(args_.negative_slope);
-  const float m = args_.max_value ? float(*args_.max_value) : INFINITY;
-  for (std::size_t i = 0; i < x.size(); ++i) {
+namespace {
+// Keras 3's relu with threshold t, negative slope s and cap m, on raw arrays (vectorized in
+// the v3/v4 clones).
+FC_MULTIVERSION void relu_forward(const float* __restrict x, float* __restrict y, std::size_t n, float t, float s, float m) {
+  for (std::size_t i = 0; i < n; ++i) {
     const float v = x[i];
     const float pos = std::min(v > t ? v : 0.0f, m);
     y[i] = pos - s * std::max(t - v, 0.0f);
   }
+}
+}  // namespace
+
+void ReLU::call_impl(const Tensor& x, Tensor& y, bool) {
+  const float t = float(args_.threshold), s = float(args_.negative_slope);
+  const float m = args_.max_value ? float(*args_.max_value) : INFINITY;
+  relu_forward(x.data(), y.data(), x.size(), t, s, m);
 }
 
 void ReLU::backward_impl(const Tensor& dz, Tensor* dx) {

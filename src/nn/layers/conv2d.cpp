@@ -194,7 +194,8 @@ const Tensor* Conv2D::call_affine(const Tensor& x, const std::vector<float>& sca
   auto w = weights();
   const Tensor& k = w[0]->value;
   folded_kernel_.resize(k.shape());
-  for (std::size_t i = 0; i < k.size(); ++i) folded_kernel_[i] = k[i] * scale[i % filters_];
+  for (std::size_t i = 0; i < k.size(); i += filters_)  // (KH, KW, C, F): filters last
+    for (std::size_t f = 0; f < filters_; ++f) folded_kernel_[i + f] = k[i + f] * scale[f];
   folded_bias_.resize({filters_});
   for (std::size_t f = 0; f < filters_; ++f) folded_bias_[f] = (args_.use_bias ? w[1]->value[f] * scale[f] : 0.0f) + shift[f];
   Shape ys{x.dim(0)};

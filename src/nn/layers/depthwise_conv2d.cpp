@@ -1,10 +1,13 @@
 #include "fourierconv/nn/layers/depthwise_conv2d.hpp"
 
+#include <omp.h>
+
 #include <algorithm>
 #include <cstring>
 
 #include "blas.hpp"
 #include "fourierconv/error.hpp"
+#include "simd.hpp"
 #include "fourierconv/nn/initializers.hpp"
 
 namespace fourierconv::nn {
@@ -42,29 +45,53 @@ Shape DepthwiseConv2D::build_impl(const Shape& in) {
   return {p_.oh, p_.ow, filters_ ? filters_ : C * M};
 }
 
-// y (n, OH, OW, C M) = depthwise(x) + bias (bias may be null).
-void DepthwiseConv2D::depthwise(const float* x, std::size_t n, const float* k, const float* bias, float* y) const {
-  const conv::Problem& p = p_;
-  const std::size_t C = p.c, M = args_.depth_multiplier, CM = C * M;
-  for (std::size_t s = 0; s < n; ++s)
-    for (std::size_t i = 0; i < p.oh; ++i)
-      for (std::size_t j = 0; j < p.ow; ++j) {
-        float* out = y + ((s * p.oh + i) * p.ow + j) * CM;
-        if (bias) std::memcpy(out, bias, CM * sizeof(float));
-        else std::fill(out, out + CM, 0.0f);
-        for (std::size_t u = 0; u < p.kh; ++u) {
-          const long ih = long(i * p.sh + u * p.dh) - long(p.pad_top);
-          if (ih < 0 || ih >= long(p.h)) continue;
-          for (std::size_t v = 0; v < p.kw; ++v) {
-            const long iw = long(j * p.sw + v * p.dw) - long(p.pad_left);
-            if (iw < 0 || iw >= long(p.w)) continue;
-            const float* xp = x + ((s * p.h + std::size_t(ih)) * p.w + std::size_t(iw)) * C;
-            const float* kp = k + (u * p.kw + v) * CM;
+namespace {
+
+// Output rows [row0, row1) of the n OH rows of y (n, OH, OW, C M) = depthwise(x) + bias. The
+// channels are the inner loop (channels last): with M = 1 it is one multiply-add per channel,
+// which the v3/v4 clones vectorize.
+FC_MULTIVERSION void depthwise_rows(const conv::Problem& p, std::size_t M, const float* x, const float* k, const float* bias,
+                                    float* y, std::size_t row0, std::size_t row1) {
+  const std::size_t C = p.c, CM = C * M;
+  for (std::size_t r = row0; r < row1; ++r) {
+    const std::size_t s = r / p.oh, i = r % p.oh;
+    for (std::size_t j = 0; j < p.ow; ++j) {
+      float* __restrict out = y + (r * p.ow + j) * CM;
+      if (bias) std::memcpy(out, bias, CM * sizeof(float));
+      else std::fill(out, out + CM, 0.0f);
+      for (std::size_t u = 0; u < p.kh; ++u) {
+        const long ih = long(i * p.sh + u * p.dh) - long(p.pad_top);
+        if (ih < 0 || ih >= long(p.h)) continue;
+        for (std::size_t v = 0; v < p.kw; ++v) {
+          const long iw = long(j * p.sw + v * p.dw) - long(p.pad_left);
+          if (iw < 0 || iw >= long(p.w)) continue;
+          const float* __restrict xp = x + ((s * p.h + std::size_t(ih)) * p.w + std::size_t(iw)) * C;
+          const float* __restrict kp = k + (u * p.kw + v) * CM;
+          if (M == 1) {
+            for (std::size_t c = 0; c < C; ++c) out[c] += xp[c] * kp[c];
+          } else {
             for (std::size_t c = 0; c < C; ++c)
               for (std::size_t m = 0; m < M; ++m) out[c * M + m] += xp[c] * kp[c * M + m];
           }
         }
       }
+    }
+  }
+}
+
+}  // namespace
+
+// y (n, OH, OW, C M) = depthwise(x) + bias (bias may be null); rows split over the threads.
+void DepthwiseConv2D::depthwise(const float* x, std::size_t n, const float* k, const float* bias, float* y) const {
+  const conv::Problem& p = p_;
+  const std::size_t M = args_.depth_multiplier, rows = n * p.oh;
+  const double work = double(rows) * double(p.ow) * double(p.f) * double(p.kh * p.kw);
+  const int threads = work > 2e5 ? std::max(1, omp_get_max_threads()) : 1;
+#pragma omp parallel num_threads(threads) if (threads > 1)
+  {
+    const std::size_t t = std::size_t(omp_get_thread_num()), T = std::size_t(omp_get_num_threads());
+    depthwise_rows(p, M, x, k, bias, y, rows * t / T, rows * (t + 1) / T);
+  }
 }
 
 void DepthwiseConv2D::depthwise_backward(const float* x, const float* dy, std::size_t n, const float* k, float* dk, float* db,
@@ -123,7 +150,8 @@ const Tensor* DepthwiseConv2D::call_affine(const Tensor& x, const std::vector<fl
   auto w = weights();
   const Tensor& k = w[0]->value;  // (KH, KW, C, M): output channel c M + m is the last two axes' flat index
   folded_kernel_.resize(k.shape());
-  for (std::size_t i = 0; i < k.size(); ++i) folded_kernel_[i] = k[i] * scale[i % CM];
+  for (std::size_t i = 0; i < k.size(); i += CM)
+    for (std::size_t c = 0; c < CM; ++c) folded_kernel_[i + c] = k[i + c] * scale[c];
   folded_bias_.resize({CM});
   for (std::size_t c = 0; c < CM; ++c) folded_bias_[c] = (args_.use_bias ? w[1]->value[c] * scale[c] : 0.0f) + shift[c];
   Shape ys{x.dim(0)};
