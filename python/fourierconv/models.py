@@ -45,6 +45,8 @@ def _float32(x, name):
 
 def _inputs(x, name="x"):
     """x as the list of arrays the model takes (one array or a list/tuple of them)."""
+    if isinstance(x, dict):
+        raise ValueError(f"{name}: a dict of inputs is not supported; pass a list in the order of model.input_names")
     if isinstance(x, (list, tuple)):
         return [_float32(a, f"{name}[{i}]") for i, a in enumerate(x)]
     return [_float32(x, name)]
@@ -123,9 +125,9 @@ class Model:
         if validation_data is not None:
             if len(validation_data) != 2:
                 raise ValueError("validation_data must be (x_val, y_val)")
-            vx, vy = (_float32(v, n) for v, n in zip(validation_data, ("validation_data[0]", "validation_data[1]")))
             if len(self._m.input_names) != 1:
                 raise ValueError("validation_data is for models of one input; use validation_split")
+            vx, vy = (_float32(v, n) for v, n in zip(validation_data, ("validation_data[0]", "validation_data[1]")))
         if not 0.0 <= float(validation_split) < 1.0:
             raise ValueError(f"validation_split must be in [0, 1), got {validation_split!r}")
         h, secs = self._m.fit(_inputs(x), _float32(y, "y"), _positive(batch_size, "batch_size"),

@@ -221,6 +221,8 @@ void Model::order_layers() {
     if (!op_depth.count(-1 - long(k))) {
       op_depth[-1 - long(k)] = 0, op_seen.push_back(-1 - long(k));
       op_index[-1 - long(k)] = SIZE_MAX;  // Keras's -1: sorts before every other
+      for (std::size_t i = 0; i < n; ++i)
+        if (!nodes_[i].layer && nodes_[i].input == k) node_depth[i] = 0;
     }
   std::vector<long> ops = op_seen;
   std::stable_sort(ops.begin(), ops.end(), [&](long a, long b) {

@@ -12,28 +12,6 @@
 
 namespace fourierconv::nn {
 
-// Gives the loader the layer order the file lists (Keras's model.layers when it saved).
-struct ModelConfigAccess {
-  static void keep_order(Model& m, const std::vector<std::string>& names) {
-    std::vector<std::unique_ptr<Layer>> sorted;
-    std::vector<long> order;
-    for (auto& n : names) {
-      bool found = false;
-      for (std::size_t k = 0; k < m.inputs_.size() && !found; ++k)
-        if (m.inputs_[k].name == n) order.push_back(-1 - long(k)), found = true;
-      for (auto& l : m.layers_)
-        if (!found && l && l->name() == n) {
-          order.push_back(long(sorted.size()));
-          sorted.push_back(std::move(l));
-          found = true;
-        }
-    }
-    if (sorted.size() != m.layers_.size() || order.size() != m.keras_order_.size()) return;  // not a permutation: keep Keras's
-    m.layers_ = std::move(sorted);
-    m.keras_order_ = std::move(order);
-  }
-};
-
 namespace keras_io {
 namespace {
 
@@ -272,6 +250,8 @@ Model functional_from_config(const json& root, const Ctx& c, std::size_t weight_
   Model m(cfg.contains("name") && cfg.at("name").is_string() ? cfg.at("name").get<std::string>() : "functional");
   // Keras 3 writes a single input or output as one [name, node, tensor], Keras 2 as a list.
   auto ref_list = [&](const char* key) {
+    if (cfg.contains(key) && cfg.at(key).is_object())
+      bad(c, std::string(key) + " is a dict (named inputs or outputs), which is not supported: only lists");
     if (!cfg.contains(key) || !cfg.at(key).is_array() || cfg.at(key).empty()) bad(c, std::string("config has no ") + key);
     const json& v = cfg.at(key);
     std::vector<TensorRef> refs;
@@ -293,6 +273,7 @@ Model functional_from_config(const json& root, const Ctx& c, std::size_t weight_
   for (const json& entry : cfg.at("layers")) {
     check_entry(c, entry);
     const std::string name = entry_name(entry);
+    if (name.empty()) bad(c, "a " + entry.at("class_name").get<std::string>() + " layer has an empty name (graph configs refer to layers by name)");
     for (auto& o : order)
       if (o == name) bad(c, "two layers are named '" + name + "'");
     order.push_back(name);
@@ -339,19 +320,15 @@ Model functional_from_config(const json& root, const Ctx& c, std::size_t weight_
           ins.push_back(it->second);
         }
         if (ins.size() != p.nodes[p.done].size()) break;
+        if (p.done == 0 && !dynamic_cast<const MergeLayer*>(p.layer.get())) {
+          if (ins.size() != 1)
+            bad(c, "layer '" + p.name + "' (" + p.layer->class_name() + ") takes one input, its node lists " + std::to_string(ins.size()));
+          planned += planned_params(*p.layer, m.shape_of(ins[0]));
+          check_planned(c, planned, p.name, weight_bytes);
+        }
         KerasTensor t;
         try {
-          if (p.done == 0) {
-            if (!dynamic_cast<const MergeLayer*>(p.layer.get())) {
-              if (ins.size() != 1)
-                bad(c, "layer '" + p.name + "' (" + p.layer->class_name() + ") takes one input, its node lists " + std::to_string(ins.size()));
-              planned += planned_params(*p.layer, m.shape_of(ins[0]));
-              check_planned(c, planned, p.name, weight_bytes);
-            }
-            t = m.add(std::move(p.layer), ins);
-          } else {
-            t = m.apply(p.name, ins);
-          }
+          t = p.done == 0 ? m.add(std::move(p.layer), ins) : m.apply(p.name, ins);
         } catch (const Error& e) {
           bad(c, e.what());
         }
@@ -378,7 +355,6 @@ Model functional_from_config(const json& root, const Ctx& c, std::size_t weight_
   } catch (const Error& e) {
     bad(c, e.what());
   }
-  ModelConfigAccess::keep_order(m, order);
   return m;
 }
 

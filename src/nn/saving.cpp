@@ -37,10 +37,15 @@ constexpr std::size_t kMaxMember = std::size_t(1) << 31;  // largest archive mem
 // bare tokens Infinity, -Infinity and NaN (ReLU(max_value=inf) saves "max_value": Infinity);
 // JSON has no such values. Outside strings, +-Infinity becomes +-DBL_MAX (float32 infinity once
 // narrowed: the same layer) and NaN the string "NaN" (refused by the type checks that read it).
-std::string keras_json_text(std::string t) {
+// JSON nested deeper than this is refused before parsing (nlohmann's parser recurses once per
+// level: a 100,000-deep list overflowed the stack). Keras configs nest about 10 levels.
+constexpr int kMaxJsonDepth = 256;
+
+std::string keras_json_text(std::string t, const Ctx& c) {
   std::string out;
   out.reserve(t.size());
   bool in_string = false;
+  int depth = 0;
   auto delimiter = [&](std::size_t i) { return i >= t.size() || std::strchr(" \t\r\n,:[]{}", t[i]) != nullptr; };
   for (std::size_t i = 0; i < t.size(); ++i) {
     const char ch = t[i];
@@ -51,6 +56,11 @@ std::string keras_json_text(std::string t) {
       continue;
     }
     if (ch == '"') in_string = true;
+    if (ch == '[' || ch == '{') {
+      if (++depth > kMaxJsonDepth) bad(c, "the config nests deeper than " + std::to_string(kMaxJsonDepth) + " levels");
+    } else if (ch == ']' || ch == '}') {
+      --depth;
+    }
     const bool starts = i == 0 || delimiter(i - 1);
     auto token = [&](const char* w) { return starts && t.compare(i, std::strlen(w), w) == 0 && delimiter(i + std::strlen(w)); };
     if (token("Infinity")) out += "1.7976931348623157e308", i += 7;
@@ -170,12 +180,19 @@ void read_weights_image(Model& m, const std::vector<unsigned char>& image, const
   H5 f(H5Fopen("fourierconv-weights", H5F_ACC_RDONLY, fapl.id), H5Fclose);
   if (f.id < 0) bad(c, "the weights are not a readable HDF5 file");
   auto paths = weight_paths(m);
+  // Keras 2.13-2.15 wrote the layers' groups under _layer_checkpoint_dependencies/ where Keras 3
+  // writes layers/ (Keras 3's loader makes the same substitution when layers/ lacks a path).
+  const bool keras213 = H5Lexists(f.id, "_layer_checkpoint_dependencies", H5P_DEFAULT) > 0;
   for (std::size_t i = 0; i < m.layers().size(); ++i) {
     Layer& l = *m.layers()[i];
     auto ws = l.weights();
+    if (keras213 && !ws.empty() &&
+        (H5Lexists(f.id, "layers", H5P_DEFAULT) <= 0 || H5Lexists(f.id, paths[i].c_str(), H5P_DEFAULT) <= 0))
+      paths[i].replace(0, std::strlen("layers"), "_layer_checkpoint_dependencies");
+    const std::string top = paths[i].substr(0, paths[i].find('/'));
     for (std::size_t j = 0; j < ws.size(); ++j) {
       const std::string path = paths[i] + "/vars/" + std::to_string(j);
-      if (H5Lexists(f.id, "layers", H5P_DEFAULT) <= 0 || H5Lexists(f.id, paths[i].c_str(), H5P_DEFAULT) <= 0 ||
+      if (H5Lexists(f.id, top.c_str(), H5P_DEFAULT) <= 0 || H5Lexists(f.id, paths[i].c_str(), H5P_DEFAULT) <= 0 ||
           H5Lexists(f.id, (paths[i] + "/vars").c_str(), H5P_DEFAULT) <= 0 || H5Lexists(f.id, path.c_str(), H5P_DEFAULT) <= 0)
         bad(c, "the weights have no " + path + " for " + l.name() + " (" + l.class_name() + ")");
       H5 ds(H5Dopen2(f.id, path.c_str(), H5P_DEFAULT), H5Dclose);
@@ -337,8 +354,9 @@ Model load_legacy_h5(const std::string& path) {
   auto cfg = read_string_attr(c, f.id, "model_config");
   if (cfg.size() != 1) bad(c, "no model_config attribute (a weights-only file? use load_weights)");
   json root;
+  const std::string text = keras_json_text(cfg[0], c);
   try {
-    root = json::parse(keras_json_text(cfg[0]));
+    root = json::parse(text);
   } catch (const std::exception& e) {
     bad(c, std::string("model_config is not valid JSON: ") + e.what());
   }
@@ -407,8 +425,9 @@ void save_model(const Model& model, const std::string& path) {
 Model model_from_json(const std::string& json_text) {
   Ctx c{"", "model_from_json"};
   json root;
+  const std::string text = keras_json_text(json_text, c);
   try {
-    root = json::parse(keras_json_text(json_text));
+    root = json::parse(text);
   } catch (const std::exception& e) {
     bad(c, std::string("not valid JSON: ") + e.what());
   }
@@ -424,9 +443,10 @@ Model load_model(const std::string& path) {
   for (const char* need : {"config.json", "model.weights.h5"})
     if (!members.count(need)) bad(c, std::string("the archive has no ") + need);
   json root;
+  const auto& b = members.at("config.json");
+  const std::string text = keras_json_text(std::string(b.begin(), b.end()), c);
   try {
-    const auto& b = members.at("config.json");
-    root = json::parse(keras_json_text(std::string(b.begin(), b.end())));
+    root = json::parse(text);
   } catch (const std::exception& e) {
     bad(c, std::string("config.json is not valid JSON: ") + e.what());
   }

@@ -117,7 +117,7 @@ void Model::check_inputs(const std::vector<const Tensor*>& xs, const char* who) 
     const Tensor& x = *xs[i];
     const std::string which = xs.size() == 1 ? "x" : "input " + std::to_string(i) + " (" + inputs_[i].name + ")";
     if (x.rank() != want.size() + 1 || !std::equal(want.begin(), want.end(), x.shape().begin() + 1))
-      throw Error(name_ + "." + who + ": " + which + " must have shape (N, " + shape_to_string(want).substr(1) + ", got " +
+      throw Error(name_ + "." + who + ": " + which + " must have shape " + batch_shape_text(want) + ", got " +
                   x.shape_string());
     if (x.dim(0) != xs[0]->dim(0))
       throw Error(name_ + "." + who + ": every input must have the same number of samples, got " + std::to_string(xs[0]->dim(0)) +

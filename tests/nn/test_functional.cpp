@@ -75,6 +75,14 @@ TEST(Functional, Keras2ModelConfigLoads) {
   EXPECT_EQ(m.output_names(), (std::vector<std::string>{"cls", "reg"}));
 }
 
+// Keras 2.13-2.15's .keras layout: weights under _layer_checkpoint_dependencies/, a Keras 2
+// config (Keras 3's loader makes the same substitution of the weights' top group).
+TEST(Functional, Keras213ArchiveLayoutLoads) {
+  Model m = load_model(kDir + "functional_graph_keras213.keras");
+  expect_predicts(m, "functional_graph", "Keras 2.13 layout");
+  EXPECT_EQ(m.summary_text({.line_length = 76}), read_text(kDir + "functional_graph_summary.txt"));
+}
+
 // The graph of functional_graph built through the API, in another order of calls than
 // Keras's table: the summary must come out in Keras's order (depth from the outputs, then
 // traversal order) with its "Connected to" column; with Keras's weights, Keras's predictions.
@@ -230,7 +238,37 @@ TEST(Functional, SaveLoadRoundTripAndKerasLoadsIt) {
   fctest::expect_keras_predicts_as_we_do(back, read_arrays("functional_graph", "x"), "fc_graph");
 }
 
+// A config whose layer list is not in graph order (Keras loads it by the graph, and names the
+// weight groups in its own order): the same predictions and table as the original.
+TEST(Functional, ConfigLayerOrderDoesNotMatter) {
+  Model m = load_model(kDir + "functional_graph_shuffled.keras");
+  expect_predicts(m, "functional_graph", "shuffled config");
+  EXPECT_EQ(m.summary_text({.line_length = 76}), read_text(kDir + "functional_graph_summary.txt"));
+}
+
+// An input no output depends on makes Keras print the graph's table (its depth 0 holds two
+// nodes), as here.
+TEST(Functional, UnconnectedInputGivesTheGraphTable) {
+  Model m("u");
+  KerasTensor a = m.input({3}, "a");
+  m.input({2}, "b");
+  m.set_outputs({m.add(Dense(2, {.name = "d"}), a)});
+  const std::string t = m.summary_text({.line_length = 76});
+  EXPECT_NE(t.find("Connected to"), std::string::npos) << t;
+  EXPECT_NE(t.find("b (InputLayer)"), std::string::npos) << t;
+}
+
 TEST(Functional, BrokenGraphsGiveClearErrors) {
+  const std::string empty = message([&] { load_model(kDir + "bad_functional_empty_name.keras"); });
+  EXPECT_NE(empty.find("empty name"), std::string::npos) << empty;
+  std::string deep = R"({"class_name": "Functional", "config": {"layers": )" + std::string(100000, '[') + std::string(100000, ']') + "}}";
+  EXPECT_NE(message([&] { model_from_json(deep); }).find("nests deeper than 256"), std::string::npos);
+  const std::string dict = message([&] {
+    model_from_json(R"({"class_name": "Functional", "config": {"name": "d", "layers": [
+      {"class_name": "InputLayer", "name": "a", "config": {"name": "a", "batch_shape": [null, 3]}, "inbound_nodes": []}],
+      "input_layers": {"a": ["a", 0, 0]}, "output_layers": [["a", 0, 0]]}})");
+  });
+  EXPECT_NE(dict.find("is a dict"), std::string::npos) << dict;
   EXPECT_NE(message([&] { load_model(kDir + "bad_functional_missing.keras"); }).find("'conv2d_9', which is not in the config"), std::string::npos);
   EXPECT_NE(message([&] { load_model(kDir + "bad_functional_cycle.keras"); }).find("cycle"), std::string::npos);
   const std::string shapes = message([&] { load_model(kDir + "bad_functional_shapes.keras"); });

@@ -1,6 +1,9 @@
 // fourierconv predict --model m.keras IMAGE.png|ARRAY.npy [--top 3] [--classes a,b,...] [--output y.npy]
-// A model of several outputs prints each and writes Y_<output layer>.npy for each.
+// A model of several outputs prints each and writes Y_<output layer>.npy for each (the name
+// with characters other than letters, digits, '-' and '_' as '_'; _<index> added where two
+// outputs come from one layer).
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <numeric>
 #include <sstream>
@@ -73,8 +76,15 @@ void setup_predict(CLI::App& sub) {
     if (!o->output.empty()) {
       if (outs.size() == 1) write_array(o->output, outs[0], 8, "clip");
       else
-        for (std::size_t k = 0; k < outs.size(); ++k)
-          write_array(o->output.substr(0, o->output.size() - 4) + "_" + out_names[k] + ".npy", outs[k], 8, "clip");
+        for (std::size_t k = 0; k < outs.size(); ++k) {
+          // The layer name as a file-name part: letters, digits, '-', '.', '_' (a name from a
+          // file must not reach another directory), and the output's index where two outputs
+          // share a layer.
+          std::string part;
+          for (char ch : out_names[k]) part += std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_' ? ch : '_';
+          if (std::count(out_names.begin(), out_names.end(), out_names[k]) > 1) part += "_" + std::to_string(k);
+          write_array(o->output.substr(0, o->output.size() - 4) + "_" + part + ".npy", outs[k], 8, "clip");
+        }
     }
     for (std::size_t k = 0; k < outs.size(); ++k) {
       if (outs.size() > 1) std::printf("output %s:\n", out_names[k].c_str());

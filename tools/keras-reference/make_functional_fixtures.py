@@ -120,6 +120,36 @@ def keras2(src, dst):
 keras2("functional_graph_legacy.h5", "functional_graph_keras2_legacy.h5")
 
 
+def keras213(src, dst):
+    """A copy of a .keras archive as Keras 2.13-2.15 wrote it: the weights under
+    _layer_checkpoint_dependencies/ rather than layers/, a Keras 2 style config (nested-list
+    inbound nodes, batch_input_shape, plain dtypes) and keras_version 2.13.1."""
+    import io
+    zin = zipfile.ZipFile(os.path.join(out, src))
+    buf = io.BytesIO(zin.read("model.weights.h5"))
+    with h5py.File(buf, "r+") as f:
+        f.move("layers", "_layer_checkpoint_dependencies")
+    cfg = json.loads(zin.read("config.json"))
+    for entry in cfg["config"]["layers"]:
+        c = entry["config"]
+        if entry["class_name"] == "InputLayer":
+            c["batch_input_shape"] = c.pop("batch_shape")
+        c["dtype"] = "float32"
+        entry["inbound_nodes"] = [[[*t["config"]["keras_history"], {}] for t in
+                                   (n["args"][0] if isinstance(n["args"][0], list) else [n["args"][0]])]
+                                  for n in entry["inbound_nodes"]]
+    cfg["module"] = "keras.engine.functional"
+    meta = json.loads(zin.read("metadata.json"))
+    meta["keras_version"] = "2.13.1"
+    with zipfile.ZipFile(os.path.join(out, dst), "w") as z:
+        z.writestr("metadata.json", json.dumps(meta))
+        z.writestr("config.json", json.dumps(cfg))
+        z.writestr("model.weights.h5", buf.getvalue())
+
+
+keras213("functional_graph.keras", "functional_graph_keras213.keras")
+
+
 def damaged(name, edit):
     src = zipfile.ZipFile(os.path.join(out, "functional_graph.keras"))
     with zipfile.ZipFile(os.path.join(out, name), "w") as dst:
@@ -152,6 +182,18 @@ def shapes(cfg):  # the Add merges (8, 8, 3) with conv2d's (8, 8, 4)
     history(cfg, "add", 1)[0] = "conv2d"
 
 
+def empty_name(cfg):  # a layer named "" (refused: graph configs refer to layers by name)
+    layer(cfg, "reg")["config"]["name"] = ""
+    layer(cfg, "reg")["name"] = ""
+    cfg["output_layers"][1][0] = ""
+
+
+def shuffled(cfg):  # the layer list out of graph order: Keras loads it by the graph, so must we
+    cfg["layers"].reverse()
+
+
+damaged("bad_functional_empty_name.keras", empty_name)
+damaged("functional_graph_shuffled.keras", shuffled)
 damaged("bad_functional_missing.keras", missing)
 damaged("bad_functional_cycle.keras", cycle)
 damaged("bad_functional_shapes.keras", shapes)

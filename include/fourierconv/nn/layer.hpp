@@ -145,6 +145,13 @@ class Layer {
   Regularizer activity_regularizer_;
 };
 
+// "(N, 28, 28, 1)": a shape with the batch axis first, for messages.
+inline std::string batch_shape_text(const Shape& s) {
+  std::string t = "(N";
+  for (auto d : s) t += ", " + std::to_string(d);
+  return t + ")";
+}
+
 // Keras's default names: the first "conv2d", then "conv2d_1", ... per prefix, process-wide.
 std::string unique_name(const std::string& prefix);
 // Resets the name counters (keras.backend.clear_session()).

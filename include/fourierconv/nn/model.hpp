@@ -182,7 +182,6 @@ class Model {
   void build_chain();
 
  private:
-  friend struct ModelConfigAccess;  // the loader keeps a file's layer order
   struct Runtime;
   std::unique_ptr<Runtime> rt_;
   Runtime& rt();

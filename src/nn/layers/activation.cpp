@@ -26,14 +26,22 @@ Dropout::Dropout(double rate, DropoutArgs args)
   declare_input_shape(args.input_shape);
 }
 
+namespace {
+std::string noise_text(const Shape& s) {  // 0 is Keras's None
+  std::string t;
+  for (auto d : s) t += (t.empty() ? "" : ", ") + (d ? std::to_string(d) : std::string("None"));
+  return "(" + t + ")";
+}
+}  // namespace
+
 Shape Dropout::build_impl(const Shape& in) {
   if (!noise_shape_.empty()) {
     if (noise_shape_.size() != in.size() + 1)
-      throw Error(name() + " (Dropout): noise_shape " + shape_to_string(noise_shape_) + " must have the input's rank " +
+      throw Error(name() + " (Dropout): noise_shape " + noise_text(noise_shape_) + " must have the input's rank " +
                   std::to_string(in.size() + 1) + " (batch included)");
     for (std::size_t d = 1; d < noise_shape_.size(); ++d)
       if (noise_shape_[d] != 0 && noise_shape_[d] != 1 && noise_shape_[d] != in[d - 1])
-        throw Error(name() + " (Dropout): noise_shape " + shape_to_string(noise_shape_) + " does not broadcast to the input " +
+        throw Error(name() + " (Dropout): noise_shape " + noise_text(noise_shape_) + " does not broadcast to the input " +
                     shape_to_string(in) + " (each axis None, 1 or the input's size)");
   }
   return in;

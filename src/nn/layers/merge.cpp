@@ -65,7 +65,7 @@ const Tensor& MergeLayer::call(const std::vector<const Tensor*>& xs, bool) {
     const Tensor& x = *xs[i];
     const Shape& s = input_shapes_[i];
     if (x.rank() != s.size() + 1 || !std::equal(s.begin(), s.end(), x.shape().begin() + 1) || x.dim(0) != xs[0]->dim(0))
-      throw Error(what() + ": input " + std::to_string(i) + " must have shape (N, " + shape_to_string(s).substr(1) + " with the batch of input 0, got " +
+      throw Error(what() + ": input " + std::to_string(i) + " must have shape " + batch_shape_text(s) + " with the batch of input 0, got " +
                   x.shape_string());
   }
   Shape ys{xs[0]->dim(0)};
