@@ -52,36 +52,34 @@ void expect_predicts(Model& m, const std::string& name, const std::string& what)
   }
 }
 
+// `file` loads as a graph with the predictions and summary Keras gave for model `name`.
+void expect_loads_as_keras(const std::string& file, const std::string& name) {
+  Model m = load_model(kDir + file);
+  EXPECT_FALSE(m.is_sequential());
+  expect_predicts(m, name, file);
+  EXPECT_EQ(m.summary_text({.line_length = 76}), read_text(kDir + name + "_summary.txt")) << file;
+}
+
 class KerasGraphs : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(KerasGraphs, LoadPredictAndSummarizeAsKerasDoes) {
   const std::string name = GetParam();
-  for (const std::string file : {name + ".keras", name + "_legacy.h5"}) {
-    Model m = load_model(kDir + file);
-    EXPECT_FALSE(m.is_sequential());
-    expect_predicts(m, name, file);
-    EXPECT_EQ(m.summary_text({.line_length = 76}), read_text(kDir + name + "_summary.txt")) << file;
-  }
+  for (const std::string file : {name + ".keras", name + "_legacy.h5"}) expect_loads_as_keras(file, name);
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, KerasGraphs, ::testing::Values("functional_graph", "functional_chain", "functional_merges"));
 
 // tf.keras 2.x's layout: class "Model", nested-list inbound nodes, batch_input_shape.
 TEST(Functional, Keras2ModelConfigLoads) {
+  expect_loads_as_keras("functional_graph_keras2_legacy.h5", "functional_graph");
   Model m = load_model(kDir + "functional_graph_keras2_legacy.h5");
-  expect_predicts(m, "functional_graph", "Keras 2 config");
-  EXPECT_EQ(m.summary_text({.line_length = 76}), read_text(kDir + "functional_graph_summary.txt"));
   EXPECT_EQ(m.input_names(), (std::vector<std::string>{"img", "vec"}));
   EXPECT_EQ(m.output_names(), (std::vector<std::string>{"cls", "reg"}));
 }
 
 // Keras 2.13-2.15's .keras layout: weights under _layer_checkpoint_dependencies/, a Keras 2
 // config (Keras 3's loader makes the same substitution of the weights' top group).
-TEST(Functional, Keras213ArchiveLayoutLoads) {
-  Model m = load_model(kDir + "functional_graph_keras213.keras");
-  expect_predicts(m, "functional_graph", "Keras 2.13 layout");
-  EXPECT_EQ(m.summary_text({.line_length = 76}), read_text(kDir + "functional_graph_summary.txt"));
-}
+TEST(Functional, Keras213ArchiveLayoutLoads) { expect_loads_as_keras("functional_graph_keras213.keras", "functional_graph"); }
 
 // The graph of functional_graph built through the API, in another order of calls than
 // Keras's table: the summary must come out in Keras's order (depth from the outputs, then
@@ -240,11 +238,7 @@ TEST(Functional, SaveLoadRoundTripAndKerasLoadsIt) {
 
 // A config whose layer list is not in graph order (Keras loads it by the graph, and names the
 // weight groups in its own order): the same predictions and table as the original.
-TEST(Functional, ConfigLayerOrderDoesNotMatter) {
-  Model m = load_model(kDir + "functional_graph_shuffled.keras");
-  expect_predicts(m, "functional_graph", "shuffled config");
-  EXPECT_EQ(m.summary_text({.line_length = 76}), read_text(kDir + "functional_graph_summary.txt"));
-}
+TEST(Functional, ConfigLayerOrderDoesNotMatter) { expect_loads_as_keras("functional_graph_shuffled.keras", "functional_graph"); }
 
 // An input no output depends on makes Keras print the graph's table (its depth 0 holds two
 // nodes), as here.

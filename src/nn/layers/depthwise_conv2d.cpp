@@ -47,6 +47,21 @@ Shape DepthwiseConv2D::build_impl(const Shape& in) {
 
 namespace {
 
+// Calls f(at, tap) for each kernel tap (u, v) of output pixel (i, j) of sample s that falls
+// inside the input: at is the input pixel's offset (channels last), tap = u KW + v.
+template <class F>
+FC_INLINE void for_each_tap(const conv::Problem& p, std::size_t s, std::size_t i, std::size_t j, F&& f) {
+  for (std::size_t u = 0; u < p.kh; ++u) {
+    const long ih = long(i * p.sh + u * p.dh) - long(p.pad_top);
+    if (ih < 0 || ih >= long(p.h)) continue;
+    for (std::size_t v = 0; v < p.kw; ++v) {
+      const long iw = long(j * p.sw + v * p.dw) - long(p.pad_left);
+      if (iw < 0 || iw >= long(p.w)) continue;
+      f(((s * p.h + std::size_t(ih)) * p.w + std::size_t(iw)) * p.c, u * p.kw + v);
+    }
+  }
+}
+
 // Output rows [row0, row1) of the n OH rows of y (n, OH, OW, C M) = depthwise(x) + bias. The
 // channels are the inner loop (channels last): with M = 1 it is one multiply-add per channel,
 // which the v3/v4 clones vectorize.
@@ -59,22 +74,16 @@ FC_MULTIVERSION void depthwise_rows(const conv::Problem& p, std::size_t M, const
       float* __restrict out = y + (r * p.ow + j) * CM;
       if (bias) std::memcpy(out, bias, CM * sizeof(float));
       else std::fill(out, out + CM, 0.0f);
-      for (std::size_t u = 0; u < p.kh; ++u) {
-        const long ih = long(i * p.sh + u * p.dh) - long(p.pad_top);
-        if (ih < 0 || ih >= long(p.h)) continue;
-        for (std::size_t v = 0; v < p.kw; ++v) {
-          const long iw = long(j * p.sw + v * p.dw) - long(p.pad_left);
-          if (iw < 0 || iw >= long(p.w)) continue;
-          const float* __restrict xp = x + ((s * p.h + std::size_t(ih)) * p.w + std::size_t(iw)) * C;
-          const float* __restrict kp = k + (u * p.kw + v) * CM;
-          if (M == 1) {
-            for (std::size_t c = 0; c < C; ++c) out[c] += xp[c] * kp[c];
-          } else {
-            for (std::size_t c = 0; c < C; ++c)
-              for (std::size_t m = 0; m < M; ++m) out[c * M + m] += xp[c] * kp[c * M + m];
-          }
+      for_each_tap(p, s, i, j, [&](std::size_t at, std::size_t tap) {
+        const float* __restrict xp = x + at;
+        const float* __restrict kp = k + tap * CM;
+        if (M == 1) {
+          for (std::size_t c = 0; c < C; ++c) out[c] += xp[c] * kp[c];
+        } else {
+          for (std::size_t c = 0; c < C; ++c)
+            for (std::size_t m = 0; m < M; ++m) out[c * M + m] += xp[c] * kp[c * M + m];
         }
-      }
+      });
     }
   }
 }
@@ -107,22 +116,15 @@ void DepthwiseConv2D::depthwise_backward(const float* x, const float* dy, std::s
         const float* g = dy + ((s * p.oh + i) * p.ow + j) * CM;
         if (db)
           for (std::size_t q = 0; q < CM; ++q) db[q] += g[q];
-        for (std::size_t u = 0; u < p.kh; ++u) {
-          const long ih = long(i * p.sh + u * p.dh) - long(p.pad_top);
-          if (ih < 0 || ih >= long(p.h)) continue;
-          for (std::size_t v = 0; v < p.kw; ++v) {
-            const long iw = long(j * p.sw + v * p.dw) - long(p.pad_left);
-            if (iw < 0 || iw >= long(p.w)) continue;
-            const std::size_t at = ((s * p.h + std::size_t(ih)) * p.w + std::size_t(iw)) * C;
-            const float* kp = k + (u * p.kw + v) * CM;
-            float* dkp = dk + (u * p.kw + v) * CM;
+        for_each_tap(p, s, i, j, [&](std::size_t at, std::size_t tap) {
+            const float* kp = k + tap * CM;
+            float* dkp = dk + tap * CM;
             for (std::size_t c = 0; c < C; ++c)
               for (std::size_t m = 0; m < M; ++m) {
                 dkp[c * M + m] += x[at + c] * g[c * M + m];
                 if (dx) dx[at + c] += kp[c * M + m] * g[c * M + m];
               }
-          }
-        }
+        });
       }
 }
 
