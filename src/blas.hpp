@@ -36,16 +36,29 @@ inline void sgemm(bool ta, bool tb, int m, int n, int k, float alpha, const floa
 inline void sgemm_rows(bool tb, int m, int n, int k, float alpha, const float* a, int lda, const float* b, int ldb,
                        float beta, float* c, int ldc) {
   const int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
-  if (threads <= 1 || 2.0 * m * n * k < kParallelFlops || m < 2 * threads)
+  const bool by_columns = 4 * m < n && n >= 32 * threads;
+  if (threads <= 1 || 2.0 * m * n * k < kParallelFlops || (m < 2 * threads && !by_columns))
     return sgemm(false, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
   blas_single_thread();
+  // Few rows and many columns (late layers of a network at batch 1: 49 x 4608 times
+  // 4608 x 512): split the columns, so that each thread packs only its share of B rather than
+  // all of it.
 #pragma omp parallel num_threads(threads)
   {
-    const int t = omp_get_thread_num(), chunk = (m + threads - 1) / threads;
-    const int r0 = std::min(m, t * chunk), r1 = std::min(m, r0 + chunk);
-    if (r1 > r0)
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, tb ? CblasTrans : CblasNoTrans, r1 - r0, n, k, alpha,
-                  a + std::size_t(r0) * lda, lda, b, ldb, beta, c + std::size_t(r0) * ldc, ldc);
+    const int t = omp_get_thread_num();
+    if (by_columns) {
+      const int chunk = ((n + threads - 1) / threads + 15) / 16 * 16;  // whole 16-float panels
+      const int c0 = std::min(n, t * chunk), c1 = std::min(n, c0 + chunk);
+      if (c1 > c0)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, c1 - c0, k, alpha, a, lda,
+                    tb ? b + std::size_t(c0) * ldb : b + c0, ldb, beta, c + c0, ldc);
+    } else {
+      const int chunk = (m + threads - 1) / threads;
+      const int r0 = std::min(m, t * chunk), r1 = std::min(m, r0 + chunk);
+      if (r1 > r0)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, tb ? CblasTrans : CblasNoTrans, r1 - r0, n, k, alpha,
+                    a + std::size_t(r0) * lda, lda, b, ldb, beta, c + std::size_t(r0) * ldc, ldc);
+    }
   }
 }
 

@@ -1,5 +1,6 @@
 #include "fourierconv/nn/layer.hpp"
 
+#include <algorithm>
 #include <map>
 #include <new>
 #include <stdexcept>
@@ -7,6 +8,7 @@
 #include <regex>
 
 #include "fourierconv/error.hpp"
+#include "parallel.hpp"
 
 namespace fourierconv::nn {
 
@@ -59,7 +61,9 @@ const Tensor& Layer::call(const Tensor& x, bool training) {
 
 void Layer::apply_activation(Tensor& y, std::size_t last) {
   if (needs_preactivation(activation_)) z_ = y;
-  activation_forward(activation_, y.data(), y.size(), last);
+  // Whole rows of `last` values per thread (softmax normalizes along them).
+  detail::parallel_chunks(y.size(), std::max<std::size_t>(last, 1),
+                          [&](std::size_t b, std::size_t e) { activation_forward(activation_, y.data() + b, e - b, last); });
 }
 
 const Tensor& Layer::backward(const Tensor& dy, bool need_input_grad, bool through_activation) {

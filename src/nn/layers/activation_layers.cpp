@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "fourierconv/error.hpp"
+#include "parallel.hpp"
 #include "simd.hpp"
 #include "fourierconv/memory_limit.hpp"
 
@@ -44,7 +45,7 @@ FC_MULTIVERSION void relu_forward(const float* __restrict x, float* __restrict y
 void ReLU::call_impl(const Tensor& x, Tensor& y, bool) {
   const float t = float(args_.threshold), s = float(args_.negative_slope);
   const float m = args_.max_value ? float(*args_.max_value) : INFINITY;
-  relu_forward(x.data(), y.data(), x.size(), t, s, m);
+  detail::parallel_chunks(x.size(), 16, [&](std::size_t b, std::size_t e) { relu_forward(x.data() + b, y.data() + b, e - b, t, s, m); });
 }
 
 void ReLU::backward_impl(const Tensor& dz, Tensor* dx) {

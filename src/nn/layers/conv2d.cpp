@@ -7,6 +7,8 @@
 #include "fourierconv/conv/choose.hpp"
 #include "fourierconv/conv/direct.hpp"
 #include "fourierconv/error.hpp"
+#include "parallel.hpp"
+#include "simd.hpp"
 #include "fourierconv/nn/initializers.hpp"
 #include "fourierconv/nn/layers/pooling.hpp"
 
@@ -188,14 +190,19 @@ void Conv2D::backward_impl(const Tensor& dy, Tensor* dx) {
   }
 }
 
+namespace {
+// y[i, c] = y[i, c] scale[c] + shift[c] over rows of `channels` values.
+FC_MULTIVERSION void scale_shift_channels(float* y, std::size_t size, const float* scale, const float* shift, std::size_t channels) {
+  for (std::size_t i = 0; i < size; i += channels)
+    for (std::size_t c = 0; c < channels; ++c) y[i + c] = y[i + c] * scale[c] + shift[c];
+}
+}  // namespace
+
 const Tensor* Conv2D::call_affine(const Tensor& x, const std::vector<float>& scale, const std::vector<float>& shift) {
   if (!built() || activation_ != Activation::Linear || scale.size() != filters_ || shift.size() != filters_) return nullptr;
   check_input(x);
   auto w = weights();
   const Tensor& k = w[0]->value;
-  folded_kernel_.resize(k.shape());
-  for (std::size_t i = 0; i < k.size(); i += filters_)  // (KH, KW, C, F): filters last
-    for (std::size_t f = 0; f < filters_; ++f) folded_kernel_[i + f] = k[i + f] * scale[f];
   folded_bias_.resize({filters_});
   for (std::size_t f = 0; f < filters_; ++f) folded_bias_[f] = (args_.use_bias ? w[1]->value[f] * scale[f] : 0.0f) + shift[f];
   Shape ys{x.dim(0)};
@@ -203,14 +210,29 @@ const Tensor* Conv2D::call_affine(const Tensor& x, const std::vector<float>& sca
   folded_out_.resize(ys);
   if (x.dim(0) == 0) return &folded_out_;
   conv::Problem p = problem_for(x.dim(0));
+  // Scale the kernel when it is smaller than the output, else scale the output (a wide layer
+  // at a small batch: ResNet50's last block at batch 1 has 2.4M kernel floats, 25k outputs).
+  const bool fold_kernel = k.size() / filters_ <= folded_out_.size() / filters_;
+  const float* kernel = k.data();
+  if (fold_kernel) {
+    folded_kernel_.resize(k.shape());
+    for (std::size_t i = 0; i < k.size(); i += filters_)  // (KH, KW, C, F): filters last
+      for (std::size_t f = 0; f < filters_; ++f) folded_kernel_[i + f] = k[i + f] * scale[f];
+    kernel = folded_kernel_.data();
+  }
+  const float* bias = fold_kernel ? folded_bias_.data() : nullptr;
   const bool fft = use_fft(p, static_cast<int>(conv::Pass::Inference), &forward_reason_);
   forward_used_ = fft ? "fft" : "direct";
   if (fft) {
     if (!fft_) fft_ = std::make_shared<conv::FftConv>(p);
-    fft_->forward(p, x.data(), folded_kernel_.data(), folded_bias_.data(), folded_out_.data());
+    fft_->forward(p, x.data(), kernel, bias, folded_out_.data());
   } else {
-    conv::direct_forward(p, x.data(), folded_kernel_.data(), folded_bias_.data(), folded_out_.data());
+    conv::direct_forward(p, x.data(), kernel, bias, folded_out_.data());
   }
+  if (!fold_kernel)
+    detail::parallel_chunks(folded_out_.size(), filters_, [&](std::size_t b, std::size_t e) {
+      scale_shift_channels(folded_out_.data() + b, e - b, scale.data(), folded_bias_.data(), filters_);
+    });
   return &folded_out_;
 }
 

@@ -4,6 +4,8 @@
 #include <cstring>
 
 #include "fourierconv/error.hpp"
+#include "parallel.hpp"
+#include "simd.hpp"
 
 namespace fourierconv::nn {
 namespace {
@@ -124,8 +126,38 @@ Shape ElementwiseMerge::merge_shape(const std::vector<Shape>& shapes) const {
   return out;
 }
 
+namespace {
+// y = the op over inputs of y's own shape (no broadcasting), vectorized in the v3/v4 clones.
+// Elements [b, e) of the flat arrays.
+FC_MULTIVERSION void merge_same_shape(ElementwiseMerge::Op op, const std::vector<const Tensor*>& xs, float* __restrict y,
+                                      std::size_t b, std::size_t e) {
+  using Op = ElementwiseMerge::Op;
+  const std::size_t n = e - b;
+  y += b;
+  std::memcpy(y, xs[0]->data() + b, n * sizeof(float));
+  for (std::size_t i = 1; i < xs.size(); ++i) {
+    const float* __restrict x = xs[i]->data() + b;
+    switch (op) {
+      case Op::Add: case Op::Average: for (std::size_t e = 0; e < n; ++e) y[e] += x[e]; break;
+      case Op::Subtract: for (std::size_t e = 0; e < n; ++e) y[e] -= x[e]; break;
+      case Op::Multiply: for (std::size_t e = 0; e < n; ++e) y[e] *= x[e]; break;
+      case Op::Maximum: for (std::size_t e = 0; e < n; ++e) y[e] = std::max(y[e], x[e]); break;
+      case Op::Minimum: for (std::size_t e = 0; e < n; ++e) y[e] = std::min(y[e], x[e]); break;
+    }
+  }
+  if (op == Op::Average) {  // the sum over the count, as the general path and Keras compute it
+    const float k = float(xs.size());
+    for (std::size_t e = 0; e < n; ++e) y[e] /= k;
+  }
+}
+}  // namespace
+
 void ElementwiseMerge::merge(const std::vector<const Tensor*>& xs, Tensor& y) {
   const std::size_t N = y.dim(0), P = y.size() / N, k = xs.size();
+  bool same = true;
+  for (auto& s : input_shapes()) same = same && s == output_shape();
+  if (same)
+    return detail::parallel_chunks(y.size(), 16, [&](std::size_t b, std::size_t e) { merge_same_shape(op_, xs, y.data(), b, e); });
   std::vector<std::vector<std::size_t>> maps(k);
   std::vector<std::size_t> sizes(k);
   for (std::size_t i = 0; i < k; ++i) maps[i] = broadcast_map(input_shapes()[i], output_shape()), sizes[i] = xs[i]->size() / N;

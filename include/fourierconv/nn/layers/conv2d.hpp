@@ -57,7 +57,8 @@ class Conv2D : public Layer {
   // Inference of this layer followed by a per-filter affine map y scale + shift (a
   // BatchNormalization at inference: Model folds it here), folded into the kernel and bias:
   // K' = K scale, b' = b scale + shift (Ioffe & Szegedy 2015, section 3.2's inference
-  // transform), one convolution pass instead of two passes. Returns the output (owned by this
+  // transform), one convolution pass instead of two passes; where the kernel is larger than
+  // the output, the output is scaled instead (the cheaper of the two passes). Returns the output (owned by this
   // layer), or null when the layer's activation is not linear.
   const Tensor* call_affine(const Tensor& x, const std::vector<float>& scale, const std::vector<float>& shift);
 
