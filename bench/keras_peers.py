@@ -22,6 +22,9 @@ root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ours_python = os.path.join(root, "build", "venv", "bin", "python")
 work = os.path.join(root, "build", "bench-keras")
 MODELS = {"mobilenetv2_224": 224, "resnet50_224": 224, "seed": 28}
+# Untimed calls before the timed ones, on each side: our first few calls from a fresh Python
+# process are slow (the seed CNN at batch 32: ~16 ms for four calls, then 0.3-0.5 ms).
+WARMUP = 5
 
 
 def prepare():
@@ -52,7 +55,8 @@ def time_ours(name, n, repeats):
     import fourierconv as fc
     m = fc.load_model(model_path(name))
     x = batch(name, n)
-    m.predict(x, batch_size=n)
+    for _ in range(WARMUP):
+        m.predict(x, batch_size=n)
     ts = []
     for _ in range(repeats):
         t = time.perf_counter()
@@ -106,7 +110,8 @@ def main():
                 s = sessions[name]
                 x = batch(name, n)
                 feed = {s.get_inputs()[0].name: x}
-                s.run(None, feed)
+                for _ in range(WARMUP):
+                    s.run(None, feed)
                 ts = []
                 for _ in range(repeats):
                     t = time.perf_counter()

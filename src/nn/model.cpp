@@ -3,10 +3,13 @@
 #include "fourierconv/nn/model.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <set>
 
 #include "fourierconv/error.hpp"
+#include "fourierconv/nn/layers/activation.hpp"
+#include "fourierconv/nn/layers/activation_layers.hpp"
 #include "fourierconv/nn/layers/conv2d.hpp"
 #include "fourierconv/nn/layers/depthwise_conv2d.hpp"
 #include "fourierconv/nn/layers/merge.hpp"
@@ -256,20 +259,35 @@ void Model::order_layers() {
 // ---------------------------------------------------------------------------------------
 // Running
 
-// The output of `a` then `b` on x in one step, or null where the pair has no fused form.
-static const Tensor* fused_pair(Layer& a, Layer& b, const Tensor& x) {
+// The cap of a layer that is a plain relu (0 <= y <= cap: +inf for relu, 6 for relu6), or NaN.
+static float relu_cap(const Layer& l) {
+  if (dynamic_cast<const ActivationLayer*>(&l)) {
+    if (l.activation() == Activation::Relu) return INFINITY;
+    if (l.activation() == Activation::Relu6) return 6.0f;
+  }
+  if (auto* r = dynamic_cast<const ReLU*>(&l))
+    if (r->args().threshold == 0 && r->args().negative_slope == 0)
+      return r->args().max_value ? float(*r->args().max_value) : INFINITY;
+  return NAN;
+}
+
+// The output of `a` then `b` (then a relu capped at `hi`, when hi is not NaN) on x in one
+// step, or null where the pair has no fused form. *with_relu: whether the relu was taken.
+static const Tensor* fused_pair(Layer& a, Layer& b, const Tensor& x, float hi, bool* with_relu) {
+  *with_relu = false;
   if (auto* bn = dynamic_cast<BatchNormalization*>(&b)) {
     if (a.activation() != Activation::Linear) return nullptr;
     std::vector<float> scale, shift;
+    const Tensor* y = nullptr;
     if (auto* c = dynamic_cast<Conv2D*>(&a)) {
       bn->inference_affine(scale, shift);
-      return c->call_affine(x, scale, shift);
-    }
-    if (auto* d = dynamic_cast<DepthwiseConv2D*>(&a)) {
+      y = c->call_affine(x, scale, shift, hi);
+    } else if (auto* d = dynamic_cast<DepthwiseConv2D*>(&a)) {
       bn->inference_affine(scale, shift);
-      return d->call_affine(x, scale, shift);
+      y = d->call_affine(x, scale, shift, hi);
     }
-    return nullptr;
+    *with_relu = y && hi == hi;
+    return y;
   }
   if (auto* c = dynamic_cast<Conv2D*>(&a))
     if (auto* mp = dynamic_cast<MaxPooling2D*>(&b)) return c->call_max_pooled(x, *mp);
@@ -293,15 +311,22 @@ const std::vector<const Tensor*>& Model::forward(const std::vector<const Tensor*
       const Tensor& x = *r.out[node.inbound[0]];
       // Inference fuses a layer with the next where it feeds only that one: Conv2D +
       // MaxPooling2D (the pair's intermediate is never stored), and Conv2D or DepthwiseConv2D
-      // + BatchNormalization (folded into the kernel and bias).
-      if (!training && i + 1 < n && r.consumers[i] == 1 && r.layer_nodes[i] == 1 && !node.layer->activity_regularizer().active() &&
-          nodes_[i + 1].inbound.size() == 1 && nodes_[i + 1].inbound[0] == i && r.layer_nodes[i + 1] == 1 &&
-          !nodes_[i + 1].layer->activity_regularizer().active())
-        if (const Tensor* y = fused_pair(*node.layer, *nodes_[i + 1].layer, x)) {
+      // + BatchNormalization (folded into the kernel and bias), with a relu after them.
+      auto feeds_only_next = [&](std::size_t j) {
+        return j + 1 < n && r.consumers[j] == 1 && r.layer_nodes[j] == 1 && !nodes_[j].layer->activity_regularizer().active() &&
+               nodes_[j + 1].layer && nodes_[j + 1].inbound.size() == 1 && nodes_[j + 1].inbound[0] == j &&
+               r.layer_nodes[j + 1] == 1 && !nodes_[j + 1].layer->activity_regularizer().active();
+      };
+      if (!training && feeds_only_next(i)) {
+        const float hi = feeds_only_next(i + 1) ? relu_cap(*nodes_[i + 2].layer) : NAN;
+        bool with_relu = false;
+        if (const Tensor* y = fused_pair(*node.layer, *nodes_[i + 1].layer, x, hi, &with_relu)) {
           r.out[i] = nullptr;
+          if (with_relu) r.out[++i] = nullptr;
           r.out[++i] = y;
           continue;
         }
+      }
       r.out[i] = &node.layer->call(x, training);
     }
     if (r.layer_nodes[i] > 1) {  // the layer's next node would overwrite its output

@@ -207,8 +207,9 @@ TEST(Dropout, NoiseShapeSharesOneDrawAlongSizeOneAxes) {
 }
 
 // At inference a BatchNormalization after a Conv2D (direct or FFT, with or without bias) or a
-// DepthwiseConv2D folds into that layer's kernel and bias: the model's output equals the two
-// layers run one after the other.
+// DepthwiseConv2D folds into that layer's kernel and bias, and a relu after them (ReLU with a
+// cap, Activation relu) into the same passes: the model's output equals the layers run one
+// after the other.
 TEST(BatchNormalization, FoldsIntoThePrecedingConvolutionAtInference) {
   for (const std::string algorithm : {"direct", "fft"})
     for (bool bias : {true, false}) {
@@ -217,15 +218,32 @@ TEST(BatchNormalization, FoldsIntoThePrecedingConvolutionAtInference) {
       m.add(Input{{9, 8, 3}});
       m.add(Conv2D(5, {3, 3}, {.padding = "same", .use_bias = bias, .algorithm = algorithm}));
       m.add(BatchNormalization());
+      m.add(ReLU({.max_value = 0.5}));  // taken into the pair's passes
       m.add(DepthwiseConv2D({3, 3}, {.depth_multiplier = 2, .use_bias = bias}));
       m.add(BatchNormalization({.epsilon = 1e-2}));
+      m.add(ActivationLayer("relu"));
+      m.add(Conv2D(3, {1, 1}, {.use_bias = bias, .algorithm = algorithm}));
+      m.add(BatchNormalization());
       unsigned seed = 40;
       for (auto& l : m.layers())
         if (l->class_name() == "BatchNormalization")
           for (Weight* w : l->weights()) w->value = random_tensor(w->value.shape(), ++seed, 0.5, 1.5);
       const Tensor x = random_tensor({3, 9, 8, 3}, 50);
+      // A wide layer on a small output (kernel larger than output: the output is scaled).
+      Sequential wide;
+      wide.add(Input{{2, 2, 16}});
+      wide.add(Conv2D(4, {3, 3}, {.padding = "same", .use_bias = bias, .algorithm = algorithm}));
+      wide.add(BatchNormalization());
+      wide.add(ReLU({.max_value = 0.3}));
+      for (Weight* w : wide.layers()[1]->weights()) w->value = random_tensor(w->value.shape(), ++seed, 0.5, 1.5);
+      const Tensor xw = random_tensor({1, 2, 2, 16}, 51);
+      const Tensor gw = wide.predict(xw);
+      EXPECT_EQ(wide.layers()[2]->output().size(), 0u);
+      const Tensor* hw = &xw;
+      for (auto& l : wide.layers()) hw = &l->call(*hw, false);
+      fctest::expect_close(gw, fctest::to_double(*hw), 2e-5, algorithm + " wide");
       const Tensor got = m.predict(x);
-      for (std::size_t k : {1, 3}) EXPECT_EQ(m.layers()[k]->output().size(), 0u) << "the normalization ran on its own, not folded";
+      for (std::size_t k : {1, 2, 4, 5, 7}) EXPECT_EQ(m.layers()[k]->output().size(), 0u) << m.layers()[k]->name() << " ran on its own";
       const Tensor* h = &x;
       for (auto& l : m.layers()) h = &l->call(*h, false);
       EXPECT_EQ(got.shape(), h->shape());

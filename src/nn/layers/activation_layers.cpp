@@ -36,7 +36,7 @@ namespace {
 FC_MULTIVERSION void relu_forward(const float* __restrict x, float* __restrict y, std::size_t n, float t, float s, float m) {
   for (std::size_t i = 0; i < n; ++i) {
     const float v = x[i];
-    const float pos = std::min(v > t ? v : 0.0f, m);
+    const float pos = !(v <= t) ? std::min(v, m) : 0.0f;  // NaN passes, as Keras's clip
     y[i] = pos - s * std::max(t - v, 0.0f);
   }
 }

@@ -191,14 +191,21 @@ void Conv2D::backward_impl(const Tensor& dy, Tensor* dx) {
 }
 
 namespace {
-// y[i, c] = y[i, c] scale[c] + shift[c] over rows of `channels` values.
-FC_MULTIVERSION void scale_shift_channels(float* y, std::size_t size, const float* scale, const float* shift, std::size_t channels) {
+// y[i, c] = y[i, c] scale[c] + shift[c] over rows of `channels` values (scale null: 1,
+// shift null: 0), then clamped to [0, hi] when hi is not NaN (a relu; NaN passes, as Keras's).
+FC_MULTIVERSION void scale_shift_channels(float* y, std::size_t size, const float* scale, const float* shift, std::size_t channels,
+                                          float hi) {
   for (std::size_t i = 0; i < size; i += channels)
-    for (std::size_t c = 0; c < channels; ++c) y[i + c] = y[i + c] * scale[c] + shift[c];
+    for (std::size_t c = 0; c < channels; ++c) {
+      float v = y[i + c];
+      if (scale) v = v * scale[c] + shift[c];
+      if (hi == hi) v = v < 0 ? 0.0f : (v > hi ? hi : v);
+      y[i + c] = v;
+    }
 }
 }  // namespace
 
-const Tensor* Conv2D::call_affine(const Tensor& x, const std::vector<float>& scale, const std::vector<float>& shift) {
+const Tensor* Conv2D::call_affine(const Tensor& x, const std::vector<float>& scale, const std::vector<float>& shift, float hi) {
   if (!built() || activation_ != Activation::Linear || scale.size() != filters_ || shift.size() != filters_) return nullptr;
   check_input(x);
   auto w = weights();
@@ -223,15 +230,18 @@ const Tensor* Conv2D::call_affine(const Tensor& x, const std::vector<float>& sca
   const float* bias = fold_kernel ? folded_bias_.data() : nullptr;
   const bool fft = use_fft(p, static_cast<int>(conv::Pass::Inference), &forward_reason_);
   forward_used_ = fft ? "fft" : "direct";
+  // A plain relu after a folded kernel goes into the direct kernel's stores.
+  const bool store_relu = !fft && fold_kernel && std::isinf(hi) && hi > 0;
   if (fft) {
     if (!fft_) fft_ = std::make_shared<conv::FftConv>(p);
     fft_->forward(p, x.data(), kernel, bias, folded_out_.data());
   } else {
-    conv::direct_forward(p, x.data(), kernel, bias, folded_out_.data());
+    conv::direct_forward(p, x.data(), kernel, bias, folded_out_.data(), store_relu);
   }
-  if (!fold_kernel)
+  if (!fold_kernel || (hi == hi && !store_relu))
     detail::parallel_chunks(folded_out_.size(), filters_, [&](std::size_t b, std::size_t e) {
-      scale_shift_channels(folded_out_.data() + b, e - b, scale.data(), folded_bias_.data(), filters_);
+      scale_shift_channels(folded_out_.data() + b, e - b, fold_kernel ? nullptr : scale.data(), folded_bias_.data(), filters_,
+                           store_relu ? NAN : hi);
     });
   return &folded_out_;
 }

@@ -66,7 +66,7 @@ FC_INLINE void for_each_tap(const conv::Problem& p, std::size_t s, std::size_t i
 // channels are the inner loop (channels last): with M = 1 it is one multiply-add per channel,
 // which the v3/v4 clones vectorize.
 FC_MULTIVERSION void depthwise_rows(const conv::Problem& p, std::size_t M, const float* x, const float* k, const float* bias,
-                                    float* y, std::size_t row0, std::size_t row1) {
+                                    float* y, std::size_t row0, std::size_t row1, float hi) {
   const std::size_t C = p.c, CM = C * M;
   for (std::size_t r = row0; r < row1; ++r) {
     const std::size_t s = r / p.oh, i = r % p.oh;
@@ -84,6 +84,8 @@ FC_MULTIVERSION void depthwise_rows(const conv::Problem& p, std::size_t M, const
             for (std::size_t m = 0; m < M; ++m) out[c * M + m] += xp[c] * kp[c * M + m];
         }
       });
+      if (hi == hi)  // a fused relu clamped at hi (NaN passes, as Keras's relu)
+        for (std::size_t c = 0; c < CM; ++c) out[c] = out[c] < 0 ? 0.0f : (out[c] > hi ? hi : out[c]);
     }
   }
 }
@@ -91,7 +93,7 @@ FC_MULTIVERSION void depthwise_rows(const conv::Problem& p, std::size_t M, const
 }  // namespace
 
 // y (n, OH, OW, C M) = depthwise(x) + bias (bias may be null); rows split over the threads.
-void DepthwiseConv2D::depthwise(const float* x, std::size_t n, const float* k, const float* bias, float* y) const {
+void DepthwiseConv2D::depthwise(const float* x, std::size_t n, const float* k, const float* bias, float* y, float hi) const {
   const conv::Problem& p = p_;
   const std::size_t M = args_.depth_multiplier, rows = n * p.oh;
   const double work = double(rows) * double(p.ow) * double(p.f) * double(p.kh * p.kw);
@@ -99,7 +101,7 @@ void DepthwiseConv2D::depthwise(const float* x, std::size_t n, const float* k, c
 #pragma omp parallel num_threads(threads) if (threads > 1)
   {
     const std::size_t t = std::size_t(omp_get_thread_num()), T = std::size_t(omp_get_num_threads());
-    depthwise_rows(p, M, x, k, bias, y, rows * t / T, rows * (t + 1) / T);
+    depthwise_rows(p, M, x, k, bias, y, rows * t / T, rows * (t + 1) / T, hi);
   }
 }
 
@@ -145,7 +147,7 @@ void DepthwiseConv2D::call_impl(const Tensor& x, Tensor& y, bool) {
               w[1]->value.data(), int(filters_), args_.use_bias ? 1.0f : 0.0f, y.data(), int(filters_));
 }
 
-const Tensor* DepthwiseConv2D::call_affine(const Tensor& x, const std::vector<float>& scale, const std::vector<float>& shift) {
+const Tensor* DepthwiseConv2D::call_affine(const Tensor& x, const std::vector<float>& scale, const std::vector<float>& shift, float hi) {
   const std::size_t CM = p_.f;
   if (!built() || filters_ || activation_ != Activation::Linear || scale.size() != CM || shift.size() != CM) return nullptr;
   check_input(x);
@@ -159,7 +161,7 @@ const Tensor* DepthwiseConv2D::call_affine(const Tensor& x, const std::vector<fl
   Shape ys{x.dim(0)};
   ys.insert(ys.end(), output_shape().begin(), output_shape().end());
   folded_out_.resize(ys);
-  if (x.dim(0)) depthwise(x.data(), x.dim(0), folded_kernel_.data(), folded_bias_.data(), folded_out_.data());
+  if (x.dim(0)) depthwise(x.data(), x.dim(0), folded_kernel_.data(), folded_bias_.data(), folded_out_.data(), hi);
   return &folded_out_;
 }
 

@@ -5,6 +5,8 @@
 //   Conv2D(32, {3, 3}, {.activation = "relu", .input_shape = {28, 28, 1}})
 #pragma once
 
+#include <cmath>
+
 #include <map>
 #include <string>
 #include <utility>
@@ -60,7 +62,9 @@ class Conv2D : public Layer {
   // transform), one convolution pass instead of two passes; where the kernel is larger than
   // the output, the output is scaled instead (the cheaper of the two passes). Returns the output (owned by this
   // layer), or null when the layer's activation is not linear.
-  const Tensor* call_affine(const Tensor& x, const std::vector<float>& scale, const std::vector<float>& shift);
+  // hi: a following relu (0 <= y <= hi; +inf for relu, 6 for relu6) applied in the same
+  // passes, or NaN for none.
+  const Tensor* call_affine(const Tensor& x, const std::vector<float>& scale, const std::vector<float>& shift, float hi = NAN);
 
  protected:
   Shape build_impl(const Shape& input_shape) override;

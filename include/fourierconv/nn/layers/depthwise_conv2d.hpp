@@ -9,6 +9,8 @@
 // Computed directly (no FFT path): depthwise kernels are small and their channels independent.
 #pragma once
 
+#include <cmath>
+
 #include "fourierconv/conv/problem.hpp"
 #include "fourierconv/nn/layers/conv2d.hpp"
 
@@ -34,7 +36,7 @@ class DepthwiseConv2D : public Layer {
   // As Conv2D::call_affine: a following BatchNormalization at inference folded into the
   // depthwise kernel and bias (scale, shift: one per output channel, C depth_multiplier).
   // Null for a SeparableConv2D or an activation other than linear.
-  const Tensor* call_affine(const Tensor& x, const std::vector<float>& scale, const std::vector<float>& shift);
+  const Tensor* call_affine(const Tensor& x, const std::vector<float>& scale, const std::vector<float>& shift, float hi = NAN);
 
  protected:
   DepthwiseConv2D(Size2 kernel_size, DepthwiseConv2DArgs args, std::size_t pointwise_filters, const char* prefix);
@@ -50,7 +52,8 @@ class DepthwiseConv2D : public Layer {
   Tensor folded_kernel_, folded_bias_, folded_out_;  // call_affine's
 
  private:
-  void depthwise(const float* x, std::size_t n, const float* k, const float* bias, float* y) const;
+  // hi: clamp each output to [0, hi] as it is stored (a fused relu), NaN for none.
+  void depthwise(const float* x, std::size_t n, const float* k, const float* bias, float* y, float hi = NAN) const;
   void depthwise_backward(const float* x, const float* dy, std::size_t n, const float* k, float* dk, float* db, float* dx) const;
 };
 
