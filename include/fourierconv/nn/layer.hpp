@@ -25,8 +25,8 @@ struct Weight {
   std::string name;  // "kernel", "bias"
   Tensor value, grad;
   bool trainable = true;
-  Regularizer regularizer;  // added to the training loss (regularizers.hpp)
-  Constraint constraint;    // applied after each optimizer step
+  Regularizer regularizer{};  // added to the training loss (regularizers.hpp)
+  Constraint constraint{};  // applied after each optimizer step
   bool integer = false;     // an int32 in Keras files (Normalization's count), float32 here
   // Parameters per element: 1 for real weights, 2 for complex weights stored as (re, im)
   // pairs in the last axis (SpectralConv2D); counts follow Keras's rule of one per float.

@@ -39,7 +39,7 @@ namespace fourierconv::nn {
 // keras.Input(shape=...): the model's input shape without the batch axis.
 struct Input {
   Shape shape;
-  std::string name;  // "" for Keras's default, input_layer[_k]
+  std::string name{};  // "" for Keras's default, input_layer[_k]
 };
 
 // A symbolic tensor of a Model under construction (Keras's KerasTensor): the output of the
