@@ -1,5 +1,6 @@
 #include "fourierconv/io/file.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -45,10 +46,31 @@ void write_file_atomic(const std::string& path, const std::vector<unsigned char>
   bool ok = std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size();
   ok = (std::fflush(f) == 0) && ok;
   ok = (std::fclose(f) == 0) && ok;
-  if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
+  if (!ok) {
     int e = errno;
     std::remove(tmp.c_str());
     throw Error(what + ": cannot write '" + path + "': " + std::strerror(e));
+  }
+  commit_file(tmp, path, what);
+}
+
+void commit_file(const std::string& tmp, const std::string& path, const std::string& what) {
+  int e = 0;
+  const int fd = ::open(tmp.c_str(), O_RDONLY);
+  if (fd < 0 || ::fsync(fd) != 0) e = errno;
+  if (fd >= 0) ::close(fd);
+  if (e == 0 && std::rename(tmp.c_str(), path.c_str()) != 0) e = errno;
+  if (e != 0) {
+    std::remove(tmp.c_str());
+    throw Error(what + ": cannot write '" + path + "': " + std::strerror(e));
+  }
+  // The rename is durable once the folder's entry is on disk (best effort: some file systems
+  // cannot fsync a folder, and the file is already in place).
+  const std::string::size_type slash = path.rfind('/');
+  const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+  if (const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY); dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
   }
 }
 

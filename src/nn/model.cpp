@@ -30,6 +30,7 @@ struct Model::Runtime {
   std::vector<Tensor> grad;                    // per node: summed gradient (several consumers)
   std::vector<char> pre;                       // per node: g is w.r.t. the pre-activation
   std::map<Layer*, std::vector<Tensor>> grad_sum;  // shared layers' weight gradients
+  std::vector<std::vector<Layer*>> done_at;    // per node: the layers whose first node it is
   Tensor activity_grad;
 };
 
@@ -55,6 +56,13 @@ Model::Runtime& Model::rt() {
     for (auto o : outputs_) ++r.consumers[o];
     for (std::size_t i = 0; i < n; ++i)
       if (nodes_[i].layer) r.layer_nodes[i] = count[nodes_[i].layer];
+    r.done_at.assign(n, {});
+    std::map<const Layer*, bool> seen;
+    for (std::size_t i = 0; i < n; ++i)
+      if (Layer* L = nodes_[i].layer; L && !seen[L]) {
+        seen[L] = true;
+        r.done_at[i].push_back(L);
+      }
     r.out.assign(n, nullptr);
     r.own.resize(n);
     r.g.assign(n, nullptr);
@@ -339,7 +347,7 @@ const std::vector<const Tensor*>& Model::forward(const std::vector<const Tensor*
   return r.outputs;
 }
 
-void Model::backward(const Tensor& dy, bool pre_activation, std::size_t batch) {
+void Model::backward(const Tensor& dy, bool pre_activation, std::size_t batch, const std::function<void(Layer&)>& on_ready) {
   Runtime& r = rt();
   const std::size_t n = nodes_.size();
   std::fill(r.g.begin(), r.g.end(), nullptr);
@@ -366,10 +374,24 @@ void Model::backward(const Tensor& dy, bool pre_activation, std::size_t batch) {
     }
     r.g[j] = &r.grad[j];
   };
+  // After node i, the layers whose first node is i have their final gradients (a shared
+  // layer's summed over its nodes): on_ready hears of them in this order.
+  auto finish = [&](std::size_t i) {
+    for (Layer* L : r.done_at[i]) {
+      if (auto it = r.grad_sum.find(L); it != r.grad_sum.end()) {
+        auto ws = L->weights();
+        for (std::size_t k = 0; k < ws.size(); ++k) ws[k]->grad = it->second[k];
+      }
+      if (on_ready) on_ready(*L);
+    }
+  };
   for (std::size_t i = n; i-- > 0;) {
     const Node& node = nodes_[i];
     Layer* L = node.layer;
-    if (!L || !r.g[i]) continue;
+    if (!L || !r.g[i]) {
+      finish(i);
+      continue;
+    }
     const bool shared = r.layer_nodes[i] > 1;
     auto* merge = dynamic_cast<MergeLayer*>(L);
     std::vector<const Tensor*> ins;
@@ -409,10 +431,7 @@ void Model::backward(const Tensor& dy, bool pre_activation, std::size_t batch) {
         for (std::size_t k = 0; k < ws.size(); ++k)
           for (std::size_t e = 0; e < sums[k].size(); ++e) sums[k].data()[e] += ws[k]->grad.data()[e];
     }
-  }
-  for (auto& [L, sums] : r.grad_sum) {
-    auto ws = L->weights();
-    for (std::size_t k = 0; k < ws.size(); ++k) ws[k]->grad = sums[k];
+    finish(i);
   }
 }
 

@@ -183,7 +183,9 @@ void read_optimizer_vars(Model& m, hid_t file, const Ctx& c) {
   if (it < 0 || it > (std::int64_t(1) << 30)) bad(c, "optimizer/vars/0: expected an iteration count in [0, 2^30], got " + std::to_string(it));
   if (!(lr > 0 && std::isfinite(lr))) bad(c, "optimizer/vars/1: the learning rate must be positive, got " + std::to_string(lr));
   o->set_iterations(std::size_t(it));
-  o->set_learning_rate(lr);
+  // The variable is float32; the compile config's double (the optimizer's value here) is kept
+  // when it rounds to it, so a resumed run computes its steps as the uninterrupted one did.
+  if (float(o->learning_rate()) != lr) o->set_learning_rate(lr);
   if (count == 2) return;  // compiled, never fitted: Keras writes no slots yet (they start at zero)
   if (count < state.size() + 2)
     bad(c, "optimizer/vars/" + std::to_string(count) + " is missing: the optimizer state holds " + std::to_string(count) +

@@ -2,6 +2,7 @@
 
 #include <hdf5.h>
 #include <zip.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include <chrono>
@@ -18,6 +19,7 @@
 #include "fourierconv/memory_limit.hpp"
 #include "fourierconv/io/file.hpp"
 #include "nn/json_exact.hpp"
+#include "nn/keras_archive.hpp"
 #include "nn/keras_layers.hpp"
 #include "nn/model_config.hpp"
 #include "nn/optimizer_state.hpp"
@@ -218,7 +220,7 @@ void read_weights_image(Model& m, const std::vector<unsigned char>& image, const
 // ---------------------------------------------------------------------------------------
 // The zip archive
 
-std::map<std::string, std::vector<unsigned char>> read_zip(const std::string& path) {
+std::map<std::string, std::vector<unsigned char>> read_zip(const std::string& path, const std::vector<std::string>& extra = {}) {
   std::vector<unsigned char> bytes = io::read_file(path, "load_model");
   zip_error_t err;
   zip_error_init(&err);
@@ -231,7 +233,10 @@ std::map<std::string, std::vector<unsigned char>> read_zip(const std::string& pa
     throw Error("load_model: '" + path + "' is not a readable .keras archive: " + msg);
   }
   std::map<std::string, std::vector<unsigned char>> members;
-  for (const char* name : {"metadata.json", "config.json", "model.weights.h5"}) {
+  std::vector<std::string> names{"metadata.json", "config.json", "model.weights.h5"};
+  names.insert(names.end(), extra.begin(), extra.end());
+  for (const std::string& name_s : names) {
+    const char* name = name_s.c_str();
     zip_stat_t st;
     if (zip_stat(z, name, 0, &st) != 0) continue;
     if (!(st.valid & ZIP_STAT_SIZE) || st.size > kMaxMember) {
@@ -267,7 +272,7 @@ std::map<std::string, std::vector<unsigned char>> read_zip(const std::string& pa
 }
 
 void write_zip(const std::string& path, const std::vector<std::pair<std::string, std::vector<unsigned char>>>& members) {
-  const std::string tmp = path + ".tmp-zip";
+  const std::string tmp = path + ".tmp-" + std::to_string(::getpid());
   std::remove(tmp.c_str());
   int errorp = 0;
   zip_t* z = zip_open(tmp.c_str(), ZIP_CREATE | ZIP_TRUNCATE, &errorp);
@@ -287,10 +292,7 @@ void write_zip(const std::string& path, const std::vector<std::pair<std::string,
     std::remove(tmp.c_str());
     throw Error("save_model: cannot write '" + path + "'");
   }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    throw Error("save_model: cannot write '" + path + "'");
-  }
+  io::commit_file(tmp, path, "save_model");  // flushed to disk, then renamed over path
 }
 
 std::vector<unsigned char> bytes_of(const std::string& s) { return {s.begin(), s.end()}; }
@@ -398,6 +400,40 @@ Model load_legacy_h5(const std::string& path) {
 
 }  // namespace
 
+namespace keras_io {
+
+ArchiveMembers archive_members(const Model& model) {
+  json root = model_to_config(model);
+  if (json cc = compile_config(model); !cc.is_null()) root["compile_config"] = cc;  // with the optimizer state
+  const std::string config = root.dump();
+  char date[64];
+  std::time_t now = std::time(nullptr);
+  std::strftime(date, sizeof date, "%Y-%m-%d@%H:%M:%S", std::localtime(&now));
+  json meta = {{"keras_version", kKerasVersion}, {"date_saved", date}};
+  return {{"metadata.json", bytes_of(meta.dump())}, {"config.json", bytes_of(config)}, {"model.weights.h5", weights_image(model, true)}};
+}
+
+void write_archive(const std::string& path, const ArchiveMembers& members) { write_zip(path, members); }
+
+std::map<std::string, std::vector<unsigned char>> read_archive(const std::string& path, const std::vector<std::string>& extra) {
+  return read_zip(path, extra);
+}
+
+json parse_config(const std::vector<unsigned char>& bytes, const Ctx& c) {
+  const std::string text = keras_json_text(std::string(bytes.begin(), bytes.end()), c);
+  try {
+    return json::parse(text);
+  } catch (const std::exception& e) {
+    bad(c, std::string("config.json is not valid JSON: ") + e.what());
+  }
+}
+
+void read_archive_weights(Model& m, const std::vector<unsigned char>& image, const std::string& path) {
+  read_weights_image(m, image, path, true);
+}
+
+}  // namespace keras_io
+
 void save_weights(const Model& model, const std::string& path) {
   if (!ends_with(path, ".weights.h5")) throw Error("save_weights: the file name must end in .weights.h5, got '" + path + "'");
   if (!model.built()) throw Error("save_weights: the model is not built");
@@ -412,14 +448,7 @@ void load_weights(Model& model, const std::string& path) {
 void save_model(const Model& model, const std::string& path) {
   if (!ends_with(path, ".keras")) throw Error("save_model: the file name must end in .keras, got '" + path + "'");
   if (!model.built()) throw Error("save_model: the model is not built (give it an input shape)");
-  json root = model_to_config(model);
-  if (json cc = compile_config(model); !cc.is_null()) root["compile_config"] = cc;  // with the optimizer state
-  const std::string config = root.dump();
-  char date[64];
-  std::time_t now = std::time(nullptr);
-  std::strftime(date, sizeof date, "%Y-%m-%d@%H:%M:%S", std::localtime(&now));
-  json meta = {{"keras_version", kKerasVersion}, {"date_saved", date}};
-  write_zip(path, {{"metadata.json", bytes_of(meta.dump())}, {"config.json", bytes_of(config)}, {"model.weights.h5", weights_image(model, true)}});
+  write_zip(path, keras_io::archive_members(model));
 }
 
 Model model_from_json(const std::string& json_text) {
@@ -442,14 +471,7 @@ Model load_model(const std::string& path) {
   auto members = read_zip(path);
   for (const char* need : {"config.json", "model.weights.h5"})
     if (!members.count(need)) bad(c, std::string("the archive has no ") + need);
-  json root;
-  const auto& b = members.at("config.json");
-  const std::string text = keras_json_text(std::string(b.begin(), b.end()), c);
-  try {
-    root = json::parse(text);
-  } catch (const std::exception& e) {
-    bad(c, std::string("config.json is not valid JSON: ") + e.what());
-  }
+  const json root = parse_config(members.at("config.json"), c);
   Model m = model_from_config(root, c, members.at("model.weights.h5").size());
   compile_from_config(m, root);  // the optimizer state is read with the weights
   read_weights_image(m, members.at("model.weights.h5"), path, true);

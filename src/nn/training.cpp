@@ -1,15 +1,14 @@
 // Model's training loop, Keras's: compile, fit, evaluate, predict, train_on_batch, and the
 // parameter counts. The graph they run is in model.cpp.
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <numeric>
-#include <random>
 
 #include "fourierconv/error.hpp"
 #include "fourierconv/nn/model.hpp"
 #include "fourierconv/nn/progress.hpp"
+#include "nn/batching.hpp"
 
 namespace fourierconv::nn {
 
@@ -142,40 +141,19 @@ void Model::check_xy(const std::vector<const Tensor*>& xs, const Tensor& y, cons
   loss_.check_targets(y, y.dim(0), shape_size(output_shape()));
 }
 
-namespace {
-
-// Copies rows idx[from, to) of t (N, ...) into out (to - from, ...).
-void gather_rows(const Tensor& t, const std::vector<std::size_t>& idx, std::size_t from, std::size_t to, Tensor& out) {
-  const std::size_t row = t.dim(0) ? t.size() / t.dim(0) : 0;
-  Shape s = t.shape();
-  s[0] = to - from;
-  out.resize(s);
-  for (std::size_t i = from; i < to; ++i) std::memcpy(out.data() + (i - from) * row, t.data() + idx[i] * row, row * sizeof(float));
-}
-
-void gather_all(const std::vector<const Tensor*>& xs, const std::vector<std::size_t>& idx, std::size_t from, std::size_t to,
-                std::vector<Tensor>& out, std::vector<const Tensor*>& ptrs) {
-  out.resize(xs.size());
-  ptrs.resize(xs.size());
-  for (std::size_t i = 0; i < xs.size(); ++i) {
-    gather_rows(*xs[i], idx, from, to, out[i]);
-    ptrs[i] = &out[i];
-  }
-}
-
-std::vector<std::size_t> iota(std::size_t n, std::size_t start = 0) {
-  std::vector<std::size_t> v(n);
-  std::iota(v.begin(), v.end(), start);
-  return v;
-}
-
-}  // namespace
 
 double Model::train_on_batch(const Tensor& x, const Tensor& y, std::size_t* correct) { return train_on_batch(std::vector<const Tensor*>{&x}, y, correct); }
 
 double Model::train_on_batch(const std::vector<const Tensor*>& xs, const Tensor& y, std::size_t* correct) {
   if (!optimizer_) throw Error(name_ + ": fit before compile: call compile(optimizer, loss) first");
   if (outputs_.size() != 1) throw Error(name_ + ": train_on_batch takes models of one output");
+  const double loss = forward_backward(xs, y, correct);
+  apply_update();
+  return loss;
+}
+
+double Model::forward_backward(const std::vector<const Tensor*>& xs, const Tensor& y, std::size_t* correct,
+                               const std::function<void(Layer&)>& on_ready) {
   const Tensor& p = *forward(xs, true)[0];
   const std::size_t n = xs[0]->dim(0), k = p.size() / n;
   const double loss = loss_.value(p.data(), y.data(), n, k) + regularization_loss(n);
@@ -186,7 +164,12 @@ double Model::train_on_batch(const std::vector<const Tensor*>& xs, const Tensor&
                      !last->activity_regularizer().active();
   if (fused) loss_.softmax_gradient(p.data(), y.data(), n, k, loss_grad_.data());
   else loss_.gradient(p.data(), y.data(), n, k, loss_grad_.data());
-  backward(loss_grad_, fused, n);
+  last_loss_ = loss;
+  backward(loss_grad_, fused, n, on_ready);
+  return loss;
+}
+
+void Model::apply_update() {
   for (auto& l : layers_)
     for (Weight* w : l->weights())
       if (w->regularizer.active() && l->weight_trainable(*w)) w->regularizer.add_gradient(w->value.data(), w->grad.data(), w->value.size());
@@ -194,84 +177,6 @@ double Model::train_on_batch(const std::vector<const Tensor*>& xs, const Tensor&
   for (auto& l : layers_)
     for (Weight* w : l->weights())
       if (w->constraint.active() && l->weight_trainable(*w)) w->constraint.apply(w->value);
-  return loss;
-}
-
-History Model::fit(const Tensor& x, const Tensor& y, FitArgs a) { return fit(std::vector<const Tensor*>{&x}, y, a); }
-
-History Model::fit(const std::vector<const Tensor*>& xs, const Tensor& y, FitArgs a) {
-  if (!optimizer_) throw Error(name_ + ".fit: the model is not compiled: call compile(optimizer, loss) first");
-  check_xy(xs, y, "fit");
-  if (a.batch_size == 0) throw Error(name_ + ".fit: batch_size must be >= 1");
-  if (!(a.validation_split >= 0 && a.validation_split < 1))
-    throw Error(name_ + ".fit: validation_split must be in [0, 1), got " + std::to_string(a.validation_split));
-  const int verbose = a.verbose < 0 ? auto_verbose() : a.verbose;
-  const std::size_t N = xs[0]->dim(0);
-  std::size_t n_train = N;
-  std::vector<Tensor> vxs;
-  std::vector<const Tensor*> val_x;
-  Tensor vy;
-  const Tensor* val_y = nullptr;
-  if (a.validation_x || a.validation_y) {
-    if (!a.validation_x || !a.validation_y) throw Error(name_ + ".fit: validation_x and validation_y go together");
-    if (xs.size() != 1) throw Error(name_ + ".fit: validation_x is for models of one input; use validation_split");
-    check_xy({a.validation_x}, *a.validation_y, "fit (validation data)");
-    val_x = {a.validation_x};
-    val_y = a.validation_y;
-  } else if (a.validation_split > 0) {
-    n_train = std::size_t(std::floor(double(N) * (1.0 - a.validation_split)));
-    if (n_train == 0 || n_train == N)
-      throw Error(name_ + ".fit: validation_split " + std::to_string(a.validation_split) + " leaves an empty training or validation set of " + std::to_string(N) + " samples");
-    auto idx = iota(N - n_train, n_train);
-    gather_all(xs, idx, 0, idx.size(), vxs, val_x);
-    gather_rows(y, idx, 0, idx.size(), vy);
-    val_y = &vy;
-  }
-  const bool show_acc = !metrics_.empty();
-  const std::string acc_name = show_acc ? metrics_[0] : "accuracy";
-  std::mt19937_64 rng(a.seed);
-  std::vector<std::size_t> order = iota(n_train);
-  const std::size_t steps = (n_train + a.batch_size - 1) / a.batch_size;
-  History hist;
-  std::vector<Tensor> bxs;
-  std::vector<const Tensor*> bx;
-  Tensor by;
-  for (std::size_t epoch = 0; epoch < a.epochs; ++epoch) {
-    if (verbose && a.epochs > 1) std::printf("Epoch %zu/%zu\n", epoch + 1, a.epochs);
-    if (a.shuffle) std::shuffle(order.begin(), order.end(), rng);
-    ProgressBar bar(steps, verbose);
-    const auto t0 = std::chrono::steady_clock::now();
-    double loss_sum = 0;
-    std::size_t seen = 0, correct = 0;
-    Logs logs;
-    for (std::size_t s = 0; s < steps; ++s) {
-      const std::size_t from = s * a.batch_size, to = std::min(n_train, from + a.batch_size);
-      gather_all(xs, order, from, to, bxs, bx);
-      gather_rows(y, order, from, to, by);
-      const double l = train_on_batch(bx, by, &correct);
-      if (!std::isfinite(l))
-        throw Error(name_ + ".fit: the loss became " + (std::isnan(l) ? std::string("NaN") : std::string("Inf")) + " at epoch " +
-                    std::to_string(epoch + 1) + ", step " + std::to_string(s + 1) + "; lower the learning rate or check the data");
-      loss_sum += l * double(to - from);
-      seen += to - from;
-      logs.clear();
-      if (show_acc) logs.push_back({acc_name, double(correct) / double(seen)});
-      logs.push_back({"loss", loss_sum / double(seen)});
-      if (s + 1 < steps) bar.update(s + 1, logs);
-    }
-    hist.history["loss"].push_back(loss_sum / double(seen));
-    if (show_acc) hist.history[acc_name].push_back(double(correct) / double(seen));
-    if (val_y) {
-      Evaluation ev = evaluate(val_x, *val_y, a.batch_size, 0);
-      if (show_acc) logs.push_back({"val_" + acc_name, ev.accuracy});
-      logs.push_back({"val_loss", ev.loss});
-      if (show_acc) hist.history["val_" + acc_name].push_back(ev.accuracy);
-      hist.history["val_loss"].push_back(ev.loss);
-    }
-    bar.update(steps, logs, true);
-    hist.epoch_seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-  }
-  return hist;
 }
 
 Evaluation Model::evaluate(const Tensor& x, const Tensor& y, std::size_t batch_size, int verbose) {
@@ -282,9 +187,16 @@ Evaluation Model::evaluate(const std::vector<const Tensor*>& xs, const Tensor& y
   check_xy(xs, y, "evaluate");
   if (batch_size == 0) throw Error(name_ + ".evaluate: batch_size must be >= 1");
   if (verbose < 0) verbose = auto_verbose();
-  const std::size_t N = xs[0]->dim(0), steps = (N + batch_size - 1) / batch_size;
+  const std::size_t N = xs[0]->dim(0);
+  auto [loss_sum, correct] = evaluate_sums(xs, y, 0, N, batch_size, verbose);
+  return {loss_sum / double(N), double(correct) / double(N)};
+}
+
+std::pair<double, std::size_t> Model::evaluate_sums(const std::vector<const Tensor*>& xs, const Tensor& y, std::size_t from,
+                                                    std::size_t to, std::size_t batch_size, int verbose) {
+  const std::size_t steps = (to - from + batch_size - 1) / batch_size;
   const bool sparse = loss_.kind() == Loss::Kind::SparseCategoricalCrossentropy;
-  auto all = iota(N);
+  auto all = iota(xs[0]->dim(0));
   std::vector<Tensor> bxs;
   std::vector<const Tensor*> bx;
   Tensor by;
@@ -293,17 +205,17 @@ Evaluation Model::evaluate(const std::vector<const Tensor*>& xs, const Tensor& y
   ProgressBar bar(steps, verbose);
   Logs logs;
   for (std::size_t s = 0; s < steps; ++s) {
-    const std::size_t from = s * batch_size, to = std::min(N, from + batch_size);
-    gather_all(xs, all, from, to, bxs, bx);
-    gather_rows(y, all, from, to, by);
+    const std::size_t lo = from + s * batch_size, hi = std::min(to, lo + batch_size);
+    gather_all(xs, all, lo, hi, bxs, bx);
+    gather_rows(y, all, lo, hi, by);
     const Tensor& p = *forward(bx, false)[0];
-    const std::size_t n = to - from, k = p.size() / n;
+    const std::size_t n = hi - lo, k = p.size() / n;
     loss_sum += (loss_.value(p.data(), by.data(), n, k) + regularization_loss(n)) * double(n);
     correct += count_correct(p.data(), by.data(), n, k, sparse);
-    logs = {{"accuracy", double(correct) / double(to)}, {"loss", loss_sum / double(to)}};
+    logs = {{"accuracy", double(correct) / double(hi - from)}, {"loss", loss_sum / double(hi - from)}};
     bar.update(s + 1, logs);
   }
-  return {loss_sum / double(N), double(correct) / double(N)};
+  return {loss_sum, correct};
 }
 
 Tensor Model::predict(const Tensor& x, std::size_t batch_size) {

@@ -11,6 +11,7 @@
 
 #include <map>
 #include <memory>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -92,6 +93,10 @@ class Layer {
 
   // Extra lines for summary(detail): fixed constants, algorithm choices.
   virtual std::vector<std::string> detail() const { return {}; }
+
+  // The generator the layer draws from in training (Dropout's masks, GaussianNoise's noise),
+  // or null when it draws none; checkpoints save and restore its state.
+  virtual std::mt19937_64* random_generator() { return nullptr; }
 
  protected:
   virtual Shape build_impl(const Shape& input_shape) = 0;  // returns the output shape

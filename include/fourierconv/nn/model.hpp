@@ -23,6 +23,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -30,6 +31,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "fourierconv/nn/communicator.hpp"
 #include "fourierconv/nn/layer.hpp"
 #include "fourierconv/nn/losses.hpp"
 #include "fourierconv/nn/optimizers.hpp"
@@ -57,11 +59,46 @@ struct FitArgs {
   std::uint64_t seed = 0;          // shuffling seed
   const Tensor* validation_x = nullptr;  // overrides validation_split
   const Tensor* validation_y = nullptr;
+  // Checkpoints (nn/checkpoint.hpp): with checkpoint_dir set, DIR/checkpoint.keras is written
+  // atomically every checkpoint_every steps (global steps, counted across epochs, as Keras's
+  // ModelCheckpoint(save_freq=K) counts batches), or at the end of each epoch when 0.
+  std::string checkpoint_dir{};
+  std::size_t checkpoint_every = 0;
+  // Continue from checkpoint_dir's checkpoint (Error if there is none, or if it is of another
+  // model, optimizer, batch size, data set size, validation split or shuffle setting): the
+  // weights, optimizer state, epoch, step, sample order, random generators and the epoch's
+  // running metrics are restored, so the run ends with the weights (and the history) of an
+  // uninterrupted one. `epochs` is the run's total, as in Keras's initial_epoch.
+  bool resume = false;
+  // Data-parallel training (nn/communicator.hpp; nn/mpi.hpp runs it on MPI): with a
+  // communicator of R ranks, each global step takes the next batch_size x R samples of one
+  // order that every rank draws alike from `seed`; rank r trains on its part of them (the
+  // r-th of R near-equal slices), the gradients are averaged over the global batch by
+  // allreduce in buckets of about bucket_bytes, each started as soon as the backward pass has
+  // finished its layers, and every rank applies the same update. Losses and metrics are
+  // reduced over the ranks; rank 0 alone prints and writes checkpoints. Rank 0's weights are
+  // broadcast first, and the ranks' settings are compared (Error on every rank when they
+  // differ).
+  Communicator* communicator = nullptr;
+  std::size_t bucket_bytes = std::size_t(1) << 18;
+  // Each global batch cut into this many near-equal micro-batches (0: one per rank), each rank
+  // taking the same number of consecutive ones. Each micro-batch's gradient is computed on its
+  // own and summed in double in a fixed order, so runs with the same micro_batches end with
+  // the same weights (to float rounding) on any number of ranks that divides it: 1, 2 or 4
+  // ranks with micro_batches = 4. Dropout's masks and BatchNormalization's batch statistics
+  // are per micro-batch (README, "Training on several machines").
+  std::size_t micro_batches = 0;
 };
 
 struct History {
   std::map<std::string, std::vector<double>> history;  // "loss", "accuracy", "val_loss", ...
   std::vector<double> epoch_seconds;
+  // Where the time of the steps went (summed over the run): forward, backward and update;
+  // waiting for the gradient allreduce to finish after the backward pass; the allreduces
+  // themselves, and the part of them that ran while the backward pass was still running;
+  // writing checkpoints.
+  double compute_seconds = 0, wait_seconds = 0, allreduce_seconds = 0, allreduce_hidden_seconds = 0, checkpoint_seconds = 0;
+  std::size_t steps = 0;
 };
 
 struct Evaluation {
@@ -188,8 +225,20 @@ class Model {
   // Runs the graph on a batch; returns the outputs' tensors.
   const std::vector<const Tensor*>& forward(const std::vector<const Tensor*>& xs, bool training);
   // Backpropagates dy (w.r.t. the single output; already w.r.t. its pre-activation when
-  // `pre_activation`) and leaves the trainable weights' gradients.
-  void backward(const Tensor& dy, bool pre_activation, std::size_t n);
+  // `pre_activation`) and leaves the trainable weights' gradients. on_ready, when given, is
+  // called for each layer as soon as its weights' gradients are final (the data-parallel fit
+  // starts their allreduce then), last layers first.
+  void backward(const Tensor& dy, bool pre_activation, std::size_t n, const std::function<void(Layer&)>& on_ready = {});
+  // train_on_batch's halves: the forward and backward pass (returns the batch's mean loss,
+  // penalties included), then the regularizers' gradients, the optimizer step, the constraints.
+  double forward_backward(const std::vector<const Tensor*>& xs, const Tensor& y, std::size_t* correct,
+                          const std::function<void(Layer&)>& on_ready = {});
+  void apply_update();
+  // evaluate's loss and correct predictions summed over samples [from, to).
+  std::pair<double, std::size_t> evaluate_sums(const std::vector<const Tensor*>& xs, const Tensor& y, std::size_t from,
+                                               std::size_t to, std::size_t batch_size, int verbose);
+  // The layers in the order backward finishes their gradients (GradientReducer's buckets).
+  std::vector<Layer*> layers_in_backward_order() const;
   void check_inputs(const std::vector<const Tensor*>& xs, const char* who) const;
   void check_xy(const std::vector<const Tensor*>& xs, const Tensor& y, const char* who) const;
   void order_layers();
@@ -199,6 +248,7 @@ class Model {
   Loss loss_;
   std::vector<std::string> metrics_;
   Tensor loss_grad_;
+  double last_loss_ = 0;  // forward_backward's batch loss, known before its backward pass
 };
 
 // The number of x[i] rows predicted as y[i] (argmax; labels or one-hot rows).

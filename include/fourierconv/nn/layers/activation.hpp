@@ -41,6 +41,7 @@ class Dropout : public Layer {
  public:
   explicit Dropout(double rate, DropoutArgs args = {});
   std::string class_name() const override { return "Dropout"; }
+  std::mt19937_64* random_generator() override { return &rng_; }
   double rate() const { return rate_; }
   const Shape& noise_shape() const { return noise_shape_; }
 

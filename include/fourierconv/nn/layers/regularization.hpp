@@ -30,6 +30,7 @@ class SpatialDropout2D : public Layer {
  public:
   explicit SpatialDropout2D(double rate, NoiseArgs args = {});
   std::string class_name() const override { return "SpatialDropout2D"; }
+  std::mt19937_64* random_generator() override { return &rng_; }
   double rate() const { return rate_; }
 
  protected:
@@ -47,6 +48,7 @@ class GaussianNoise : public Layer {
  public:
   explicit GaussianNoise(double stddev, NoiseArgs args = {});
   std::string class_name() const override { return "GaussianNoise"; }
+  std::mt19937_64* random_generator() override { return &rng_; }
   double stddev() const { return stddev_; }
 
  protected:
