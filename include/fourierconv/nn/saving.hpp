@@ -8,19 +8,20 @@
 //   A compiled model's .keras archive also holds its compile settings and optimizer state
 //   (nn/optimizer_state.hpp); load_model restores them for Adam and SGD.
 //
-// config.json is Keras's serialization of a Sequential (InputLayer first, then each layer as
-// {"module", "class_name", "config", "registered_name", "build_config"}); the weights file
-// holds `layers/<snake_case(ClassName)>[_i]/vars/<j>` datasets in Keras's order (kernel,
-// bias, ...), with the attribute `name` on every `vars` group. Supported layers: InputLayer,
-// Conv2D, MaxPooling2D, AveragePooling2D, Flatten, Dense, Activation, Dropout, and ours,
-// FourierConv2D and SpectralConv2D, as registered custom layers ("fourierconv>FourierConv2D";
-// the Keras side of them is python/fourierconv_keras.py). A FourierConv2D is saved by its
-// named filters (make_filter specs); one built from an arbitrary C++ callable cannot be
-// re-created from a file, so saving it is an error that says so.
-// Not saved: the optimizer state and compile settings (a loaded model is uncompiled).
+// config.json is Keras's serialization of the model (Sequential or Functional; each layer as
+// {"module", "class_name", "config", "registered_name", "build_config"}, plus compile_config
+// for a compiled model); the weights file holds `layers/<snake_case(ClassName)>[_i]/vars/<j>`
+// datasets in Keras's order (kernel, bias, ...), with the attribute `name` on every `vars`
+// group, and optimizer/vars for a compiled model. The supported layers are listed in the
+// README ("Keras files"); ours, FourierConv1D/2D and SpectralConv1D/2D, are registered custom
+// layers ("fourierconv>FourierConv2D"; their Keras side is python/fourierconv/keras.py). A
+// FourierConv2D is saved by its named filters (make_filter specs); one built from an arbitrary
+// C++ callable cannot be re-created from a file, so saving it is an error that says so.
+// Training checkpoints add a member to the same archive (nn/checkpoint.hpp).
 //
 // Files are untrusted input: every name, size, shape and dtype is checked against the config
-// before use, and anything unsupported is an error naming it and the file. Writes are atomic.
+// before use, and anything unsupported is an error naming it and the file. Writes are atomic
+// (a temporary file flushed to disk, then renamed over the target: io/file.hpp commit_file).
 #pragma once
 
 #include <string>

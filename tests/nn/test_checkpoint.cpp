@@ -1,0 +1,262 @@
+// Training checkpoints (nn/checkpoint.hpp) and exact resume through fit (FitArgs), one
+// process: a run stopped after any checkpoint and resumed ends with the uninterrupted run's
+// weights, bit for bit; a checkpoint being written when the process dies never replaces the
+// previous good one; wrong checkpoints are refused by name. Micro-batches (FitArgs) are
+// checked against the plain step. The MPI side is tests/nn/test_distributed.cpp.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
+#include "fourierconv/error.hpp"
+#include "fourierconv/nn.hpp"
+#include "fourierconv/nn/checkpoint.hpp"
+#include "keras_check.hpp"
+#include "reference.hpp"
+
+using namespace fourierconv;
+using namespace fourierconv::nn;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::vector<float> all_weights(const Model& m) {
+  std::vector<float> v;
+  for (auto& l : m.layers())
+    for (const Weight* w : std::as_const(*l).weights()) v.insert(v.end(), w->value.begin(), w->value.end());
+  return v;
+}
+
+// A small model with a generator of its own (Dropout) and an optimizer with state.
+Sequential make_net(const std::string& optimizer = "adam") {
+  clear_session();
+  set_random_seed(5);
+  Sequential m;
+  m.add(Conv2D(3, {3, 3}, {.activation = "relu", .input_shape = {8, 8, 1}}));
+  m.add(Dropout(0.25));
+  m.add(Flatten());
+  m.add(Dense(4, {.activation = "softmax"}));
+  m.compile(optimizer, "sparse_categorical_crossentropy");
+  return m;
+}
+
+struct Data {
+  Tensor x = fctest::random_tensor({90, 8, 8, 1}, 3), y{Shape{90}};
+  Data() {
+    for (std::size_t i = 0; i < 90; ++i) y[i] = float((i * 7) % 4);
+  }
+};
+
+fs::path fresh_dir(const std::string& name) {
+  fs::path d = fs::temp_directory_path() / ("fourierconv_ckpt_" + name + "_" + std::to_string(::getpid()));
+  fs::remove_all(d);
+  return d;
+}
+
+FitArgs args(std::size_t epochs) { return {.batch_size = 8, .epochs = epochs, .validation_split = 0.1, .verbose = 0, .seed = 9}; }
+
+TEST(Checkpoint, ResumeMidEpochAndAtEpochEndsGivesTheUninterruptedWeightsExactly) {
+  Data d;
+  Sequential full = make_net();
+  History hf = full.fit(d.x, d.y, args(3));
+  const auto want = all_weights(full);
+  // 81 training samples: 11 steps per epoch; checkpoints every 4 steps land mid-epoch.
+  for (std::size_t stop_epochs : {1u, 2u}) {
+    for (std::size_t every : {0u, 4u}) {
+      const fs::path dir = fresh_dir("resume");
+      Sequential a = make_net();
+      FitArgs fa = args(stop_epochs);
+      fa.checkpoint_dir = dir.string();
+      fa.checkpoint_every = every;
+      a.fit(d.x, d.y, fa);  // "dies" after its last checkpoint
+      ASSERT_TRUE(has_checkpoint(dir.string()));
+      Sequential b = make_net();  // a fresh model: the checkpoint brings weights and generators
+      FitArgs fb = args(3);
+      fb.checkpoint_dir = dir.string();
+      fb.checkpoint_every = every;
+      fb.resume = true;
+      History hb = b.fit(d.x, d.y, fb);
+      EXPECT_EQ(all_weights(b), want) << "stopped after " << stop_epochs << " epoch(s), every " << every;
+      EXPECT_EQ(hb.history.at("loss"), hf.history.at("loss")) << "the history continues too";
+      EXPECT_EQ(hb.history.at("val_loss"), hf.history.at("val_loss"));
+      EXPECT_EQ(b.optimizer()->iterations(), full.optimizer()->iterations());
+      fs::remove_all(dir);
+    }
+  }
+}
+
+TEST(Checkpoint, ResumingAFinishedRunChangesNothing) {
+  Data d;
+  const fs::path dir = fresh_dir("finished");
+  Sequential a = make_net();
+  FitArgs fa = args(2);
+  fa.checkpoint_dir = dir.string();
+  a.fit(d.x, d.y, fa);
+  Sequential b = make_net();
+  fa.resume = true;
+  b.fit(d.x, d.y, fa);
+  EXPECT_EQ(all_weights(b), all_weights(a));
+  fs::remove_all(dir);
+}
+
+TEST(Checkpoint, TheFileIsAKerasArchiveWithTheOptimizerState) {
+  Data d;
+  const fs::path dir = fresh_dir("keras");
+  Sequential a = make_net();
+  FitArgs fa = args(1);
+  fa.checkpoint_dir = dir.string();
+  a.fit(d.x, d.y, fa);
+  Model m = load_model((dir / kCheckpointFile).string());  // our own loader reads it as a model
+  ASSERT_TRUE(m.compiled());
+  EXPECT_EQ(m.optimizer()->iterations(), a.optimizer()->iterations());
+  EXPECT_EQ(all_weights(m), all_weights(a));
+  // Real Keras loads it too (the extra member is ignored), with its optimizer's step count.
+  const std::string log = (dir / "keras.log").string();
+  const std::string cmd = fctest::keras_python() + " -c \"import sys\ntry:\n import keras\nexcept ImportError:\n sys.exit(77)\n" +
+                          "m = keras.models.load_model('" + (dir / kCheckpointFile).string() +
+                          "')\nprint('iterations', int(m.optimizer.iterations.numpy()))\" > " + log + " 2>&1";
+  const int rc = std::system(cmd.c_str());
+  const std::string out = fctest::read_text(log);
+  if (WIFEXITED(rc) && (WEXITSTATUS(rc) == 77 || WEXITSTATUS(rc) == 127)) GTEST_SKIP() << "real Keras is not installed: " << out;
+  EXPECT_NE(out.find("iterations " + std::to_string(a.optimizer()->iterations())), std::string::npos) << out;
+  fs::remove_all(dir);
+}
+
+TEST(Checkpoint, WrongCheckpointsAreRefusedByName) {
+  Data d;
+  const fs::path dir = fresh_dir("wrong");
+  auto expect_error = [&](Model& m, FitArgs fa, const std::string& want) {
+    try {
+      m.fit(d.x, d.y, fa);
+      ADD_FAILURE() << "no error; expected: " << want;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(want), std::string::npos) << e.what();
+    }
+  };
+  Sequential a = make_net();
+  FitArgs fa = args(1);
+  fa.checkpoint_dir = dir.string();
+  fa.resume = true;
+  expect_error(a, fa, "no checkpoint in");
+  fa.resume = false;
+  a.fit(d.x, d.y, fa);
+  fa.resume = true;
+  {  // another architecture
+    clear_session();
+    Sequential b;
+    b.add(Conv2D(5, {3, 3}, {.activation = "relu", .input_shape = {8, 8, 1}}));
+    b.add(Flatten());
+    b.add(Dense(4, {.activation = "softmax"}));
+    b.compile("adam", "sparse_categorical_crossentropy");
+    expect_error(b, fa, "is a checkpoint of another model");
+  }
+  {  // another optimizer
+    Sequential b = make_net("sgd");
+    expect_error(b, fa, "was written with Adam");
+  }
+  {  // another batch size, validation split
+    Sequential b = make_net();
+    FitArgs fb = fa;
+    fb.batch_size = 16;
+    expect_error(b, fb, "global batch of 8");
+    fb = fa;
+    fb.validation_split = 0.2;
+    expect_error(b, fb, "training samples: 81");
+  }
+  {  // a plain .keras file where the checkpoint should be
+    save_model(a, (dir / kCheckpointFile).string());
+    Sequential b = make_net();
+    expect_error(b, fa, "is not a fourierconv checkpoint");
+  }
+  {  // a damaged one
+    std::FILE* f = std::fopen((dir / kCheckpointFile).c_str(), "wb");
+    std::fputs("PK\x03\x04 not really", f);
+    std::fclose(f);
+    Sequential b = make_net();
+    expect_error(b, fa, "is not a readable .keras archive");
+  }
+  {  // options that need a folder
+    Sequential b = make_net();
+    FitArgs fb = args(1);
+    fb.checkpoint_every = 3;
+    expect_error(b, fb, "checkpoint_every needs checkpoint_dir");
+  }
+  fs::remove_all(dir);
+}
+
+// A process killed at random moments while it writes checkpoints in a loop: each time, the
+// checkpoint in the folder is whole (loads, with the weights written). Goes on until three kills
+// have landed inside a write (a temporary file left behind).
+TEST(Checkpoint, AProcessKilledWhileWritingLeavesTheLastGoodCheckpoint) {
+  const fs::path dir = fresh_dir("kill");
+  Sequential m = make_net();
+  Data d;
+  m.fit(d.x, d.y, args(1));
+  TrainingState st;
+  st.global_batch = 8;
+  st.samples = 4;
+  st.order = {0, 1, 2, 3};
+  save_checkpoint(m, st, dir.string());
+  int mid_write = 0;
+  int round = 0;
+  for (; round < 300 && mid_write < 3; ++round) {  // until three kills landed inside a write
+    const pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      for (;;) save_checkpoint(m, st, dir.string());  // until killed
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(2000 + 397 * (round % 29)));
+    kill(pid, SIGKILL);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    bool temp = false;  // the kill landed inside a write: its temporary file is left
+    for (auto& e : fs::directory_iterator(dir)) {
+      if (e.path().filename() == kCheckpointFile) continue;
+      temp = true;
+      fs::remove(e.path());
+    }
+    mid_write += temp;
+    Sequential b = make_net();
+    TrainingState got;
+    ASSERT_NO_THROW(got = load_checkpoint(b, dir.string())) << "round " << round;
+    EXPECT_EQ(all_weights(b), all_weights(m));
+    EXPECT_EQ(got.order, st.order);
+  }
+  EXPECT_GT(mid_write, 0) << "no kill landed inside a write: the test proved nothing";
+  std::printf("kills inside a write: %d of %d\n", mid_write, round);
+  fs::remove_all(dir);
+}
+
+TEST(Checkpoint, MicroBatchesGiveTheStepOfTheWholeBatch) {
+  Data d;
+  auto make = [] {  // no Dropout: its masks are drawn per micro-batch
+    clear_session();
+    set_random_seed(5);
+    Sequential m;
+    m.add(Conv2D(3, {3, 3}, {.activation = "relu", .input_shape = {8, 8, 1}}));
+    m.add(Flatten());
+    m.add(Dense(4, {.activation = "softmax"}));
+    m.compile("sgd", "sparse_categorical_crossentropy");
+    return m;
+  };
+  FitArgs fa = args(1);
+  fa.validation_split = 0;
+  fa.shuffle = false;
+  Sequential a = make(), b = make();
+  History ha = a.fit(d.x, d.y, fa);
+  fa.micro_batches = 4;  // 90 samples in batches of 8: the last batch of 2 has two empty micro-batches
+  History hb = b.fit(d.x, d.y, fa);
+  const auto wa = all_weights(a), wb = all_weights(b);
+  ASSERT_EQ(wa.size(), wb.size());
+  for (std::size_t i = 0; i < wa.size(); ++i) EXPECT_NEAR(wa[i], wb[i], 1e-5) << i;
+  EXPECT_NEAR(ha.history.at("loss")[0], hb.history.at("loss")[0], 1e-6);
+  EXPECT_EQ(ha.history.at("accuracy")[0], hb.history.at("accuracy")[0]);
+  fa.micro_batches = 9;
+  EXPECT_THROW(b.fit(d.x, d.y, fa), Error) << "more micro-batches than samples in a batch";
+}
+
+}  // namespace
