@@ -112,13 +112,18 @@ class Model:
         self._m.compile(str(optimizer), str(loss), [str(m) for m in (metrics or [])])
 
     def fit(self, x, y, batch_size=32, epochs=1, verbose="auto", validation_split=0.0, validation_data=None,
-            shuffle=True, seed=0):
+            shuffle=True, seed=0, checkpoint_dir=None, checkpoint_every=0, resume=False):
         """Trains as keras.Model.fit: mini-batches of `batch_size`, Adam (or the compiled
         optimizer; an uncompiled model is compiled with Adam and sparse categorical
         cross-entropy), the last `validation_split` of the data held out before shuffling.
         x: (N, ...) images (a list of arrays for several inputs); y: (N,) integer labels or
         (N, classes) one-hot rows; models of one output. Returns a
-        History. verbose: 'auto', 0 (silent), 1 (progress bar), 2 (a line per epoch)."""
+        History. verbose: 'auto', 0 (silent), 1 (progress bar), 2 (a line per epoch).
+        checkpoint_dir: write checkpoint_dir/checkpoint.keras atomically every
+        `checkpoint_every` steps (0: at the end of each epoch): the model, the optimizer state,
+        the progress and every random generator's state. resume=True continues the run whose
+        checkpoint is there (`epochs` is the run's total) and ends with the weights of an
+        uninterrupted run (the C++ nn/checkpoint.hpp; README, "Checkpoints")."""
         if not self._m.compiled:
             self.compile()
         vx = vy = None
@@ -130,9 +135,13 @@ class Model:
             vx, vy = (_float32(v, n) for v, n in zip(validation_data, ("validation_data[0]", "validation_data[1]")))
         if not 0.0 <= float(validation_split) < 1.0:
             raise ValueError(f"validation_split must be in [0, 1), got {validation_split!r}")
+        every = int(checkpoint_every)
+        if every < 0:
+            raise ValueError(f"checkpoint_every must be >= 0, got {checkpoint_every!r}")
         h, secs = self._m.fit(_inputs(x), _float32(y, "y"), _positive(batch_size, "batch_size"),
                               _positive(epochs, "epochs"), float(validation_split), bool(shuffle), _verbose(verbose),
-                              int(seed), vx, vy)
+                              int(seed), vx, vy, "" if checkpoint_dir is None else os.fspath(checkpoint_dir), every,
+                              bool(resume))
         return History(h, secs)
 
     def evaluate(self, x, y, batch_size=32, verbose="auto"):

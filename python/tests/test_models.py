@@ -50,6 +50,25 @@ def test_build_fit_evaluate_save_load(tmp_path, rng):
     np.testing.assert_array_equal(m2.predict(x[:8]), m.predict(x[:8]))
 
 
+def test_checkpoint_and_exact_resume(tmp_path, rng):
+    x = rng.random((96, 28, 28, 1)).astype(np.float32)
+    y = rng.integers(0, 10, 96)
+    full = fc.models.build("seed-cnn")
+    h_full = full.fit(x, y, epochs=3, batch_size=16, verbose=0, seed=5)
+    first = fc.models.build("seed-cnn")  # "dies" after 2 epochs, its last checkpoint mid-epoch 2
+    first.fit(x, y, epochs=2, batch_size=16, verbose=0, seed=5, checkpoint_dir=tmp_path, checkpoint_every=4)
+    assert (tmp_path / "checkpoint.keras").exists()
+    second = fc.models.build("seed-cnn")
+    h = second.fit(x, y, epochs=3, batch_size=16, verbose=0, seed=5, checkpoint_dir=tmp_path, checkpoint_every=4,
+                   resume=True)
+    np.testing.assert_array_equal(second.predict(x[:8]), full.predict(x[:8]))
+    assert h.history["loss"] == h_full.history["loss"]
+    with pytest.raises(ValueError, match="no checkpoint in"):
+        fc.models.build("seed-cnn").fit(x, y, checkpoint_dir=tmp_path / "none", resume=True, verbose=0)
+    with pytest.raises(ValueError, match="is a checkpoint of another model"):
+        fc.models.build("seed-spectral").fit(x, y, epochs=3, checkpoint_dir=tmp_path, resume=True, verbose=0)
+
+
 def test_fit_prints_keras_progress(capfd, rng):
     m = fc.models.build("seed-cnn")
     x = rng.random((64, 28, 28, 1)).astype(np.float32)

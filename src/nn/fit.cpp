@@ -3,11 +3,14 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
+#include <cstring>
 #include <sstream>
 
 #include "fourierconv/error.hpp"
 #include "fourierconv/nn/checkpoint.hpp"
 #include "fourierconv/nn/initializers.hpp"
+#include "fourierconv/nn/layers/normalization.hpp"
 #include "fourierconv/nn/model.hpp"
 #include "fourierconv/nn/progress.hpp"
 #include "nn/batching.hpp"
@@ -54,6 +57,31 @@ void check_same_settings(Communicator& comm, const std::string& model_name, cons
     throw Error(model_name + ".fit: the ranks disagree: rank 0 has " + la + ", rank " + std::to_string(r) + " has " + lb +
                 " (every rank must run with the same options and data)");
   }
+}
+
+// A 64-bit digest of the data's bytes (FNV-1a over 8-byte words), to compare across ranks.
+std::string digest(const std::vector<const Tensor*>& xs, const Tensor& y) {
+  std::uint64_t h = 1469598103934665603ull;
+  auto eat = [&](const Tensor& t) {
+    const float* p = t.data();
+    const std::size_t n = t.size();
+    std::size_t i = 0;
+    for (; i + 2 <= n; i += 2) {
+      std::uint64_t w;
+      std::memcpy(&w, p + i, 8);
+      h = (h ^ w) * 1099511628211ull;
+    }
+    if (i < n) {
+      std::uint32_t w;
+      std::memcpy(&w, p + i, 4);
+      h = (h ^ w) * 1099511628211ull;
+    }
+  };
+  for (const Tensor* x : xs) eat(*x);
+  eat(y);
+  char text[17];
+  std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(h));
+  return text;
 }
 
 std::string num(double v) {
@@ -120,7 +148,7 @@ History Model::fit(const std::vector<const Tensor*>& xs, const Tensor& y, FitArg
   if (comm) {
     std::vector<std::pair<std::string, std::string>> settings = {
         {"batch_size", std::to_string(a.batch_size)}, {"epochs", std::to_string(a.epochs)},
-        {"samples", std::to_string(N)}, {"validation_samples", std::to_string(val_y ? val_y->dim(0) : 0)},
+        {"samples", std::to_string(N)}, {"data", digest(xs, y)}, {"validation_samples", std::to_string(val_y ? val_y->dim(0) : 0)},
         {"validation_split", num(a.validation_split)}, {"shuffle", std::to_string(a.shuffle)},
         {"seed", std::to_string(a.seed)}, {"parameters", std::to_string(count_params())},
         {"optimizer", optimizer_->name() + " " + num(optimizer_->learning_rate())},
@@ -184,6 +212,28 @@ History Model::fit(const std::vector<const Tensor*>& xs, const Tensor& y, FitArg
     comm->take_intervals();
   }
   if (comm || M > 1) reducer = std::make_unique<GradientReducer>(comm, layers_in_backward_order(), a.bucket_bytes, 3);
+  // BatchNormalization's moving statistics: each micro-batch updates them from the step's
+  // starting values, and the step ends with the average of those updates weighted by the
+  // micro-batches' shares, summed over the ranks like the gradients. So every rank holds the
+  // same statistics, and they do not depend on the number of ranks.
+  std::vector<Weight*> moving;
+  if (reducer)
+    for (auto& l : layers_)
+      if (l->trainable() && dynamic_cast<BatchNormalization*>(l.get()))
+        for (Weight* w : l->weights())
+          if (!l->weight_trainable(*w)) moving.push_back(w);
+  std::vector<float> moving_start;
+  std::vector<double> moving_sum;
+  auto moving_restore = [&] {
+    std::size_t k = 0;
+    for (Weight* w : moving)
+      for (float& v : w->value) v = moving_start[k++];
+  };
+  auto moving_add = [&](double share) {
+    std::size_t k = 0;
+    for (Weight* w : moving)
+      for (float v : w->value) moving_sum[k++] += double(v) * share;
+  };
 
   auto write_checkpoint = [&] {
     const double t0 = now_seconds();
@@ -256,6 +306,9 @@ History Model::fit(const std::vector<const Tensor*>& xs, const Tensor& y, FitArg
       } else {
         // This rank's micro-batches, in order; the last one's backward pass starts the buckets.
         reducer->begin();
+        moving_start.clear();
+        for (Weight* w : moving) moving_start.insert(moving_start.end(), w->value.begin(), w->value.end());
+        moving_sum.assign(moving_start.size(), 0.0);
         double* stats = reducer->stats();
         for (std::size_t j = rank * per_rank; j < (rank + 1) * per_rank; ++j) {
           const std::size_t lo = from + n * j / M, hi = from + n * (j + 1) / M;
@@ -276,6 +329,7 @@ History Model::fit(const std::vector<const Tensor*>& xs, const Tensor& y, FitArg
             stats_in = true;
           };
           if (last) reducer->last_pass(share);
+          moving_restore();
           forward_backward(bx, by, &c, [&](Layer& L) {
             if (!last) return;
             if (!stats_in) add_stats();
@@ -283,16 +337,26 @@ History Model::fit(const std::vector<const Tensor*>& xs, const Tensor& y, FitArg
           });
           if (!stats_in) add_stats();
           if (!last) reducer->accumulate(share);
+          moving_add(share);
         }
         const double b_end = now_seconds();
         double sums[3];
         reducer->finish(sums);
         const double w_end = now_seconds();
-        if (comm)
-          for (auto& iv : comm->take_intervals()) {
+        if (comm) {
+          const auto ivs = comm->take_intervals();
+          if (!ivs.empty()) hist.overlap_window_seconds += std::max(0.0, b_end - ivs[0].start);
+          for (auto& iv : ivs) {
             hist.allreduce_seconds += iv.end - iv.start;
             hist.allreduce_hidden_seconds += std::max(0.0, std::min(iv.end, b_end) - iv.start);
           }
+        }
+        if (!moving.empty()) {
+          if (comm) comm->allreduce_sum(moving_sum.data(), moving_sum.size());
+          std::size_t k = 0;
+          for (Weight* w : moving)
+            for (float& v : w->value) v = float(moving_sum[k++]);
+        }
         apply_update();
         hist.wait_seconds += w_end - b_end;
         hist.compute_seconds += (b_end - c0) + (now_seconds() - w_end);

@@ -109,6 +109,39 @@ TEST(Distributed, OneTwoAndFourRanksEndTheEpochWithTheSameWeights) {
   fs::remove_all(d);
 }
 
+TEST(Distributed, BatchNormalizationStatisticsAreSynchronized) {
+  REQUIRE_MPI();
+  const fs::path d = dir_for("bn");
+  {  // a model with BatchNormalization, from a Keras file
+    nn::clear_session();
+    nn::set_random_seed(8);
+    nn::Sequential m;
+    m.add(nn::Conv2D(4, {3, 3}, {.use_bias = false, .input_shape = {28, 28, 1}}));
+    m.add(nn::BatchNormalization());
+    m.add(nn::ActivationLayer("relu"));
+    m.add(nn::MaxPooling2D({2, 2}));
+    m.add(nn::Flatten());
+    m.add(nn::Dense(10, {.activation = "softmax"}));
+    nn::save_model(m, (d / "bn.keras").string());
+  }
+  const std::string train = " train --model " + (d / "bn.keras").string() + " --limit 600 --epochs 1 --verbose 2 --micro-batches 4";
+  auto r1 = sh("OMP_NUM_THREADS=1 " + kCli + train + " --batch-size 64 --save " + (d / "r1.keras").string());
+  ASSERT_EQ(r1.status, 0) << r1.output;
+  auto r2 = sh(mpirun(2) + kCli + train + " --batch-size 32 --save " + (d / "r2.keras").string());
+  ASSERT_EQ(r2.status, 0) << r2.output;
+  auto r4 = sh(mpirun(4) + kCli + train + " --batch-size 16 --save " + (d / "r4.keras").string());
+  ASSERT_EQ(r4.status, 0) << r4.output;
+  // Every weight, the moving mean and variance included: each micro-batch's update of them is
+  // averaged over the ranks, so they match the one-process run's.
+  expect_same_weights((d / "r1.keras").string(), (d / "r2.keras").string(), 0.0, "1 vs 2 ranks, with BatchNormalization");
+  expect_same_weights((d / "r1.keras").string(), (d / "r4.keras").string(), 0.0, "1 vs 4 ranks, with BatchNormalization");
+  nn::Model m = nn::load_model((d / "r2.keras").string());
+  const nn::Weight* mean = std::as_const(*m.layers()[1]).weights()[2];
+  ASSERT_EQ(mean->name, "moving_mean");
+  EXPECT_NE(mean->value[0], 0.0f) << "the moving statistics moved";
+  fs::remove_all(d);
+}
+
 TEST(Distributed, BadInputEndsEveryRankWithAClearErrorAndNoFile) {
   REQUIRE_MPI();
   const fs::path d = dir_for("bad");

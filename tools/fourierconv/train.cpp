@@ -47,12 +47,13 @@ void setup_train(CLI::App& sub) {
     int verbose = -1;
   };
   auto o = std::make_shared<Opts>();
-  sub.add_option("--model,-m", o->model, "model name (see `fourierconv summary --help`)")->capture_default_str();
+  sub.add_option("--model,-m", o->model, "model name (see `fourierconv summary --help`), or a .keras / .h5 file to train further")
+      ->capture_default_str();
   sub.add_option("--epochs", o->epochs, "training epochs (the run's total, also when resuming)")->capture_default_str();
   sub.add_option("--batch-size", o->batch_size, "batch size (per rank under mpirun: the global batch is ranks x this)")
       ->capture_default_str();
-  sub.add_option("--optimizer", o->optimizer, "adam | sgd (Keras defaults)")->capture_default_str();
-  sub.add_option("--lr", o->lr, "learning rate (default: the optimizer's, 0.001 for adam, 0.01 for sgd)");
+  CLI::Option* optimizer_given = sub.add_option("--optimizer", o->optimizer, "adam | sgd (Keras defaults)")->capture_default_str();
+  CLI::Option* lr_given = sub.add_option("--lr", o->lr, "learning rate (default: the optimizer's, 0.001 for adam, 0.01 for sgd)");
   sub.add_option("--validation-split", o->validation_split, "fraction of the training set held out (the last part)")
       ->capture_default_str();
   sub.add_option("--seed", o->seed, "seed for weights and shuffling")->capture_default_str();
@@ -70,7 +71,7 @@ void setup_train(CLI::App& sub) {
                  "dividing M (0: one per rank)")
       ->capture_default_str();
   sub.add_option("--verbose", o->verbose, "0 silent, 1 progress bar, 2 a line per epoch (default: 1 on a terminal, else 2)");
-  sub.callback([o] {
+  sub.callback([o, optimizer_given, lr_given] {
     if (!o->save.empty() && !ends_with(o->save, ".keras"))
       throw fourierconv::Error("--save: expected a file name ending in .keras, got '" + o->save + "'");
     if (!o->resume.empty() && !o->checkpoint.empty() && o->resume != o->checkpoint)
@@ -82,8 +83,17 @@ void setup_train(CLI::App& sub) {
     try {
       io::Dataset d = io::load_mnist_format(o->data, o->limit);
       nn::set_random_seed(o->seed);
-      nn::Sequential m = nn::make_model(o->model, {d.x_train.dim(1), d.x_train.dim(2), 1});
-      m.compile(nn::make_optimizer(o->optimizer, o->lr), nn::Loss::parse("sparse_categorical_crossentropy"), {"accuracy"});
+      const bool file = ends_with(o->model, ".keras") || ends_with(o->model, ".h5");
+      nn::Model m = file ? nn::load_model(o->model) : nn::make_model(o->model, {d.x_train.dim(1), d.x_train.dim(2), 1});
+      if (file) {  // a Keras file: the data fed as predict and evaluate feed it
+        if (m.inputs().size() != 1 || m.outputs().size() != 1)
+          throw Error("--model " + o->model + ": train takes models of one input and one output");
+        d.x_train = adapt_to_model_input(std::move(d.x_train), m.input_shape(), "--data (its training images)");
+        d.x_test = adapt_to_model_input(std::move(d.x_test), m.input_shape(), "--data (its test images)");
+      }
+      // A compiled file keeps its optimizer and state unless --optimizer or --lr is given.
+      if (!m.compiled() || optimizer_given->count() || lr_given->count())
+        m.compile(nn::make_optimizer(o->optimizer, o->lr), nn::Loss::parse("sparse_categorical_crossentropy"), {"accuracy"});
       if (root) m.summary();
       if (comm && root) std::printf("data-parallel on %d ranks: global batch %zu\n", comm->size(), o->batch_size * std::size_t(comm->size()));
       nn::History h = m.fit(d.x_train, d.y_train,
@@ -98,12 +108,14 @@ void setup_train(CLI::App& sub) {
       std::printf("test loss: %.4f - test accuracy: %.4f - %.2f s/epoch over %zu epoch(s)\n", ev.loss, ev.accuracy,
                   h.epoch_seconds.empty() ? 0.0 : total / double(h.epoch_seconds.size()), h.epoch_seconds.size());
       if (comm && h.steps)
-        std::printf("per step: compute %.3f ms, allreduce %.3f ms (%.0f%% of it during the backward pass), waiting %.3f ms\n",
+        std::printf("per step: compute %.3f ms, allreduce %.3f ms (%.0f%% of it during the backward pass, in a window of "
+                    "%.3f ms), waiting %.3f ms\n",
                     1e3 * h.compute_seconds / double(h.steps), 1e3 * h.allreduce_seconds / double(h.steps),
                     h.allreduce_seconds > 0 ? 100.0 * h.allreduce_hidden_seconds / h.allreduce_seconds : 0.0,
-                    1e3 * h.wait_seconds / double(h.steps));
+                    1e3 * h.overlap_window_seconds / double(h.steps), 1e3 * h.wait_seconds / double(h.steps));
       if (!o->checkpoint.empty() || !o->resume.empty())
-        std::printf("checkpoints: %.3f s in all\n", h.checkpoint_seconds);
+        std::printf("checkpoints: %.3f s in all (%.2f%% of the training time)\n", h.checkpoint_seconds,
+                    total > 0 ? 100.0 * h.checkpoint_seconds / total : 0.0);
       if (!o->save.empty()) {
         nn::save_model(m, o->save);
         std::printf("saved %s\n", o->save.c_str());

@@ -96,8 +96,10 @@ struct History {
   // Where the time of the steps went (summed over the run): forward, backward and update;
   // waiting for the gradient allreduce to finish after the backward pass; the allreduces
   // themselves, and the part of them that ran while the backward pass was still running;
-  // writing checkpoints.
+  // writing checkpoints. overlap_window_seconds: from the start of each step's first allreduce
+  // to the end of its backward pass (the time communication can hide in).
   double compute_seconds = 0, wait_seconds = 0, allreduce_seconds = 0, allreduce_hidden_seconds = 0, checkpoint_seconds = 0;
+  double overlap_window_seconds = 0;
   std::size_t steps = 0;
 };
 
