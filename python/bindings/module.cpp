@@ -10,6 +10,7 @@
 #include "fourierconv/cpu.hpp"
 #include "fourierconv/error.hpp"
 #include "fourierconv/memory_limit.hpp"
+#include "fourierconv/nn/initializers.hpp"
 
 NB_MODULE(_core, m) {
   namespace nb = nanobind;
@@ -38,6 +39,9 @@ NB_MODULE(_core, m) {
         return fourierconv::set_memory_limit(nb::cast<std::size_t>(limit));
       },
       nb::arg("limit").none());
+  m.def(
+      "set_random_seed", [](std::uint64_t seed) { fourierconv::nn::set_random_seed(seed); }, nb::arg("seed"),
+      "keras.utils.set_random_seed: seeds the generator every initializer and dropout draws from.");
   fourierconv::python::bind_signal(m);
   fourierconv::python::bind_filters(m);
   fourierconv::python::bind_models(m);

@@ -17,7 +17,7 @@ from . import _checks, datasets, filters, models, signal
 from .convolver import Convolver
 from .stream import StreamConvolver
 from .models import load_model
-from ._core import cpu_dispatch_level, memory_limit
+from ._core import cpu_dispatch_level, memory_limit, set_random_seed
 from ._core import set_memory_limit as _set_memory_limit
 
 
@@ -36,4 +36,4 @@ def set_memory_limit(limit):
 
 __version__ = "0.1.0"
 __all__ = ["signal", "filters", "models", "datasets", "Convolver", "StreamConvolver", "load_model", "cpu_dispatch_level", "memory_limit",
-           "set_memory_limit", "__version__"]
+           "set_memory_limit", "set_random_seed", "__version__"]

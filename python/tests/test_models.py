@@ -53,12 +53,14 @@ def test_build_fit_evaluate_save_load(tmp_path, rng):
 def test_checkpoint_and_exact_resume(tmp_path, rng):
     x = rng.random((96, 28, 28, 1)).astype(np.float32)
     y = rng.integers(0, 10, 96)
+    fc.set_random_seed(11)  # the same initial weights for each model (keras.utils.set_random_seed)
     full = fc.models.build("seed-cnn")
     h_full = full.fit(x, y, epochs=3, batch_size=16, verbose=0, seed=5)
+    fc.set_random_seed(11)
     first = fc.models.build("seed-cnn")  # "dies" after 2 epochs, its last checkpoint mid-epoch 2
     first.fit(x, y, epochs=2, batch_size=16, verbose=0, seed=5, checkpoint_dir=tmp_path, checkpoint_every=4)
     assert (tmp_path / "checkpoint.keras").exists()
-    second = fc.models.build("seed-cnn")
+    second = fc.models.build("seed-cnn")  # other initial weights: the checkpoint brings them
     h = second.fit(x, y, epochs=3, batch_size=16, verbose=0, seed=5, checkpoint_dir=tmp_path, checkpoint_every=4,
                    resume=True)
     np.testing.assert_array_equal(second.predict(x[:8]), full.predict(x[:8]))
