@@ -189,18 +189,18 @@ pid_t find_rank(const std::string& marker, int rank) {
   return 0;
 }
 
-TEST(Distributed, AKilledRankEndsTheJobNamingItAndResumeLosesNothing) {
-  REQUIRE_MPI();
-  const fs::path d = dir_for("kill");
-  const std::string opts = " train --limit 12000 --epochs 2 --batch-size 32 --verbose 2 --seed 4 --every 40";
-  // The uninterrupted run.
-  auto full = sh(mpirun(2) + kCli + opts + " --checkpoint " + (d / "full").string() + " --save " + (d / "full.keras").string());
-  ASSERT_EQ(full.status, 0) << full.output;
-  // The same run, rank 1 killed (SIGKILL) once a checkpoint exists.
-  const std::string ck = (d / "ck").string();
-  const std::string log = (d / "killed.log").string();
+// Starts a 2-rank training job writing checkpoints into `ck`, sends `sig` to rank 1 once a
+// checkpoint exists, and waits for the job: its exit status, its output, and the seconds it
+// took to end after the signal.
+struct Signalled {
+  int status = -1;
+  std::string output;
+  double seconds = 0;
+};
+Signalled run_and_signal(const std::string& opts, const std::string& ck, const std::string& log, int sig) {
+  Signalled r;
   const pid_t job = fork();
-  ASSERT_GE(job, 0);
+  if (job < 0) return r;
   if (job == 0) {
     const std::string cmd = mpirun(2) + kCli + opts + " --checkpoint " + ck + " > " + log + " 2>&1";
     execl("/bin/sh", "sh", "-c", cmd.c_str(), (char*)nullptr);
@@ -211,20 +211,46 @@ TEST(Distributed, AKilledRankEndsTheJobNamingItAndResumeLosesNothing) {
   while (!fs::exists(fs::path(ck) / "checkpoint.keras") && elapsed() < 120) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   std::this_thread::sleep_for(std::chrono::milliseconds(150));  // mid-interval
   const pid_t victim = find_rank(ck, 1);
-  ASSERT_GT(victim, 0) << "rank 1 not found";
-  kill(victim, SIGKILL);
-  const auto t_kill = std::chrono::steady_clock::now();
+  if (victim > 0) kill(victim, sig);
+  const auto t_sig = std::chrono::steady_clock::now();
   int status = 0;
   waitpid(job, &status, 0);
-  const double ended = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_kill).count();
-  const std::string out = fctest::read_text(log);
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) != 0) << out;
-  EXPECT_LT(ended, 30.0) << "the job must end, not hang";
-  EXPECT_NE(out.find("rank 1"), std::string::npos) << "the message names the rank: " << out;
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_sig).count();
+  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.output = fctest::read_text(log);
+  if (victim <= 0) r.output = "rank 1 was not found\n" + r.output;
+  return r;
+}
+
+TEST(Distributed, AKilledRankEndsTheJobNamingItAndResumeLosesNothing) {
+  REQUIRE_MPI();
+  const fs::path d = dir_for("kill");
+  const std::string opts = " train --limit 12000 --epochs 2 --batch-size 32 --verbose 2 --seed 4 --every 40";
+  // The uninterrupted run.
+  auto full = sh(mpirun(2) + kCli + opts + " --checkpoint " + (d / "full").string() + " --save " + (d / "full.keras").string());
+  ASSERT_EQ(full.status, 0) << full.output;
+  // The same run, rank 1 killed (SIGKILL) once a checkpoint exists.
+  const std::string ck = (d / "ck").string();
+  Signalled k = run_and_signal(opts, ck, (d / "killed.log").string(), SIGKILL);
+  EXPECT_NE(k.status, 0) << k.output;
+  EXPECT_LT(k.seconds, 30.0) << "the job must end, not hang";
+  EXPECT_NE(k.output.find("process rank 1"), std::string::npos) << "mpirun's message names the rank: " << k.output;
   // Resume: the final weights are the uninterrupted run's.
   auto res = sh(mpirun(2) + kCli + opts + " --resume " + ck + " --save " + (d / "resumed.keras").string());
   ASSERT_EQ(res.status, 0) << res.output;
   expect_same_weights((d / "full.keras").string(), (d / "resumed.keras").string(), 0.0, "resumed after a killed rank");
+  fs::remove_all(d);
+}
+
+TEST(Distributed, AHangingRankIsCaughtByTheTimeout) {
+  REQUIRE_MPI();
+  const fs::path d = dir_for("hang");
+  // Rank 1 stopped (SIGSTOP): alive, silent. Rank 0 gives up after --timeout 2 and aborts the job.
+  Signalled h = run_and_signal(" train --limit 12000 --epochs 2 --verbose 0 --every 40 --timeout 2", (d / "ck").string(),
+                               (d / "hang.log").string(), SIGSTOP);
+  EXPECT_NE(h.status, 0) << h.output;
+  EXPECT_LT(h.seconds, 30.0) << h.output;
+  EXPECT_NE(h.output.find("rank 0: no reply from the other ranks in 2 s"), std::string::npos) << h.output;
   fs::remove_all(d);
 }
 
