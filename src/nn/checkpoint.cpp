@@ -1,6 +1,8 @@
 // Training checkpoints (nn/checkpoint.hpp): a .keras archive with one more member.
 #include "fourierconv/nn/checkpoint.hpp"
 
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -172,8 +174,17 @@ TrainingState load_checkpoint(Model& model, const std::string& dir) {
   if (st.order.size() != st.samples)
     throw Error("load_checkpoint: '" + file + "': the sample order has " + std::to_string(st.order.size()) + " entries for " +
                 std::to_string(st.samples) + " samples");
-  for (std::size_t i : st.order)
+  std::vector<char> named(st.samples, 0);
+  for (std::size_t i : st.order) {
     if (i >= st.samples) throw Error("load_checkpoint: '" + file + "': the sample order names sample " + std::to_string(i) + " of " + std::to_string(st.samples));
+    if (named[i]++) throw Error("load_checkpoint: '" + file + "': the sample order names sample " + std::to_string(i) + " twice");
+  }
+  if (st.global_batch == 0) throw Error("load_checkpoint: '" + file + "': the global batch size is 0");
+  const std::size_t steps = (st.samples + st.global_batch - 1) / st.global_batch;
+  if (st.step >= steps && !(st.step == 0 && steps == 0))
+    throw Error("load_checkpoint: '" + file + "': step " + std::to_string(st.step) + " is beyond the epoch's " + std::to_string(steps) + " steps");
+  if (st.seen != std::min(st.samples, st.step * st.global_batch) || st.correct > st.seen || !std::isfinite(st.loss_sum))
+    throw Error("load_checkpoint: '" + file + "': the epoch's running sums do not match its step");
   keras_io::read_archive_weights(model, members.at("model.weights.h5"), file);
   return st;
 }

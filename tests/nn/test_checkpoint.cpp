@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <functional>
 #include <filesystem>
 #include <thread>
 
@@ -16,6 +17,7 @@
 #include "fourierconv/nn.hpp"
 #include "fourierconv/nn/checkpoint.hpp"
 #include "keras_check.hpp"
+#include "nn/keras_archive.hpp"
 #include "reference.hpp"
 
 using namespace fourierconv;
@@ -185,6 +187,53 @@ TEST(Checkpoint, WrongCheckpointsAreRefusedByName) {
     fb.checkpoint_every = 3;
     expect_error(b, fb, "checkpoint_every needs checkpoint_dir");
   }
+  fs::remove_all(dir);
+}
+
+// A checkpoint whose state member was edited: each damage refused by name.
+TEST(Checkpoint, ADamagedStateIsRefused) {
+  Data d;
+  const fs::path dir = fresh_dir("damaged");
+  Sequential a = make_net();
+  FitArgs fa = args(1);
+  fa.checkpoint_dir = dir.string();
+  fa.checkpoint_every = 4;
+  a.fit(d.x, d.y, fa);
+  const std::string file = (dir / kCheckpointFile).string();
+  auto members = keras_io::read_archive(file, {"fourierconv_checkpoint.json"});
+  const auto& b = members.at("fourierconv_checkpoint.json");
+  const keras_io::json good = keras_io::json::parse(b.begin(), b.end());
+  auto expect_refused = [&](const std::function<void(keras_io::json&)>& damage, const std::string& want) {
+    keras_io::json j = good;
+    damage(j);
+    keras_io::ArchiveMembers out;
+    for (auto& [name, bytes] : members)
+      if (name != "fourierconv_checkpoint.json") out.emplace_back(name, bytes);
+    const std::string text = j.dump();
+    out.emplace_back("fourierconv_checkpoint.json", std::vector<unsigned char>(text.begin(), text.end()));
+    keras_io::write_archive(file, out);
+    Sequential m = make_net();
+    FitArgs fb = fa;
+    fb.resume = true;
+    fb.epochs = 2;
+    try {
+      m.fit(d.x, d.y, fb);
+      ADD_FAILURE() << "no error; expected: " << want;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(want), std::string::npos) << e.what();
+    }
+  };
+  expect_refused([](auto& j) { j["version"] = 2; }, "format version 2");
+  expect_refused([](auto& j) { j["format"] = "other"; }, "is not a fourierconv checkpoint");
+  expect_refused([](auto& j) { j["order"][1] = j["order"][0]; }, "twice");
+  expect_refused([](auto& j) { j["order"][0] = 100000; }, "names sample 100000");
+  expect_refused([](auto& j) { j["order"].erase(0); }, "the sample order has 80 entries for 81 samples");
+  expect_refused([](auto& j) { j["step"] = 99; }, "step 99 is beyond the epoch's 11 steps");
+  expect_refused([](auto& j) { j["seen"] = 3; }, "running sums do not match");
+  expect_refused([](auto& j) { j["step"] = "four"; }, "'step' has the wrong type");
+  expect_refused([](auto& j) { j["shuffle_rng"] = "not a generator"; }, "the shuffle is damaged");
+  expect_refused([](auto& j) { j.erase("epoch"); }, "has no 'epoch'");
+  expect_refused([](auto& j) { j["global_batch"] = 0; }, "global batch size is 0");
   fs::remove_all(dir);
 }
 
