@@ -61,6 +61,14 @@ fs::path fresh_dir(const std::string& name) {
 
 FitArgs args(std::size_t epochs) { return {.batch_size = 8, .epochs = epochs, .validation_split = 0.1, .verbose = 0, .seed = 9}; }
 
+// The same, checkpointing into dir.
+FitArgs args(std::size_t epochs, const fs::path& dir, std::size_t every = 0) {
+  FitArgs a = args(epochs);
+  a.checkpoint_dir = dir.string();
+  a.checkpoint_every = every;
+  return a;
+}
+
 TEST(Checkpoint, ResumeMidEpochAndAtEpochEndsGivesTheUninterruptedWeightsExactly) {
   Data d;
   Sequential full = make_net();
@@ -71,15 +79,10 @@ TEST(Checkpoint, ResumeMidEpochAndAtEpochEndsGivesTheUninterruptedWeightsExactly
     for (std::size_t every : {0u, 4u}) {
       const fs::path dir = fresh_dir("resume");
       Sequential a = make_net();
-      FitArgs fa = args(stop_epochs);
-      fa.checkpoint_dir = dir.string();
-      fa.checkpoint_every = every;
-      a.fit(d.x, d.y, fa);  // "dies" after its last checkpoint
+      a.fit(d.x, d.y, args(stop_epochs, dir, every));  // "dies" after its last checkpoint
       ASSERT_TRUE(has_checkpoint(dir.string()));
       Sequential b = make_net();  // a fresh model: the checkpoint brings weights and generators
-      FitArgs fb = args(3);
-      fb.checkpoint_dir = dir.string();
-      fb.checkpoint_every = every;
+      FitArgs fb = args(3, dir, every);
       fb.resume = true;
       History hb = b.fit(d.x, d.y, fb);
       EXPECT_EQ(all_weights(b), want) << "stopped after " << stop_epochs << " epoch(s), every " << every;
@@ -95,8 +98,7 @@ TEST(Checkpoint, ResumingAFinishedRunChangesNothing) {
   Data d;
   const fs::path dir = fresh_dir("finished");
   Sequential a = make_net();
-  FitArgs fa = args(2);
-  fa.checkpoint_dir = dir.string();
+  FitArgs fa = args(2, dir);
   a.fit(d.x, d.y, fa);
   Sequential b = make_net();
   fa.resume = true;
@@ -109,9 +111,7 @@ TEST(Checkpoint, TheFileIsAKerasArchiveWithTheOptimizerState) {
   Data d;
   const fs::path dir = fresh_dir("keras");
   Sequential a = make_net();
-  FitArgs fa = args(1);
-  fa.checkpoint_dir = dir.string();
-  a.fit(d.x, d.y, fa);
+  a.fit(d.x, d.y, args(1, dir));
   Model m = load_model((dir / kCheckpointFile).string());  // our own loader reads it as a model
   ASSERT_TRUE(m.compiled());
   EXPECT_EQ(m.optimizer()->iterations(), a.optimizer()->iterations());
@@ -140,8 +140,7 @@ TEST(Checkpoint, WrongCheckpointsAreRefusedByName) {
     }
   };
   Sequential a = make_net();
-  FitArgs fa = args(1);
-  fa.checkpoint_dir = dir.string();
+  FitArgs fa = args(1, dir);
   fa.resume = true;
   expect_error(a, fa, "no checkpoint in");
   fa.resume = false;
@@ -195,9 +194,7 @@ TEST(Checkpoint, ADamagedStateIsRefused) {
   Data d;
   const fs::path dir = fresh_dir("damaged");
   Sequential a = make_net();
-  FitArgs fa = args(1);
-  fa.checkpoint_dir = dir.string();
-  fa.checkpoint_every = 4;
+  FitArgs fa = args(1, dir, 4);
   a.fit(d.x, d.y, fa);
   const std::string file = (dir / kCheckpointFile).string();
   auto members = keras_io::read_archive(file, {"fourierconv_checkpoint.json"});
