@@ -7,7 +7,10 @@ install(TARGETS fourierconv_shared EXPORT fourierconvTargets COMPONENT dev
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
-install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/fourierconv DESTINATION ${CMAKE_INSTALL_INCLUDEDIR} COMPONENT dev)
+# nn/mpi.hpp belongs to libfourierconv_mpi, which is built in the tree only (the installed
+# library takes any implementation of nn/communicator.hpp).
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/fourierconv DESTINATION ${CMAKE_INSTALL_INCLUDEDIR} COMPONENT dev
+        PATTERN "mpi.hpp" EXCLUDE)
 
 set(FOURIERCONV_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/fourierconv)
 install(EXPORT fourierconvTargets NAMESPACE fourierconv:: DESTINATION ${FOURIERCONV_CMAKE_DIR} COMPONENT dev)
