@@ -135,12 +135,15 @@ class Model:
             vx, vy = (_float32(v, n) for v, n in zip(validation_data, ("validation_data[0]", "validation_data[1]")))
         if not 0.0 <= float(validation_split) < 1.0:
             raise ValueError(f"validation_split must be in [0, 1), got {validation_split!r}")
-        every = int(checkpoint_every)
-        if every < 0:
-            raise ValueError(f"checkpoint_every must be >= 0, got {checkpoint_every!r}")
+        every = integer(checkpoint_every, "checkpoint_every", 0)
+        if every >= 2**63:
+            raise ValueError(f"checkpoint_every must be below 2**63, got {checkpoint_every!r}")
+        folder = "" if checkpoint_dir is None else os.fsdecode(os.fspath(checkpoint_dir))
+        if checkpoint_dir is not None and not folder:
+            raise ValueError("checkpoint_dir must name a folder, got an empty name")
         h, secs = self._m.fit(_inputs(x), _float32(y, "y"), _positive(batch_size, "batch_size"),
                               _positive(epochs, "epochs"), float(validation_split), bool(shuffle), _verbose(verbose),
-                              int(seed), vx, vy, "" if checkpoint_dir is None else os.fspath(checkpoint_dir), every,
+                              int(seed), vx, vy, folder, every,
                               bool(resume))
         return History(h, secs)
 

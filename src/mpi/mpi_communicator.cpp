@@ -90,7 +90,7 @@ MpiCommunicator::MpiCommunicator(int* argc, char*** argv, double timeout_seconds
   int initialized = 0;
   MPI_Initialized(&initialized);
   if (initialized) throw Error("MpiCommunicator: MPI is already initialized in this process (make one communicator)");
-  if (!(timeout_seconds > 0)) throw Error("MpiCommunicator: timeout_seconds must be > 0");
+  if (!(timeout_seconds > 0)) throw Error("MpiCommunicator: timeout_seconds must be > 0 (or infinity: never), got " + std::to_string(timeout_seconds));
   check(MPI_Init_thread(argc, argv, MPI_THREAD_MULTIPLE, &impl_->provided), "MPI_Init_thread");
   if (impl_->provided < MPI_THREAD_SERIALIZED) {
     MPI_Finalize();
@@ -125,8 +125,10 @@ Communicator::Request MpiCommunicator::start_allreduce_sum(double* data, std::si
 
 void MpiCommunicator::wait(Request r) {
   std::unique_lock lk(impl_->mu);
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(impl_->timeout);
-  if (!impl_->cv_done.wait_until(lk, deadline, [&] { return impl_->done >= r || !impl_->failure.empty(); })) {
+  auto ready = [&] { return impl_->done >= r || !impl_->failure.empty(); };
+  if (impl_->timeout > 1e9) {  // "never" (inf): a deadline that far would overflow the clock
+    impl_->cv_done.wait(lk, ready);
+  } else if (!impl_->cv_done.wait_for(lk, std::chrono::duration<double>(impl_->timeout), ready)) {
     lk.unlock();
     char t[64];
     std::snprintf(t, sizeof t, "%g", impl_->timeout);

@@ -3,7 +3,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <signal.h>
+
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -72,19 +77,74 @@ std::string optimizer_signature(const Model& m) {
   return s.str();
 }
 
+[[noreturn]] void damaged(const std::string& file, const std::string& what) {
+  throw Error("load_checkpoint: '" + file + "': " + kStateMember + ": " + what);
+}
+
+const json& member(const json& j, const char* key, const std::string& file) {
+  if (!j.contains(key)) damaged(file, std::string("has no '") + key + "'");
+  return j.at(key);
+}
+
+std::size_t count_field(const json& j, const char* key, const std::string& file) {
+  const json& v = member(j, key, file);
+  if (!v.is_number_unsigned()) damaged(file, std::string("'") + key + "' must be an unsigned integer, got " + v.dump().substr(0, 40));
+  return v.get<std::size_t>();
+}
+
+double real_field(const json& j, const char* key, const std::string& file) {
+  const json& v = member(j, key, file);
+  if (!v.is_number()) damaged(file, std::string("'") + key + "' must be a number, got " + v.dump().substr(0, 40));
+  const double d = v.get<double>();
+  if (!std::isfinite(d)) damaged(file, std::string("'") + key + "' is not finite");
+  return d;
+}
+
 template <class T>
-T field(const json& j, const char* key, const std::string& file) {
-  if (!j.contains(key)) throw Error("load_checkpoint: '" + file + "': " + kStateMember + " has no '" + key + "'");
+T typed_field(const json& j, const char* key, const std::string& file) {
+  const json& v = member(j, key, file);
   try {
-    return j.at(key).get<T>();
+    return v.get<T>();
   } catch (const json::exception&) {
-    throw Error("load_checkpoint: '" + file + "': " + kStateMember + " '" + key + "' has the wrong type");
+    damaged(file, std::string("'") + key + "' has the wrong type");
+  }
+}
+
+// A std::mt19937_64 in its text form: 312 state words and an index in [0, 312], nothing else.
+bool valid_generator(const std::string& text) {
+  std::istringstream in(text);
+  std::string tok;
+  std::size_t n = 0;
+  unsigned long long last = 0;
+  while (in >> tok) {
+    if (tok.empty() || tok.size() > 20 || tok.find_first_not_of("0123456789") != std::string::npos) return false;
+    errno = 0;
+    last = std::strtoull(tok.c_str(), nullptr, 10);
+    if (errno == ERANGE) return false;
+    ++n;
+  }
+  return n == 313 && last <= 312;
+}
+
+// Temporary files of writers that died mid-write (checkpoint.keras.tmp-<pid>, the pid gone).
+void remove_stale_temporaries(const std::string& dir) {
+  std::error_code ec;
+  const std::string prefix = std::string(kCheckpointFile) + ".tmp-";
+  for (auto it = std::filesystem::directory_iterator(dir, ec); !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.rfind(prefix, 0) != 0) continue;
+    const std::string pid = name.substr(prefix.size());
+    if (pid.empty() || pid.size() > 10 || pid.find_first_not_of("0123456789") != std::string::npos) continue;
+    if (::kill(pid_t(std::stol(pid)), 0) != 0 && errno == ESRCH) std::filesystem::remove(it->path(), ec);
   }
 }
 
 }  // namespace
 
+keras_io::json keras_io::architecture(const Model& m) { return anonymous_config(model_to_config(m)); }
+
 void save_checkpoint(const Model& model, const TrainingState& st, const std::string& dir) {
+  remove_stale_temporaries(dir);
   if (!model.built()) throw Error("save_checkpoint: the model is not built");
   if (!model.compiled()) throw Error("save_checkpoint: the model is not compiled (a checkpoint holds the optimizer state)");
   std::error_code ec;
@@ -100,6 +160,7 @@ void save_checkpoint(const Model& model, const TrainingState& st, const std::str
             {"samples", st.samples},
             {"validation_split", st.validation_split},
             {"shuffle", st.shuffle},
+            {"micro_batches", st.micro_batches},
             {"seed", st.seed},
             {"epochs", st.epochs},
             {"epoch", st.epoch},
@@ -127,11 +188,18 @@ bool has_checkpoint(const std::string& dir) {
   return std::filesystem::is_regular_file(path_in(dir), ec);
 }
 
-TrainingState load_checkpoint(Model& model, const std::string& dir) {
+TrainingState load_checkpoint(Model& model, const std::string& dir, const TrainingState* expected) {
   const std::string file = path_in(dir);
   if (!has_checkpoint(dir)) throw Error("load_checkpoint: no checkpoint in '" + dir + "' (expected " + file + ")");
   if (!model.built() || !model.compiled()) throw Error("load_checkpoint: the model must be built and compiled before resuming");
-  auto members = keras_io::read_archive(file, {kStateMember});
+  std::map<std::string, std::vector<unsigned char>> members;
+  try {
+    members = keras_io::read_archive(file, {kStateMember});
+  } catch (const Error& e) {  // the archive's own errors say load_model
+    std::string what = e.what();
+    if (what.rfind("load_model: ", 0) == 0) what.erase(0, std::strlen("load_model: "));
+    throw Error("load_checkpoint: " + what);
+  }
   for (const char* need : {"config.json", "model.weights.h5", kStateMember})
     if (!members.count(need))
       throw Error("load_checkpoint: '" + file + "' is not a fourierconv checkpoint (it has no " + need + ")");
@@ -144,48 +212,110 @@ TrainingState load_checkpoint(Model& model, const std::string& dir) {
   }
   if (!j.is_object() || j.value("format", std::string()) != kFormat)
     throw Error("load_checkpoint: '" + file + "' is not a fourierconv checkpoint");
-  if (!j.contains("version") || j["version"] != kVersion)
+  if (!j.contains("version") || !j["version"].is_number_unsigned() || j["version"] != kVersion)
     throw Error("load_checkpoint: '" + file + "' is a checkpoint of format version " + (j.contains("version") ? j["version"].dump() : "?") +
                 "; this fourierconv reads version " + std::to_string(kVersion));
-  const json mine = anonymous_config(keras_io::model_to_config(model));
+  const json mine = keras_io::architecture(model);
   const json theirs = j.contains("model") ? j["model"] : json();
   if (mine != theirs)
     throw Error("load_checkpoint: '" + file + "' is a checkpoint of another model: " + config_difference(mine, theirs));
-  if (field<std::string>(j, "optimizer", file) != optimizer_signature(model))
-    throw Error("load_checkpoint: '" + file + "' was written with " + field<std::string>(j, "optimizer", file) + "; this model is compiled with " +
-                optimizer_signature(model));
+  if (typed_field<std::string>(j, "optimizer", file) != optimizer_signature(model))
+    throw Error("load_checkpoint: '" + file + "' was written with " + typed_field<std::string>(j, "optimizer", file) +
+                "; this model is compiled with " + optimizer_signature(model));
   TrainingState st;
-  st.global_batch = field<std::size_t>(j, "global_batch", file);
-  st.samples = field<std::size_t>(j, "samples", file);
-  st.validation_split = field<double>(j, "validation_split", file);
-  st.shuffle = field<bool>(j, "shuffle", file);
-  st.seed = field<std::uint64_t>(j, "seed", file);
-  st.epochs = field<std::size_t>(j, "epochs", file);
-  st.epoch = field<std::size_t>(j, "epoch", file);
-  st.step = field<std::size_t>(j, "step", file);
-  st.order = field<std::vector<std::size_t>>(j, "order", file);
-  st.loss_sum = field<double>(j, "loss_sum", file);
-  st.seen = field<std::size_t>(j, "seen", file);
-  st.correct = field<std::size_t>(j, "correct", file);
-  st.history = field<std::map<std::string, std::vector<double>>>(j, "history", file);
-  st.shuffle_rng = field<std::string>(j, "shuffle_rng", file);
-  st.global_rng = field<std::string>(j, "global_rng", file);
-  st.layer_rngs = field<std::vector<std::map<std::string, std::string>>>(j, "layer_rngs", file);
-  if (st.order.size() != st.samples)
-    throw Error("load_checkpoint: '" + file + "': the sample order has " + std::to_string(st.order.size()) + " entries for " +
-                std::to_string(st.samples) + " samples");
+  st.global_batch = count_field(j, "global_batch", file);
+  st.samples = count_field(j, "samples", file);
+  st.validation_split = real_field(j, "validation_split", file);
+  st.shuffle = typed_field<bool>(j, "shuffle", file);
+  st.micro_batches = count_field(j, "micro_batches", file);
+  st.seed = count_field(j, "seed", file);
+  st.epochs = count_field(j, "epochs", file);
+  st.epoch = count_field(j, "epoch", file);
+  st.step = count_field(j, "step", file);
+  st.loss_sum = real_field(j, "loss_sum", file);
+  st.seen = count_field(j, "seen", file);
+  st.correct = count_field(j, "correct", file);
+  st.shuffle_rng = typed_field<std::string>(j, "shuffle_rng", file);
+  st.global_rng = typed_field<std::string>(j, "global_rng", file);
+  const json& order = member(j, "order", file);
+  if (!order.is_array() || order.size() != st.samples)
+    damaged(file, "the sample order must be a list of " + std::to_string(st.samples) + " sample indices" +
+                      (order.is_array() ? ", it has " + std::to_string(order.size()) + " entries" : ""));
   std::vector<char> named(st.samples, 0);
-  for (std::size_t i : st.order) {
-    if (i >= st.samples) throw Error("load_checkpoint: '" + file + "': the sample order names sample " + std::to_string(i) + " of " + std::to_string(st.samples));
-    if (named[i]++) throw Error("load_checkpoint: '" + file + "': the sample order names sample " + std::to_string(i) + " twice");
+  st.order.reserve(st.samples);
+  for (const json& v : order) {
+    if (!v.is_number_unsigned() || v.get<std::size_t>() >= st.samples)
+      damaged(file, "the sample order names sample " + v.dump().substr(0, 40) + " of " + std::to_string(st.samples));
+    const std::size_t i = v.get<std::size_t>();
+    if (named[i]++) damaged(file, "the sample order names sample " + std::to_string(i) + " twice");
+    st.order.push_back(i);
   }
-  if (st.global_batch == 0) throw Error("load_checkpoint: '" + file + "': the global batch size is 0");
+  if (st.global_batch == 0) damaged(file, "the global batch size is 0");
+  if (st.micro_batches == 0 || st.micro_batches > st.global_batch) damaged(file, "micro_batches is out of range");
+  if (!(st.validation_split >= 0 && st.validation_split < 1)) damaged(file, "validation_split is out of range");
   const std::size_t steps = (st.samples + st.global_batch - 1) / st.global_batch;
   if (st.step >= steps && !(st.step == 0 && steps == 0))
-    throw Error("load_checkpoint: '" + file + "': step " + std::to_string(st.step) + " is beyond the epoch's " + std::to_string(steps) + " steps");
-  if (st.seen != std::min(st.samples, st.step * st.global_batch) || st.correct > st.seen || !std::isfinite(st.loss_sum))
-    throw Error("load_checkpoint: '" + file + "': the epoch's running sums do not match its step");
-  keras_io::read_archive_weights(model, members.at("model.weights.h5"), file);
+    damaged(file, "step " + std::to_string(st.step) + " is beyond the epoch's " + std::to_string(steps) + " steps");
+  if (st.epoch > st.epochs || (st.epoch == st.epochs && st.step != 0))
+    damaged(file, "epoch " + std::to_string(st.epoch) + " is beyond the run's " + std::to_string(st.epochs));
+  if (st.seen != std::min(st.samples, st.step * st.global_batch) || st.correct > st.seen || st.loss_sum < 0)
+    damaged(file, "the epoch's running sums do not match its step");
+  const json& history = member(j, "history", file);
+  if (!history.is_object()) damaged(file, "the history must be an object");
+  for (auto it = history.begin(); it != history.end(); ++it) {
+    if (!it.value().is_array() || it.value().size() != st.epoch)
+      damaged(file, "the history of '" + it.key() + "' must list " + std::to_string(st.epoch) + " epochs");
+    for (const json& v : it.value())
+      if (!v.is_number() || !std::isfinite(v.get<double>())) damaged(file, "the history of '" + it.key() + "' holds a non-number");
+    st.history[it.key()] = it.value().get<std::vector<double>>();
+  }
+  if (st.epoch > 0 && !st.history.count("loss")) damaged(file, "the history has no 'loss'");
+  if (!valid_generator(st.shuffle_rng)) damaged(file, "the shuffle's generator state is damaged");
+  if (!valid_generator(st.global_rng)) damaged(file, "the global generator state is damaged");
+  st.layer_rngs = typed_field<std::vector<std::map<std::string, std::string>>>(j, "layer_rngs", file);
+  std::map<std::string, std::string> want;  // the layers that have a generator
+  for (std::size_t i = 0; i < model.layers().size(); ++i)
+    if (model.layers()[i]->random_generator()) want[std::to_string(i)] = model.layers()[i]->name();
+  if (st.layer_rngs.empty()) damaged(file, "layer_rngs lists no rank");
+  for (std::size_t r = 0; r < st.layer_rngs.size(); ++r) {
+    for (auto& [k, name] : want) {
+      auto it = st.layer_rngs[r].find(k);
+      if (it == st.layer_rngs[r].end()) damaged(file, "rank " + std::to_string(r) + " has no generator state for layer " + k + " (" + name + ")");
+      if (!valid_generator(it->second)) damaged(file, "the generator state of layer " + k + " (" + name + ") on rank " + std::to_string(r) + " is damaged");
+    }
+    if (st.layer_rngs[r].size() != want.size()) damaged(file, "rank " + std::to_string(r) + " lists generator states of layers that have none");
+  }
+  if (expected) {
+    auto differ = [&](const std::string& what, const std::string& then, const std::string& now) {
+      throw Error("load_checkpoint: '" + file + "' was written by a run with " + what + " " + then + ", this run has " + now +
+                  " (resuming would not continue the same run)");
+    };
+    auto num = [](double v) {
+      std::ostringstream o;
+      o << v;
+      return o.str();
+    };
+    if (st.global_batch != expected->global_batch)
+      differ("a global batch of", std::to_string(st.global_batch), std::to_string(expected->global_batch));
+    if (st.samples != expected->samples) differ("training samples:", std::to_string(st.samples), std::to_string(expected->samples));
+    if (st.validation_split != expected->validation_split)
+      differ("validation_split", num(st.validation_split), num(expected->validation_split));
+    if (st.shuffle != expected->shuffle) differ("shuffle", st.shuffle ? "on" : "off", expected->shuffle ? "on" : "off");
+    if (st.micro_batches != expected->micro_batches)
+      differ("micro_batches", std::to_string(st.micro_batches), std::to_string(expected->micro_batches));
+  }
+  // Last, the weights: put back as they were if the file's turn out damaged.
+  std::vector<std::vector<float>> before;
+  for (auto& l : model.layers())
+    for (Weight* w : l->weights()) before.emplace_back(w->value.begin(), w->value.end());
+  try {
+    keras_io::read_archive_weights(model, members.at("model.weights.h5"), file);
+  } catch (...) {
+    std::size_t k = 0;
+    for (auto& l : model.layers())
+      for (Weight* w : l->weights()) std::copy(before[k].begin(), before[k].end(), w->value.begin()), ++k;
+    throw;
+  }
   return st;
 }
 

@@ -1,6 +1,11 @@
 // Model::fit: Keras's training loop, with checkpoints and exact resume (nn/checkpoint.hpp)
 // and data-parallel training over a Communicator (FitArgs::communicator).
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <filesystem>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -15,9 +20,12 @@
 #include "fourierconv/nn/progress.hpp"
 #include "nn/batching.hpp"
 #include "nn/gradient_reducer.hpp"
+#include "nn/keras_archive.hpp"
 
 namespace fourierconv::nn {
 namespace {
+
+using keras_io::json;
 
 double now_seconds() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
 
@@ -38,8 +46,8 @@ void set_rng(std::mt19937_64& g, const std::string& text, const std::string& wha
 // The layers' generators on this rank, by layer name.
 std::map<std::string, std::string> layer_rngs(const Model& m) {
   std::map<std::string, std::string> out;
-  for (auto& l : m.layers())
-    if (auto* g = l->random_generator()) out[l->name()] = rng_text(*g);
+  for (std::size_t i = 0; i < m.layers().size(); ++i)
+    if (auto* g = m.layers()[i]->random_generator()) out[std::to_string(i)] = rng_text(*g);
   return out;
 }
 
@@ -83,6 +91,52 @@ std::string digest(const std::vector<const Tensor*>& xs, const Tensor& y) {
   std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(h));
   return text;
 }
+
+// The architecture (nn/keras_archive.hpp) as a digest; the parameter count for a model that
+// has no config (a FourierConv2D built from a C++ callable).
+std::string architecture_digest(const Model& m) {
+  std::string text;
+  try {
+    text = keras_io::architecture(m).dump();
+  } catch (const Error&) {
+    return "unserializable, " + std::to_string(m.count_params()) + " parameters";
+  }
+  std::uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : text) h = (h ^ c) * 1099511628211ull;
+  char out[40];
+  std::snprintf(out, sizeof out, "%016llx (%zu parameters)", static_cast<unsigned long long>(h), m.count_params());
+  return out;
+}
+
+// The checkpoint folder, created and locked for the run (flock on DIR/checkpoint.lock, released
+// when the process ends however it ends): a second run writing the same folder fails at its
+// start instead of overwriting the first's checkpoints.
+class FolderLock {
+ public:
+  FolderLock() = default;
+  FolderLock(const FolderLock&) = delete;
+  FolderLock& operator=(const FolderLock&) = delete;
+  ~FolderLock() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  // Empty on success, else why not.
+  std::string take(const std::string& dir, bool create) {
+    std::error_code ec;
+    if (create) std::filesystem::create_directories(dir, ec);
+    if (ec || (create && !std::filesystem::is_directory(dir)))
+      return "cannot create the checkpoint folder '" + dir + "': " + (ec ? ec.message() : "a file of that name exists");
+    if (!std::filesystem::is_directory(dir, ec)) return "";  // resuming from nothing: load_checkpoint says so
+    const std::string path = (std::filesystem::path(dir) / "checkpoint.lock").string();
+    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd_ < 0) return "cannot write in the checkpoint folder '" + dir + "': " + std::strerror(errno);
+    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0)
+      return "the checkpoint folder '" + dir + "' is in use by another training run (" + path + " is locked)";
+    return "";
+  }
+
+ private:
+  int fd_ = -1;
+};
 
 std::string num(double v) {
   std::ostringstream s;
@@ -150,7 +204,7 @@ History Model::fit(const std::vector<const Tensor*>& xs, const Tensor& y, FitArg
         {"batch_size", std::to_string(a.batch_size)}, {"epochs", std::to_string(a.epochs)},
         {"samples", std::to_string(N)}, {"data", digest(xs, y)}, {"validation_samples", std::to_string(val_y ? val_y->dim(0) : 0)},
         {"validation_split", num(a.validation_split)}, {"shuffle", std::to_string(a.shuffle)},
-        {"seed", std::to_string(a.seed)}, {"parameters", std::to_string(count_params())},
+        {"seed", std::to_string(a.seed)}, {"model", architecture_digest(*this)},
         {"optimizer", optimizer_->name() + " " + num(optimizer_->learning_rate())},
         {"checkpoint_dir", a.checkpoint_dir}, {"checkpoint_every", std::to_string(a.checkpoint_every)},
         {"resume", std::to_string(a.resume)}, {"bucket_bytes", std::to_string(a.bucket_bytes)},
@@ -178,28 +232,30 @@ History Model::fit(const std::vector<const Tensor*>& xs, const Tensor& y, FitArg
   std::size_t first_epoch = 0, first_step = 0;
   History hist;
   bool mid_epoch = false;
+  st.micro_batches = M;
+  FolderLock lock;
+  if (!a.checkpoint_dir.empty()) {
+    std::string failure = rank == 0 ? lock.take(a.checkpoint_dir, !a.resume) : "";
+    if (comm) failure = comm->allgather(failure)[0];
+    if (!failure.empty()) throw Error(name_ + ".fit: " + failure);
+  }
   if (a.resume) {
-    st = load_checkpoint(*this, a.checkpoint_dir);
-    auto differ = [&](const std::string& what, const std::string& then, const std::string& now) {
-      throw Error(name_ + ".fit: the checkpoint in '" + a.checkpoint_dir + "' was written by a run with " + what + " " + then +
-                  ", this run has " + now + " (resuming would not continue the same run)");
-    };
-    if (st.global_batch != G) differ("a global batch of", std::to_string(st.global_batch), std::to_string(G));
-    if (st.samples != n_train) differ("training samples:", std::to_string(st.samples), std::to_string(n_train));
-    if (st.validation_split != a.validation_split) differ("validation_split", num(st.validation_split), num(a.validation_split));
-    if (st.shuffle != a.shuffle) differ("shuffle", std::to_string(st.shuffle), std::to_string(a.shuffle));
+    const TrainingState expected = st;
+    st = load_checkpoint(*this, a.checkpoint_dir, &expected);  // every state below is checked there
     set_rng(rng, st.shuffle_rng, "the shuffle");
     set_rng(global_rng(), st.global_rng, "the global generator");
-    if (!st.layer_rngs.empty()) {
-      const auto& mine = st.layer_rngs[rank % st.layer_rngs.size()];
-      for (auto& l : layers_)
-        if (auto* g = l->random_generator(); g && mine.count(l->name())) set_rng(*g, mine.at(l->name()), l->name() + "'s generator");
-    }
+    // This rank's generators (a run resumed on more ranks than wrote it reuses rank r mod R's).
+    const auto& mine = st.layer_rngs[rank % st.layer_rngs.size()];
+    for (std::size_t i = 0; i < layers_.size(); ++i)
+      if (auto* g = layers_[i]->random_generator()) set_rng(*g, mine.at(std::to_string(i)), layers_[i]->name() + "'s generator");
     order = st.order;
     first_epoch = st.epoch;
     first_step = st.step;
     mid_epoch = st.step > 0;
     hist.history = st.history;
+    if (first_epoch >= a.epochs && verbose)
+      std::printf("%s.fit: the checkpoint in '%s' has finished %zu epoch%s of %zu asked for: nothing left to train\n", name_.c_str(),
+                  a.checkpoint_dir.c_str(), first_epoch, first_epoch == 1 ? "" : "s", a.epochs);
   }
   st.seed = a.seed;
   st.epochs = a.epochs;
@@ -243,24 +299,8 @@ History Model::fit(const std::vector<const Tensor*>& xs, const Tensor& y, FitArg
     st.history = hist.history;
     st.layer_rngs.clear();
     if (comm) {
-      std::ostringstream mine;
-      for (auto& [k, v] : layer_rngs(*this)) mine << k.size() << ' ' << k << v.size() << ' ' << v;
-      for (auto& text : comm->allgather(mine.str())) {
-        std::istringstream in(text);
-        std::map<std::string, std::string> m;
-        std::size_t n;
-        while (in >> n) {
-          in.get();
-          std::string k(n, '\0'), v;
-          in.read(k.data(), std::streamsize(n));
-          in >> n;
-          in.get();
-          v.resize(n);
-          in.read(v.data(), std::streamsize(n));
-          m[k] = v;
-        }
-        st.layer_rngs.push_back(m);
-      }
+      for (auto& text : comm->allgather(json(layer_rngs(*this)).dump()))
+        st.layer_rngs.push_back(json::parse(text).get<std::map<std::string, std::string>>());
     } else {
       st.layer_rngs.push_back(layer_rngs(*this));
     }
@@ -305,6 +345,7 @@ History Model::fit(const std::vector<const Tensor*>& xs, const Tensor& y, FitArg
         hist.compute_seconds += now_seconds() - c0;
       } else {
         // This rank's micro-batches, in order; the last one's backward pass starts the buckets.
+        if (comm) comm->take_intervals();  // the collectives since the last step are not this step's buckets
         reducer->begin();
         moving_start.clear();
         for (Weight* w : moving) moving_start.insert(moving_start.end(), w->value.begin(), w->value.end());
@@ -344,7 +385,8 @@ History Model::fit(const std::vector<const Tensor*>& xs, const Tensor& y, FitArg
         reducer->finish(sums);
         const double w_end = now_seconds();
         if (comm) {
-          const auto ivs = comm->take_intervals();
+          auto ivs = comm->take_intervals();
+          ivs.resize(std::min(ivs.size(), reducer->buckets()));  // the gradient buckets alone
           if (!ivs.empty()) hist.overlap_window_seconds += std::max(0.0, b_end - ivs[0].start);
           for (auto& iv : ivs) {
             hist.allreduce_seconds += iv.end - iv.start;
@@ -398,7 +440,7 @@ History Model::fit(const std::vector<const Tensor*>& xs, const Tensor& y, FitArg
     }
     bar.update(steps, logs, true);
     hist.epoch_seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-    if (!a.checkpoint_dir.empty() && (a.checkpoint_every == 0 || global_step % a.checkpoint_every == 0)) {
+    if (!a.checkpoint_dir.empty()) {  // at each epoch's end, whatever checkpoint_every
       st.epoch = epoch + 1;
       st.step = 0;
       st.loss_sum = 0;

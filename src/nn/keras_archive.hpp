@@ -25,6 +25,9 @@ void write_archive(const std::string& path, const ArchiveMembers& members);
 std::map<std::string, std::vector<unsigned char>> read_archive(const std::string& path, const std::vector<std::string>& extra);
 // config.json's text parsed as Keras writes it (Infinity and NaN tokens, depth limit).
 json parse_config(const std::vector<unsigned char>& bytes, const Ctx& c);
+// The model's config with its own and its layers' names replaced by their positions: equal for
+// the same architecture built twice (checkpoints and data-parallel fit compare it).
+json architecture(const Model& m);
 // Loads model.weights.h5 into m, whose architecture must be the file's; the optimizer state
 // too when m is compiled.
 void read_archive_weights(Model& m, const std::vector<unsigned char>& image, const std::string& path);

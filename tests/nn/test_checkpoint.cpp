@@ -10,6 +10,8 @@
 
 #include <chrono>
 #include <functional>
+#include <random>
+#include <sstream>
 #include <filesystem>
 #include <thread>
 
@@ -224,11 +226,27 @@ TEST(Checkpoint, ADamagedStateIsRefused) {
   expect_refused([](auto& j) { j["format"] = "other"; }, "is not a fourierconv checkpoint");
   expect_refused([](auto& j) { j["order"][1] = j["order"][0]; }, "twice");
   expect_refused([](auto& j) { j["order"][0] = 100000; }, "names sample 100000");
-  expect_refused([](auto& j) { j["order"].erase(0); }, "the sample order has 80 entries for 81 samples");
+  expect_refused([](auto& j) { j["order"].erase(0); }, "must be a list of 81 sample indices, it has 80 entries");
   expect_refused([](auto& j) { j["step"] = 99; }, "step 99 is beyond the epoch's 11 steps");
   expect_refused([](auto& j) { j["seen"] = 3; }, "running sums do not match");
-  expect_refused([](auto& j) { j["step"] = "four"; }, "'step' has the wrong type");
-  expect_refused([](auto& j) { j["shuffle_rng"] = "not a generator"; }, "the shuffle is damaged");
+  expect_refused([](auto& j) { j["step"] = "four"; }, "'step' must be an unsigned integer");
+  expect_refused([](auto& j) { j["epoch"] = -1; }, "'epoch' must be an unsigned integer");
+  expect_refused([](auto& j) { j["epoch"] = 1.5; }, "'epoch' must be an unsigned integer");
+  expect_refused([](auto& j) { j["epoch"] = 1e30; }, "'epoch' must be an unsigned integer");
+  expect_refused([](auto& j) { j["epoch"] = 50; }, "epoch 50 is beyond the run's 1");
+  expect_refused([](auto& j) { j["loss_sum"] = -1e308; }, "running sums do not match");
+  expect_refused([](auto& j) { j["history"]["loss"] = {1.0, 2.0}; }, "the history of 'loss' must list 1 epochs");
+  expect_refused([](auto& j) { j["shuffle_rng"] = "not a generator"; }, "the shuffle's generator state is damaged");
+  expect_refused([](auto& j) { j["global_rng"] = j["global_rng"].template get<std::string>() + " 7"; }, "the global generator state is damaged");
+  expect_refused(
+      [](auto& j) {
+        std::string t = j["shuffle_rng"].template get<std::string>();
+        j["shuffle_rng"] = t.substr(0, t.rfind(' ')) + " 99999";
+      },
+      "the shuffle's generator state is damaged");
+  expect_refused([](auto& j) { j["layer_rngs"][0].erase("1"); }, "rank 0 has no generator state for layer 1 (dropout");
+  expect_refused([](auto& j) { j["layer_rngs"] = keras_io::json::array(); }, "layer_rngs lists no rank");
+  expect_refused([](auto& j) { j["micro_batches"] = 2; }, "micro_batches 2, this run has 1");
   expect_refused([](auto& j) { j.erase("epoch"); }, "has no 'epoch'");
   expect_refused([](auto& j) { j["global_batch"] = 0; }, "global batch size is 0");
   fs::remove_all(dir);
@@ -245,8 +263,16 @@ TEST(Checkpoint, AProcessKilledWhileWritingLeavesTheLastGoodCheckpoint) {
   TrainingState st;
   st.global_batch = 8;
   st.samples = 4;
+  st.epochs = 1;
   st.order = {0, 1, 2, 3};
+  std::ostringstream g;
+  g << std::mt19937_64(3);
+  st.shuffle_rng = st.global_rng = g.str();
+  st.layer_rngs = {{{"1", g.str()}}};
+  const auto t0 = std::chrono::steady_clock::now();
   save_checkpoint(m, st, dir.string());
+  // Kill delays spread over a few writes' time (a sanitizer build writes several times slower).
+  const long write_us = std::max(1000L, long(std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0).count()));
   int mid_write = 0;
   int round = 0;
   for (; round < 300 && mid_write < 3; ++round) {  // until three kills landed inside a write
@@ -255,7 +281,7 @@ TEST(Checkpoint, AProcessKilledWhileWritingLeavesTheLastGoodCheckpoint) {
     if (pid == 0) {
       for (;;) save_checkpoint(m, st, dir.string());  // until killed
     }
-    std::this_thread::sleep_for(std::chrono::microseconds(2000 + 397 * (round % 29)));
+    std::this_thread::sleep_for(std::chrono::microseconds(write_us * (10 + round % 29) / 10));
     kill(pid, SIGKILL);
     int status = 0;
     waitpid(pid, &status, 0);

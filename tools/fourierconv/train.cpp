@@ -4,7 +4,10 @@
 //                   [--micro-batches M]
 // Under `mpirun -np N` (a build with MPI): data-parallel, --batch-size per rank (the global
 // batch is N times it), rank 0 prints and writes the files.
+#include <unistd.h>
+
 #include <chrono>
+#include <filesystem>
 #include <cstdio>
 #include <numeric>
 #include <thread>
@@ -61,23 +64,37 @@ void setup_train(CLI::App& sub) {
   sub.add_option("--limit", o->limit, "use only the first N training and test samples (0: all)")->capture_default_str();
   sub.add_option("--save", o->save, "write the trained model to this .keras file (Keras 3 format)");
   sub.add_option("--checkpoint", o->checkpoint, "write DIR/checkpoint.keras atomically during training (model, optimizer state, progress)");
-  sub.add_option("--every", o->every, "with --checkpoint: every K steps (0: at the end of each epoch)")->capture_default_str();
-  sub.add_option("--resume", o->resume, "continue the run whose checkpoint is in DIR (and keep checkpointing there)");
-  sub.add_option("--timeout", o->timeout, "under mpirun: end the job when the other ranks give no reply for S seconds")
+  sub.add_option("--every", o->every, "with --checkpoint: also every K steps (0: at the end of each epoch only)")
+      ->check(CLI::Range(std::size_t(0), std::size_t(1) << 40))
       ->capture_default_str();
-  sub.add_option("--bucket-bytes", o->bucket_bytes, "under mpirun: gradient allreduce bucket size in bytes")->capture_default_str();
+  sub.add_option("--resume", o->resume, "continue the run whose checkpoint is in DIR (and keep checkpointing there)");
+  sub.add_option("--timeout", o->timeout, "under mpirun: end the job when the other ranks give no reply for S seconds (inf: never)")
+      ->capture_default_str();
+  sub.add_option("--bucket-bytes", o->bucket_bytes, "under mpirun: gradient allreduce bucket size in bytes")
+      ->check(CLI::Range(std::size_t(0), std::size_t(1) << 40))
+      ->capture_default_str();
   sub.add_option("--micro-batches", o->micro_batches,
                  "cut each global batch into M micro-batches summed in a fixed order: the same weights on any number of ranks "
                  "dividing M (0: one per rank)")
+      ->check(CLI::Range(std::size_t(0), std::size_t(1) << 40))
       ->capture_default_str();
   sub.add_option("--verbose", o->verbose, "0 silent, 1 progress bar, 2 a line per epoch (default: 1 on a terminal, else 2)");
-  sub.callback([o, optimizer_given, lr_given] {
+  sub.callback([o, optimizer_given, lr_given, app = &sub] {
     if (!o->save.empty() && !ends_with(o->save, ".keras"))
       throw fourierconv::Error("--save: expected a file name ending in .keras, got '" + o->save + "'");
-    if (!o->resume.empty() && !o->checkpoint.empty() && o->resume != o->checkpoint)
+    for (auto [name, value] : {std::pair{"--checkpoint", &o->checkpoint}, std::pair{"--resume", &o->resume}})
+      if (app->count(name) && value->empty()) throw fourierconv::Error(std::string(name) + ": expected a folder, got an empty name");
+    if (!o->resume.empty() && !o->checkpoint.empty() &&
+        std::filesystem::weakly_canonical(o->resume) != std::filesystem::weakly_canonical(o->checkpoint))
       throw fourierconv::Error("--resume " + o->resume + " and --checkpoint " + o->checkpoint +
                                ": a resumed run keeps checkpointing into the folder it resumes from; give one of them");
     if (o->every && o->checkpoint.empty() && o->resume.empty()) throw fourierconv::Error("--every: needs --checkpoint DIR");
+    if (!(o->timeout > 0)) throw fourierconv::Error("--timeout: expected seconds > 0 (or inf), got " + std::to_string(o->timeout));
+    if (!o->save.empty()) {  // refused now rather than after the training
+      const std::filesystem::path parent = std::filesystem::absolute(o->save).parent_path();
+      if (!std::filesystem::is_directory(parent) || ::access(parent.c_str(), W_OK) != 0)
+        throw fourierconv::Error("--save: cannot write in the folder '" + parent.string() + "'");
+    }
     std::unique_ptr<nn::Communicator> comm = open_communicator(o->timeout);
     const bool root = !comm || comm->rank() == 0;
     try {

@@ -33,6 +33,7 @@ struct TrainingState {
   std::size_t samples = 0;         // training samples (after the validation split)
   double validation_split = 0;
   bool shuffle = true;
+  std::size_t micro_batches = 1;   // the summation order (FitArgs::micro_batches, resolved)
   std::uint64_t seed = 0;
   std::size_t epochs = 0;          // the run's total (may grow on resume)
   // Progress: `step` steps of epoch `epoch` (0-based) are done.
@@ -43,7 +44,8 @@ struct TrainingState {
   std::map<std::string, std::vector<double>> history;  // finished epochs ("loss", ...)
   // Random generators, as std::mt19937_64's text form.
   std::string shuffle_rng, global_rng;
-  // Per rank (index), per layer name: the layers' generators.
+  // Per rank (index), per layer (its index in model.layers(), as text): the generators of the
+  // layers that have one.
   std::vector<std::map<std::string, std::string>> layer_rngs;
 };
 
@@ -56,9 +58,15 @@ bool has_checkpoint(const std::string& dir);
 
 // Loads DIR's checkpoint into `model` (its weights and optimizer state) and returns the run's
 // state. The model must be built and compiled with the checkpoint's architecture and
-// optimizer. Errors (the model is untouched by all but the last): no checkpoint in DIR; not a
-// checkpoint (a plain .keras file) or of another format version; a damaged file; another
-// model ("the checkpoint's model differs: ..."); another optimizer.
-TrainingState load_checkpoint(Model& model, const std::string& dir);
+// optimizer. `expected`, when given, holds the settings the resuming run has (global_batch,
+// samples, validation_split, shuffle, micro_batches): the checkpoint must have the same.
+// Everything is checked before the model is touched: every field's type and range, the sample
+// order (a permutation), the step within its epoch, the history's length, every generator's
+// state (one per layer that has a generator, on every rank). Errors, each naming the file: no
+// checkpoint in DIR; not a checkpoint (a plain .keras file) or of another format version; a
+// damaged file; another model ("a checkpoint of another model: ..."); another optimizer;
+// other settings. If the weights themselves turn out damaged, the model's weights are put
+// back as they were before the error.
+TrainingState load_checkpoint(Model& model, const std::string& dir, const TrainingState* expected = nullptr);
 
 }  // namespace fourierconv::nn

@@ -12,7 +12,8 @@
 // gradient allreduces progress while the backward pass computes (Open MPI has no progress
 // thread of its own). Its destructor finalizes MPI.
 //
-// Faults: when a collective has not finished after `timeout_seconds` (a rank died or hangs),
+// Faults: when a collective has not finished after `timeout_seconds` (a rank died or hangs;
+// infinity or more than 1e9: never), including rank 0's checkpoint writes that others wait for,
 // the process prints "rank R: no reply from the other ranks in T s" to stderr and aborts the
 // whole job (MPI_Abort), so a job never hangs. Under mpirun, a rank that dies is reported by
 // mpirun itself ("process rank R ... exited on signal ..."), which ends the other ranks.
