@@ -4,7 +4,9 @@
 // previous good one; wrong checkpoints are refused by name. Micro-batches (FitArgs) are
 // checked against the plain step. The MPI side is tests/nn/test_distributed.cpp.
 #include <gtest/gtest.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -13,6 +15,7 @@
 #include <random>
 #include <sstream>
 #include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include "fourierconv/error.hpp"
@@ -188,6 +191,53 @@ TEST(Checkpoint, WrongCheckpointsAreRefusedByName) {
     fb.checkpoint_every = 3;
     expect_error(b, fb, "checkpoint_every needs checkpoint_dir");
   }
+  fs::remove_all(dir);
+}
+
+TEST(Checkpoint, ARefusedResumeLeavesTheModelAsItWas) {
+  Data d;
+  const fs::path dir = fresh_dir("refused");
+  Sequential a = make_net();
+  a.fit(d.x, d.y, args(1, dir, 4));
+  Sequential b = make_net();
+  b.fit(d.x, d.y, args(1));  // a model with a history of its own
+  const auto before = all_weights(b);
+  const auto iterations = b.optimizer()->iterations();
+  FitArgs fb = args(2, dir);
+  fb.batch_size = 16;  // another global batch: refused
+  fb.resume = true;
+  EXPECT_THROW(b.fit(d.x, d.y, fb), Error);
+  EXPECT_EQ(all_weights(b), before);
+  EXPECT_EQ(b.optimizer()->iterations(), iterations);
+  fs::remove_all(dir);
+}
+
+TEST(Checkpoint, TheFolderIsLockedForOneRunAndDeadWritersTemporariesGo) {
+  Data d;
+  const fs::path dir = fresh_dir("lock");
+  fs::create_directories(dir);
+  {
+    const int fd = ::open((dir / "checkpoint.lock").c_str(), O_RDWR | O_CREAT, 0644);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(::flock(fd, LOCK_EX | LOCK_NB), 0);  // another run holds the folder
+    Sequential a = make_net();
+    try {
+      a.fit(d.x, d.y, args(1, dir));
+      ADD_FAILURE() << "no error";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("is in use by another training run"), std::string::npos) << e.what();
+    }
+    ::close(fd);  // released: the next run may go
+  }
+  const pid_t dead = fork();  // a process id that no longer runs
+  if (dead == 0) _exit(0);
+  waitpid(dead, nullptr, 0);
+  const fs::path stale = dir / (std::string(kCheckpointFile) + ".tmp-" + std::to_string(dead));
+  std::ofstream(stale) << "half a checkpoint";
+  Sequential a = make_net();
+  a.fit(d.x, d.y, args(1, dir));
+  EXPECT_TRUE(has_checkpoint(dir.string()));
+  EXPECT_FALSE(fs::exists(stale)) << "a dead writer's temporary is removed";
   fs::remove_all(dir);
 }
 
