@@ -109,7 +109,8 @@ void bind_models(nb::module_& m) {
           "fit",
           [](Model& s, const std::vector<Float32Array>& x, const Float32Array& y, std::size_t batch_size, std::size_t epochs,
              double validation_split, bool shuffle, int verbose, std::uint64_t seed, std::optional<Float32Array> vx,
-             std::optional<Float32Array> vy, const std::string& checkpoint_dir, std::size_t checkpoint_every, bool resume) {
+             std::optional<Float32Array> vy, const std::string& checkpoint_dir, std::size_t checkpoint_every, bool resume,
+             std::size_t micro_batches) {
             const std::vector<Tensor> tx = tensors_of(x);
             const Tensor ty = tensor_of(y, "y");
             Tensor tvx, tvy;
@@ -117,6 +118,7 @@ void bind_models(nb::module_& m) {
             a.batch_size = batch_size, a.epochs = epochs, a.validation_split = validation_split;
             a.shuffle = shuffle, a.verbose = verbose, a.seed = seed;
             a.checkpoint_dir = checkpoint_dir, a.checkpoint_every = checkpoint_every, a.resume = resume;
+            a.micro_batches = micro_batches;
             if (vx && vy) {
               tvx = tensor_of(*vx, "validation_data[0]");
               tvy = tensor_of(*vy, "validation_data[1]");
@@ -132,7 +134,8 @@ void bind_models(nb::module_& m) {
           },
           nb::arg("x"), nb::arg("y"), nb::arg("batch_size"), nb::arg("epochs"), nb::arg("validation_split"),
           nb::arg("shuffle"), nb::arg("verbose"), nb::arg("seed"), nb::arg("validation_x").none(),
-          nb::arg("validation_y").none(), nb::arg("checkpoint_dir"), nb::arg("checkpoint_every"), nb::arg("resume"))
+          nb::arg("validation_y").none(), nb::arg("checkpoint_dir"), nb::arg("checkpoint_every"), nb::arg("resume"),
+          nb::arg("micro_batches"))
       .def(
           "save",
           [](const Model& s, const std::string& path) {

@@ -112,7 +112,7 @@ class Model:
         self._m.compile(str(optimizer), str(loss), [str(m) for m in (metrics or [])])
 
     def fit(self, x, y, batch_size=32, epochs=1, verbose="auto", validation_split=0.0, validation_data=None,
-            shuffle=True, seed=0, checkpoint_dir=None, checkpoint_every=0, resume=False):
+            shuffle=True, seed=0, checkpoint_dir=None, checkpoint_every=0, resume=False, micro_batches=0):
         """Trains as keras.Model.fit: mini-batches of `batch_size`, Adam (or the compiled
         optimizer; an uncompiled model is compiled with Adam and sparse categorical
         cross-entropy), the last `validation_split` of the data held out before shuffling.
@@ -123,7 +123,11 @@ class Model:
         `checkpoint_every` steps (0: at the end of each epoch): the model, the optimizer state,
         the progress and every random generator's state. resume=True continues the run whose
         checkpoint is there (`epochs` is the run's total) and ends with the weights of an
-        uninterrupted run (the C++ nn/checkpoint.hpp; README, "Checkpoints")."""
+        uninterrupted run (the C++ nn/checkpoint.hpp; README, "Checkpoints"). seed: the
+        shuffling's (the weights' come from set_random_seed). micro_batches: cut each batch into
+        that many, summed in a fixed order (0: one), as a run of several MPI ranks with the same
+        setting does, so a checkpoint written by such a run resumes here. Data-parallel
+        training itself runs from C++ and the command line (mpirun), not from Python."""
         if not self._m.compiled:
             self.compile()
         vx = vy = None
@@ -144,7 +148,7 @@ class Model:
         h, secs = self._m.fit(_inputs(x), _float32(y, "y"), _positive(batch_size, "batch_size"),
                               _positive(epochs, "epochs"), float(validation_split), bool(shuffle), _verbose(verbose),
                               int(seed), vx, vy, folder, every,
-                              bool(resume))
+                              bool(resume), integer(micro_batches, "micro_batches", 0))
         return History(h, secs)
 
     def evaluate(self, x, y, batch_size=32, verbose="auto"):

@@ -190,6 +190,9 @@ bool has_checkpoint(const std::string& dir) {
 
 TrainingState load_checkpoint(Model& model, const std::string& dir, const TrainingState* expected) {
   const std::string file = path_in(dir);
+  std::error_code ec;
+  if (std::filesystem::is_regular_file(dir, ec))
+    throw Error("load_checkpoint: '" + dir + "' is a file: give the folder that holds " + kCheckpointFile);
   if (!has_checkpoint(dir)) throw Error("load_checkpoint: no checkpoint in '" + dir + "' (expected " + file + ")");
   if (!model.built() || !model.compiled()) throw Error("load_checkpoint: the model must be built and compiled before resuming");
   std::map<std::string, std::vector<unsigned char>> members;
@@ -297,9 +300,9 @@ TrainingState load_checkpoint(Model& model, const std::string& dir, const Traini
     };
     if (st.global_batch != expected->global_batch)
       differ("a global batch of", std::to_string(st.global_batch), std::to_string(expected->global_batch));
-    if (st.samples != expected->samples) differ("training samples:", std::to_string(st.samples), std::to_string(expected->samples));
     if (st.validation_split != expected->validation_split)
       differ("validation_split", num(st.validation_split), num(expected->validation_split));
+    if (st.samples != expected->samples) differ("training samples:", std::to_string(st.samples), std::to_string(expected->samples));
     if (st.shuffle != expected->shuffle) differ("shuffle", st.shuffle ? "on" : "off", expected->shuffle ? "on" : "off");
     if (st.micro_batches != expected->micro_batches)
       differ("micro_batches", std::to_string(st.micro_batches), std::to_string(expected->micro_batches));

@@ -212,9 +212,9 @@ History Model::fit(const std::vector<const Tensor*>& xs, const Tensor& y, FitArg
     check_same_settings(*comm, name_, settings);
     const std::size_t batches = (n_train + a.batch_size - 1) / a.batch_size;
     if (batches < R)
-      throw Error(name_ + ".fit: " + std::to_string(n_train) + " training samples make " + std::to_string(batches) + " batch" +
-                  (batches == 1 ? "" : "es") + " of " + std::to_string(a.batch_size) + " for " + std::to_string(R) +
-                  " ranks: each rank needs at least one (use fewer ranks or a smaller batch size)");
+      throw Error(name_ + ".fit: " + std::to_string(n_train) + " training samples fill " + std::to_string(batches) + " batch" +
+                  (batches == 1 ? "" : "es") + " of the per-rank batch size " + std::to_string(a.batch_size) + ", fewer than the " +
+                  std::to_string(R) + " ranks: each rank needs at least one (use fewer ranks or a smaller batch size)");
   }
   const bool show_acc = !metrics_.empty();
   const std::string acc_name = show_acc ? metrics_[0] : "accuracy";
@@ -236,6 +236,8 @@ History Model::fit(const std::vector<const Tensor*>& xs, const Tensor& y, FitArg
   FolderLock lock;
   if (!a.checkpoint_dir.empty()) {
     std::string failure = rank == 0 ? lock.take(a.checkpoint_dir, !a.resume) : "";
+    if (failure.empty() && rank == 0 && !a.resume && has_checkpoint(a.checkpoint_dir))
+      failure = "'" + a.checkpoint_dir + "' already holds the checkpoint of a run: resume it (resume = true, --resume), or remove it to start over";
     if (comm) failure = comm->allgather(failure)[0];
     if (!failure.empty()) throw Error(name_ + ".fit: " + failure);
   }

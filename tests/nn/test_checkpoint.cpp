@@ -171,7 +171,14 @@ TEST(Checkpoint, WrongCheckpointsAreRefusedByName) {
     expect_error(b, fb, "global batch of 8");
     fb = fa;
     fb.validation_split = 0.2;
-    expect_error(b, fb, "training samples: 81");
+    expect_error(b, fb, "validation_split 0.1, this run has 0.2");
+  }
+  {  // a fresh run into a folder holding a checkpoint, and --resume given the file
+    Sequential b = make_net();
+    expect_error(b, args(1, dir), "already holds the checkpoint of a run");
+    FitArgs fb = fa;
+    fb.checkpoint_dir = (dir / kCheckpointFile).string();
+    expect_error(b, fb, "is a file: give the folder");
   }
   {  // a plain .keras file where the checkpoint should be
     save_model(a, (dir / kCheckpointFile).string());

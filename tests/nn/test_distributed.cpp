@@ -162,7 +162,7 @@ TEST(Distributed, BadInputEndsEveryRankWithAClearErrorAndNoFile) {
       {mpirun(1) + kCli + kTrain + " --batch-size 16" + save + " : -np 1 " + kCli + kTrain + " --batch-size 8" + save,
        "rank 0 has batch_size=16, rank 1 has batch_size=8"},
       // more ranks than the data set has batches
-      {mpirun(4) + kCli + " train --limit 40 --epochs 1 --batch-size 16" + save, "3 batches of 16 for 4 ranks"},
+      {mpirun(4) + kCli + " train --limit 40 --epochs 1 --batch-size 16" + save, "fill 3 batches of the per-rank batch size 16, fewer than the 4 ranks"},
       // --resume with no checkpoint
       {mpirun(2) + kCli + kTrain + " --resume " + (d / "none").string() + save, "no checkpoint in"},
   };
