@@ -41,6 +41,7 @@ foreach(src ${FOURIERCONV_FUZZ_HARNESSES})
              COMMAND ${CMAKE_COMMAND} -E env TMPDIR=${PROJECT_BINARY_DIR}/fuzz
                      ${PROJECT_SOURCE_DIR}/fuzz/run-replay ${PROJECT_BINARY_DIR}/fuzz/${target} ${short})
   endif()
-  target_include_directories(${target} PRIVATE ${PROJECT_BINARY_DIR}/fuzz-include ${PROJECT_SOURCE_DIR}/tools/fourierconv)
+  target_include_directories(${target} PRIVATE ${PROJECT_BINARY_DIR}/fuzz-include ${PROJECT_SOURCE_DIR}/tools/fourierconv
+                             ${PROJECT_SOURCE_DIR}/src)
   target_link_libraries(${target} PRIVATE fourierconv fourierconv_cli_lib PkgConfig::HDF5 ZLIB::ZLIB)
 endforeach()
