@@ -9,6 +9,7 @@
 #include <cstring>
 #include <filesystem>
 #include <functional>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -23,7 +24,7 @@ namespace {
 using keras_io::json;
 constexpr const char* kStateMember = "fourierconv_checkpoint.json";
 constexpr const char* kFormat = "fourierconv-checkpoint";
-constexpr int kVersion = 1;
+constexpr int kVersion = 2;  // 2: micro_batches, layer generators keyed by layer index
 
 std::string path_in(const std::string& dir) { return (std::filesystem::path(dir) / kCheckpointFile).string(); }
 
@@ -52,16 +53,46 @@ json anonymous_config(json cfg) {
 // Why two configs differ, for the error message: the first layer that differs.
 std::string config_difference(const json& mine, const json& theirs) {
   auto layers = [](const json& c) {
-    return c.contains("config") && c["config"].contains("layers") && c["config"]["layers"].is_array() ? c["config"]["layers"] : json::array();
+    return c.is_object() && c.contains("config") && c["config"].is_object() && c["config"].contains("layers") &&
+                   c["config"]["layers"].is_array()
+               ? c["config"]["layers"]
+               : json::array();
+  };
+  auto describe = [](const json& l) {
+    if (!l.is_object()) return l.dump().substr(0, 200);
+    const json cls = l.contains("class_name") ? l["class_name"] : json("?");
+    const json cfg = l.contains("config") ? l["config"] : json::object();
+    return (cls.is_string() ? cls.get<std::string>() : cls.dump()) + " " + cfg.dump().substr(0, 400);
   };
   const json a = layers(mine), b = layers(theirs);
   if (a.size() != b.size())
     return "it has " + std::to_string(b.size()) + " layers (with the input layers), this model " + std::to_string(a.size());
   for (std::size_t i = 0; i < a.size(); ++i)
-    if (a[i] != b[i])
-      return "layer " + std::to_string(i) + " is " + b[i].value("class_name", std::string("?")) + " " + b[i].value("config", json::object()).dump() +
-             " there, " + a[i].value("class_name", std::string("?")) + " " + a[i].value("config", json::object()).dump() + " here";
+    if (a[i] != b[i]) return "layer " + std::to_string(i) + " is " + describe(b[i]) + " there, " + describe(a[i]) + " here";
   return "the model's settings differ";
+}
+
+// JSON nested deeper than this is refused before parsing (the parser, copies and dumps
+// recurse once per level). The state member nests 4 levels.
+constexpr int kMaxStateDepth = 64;
+
+bool too_deep(const std::vector<unsigned char>& text) {
+  int depth = 0;
+  bool in_string = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const unsigned char c = text[i];
+    if (in_string) {
+      if (c == '\\') ++i;
+      else if (c == '"') in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > kMaxStateDepth) return true;
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return false;
 }
 
 // The optimizer and loss as one comparable text.
@@ -139,6 +170,10 @@ void remove_stale_temporaries(const std::string& dir) {
   }
 }
 
+// The state member's checks and the weights' loading (below load_checkpoint).
+TrainingState load_state(Model& model, const json& j, const std::string& file, const TrainingState* expected,
+                         const std::vector<unsigned char>& weights);
+
 }  // namespace
 
 keras_io::json keras_io::architecture(const Model& m) { return anonymous_config(model_to_config(m)); }
@@ -207,19 +242,32 @@ TrainingState load_checkpoint(Model& model, const std::string& dir, const Traini
     if (!members.count(need))
       throw Error("load_checkpoint: '" + file + "' is not a fourierconv checkpoint (it has no " + need + ")");
   const auto& b = members.at(kStateMember);
+  if (too_deep(b)) damaged(file, "nests deeper than " + std::to_string(kMaxStateDepth) + " levels");
   json j;
   try {
     j = json::parse(b.begin(), b.end());
   } catch (const json::exception& e) {
     throw Error("load_checkpoint: '" + file + "': " + kStateMember + " is not valid JSON: " + e.what());
   }
-  if (!j.is_object() || j.value("format", std::string()) != kFormat)
+  try {
+    return load_state(model, j, file, expected, members.at("model.weights.h5"));
+  } catch (const json::exception& e) {  // a value of another JSON type than a checkpoint holds
+    damaged(file, std::string("a value of the wrong type (") + e.what() + ")");
+  }
+}
+
+namespace {
+
+TrainingState load_state(Model& model, const json& j, const std::string& file, const TrainingState* expected,
+                         const std::vector<unsigned char>& weights) {
+  if (!j.is_object() || !j.contains("format") || j["format"] != kFormat)
     throw Error("load_checkpoint: '" + file + "' is not a fourierconv checkpoint");
   if (!j.contains("version") || !j["version"].is_number_unsigned() || j["version"] != kVersion)
     throw Error("load_checkpoint: '" + file + "' is a checkpoint of format version " + (j.contains("version") ? j["version"].dump() : "?") +
                 "; this fourierconv reads version " + std::to_string(kVersion));
   const json mine = keras_io::architecture(model);
-  const json theirs = j.contains("model") ? j["model"] : json();
+  static const json none;
+  const json& theirs = j.contains("model") ? j["model"] : none;
   if (mine != theirs)
     throw Error("load_checkpoint: '" + file + "' is a checkpoint of another model: " + config_difference(mine, theirs));
   if (typed_field<std::string>(j, "optimizer", file) != optimizer_signature(model))
@@ -265,12 +313,20 @@ TrainingState load_checkpoint(Model& model, const std::string& dir, const Traini
     damaged(file, "the epoch's running sums do not match its step");
   const json& history = member(j, "history", file);
   if (!history.is_object()) damaged(file, "the history must be an object");
+  // "loss" has one value per finished epoch; the others (metrics, validation figures) at most
+  // that many (a resumed run may have added validation data). NaN and infinity, which a
+  // validation loss may be, are written as null by JSON.
   for (auto it = history.begin(); it != history.end(); ++it) {
-    if (!it.value().is_array() || it.value().size() != st.epoch)
-      damaged(file, "the history of '" + it.key() + "' must list " + std::to_string(st.epoch) + " epochs");
-    for (const json& v : it.value())
-      if (!v.is_number() || !std::isfinite(v.get<double>())) damaged(file, "the history of '" + it.key() + "' holds a non-number");
-    st.history[it.key()] = it.value().get<std::vector<double>>();
+    const bool loss = it.key() == "loss";
+    if (!it.value().is_array() || (loss ? it.value().size() != st.epoch : it.value().size() > st.epoch))
+      damaged(file, "the history of '" + it.key() + "' must list " + (loss ? "" : "at most ") + std::to_string(st.epoch) + " epochs");
+    std::vector<double> values;
+    for (const json& v : it.value()) {
+      if (v.is_null() && !loss) values.push_back(std::numeric_limits<double>::quiet_NaN());
+      else if (v.is_number() && std::isfinite(v.get<double>())) values.push_back(v.get<double>());
+      else damaged(file, "the history of '" + it.key() + "' holds a non-number");
+    }
+    st.history[it.key()] = values;
   }
   if (st.epoch > 0 && !st.history.count("loss")) damaged(file, "the history has no 'loss'");
   if (!valid_generator(st.shuffle_rng)) damaged(file, "the shuffle's generator state is damaged");
@@ -307,19 +363,31 @@ TrainingState load_checkpoint(Model& model, const std::string& dir, const Traini
     if (st.micro_batches != expected->micro_batches)
       differ("micro_batches", std::to_string(st.micro_batches), std::to_string(expected->micro_batches));
   }
-  // Last, the weights: put back as they were if the file's turn out damaged.
+  // Last, the weights and the optimizer state: put back as they were if the file's turn out
+  // damaged (a slot of the wrong size, a NaN).
   std::vector<std::vector<float>> before;
   for (auto& l : model.layers())
     for (Weight* w : l->weights()) before.emplace_back(w->value.begin(), w->value.end());
+  Optimizer& opt = *model.optimizer();
+  const std::size_t iterations = opt.iterations();
+  const double learning_rate = opt.learning_rate();
+  auto slots = opt.state(model.trainable_weights());
+  std::vector<std::vector<float>> slots_before;
+  for (auto& sl : slots) slots_before.push_back(*sl.values);
   try {
-    keras_io::read_archive_weights(model, members.at("model.weights.h5"), file);
+    keras_io::read_archive_weights(model, weights, file);
   } catch (...) {
     std::size_t k = 0;
     for (auto& l : model.layers())
       for (Weight* w : l->weights()) std::copy(before[k].begin(), before[k].end(), w->value.begin()), ++k;
+    for (std::size_t i = 0; i < slots.size(); ++i) *slots[i].values = slots_before[i];
+    opt.set_iterations(iterations);
+    opt.set_learning_rate(learning_rate);
     throw;
   }
   return st;
 }
+
+}  // namespace
 
 }  // namespace fourierconv::nn

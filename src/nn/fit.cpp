@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <chrono>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -129,8 +130,11 @@ class FolderLock {
     const std::string path = (std::filesystem::path(dir) / "checkpoint.lock").string();
     fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd_ < 0) return "cannot write in the checkpoint folder '" + dir + "': " + std::strerror(errno);
-    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0)
-      return "the checkpoint folder '" + dir + "' is in use by another training run (" + path + " is locked)";
+    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+      if (errno == EWOULDBLOCK)
+        return "the checkpoint folder '" + dir + "' is in use by another training run (" + path + " is locked)";
+      // A file system without flock (NFS without lockd, some FUSE mounts): no lock, no error.
+    }
     return "";
   }
 
@@ -243,7 +247,16 @@ History Model::fit(const std::vector<const Tensor*>& xs, const Tensor& y, FitArg
   }
   if (a.resume) {
     const TrainingState expected = st;
-    st = load_checkpoint(*this, a.checkpoint_dir, &expected);  // every state below is checked there
+    std::string failure;
+    try {
+      st = load_checkpoint(*this, a.checkpoint_dir, &expected);  // every state below is checked there
+    } catch (const Error& e) {
+      failure = e.what();
+    }
+    if (comm)  // every rank learns of a failure on any (one that cannot see the folder, say)
+      for (const std::string& f : comm->allgather(failure))
+        if (!f.empty() && failure.empty()) failure = f;
+    if (!failure.empty()) throw Error(failure);
     set_rng(rng, st.shuffle_rng, "the shuffle");
     set_rng(global_rng(), st.global_rng, "the global generator");
     // This rank's generators (a run resumed on more ranks than wrote it reuses rank r mod R's).

@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <functional>
+#include <limits>
 #include <random>
 #include <sstream>
 #include <filesystem>
@@ -219,6 +220,33 @@ TEST(Checkpoint, ARefusedResumeLeavesTheModelAsItWas) {
   fs::remove_all(dir);
 }
 
+TEST(Checkpoint, DamagedOptimizerStateLeavesTheOptimizerAsItWas) {
+  Data d;
+  const fs::path dir = fresh_dir("badslot");
+  Sequential a = make_net();
+  a.fit(d.x, d.y, args(1, dir));
+  Sequential c = make_net();
+  const TrainingState st = load_checkpoint(c, dir.string());
+  auto slots = a.optimizer()->state(a.trainable_weights());
+  (*slots[3].values)[0] = std::numeric_limits<float>::quiet_NaN();  // a damaged moment
+  save_checkpoint(a, st, dir.string());
+  Sequential b = make_net();
+  b.fit(d.x, d.y, args(2));  // another state than the file's: 22 steps against 11
+  const auto weights = all_weights(b);
+  const auto iterations = b.optimizer()->iterations();
+  ASSERT_NE(iterations, a.optimizer()->iterations());
+  std::vector<std::vector<float>> before;
+  for (auto& sl : b.optimizer()->state(b.trainable_weights())) before.push_back(*sl.values);
+  FitArgs fb = args(2, dir);
+  fb.resume = true;
+  EXPECT_THROW(b.fit(d.x, d.y, fb), Error);
+  EXPECT_EQ(all_weights(b), weights);
+  EXPECT_EQ(b.optimizer()->iterations(), iterations);
+  auto after = b.optimizer()->state(b.trainable_weights());
+  for (std::size_t i = 0; i < after.size(); ++i) EXPECT_EQ(*after[i].values, before[i]) << "slot " << i;
+  fs::remove_all(dir);
+}
+
 TEST(Checkpoint, TheFolderIsLockedForOneRunAndDeadWritersTemporariesGo) {
   Data d;
   const fs::path dir = fresh_dir("lock");
@@ -279,7 +307,17 @@ TEST(Checkpoint, ADamagedStateIsRefused) {
       EXPECT_NE(std::string(e.what()).find(want), std::string::npos) << e.what();
     }
   };
-  expect_refused([](auto& j) { j["version"] = 2; }, "format version 2");
+  expect_refused([](auto& j) { j["version"] = 1; }, "format version 1");
+  expect_refused([](auto& j) { j["format"] = 1; }, "is not a fourierconv checkpoint");
+  expect_refused([](auto& j) { j["model"]["config"]["layers"][1] = 1; }, "is a checkpoint of another model: layer 1 is 1 there");
+  expect_refused(
+      [](auto& j) {
+        keras_io::json deep = 0;
+        for (int i = 0; i < 1000; ++i) deep = keras_io::json::array({deep});
+        j["global_batch"] = deep;
+      },
+      "nests deeper than 64 levels");
+  expect_refused([](auto& j) { j["history"]["val_loss"] = {1.0, 2.0}; }, "the history of 'val_loss' must list at most 1 epochs");
   expect_refused([](auto& j) { j["format"] = "other"; }, "is not a fourierconv checkpoint");
   expect_refused([](auto& j) { j["order"][1] = j["order"][0]; }, "twice");
   expect_refused([](auto& j) { j["order"][0] = 100000; }, "names sample 100000");
