@@ -216,13 +216,15 @@ Signalled run_and_signal(const std::string& opts, const std::string& ck, const s
   }
   const auto t0 = std::chrono::steady_clock::now();
   auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
-  while (!fs::exists(fs::path(ck) / "checkpoint.keras") && elapsed() < 120) std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  std::this_thread::sleep_for(std::chrono::milliseconds(150));  // mid-interval
-  const pid_t victim = find_rank(ck, 1);
+  int status = 0;
+  bool ended = false;  // the job may end before its first checkpoint (a timeout under load)
+  while (!fs::exists(fs::path(ck) / "checkpoint.keras") && elapsed() < 120 && !(ended = waitpid(job, &status, WNOHANG) == job))
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  if (!ended) std::this_thread::sleep_for(std::chrono::milliseconds(150));  // mid-interval
+  const pid_t victim = ended ? 0 : find_rank(ck, 1);
   if (victim > 0) kill(victim, sig);
   const auto t_sig = std::chrono::steady_clock::now();
-  int status = 0;
-  waitpid(job, &status, 0);
+  if (!ended) waitpid(job, &status, 0);
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_sig).count();
   r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   r.output = fctest::read_text(log);
