@@ -68,29 +68,31 @@ void check_same_settings(Communicator& comm, const std::string& model_name, cons
   }
 }
 
-// A 64-bit digest of the data's bytes (FNV-1a over 8-byte words), to compare across ranks.
-std::string digest(const std::vector<const Tensor*>& xs, const Tensor& y) {
-  std::uint64_t h = 1469598103934665603ull;
-  auto eat = [&](const Tensor& t) {
-    const float* p = t.data();
-    const std::size_t n = t.size();
-    std::size_t i = 0;
-    for (; i + 2 <= n; i += 2) {
-      std::uint64_t w;
-      std::memcpy(&w, p + i, 8);
-      h = (h ^ w) * 1099511628211ull;
-    }
-    if (i < n) {
-      std::uint32_t w;
-      std::memcpy(&w, p + i, 4);
-      h = (h ^ w) * 1099511628211ull;
-    }
-  };
-  for (const Tensor* x : xs) eat(*x);
-  eat(y);
+// FNV-1a over 8-byte words (then the last bytes), from h: digests to compare across ranks.
+std::uint64_t fnv1a(std::uint64_t h, const void* data, std::size_t bytes) {
+  const auto* p = static_cast<const unsigned char*>(data);
+  std::size_t i = 0;
+  for (; i + 8 <= bytes; i += 8) {
+    std::uint64_t w;
+    std::memcpy(&w, p + i, 8);
+    h = (h ^ w) * 1099511628211ull;
+  }
+  for (; i < bytes; ++i) h = (h ^ p[i]) * 1099511628211ull;
+  return h;
+}
+constexpr std::uint64_t kFnvStart = 1469598103934665603ull;
+
+std::string hex(std::uint64_t h) {
   char text[17];
   std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(h));
   return text;
+}
+
+// A digest of the data's bytes.
+std::string digest(const std::vector<const Tensor*>& xs, const Tensor& y) {
+  std::uint64_t h = kFnvStart;
+  for (const Tensor* x : xs) h = fnv1a(h, x->data(), x->size() * sizeof(float));
+  return hex(fnv1a(h, y.data(), y.size() * sizeof(float)));
 }
 
 // The architecture (nn/keras_archive.hpp) as a digest; the parameter count for a model that
@@ -102,11 +104,7 @@ std::string architecture_digest(const Model& m) {
   } catch (const Error&) {
     return "unserializable, " + std::to_string(m.count_params()) + " parameters";
   }
-  std::uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : text) h = (h ^ c) * 1099511628211ull;
-  char out[40];
-  std::snprintf(out, sizeof out, "%016llx (%zu parameters)", static_cast<unsigned long long>(h), m.count_params());
-  return out;
+  return hex(fnv1a(kFnvStart, text.data(), text.size())) + " (" + std::to_string(m.count_params()) + " parameters)";
 }
 
 // The checkpoint folder, created and locked for the run (flock on DIR/checkpoint.lock, released
