@@ -7,9 +7,12 @@
 // Layouts (internal to the FFT convolution):
 //   X, Y: interleaved complex spectra as FFTW writes and reads them, one plane of `stride`
 //         bins per (t, c) resp. (t, f); `stride` is a multiple of kBinBlock.
-//   K:    blocked: for bin block j, channel c, filter f, 16 floats: the real parts of the
-//         block's 8 bins, then the imaginary parts, in the lane order kLaneBin (the order an
-//         in-lane deinterleave of two AVX registers produces, so X needs two shuffles, not four).
+//   K:    blocked: for bin block j, group g of 4 filters (the last padded), channel c and
+//         filter q of the group, 16 floats: the real parts of the block's 8 bins, then the
+//         imaginary parts, in the lane order kLaneBin (the order an in-lane deinterleave of two
+//         AVX registers produces, so X needs two shuffles, not four). A group's lines for
+//         consecutive channels are adjacent, so a block of channels x 4 filters is one
+//         contiguous piece (lines F x 64 bytes apart mapped to one L1 set and evicted each other).
 #pragma once
 
 #include <cstddef>
@@ -22,8 +25,14 @@ constexpr std::size_t kBinBlock = 8;
 constexpr std::size_t kLaneBin[kBinBlock] = {0, 1, 4, 5, 2, 3, 6, 7};  // lane -> bin in block (an involution)
 
 // Floats of the blocked kernel spectra for C x F kernels of nb bins.
+constexpr std::size_t kFilterGroup = 4;
 inline std::size_t packed_kernel_size(std::size_t nb, std::size_t C, std::size_t F) {
-  return (nb + kBinBlock - 1) / kBinBlock * C * F * 2 * kBinBlock;
+  return (nb + kBinBlock - 1) / kBinBlock * C * (F + kFilterGroup - 1) / kFilterGroup * kFilterGroup * 2 * kBinBlock;
+}
+// Offset in floats of block j's 16 floats for kernel (c, f).
+inline std::size_t packed_kernel_offset(std::size_t j, std::size_t c, std::size_t f, std::size_t C, std::size_t F) {
+  const std::size_t groups = (F + kFilterGroup - 1) / kFilterGroup;
+  return (((j * groups + f / kFilterGroup) * C + c) * kFilterGroup + f % kFilterGroup) * 2 * kBinBlock;
 }
 // Writes spectrum (nb interleaved bins) of kernel (c, f), times scale, into the blocked K;
 // the lanes past nb in the last block are zero.

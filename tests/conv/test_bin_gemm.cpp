@@ -54,7 +54,9 @@ TEST_P(BinGemm, MatchesDoubleLoop) {
 
 INSTANTIATE_TEST_SUITE_P(Shapes, BinGemm,
                          ::testing::Values(Shape{1, 1, 1, 1}, Shape{3, 5, 7, 13}, Shape{2, 16, 16, 100},
-                                           Shape{5, 3, 9, 8}, Shape{4, 8, 6, 17}, Shape{1, 2, 3, 64}),
+                                           Shape{5, 3, 9, 8}, Shape{4, 8, 6, 17}, Shape{1, 2, 3, 64},
+                                           // more channels than one kernel block (partial sums)
+                                           Shape{3, 200, 10, 20}, Shape{2, 97, 5, 9}),
                          [](const auto& info) {
                            const Shape& s = info.param;
                            std::string name = "T";  // appended, not prepended (GCC 12's -Wrestrict false alarm)
@@ -66,11 +68,13 @@ TEST(BinGemm, PackedKernelPadsThePartialBlockWithZeros) {
   std::vector<Complex> spectrum(11, Complex(1, 2));
   AlignedVector<float> packed(detail::packed_kernel_size(11, 1, 1), NAN);
   detail::pack_kernel_spectrum(spectrum.data(), 11, 1, 1, 0, 0, 1.0f, packed.data());
-  ASSERT_EQ(packed.size(), 32u);  // two blocks of 8 bins, real and imaginary parts
+  ASSERT_EQ(packed.size(), 128u);  // two blocks of 8 bins, real and imaginary parts, a group of 4 filters
+  const std::size_t second = detail::packed_kernel_offset(1, 0, 0, 1, 1);
+  ASSERT_EQ(second, 64u);
   for (std::size_t lane = 0; lane < detail::kBinBlock; ++lane) {
     const bool real_bin = 8 + detail::kLaneBin[lane] < 11;
-    EXPECT_EQ(packed[16 + lane], real_bin ? 1.0f : 0.0f) << lane;
-    EXPECT_EQ(packed[24 + lane], real_bin ? 2.0f : 0.0f) << lane;
+    EXPECT_EQ(packed[second + lane], real_bin ? 1.0f : 0.0f) << lane;
+    EXPECT_EQ(packed[second + 8 + lane], real_bin ? 2.0f : 0.0f) << lane;
   }
 }
 
