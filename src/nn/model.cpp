@@ -31,6 +31,7 @@ struct Model::Runtime {
   std::vector<char> pre;                       // per node: g is w.r.t. the pre-activation
   std::map<Layer*, std::vector<Tensor>> grad_sum;  // shared layers' weight gradients
   std::vector<std::vector<Layer*>> done_at;    // per node: the layers whose first node it is
+  std::vector<std::size_t> inference_order;    // nodes as inference runs them (chains kept together)
   Tensor activity_grad;
 };
 
@@ -63,6 +64,29 @@ Model::Runtime& Model::rt() {
         seen[L] = true;
         r.done_at[i].push_back(L);
       }
+    // Inference runs the nodes in a topological order that keeps chains together (a node's
+    // consumer right after it wherever the graph allows: the last node made ready runs next),
+    // so that Conv2D + BatchNormalization (+ relu) fuse also where Keras's order puts a branch
+    // between them (ResNet's shortcut convolution and its BN). Training keeps the graph's order.
+    std::vector<std::vector<std::size_t>> users(n);
+    std::vector<std::size_t> pending(n), ready;
+    for (std::size_t i = 0; i < n; ++i) {
+      pending[i] = nodes_[i].inbound.size();
+      for (auto j : nodes_[i].inbound) users[j].push_back(i);
+    }
+    for (std::size_t i = n; i-- > 0;)
+      if (!pending[i]) ready.push_back(i);
+    while (!ready.empty()) {
+      const std::size_t i = ready.back();
+      ready.pop_back();
+      r.inference_order.push_back(i);
+      for (auto u = users[i].rbegin(); u != users[i].rend(); ++u)
+        if (--pending[*u] == 0) ready.push_back(*u);
+    }
+    if (r.inference_order.size() != n) {  // not a DAG (refused when built): the graph's order
+      r.inference_order.resize(n);
+      for (std::size_t i = 0; i < n; ++i) r.inference_order[i] = i;
+    }
     r.out.assign(n, nullptr);
     r.own.resize(n);
     r.g.assign(n, nullptr);
@@ -305,7 +329,17 @@ static const Tensor* fused_pair(Layer& a, Layer& b, const Tensor& x, float hi, b
 const std::vector<const Tensor*>& Model::forward(const std::vector<const Tensor*>& xs, bool training) {
   Runtime& r = rt();
   const std::size_t n = nodes_.size();
-  for (std::size_t i = 0; i < n; ++i) {
+  auto at = [&](std::size_t q) { return training ? q : r.inference_order[q]; };
+  // Whether the node run at position q is a layer that feeds only the node run next.
+  auto feeds_only_next = [&](std::size_t q) {
+    if (q + 1 >= n) return false;
+    const std::size_t j = at(q), k = at(q + 1);
+    return nodes_[j].layer && r.consumers[j] == 1 && r.layer_nodes[j] == 1 &&
+           !nodes_[j].layer->activity_regularizer().active() && nodes_[k].layer && nodes_[k].inbound.size() == 1 &&
+           nodes_[k].inbound[0] == j && r.layer_nodes[k] == 1 && !nodes_[k].layer->activity_regularizer().active();
+  };
+  for (std::size_t q = 0; q < n; ++q) {
+    const std::size_t i = at(q);
     const Node& node = nodes_[i];
     if (!node.layer) {
       r.out[i] = xs[node.input];
@@ -314,24 +348,28 @@ const std::vector<const Tensor*>& Model::forward(const std::vector<const Tensor*
     if (auto* merge = dynamic_cast<MergeLayer*>(node.layer)) {
       std::vector<const Tensor*> ins;
       for (auto j : node.inbound) ins.push_back(r.out[j]);
+      // Inference fuses an elementwise merge with a relu that follows it (ResNet's Add, relu).
+      auto* elementwise = dynamic_cast<ElementwiseMerge*>(merge);
+      if (!training && elementwise && feeds_only_next(q)) {
+        if (const float cap = relu_cap(*nodes_[at(q + 1)].layer); cap == cap) {
+          r.out[i] = nullptr;
+          r.out[at(++q)] = &elementwise->call_relu(ins, cap);
+          continue;
+        }
+      }
       r.out[i] = &merge->call(ins, training);
     } else {
       const Tensor& x = *r.out[node.inbound[0]];
       // Inference fuses a layer with the next where it feeds only that one: Conv2D +
       // MaxPooling2D (the pair's intermediate is never stored), and Conv2D or DepthwiseConv2D
       // + BatchNormalization (folded into the kernel and bias), with a relu after them.
-      auto feeds_only_next = [&](std::size_t j) {
-        return j + 1 < n && r.consumers[j] == 1 && r.layer_nodes[j] == 1 && !nodes_[j].layer->activity_regularizer().active() &&
-               nodes_[j + 1].layer && nodes_[j + 1].inbound.size() == 1 && nodes_[j + 1].inbound[0] == j &&
-               r.layer_nodes[j + 1] == 1 && !nodes_[j + 1].layer->activity_regularizer().active();
-      };
-      if (!training && feeds_only_next(i)) {
-        const float hi = feeds_only_next(i + 1) ? relu_cap(*nodes_[i + 2].layer) : NAN;
+      if (!training && feeds_only_next(q)) {
+        const float hi = feeds_only_next(q + 1) ? relu_cap(*nodes_[at(q + 2)].layer) : NAN;
         bool with_relu = false;
-        if (const Tensor* y = fused_pair(*node.layer, *nodes_[i + 1].layer, x, hi, &with_relu)) {
+        if (const Tensor* y = fused_pair(*node.layer, *nodes_[at(q + 1)].layer, x, hi, &with_relu)) {
           r.out[i] = nullptr;
-          if (with_relu) r.out[++i] = nullptr;
-          r.out[++i] = y;
+          if (with_relu) r.out[at(++q)] = nullptr;
+          r.out[at(++q)] = y;
           continue;
         }
       }

@@ -123,6 +123,43 @@ TEST(Functional, BuiltGraphPrintsKerasTableAndPredictsWithItsWeights) {
   expect_predicts(m, "functional_graph", "built graph");
 }
 
+// Inference fuses across Keras's node order: in a ResNet conv block the shortcut's Conv2D is
+// called between the main branch's Conv2D and its BatchNormalization, yet both pairs fold, and
+// the Add and the relu after it run as one pass. The output equals the layers run one by one.
+TEST(Functional, InferenceFusesResidualBlocksInAnyNodeOrder) {
+  for (const std::string algorithm : {"direct", "fft"}) {
+    clear_session();
+    Model m("block");
+    KerasTensor x = m.input({7, 6, 4}, "x");
+    KerasTensor a = m.add(Conv2D(8, {3, 3}, {.padding = "same", .algorithm = algorithm, .name = "conv_a"}), x);
+    KerasTensor s = m.add(Conv2D(8, {1, 1}, {.name = "conv_s"}), x);
+    a = m.add(BatchNormalization({.name = "bn_a"}), a);
+    s = m.add(BatchNormalization({.epsilon = 1e-2, .name = "bn_s"}), s);
+    KerasTensor sum = m.add(Add("add"), {a, s});
+    KerasTensor out = m.add(ActivationLayer("relu", {.name = "out"}), sum);
+    KerasTensor capped = m.add(Subtract("sub"), {out, a});
+    capped = m.add(ReLU({.max_value = 0.25, .name = "relu6ish"}), capped);
+    m.set_outputs({capped});
+    unsigned seed = 70;
+    for (const char* bn : {"bn_a", "bn_s"})
+      for (Weight* w : m.layer(bn).weights()) w->value = random_tensor(w->value.shape(), ++seed, 0.5, 1.5);
+    const Tensor xv = random_tensor({3, 7, 6, 4}, 71);
+    const Tensor got = m.predict(xv);
+    for (const char* name : {"bn_a", "bn_s", "out", "relu6ish"})
+      EXPECT_EQ(m.layer(name).output().size(), 0u) << name << " ran on its own (" << algorithm << ")";
+    // One by one: a (kept, it feeds two layers), s, a + s, relu, out - a, capped relu.
+    auto run = [&](const char* name, const Tensor& in) { return m.layer(name).call(in, false); };
+    const Tensor av = run("bn_a", run("conv_a", xv)), sv = run("bn_s", run("conv_s", xv));
+    Tensor want = av;
+    for (std::size_t i = 0; i < want.size(); ++i) {
+      const float o = std::max(av[i] + sv[i], 0.0f);
+      want[i] = std::min(std::max(o - av[i], 0.0f), 0.25f);
+    }
+    EXPECT_EQ(got.shape(), want.shape());
+    fctest::expect_close(got, fctest::to_double(want), 2e-5, algorithm);
+  }
+}
+
 // One SGD step on a graph of every merge layer (with broadcasting), BatchNormalization and a
 // residual Add: the weights equal Keras's after its own step (its gradients, summed where a
 // tensor feeds several layers).

@@ -127,27 +127,33 @@ Shape ElementwiseMerge::merge_shape(const std::vector<Shape>& shapes) const {
 }
 
 namespace {
-// y = the op over inputs of y's own shape (no broadcasting), vectorized in the v3/v4 clones.
-// Elements [b, e) of the flat arrays.
-FC_MULTIVERSION void merge_same_shape(ElementwiseMerge::Op op, const std::vector<const Tensor*>& xs, float* __restrict y,
-                                      std::size_t b, std::size_t e) {
+// y = the op over inputs of y's own shape (no broadcasting), then clamped to [0, cap] unless cap
+// is NaN; vectorized in the v3/v4 clones. Elements [b, e) of the flat arrays, in pieces that stay
+// in L1 while every input is added in (a whole thread's share went to memory once per input).
+FC_MULTIVERSION void merge_same_shape(ElementwiseMerge::Op op, const std::vector<const Tensor*>& xs, float cap,
+                                      float* __restrict out, std::size_t b, std::size_t e) {
   using Op = ElementwiseMerge::Op;
-  const std::size_t n = e - b;
-  y += b;
-  std::memcpy(y, xs[0]->data() + b, n * sizeof(float));
-  for (std::size_t i = 1; i < xs.size(); ++i) {
-    const float* __restrict x = xs[i]->data() + b;
-    switch (op) {
-      case Op::Add: case Op::Average: for (std::size_t e = 0; e < n; ++e) y[e] += x[e]; break;
-      case Op::Subtract: for (std::size_t e = 0; e < n; ++e) y[e] -= x[e]; break;
-      case Op::Multiply: for (std::size_t e = 0; e < n; ++e) y[e] *= x[e]; break;
-      case Op::Maximum: for (std::size_t e = 0; e < n; ++e) y[e] = std::max(y[e], x[e]); break;
-      case Op::Minimum: for (std::size_t e = 0; e < n; ++e) y[e] = std::min(y[e], x[e]); break;
+  constexpr std::size_t kPiece = 2048;
+  for (std::size_t p = b; p < e; p += kPiece) {
+    const std::size_t n = std::min(kPiece, e - p);
+    float* __restrict y = out + p;
+    std::memcpy(y, xs[0]->data() + p, n * sizeof(float));
+    for (std::size_t i = 1; i < xs.size(); ++i) {
+      const float* __restrict x = xs[i]->data() + p;
+      switch (op) {
+        case Op::Add: case Op::Average: for (std::size_t e = 0; e < n; ++e) y[e] += x[e]; break;
+        case Op::Subtract: for (std::size_t e = 0; e < n; ++e) y[e] -= x[e]; break;
+        case Op::Multiply: for (std::size_t e = 0; e < n; ++e) y[e] *= x[e]; break;
+        case Op::Maximum: for (std::size_t e = 0; e < n; ++e) y[e] = std::max(y[e], x[e]); break;
+        case Op::Minimum: for (std::size_t e = 0; e < n; ++e) y[e] = std::min(y[e], x[e]); break;
+      }
     }
-  }
-  if (op == Op::Average) {  // the sum over the count, as the general path and Keras compute it
-    const float k = float(xs.size());
-    for (std::size_t e = 0; e < n; ++e) y[e] /= k;
+    if (op == Op::Average) {  // the sum over the count, as the general path and Keras compute it
+      const float k = float(xs.size());
+      for (std::size_t e = 0; e < n; ++e) y[e] /= k;
+    }
+    if (cap == cap)  // the relu as ActivationLayer computes it (NaN stays NaN)
+      for (std::size_t e = 0; e < n; ++e) y[e] = y[e] < 0.0f ? 0.0f : std::min(y[e], cap);
   }
 }
 }  // namespace
@@ -157,7 +163,8 @@ void ElementwiseMerge::merge(const std::vector<const Tensor*>& xs, Tensor& y) {
   bool same = true;
   for (auto& s : input_shapes()) same = same && s == output_shape();
   if (same)
-    return detail::parallel_chunks(y.size(), 16, [&](std::size_t b, std::size_t e) { merge_same_shape(op_, xs, y.data(), b, e); });
+    return detail::parallel_chunks(y.size(), 16,
+                                   [&](std::size_t b, std::size_t e) { merge_same_shape(op_, xs, relu_cap_, y.data(), b, e); });
   std::vector<std::vector<std::size_t>> maps(k);
   std::vector<std::size_t> sizes(k);
   for (std::size_t i = 0; i < k; ++i) maps[i] = broadcast_map(input_shapes()[i], output_shape()), sizes[i] = xs[i]->size() / N;
@@ -178,8 +185,22 @@ void ElementwiseMerge::merge(const std::vector<const Tensor*>& xs, Tensor& y) {
           case Op::Minimum: v = std::min(v, x); break;
         }
       }
-      out[n * P + p] = op_ == Op::Average ? v / float(k) : v;
+      if (op_ == Op::Average) v /= float(k);
+      if (relu_cap_ == relu_cap_) v = v < 0.0f ? 0.0f : std::min(v, relu_cap_);
+      out[n * P + p] = v;
     }
+}
+
+const Tensor& ElementwiseMerge::call_relu(const std::vector<const Tensor*>& xs, float cap) {
+  relu_cap_ = cap;
+  try {
+    const Tensor& y = call(xs, false);
+    relu_cap_ = NAN;
+    return y;
+  } catch (...) {
+    relu_cap_ = NAN;
+    throw;
+  }
 }
 
 void ElementwiseMerge::merge_backward(const std::vector<const Tensor*>& xs, const Tensor& dy, std::vector<Tensor>& dxs) {

@@ -10,6 +10,7 @@
 // Errors: a wrong number of inputs, mismatched shapes (naming the layer and every shape).
 #pragma once
 
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -52,6 +53,9 @@ class ElementwiseMerge : public MergeLayer {
   ElementwiseMerge(Op op, std::string name = "");
   std::string class_name() const override;
   Op op() const { return op_; }
+  // Inference's fusion of the merge with a relu that follows it (Model::predict, e.g. ResNet's
+  // Add then Activation("relu")): call(), with the output clamped to [0, cap] as it is written.
+  const Tensor& call_relu(const std::vector<const Tensor*>& xs, float cap);
 
  protected:
   Shape merge_shape(const std::vector<Shape>& shapes) const override;
@@ -60,6 +64,7 @@ class ElementwiseMerge : public MergeLayer {
 
  private:
   Op op_;
+  float relu_cap_ = NAN;  // set during call_relu
 };
 
 struct Add : ElementwiseMerge {
