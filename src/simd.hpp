@@ -24,6 +24,24 @@
 
 namespace fourierconv::simd {
 
+// Whether kernels written for 16-float vectors may be chosen at run time: in the multiversioned
+// build when the CPU runs the x86-64-v4 clones (AVX-512: a 16-float vector is one register
+// there, and twice the FMA width of a v8), and in native AVX-512 builds. Elsewhere such a
+// vector would be split into two or four registers, so the 8-float kernels stay.
+FC_INLINE bool wide_vectors() {
+#if defined(__AVX512F__)
+  return true;
+#elif defined(FOURIERCONV_NATIVE_BUILD) || defined(__clang__) || !(defined(__x86_64__) && defined(__GNUC__))
+  return false;
+#else
+  static const bool wide = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("x86-64-v4") != 0;
+  }();
+  return wide;
+#endif
+}
+
 // aligned(32) explicitly: without AVX, GCC caps a vector type's alignment at 16, and the
 // baseline and AVX clones of a function must agree on the layout of the memory they share.
 // Containers of these types must be AlignedVector (64-byte blocks whatever the type says):

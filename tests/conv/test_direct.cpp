@@ -1,7 +1,8 @@
 // The direct convolution's fast paths (register-blocked forward, the small-kernel backward,
 // the fused relu, the OpenMP splits) against double loops written from the definition, on a
 // seeded random table of problems: odd sizes, strides, dilation, both paddings, channel and
-// filter counts on each side of the 8-wide vectors, batches large enough to go parallel.
+// filter counts on each side of the 8- and 16-wide vectors (the 16-wide kernels run on AVX-512
+// CPUs), batches large enough to go parallel.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -70,7 +71,7 @@ TEST(DirectConv, RandomProblemsAgainstDoubleLoops) {
   for (int t = 0; t < 60; ++t) {
     const std::size_t kh = pick({1, 2, 3, 3, 5}), kw = pick({1, 3, 3, 4}), sh = pick({1, 1, 2}), sw = pick({1, 1, 3});
     const std::size_t dh = pick({1, 1, 2}), dw = pick({1, 1, 1, 2});
-    const std::size_t c = pick({1, 1, 2, 3, 8, 9}), f = pick({1, 5, 8, 16, 17, 32, 40, 70});
+    const std::size_t c = pick({1, 1, 2, 3, 8, 9}), f = pick({1, 5, 8, 16, 17, 32, 40, 64, 70, 96});
     const std::size_t n = pick({1, 2, 5}), h = pick({7, 13, 28}), w = pick({6, 11, 26});
     const auto pad = g() % 2 ? conv::Padding::Same : conv::Padding::Valid;
     if (pad == conv::Padding::Valid && ((kh - 1) * dh + 1 > h || (kw - 1) * dw + 1 > w)) continue;
