@@ -6,6 +6,7 @@
 #include <vector>
 #include <sstream>
 
+#include "fourierconv/conv/direct.hpp"
 #include "fourierconv/conv/fft.hpp"
 #include "fourierconv/error.hpp"
 #include "fourierconv/fft.hpp"
@@ -18,6 +19,10 @@ namespace {
 // BENCHMARKS.md, section 4. Right within ~1.4x, which is all a choice needs.
 constexpr double kBlockedNsPerMac = 0.015;    // register-blocked forward kernel ...
 constexpr double kBlockedNsPerMacC1 = 0.03;   // ... plus this / C (one broadcast feeds fewer FMAs)
+constexpr double kWideBlocked = 0.7;          // ... times this in 16-float registers (AVX-512;
+                                              // 56x56x64 3x3: 0.011 ns per MAC, 2-core Xeon)
+constexpr double kGemmFwdNsPerMac = 0.011;    // forward through im2col + sgemm (> 64 filters;
+                                              // ResNet50's 3x3 layers: 0.0095-0.013, 2-core Xeon)
 constexpr double kGemmNsPerMac = 0.06;        // backward: im2col + sgemm
 constexpr double kSmallTapBwdNsPerMac = 0.24; // backward for C*kh*kw <= 32 (pixel loop)
 constexpr double kIm2colNsPerFloat = 0.25;
@@ -38,8 +43,12 @@ std::string to_string(Algorithm a) { return a == Algorithm::Direct ? "direct" : 
 double direct_cost_us(const Problem& p, Pass pass) {
   const bool small = p.kh * p.kw * p.c <= 32;
   const double macs = p.macs();
-  if (pass == Pass::Inference || pass == Pass::TrainingForward)
-    return macs * (kBlockedNsPerMac + kBlockedNsPerMacC1 / double(p.c)) * 1e-3 + kFixedUs;
+  if (pass == Pass::Inference || pass == Pass::TrainingForward) {
+    if (!direct_forward_is_blocked(p))
+      return (macs * kGemmFwdNsPerMac + double(p.n) * p.oh * p.ow * p.kh * p.kw * p.c * kIm2colNsPerFloat) * 1e-3 + kFixedUs;
+    const double wide = direct_forward_is_wide(p) ? kWideBlocked : 1.0;
+    return macs * (kBlockedNsPerMac + kBlockedNsPerMacC1 / double(p.c)) * wide * 1e-3 + kFixedUs;
+  }
   // Backward computes the kernel gradient and, unless weights-only, the input gradient: one
   // or two products of the forward's size.
   const double products = pass == Pass::Backward ? 2.0 : 1.0;

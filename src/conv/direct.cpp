@@ -468,6 +468,9 @@ FC_MULTIVERSION void small_backward(const Problem& p, const float* x, const floa
 
 }  // namespace
 
+bool direct_forward_is_blocked(const Problem& p) { return blocked_forward(p); }
+bool direct_forward_is_wide(const Problem& p) { return blocked_forward(p) && p.f >= 32 && simd::wide_vectors(); }
+
 void direct_forward(const Problem& p, const float* x, const float* kernel, const float* bias, float* y, bool relu) {
   if (blocked_forward(p)) return blocked_forward_impl(p, x, kernel, bias, relu, y);
   const std::size_t rows = p.n * p.oh * p.ow, K = p.kh * p.kw * p.c, F = p.f, B = block_rows(p);

@@ -1,5 +1,7 @@
-// The direct algorithm for conv::Problem: im2col + OpenBLAS sgemm, in row blocks so the
-// column buffer stays under ~16 MB whatever the problem.
+// The direct algorithm for conv::Problem. The forward runs a register-blocked kernel over the
+// input (up to 64 filters, or any filter count when kh*kw*C <= 32; padded inputs are copied into
+// a zero border first), else im2col + OpenBLAS sgemm in row blocks so the column buffer stays
+// under ~16 MB whatever the problem.
 //   forward:  Y (N*OH*OW, F) = cols (N*OH*OW, kh*kw*C) @ K (kh*kw*C, F) + b
 //   backward: dK = cols^T @ dY,  db = sum_rows dY,  dcols = dY @ K^T -> col2im -> dx
 #pragma once
@@ -12,6 +14,10 @@ namespace fourierconv::conv {
 // y = max(y, 0) in the same pass (NaN passes through, as Keras's relu).
 void direct_forward(const Problem& p, const float* x, const float* kernel, const float* bias, float* y,
                     bool relu = false);
+// Whether direct_forward takes the register-blocked kernel for p (else im2col + sgemm).
+bool direct_forward_is_blocked(const Problem& p);
+// Whether that kernel runs in 16-float (AVX-512) registers for p on this CPU.
+bool direct_forward_is_wide(const Problem& p);
 // The forward (with the fused relu) followed by max pooling over ph x pw windows with strides
 // (ph, pw) and valid padding, in one pass that never stores the convolution's output (the
 // inference path of Conv2D + MaxPooling2D): y: (N, OH / ph, OW / pw, F), NaN winning as in
