@@ -494,10 +494,51 @@ void direct_forward(const Problem& p, const float* x, const float* kernel, const
     for (std::size_t i = 0; i < rows * F; ++i) y[i] = y[i] < 0 ? 0.0f : y[i];
 }
 
+// The maximum over each ph x pw window of conv rows (row floats apart) -> PW pixels of F
+// channels; NaN wins, as in MaxPooling2D. PH, PW > 0 fix the window at compile time (2 x 2).
+template <std::size_t W, std::size_t PH, std::size_t PW>
+FC_INLINE std::size_t pool_lanes(const float* first, std::size_t F, std::size_t row, std::size_t ph, std::size_t pw,
+                                 float* out) {
+  using L = Lanes<W>;
+  using VT = typename L::V;
+  const std::size_t h = PH ? PH : ph, w = PW ? PW : pw;
+  std::size_t f = 0;
+  for (; f + W <= F; f += W) {
+    VT m = L::load(first + f);
+    for (std::size_t u = 0; u < h; ++u)
+      for (std::size_t v = u == 0 ? 1 : 0; v < w; ++v) {
+        const VT c = L::load(first + u * row + v * F + f);
+        m = (c > m || c != c) ? c : m;
+      }
+    L::store(out + f, m);
+  }
+  return f;
+}
+
+template <std::size_t PH, std::size_t PW>
+FC_INLINE void pool_rows(const float* buf, std::size_t npx, std::size_t F, std::size_t row, std::size_t ph,
+                         std::size_t pw, float* out) {
+  for (std::size_t px = 0; px < npx; ++px) {
+    const float* first = buf + px * pw * F;
+    float* o = out + px * F;
+    // 8-float vectors (16-float ones: GCC 12 compiled their NaN test lane by lane in the clones)
+    std::size_t f = pool_lanes<8, PH, PW>(first, F, row, ph, pw, o);
+    for (; f < F; ++f) {
+      float m = first[f];
+      for (std::size_t u = 0; u < ph; ++u)
+        for (std::size_t v = 0; v < pw; ++v) {
+          const float c = first[u * row + v * F + f];
+          m = (c > m || c != c) ? c : m;
+        }
+      o[f] = m;
+    }
+  }
+}
+
 FC_MULTIVERSION bool direct_forward_max_pool(const Problem& p, std::size_t ph, std::size_t pw, const float* x, const float* kernel,
                              const float* bias, bool relu, float* y) {
   if (!blocked_forward(p) || ph == 0 || pw == 0 || ph > p.oh || pw > p.ow) return false;
-  const std::size_t PH = p.oh / ph, PW = p.ow / pw, F = p.f, Fv = F / 8 * 8, row = p.ow * F;
+  const std::size_t PH = p.oh / ph, PW = p.ow / pw, F = p.f, row = p.ow * F;
   Problem q;
   const float* xq = zero_bordered(p, x, q);
   const BlockedRows rows(q, xq, kernel, bias, relu);
@@ -510,28 +551,11 @@ FC_MULTIVERSION bool direct_forward_max_pool(const Problem& p, std::size_t ph, s
       for (std::size_t py = 0; py < PH; ++py) {
         for (std::size_t u = 0; u < ph; ++u) rows.row(n, py * ph + u, buf.data() + u * row);
         float* out = y + (n * PH + py) * PW * F;
-        for (std::size_t px = 0; px < PW; ++px) {
-          const float* first = buf.data() + px * pw * F;
-          std::size_t f = 0;
-          for (; f < Fv; f += 8) {  // NaN wins, as MaxPooling2D
-            simd::v8 m = simd::loadu(first + f);
-            for (std::size_t u = 0; u < ph; ++u)
-              for (std::size_t v = 0; v < pw; ++v) {
-                const simd::v8 c = simd::loadu(first + u * row + v * F + f);
-                m = (c > m || c != c) ? c : m;
-              }
-            simd::storeu(out + px * F + f, m);
-          }
-          for (; f < F; ++f) {
-            float m = first[f];
-            for (std::size_t u = 0; u < ph; ++u)
-              for (std::size_t v = 0; v < pw; ++v) {
-                const float c = first[u * row + v * F + f];
-                m = (c > m || c != c) ? c : m;
-              }
-            out[px * F + f] = m;
-          }
-        }
+        const float* rows_buf = buf.data();
+        if (ph == 2 && pw == 2)
+          pool_rows<2, 2>(rows_buf, PW, F, row, 2, 2, out);
+        else
+          pool_rows<0, 0>(rows_buf, PW, F, row, ph, pw, out);
       }
   }
   return true;

@@ -86,7 +86,8 @@ TEST(MaxPooling2D, FusedWithConv2DAtInferenceEqualsTheTwoLayers) {
     std::size_t k, f, pool, h, w, c;
   };
   for (const Case& cs : {Case{"valid", "relu", 3, 32, 2, 28, 28, 1}, Case{"same", "linear", 5, 17, 3, 13, 11, 2},
-                         Case{"valid", "relu", 1, 8, 2, 9, 7, 3}, Case{"same", "tanh", 3, 8, 2, 8, 8, 1}}) {
+                         Case{"valid", "relu", 1, 8, 2, 9, 7, 3}, Case{"same", "tanh", 3, 8, 2, 8, 8, 1},
+                         Case{"same", "relu", 3, 64, 2, 10, 9, 3}, Case{"same", "linear", 3, 40, 3, 7, 12, 5}}) {
     SCOPED_TRACE(std::string(cs.padding) + " " + cs.activation + " k" + std::to_string(cs.k) + " pool " + std::to_string(cs.pool));
     set_random_seed(3);
     Sequential m;
