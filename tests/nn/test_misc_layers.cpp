@@ -124,6 +124,20 @@ TEST(Reshaping, ReshapePermutePadCropMoveTheRightValues) {
   fctest::check_layer_gradients(crop, z, 8);
   Cropping2D too_much({2, 2, 0, 0});
   EXPECT_THROW(too_much.build({4, 4, 1}), Error);
+  // Large enough for the row-parallel copy; every element is its source or a zero.
+  ZeroPadding2D big_pad({2, 1, 3, 0});
+  big_pad.build({60, 70, 9});
+  const Tensor xb = random_tensor({2, 60, 70, 9}, 9, 1.0, 2.0);
+  const Tensor& zb = big_pad.call(xb);
+  ASSERT_EQ(zb.shape(), (Shape{2, 63, 73, 9}));
+  for (std::size_t n = 0; n < 2; ++n)
+    for (std::size_t r = 0; r < 63; ++r)
+      for (std::size_t q = 0; q < 73; ++q)
+        for (std::size_t c = 0; c < 9; ++c) {
+          const bool in = r >= 2 && r < 62 && q >= 3;
+          const float want = in ? xb[((n * 60 + r - 2) * 70 + q - 3) * 9 + c] : 0.0f;
+          ASSERT_EQ(zb[((n * 63 + r) * 73 + q) * 9 + c], want) << n << " " << r << " " << q << " " << c;
+        }
 }
 
 TEST(Reshaping, UpSampling2DNearestAndBilinear) {

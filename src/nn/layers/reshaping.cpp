@@ -1,8 +1,10 @@
 #include "fourierconv/nn/layers/reshaping.hpp"
 
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <omp.h>
 
 #include "fourierconv/error.hpp"
 #include "fourierconv/memory_limit.hpp"
@@ -102,17 +104,31 @@ void Permute::backward_impl(const Tensor& dz, Tensor* dx) {
 // other the middle of the input to the output.
 
 namespace {
-// big (N, H, W, C) and small (N, h, w, C) with small at (top, left) of big: copy one into the other.
+// big (N, H, W, C) and small (N, h, w, C) with small at (top, left) of big: copy one into the
+// other, row by row on the team; into big, only its margins are zeroed besides (one pass over
+// memory, not two).
 void window_copy(const Tensor& from, Tensor& to, const Shape& big, const Shape& small, std::size_t top, std::size_t left,
                  bool big_to_small) {
   const std::size_t N = from.dim(0), H = big[0], W = big[1], C = big[2], h = small[0], w = small[1];
-  if (!big_to_small) std::fill(to.begin(), to.end(), 0.0f);
-  for (std::size_t n = 0; n < N; ++n)
-    for (std::size_t r = 0; r < h; ++r) {
-      const std::size_t b = ((n * H + r + top) * W + left) * C, s = (n * h + r) * w * C;
-      if (big_to_small) std::memcpy(to.data() + s, from.data() + b, w * C * sizeof(float));
-      else std::memcpy(to.data() + b, from.data() + s, w * C * sizeof(float));
+  const float* src = from.data();
+  float* dst = to.data();
+#pragma omp parallel for schedule(static) if (N * H * W * C >= (std::size_t(1) << 16) && !omp_in_parallel())
+  for (std::size_t nr = 0; nr < N * H; ++nr) {
+    const std::size_t n = nr / H, R = nr % H;  // row R of big
+    const bool inside = R >= top && R < top + h;
+    if (big_to_small) {
+      if (inside) std::memcpy(dst + (n * h + R - top) * w * C, src + (nr * W + left) * C, w * C * sizeof(float));
+      continue;
     }
+    float* brow = dst + nr * W * C;
+    if (!inside) {
+      std::fill(brow, brow + W * C, 0.0f);
+      continue;
+    }
+    std::fill(brow, brow + left * C, 0.0f);
+    std::memcpy(brow + left * C, src + (n * h + R - top) * w * C, w * C * sizeof(float));
+    std::fill(brow + (left + w) * C, brow + W * C, 0.0f);
+  }
 }
 }  // namespace
 
