@@ -169,6 +169,27 @@ TEST(Dense, ForwardAndGradients) {
   fctest::check_layer_gradients(one, random_tensor({1, 7}, 25), 26);
 }
 
+// Small batches (<= 4 rows) take matrix-vector paths: register accumulators for up to 16
+// units (rows of W read past a row's end only inside W), OpenBLAS's sgemv above.
+TEST(Dense, SmallBatchPathsMatchTheDefinition) {
+  for (std::size_t units : {1, 3, 8, 10, 16, 17, 40})
+    for (std::size_t in : {1, 2, 5, 13, 100})
+      for (std::size_t rows : {1, 4, 5}) {
+        SCOPED_TRACE("units " + std::to_string(units) + " in " + std::to_string(in) + " rows " + std::to_string(rows));
+        Dense d(units);
+        d.build({in});
+        d.weights()[1]->value = random_tensor({units}, 40 + unsigned(units));
+        const Tensor x = random_tensor({rows, in}, 50 + unsigned(in));
+        const Tensor& y = d.call(x);
+        for (std::size_t i = 0; i < rows; ++i)
+          for (std::size_t u = 0; u < units; ++u) {
+            double s = d.weights()[1]->value[u];
+            for (std::size_t k = 0; k < in; ++k) s += double(x[i * in + k]) * d.weights()[0]->value[k * units + u];
+            ASSERT_NEAR(y[i * units + u], s, 1e-5 * (1 + std::sqrt(double(in))));
+          }
+      }
+}
+
 TEST(Dense, SoftmaxGradient) {
   Dense d(5, {.activation = "softmax"});
   d.build({4});
