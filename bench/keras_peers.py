@@ -50,19 +50,26 @@ def batch(name, n, seed=0):
     return np.random.default_rng(seed).random((n, size, size, 1 if name == "seed" else 3)).astype(np.float32)
 
 
-def time_ours(name, n, repeats):
+def median_time(call):
+    """The median seconds of call() after WARMUP untimed calls: at least 3 timed calls, and more
+    until they add up to a second (at most 2,000), so that a 0.3 ms call is timed over many
+    repeats and a 1.5 s one three times. The same rule for both sides."""
+    for _ in range(WARMUP):
+        call()
+    ts = []
+    while len(ts) < 3 or (sum(ts) < 1.0 and len(ts) < 2000):
+        t = time.perf_counter()
+        call()
+        ts.append(time.perf_counter() - t)
+    return statistics.median(ts)
+
+
+def time_ours(name, n):
     """Run in build/venv: prints the median seconds of predict on a batch of n."""
     import fourierconv as fc
     m = fc.load_model(model_path(name))
     x = batch(name, n)
-    for _ in range(WARMUP):
-        m.predict(x, batch_size=n)
-    ts = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        m.predict(x, batch_size=n)
-        ts.append(time.perf_counter() - t)
-    print(statistics.median(ts))
+    print(median_time(lambda: m.predict(x, batch_size=n)))
 
 
 def main():
@@ -70,12 +77,12 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--out", default="")
     ap.add_argument("--prepare", action="store_true")
-    ap.add_argument("--time-ours", nargs=3)
+    ap.add_argument("--time-ours", nargs=2)
     a = ap.parse_args()
     if a.prepare:
         return prepare()
     if a.time_ours:
-        return time_ours(a.time_ours[0], int(a.time_ours[1]), int(a.time_ours[2]))
+        return time_ours(a.time_ours[0], int(a.time_ours[1]))
 
     import numpy as np
     import onnxruntime as ort
@@ -103,21 +110,13 @@ def main():
     for r in range(a.rounds):
         for name in MODELS:
             for n in (1, 32):
-                repeats = 20 if n == 1 else 3
-                out = subprocess.run([ours_python, __file__, "--time-ours", name, str(n), str(repeats)], check=True,
+                out = subprocess.run([ours_python, __file__, "--time-ours", name, str(n)], check=True,
                                      capture_output=True, text=True).stdout
                 ours = float(out.strip().splitlines()[-1])
                 s = sessions[name]
                 x = batch(name, n)
                 feed = {s.get_inputs()[0].name: x}
-                for _ in range(WARMUP):
-                    s.run(None, feed)
-                ts = []
-                for _ in range(repeats):
-                    t = time.perf_counter()
-                    s.run(None, feed)
-                    ts.append(time.perf_counter() - t)
-                theirs = statistics.median(ts)
+                theirs = median_time(lambda: s.run(None, feed))
                 ratios.setdefault((name, n), []).append((ours, theirs))
                 print(f"round {r + 1} {name} batch {n}: ours {ours * 1e3:.2f} ms, onnxruntime {theirs * 1e3:.2f} ms", flush=True)
     lines = [f"onnxruntime {ort.__version__}, 2 intra-op threads; ours: fourierconv's Python package; {a.rounds} rounds", "",
