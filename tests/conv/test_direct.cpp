@@ -102,6 +102,20 @@ TEST(DirectConv, RandomProblemsAgainstDoubleLoops) {
   }
 }
 
+// Many rows, many filters: the forward builds the columns of 512-row chunks in each thread's
+// buffer (im2col + sgemm per chunk), with the bias and the relu applied per chunk.
+TEST(DirectConv, ChunkedGemmForwardAgainstDoubleLoops) {
+  for (auto pad : {conv::Padding::Same, conv::Padding::Valid}) {
+    const conv::Problem p = conv::Problem::make(9, 29, 27, 8, 70, 3, 3, 1, 1, 1, 1, pad);
+    const Tensor x = random_tensor({9, 29, 27, 8}, 61), k = random_tensor({3, 3, 8, 70}, 62), b = random_tensor({70}, 63);
+    for (bool relu : {false, true}) {
+      Tensor y({9, p.oh, p.ow, 70}, NAN);
+      conv::direct_forward(p, x.data(), k.data(), b.data(), y.data(), relu);
+      fctest::expect_close(y, ref_forward(p, x, k, b, relu), 1e-5, relu ? "chunked + relu" : "chunked");
+    }
+  }
+}
+
 TEST(DirectConv, ReluPassesNaN) {
   const conv::Problem p = conv::Problem::make(1, 5, 5, 1, 8, 3, 3, 1, 1, 1, 1, conv::Padding::Same);
   Tensor x = random_tensor({1, 5, 5, 1}, 3), k = random_tensor({3, 3, 1, 8}, 4), y({1, 5, 5, 8});
