@@ -21,8 +21,10 @@ constexpr double kBlockedNsPerMac = 0.015;    // register-blocked forward kernel
 constexpr double kBlockedNsPerMacC1 = 0.03;   // ... plus this / C (one broadcast feeds fewer FMAs)
 constexpr double kWideBlocked = 0.7;          // ... times this in 16-float registers (AVX-512;
                                               // 56x56x64 3x3: 0.011 ns per MAC, 2-core Xeon)
-constexpr double kGemmFwdNsPerMac = 0.011;    // forward through im2col + sgemm (> 64 filters;
-                                              // ResNet50's 3x3 layers: 0.0095-0.013, 2-core Xeon)
+constexpr double kGemmFwdNsPerMac = 0.0095;   // forward through im2col + sgemm (> 64 filters;
+                                              // ResNet50's 3x3 layers at batch 32: 0.009-0.011,
+                                              // 2-core Xeon) ...
+constexpr double kIm2colFwdNsPerFloat = 0.1;  // ... plus its columns, built in cache
 constexpr double kGemmNsPerMac = 0.06;        // backward: im2col + sgemm
 constexpr double kSmallTapBwdNsPerMac = 0.24; // backward for C*kh*kw <= 32 (pixel loop)
 constexpr double kIm2colNsPerFloat = 0.25;
@@ -45,7 +47,7 @@ double direct_cost_us(const Problem& p, Pass pass) {
   const double macs = p.macs();
   if (pass == Pass::Inference || pass == Pass::TrainingForward) {
     if (!direct_forward_is_blocked(p))
-      return (macs * kGemmFwdNsPerMac + double(p.n) * p.oh * p.ow * p.kh * p.kw * p.c * kIm2colNsPerFloat) * 1e-3 + kFixedUs;
+      return (macs * kGemmFwdNsPerMac + double(p.n) * p.oh * p.ow * p.kh * p.kw * p.c * kIm2colFwdNsPerFloat) * 1e-3 + kFixedUs;
     const double wide = direct_forward_is_wide(p) ? kWideBlocked : 1.0;
     return macs * (kBlockedNsPerMac + kBlockedNsPerMacC1 / double(p.c)) * wide * 1e-3 + kFixedUs;
   }
