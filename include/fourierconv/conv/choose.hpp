@@ -1,9 +1,11 @@
 // The algorithm choice for a conv::Problem: a pure function, unit-tested without running any
 // convolution (as PyTorch's select_conv_backend and NNPACK's select_algorithm).
 //
-// Cost model (microseconds), constants fitted to timings on the development machine
-// (BENCHMARKS.md, section 4):
-//   direct  = MACs * ns_per_mac (small-tap kernel or im2col + sgemm) + im2col copies
+// Cost model (microseconds), constants fitted to timings on the development machines
+// (BENCHMARKS.md, sections 4 and 0d):
+//   direct  = MACs * ns_per_mac (forward: the register-blocked kernel, x 0.7 when it runs in
+//             AVX-512 registers, or im2col + sgemm; backward: im2col + sgemm or the small-tap
+//             loop) + im2col copies
 //   fft     = transforms * ns per point (nearly constant for FFTW's measured plans) + tile
 //             filling + per-bin products (the larger of their FMA time and the time to read
 //             the kernel spectra from memory once per group of tiles)

@@ -1,7 +1,8 @@
 // The direct algorithm for conv::Problem. The forward runs a register-blocked kernel over the
 // input (up to 64 filters, or any filter count when kh*kw*C <= 32; padded inputs are copied into
-// a zero border first), else im2col + OpenBLAS sgemm in row blocks so the column buffer stays
-// under ~16 MB whatever the problem.
+// a zero border first; 16-float registers on AVX-512 CPUs), else im2col + OpenBLAS sgemm: with
+// many rows each thread builds and multiplies 512-row column chunks in its own buffer, else in
+// row blocks whose column buffer stays under ~16 MB whatever the problem.
 //   forward:  Y (N*OH*OW, F) = cols (N*OH*OW, kh*kw*C) @ K (kh*kw*C, F) + b
 //   backward: dK = cols^T @ dY,  db = sum_rows dY,  dcols = dY @ K^T -> col2im -> dx
 #pragma once
