@@ -142,7 +142,7 @@ FC_MULTIVERSION void bin_gemm(const Complex* X, const float* K, Complex* Y, std:
         const std::size_t ahead = f + 4 < F ? C * kFilterGroup * kBlockFloats : 0;  // the next group's lines
         for (std::size_t t = 0; t < T; ++t) {
           const v8* x = xs.data() + 2 * (t * C + c0);
-          v8* part = acc.data() + 2 * (t * F + f);
+          v8* part = kc < C ? acc.data() + 2 * (t * F + f) : nullptr;  // partial sums: only with several blocks
           float* y = last ? yf + (t * F + f) * pstride + j * kBlockFloats : nullptr;
           const std::size_t pre = t == 0 ? ahead : 0;
           switch (std::min<std::size_t>(4, F - f)) {

@@ -27,7 +27,8 @@ constexpr std::size_t kLaneBin[kBinBlock] = {0, 1, 4, 5, 2, 3, 6, 7};  // lane -
 // Floats of the blocked kernel spectra for C x F kernels of nb bins.
 constexpr std::size_t kFilterGroup = 4;
 inline std::size_t packed_kernel_size(std::size_t nb, std::size_t C, std::size_t F) {
-  return (nb + kBinBlock - 1) / kBinBlock * C * (F + kFilterGroup - 1) / kFilterGroup * kFilterGroup * 2 * kBinBlock;
+  const std::size_t padded_f = (F + kFilterGroup - 1) / kFilterGroup * kFilterGroup;
+  return (nb + kBinBlock - 1) / kBinBlock * C * padded_f * 2 * kBinBlock;
 }
 // Offset in floats of block j's 16 floats for kernel (c, f).
 inline std::size_t packed_kernel_offset(std::size_t j, std::size_t c, std::size_t f, std::size_t C, std::size_t F) {

@@ -46,9 +46,14 @@ double direct_cost_us(const Problem& p, Pass pass) {
   const bool small = p.kh * p.kw * p.c <= 32;
   const double macs = p.macs();
   if (pass == Pass::Inference || pass == Pass::TrainingForward) {
-    if (!direct_forward_is_blocked(p))
-      return (macs * kGemmFwdNsPerMac + double(p.n) * p.oh * p.ow * p.kh * p.kw * p.c * kIm2colFwdNsPerFloat) * 1e-3 + kFixedUs;
-    const double wide = direct_forward_is_wide(p) ? kWideBlocked : 1.0;
+    if (!direct_forward_is_blocked(p)) {
+      const bool pointwise = p.kh == 1 && p.kw == 1 && p.sh == 1 && p.sw == 1 && p.padding == Padding::Valid;  // no columns
+      const double copies = pointwise ? 0.0 : double(p.n) * p.oh * p.ow * p.kh * p.kw * p.c;
+      return (macs * kGemmFwdNsPerMac + copies * kIm2colFwdNsPerFloat) * 1e-3 + kFixedUs;
+    }
+    // The 16-float kernels take the filters in blocks of 64 and 32; the rest runs 8 wide.
+    const double wide_share = direct_forward_is_wide(p) ? double(p.f / 32 * 32) / double(p.f) : 0.0;
+    const double wide = 1.0 - (1.0 - kWideBlocked) * wide_share;
     return macs * (kBlockedNsPerMac + kBlockedNsPerMacC1 / double(p.c)) * wide * 1e-3 + kFixedUs;
   }
   // Backward computes the kernel gradient and, unless weights-only, the input gradient: one

@@ -158,6 +158,21 @@ TEST(Functional, InferenceFusesResidualBlocksInAnyNodeOrder) {
     EXPECT_EQ(got.shape(), want.shape());
     fctest::expect_close(got, fctest::to_double(want), 2e-5, algorithm);
   }
+  // A merge whose output is also a model output (or feeds two layers) is not fused with the
+  // relu after it: the model returns the merge's own values.
+  clear_session();
+  Model m("kept");
+  KerasTensor a = m.input({5}, "a"), b = m.input({5}, "b");
+  KerasTensor sum = m.add(Add("add"), {a, b});
+  KerasTensor r = m.add(ActivationLayer("relu", {.name = "relu"}), sum);
+  m.set_outputs({sum, r});
+  const Tensor av = random_tensor({4, 5}, 72), bv = random_tensor({4, 5}, 73);
+  const auto outs = m.predict(std::vector<const Tensor*>{&av, &bv});
+  ASSERT_EQ(outs.size(), 2u);
+  for (std::size_t i = 0; i < av.size(); ++i) {
+    EXPECT_FLOAT_EQ(outs[0][i], av[i] + bv[i]);
+    EXPECT_FLOAT_EQ(outs[1][i], std::max(av[i] + bv[i], 0.0f));
+  }
 }
 
 // One SGD step on a graph of every merge layer (with broadcasting), BatchNormalization and a

@@ -68,6 +68,16 @@ TEST(ActivationLayers, MatchTheirDefinitionsAndGradients) {
   EXPECT_FLOAT_EQ(yo[0], -0.25f);  // 0 - 0.5 (2 - 1.5)
   EXPECT_FLOAT_EQ(yo[1], 0.0f);    // x == threshold: 0 (Keras's strict greater)
   EXPECT_FLOAT_EQ(yo[2], 1.0f);    // min(2.5, max_value)
+  // Infinities: relu(-inf) = 0 (0 * inf once made it NaN); a negative slope keeps -inf.
+  ReLU plain, leaky_inf({.negative_slope = 0.5});
+  plain.build({2});
+  leaky_inf.build({2});
+  Tensor xi({1, 2});
+  xi[0] = -INFINITY, xi[1] = INFINITY;
+  const Tensor& yp = plain.call(xi);
+  EXPECT_EQ(yp[0], 0.0f);
+  EXPECT_EQ(yp[1], INFINITY);
+  EXPECT_EQ(leaky_inf.call(xi)[0], -INFINITY);
 }
 
 TEST(ActivationLayers, PReLULearnsOneAlphaPerUnsharedPosition) {

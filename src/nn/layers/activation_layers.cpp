@@ -37,7 +37,7 @@ FC_MULTIVERSION void relu_forward(const float* __restrict x, float* __restrict y
   for (std::size_t i = 0; i < n; ++i) {
     const float v = x[i];
     const float pos = !(v <= t) ? std::min(v, m) : 0.0f;  // NaN passes, as Keras's clip
-    y[i] = pos - s * std::max(t - v, 0.0f);
+    y[i] = s == 0.0f ? pos : pos - s * std::max(t - v, 0.0f);  // (0 * inf would make -inf NaN)
   }
 }
 }  // namespace
