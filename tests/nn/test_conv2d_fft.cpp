@@ -122,6 +122,38 @@ TEST(Conv2DFft, MeasureModePicksAndCaches) {
   fctest::expect_close(b, fctest::to_double(a), 1e-5, "same result");
 }
 
+// An FFT spreads a NaN or Inf pixel over its whole plane; where auto picked the FFT, an input
+// holding one runs direct for that call, so NaN stays in the windows that hold it (as Keras).
+TEST(Conv2DFft, NonFiniteInputsTakeTheDirectAlgorithm) {
+  set_random_seed(5);
+  Conv2D auto_conv(3, {15, 15}, {.padding = "same", .input_shape = {48, 48, 2}});
+  Conv2D direct(3, {15, 15}, {.padding = "same", .algorithm = "direct", .input_shape = {48, 48, 2}});
+  auto_conv.build({48, 48, 2});
+  direct.build({48, 48, 2});
+  for (std::size_t k = 0; k < 2; ++k) direct.weights()[k]->value = auto_conv.weights()[k]->value;
+  Tensor x = random_tensor({2, 48, 48, 2}, 6);
+  auto_conv.call(x);
+  ASSERT_EQ(auto_conv.algorithm_used(), "fft") << auto_conv.algorithm_reason();
+  x[(0 * 48 + 5) * 48 * 2 + 7 * 2] = NAN;
+  x[((1 * 48 + 30) * 48 + 20) * 2 + 1] = INFINITY;
+  const Tensor got = auto_conv.call(x);
+  EXPECT_EQ(auto_conv.algorithm_used(), "direct");
+  EXPECT_NE(auto_conv.algorithm_reason().find("NaN or Inf"), std::string::npos) << auto_conv.algorithm_reason();
+  const Tensor& want = direct.call(x);
+  std::size_t nonfinite = 0;
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    ASSERT_EQ(std::isfinite(got[i]), std::isfinite(want[i])) << i;
+    if (!std::isfinite(want[i])) {
+      ++nonfinite;
+      EXPECT_EQ(std::isnan(got[i]), std::isnan(want[i])) << i;
+    } else {
+      EXPECT_NEAR(got[i], want[i], 1e-4) << i;
+    }
+  }
+  EXPECT_GT(nonfinite, 0u);
+  EXPECT_LT(nonfinite, got.size() / 4);  // confined to the windows around the two pixels
+}
+
 TEST(Choose, PicksDirectForSmallKernelsAndFftForLargeOnes) {
   using conv::Padding;
   auto pick = [](std::size_t n, std::size_t h, std::size_t c, std::size_t f, std::size_t k, conv::Pass pass) {

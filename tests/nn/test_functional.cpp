@@ -5,6 +5,7 @@
 // round-trip and load in Keras, and broken graphs give clear errors.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <functional>
@@ -172,6 +173,29 @@ TEST(Functional, InferenceFusesResidualBlocksInAnyNodeOrder) {
   for (std::size_t i = 0; i < av.size(); ++i) {
     EXPECT_FLOAT_EQ(outs[0][i], av[i] + bv[i]);
     EXPECT_FLOAT_EQ(outs[1][i], std::max(av[i] + bv[i], 0.0f));
+  }
+}
+
+// Maximum and Minimum let a NaN through from any input (numpy's and Keras's maximum), also
+// when fused with a relu after them.
+TEST(Functional, MaximumAndMinimumPropagateNaNFromEveryInput) {
+  for (bool relu : {false, true}) {
+    clear_session();
+    Model m("nan");
+    KerasTensor a = m.input({3}, "a"), b = m.input({3}, "b");
+    KerasTensor mx = m.add(Maximum("max"), {a, b}), mn = m.add(Minimum("min"), {a, b});
+    if (relu) mx = m.add(ActivationLayer("relu"), mx), mn = m.add(ActivationLayer("relu"), mn);
+    m.set_outputs({mx, mn});
+    Tensor av({1, 3}), bv({1, 3});
+    av[0] = 1.0f, av[1] = NAN, av[2] = 2.0f;
+    bv[0] = NAN, bv[1] = 1.0f, bv[2] = 3.0f;
+    const auto outs = m.predict(std::vector<const Tensor*>{&av, &bv});
+    for (const Tensor& o : outs) {
+      EXPECT_TRUE(std::isnan(o[0])) << relu;
+      EXPECT_TRUE(std::isnan(o[1])) << relu;
+    }
+    EXPECT_EQ(outs[0][2], 3.0f);
+    EXPECT_EQ(outs[1][2], 2.0f);
   }
 }
 

@@ -86,6 +86,28 @@ double time_once(F f) {
 
 }  // namespace
 
+namespace {
+// Whether x holds only finite values: v * 0 is 0 for finite v and NaN for NaN or Inf (a
+// branch-free sum the compiler vectorizes).
+bool all_finite(const Tensor& x) {
+  float s = 0.0f;
+  for (std::size_t i = 0; i < x.size(); ++i) s += x[i] * 0.0f;
+  return s == 0.0f;
+}
+}  // namespace
+
+bool Conv2D::forward_fft(const conv::Problem& p, int pass, const Tensor& x) {
+  bool fft = use_fft(p, pass, &forward_reason_);
+  // A NaN or Inf pixel reaches every frequency, so the FFT would spread it over the whole plane
+  // (and turn Inf into NaN); the direct algorithm keeps it to the outputs whose windows hold it,
+  // as Keras does. An explicit algorithm="fft" is kept.
+  if (fft && args_.algorithm != "fft" && !all_finite(x)) {
+    fft = false;
+    forward_reason_ = "direct for this call (the input holds NaN or Inf; an FFT would spread it); otherwise " + forward_reason_;
+  }
+  return fft;
+}
+
 bool Conv2D::use_fft(const conv::Problem& p, int pass, std::string* reason) {
   // measure mode keeps its own process-wide cache (and reports "measured" once cached).
   if (args_.algorithm == "measure") return decide_fft(p, pass, reason);
@@ -157,7 +179,7 @@ void Conv2D::call_impl(const Tensor& x, Tensor& y, bool training) {
   auto w = weights();
   const float* bias = args_.use_bias ? w[1]->value.data() : nullptr;
   const int pass = static_cast<int>(training ? conv::Pass::TrainingForward : conv::Pass::Inference);
-  const bool fft = use_fft(p, pass, &forward_reason_);
+  const bool fft = forward_fft(p, pass, x);
   forward_used_ = fft ? "fft" : "direct";
   // The direct kernel applies a relu as it stores (the layer fuses its activation).
   const bool fused_relu = !fft && activation_ == Activation::Relu;
@@ -228,7 +250,7 @@ const Tensor* Conv2D::call_affine(const Tensor& x, const std::vector<float>& sca
     kernel = folded_kernel_.data();
   }
   const float* bias = fold_kernel ? folded_bias_.data() : nullptr;
-  const bool fft = use_fft(p, static_cast<int>(conv::Pass::Inference), &forward_reason_);
+  const bool fft = forward_fft(p, static_cast<int>(conv::Pass::Inference), x);
   forward_used_ = fft ? "fft" : "direct";
   // A plain relu after a folded kernel goes into the direct kernel's stores.
   const bool store_relu = !fft && fold_kernel && std::isinf(hi) && hi > 0;

@@ -144,8 +144,9 @@ FC_MULTIVERSION void merge_same_shape(ElementwiseMerge::Op op, const std::vector
         case Op::Add: case Op::Average: for (std::size_t e = 0; e < n; ++e) y[e] += x[e]; break;
         case Op::Subtract: for (std::size_t e = 0; e < n; ++e) y[e] -= x[e]; break;
         case Op::Multiply: for (std::size_t e = 0; e < n; ++e) y[e] *= x[e]; break;
-        case Op::Maximum: for (std::size_t e = 0; e < n; ++e) y[e] = std::max(y[e], x[e]); break;
-        case Op::Minimum: for (std::size_t e = 0; e < n; ++e) y[e] = std::min(y[e], x[e]); break;
+        // NaN from any input wins, as numpy's and Keras's maximum (std::max kept the first).
+        case Op::Maximum: for (std::size_t e = 0; e < n; ++e) y[e] = (x[e] > y[e] || x[e] != x[e]) ? x[e] : y[e]; break;
+        case Op::Minimum: for (std::size_t e = 0; e < n; ++e) y[e] = (x[e] < y[e] || x[e] != x[e]) ? x[e] : y[e]; break;
       }
     }
     if (op == Op::Average) {  // the sum over the count, as the general path and Keras compute it
@@ -181,8 +182,8 @@ void ElementwiseMerge::merge(const std::vector<const Tensor*>& xs, Tensor& y) {
           case Op::Add: case Op::Average: v += x; break;
           case Op::Subtract: v -= x; break;
           case Op::Multiply: v *= x; break;
-          case Op::Maximum: v = std::max(v, x); break;
-          case Op::Minimum: v = std::min(v, x); break;
+          case Op::Maximum: v = (x > v || x != x) ? x : v; break;
+          case Op::Minimum: v = (x < v || x != x) ? x : v; break;
         }
       }
       if (op_ == Op::Average) v /= float(k);

@@ -79,6 +79,8 @@ class Conv2D : public Layer {
   conv::Problem problem_for(std::size_t n) const;
 
  private:
+  // use_fft for a forward pass on x, taking the direct algorithm for inputs holding NaN or Inf.
+  bool forward_fft(const conv::Problem& p, int pass, const Tensor& x);
   bool use_fft(const conv::Problem& p, int pass, std::string* reason);
   bool decide_fft(const conv::Problem& p, int pass, std::string* reason);
   std::size_t filters_;
