@@ -497,8 +497,9 @@ void direct_forward(const Problem& p, const float* x, const float* kernel, const
   };
   if (!pointwise && chunks >= 4 * std::size_t(threads)) {
     // Many rows: each thread builds the columns of a chunk of rows in its own buffer (1.5 MB
-    // where the kernel is small) and multiplies them at once (one im2col block of 16 MB written to memory, then
-    // read back by sgemm, cost a 28x28x128 3x3 layer at batch 32 a third of its time).
+    // where the kernel is small) and multiplies them at once (one im2col block of 16 MB
+    // written to memory, then read back by sgemm, cost a 28x28x128 3x3 layer at batch 32 a
+    // third of its time).
 #pragma omp parallel num_threads(threads)
     {
       thread_local AlignedVector<float> own;
