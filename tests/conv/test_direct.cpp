@@ -126,6 +126,21 @@ TEST(DirectConv, ChunkedGemmForwardAgainstDoubleLoops) {
   omp_set_num_threads(saved);
 }
 
+// Padded inputs: small images are copied into a zero border (every pixel runs the blocked
+// kernel), large ones, whose border is under 3% of the pixels, keep the per-pixel border loop.
+TEST(DirectConv, PaddedLargeAndSmallImagesAgainstDoubleLoops) {
+  for (std::size_t h : {9, 140})
+    for (std::size_t k : {3, 5})
+      for (std::size_t f : {24, 64}) {
+        const conv::Problem p = conv::Problem::make(1, h, h + 10, 2, f, k, k, 1, 1, 1, 1, conv::Padding::Same);
+        SCOPED_TRACE(p.to_string());
+        const Tensor x = random_tensor({1, h, h + 10, 2}, 64), kk = random_tensor({k, k, 2, f}, 65), b = random_tensor({f}, 66);
+        Tensor y({1, p.oh, p.ow, f}, NAN);
+        conv::direct_forward(p, x.data(), kk.data(), b.data(), y.data(), true);
+        fctest::expect_close(y, ref_forward(p, x, kk, b, true), 1e-5, "padded");
+      }
+}
+
 TEST(DirectConv, ReluPassesNaN) {
   const conv::Problem p = conv::Problem::make(1, 5, 5, 1, 8, 3, 3, 1, 1, 1, 1, conv::Padding::Same);
   Tensor x = random_tensor({1, 5, 5, 1}, 3), k = random_tensor({3, 3, 1, 8}, 4), y({1, 5, 5, 8});
