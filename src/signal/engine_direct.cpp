@@ -148,6 +148,85 @@ __attribute__((always_inline)) inline void row_block(const T* const* rows, std::
   }
 }
 
+// R consecutive output rows (along the second-to-last convolved axis) at once: an input row
+// is loaded once per tap and used by every output row whose window holds it (output row rho
+// takes input row s with kernel row s - rho), so each vector load feeds up to R multiply-adds
+// where the one-row kernel feeds one (it was bound by its loads: 10 GMAC/s per core on a
+// 256 x 256 float32 image with a 15 x 15 kernel). W lanes per vector, V vectors of columns:
+//   dst[rho][j + c] = sum_g sum_q sum_v kr[g][q][v] ext[g][q + rho][j + c + v]
+// ext: per group g of kernel rows (the kernel axes before the last two), the k2 + R - 1 input
+// rows that the R output rows read, null where the row is zero fill (skipped).
+template <class T, std::size_t W>
+struct Vec {
+  typedef T type __attribute__((vector_size(W * sizeof(T))));
+  typedef T unaligned __attribute__((vector_size(W * sizeof(T)), aligned(sizeof(T)), may_alias));
+};
+
+// One input row s against output rows [rho_lo, rho_hi] (all R when kAll).
+template <class T, std::size_t W, std::size_t R, std::size_t V, std::size_t KL, bool kAll>
+FC_INLINE void rows_tap(const T* x, const T* kg, std::size_t kl_runtime, std::size_t s, std::size_t rho_lo,
+                        std::size_t rho_hi, typename Vec<T, W>::type (&acc)[R][V]) {
+  using VT = typename Vec<T, W>::type;
+  using VU = typename Vec<T, W>::unaligned;
+  const std::size_t kl = KL ? KL : kl_runtime;
+  for (std::size_t v = 0; v < kl; ++v) {
+    VT xv[V];
+#pragma GCC unroll 8
+    for (std::size_t c = 0; c < V; ++c) xv[c] = *reinterpret_cast<const VU*>(x + v + W * c);
+#pragma GCC unroll 8
+    for (std::size_t rho = 0; rho < R; ++rho) {
+      if (!kAll && (rho < rho_lo || rho > rho_hi)) continue;
+      const T kv = kg[(s - rho) * kl + v];
+#pragma GCC unroll 8
+      for (std::size_t c = 0; c < V; ++c) acc[rho][c] += kv * xv[c];
+    }
+  }
+}
+
+template <class T, std::size_t W, std::size_t R, std::size_t V, std::size_t KL = 0>
+FC_INLINE void rows_block(const T* const* ext, std::size_t groups, std::size_t k2, const T* kr, std::size_t kl_runtime,
+                          std::size_t j, T* const* dst) {
+  using VT = typename Vec<T, W>::type;
+  using VU = typename Vec<T, W>::unaligned;
+  const std::size_t kl = KL ? KL : kl_runtime, span = k2 + R - 1;
+  VT acc[R][V];
+#pragma GCC unroll 8
+  for (std::size_t rho = 0; rho < R; ++rho)
+#pragma GCC unroll 8
+    for (std::size_t c = 0; c < V; ++c) acc[rho][c] = VT{};
+  for (std::size_t g = 0; g < groups; ++g) {
+    const T* const* e = ext + g * span;
+    const T* kg = kr + g * k2 * kl;
+    std::size_t s = 0;
+    for (; s + 1 < R; ++s)  // the first rows: output rows 0..s
+      if (e[s]) rows_tap<T, W, R, V, KL, false>(e[s] + j, kg, kl, s, 0, s, acc);
+    for (; s < k2; ++s)
+      if (e[s]) rows_tap<T, W, R, V, KL, true>(e[s] + j, kg, kl, s, 0, R - 1, acc);
+    for (; s < span; ++s)  // the last rows: output rows s - k2 + 1 .. R - 1
+      if (e[s]) rows_tap<T, W, R, V, KL, false>(e[s] + j, kg, kl, s, s - k2 + 1, R - 1, acc);
+  }
+#pragma GCC unroll 8
+  for (std::size_t rho = 0; rho < R; ++rho)
+#pragma GCC unroll 8
+    for (std::size_t c = 0; c < V; ++c) *reinterpret_cast<VU*>(dst[rho] + j + W * c) = acc[rho][c];
+}
+
+// Interior columns [j, j_hi) of R output rows (the interior begins at j_lo) in blocks of W * V,
+// then of 2 W and W, the last few in a block overlapping the previous one; leaves j at the
+// first column not done (some where the interior is narrower than W).
+template <class T, std::size_t W, std::size_t R, std::size_t V, std::size_t KL = 0>
+FC_INLINE void rows_interior(const T* const* ext, std::size_t groups, std::size_t k2, const T* kr, std::size_t kl,
+                             std::size_t& j, std::size_t j_lo, std::size_t j_hi, T* const* dst) {
+  for (; j + W * V <= j_hi; j += W * V) rows_block<T, W, R, V, KL>(ext, groups, k2, kr, kl, j, dst);
+  if constexpr (V > 2)
+    for (; j + 2 * W <= j_hi; j += 2 * W) rows_block<T, W, R, 2, KL>(ext, groups, k2, kr, kl, j, dst);
+  for (; j + W <= j_hi; j += W) rows_block<T, W, R, 1, KL>(ext, groups, k2, kr, kl, j, dst);
+  if (j < j_hi && j_hi - j_lo >= W) {  // the last few: one block overlapping the previous one
+    rows_block<T, W, R, 1, KL>(ext, groups, k2, kr, kl, j_hi - W, dst);
+    j = j_hi;
+  }
+}
+
 template <class A, class T>
 FC_INLINE void mac(A& acc, const T& k, const T& x) {
   if constexpr (std::is_same_v<T, std::complex<float>> || std::is_same_v<T, std::complex<double>>)
@@ -218,19 +297,56 @@ FC_MULTIVERSION void direct_convolve(const Geometry& g, const T* x, const T* ker
       default: return interior_kl(std::integral_constant<std::size_t, 0>{}, rows, kr, bias, dst, j);
     }
   };
-#pragma omp parallel if (macs > kParallelMacs && B * out_rows > 1)
+  // Several output rows at once (rows_block) for float and double, where the second-to-last
+  // convolved axis has at least kRows outputs and kernel rows and the border is zeros (a
+  // fill value would add a different constant to each row).
+  constexpr std::size_t kRows = 4;
+  const std::size_t k2 = r >= 2 ? g.axes[r - 2].k : 1, out2 = r >= 2 ? g.axes[r - 2].out : 1;
+  const bool multi_row = (std::is_same_v<T, float> || std::is_same_v<T, double>) && r >= 2 && k2 >= kRows &&
+                         out2 >= kRows && fill == T{};
+  const std::size_t lead = out_rows / out2, blocks = multi_row ? (out2 + kRows - 1) / kRows : out2;
+  const std::size_t per_item = multi_row ? lead * blocks : out_rows, groups = k_rows / k2, span = k2 + kRows - 1;
+  const bool wide = simd::wide_vectors();
+#pragma omp parallel if (macs > kParallelMacs && B * per_item > 1)
   {
-    std::vector<const T*> rows(k_rows), brows(k_rows);
+    std::vector<const T*> rows(kRows * k_rows), brows(k_rows), ext(multi_row ? groups * span : 0), bext(ext.size());
+    std::unique_ptr<T[]> gtmp(new T[multi_row ? ext.size() * (border_w + kl - 1) : 0]),
+        gout(new T[multi_row ? kRows * border_w : 0]);
     // (unique_ptr, not vector: vector<bool> has no data())
     std::unique_ptr<T[]> btmp(new T[k_rows * (border_w + kl - 1)]()), bout(new T[border_w + 1]());
     std::vector<std::size_t> o(r > 1 ? r - 1 : 1), u(r > 1 ? r - 1 : 1);
     std::size_t cached_b = std::size_t(-1);
     const T* xi = nullptr;
     const T* kr = nullptr;
-#pragma omp for schedule(static)
-    for (std::size_t item = 0; item < B * out_rows; ++item) {
-      const std::size_t b = item / out_rows, row = item % out_rows;
-      if (b != cached_b) cached_b = b, xi = x + g.x_item(b) * xp, kr = flipped.get() + g.k_item(b) * kp;
+    // Border columns [j0, j1) of the output row dst reading rws: their E columns gathered
+    // (extension rule applied) into a small row per kernel row, then the register-blocked
+    // kernel runs on those, 8 outputs at a time. (Looked up one by one, the k - 1 border
+    // columns of a 256-wide row cost as much as the ~240 interior ones for a 15 x 15 kernel.)
+    auto border = [&](const T* const* rws, A fill_bias, T* dst, std::size_t j0, std::size_t j1)
+                      __attribute__((always_inline)) {
+      if (j0 >= j1) return;
+      const std::size_t n = j1 - j0, n8 = (n + 7) / 8 * 8, w = n8 + kl - 1;
+      for (std::size_t q = 0; q < k_rows; ++q) {
+        if (!rws[q]) {
+          brows[q] = nullptr;
+          continue;
+        }
+        const T* xr = rws[q] - shift;  // the input row itself
+        T* t = btmp.get() + q * w;
+        for (std::size_t c = 0; c < w; ++c) {
+          const std::size_t e = j0 + c;  // E column
+          const std::ptrdiff_t sidx = e < src_last.size() ? src_last[e] : -1;
+          t[c] = sidx < 0 ? (e < src_last.size() ? fill : T{}) : xr[sidx];
+        }
+        brows[q] = t;
+      }
+      for (std::size_t jj = 0; jj < n8; jj += 8) row_block<8>(brows.data(), k_rows, kr, kl, jj, fill_bias, bout.get() + jj);
+      std::copy(bout.get(), bout.get() + n, dst + j0);
+    };
+    // (The lambdas are always inlined: a lambda is a function of its own, compiled for the
+    // baseline target, not for the clone of direct_convolve that calls it.)
+    // Output row `row` of item b, alone.
+    auto one_row = [&](std::size_t b, std::size_t row) __attribute__((always_inline)) {
       // This output row's index on the leading axes, then each kernel row's source row.
       for (std::size_t i = r - 1, t = row; i-- > 0;) o[i] = t % g.axes[i].out, t /= g.axes[i].out;
       std::fill(u.begin(), u.end(), 0);
@@ -256,34 +372,97 @@ FC_MULTIVERSION void direct_convolve(const Geometry& g, const T* x, const T* ker
         }
       }
       T* dst = y + b * op + row * ol;
-      // Border columns [j0, j1): their E columns gathered (extension rule applied) into a small
-      // row per kernel row, then the register-blocked kernel runs on those, 8 outputs at a time.
-      // (Looked up one by one, the k - 1 border columns of a 256-wide row cost as much as the
-      // ~240 interior ones for a 15 x 15 kernel.)
-      auto border = [&](std::size_t j0, std::size_t j1) {
-        if (j0 >= j1) return;
-        const std::size_t n = j1 - j0, n8 = (n + 7) / 8 * 8, w = n8 + kl - 1;
-        for (std::size_t q = 0; q < k_rows; ++q) {
-          if (!rows[q]) {
-            brows[q] = nullptr;
-            continue;
-          }
-          const T* xr = rows[q] - shift;  // the input row itself
-          T* t = btmp.get() + q * w;
-          for (std::size_t c = 0; c < w; ++c) {
-            const std::size_t e = j0 + c;  // E column
-            const std::ptrdiff_t sidx = e < src_last.size() ? src_last[e] : -1;
-            t[c] = sidx < 0 ? (e < src_last.size() ? fill : T{}) : xr[sidx];
-          }
-          brows[q] = t;
-        }
-        for (std::size_t jj = 0; jj < n8; jj += 8) row_block<8>(brows.data(), k_rows, kr, kl, jj, fill_bias, bout.get() + jj);
-        std::copy(bout.get(), bout.get() + n, dst + j0);
-      };
-      border(0, j_lo);
+      border(rows.data(), fill_bias, dst, 0, j_lo);
       std::size_t j = j_lo;
       interior(rows.data(), kr, fill_bias, dst, j);
-      border(std::max(j, j_hi), ol);
+      border(rows.data(), fill_bias, dst, std::max(j, j_hi), ol);
+    };
+    // Border columns [j0, j1) of the kRows output rows dst reading ext: as `border`, gathered
+    // per input row, then rows_block on the gathered rows.
+    auto border_group = [&](T* const* dst, std::size_t j0, std::size_t j1) __attribute__((always_inline)) {
+      if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>) {
+        if (j0 >= j1) return;
+        constexpr std::size_t Wb = 32 / sizeof(T);  // 8 floats, 4 doubles
+        const std::size_t n = j1 - j0, nw = (n + Wb - 1) / Wb * Wb, w = nw + kl - 1;
+        for (std::size_t e = 0; e < ext.size(); ++e) {
+          if (!ext[e]) {
+            bext[e] = nullptr;
+            continue;
+          }
+          const T* xr = ext[e] - shift;  // the input row itself
+          T* t = gtmp.get() + e * w;
+          for (std::size_t c = 0; c < w; ++c) {
+            const std::size_t col = j0 + c;  // E column; the fill is zero here
+            const std::ptrdiff_t sidx = col < src_last.size() ? src_last[col] : -1;
+            t[c] = sidx < 0 ? T{} : xr[sidx];
+          }
+          bext[e] = t;
+        }
+        T* bd[kRows];
+        for (std::size_t rho = 0; rho < kRows; ++rho) bd[rho] = gout.get() + rho * nw;
+        for (std::size_t jj = 0; jj < nw; jj += Wb) rows_block<T, Wb, kRows, 1>(bext.data(), groups, k2, kr, kl, jj, bd);
+        for (std::size_t rho = 0; rho < kRows; ++rho) std::copy(bd[rho], bd[rho] + n, dst[rho] + j0);
+      }
+    };
+    // Output rows o2 .. o2 + kRows - 1 (second-to-last axis) of leading index `ld` of item b.
+    auto row_group = [&](std::size_t b, std::size_t ld, std::size_t o2) __attribute__((always_inline)) {
+      for (std::size_t i = r - 2, t = ld; i-- > 0;) o[i] = t % g.axes[i].out, t /= g.axes[i].out;
+      const ConvAxis& a2 = g.axes[r - 2];
+      for (std::size_t gi = 0; gi < groups; ++gi) {
+        std::ptrdiff_t off = 0;
+        bool filled = false;
+        for (std::size_t i = r - 2, t = gi; i-- > 0;) {  // gi's kernel index on the leading axes
+          const std::ptrdiff_t sidx = g.axes[i].source(o[i] + t % g.axes[i].k);
+          t /= g.axes[i].k;
+          if (sidx < 0) filled = true;
+          else off += sidx * std::ptrdiff_t(xs[i]);
+        }
+        for (std::size_t s = 0; s < span; ++s) {
+          const std::ptrdiff_t sidx = a2.source(o2 + s);
+          ext[gi * span + s] = filled || sidx < 0 ? nullptr : xi + off + sidx * std::ptrdiff_t(xs[r - 2]) + shift;
+        }
+      }
+      T* dst[kRows];
+      for (std::size_t rho = 0; rho < kRows; ++rho) {
+        dst[rho] = y + b * op + (ld * out2 + o2 + rho) * ol;
+        for (std::size_t q = 0; q < k_rows; ++q) rows[rho * k_rows + q] = ext[q / k2 * span + q % k2 + rho];
+      }
+      border_group(dst, 0, j_lo);
+      std::size_t j = j_lo;
+      if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>) {
+        constexpr std::size_t W = std::is_same_v<T, float> ? 16 : 8;
+        auto run = [&](auto KLc) __attribute__((always_inline)) {
+          constexpr std::size_t KL = decltype(KLc)::value;
+          if (wide) rows_interior<T, W, kRows, 4, KL>(ext.data(), groups, k2, kr, kl, j, j_lo, j_hi, dst);
+          else rows_interior<T, W / 2, kRows, 2, KL>(ext.data(), groups, k2, kr, kl, j, j_lo, j_hi, dst);
+        };
+        switch (kl) {
+          case 5: run(std::integral_constant<std::size_t, 5>{}); break;
+          case 7: run(std::integral_constant<std::size_t, 7>{}); break;
+          case 9: run(std::integral_constant<std::size_t, 9>{}); break;
+          default: run(std::integral_constant<std::size_t, 0>{}); break;
+        }
+      }
+      for (std::size_t rho = 0; rho < kRows && j < j_hi; ++rho) {  // an interior narrower than W
+        std::size_t jr = j;
+        interior(rows.data() + rho * k_rows, kr, A{}, dst[rho], jr);
+      }
+      border_group(dst, j_hi, ol);
+    };
+#pragma omp for schedule(static)
+    for (std::size_t item = 0; item < B * per_item; ++item) {
+      const std::size_t b = item / per_item, rest = item % per_item;
+      if (b != cached_b) cached_b = b, xi = x + g.x_item(b) * xp, kr = flipped.get() + g.k_item(b) * kp;
+      if (!multi_row) {
+        one_row(b, rest);
+        continue;
+      }
+      const std::size_t ld = rest / blocks, o2 = rest % blocks * kRows;
+      if (o2 + kRows <= out2) {
+        row_group(b, ld, o2);
+      } else {
+        for (std::size_t t = o2; t < out2; ++t) one_row(b, ld * out2 + t);
+      }
     }
   }
 }

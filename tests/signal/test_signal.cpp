@@ -193,6 +193,43 @@ TEST(Signal, CorrelateAndConvolve2dBoundaries) {
   }
 }
 
+// The direct method's several-rows kernel (engine_direct.cpp, rows_block): float32 and float64
+// images wide enough for its 64-column blocks, kernels of 4 to 12 rows (its threshold) and of
+// the column counts it specializes (5, 7, 9) and others, row counts that leave a partial block,
+// a 3-D case (groups of kernel rows), every mode, and convolve2d's wrap/symm (the rows come
+// from the extension rule) and a non-zero fill (the one-row path).
+TEST(Signal, DirectRowBlocksAgainstLongDoubleReference) {
+  std::mt19937 g(4242);
+  const Mode modes[] = {Mode::Full, Mode::Same, Mode::Valid, Mode::Circular};
+  for (int t = 0; t < 36; ++t) {
+    const DType dt = t % 2 ? DType::Float64 : DType::Float32;
+    const bool three = t % 6 == 5;
+    Shape s1, s2;
+    if (three) s1 = {2 + g() % 3, 6 + g() % 10, 20 + g() % 60}, s2 = {1 + g() % 2, 4 + g() % 4, 1 + g() % 9};
+    else s1 = {4 + g() % 30, 16 + g() % 140}, s2 = {4 + g() % 9, std::size_t(t % 4 == 0 ? 5 + 2 * (g() % 3) : 1 + g() % 12)};
+    const Mode mode = modes[t % 4];
+    bool fits = true;
+    for (std::size_t i = 0; i < s1.size(); ++i) fits = fits && s1[i] >= s2[i];
+    if (!fits) continue;
+    SCOPED_TRACE("case " + std::to_string(t) + " " + to_string(dt) + shape_to_string(s1) + shape_to_string(s2) + " " +
+                 mode_name(mode));
+    const Array A = to_array(random_ref(s1, dt, g), dt), B = to_array(random_ref(s2, dt, g), dt);
+    const NdRef a = from_array(A), b = from_array(B);
+    std::size_t taps = 1;
+    for (auto k : s2) taps *= k;
+    const long double scale = (long double)(taps + 4);
+    const std::vector<bool> all(s1.size(), true);
+    expect_matches(signal::convolve(A.view(), B.view(), mode, Method::Direct),
+                   fctest::reference_convolve(a, b, all, mode_name(mode)), dt, scale, "convolve direct");
+    if (three || mode == Mode::Circular) continue;
+    const char* bn = t % 3 == 0 ? "wrap" : t % 3 == 1 ? "symm" : "fill";
+    const double fill = t % 3 == 2 ? 1.5 : 0.0;
+    expect_matches(signal::convolve2d(A.view(), B.view(), mode, signal::parse_boundary(bn), fill),
+                   fctest::reference_convolve(a, b, all, mode_name(mode), bn, cld(fill)), dt, scale,
+                   std::string("convolve2d ") + bn);
+  }
+}
+
 TEST(Signal, EdgeCasesAsScipy) {
   Array s1(DType::Float64, {}), s2(DType::Int32, {});
   s1.data_as<double>()[0] = 2.5;
