@@ -55,7 +55,12 @@ Costs estimate_costs(const Geometry& g, DType direct_type, DType fft_type, bool 
   const double B = double(g.batch_size()), xi = double(g.x_items()), ki = double(g.k_items());
   double out = 1, kp = 1, ext = 1;
   for (const ConvAxis& a : g.axes) out *= double(a.out), kp *= double(a.k), ext *= double(a.extended());
-  const Constants d = constants(direct_type), f = constants(fft_type);
+  Constants d = constants(direct_type);
+  const Constants f = constants(fft_type);
+  // The direct method's several-rows kernel on AVX-512 (engine_direct.cpp), measured on a 2-core
+  // Xeon (BENCHMARKS.md 0b): 256^2 float32 * 15^2 227 us, * 31^2 0.92 ms; float64 * 15^2
+  // 0.37-0.46 ms, * 31^2 1.44-1.51 ms.
+  if (direct_rows_wide(g, direct_type, zero_fill)) d.mac_ns = direct_type == DType::Float32 ? 0.015 : 0.025;
   const bool cplx = is_complex(fft_type);
   Costs c;
   const double out_rows = out / double(g.axes.back().out), k_rows = kp / double(g.axes.back().k);

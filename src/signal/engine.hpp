@@ -14,6 +14,7 @@
 #include <memory>
 #include <vector>
 
+#include "fourierconv/array.hpp"
 #include "fourierconv/fft.hpp"
 #include "signal/geometry.hpp"
 
@@ -41,6 +42,9 @@ class FftConvolver {
 
 template <class T>
 void direct_convolve(const Geometry& g, const T* x, const T* kernel, T* y, T fill = T{});
+// Whether direct_convolve runs its several-rows kernel on 16-float (8-double) vectors for this
+// problem: element type t, a zero fill (the cost model's direct rate, choose.cpp).
+bool direct_rows_wide(const Geometry& g, DType t, bool zero_fill);
 
 // The FFT tile per convolved axis that minimizes the blocked method's estimated cost, with the
 // number of tiles per item. A pure function (choose.cpp's cost model uses it too).

@@ -227,6 +227,15 @@ FC_INLINE void rows_interior(const T* const* ext, std::size_t groups, std::size_
   }
 }
 
+constexpr std::size_t kRows = 4;  // output rows of rows_block
+
+// Whether rows_block runs: the second-to-last convolved axis has at least kRows outputs and 3
+// kernel rows (2-row kernels ran faster on the one-row kernel, whose taps unroll).
+bool rows_blockable(const Geometry& g) {
+  const std::size_t r = g.axes.size();
+  return r >= 2 && g.axes[r - 2].k >= 3 && g.axes[r - 2].out >= kRows;
+}
+
 template <class A, class T>
 FC_INLINE void mac(A& acc, const T& k, const T& x) {
   if constexpr (std::is_same_v<T, std::complex<float>> || std::is_same_v<T, std::complex<double>>)
@@ -297,13 +306,10 @@ FC_MULTIVERSION void direct_convolve(const Geometry& g, const T* x, const T* ker
       default: return interior_kl(std::integral_constant<std::size_t, 0>{}, rows, kr, bias, dst, j);
     }
   };
-  // Several output rows at once (rows_block) for float and double, where the second-to-last
-  // convolved axis has at least kRows outputs and kernel rows and the border is zeros (a
-  // fill value would add a different constant to each row).
-  constexpr std::size_t kRows = 4;
+  // Several output rows at once (rows_block) for float and double, where rows_blockable and
+  // the border is zeros (a fill value would add a different constant to each row).
   const std::size_t k2 = r >= 2 ? g.axes[r - 2].k : 1, out2 = r >= 2 ? g.axes[r - 2].out : 1;
-  const bool multi_row = (std::is_same_v<T, float> || std::is_same_v<T, double>) && r >= 2 && k2 >= kRows &&
-                         out2 >= kRows && fill == T{};
+  const bool multi_row = (std::is_same_v<T, float> || std::is_same_v<T, double>) && rows_blockable(g) && fill == T{};
   const std::size_t lead = out_rows / out2, blocks = multi_row ? (out2 + kRows - 1) / kRows : out2;
   const std::size_t per_item = multi_row ? lead * blocks : out_rows, groups = k_rows / k2, span = k2 + kRows - 1;
   const bool wide = simd::wide_vectors();
@@ -431,17 +437,8 @@ FC_MULTIVERSION void direct_convolve(const Geometry& g, const T* x, const T* ker
       std::size_t j = j_lo;
       if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>) {
         constexpr std::size_t W = std::is_same_v<T, float> ? 16 : 8;
-        auto run = [&](auto KLc) __attribute__((always_inline)) {
-          constexpr std::size_t KL = decltype(KLc)::value;
-          if (wide) rows_interior<T, W, kRows, 4, KL>(ext.data(), groups, k2, kr, kl, j, j_lo, j_hi, dst);
-          else rows_interior<T, W / 2, kRows, 2, KL>(ext.data(), groups, k2, kr, kl, j, j_lo, j_hi, dst);
-        };
-        switch (kl) {
-          case 5: run(std::integral_constant<std::size_t, 5>{}); break;
-          case 7: run(std::integral_constant<std::size_t, 7>{}); break;
-          case 9: run(std::integral_constant<std::size_t, 9>{}); break;
-          default: run(std::integral_constant<std::size_t, 0>{}); break;
-        }
+        if (wide) rows_interior<T, W, kRows, 4>(ext.data(), groups, k2, kr, kl, j, j_lo, j_hi, dst);
+        else rows_interior<T, W / 2, kRows, 2>(ext.data(), groups, k2, kr, kl, j, j_lo, j_hi, dst);
       }
       for (std::size_t rho = 0; rho < kRows && j < j_hi; ++rho) {  // an interior narrower than W
         std::size_t jr = j;
@@ -465,6 +462,10 @@ FC_MULTIVERSION void direct_convolve(const Geometry& g, const T* x, const T* ker
       }
     }
   }
+}
+
+bool direct_rows_wide(const Geometry& g, DType t, bool zero_fill) {
+  return (t == DType::Float32 || t == DType::Float64) && zero_fill && rows_blockable(g) && simd::wide_vectors();
 }
 
 #define FC_DIRECT(T) template void direct_convolve<T>(const Geometry&, const T*, const T*, T*, T);

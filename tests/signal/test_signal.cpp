@@ -10,6 +10,7 @@
 #include "fourierconv/error.hpp"
 #include "fourierconv/signal.hpp"
 #include "signal/reference_nd.hpp"
+#include "simd.hpp"
 
 using namespace fourierconv;
 using fctest::cld;
@@ -303,7 +304,11 @@ TEST(Signal, AutoChoiceOnMeasuredCrossovers) {
   EXPECT_EQ(auto_choice(DType::Float32, {1024, 1024}, {3, 3}, Mode::Same), Method::Direct);
   EXPECT_EQ(auto_choice(DType::Float64, {256, 256}, {7, 7}, Mode::Same), Method::Direct);
   EXPECT_EQ(auto_choice(DType::Complex128, {1024, 1024}, {7, 7}, Mode::Same), Method::OverlapAdd);
-  EXPECT_EQ(auto_choice(DType::Float32, {256, 256}, {15, 15}, Mode::Same), Method::OverlapAdd);
+  // 256^2 float32 * 15^2: overlap-add 0.53 ms against 0.67 direct on a Zen 3 (8-float vectors);
+  // on AVX-512 the several-rows kernel takes 0.23 ms against 0.44-0.72 (one-shot overlap-add).
+  EXPECT_EQ(auto_choice(DType::Float32, {256, 256}, {15, 15}, Mode::Same),
+            simd::wide_vectors() ? Method::Direct : Method::OverlapAdd);
+  EXPECT_EQ(auto_choice(DType::Float32, {512, 512}, {31, 31}, Mode::Same), Method::OverlapAdd);
   EXPECT_EQ(auto_choice(DType::Float32, {1000000}, {1025}, Mode::Full), Method::OverlapAdd);
 }
 
