@@ -1,6 +1,6 @@
 // Two real 2-D signals through one complex FFT: z = a + i b. FFTW's c2c of a plane costs
 // 1.1-1.4 times one r2c of it for the sizes the library uses, against 2 for two r2c (and the
-// same for the inverse), so paired transforms save up to ~45% (BENCHMARKS.md, section 4).
+// same for the inverse), so paired transforms save up to ~45% (bench/history_first_machine.md, section 4).
 // Spectra are h x w (full) or h x (w/2 + 1) half spectra (fft.hpp's layout), interleaved.
 #pragma once
 

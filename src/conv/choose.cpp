@@ -16,7 +16,7 @@ namespace {
 
 // Fitted to timings of (1, 256, 256, 16) -> 16 at k = 3..31 and of batches of 28x28, 64x64 and
 // 128x128 images (1 to 32 channels) on the development machine (2-core Zen 3); see
-// BENCHMARKS.md, section 4. Right within ~1.4x, which is all a choice needs.
+// bench/history_first_machine.md, section 4. Right within ~1.4x, which is all a choice needs.
 constexpr double kBlockedNsPerMac = 0.015;    // register-blocked forward kernel ...
 constexpr double kBlockedNsPerMacC1 = 0.03;   // ... plus this / C (one broadcast feeds fewer FMAs)
 constexpr double kWideBlocked = 0.7;          // ... times this in 16-float registers (AVX-512;

@@ -9,9 +9,9 @@ namespace fourierconv::signal::detail {
 
 namespace {
 
-// Cost constants of this machine (2-core Zen 3, FFTW 3.3.10 Estimate plans), fitted to
-// `fourierconv bench --calibrate`'s timings (BENCHMARKS.md). They need only be right within
-// ~1.5x: away from the crossovers the methods differ by far more.
+// Cost constants of the first machine (2-core Zen 3, FFTW 3.3.10 Estimate plans), fitted to
+// `fourierconv bench --calibrate`'s timings (bench/history_first_machine.md). They need only be
+// right within ~1.5x: away from the crossovers the methods differ by far more.
 struct Constants {
   double mac_ns;        // one multiply-add of the direct method, both cores
   double fft_ns;        // per N log2 N of one transform of N points (r2c for reals, c2c for complex)
@@ -19,8 +19,9 @@ struct Constants {
 };
 
 // Fitted to the timings of every method on 1-D, 2-D, batched and 3-D problems of each type
-// (BENCHMARKS.md, "the cost model"): float32's direct sums are vectorized 8 wide, the other
-// types' less so; FFTs cost more per point once a grid leaves L2 (kLargeGrid).
+// (bench/history_first_machine.md, "the one-shot cost model"): float32's direct sums are
+// vectorized 8 wide, the other types' less so; FFTs cost more per point once a grid leaves L2
+// (kLargeGrid).
 Constants constants(DType t) {
   switch (t) {
     case DType::Float32: return {0.04, 0.25, 0.5};
