@@ -69,8 +69,9 @@ Array fftconvolve(const ArrayView& in1, const ArrayView& in2, Mode mode = Mode::
                   const std::optional<std::vector<long>>& axes = std::nullopt);
 Array oaconvolve(const ArrayView& in1, const ArrayView& in2, Mode mode = Mode::Full,
                  const std::optional<std::vector<long>>& axes = std::nullopt);
-// 2-D inputs only. fillvalue must be representable in the result type (a complex fillvalue
-// with a real result is an error, as scipy's "could not cast fillvalue").
+// 2-D inputs only, by the direct method (as scipy's: NaN and Inf stay where their windows
+// reach). fillvalue must be representable in the result type (a complex fillvalue with a real
+// result is an error, as scipy's "could not cast fillvalue").
 Array convolve2d(const ArrayView& in1, const ArrayView& in2, Mode mode = Mode::Full, Boundary boundary = Boundary::Fill,
                  std::complex<double> fillvalue = 0.0);
 // scipy's correlate2d: the correlation (convolve2d with reverse(conj(in2))), with two of

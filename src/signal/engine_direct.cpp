@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <memory>
+#include <utility>
 
 #include "fourierconv/array.hpp"
 #include "signal/engine.hpp"
@@ -236,6 +237,16 @@ bool rows_blockable(const Geometry& g) {
   return r >= 2 && g.axes[r - 2].k >= 3 && g.axes[r - 2].out >= kRows;
 }
 
+// The interior output columns [j_lo, j_hi) of the last axis: every tap's source in range, so
+// E[j + v] = x[j + v + shift] with shift = start - (k - 1).
+std::pair<std::size_t, std::size_t> interior_columns(const ConvAxis& last) {
+  const std::ptrdiff_t shift = last.start - std::ptrdiff_t(last.k - 1);
+  const std::ptrdiff_t lo = std::max<std::ptrdiff_t>(0, -shift);
+  const std::ptrdiff_t hi_raw = std::ptrdiff_t(last.n) - std::ptrdiff_t(last.k - 1) - shift;
+  const std::size_t j_lo = std::size_t(std::min<std::ptrdiff_t>(lo, std::ptrdiff_t(last.out)));
+  return {j_lo, std::size_t(std::clamp<std::ptrdiff_t>(hi_raw, std::ptrdiff_t(j_lo), std::ptrdiff_t(last.out)))};
+}
+
 template <class A, class T>
 FC_INLINE void mac(A& acc, const T& k, const T& x) {
   if constexpr (std::is_same_v<T, std::complex<float>> || std::is_same_v<T, std::complex<double>>)
@@ -262,11 +273,8 @@ FC_MULTIVERSION void direct_convolve(const Geometry& g, const T* x, const T* ker
   // border columns read it).
   std::vector<std::ptrdiff_t> src_last(last.extended());
   for (std::size_t t = 0; t < src_last.size(); ++t) src_last[t] = last.source(t);
-  // Interior output columns: every tap's source in range, so E[j + v] = x[j + v + shift].
-  const std::ptrdiff_t lo = std::max<std::ptrdiff_t>(0, -shift);
-  const std::ptrdiff_t hi_raw = std::ptrdiff_t(nl) - std::ptrdiff_t(kl - 1) - shift;
-  const std::size_t j_lo = std::size_t(std::min<std::ptrdiff_t>(lo, std::ptrdiff_t(ol)));
-  const std::size_t j_hi = std::size_t(std::clamp<std::ptrdiff_t>(hi_raw, std::ptrdiff_t(j_lo), std::ptrdiff_t(ol)));
+  const std::pair<std::size_t, std::size_t> interior_cols = interior_columns(last);
+  const std::size_t j_lo = interior_cols.first, j_hi = interior_cols.second;
   std::vector<std::size_t> xs(r);  // strides of an x item
   xs[r - 1] = 1;
   for (std::size_t i = r - 1; i-- > 0;) xs[i] = xs[i + 1] * g.axes[i + 1].n;
@@ -277,6 +285,21 @@ FC_MULTIVERSION void direct_convolve(const Geometry& g, const T* x, const T* ker
   std::unique_ptr<T[]> flipped(new T[kitems * kp]);
   for (std::size_t it = 0; it < kitems; ++it)
     for (std::size_t e = 0; e < kp; ++e) flipped[it * kp + kp - 1 - e] = kernel[it * kp + e];
+  // Rows of E that are a zero fill are skipped (they add nothing), unless the kernel holds an
+  // Inf or NaN: then they are read from a row of zeros, so that 0 * Inf is NaN on every edge,
+  // as scipy's direct sum gives (the skipped rows gave finite values at the top and bottom
+  // edges, the multiplied border columns NaN at the left and right).
+  bool finite_kernel = true;
+  if constexpr (std::is_floating_point_v<T>) {
+    for (std::size_t e = 0; e < kitems * kp; ++e) finite_kernel = finite_kernel && std::isfinite(flipped[e]);
+  } else if constexpr (std::is_same_v<T, std::complex<float>> || std::is_same_v<T, std::complex<double>>) {
+    for (std::size_t e = 0; e < kitems * kp; ++e)
+      finite_kernel = finite_kernel && std::isfinite(flipped[e].real()) && std::isfinite(flipped[e].imag());
+  }
+  const std::size_t zpad = std::size_t(shift < 0 ? -shift : shift) + 64;
+  std::unique_ptr<T[]> zeros(finite_kernel || fill != T{} ? nullptr : new T[2 * zpad + nl + ol + kl + 64]());
+  // A zero row: zero_row[t] for every E column t read, zero_row[sidx - shift] for every x column.
+  const T* const zero_row = zeros ? zeros.get() + zpad : nullptr;
   // Sum of each flipped kernel row (for rows of E that are the fill value).
   const double macs = double(B) * double(op) * double(kp);
   // 8 AVX sums: enough independent FMA chains.
@@ -313,11 +336,11 @@ FC_MULTIVERSION void direct_convolve(const Geometry& g, const T* x, const T* ker
   // 6 rows where the kernel has 6 or more (7-17% faster than 4 at 7x7 to 31x31; 3x faster than 6 at 3x3).
   const std::size_t nrows = k2 >= kMaxRows ? kMaxRows : kRows;
   const std::size_t lead = out_rows / out2, blocks = multi_row ? (out2 + nrows - 1) / nrows : out2;
-  const std::size_t per_item = multi_row ? lead * blocks : out_rows, groups = k_rows / k2, span = k2 + nrows - 1;
+  const std::size_t per_item = multi_row ? lead * blocks : out_rows, groups = k_rows / k2;
   const bool wide = simd::wide_vectors();
 #pragma omp parallel if (macs > kParallelMacs && B * per_item > 1)
   {
-    std::vector<const T*> rows(kMaxRows * k_rows), brows(k_rows), ext(multi_row ? groups * span : 0), bext(ext.size());
+    std::vector<const T*> rows(kMaxRows * k_rows), brows(k_rows), ext(multi_row ? groups * (k2 + kMaxRows - 1) : 0), bext(ext.size());
     std::unique_ptr<T[]> gtmp(new T[multi_row ? ext.size() * (border_w + kl - 1) : 0]),
         gout(new T[multi_row ? kMaxRows * border_w : 0]);
     // (unique_ptr, not vector: vector<bool> has no data())
@@ -326,6 +349,25 @@ FC_MULTIVERSION void direct_convolve(const Geometry& g, const T* x, const T* ker
     std::size_t cached_b = std::size_t(-1);
     const T* xi = nullptr;
     const T* kr = nullptr;
+    // E columns [j0, j0 + w) of `count` rows (null: skipped, stays null) gathered into buf, w
+    // apart, the extension rule applied: rows of the border columns for the blocked kernels.
+    auto gather = [&](const T* const* src, std::size_t count, std::size_t j0, std::size_t w, T* buf, const T** out)
+                      __attribute__((always_inline)) {
+      for (std::size_t q = 0; q < count; ++q) {
+        if (!src[q]) {
+          out[q] = nullptr;
+          continue;
+        }
+        const T* xr = src[q] - shift;  // the input row itself
+        T* t = buf + q * w;
+        for (std::size_t c = 0; c < w; ++c) {
+          const std::size_t e = j0 + c;  // E column
+          const std::ptrdiff_t sidx = e < src_last.size() ? src_last[e] : -1;
+          t[c] = sidx < 0 ? (e < src_last.size() ? fill : T{}) : xr[sidx];
+        }
+        out[q] = t;
+      }
+    };
     // Border columns [j0, j1) of the output row dst reading rws: their E columns gathered
     // (extension rule applied) into a small row per kernel row, then the register-blocked
     // kernel runs on those, 8 outputs at a time. (Looked up one by one, the k - 1 border
@@ -334,20 +376,7 @@ FC_MULTIVERSION void direct_convolve(const Geometry& g, const T* x, const T* ker
                       __attribute__((always_inline)) {
       if (j0 >= j1) return;
       const std::size_t n = j1 - j0, n8 = (n + 7) / 8 * 8, w = n8 + kl - 1;
-      for (std::size_t q = 0; q < k_rows; ++q) {
-        if (!rws[q]) {
-          brows[q] = nullptr;
-          continue;
-        }
-        const T* xr = rws[q] - shift;  // the input row itself
-        T* t = btmp.get() + q * w;
-        for (std::size_t c = 0; c < w; ++c) {
-          const std::size_t e = j0 + c;  // E column
-          const std::ptrdiff_t sidx = e < src_last.size() ? src_last[e] : -1;
-          t[c] = sidx < 0 ? (e < src_last.size() ? fill : T{}) : xr[sidx];
-        }
-        brows[q] = t;
-      }
+      gather(rws, k_rows, j0, w, btmp.get(), brows.data());
       for (std::size_t jj = 0; jj < n8; jj += 8) row_block<8>(brows.data(), k_rows, kr, kl, jj, fill_bias, bout.get() + jj);
       std::copy(bout.get(), bout.get() + n, dst + j0);
     };
@@ -367,7 +396,9 @@ FC_MULTIVERSION void direct_convolve(const Geometry& g, const T* x, const T* ker
           if (sidx < 0) filled = true;
           else off += sidx * std::ptrdiff_t(xs[i]);
         }
-        if (filled) {
+        if (filled && zero_row) {
+          rows[q] = zero_row;
+        } else if (filled) {
           rows[q] = nullptr;  // a row of the fill value: adds fill * sum of the kernel row
           if (fill != T{})
             for (std::size_t v = 0; v < kl; ++v) mac(fill_bias, kr[q * kl + v], fill);
@@ -385,38 +416,27 @@ FC_MULTIVERSION void direct_convolve(const Geometry& g, const T* x, const T* ker
       interior(rows.data(), kr, fill_bias, dst, j);
       border(rows.data(), fill_bias, dst, std::max(j, j_hi), ol);
     };
-    // Border columns [j0, j1) of the nrows output rows dst reading ext: as `border`, gathered
-    // per input row, then rows_block on the gathered rows.
-    auto border_group = [&](T* const* dst, std::size_t j0, std::size_t j1) __attribute__((always_inline)) {
+    // Border columns [j0, j1) of the nr output rows dst reading ext (groups x (k2 + nr - 1)
+    // rows): as `border`, gathered per input row, then rows_block on the gathered rows.
+    auto border_group = [&](T* const* dst, std::size_t nr, std::size_t j0, std::size_t j1) __attribute__((always_inline)) {
       if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>) {
         if (j0 >= j1) return;
         constexpr std::size_t Wb = 32 / sizeof(T);  // 8 floats, 4 doubles
         const std::size_t n = j1 - j0, nw = (n + Wb - 1) / Wb * Wb, w = nw + kl - 1;
-        for (std::size_t e = 0; e < ext.size(); ++e) {
-          if (!ext[e]) {
-            bext[e] = nullptr;
-            continue;
-          }
-          const T* xr = ext[e] - shift;  // the input row itself
-          T* t = gtmp.get() + e * w;
-          for (std::size_t c = 0; c < w; ++c) {
-            const std::size_t col = j0 + c;  // E column; the fill is zero here
-            const std::ptrdiff_t sidx = col < src_last.size() ? src_last[col] : -1;
-            t[c] = sidx < 0 ? T{} : xr[sidx];
-          }
-          bext[e] = t;
-        }
+        gather(ext.data(), groups * (k2 + nr - 1), j0, w, gtmp.get(), bext.data());
         T* bd[kMaxRows];
-        for (std::size_t rho = 0; rho < nrows; ++rho) bd[rho] = gout.get() + rho * nw;
+        for (std::size_t rho = 0; rho < nr; ++rho) bd[rho] = gout.get() + rho * nw;
         for (std::size_t jj = 0; jj < nw; jj += Wb) {
-          if (nrows == kMaxRows) rows_block<T, Wb, kMaxRows, 1>(bext.data(), groups, k2, kr, kl, jj, bd);
+          if (nr == kMaxRows) rows_block<T, Wb, kMaxRows, 1>(bext.data(), groups, k2, kr, kl, jj, bd);
           else rows_block<T, Wb, kRows, 1>(bext.data(), groups, k2, kr, kl, jj, bd);
         }
-        for (std::size_t rho = 0; rho < nrows; ++rho) std::copy(bd[rho], bd[rho] + n, dst[rho] + j0);
+        for (std::size_t rho = 0; rho < nr; ++rho) std::copy(bd[rho], bd[rho] + n, dst[rho] + j0);
       }
     };
-    // Output rows o2 .. o2 + nrows - 1 (second-to-last axis) of leading index `ld` of item b.
-    auto row_group = [&](std::size_t b, std::size_t ld, std::size_t o2) __attribute__((always_inline)) {
+    // Output rows o2 .. o2 + nr - 1 (second-to-last axis; nr is kRows or kMaxRows) of leading
+    // index `ld` of item b.
+    auto row_group = [&](std::size_t b, std::size_t ld, std::size_t o2, std::size_t nr) __attribute__((always_inline)) {
+      const std::size_t span = k2 + nr - 1;
       for (std::size_t i = r - 2, t = ld; i-- > 0;) o[i] = t % g.axes[i].out, t /= g.axes[i].out;
       const ConvAxis& a2 = g.axes[r - 2];
       for (std::size_t gi = 0; gi < groups; ++gi) {
@@ -430,29 +450,29 @@ FC_MULTIVERSION void direct_convolve(const Geometry& g, const T* x, const T* ker
         }
         for (std::size_t s = 0; s < span; ++s) {
           const std::ptrdiff_t sidx = a2.source(o2 + s);
-          ext[gi * span + s] = filled || sidx < 0 ? nullptr : xi + off + sidx * std::ptrdiff_t(xs[r - 2]) + shift;
+          ext[gi * span + s] = filled || sidx < 0 ? zero_row : xi + off + sidx * std::ptrdiff_t(xs[r - 2]) + shift;
         }
       }
       T* dst[kMaxRows];
-      for (std::size_t rho = 0; rho < nrows; ++rho) {
+      for (std::size_t rho = 0; rho < nr; ++rho) {
         dst[rho] = y + b * op + (ld * out2 + o2 + rho) * ol;
         for (std::size_t q = 0; q < k_rows; ++q) rows[rho * k_rows + q] = ext[q / k2 * span + q % k2 + rho];
       }
-      border_group(dst, 0, j_lo);
+      border_group(dst, nr, 0, j_lo);
       std::size_t j = j_lo;
       if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>) {
         constexpr std::size_t W = std::is_same_v<T, float> ? 16 : 8;
         // (AVX2's 16 registers: 2 vectors of columns; AVX-512's 32: 4.)
-        if (wide && nrows == kMaxRows) rows_interior<T, W, kMaxRows, 4>(ext.data(), groups, k2, kr, kl, j, j_lo, j_hi, dst);
+        if (wide && nr == kMaxRows) rows_interior<T, W, kMaxRows, 4>(ext.data(), groups, k2, kr, kl, j, j_lo, j_hi, dst);
         else if (wide) rows_interior<T, W, kRows, 4>(ext.data(), groups, k2, kr, kl, j, j_lo, j_hi, dst);
-        else if (nrows == kMaxRows) rows_interior<T, W / 2, kMaxRows, 2>(ext.data(), groups, k2, kr, kl, j, j_lo, j_hi, dst);
+        else if (nr == kMaxRows) rows_interior<T, W / 2, kMaxRows, 2>(ext.data(), groups, k2, kr, kl, j, j_lo, j_hi, dst);
         else rows_interior<T, W / 2, kRows, 2>(ext.data(), groups, k2, kr, kl, j, j_lo, j_hi, dst);
       }
-      for (std::size_t rho = 0; rho < nrows && j < j_hi; ++rho) {  // an interior narrower than W
+      for (std::size_t rho = 0; rho < nr && j < j_hi; ++rho) {  // an interior narrower than W
         std::size_t jr = j;
         interior(rows.data() + rho * k_rows, kr, A{}, dst[rho], jr);
       }
-      border_group(dst, j_hi, ol);
+      border_group(dst, nr, j_hi, ol);
     };
 #pragma omp for schedule(static)
     for (std::size_t item = 0; item < B * per_item; ++item) {
@@ -464,16 +484,29 @@ FC_MULTIVERSION void direct_convolve(const Geometry& g, const T* x, const T* ker
       }
       const std::size_t ld = rest / blocks, o2 = rest % blocks * nrows;
       if (o2 + nrows <= out2) {
-        row_group(b, ld, o2);
-      } else {
-        for (std::size_t t = o2; t < out2; ++t) one_row(b, ld * out2 + t);
+        row_group(b, ld, o2, nrows);
+        continue;
       }
+      std::size_t t = o2;  // the last rows: 4 at once where 4 are left, then one by one
+      if (out2 - o2 >= kRows) row_group(b, ld, o2, kRows), t += kRows;
+      for (; t < out2; ++t) one_row(b, ld * out2 + t);
     }
   }
 }
 
-bool direct_rows_wide(const Geometry& g, DType t, bool zero_fill) {
-  return (t == DType::Float32 || t == DType::Float64) && zero_fill && rows_blockable(g) && simd::wide_vectors();
+double direct_rows_wide_share(const Geometry& g, DType t, bool zero_fill) {
+  if (!((t == DType::Float32 || t == DType::Float64) && zero_fill && rows_blockable(g) && simd::wide_vectors())) return 0;
+  // Columns: the interior, where at least one 16-float (8-double) block fits; the border
+  // columns run 8-float blocks on gathered rows.
+  const ConvAxis& last = g.axes.back();
+  const auto [j_lo, j_hi] = interior_columns(last);
+  const std::size_t w = t == DType::Float32 ? 16 : 8;
+  const double columns = j_hi - j_lo >= w ? double(j_hi - j_lo) / double(last.out) : 0.0;
+  // Rows: whole groups of 6 (or 4), then 4, as direct_convolve takes them.
+  const ConvAxis& a2 = g.axes[g.axes.size() - 2];
+  const std::size_t nr = a2.k >= kMaxRows ? kMaxRows : kRows, full = a2.out / nr * nr;
+  const std::size_t grouped = full + (a2.out - full >= kRows ? kRows : 0);
+  return columns * double(grouped) / double(a2.out);
 }
 
 #define FC_DIRECT(T) template void direct_convolve<T>(const Geometry&, const T*, const T*, T*, T);

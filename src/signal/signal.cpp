@@ -57,13 +57,21 @@ Array from_canonical(Array y, const Geometry& g) {
   return Array::copy_of(v);
 }
 
-// A view as an owned array with every axis reversed and, with conj, complex values conjugated
-// (scipy's _reverse_and_conj).
-Array reversed(const ArrayView& v, bool conj = false) {
+// A view as an owned array with every axis reversed (or those of `axes`, negative ones counted
+// from the end, when given) and, with conj, complex values conjugated (scipy's
+// _reverse_and_conj). Axes out of range are left for make_geometry to refuse.
+Array reversed(const ArrayView& v, bool conj = false, const std::optional<std::vector<long>>& axes = std::nullopt) {
   ArrayView r = v;
   const unsigned char* base = static_cast<const unsigned char*>(v.data);
   std::ptrdiff_t off = 0;
+  std::vector<bool> flip(v.rank(), !axes);
+  if (axes)
+    for (long a : *axes) {
+      const long i = a < 0 ? a + long(v.rank()) : a;
+      if (i >= 0 && i < long(v.rank())) flip[std::size_t(i)] = true;
+    }
   for (std::size_t i = 0; i < v.rank(); ++i) {
+    if (!flip[i]) continue;
     if (v.shape[i] > 0) off += std::ptrdiff_t(v.shape[i] - 1) * v.strides[i];
     r.strides[i] = -v.strides[i];
   }
@@ -319,7 +327,8 @@ Array correlate(const ArrayView& in1, const ArrayView& in2, Mode mode, Method me
   if (!prologue(in1, in2, false, true, &early, "correlate")) return early;
   if (mode == Mode::Circular) throw Error("correlate: mode must be full, same or valid, got circular");
   if (o.check_finite) check_finite_view(in1, "correlate: in1"), check_finite_view(in2, "correlate: in2");
-  const Array k = reversed_conj(in2);
+  // Reversed along the correlated axes only: along the others kernel item i meets input item i.
+  const Array k = reversed(in2, true, o.axes);
   Request q;
   q.mode = mode, q.method = method, q.axes = o.axes, q.rigor = o.rigor;
   return run(in1, k.view(), q, chosen);
@@ -360,6 +369,9 @@ Request request_2d(const ArrayView& in1, const ArrayView& in2, Mode mode, Bounda
                 " (its imaginary part is " + std::to_string(fill.imag()) + ")");
   Request q;
   q.mode = mode;
+  // The direct sum, as scipy's convolve2d: its exact NaN/Inf extent and precision at every
+  // output (an FFT spreads one NaN over a whole tile and leaves float32 corners ~1e-5 off).
+  q.method = Method::Direct;
   q.ext = boundary == Boundary::Fill ? Extension::Fill : boundary == Boundary::Wrap ? Extension::Periodic : Extension::Symmetric;
   q.fill = boundary == Boundary::Fill ? fill : 0.0;
   return q;

@@ -195,19 +195,19 @@ TEST(Signal, CorrelateAndConvolve2dBoundaries) {
 }
 
 // The direct method's several-rows kernel (engine_direct.cpp, rows_block): float32 and float64
-// images wide enough for its 64-column blocks, kernels of 4 to 12 rows (its threshold) and of
-// the column counts it specializes (5, 7, 9) and others, row counts that leave a partial block,
-// a 3-D case (groups of kernel rows), every mode, and convolve2d's wrap/symm (the rows come
-// from the extension rule) and a non-zero fill (the one-row path).
+// images wide enough for its 64-column blocks, kernels of 3 to 16 rows (3 is its threshold, 6
+// where it takes 6 rows) and 1 to 12 columns, row counts that leave a partial block, a 3-D case
+// (groups of kernel rows), every mode, and convolve2d's wrap/symm (the rows come from the
+// extension rule) and a non-zero fill (the one-row path).
 TEST(Signal, DirectRowBlocksAgainstLongDoubleReference) {
   std::mt19937 g(4242);
   const Mode modes[] = {Mode::Full, Mode::Same, Mode::Valid, Mode::Circular};
-  for (int t = 0; t < 36; ++t) {
+  for (int t = 0; t < 48; ++t) {
     const DType dt = t % 2 ? DType::Float64 : DType::Float32;
     const bool three = t % 6 == 5;
     Shape s1, s2;
     if (three) s1 = {2 + g() % 3, 6 + g() % 10, 20 + g() % 60}, s2 = {1 + g() % 2, 4 + g() % 4, 1 + g() % 9};
-    else s1 = {4 + g() % 30, 16 + g() % 140}, s2 = {4 + g() % 9, std::size_t(t % 4 == 0 ? 5 + 2 * (g() % 3) : 1 + g() % 12)};
+    else s1 = {4 + g() % 30, 16 + g() % 140}, s2 = {3 + g() % 14, 1 + g() % 12};
     const Mode mode = modes[t % 4];
     bool fits = true;
     for (std::size_t i = 0; i < s1.size(); ++i) fits = fits && s1[i] >= s2[i];
@@ -229,6 +229,64 @@ TEST(Signal, DirectRowBlocksAgainstLongDoubleReference) {
                    fctest::reference_convolve(a, b, all, mode_name(mode), bn, cld(fill)), dt, scale,
                    std::string("convolve2d ") + bn);
   }
+}
+
+// correlate along chosen axes reverses the kernel along those axes only: along a batch axis,
+// kernel item i meets input item i (it met item n - 1 - i).
+TEST(Signal, CorrelateAlongAxesKeepsBatchItemsPaired) {
+  Array x(DType::Float64, {2, 5}), k(DType::Float64, {2, 2});
+  for (std::size_t i = 0; i < 10; ++i) x.data_as<double>()[i] = double(i * i % 7) - 2;
+  const double kv[4] = {1, 3, 10, -2};
+  std::copy(kv, kv + 4, k.data_as<double>());
+  for (Method m : {Method::Direct, Method::Fft}) {
+    signal::ConvolveOptions o;
+    o.axes = std::vector<long>{-1};
+    const Array y = signal::correlate(x.view(), k.view(), Mode::Full, m, o);
+    ASSERT_EQ(y.shape(), Shape({2, 6}));
+    for (std::size_t b = 0; b < 2; ++b)
+      for (std::size_t t = 0; t < 6; ++t) {  // full: y[t] = sum_u x[t + u - 1] k[u]
+        double want = 0;
+        for (std::size_t u = 0; u < 2; ++u)
+          if (t + u >= 1 && t + u - 1 < 5) want += x.data_as<double>()[b * 5 + t + u - 1] * kv[b * 2 + u];
+        EXPECT_NEAR(y.data_as<double>()[b * 6 + t], want, 1e-12) << to_string(m) << " item " << b << " lag " << t;
+      }
+  }
+}
+
+// A kernel holding Inf against the zero padding: 0 * Inf is NaN on all four edges, as scipy's
+// direct sum (the padding rows were skipped, so the top and bottom edges came out Inf), on the
+// several-rows kernel (3 x 3) and the one-row one (2 x 2); convolve2d keeps a NaN of the input
+// to the outputs whose windows hold it (it is the direct sum whatever the sizes).
+TEST(Signal, NonFiniteValuesStayWhereTheDirectSumPutsThem) {
+  for (DType dt : {DType::Float32, DType::Float64})
+    for (std::size_t kk : {2, 3}) {
+      SCOPED_TRACE(to_string(dt) + " kernel " + std::to_string(kk));
+      Array x(DType::Float64, {6, 7}), k(DType::Float64, {kk, kk});
+      for (std::size_t i = 0; i < x.size(); ++i) x.data_as<double>()[i] = 1.0;
+      for (std::size_t i = 0; i < k.size(); ++i) k.data_as<double>()[i] = i == 0 ? INFINITY : 0.5;
+      const Array X = Array::copy_of(x.view(), dt), K = Array::copy_of(k.view(), dt);
+      for (int way = 0; way < 2; ++way) {
+        const Array y = way ? signal::convolve2d(X.view(), K.view(), Mode::Full)
+                            : signal::convolve(X.view(), K.view(), Mode::Full, Method::Direct);
+        const Array yd = Array::copy_of(y.view(), DType::Float64);
+        const std::size_t rows = 6 + kk - 1, cols = 7 + kk - 1;
+        // The Inf tap (k[0][0]) reads E[i][j]: x[i][j] inside, the zero padding outside.
+        for (std::size_t i = 0; i < rows; ++i)
+          for (std::size_t j = 0; j < cols; ++j) {
+            const double v = yd.data_as<double>()[i * cols + j];
+            if (i < 6 && j < 7) EXPECT_TRUE(std::isinf(v)) << (way ? "convolve2d " : "convolve ") << i << "," << j << ": " << v;
+            else EXPECT_TRUE(std::isnan(v)) << (way ? "convolve2d " : "convolve ") << i << "," << j << ": " << v;
+          }
+      }
+    }
+  Array x(DType::Float32, {64, 64}), k(DType::Float32, {31, 31});
+  for (std::size_t i = 0; i < x.size(); ++i) x.data_as<float>()[i] = float(i % 13) * 0.1f;
+  for (std::size_t i = 0; i < k.size(); ++i) k.data_as<float>()[i] = float(i % 7) * 0.01f + 0.01f;
+  x.data_as<float>()[0] = NAN;
+  const Array y = signal::convolve2d(x.view(), k.view(), Mode::Full);
+  std::size_t nans = 0;
+  for (std::size_t i = 0; i < y.size(); ++i) nans += std::isnan(y.data_as<float>()[i]);
+  EXPECT_EQ(nans, 31u * 31u);
 }
 
 TEST(Signal, EdgeCasesAsScipy) {
