@@ -164,12 +164,11 @@ struct Vec {
 };
 
 // One input row s against output rows [rho_lo, rho_hi] (all R when kAll).
-template <class T, std::size_t W, std::size_t R, std::size_t V, std::size_t KL, bool kAll>
-FC_INLINE void rows_tap(const T* x, const T* kg, std::size_t kl_runtime, std::size_t s, std::size_t rho_lo,
+template <class T, std::size_t W, std::size_t R, std::size_t V, bool kAll>
+FC_INLINE void rows_tap(const T* x, const T* kg, std::size_t kl, std::size_t s, std::size_t rho_lo,
                         std::size_t rho_hi, typename Vec<T, W>::type (&acc)[R][V]) {
   using VT = typename Vec<T, W>::type;
   using VU = typename Vec<T, W>::unaligned;
-  const std::size_t kl = KL ? KL : kl_runtime;
   for (std::size_t v = 0; v < kl; ++v) {
     VT xv[V];
 #pragma GCC unroll 8
@@ -184,12 +183,12 @@ FC_INLINE void rows_tap(const T* x, const T* kg, std::size_t kl_runtime, std::si
   }
 }
 
-template <class T, std::size_t W, std::size_t R, std::size_t V, std::size_t KL = 0>
-FC_INLINE void rows_block(const T* const* ext, std::size_t groups, std::size_t k2, const T* kr, std::size_t kl_runtime,
+template <class T, std::size_t W, std::size_t R, std::size_t V>
+FC_INLINE void rows_block(const T* const* ext, std::size_t groups, std::size_t k2, const T* kr, std::size_t kl,
                           std::size_t j, T* const* dst) {
   using VT = typename Vec<T, W>::type;
   using VU = typename Vec<T, W>::unaligned;
-  const std::size_t kl = KL ? KL : kl_runtime, span = k2 + R - 1;
+  const std::size_t span = k2 + R - 1;
   VT acc[R][V];
 #pragma GCC unroll 8
   for (std::size_t rho = 0; rho < R; ++rho)
@@ -200,11 +199,11 @@ FC_INLINE void rows_block(const T* const* ext, std::size_t groups, std::size_t k
     const T* kg = kr + g * k2 * kl;
     std::size_t s = 0;
     for (; s + 1 < R; ++s)  // the first rows: output rows 0..s
-      if (e[s]) rows_tap<T, W, R, V, KL, false>(e[s] + j, kg, kl, s, 0, s, acc);
+      if (e[s]) rows_tap<T, W, R, V, false>(e[s] + j, kg, kl, s, 0, s, acc);
     for (; s < k2; ++s)
-      if (e[s]) rows_tap<T, W, R, V, KL, true>(e[s] + j, kg, kl, s, 0, R - 1, acc);
+      if (e[s]) rows_tap<T, W, R, V, true>(e[s] + j, kg, kl, s, 0, R - 1, acc);
     for (; s < span; ++s)  // the last rows: output rows s - k2 + 1 .. R - 1
-      if (e[s]) rows_tap<T, W, R, V, KL, false>(e[s] + j, kg, kl, s, s - k2 + 1, R - 1, acc);
+      if (e[s]) rows_tap<T, W, R, V, false>(e[s] + j, kg, kl, s, s - k2 + 1, R - 1, acc);
   }
 #pragma GCC unroll 8
   for (std::size_t rho = 0; rho < R; ++rho)
@@ -215,15 +214,15 @@ FC_INLINE void rows_block(const T* const* ext, std::size_t groups, std::size_t k
 // Interior columns [j, j_hi) of R output rows (the interior begins at j_lo) in blocks of W * V,
 // then of 2 W and W, the last few in a block overlapping the previous one; leaves j at the
 // first column not done (some where the interior is narrower than W).
-template <class T, std::size_t W, std::size_t R, std::size_t V, std::size_t KL = 0>
+template <class T, std::size_t W, std::size_t R, std::size_t V>
 FC_INLINE void rows_interior(const T* const* ext, std::size_t groups, std::size_t k2, const T* kr, std::size_t kl,
                              std::size_t& j, std::size_t j_lo, std::size_t j_hi, T* const* dst) {
-  for (; j + W * V <= j_hi; j += W * V) rows_block<T, W, R, V, KL>(ext, groups, k2, kr, kl, j, dst);
+  for (; j + W * V <= j_hi; j += W * V) rows_block<T, W, R, V>(ext, groups, k2, kr, kl, j, dst);
   if constexpr (V > 2)
-    for (; j + 2 * W <= j_hi; j += 2 * W) rows_block<T, W, R, 2, KL>(ext, groups, k2, kr, kl, j, dst);
-  for (; j + W <= j_hi; j += W) rows_block<T, W, R, 1, KL>(ext, groups, k2, kr, kl, j, dst);
+    for (; j + 2 * W <= j_hi; j += 2 * W) rows_block<T, W, R, 2>(ext, groups, k2, kr, kl, j, dst);
+  for (; j + W <= j_hi; j += W) rows_block<T, W, R, 1>(ext, groups, k2, kr, kl, j, dst);
   if (j < j_hi && j_hi - j_lo >= W) {  // the last few: one block overlapping the previous one
-    rows_block<T, W, R, 1, KL>(ext, groups, k2, kr, kl, j_hi - W, dst);
+    rows_block<T, W, R, 1>(ext, groups, k2, kr, kl, j_hi - W, dst);
     j = j_hi;
   }
 }
