@@ -265,6 +265,7 @@ template <class T>
 FC_MULTIVERSION void direct_convolve(const Geometry& g, const T* x, const T* kernel, T* y, T fill) {
   using A = typename Acc<T>::type;
   const std::size_t r = g.axes.size(), B = g.batch_size(), xp = g.x_plane(), kp = g.k_plane(), op = g.out_plane();
+  if (B == 0 || op == 0 || kp == 0) return;  // nothing to write (and the row counts below divide by axis lengths)
   const ConvAxis& last = g.axes[r - 1];
   const std::size_t kl = last.k, ol = last.out, nl = last.n, k_rows = kp / kl, out_rows = op / ol;
   const std::ptrdiff_t shift = last.start - std::ptrdiff_t(kl - 1);  // E column t is x column t + shift inside
