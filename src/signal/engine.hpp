@@ -10,15 +10,49 @@
 // item (x and kernel items chosen by the broadcasting of geometry.hpp).
 #pragma once
 
+#include <algorithm>
 #include <complex>
 #include <memory>
 #include <vector>
 
 #include "fourierconv/array.hpp"
 #include "fourierconv/fft.hpp"
+#include "fourierconv/tensor.hpp"
 #include "signal/geometry.hpp"
 
 namespace fourierconv::signal::detail {
+
+// Work buffers of the engines. Up to kKeptScratchBytes they are per thread and kept across
+// calls (a complex 128 x 128 grid is 256 KB: allocating it per call cost page faults and
+// zeroing that doubled the seed case's time); larger ones (a whole 2048^2 grid is 17 MB) live
+// for one call only, so that a large convolution leaves no memory held behind it. `slot` (0-2)
+// tells the buffers of one call apart; no engine call runs inside another on one thread.
+constexpr std::size_t kKeptScratchBytes = std::size_t(4) << 20;
+
+template <class U>
+class Scratch {
+ public:
+  Scratch(int slot, std::size_t n) {
+    const std::size_t bytes = std::max<std::size_t>(n * sizeof(U), 64);
+    if (bytes <= kKeptScratchBytes) {
+      thread_local AlignedVector<unsigned char> kept[3];
+      auto& b = kept[slot];
+      if (b.size() < bytes) b.resize(bytes);
+      p_ = reinterpret_cast<U*>(b.data());
+    } else {
+      owned_.reset(static_cast<unsigned char*>(AlignedAllocator<unsigned char>().allocate(bytes)));
+      p_ = reinterpret_cast<U*>(owned_.get());
+    }
+  }
+  U* get() const { return p_; }
+
+ private:
+  struct Free {
+    void operator()(unsigned char* p) const noexcept { AlignedAllocator<unsigned char>().deallocate(p, 0); }
+  };
+  std::unique_ptr<unsigned char, Free> owned_;
+  U* p_ = nullptr;
+};
 
 template <class T>
 class FftConvolver {

@@ -163,10 +163,10 @@ struct Vec {
   typedef T unaligned __attribute__((vector_size(W * sizeof(T)), aligned(sizeof(T)), may_alias));
 };
 
-// One input row s against output rows [rho_lo, rho_hi] (all R when kAll).
-template <class T, std::size_t W, std::size_t R, std::size_t V, bool kAll>
-FC_INLINE void rows_tap(const T* x, const T* kg, std::size_t kl, std::size_t s, std::size_t rho_lo,
-                        std::size_t rho_hi, typename Vec<T, W>::type (&acc)[R][V]) {
+// One input row s against output rows [Lo, Hi] (known at compile time: tested per tap, the
+// partial ranges of a group's first and last rows cost a third more there).
+template <class T, std::size_t W, std::size_t R, std::size_t V, std::size_t Lo, std::size_t Hi>
+FC_INLINE void rows_tap(const T* x, const T* kg, std::size_t kl, std::size_t s, typename Vec<T, W>::type (&acc)[R][V]) {
   using VT = typename Vec<T, W>::type;
   using VU = typename Vec<T, W>::unaligned;
   for (std::size_t v = 0; v < kl; ++v) {
@@ -174,8 +174,7 @@ FC_INLINE void rows_tap(const T* x, const T* kg, std::size_t kl, std::size_t s, 
 #pragma GCC unroll 8
     for (std::size_t c = 0; c < V; ++c) xv[c] = *reinterpret_cast<const VU*>(x + v + W * c);
 #pragma GCC unroll 8
-    for (std::size_t rho = 0; rho < R; ++rho) {
-      if (!kAll && (rho < rho_lo || rho > rho_hi)) continue;
+    for (std::size_t rho = Lo; rho <= Hi; ++rho) {
       const T kv = kg[(s - rho) * kl + v];
 #pragma GCC unroll 8
       for (std::size_t c = 0; c < V; ++c) acc[rho][c] += kv * xv[c];
@@ -197,13 +196,16 @@ FC_INLINE void rows_block(const T* const* ext, std::size_t groups, std::size_t k
   for (std::size_t g = 0; g < groups; ++g) {
     const T* const* e = ext + g * span;
     const T* kg = kr + g * k2 * kl;
-    std::size_t s = 0;
-    for (; s + 1 < R; ++s)  // the first rows: output rows 0..s
-      if (e[s]) rows_tap<T, W, R, V, false>(e[s] + j, kg, kl, s, 0, s, acc);
-    for (; s < k2; ++s)
-      if (e[s]) rows_tap<T, W, R, V, true>(e[s] + j, kg, kl, s, 0, R - 1, acc);
-    for (; s < span; ++s)  // the last rows: output rows s - k2 + 1 .. R - 1
-      if (e[s]) rows_tap<T, W, R, V, false>(e[s] + j, kg, kl, s, s - k2 + 1, R - 1, acc);
+    // The first rows s < R - 1 feed output rows 0..s; the last ones, s = k2 + d, rows d + 1 .. R - 1
+    // (k2 >= R - 1: kernels of 3+ rows take 4 rows, of 6+ rows 6).
+    [&]<std::size_t... S>(std::index_sequence<S...>) __attribute__((always_inline)) {
+      ((e[S] ? rows_tap<T, W, R, V, 0, S>(e[S] + j, kg, kl, S, acc) : void()), ...);
+    }(std::make_index_sequence<R - 1>{});
+    for (std::size_t s = R - 1; s < k2; ++s)
+      if (e[s]) rows_tap<T, W, R, V, 0, R - 1>(e[s] + j, kg, kl, s, acc);
+    [&]<std::size_t... D>(std::index_sequence<D...>) __attribute__((always_inline)) {
+      ((e[k2 + D] ? rows_tap<T, W, R, V, D + 1, R - 1>(e[k2 + D] + j, kg, kl, k2 + D, acc) : void()), ...);
+    }(std::make_index_sequence<R - 1>{});
   }
 #pragma GCC unroll 8
   for (std::size_t rho = 0; rho < R; ++rho)
@@ -234,6 +236,17 @@ constexpr std::size_t kRows = 4, kMaxRows = 6;  // output rows of rows_block: 6 
 bool rows_blockable(const Geometry& g) {
   const std::size_t r = g.axes.size();
   return r >= 2 && g.axes[r - 2].k >= 3 && g.axes[r - 2].out >= kRows;
+}
+
+// Whether the several-rows kernel reads E rows padded once per call (every input row copied
+// with its last-axis extension, out + k - 1 columns), so that every output column is an
+// interior one: the border columns of a row group otherwise cost as much as a third of a
+// 256 x 256 float32 image with a 15 x 15 kernel (gathered per group and summed 8 at a time).
+// Not where the copy would pass kMaxPadBytes (large arrays: their borders are a small share).
+constexpr double kMaxPadBytes = 64.0 * (1 << 20);
+bool rows_padded(const Geometry& g, std::size_t elem_bytes) {
+  const ConvAxis& last = g.axes.back();
+  return double(g.x_items()) * double(g.x_plane() / last.n) * double(last.extended()) * double(elem_bytes) <= kMaxPadBytes;
 }
 
 // The interior output columns [j_lo, j_hi) of the last axis: every tap's source in range, so
@@ -305,28 +318,30 @@ FC_MULTIVERSION void direct_convolve(const Geometry& g, const T* x, const T* ker
   // 8 AVX sums: enough independent FMA chains.
   constexpr std::size_t kWide = std::is_same_v<T, float> ? 64 : std::is_same_v<T, double> ? 32 : 16;
   // Interior columns [j_lo, j_hi) of one output row, in blocks; leaves j at j_hi.
-  auto interior_kl = [&](auto KLc, const T* const* rows, const T* kr, A bias, T* dst, std::size_t& j)
-                         __attribute__((always_inline)) {
+  // (lo, hi: j_lo, j_hi, or 0, ol on padded rows.)
+  auto interior_kl = [&](auto KLc, const T* const* rows, const T* kr, A bias, T* dst, std::size_t& j, std::size_t lo,
+                         std::size_t hi) __attribute__((always_inline)) {
     constexpr std::size_t KL = decltype(KLc)::value;
-    for (; j + kWide <= j_hi; j += kWide) row_block<kWide, KL>(rows, k_rows, kr, kl, j, bias, dst + j);
+    for (; j + kWide <= hi; j += kWide) row_block<kWide, KL>(rows, k_rows, kr, kl, j, bias, dst + j);
     if constexpr (kWide > 32)
-      for (; j + 32 <= j_hi; j += 32) row_block<32, KL>(rows, k_rows, kr, kl, j, bias, dst + j);
-    for (; j + 8 <= j_hi; j += 8) row_block<8, KL>(rows, k_rows, kr, kl, j, bias, dst + j);
-    if (j < j_hi && j_hi - j_lo >= 8) {  // the last few: one block overlapping the previous one
-      row_block<8, KL>(rows, k_rows, kr, kl, j_hi - 8, bias, dst + j_hi - 8);
-      j = j_hi;
+      for (; j + 32 <= hi; j += 32) row_block<32, KL>(rows, k_rows, kr, kl, j, bias, dst + j);
+    for (; j + 8 <= hi; j += 8) row_block<8, KL>(rows, k_rows, kr, kl, j, bias, dst + j);
+    if (j < hi && hi - lo >= 8) {  // the last few: one block overlapping the previous one
+      row_block<8, KL>(rows, k_rows, kr, kl, hi - 8, bias, dst + hi - 8);
+      j = hi;
     }
-    for (; j < j_hi; ++j) row_block<1, KL>(rows, k_rows, kr, kl, j, bias, dst + j);
+    for (; j < hi; ++j) row_block<1, KL>(rows, k_rows, kr, kl, j, bias, dst + j);
   };
-  auto interior = [&](const T* const* rows, const T* kr, A bias, T* dst, std::size_t& j) __attribute__((always_inline)) {
+  auto interior = [&](const T* const* rows, const T* kr, A bias, T* dst, std::size_t& j, std::size_t lo, std::size_t hi)
+                      __attribute__((always_inline)) {
     switch (kl) {
-      case 1: return interior_kl(std::integral_constant<std::size_t, 1>{}, rows, kr, bias, dst, j);
-      case 2: return interior_kl(std::integral_constant<std::size_t, 2>{}, rows, kr, bias, dst, j);
-      case 3: return interior_kl(std::integral_constant<std::size_t, 3>{}, rows, kr, bias, dst, j);
-      case 4: return interior_kl(std::integral_constant<std::size_t, 4>{}, rows, kr, bias, dst, j);
-      case 5: return interior_kl(std::integral_constant<std::size_t, 5>{}, rows, kr, bias, dst, j);
-      case 7: return interior_kl(std::integral_constant<std::size_t, 7>{}, rows, kr, bias, dst, j);
-      default: return interior_kl(std::integral_constant<std::size_t, 0>{}, rows, kr, bias, dst, j);
+      case 1: return interior_kl(std::integral_constant<std::size_t, 1>{}, rows, kr, bias, dst, j, lo, hi);
+      case 2: return interior_kl(std::integral_constant<std::size_t, 2>{}, rows, kr, bias, dst, j, lo, hi);
+      case 3: return interior_kl(std::integral_constant<std::size_t, 3>{}, rows, kr, bias, dst, j, lo, hi);
+      case 4: return interior_kl(std::integral_constant<std::size_t, 4>{}, rows, kr, bias, dst, j, lo, hi);
+      case 5: return interior_kl(std::integral_constant<std::size_t, 5>{}, rows, kr, bias, dst, j, lo, hi);
+      case 7: return interior_kl(std::integral_constant<std::size_t, 7>{}, rows, kr, bias, dst, j, lo, hi);
+      default: return interior_kl(std::integral_constant<std::size_t, 0>{}, rows, kr, bias, dst, j, lo, hi);
     }
   };
   // Several output rows at once (rows_block) for float and double, where rows_blockable and
@@ -338,8 +353,24 @@ FC_MULTIVERSION void direct_convolve(const Geometry& g, const T* x, const T* ker
   const std::size_t lead = out_rows / out2, blocks = multi_row ? (out2 + nrows - 1) / nrows : out2;
   const std::size_t per_item = multi_row ? lead * blocks : out_rows, groups = k_rows / k2;
   const bool wide = simd::wide_vectors();
+  // The padded E rows (rows_padded), pe_w apart; x item i's rows begin at padded[i * pe_item].
+  const std::size_t pe_w = last.extended(), x_rows = xp / nl, pe_item = x_rows * pe_w;
+  const bool padded_rows = multi_row && rows_padded(g, sizeof(T));
+  const Scratch<T> padded(0, padded_rows ? g.x_items() * pe_item : 0);  // (kept per thread: no page faults per call)
+  const std::size_t j_in = std::size_t(std::clamp<std::ptrdiff_t>(-shift, 0, std::ptrdiff_t(pe_w))),
+                    j_end = std::size_t(std::clamp<std::ptrdiff_t>(std::ptrdiff_t(nl) - shift, std::ptrdiff_t(j_in), std::ptrdiff_t(pe_w)));
 #pragma omp parallel if (macs > kParallelMacs && B * per_item > 1)
   {
+    if (padded_rows) {
+#pragma omp for schedule(static)
+      for (std::size_t row = 0; row < g.x_items() * x_rows; ++row) {
+        const T* xr = x + row * nl;
+        T* pr = padded.get() + row * pe_w;
+        for (std::size_t t = 0; t < j_in; ++t) pr[t] = src_last[t] < 0 ? fill : xr[src_last[t]];
+        std::copy(xr + (std::ptrdiff_t(j_in) + shift), xr + (std::ptrdiff_t(j_end) + shift), pr + j_in);
+        for (std::size_t t = j_end; t < pe_w; ++t) pr[t] = src_last[t] < 0 ? fill : xr[src_last[t]];
+      }
+    }
     std::vector<const T*> rows(kMaxRows * k_rows), brows(k_rows), ext(multi_row ? groups * (k2 + kMaxRows - 1) : 0), bext(ext.size());
     std::unique_ptr<T[]> gtmp(new T[multi_row ? ext.size() * (border_w + kl - 1) : 0]),
         gout(new T[multi_row ? kMaxRows * border_w : 0]);
@@ -348,6 +379,7 @@ FC_MULTIVERSION void direct_convolve(const Geometry& g, const T* x, const T* ker
     std::vector<std::size_t> o(r > 1 ? r - 1 : 1), u(r > 1 ? r - 1 : 1);
     std::size_t cached_b = std::size_t(-1);
     const T* xi = nullptr;
+    const T* pi = nullptr;  // item b's padded rows (padded_rows)
     const T* kr = nullptr;
     // E columns [j0, j0 + w) of `count` rows (null: skipped, stays null) gathered into buf, w
     // apart, the extension rule applied: rows of the border columns for the blocked kernels.
@@ -413,7 +445,7 @@ FC_MULTIVERSION void direct_convolve(const Geometry& g, const T* x, const T* ker
       T* dst = y + b * op + row * ol;
       border(rows.data(), fill_bias, dst, 0, j_lo);
       std::size_t j = j_lo;
-      interior(rows.data(), kr, fill_bias, dst, j);
+      interior(rows.data(), kr, fill_bias, dst, j, j_lo, j_hi);
       border(rows.data(), fill_bias, dst, std::max(j, j_hi), ol);
     };
     // Border columns [j0, j1) of the nr output rows dst reading ext (groups x (k2 + nr - 1)
@@ -450,7 +482,9 @@ FC_MULTIVERSION void direct_convolve(const Geometry& g, const T* x, const T* ker
         }
         for (std::size_t s = 0; s < span; ++s) {
           const std::ptrdiff_t sidx = a2.source(o2 + s);
-          ext[gi * span + s] = filled || sidx < 0 ? zero_row : xi + off + sidx * std::ptrdiff_t(xs[r - 2]) + shift;
+          if (filled || sidx < 0) ext[gi * span + s] = zero_row;
+          else if (pi) ext[gi * span + s] = pi + (std::size_t(off) / nl + std::size_t(sidx) * (xs[r - 2] / nl)) * pe_w;
+          else ext[gi * span + s] = xi + off + sidx * std::ptrdiff_t(xs[r - 2]) + shift;
         }
       }
       T* dst[kMaxRows];
@@ -458,26 +492,31 @@ FC_MULTIVERSION void direct_convolve(const Geometry& g, const T* x, const T* ker
         dst[rho] = y + b * op + (ld * out2 + o2 + rho) * ol;
         for (std::size_t q = 0; q < k_rows; ++q) rows[rho * k_rows + q] = ext[q / k2 * span + q % k2 + rho];
       }
-      border_group(dst, nr, 0, j_lo);
-      std::size_t j = j_lo;
+      // Padded rows: every column is interior.
+      const std::size_t g_lo = pi ? 0 : j_lo, g_hi = pi ? ol : j_hi;
+      if (!pi) border_group(dst, nr, 0, j_lo);
+      std::size_t j = g_lo;
       if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>) {
         constexpr std::size_t W = std::is_same_v<T, float> ? 16 : 8;
         // (AVX2's 16 registers: 2 vectors of columns; AVX-512's 32: 4.)
-        if (wide && nr == kMaxRows) rows_interior<T, W, kMaxRows, 4>(ext.data(), groups, k2, kr, kl, j, j_lo, j_hi, dst);
-        else if (wide) rows_interior<T, W, kRows, 4>(ext.data(), groups, k2, kr, kl, j, j_lo, j_hi, dst);
-        else if (nr == kMaxRows) rows_interior<T, W / 2, kMaxRows, 2>(ext.data(), groups, k2, kr, kl, j, j_lo, j_hi, dst);
-        else rows_interior<T, W / 2, kRows, 2>(ext.data(), groups, k2, kr, kl, j, j_lo, j_hi, dst);
+        if (wide && nr == kMaxRows) rows_interior<T, W, kMaxRows, 4>(ext.data(), groups, k2, kr, kl, j, g_lo, g_hi, dst);
+        else if (wide) rows_interior<T, W, kRows, 4>(ext.data(), groups, k2, kr, kl, j, g_lo, g_hi, dst);
+        else if (nr == kMaxRows) rows_interior<T, W / 2, kMaxRows, 2>(ext.data(), groups, k2, kr, kl, j, g_lo, g_hi, dst);
+        else rows_interior<T, W / 2, kRows, 2>(ext.data(), groups, k2, kr, kl, j, g_lo, g_hi, dst);
       }
-      for (std::size_t rho = 0; rho < nr && j < j_hi; ++rho) {  // an interior narrower than W
+      for (std::size_t rho = 0; rho < nr && j < g_hi; ++rho) {  // an interior narrower than W
         std::size_t jr = j;
-        interior(rows.data() + rho * k_rows, kr, A{}, dst[rho], jr);
+        interior(rows.data() + rho * k_rows, kr, A{}, dst[rho], jr, g_lo, g_hi);
       }
-      border_group(dst, nr, j_hi, ol);
+      if (!pi) border_group(dst, nr, j_hi, ol);
     };
 #pragma omp for schedule(static)
     for (std::size_t item = 0; item < B * per_item; ++item) {
       const std::size_t b = item / per_item, rest = item % per_item;
-      if (b != cached_b) cached_b = b, xi = x + g.x_item(b) * xp, kr = flipped.get() + g.k_item(b) * kp;
+      if (b != cached_b) {
+        cached_b = b, xi = x + g.x_item(b) * xp, kr = flipped.get() + g.k_item(b) * kp;
+        pi = padded_rows ? padded.get() + g.x_item(b) * pe_item : nullptr;
+      }
       if (!multi_row) {
         one_row(b, rest);
         continue;
@@ -496,11 +535,12 @@ FC_MULTIVERSION void direct_convolve(const Geometry& g, const T* x, const T* ker
 
 double direct_rows_wide_share(const Geometry& g, DType t, bool zero_fill) {
   if (!((t == DType::Float32 || t == DType::Float64) && zero_fill && rows_blockable(g) && simd::wide_vectors())) return 0;
-  // Columns: the interior, where at least one 16-float (8-double) block fits; the border
-  // columns run 8-float blocks on gathered rows.
+  // Columns: every one on padded rows, else the interior, where at least one 16-float
+  // (8-double) block fits; the border columns run 8-float blocks on gathered rows.
   const ConvAxis& last = g.axes.back();
-  const auto [j_lo, j_hi] = interior_columns(last);
   const std::size_t w = t == DType::Float32 ? 16 : 8;
+  auto [j_lo, j_hi] = interior_columns(last);
+  if (rows_padded(g, t == DType::Float32 ? 4 : 8)) j_lo = 0, j_hi = last.out;
   const double columns = j_hi - j_lo >= w ? double(j_hi - j_lo) / double(last.out) : 0.0;
   // Rows: whole groups of 6 (or 4), then 4, as direct_convolve takes them.
   const ConvAxis& a2 = g.axes[g.axes.size() - 2];
