@@ -355,7 +355,7 @@ FC_MULTIVERSION void direct_convolve(const Geometry& g, const T* x, const T* ker
   const bool wide = simd::wide_vectors();
   // The padded E rows (rows_padded), pe_w apart; x item i's rows begin at padded[i * pe_item].
   const std::size_t pe_w = last.extended(), x_rows = xp / nl, pe_item = x_rows * pe_w;
-  const bool padded_rows = multi_row && rows_padded(g, sizeof(T));
+  const bool padded_rows = multi_row && (j_lo > 0 || j_hi < ol) && rows_padded(g, sizeof(T));  // (no border: no copy)
   const Scratch<T> padded(0, padded_rows ? g.x_items() * pe_item : 0);  // (kept per thread: no page faults per call)
   const std::size_t j_in = std::size_t(std::clamp<std::ptrdiff_t>(-shift, 0, std::ptrdiff_t(pe_w))),
                     j_end = std::size_t(std::clamp<std::ptrdiff_t>(std::ptrdiff_t(nl) - shift, std::ptrdiff_t(j_in), std::ptrdiff_t(pe_w)));
