@@ -61,7 +61,7 @@ Costs estimate_costs(const Geometry& g, DType direct_type, DType fft_type, bool 
   // The direct method's several-rows kernel on AVX-512 (engine_direct.cpp), measured on a 2-core
   // Xeon (BENCHMARKS.md 0b): 256^2 float32 * 15^2 227 us, * 31^2 0.92 ms; float64 * 15^2
   // 0.37-0.46 ms, * 31^2 1.44-1.51 ms.
-  // The rest (border columns, leftover rows) runs at the one-row rate.
+  // The rest (leftover rows; border columns where the rows are not padded) runs at the one-row rate.
   const double wide_share = direct_rows_wide_share(g, direct_type, zero_fill);
   d.mac_ns = wide_share * (direct_type == DType::Float32 ? 0.015 : 0.025) + (1 - wide_share) * d.mac_ns;
   const bool cplx = is_complex(fft_type);

@@ -4,9 +4,11 @@
 #include <algorithm>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <utility>
 
 #include "fourierconv/array.hpp"
+#include "fourierconv/memory_limit.hpp"
 #include "signal/engine.hpp"
 #include "signal/extended.hpp"
 #include "simd.hpp"
@@ -242,11 +244,17 @@ bool rows_blockable(const Geometry& g) {
 // with its last-axis extension, out + k - 1 columns), so that every output column is an
 // interior one: the border columns of a row group otherwise cost as much as a third of a
 // 256 x 256 float32 image with a 15 x 15 kernel (gathered per group and summed 8 at a time).
-// Not where the copy would pass kMaxPadBytes (large arrays: their borders are a small share).
-constexpr double kMaxPadBytes = 64.0 * (1 << 20);
+// Only where the copy fits the engines' kept per-thread buffer (kKeptScratchBytes, engine.hpp)
+// and the memory limit: a larger copy is a fresh allocation per call, whose page faults made a
+// 3900 x 4200 float32 image with a 3 x 3 kernel 4x slower than the gathered borders (a review's
+// finding), and the borders of such arrays are a small share of their outputs anyway.
+// Kernels of under 5 columns keep the gathered borders: their few border columns cost less
+// than the copy (256^2 float32 3 x 3: 28 us gathered, 33 us padded).
 bool rows_padded(const Geometry& g, std::size_t elem_bytes) {
   const ConvAxis& last = g.axes.back();
-  return double(g.x_items()) * double(g.x_plane() / last.n) * double(last.extended()) * double(elem_bytes) <= kMaxPadBytes;
+  if (last.k < 5) return false;
+  const double bytes = double(g.x_items()) * double(g.x_plane() / last.n) * double(last.extended()) * double(elem_bytes);
+  return bytes <= double(kKeptScratchBytes) && bytes <= double(memory_limit());
 }
 
 // The interior output columns [j_lo, j_hi) of the last axis: every tap's source in range, so
@@ -273,7 +281,8 @@ FC_INLINE void mac(A& acc, const T& k, const T& x) {
 // input of geometry.hpp, read in place: per output row, each kernel row's E row is an input
 // row (or the fill value), its columns the input's shifted by start - (k - 1) inside, the
 // extension rule outside. Interior columns run the register-blocked kernel on the input
-// itself; the few border columns look their sources up. No copy of the input is made.
+// itself; the few border columns look their sources up. The several-rows kernel reads a
+// padded copy of the input's rows instead where it fits the kept buffer (rows_padded).
 template <class T>
 FC_MULTIVERSION void direct_convolve(const Geometry& g, const T* x, const T* kernel, T* y, T fill) {
   using A = typename Acc<T>::type;
@@ -356,7 +365,8 @@ FC_MULTIVERSION void direct_convolve(const Geometry& g, const T* x, const T* ker
   // The padded E rows (rows_padded), pe_w apart; x item i's rows begin at padded[i * pe_item].
   const std::size_t pe_w = last.extended(), x_rows = xp / nl, pe_item = x_rows * pe_w;
   const bool padded_rows = multi_row && (j_lo > 0 || j_hi < ol) && rows_padded(g, sizeof(T));  // (no border: no copy)
-  const Scratch<T> padded(0, padded_rows ? g.x_items() * pe_item : 0);  // (kept per thread: no page faults per call)
+  std::optional<Scratch<T>> padded;  // kept per thread (rows_padded): no page faults per call
+  if (padded_rows) padded.emplace(0, g.x_items() * pe_item);
   const std::size_t j_in = std::size_t(std::clamp<std::ptrdiff_t>(-shift, 0, std::ptrdiff_t(pe_w))),
                     j_end = std::size_t(std::clamp<std::ptrdiff_t>(std::ptrdiff_t(nl) - shift, std::ptrdiff_t(j_in), std::ptrdiff_t(pe_w)));
 #pragma omp parallel if (macs > kParallelMacs && B * per_item > 1)
@@ -365,7 +375,7 @@ FC_MULTIVERSION void direct_convolve(const Geometry& g, const T* x, const T* ker
 #pragma omp for schedule(static)
       for (std::size_t row = 0; row < g.x_items() * x_rows; ++row) {
         const T* xr = x + row * nl;
-        T* pr = padded.get() + row * pe_w;
+        T* pr = padded->get() + row * pe_w;
         for (std::size_t t = 0; t < j_in; ++t) pr[t] = src_last[t] < 0 ? fill : xr[src_last[t]];
         std::copy(xr + (std::ptrdiff_t(j_in) + shift), xr + (std::ptrdiff_t(j_end) + shift), pr + j_in);
         for (std::size_t t = j_end; t < pe_w; ++t) pr[t] = src_last[t] < 0 ? fill : xr[src_last[t]];
@@ -515,7 +525,7 @@ FC_MULTIVERSION void direct_convolve(const Geometry& g, const T* x, const T* ker
       const std::size_t b = item / per_item, rest = item % per_item;
       if (b != cached_b) {
         cached_b = b, xi = x + g.x_item(b) * xp, kr = flipped.get() + g.k_item(b) * kp;
-        pi = padded_rows ? padded.get() + g.x_item(b) * pe_item : nullptr;
+        pi = padded_rows ? padded->get() + g.x_item(b) * pe_item : nullptr;
       }
       if (!multi_row) {
         one_row(b, rest);

@@ -8,6 +8,7 @@
 #include <random>
 
 #include "fourierconv/error.hpp"
+#include "fourierconv/memory_limit.hpp"
 #include "fourierconv/signal.hpp"
 #include "signal/reference_nd.hpp"
 #include "simd.hpp"
@@ -371,3 +372,22 @@ TEST(Signal, AutoChoiceOnMeasuredCrossovers) {
 }
 
 }  // namespace
+
+TEST(Signal, DirectSumUnderAMemoryLimitSmallerThanItsPaddedRows) {
+  // The several-rows kernel copies the input's rows padded to out + k - 1 columns where that
+  // fits; a copy larger than the memory limit (which bounds one array) must fall back to the
+  // gathered borders, not raise: here x is 62.5 KiB, the output 360 KiB, the padded rows 656 KiB.
+  Array x(DType::Float64, {2000, 4}), k(DType::Float64, {3, 20});
+  std::mt19937 gen(7);
+  std::uniform_real_distribution<double> u(-1, 1);
+  for (std::size_t i = 0; i < x.size(); ++i) x.data_as<double>()[i] = u(gen);
+  for (std::size_t i = 0; i < k.size(); ++i) k.data_as<double>()[i] = u(gen);
+  const Array unlimited = signal::convolve(x.view(), k.view(), Mode::Full, Method::Direct);
+  set_memory_limit(500 << 10);
+  Array limited;
+  EXPECT_NO_THROW(limited = signal::convolve(x.view(), k.view(), Mode::Full, Method::Direct));
+  set_memory_limit(0);
+  ASSERT_EQ(limited.shape(), unlimited.shape());
+  for (std::size_t i = 0; i < limited.size(); ++i)
+    ASSERT_NEAR(limited.data_as<double>()[i], unlimited.data_as<double>()[i], 1e-12) << i;
+}
