@@ -19,10 +19,13 @@ build: deps $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS)
 
 # The Python package, built by pip (scikit-build-core + nanobind) into the venv; the build
-# folder is kept between runs so a rebuild is incremental.
-python: deps
+# folder is kept between runs so a rebuild is incremental. It links the release build's
+# static library (FOURIERCONV_PREBUILT_LIBRARY) rather than compiling the sources again;
+# `pip install .` from a clone compiles them itself.
+python: build
 	CMAKE_BUILD_PARALLEL_LEVEL=$(JOBS) $(PY) -m pip install -q --disable-pip-version-check --no-build-isolation \
-	  --no-deps -Cbuild-dir=$(BUILD)/python .
+	  --no-deps -Cbuild-dir=$(BUILD)/python \
+	  -Ccmake.define.FOURIERCONV_PREBUILT_LIBRARY=$(abspath $(BUILD))/libfourierconv.a .
 
 test: build python
 	$(MAKE) --no-print-directory test-cpp test-python test-baseline
@@ -40,10 +43,15 @@ test-baseline:
 
 # Every C++ test (with the fuzz harnesses' seed and regression replays) built with
 # AddressSanitizer + LeakSanitizer + UndefinedBehaviorSanitizer (tests/sanitize/README.md).
+# The same clang build holds the libFuzzer targets (make fuzz): its code carries libFuzzer's
+# coverage instrumentation too, so CI compiles the sanitized library once, not twice.
 SAN_BUILD ?= $(BUILD)/sanitize
+FUZZ_SECONDS ?= 60
+SAN_CONFIGURE = cmake -S . -B $(SAN_BUILD) -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g" -DFOURIERCONV_SANITIZE=address,undefined -DFOURIERCONV_FUZZ=ON \
+  -DFOURIERCONV_BENCH=OFF >/dev/null
 test-sanitize: deps
-	cmake -S . -B $(SAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g" -DFOURIERCONV_SANITIZE=address,undefined \
-	  -DFOURIERCONV_BENCH=OFF >/dev/null
+	$(SAN_CONFIGURE)
 	cmake --build $(SAN_BUILD) -j $(JOBS)
 	scripts/test-sanitize $(SAN_BUILD) address
 
@@ -55,16 +63,14 @@ test-tsan: deps
 	cmake --build $(TSAN_BUILD) -j $(JOBS) --target fourierconv_tests
 	scripts/test-sanitize $(TSAN_BUILD) thread
 
-# The libFuzzer targets (clang, with ASan + UBSan), and a 60-second run of each (fuzz/README.md).
-FUZZ_BUILD ?= $(BUILD)/libfuzzer
-FUZZ_SECONDS ?= 60
+# The libFuzzer targets (clang, with ASan + UBSan; the sanitizer build's), and a 60-second run
+# of each (fuzz/README.md).
 fuzz: deps
-	cmake -S . -B $(FUZZ_BUILD) -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g" -DFOURIERCONV_FUZZ=ON \
-	  -DFOURIERCONV_SANITIZE=address,undefined -DFOURIERCONV_TESTS=OFF -DFOURIERCONV_BENCH=OFF >/dev/null
-	cmake --build $(FUZZ_BUILD) -j $(JOBS)
+	$(SAN_CONFIGURE)
+	cmake --build $(SAN_BUILD) -j $(JOBS) --target fuzz_harnesses
 
 fuzz-smoke: fuzz
-	fuzz/run $(FUZZ_BUILD) $(FUZZ_SECONDS)
+	fuzz/run $(SAN_BUILD) $(FUZZ_SECONDS)
 
 # The main job.
 run: build

@@ -1,7 +1,8 @@
 # The fuzz harnesses (fuzz/fuzz_*.cpp, fuzz/README.md).
 # FOURIERCONV_FUZZ=ON (clang only: make fuzz): each harness is a libFuzzer target
 #   build/fuzz/fuzz_<name>, the whole library compiled with -fsanitize=fuzzer-no-link.
-# Otherwise, with the tests: each harness is a replay program fuzz_<name>_replay and a test
+# With the tests (as well, in one build: make test-sanitize and make fuzz share theirs): each
+#   harness is also a replay program fuzz_<name>_replay and a test
 #   Fuzz.<name> runs it on its seed corpus (test fixtures and fuzz/seeds/<name>) and on every
 #   committed finding (fuzz/regressions/<name>).
 find_path(FOURIERCONV_FUZZED_DATA_PROVIDER_DIR fuzzer/FuzzedDataProvider.h
@@ -25,23 +26,32 @@ file(MAKE_DIRECTORY ${PROJECT_BINARY_DIR}/fuzz-include)
 file(CREATE_LINK ${FOURIERCONV_FUZZED_DATA_PROVIDER_DIR}/fuzzer ${PROJECT_BINARY_DIR}/fuzz-include/fuzzer SYMBOLIC)
 
 file(GLOB FOURIERCONV_FUZZ_HARNESSES CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/fuzz/fuzz_*.cpp)
+set(FOURIERCONV_FUZZ_TARGETS "")
 foreach(src ${FOURIERCONV_FUZZ_HARNESSES})
   get_filename_component(name ${src} NAME_WE)   # fuzz_npy
   string(REGEX REPLACE "^fuzz_" "" short ${name}) # npy
+  set(targets "")
   if(FOURIERCONV_FUZZ)
-    set(target ${name})
-    add_executable(${target} ${src})
-    target_link_options(${target} PRIVATE -fsanitize=fuzzer)
-    set_target_properties(${target} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR}/fuzz)
-  else()
-    set(target ${name}_replay)
-    add_executable(${target} ${src} ${PROJECT_SOURCE_DIR}/fuzz/replay.cpp)
-    set_target_properties(${target} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR}/fuzz)
+    add_executable(${name} ${src})
+    target_link_options(${name} PRIVATE -fsanitize=fuzzer)
+    list(APPEND targets ${name})
+    list(APPEND FOURIERCONV_FUZZ_TARGETS ${name})
+  endif()
+  if(FOURIERCONV_TESTS)
+    add_executable(${name}_replay ${src} ${PROJECT_SOURCE_DIR}/fuzz/replay.cpp)
     add_test(NAME Fuzz.${short}
              COMMAND ${CMAKE_COMMAND} -E env TMPDIR=${PROJECT_BINARY_DIR}/fuzz
-                     ${PROJECT_SOURCE_DIR}/fuzz/run-replay ${PROJECT_BINARY_DIR}/fuzz/${target} ${short})
+                     ${PROJECT_SOURCE_DIR}/fuzz/run-replay ${PROJECT_BINARY_DIR}/fuzz/${name}_replay ${short})
+    list(APPEND targets ${name}_replay)
   endif()
-  target_include_directories(${target} PRIVATE ${PROJECT_BINARY_DIR}/fuzz-include ${PROJECT_SOURCE_DIR}/tools/fourierconv
-                             ${PROJECT_SOURCE_DIR}/src)
-  target_link_libraries(${target} PRIVATE fourierconv fourierconv_cli_lib PkgConfig::HDF5 ZLIB::ZLIB)
+  foreach(target ${targets})
+    set_target_properties(${target} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR}/fuzz)
+    target_include_directories(${target} PRIVATE ${PROJECT_BINARY_DIR}/fuzz-include ${PROJECT_SOURCE_DIR}/tools/fourierconv
+                               ${PROJECT_SOURCE_DIR}/src)
+    target_link_libraries(${target} PRIVATE fourierconv fourierconv_cli_lib PkgConfig::HDF5 ZLIB::ZLIB)
+  endforeach()
 endforeach()
+# `cmake --build DIR --target fuzz_harnesses` (make fuzz): the libFuzzer targets only.
+if(FOURIERCONV_FUZZ)
+  add_custom_target(fuzz_harnesses DEPENDS ${FOURIERCONV_FUZZ_TARGETS})
+endif()

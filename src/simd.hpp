@@ -17,8 +17,21 @@
 // cannot call the always-inline vector helpers across targets.
 #if defined(FOURIERCONV_NATIVE_BUILD) || defined(__clang__) || !(defined(__x86_64__) && defined(__GNUC__))
 #define FC_MULTIVERSION
+#define FC_MULTIVERSION_BELOW_V4
+#define FC_TARGET_V4
+#ifdef __AVX512F__
+#define FC_WIDE_COMPILED 1
+#else
+#define FC_WIDE_COMPILED 0
+#endif
 #else
 #define FC_MULTIVERSION __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+// Kernels of 16-float vectors run only on x86-64-v4 (wide_vectors below) and those of 8-float
+// vectors only below it: each is compiled for the targets that run it, not for all three
+// (compiled everywhere, the 16-float kernels split into SSE registers took minutes to compile).
+#define FC_MULTIVERSION_BELOW_V4 __attribute__((target_clones("arch=x86-64-v3", "default")))
+#define FC_TARGET_V4 __attribute__((target("arch=x86-64-v4")))
+#define FC_WIDE_COMPILED 1
 #endif
 #define FC_INLINE __attribute__((always_inline)) inline
 
@@ -28,6 +41,13 @@ namespace fourierconv::simd {
 // build when the CPU runs the x86-64-v4 clones (AVX-512: a 16-float vector is one register
 // there, and twice the FMA width of a v8), and in native AVX-512 builds. Elsewhere such a
 // vector would be split into two or four registers, so the 8-float kernels stay.
+// kWideCompiled: whether such kernels are compiled at all (in the multiversioned build, for
+// FC_TARGET_V4 functions; in native AVX-512 builds). Where not, wide_vectors() is false.
+#if FC_WIDE_COMPILED
+inline constexpr bool kWideCompiled = true;
+#else
+inline constexpr bool kWideCompiled = false;
+#endif
 FC_INLINE bool wide_vectors() {
 #if defined(__AVX512F__)
   return true;

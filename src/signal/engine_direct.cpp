@@ -233,6 +233,40 @@ FC_INLINE void rows_interior(const T* const* ext, std::size_t groups, std::size_
 
 constexpr std::size_t kRows = 4, kMaxRows = 6;  // output rows of rows_block: 6 for kernels of 6+ rows
 
+}  // namespace
+
+// rows_interior for nr (kRows or kMaxRows) output rows, a call per row group: 16-float
+// (8-double) vectors, 4 per block (AVX-512's 32 registers), compiled for x86-64-v4 only, the one
+// target where simd::wide_vectors() holds; 8-float (4-double) vectors, 2 per block (AVX2's 16
+// registers), compiled for the targets below it.
+template <class T>
+FC_TARGET_V4 void rows_interior_wide(std::size_t nr, const T* const* ext, std::size_t groups, std::size_t k2, const T* kr,
+                                     std::size_t kl, std::size_t& j, std::size_t j_lo, std::size_t j_hi, T* const* dst) {
+  constexpr std::size_t W = std::is_same_v<T, float> ? 16 : 8;
+  if (nr == kMaxRows) rows_interior<T, W, kMaxRows, 4>(ext, groups, k2, kr, kl, j, j_lo, j_hi, dst);
+  else rows_interior<T, W, kRows, 4>(ext, groups, k2, kr, kl, j, j_lo, j_hi, dst);
+}
+template <class T>
+FC_MULTIVERSION_BELOW_V4 void rows_interior_narrow(std::size_t nr, const T* const* ext, std::size_t groups, std::size_t k2,
+                                                   const T* kr, std::size_t kl, std::size_t& j, std::size_t j_lo,
+                                                   std::size_t j_hi, T* const* dst) {
+  constexpr std::size_t W = std::is_same_v<T, float> ? 8 : 4;
+  if (nr == kMaxRows) rows_interior<T, W, kMaxRows, 2>(ext, groups, k2, kr, kl, j, j_lo, j_hi, dst);
+  else rows_interior<T, W, kRows, 2>(ext, groups, k2, kr, kl, j, j_lo, j_hi, dst);
+}
+#define FC_ROWS(F, T)                                                                                         \
+  template void F<T>(std::size_t, const T* const*, std::size_t, std::size_t, const T*, std::size_t, std::size_t&, \
+                     std::size_t, std::size_t, T* const*);
+#if FC_WIDE_COMPILED
+FC_ROWS(rows_interior_wide, float)
+FC_ROWS(rows_interior_wide, double)
+#endif
+FC_ROWS(rows_interior_narrow, float)
+FC_ROWS(rows_interior_narrow, double)
+#undef FC_ROWS
+
+namespace {
+
 // Whether rows_block runs: the second-to-last convolved axis has at least kRows outputs and 3
 // kernel rows (2-row kernels ran faster on the one-row kernel, whose taps unroll).
 bool rows_blockable(const Geometry& g) {
@@ -343,15 +377,18 @@ FC_MULTIVERSION void direct_convolve(const Geometry& g, const T* x, const T* ker
   };
   auto interior = [&](const T* const* rows, const T* kr, A bias, T* dst, std::size_t& j, std::size_t lo, std::size_t hi)
                       __attribute__((always_inline)) {
-    switch (kl) {
-      case 1: return interior_kl(std::integral_constant<std::size_t, 1>{}, rows, kr, bias, dst, j, lo, hi);
-      case 2: return interior_kl(std::integral_constant<std::size_t, 2>{}, rows, kr, bias, dst, j, lo, hi);
-      case 3: return interior_kl(std::integral_constant<std::size_t, 3>{}, rows, kr, bias, dst, j, lo, hi);
-      case 4: return interior_kl(std::integral_constant<std::size_t, 4>{}, rows, kr, bias, dst, j, lo, hi);
-      case 5: return interior_kl(std::integral_constant<std::size_t, 5>{}, rows, kr, bias, dst, j, lo, hi);
-      case 7: return interior_kl(std::integral_constant<std::size_t, 7>{}, rows, kr, bias, dst, j, lo, hi);
-      default: return interior_kl(std::integral_constant<std::size_t, 0>{}, rows, kr, bias, dst, j, lo, hi);
-    }
+    if constexpr (std::is_integral_v<T>)  // integers and bool: rare here, not worth 7 copies per target
+      return interior_kl(std::integral_constant<std::size_t, 0>{}, rows, kr, bias, dst, j, lo, hi);
+    else
+      switch (kl) {
+        case 1: return interior_kl(std::integral_constant<std::size_t, 1>{}, rows, kr, bias, dst, j, lo, hi);
+        case 2: return interior_kl(std::integral_constant<std::size_t, 2>{}, rows, kr, bias, dst, j, lo, hi);
+        case 3: return interior_kl(std::integral_constant<std::size_t, 3>{}, rows, kr, bias, dst, j, lo, hi);
+        case 4: return interior_kl(std::integral_constant<std::size_t, 4>{}, rows, kr, bias, dst, j, lo, hi);
+        case 5: return interior_kl(std::integral_constant<std::size_t, 5>{}, rows, kr, bias, dst, j, lo, hi);
+        case 7: return interior_kl(std::integral_constant<std::size_t, 7>{}, rows, kr, bias, dst, j, lo, hi);
+        default: return interior_kl(std::integral_constant<std::size_t, 0>{}, rows, kr, bias, dst, j, lo, hi);
+      }
   };
   // Several output rows at once (rows_block) for float and double, where rows_blockable and
   // the border is zeros (a fill value would add a different constant to each row).
@@ -507,12 +544,10 @@ FC_MULTIVERSION void direct_convolve(const Geometry& g, const T* x, const T* ker
       if (!pi) border_group(dst, nr, 0, j_lo);
       std::size_t j = g_lo;
       if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>) {
-        constexpr std::size_t W = std::is_same_v<T, float> ? 16 : 8;
-        // (AVX2's 16 registers: 2 vectors of columns; AVX-512's 32: 4.)
-        if (wide && nr == kMaxRows) rows_interior<T, W, kMaxRows, 4>(ext.data(), groups, k2, kr, kl, j, g_lo, g_hi, dst);
-        else if (wide) rows_interior<T, W, kRows, 4>(ext.data(), groups, k2, kr, kl, j, g_lo, g_hi, dst);
-        else if (nr == kMaxRows) rows_interior<T, W / 2, kMaxRows, 2>(ext.data(), groups, k2, kr, kl, j, g_lo, g_hi, dst);
-        else rows_interior<T, W / 2, kRows, 2>(ext.data(), groups, k2, kr, kl, j, g_lo, g_hi, dst);
+        bool done = false;
+        if constexpr (simd::kWideCompiled)
+          if (wide) rows_interior_wide<T>(nr, ext.data(), groups, k2, kr, kl, j, g_lo, g_hi, dst), done = true;
+        if (!done) rows_interior_narrow<T>(nr, ext.data(), groups, k2, kr, kl, j, g_lo, g_hi, dst);
       }
       for (std::size_t rho = 0; rho < nr && j < g_hi; ++rho) {  // an interior narrower than W
         std::size_t jr = j;
