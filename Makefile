@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 # The Python that the C++ tests use for live Keras checks (keras + the fourierconv package).
 TEST_ENV := FOURIERCONV_TEST_PYTHON=$(abspath $(PY)) KERAS_BACKEND=jax
 
-.PHONY: deps build python test test-cpp test-python test-baseline test-sanitize test-tsan fuzz fuzz-smoke run bench clean
+.PHONY: deps build python test test-cpp test-python test-baseline san-build test-sanitize test-tsan fuzz fuzz-smoke run bench clean
 
 deps:
 	@scripts/install-deps
@@ -47,12 +47,16 @@ test-baseline:
 # coverage instrumentation too, so CI compiles the sanitized library once, not twice.
 SAN_BUILD ?= $(BUILD)/sanitize
 FUZZ_SECONDS ?= 60
-SAN_CONFIGURE = cmake -S . -B $(SAN_BUILD) -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g" -DFOURIERCONV_SANITIZE=address,undefined -DFOURIERCONV_FUZZ=ON \
-  -DFOURIERCONV_BENCH=OFF >/dev/null
-test-sanitize: deps
-	$(SAN_CONFIGURE)
+# (A folder configured before with another compiler is started afresh: CMake would drop the
+# other options with the old cache.)
+san-build: deps
+	@grep -qs 'CMAKE_CXX_COMPILER:.*clang' $(SAN_BUILD)/CMakeCache.txt || rm -rf $(SAN_BUILD)
+	cmake -S . -B $(SAN_BUILD) -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g" -DFOURIERCONV_SANITIZE=address,undefined -DFOURIERCONV_FUZZ=ON \
+	  -DFOURIERCONV_BENCH=OFF >/dev/null
 	cmake --build $(SAN_BUILD) -j $(JOBS)
+
+test-sanitize: san-build
 	scripts/test-sanitize $(SAN_BUILD) address
 
 # The threaded paths (plan cache, OpenMP regions, per-thread buffers) under ThreadSanitizer.
@@ -65,9 +69,7 @@ test-tsan: deps
 
 # The libFuzzer targets (clang, with ASan + UBSan; the sanitizer build's), and a 60-second run
 # of each (fuzz/README.md).
-fuzz: deps
-	$(SAN_CONFIGURE)
-	cmake --build $(SAN_BUILD) -j $(JOBS) --target fuzz_harnesses
+fuzz: san-build
 
 fuzz-smoke: fuzz
 	fuzz/run $(SAN_BUILD) $(FUZZ_SECONDS)

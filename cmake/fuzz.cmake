@@ -53,5 +53,6 @@ foreach(src ${FOURIERCONV_FUZZ_HARNESSES})
 endforeach()
 # `cmake --build DIR --target fuzz_harnesses` (make fuzz): the libFuzzer targets only.
 if(FOURIERCONV_FUZZ)
-  add_custom_target(fuzz_harnesses DEPENDS ${FOURIERCONV_FUZZ_TARGETS})
+  add_custom_target(fuzz_harnesses)
+  add_dependencies(fuzz_harnesses ${FOURIERCONV_FUZZ_TARGETS})
 endif()
