@@ -13,7 +13,7 @@
 
 #include <cstring>
 
-// Clang (the fuzz and ThreadSanitizer builds) compiles one baseline version: its target_clones
+// Clang (the sanitizer, fuzz and ThreadSanitizer builds) compiles one baseline version: its target_clones
 // cannot call the always-inline vector helpers across targets.
 #if defined(FOURIERCONV_NATIVE_BUILD) || defined(__clang__) || !(defined(__x86_64__) && defined(__GNUC__))
 #define FC_MULTIVERSION
