@@ -121,6 +121,7 @@ void Array::allocate(std::size_t nbytes) {
   const std::size_t rounded = std::max<std::size_t>(64, (nbytes + 63) / 64 * 64);
   void* p = std::aligned_alloc(64, rounded);
   if (!p) throw OutOfMemory("Array: cannot allocate " + std::to_string(nbytes) + " bytes for a " + to_string(dtype_) + " array of shape " + shape_to_string(shape_));
+  advise_huge_pages(p, rounded);
   bytes_.reset(static_cast<unsigned char*>(p));
 }
 

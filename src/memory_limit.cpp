@@ -1,9 +1,11 @@
 #include "fourierconv/memory_limit.hpp"
 
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cctype>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -101,6 +103,18 @@ void check_allocation(std::size_t bytes, const std::string& what) {
   if (bytes > limit)
     throw OutOfMemory(what + ": needs " + human(bytes) + " (" + std::to_string(bytes) + " bytes), more than the memory limit of " +
                       human(limit) + " (FOURIERCONV_MAX_MEMORY or --max-memory change it)");
+}
+
+void advise_huge_pages(void* p, std::size_t bytes) noexcept {
+#ifdef MADV_HUGEPAGE
+  if (bytes < kHugePageAdviceBytes) return;
+  constexpr std::uintptr_t kHuge = std::uintptr_t(2) << 20;
+  const std::uintptr_t lo = (reinterpret_cast<std::uintptr_t>(p) + kHuge - 1) & ~(kHuge - 1);
+  const std::uintptr_t hi = (reinterpret_cast<std::uintptr_t>(p) + bytes) & ~(kHuge - 1);
+  if (hi > lo) madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_HUGEPAGE);  // advice only: errors ignored
+#else
+  (void)p, (void)bytes;
+#endif
 }
 
 std::size_t checked_nbytes(const Shape& shape, std::size_t itemsize, const std::string& what) {

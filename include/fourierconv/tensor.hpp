@@ -30,6 +30,7 @@ std::size_t shape_size(const Shape& shape);
 // Declared in memory_limit.hpp: the memory limit, and OutOfMemory past it.
 std::size_t memory_limit();
 void check_allocation(std::size_t bytes, const std::string& what);
+void advise_huge_pages(void* p, std::size_t bytes) noexcept;
 
 // Allocator giving 64-byte aligned blocks (cache line, AVX-512 width, FFTW's SIMD needs).
 template <class T>
@@ -45,6 +46,7 @@ struct AlignedAllocator {
     std::size_t bytes = ((n * sizeof(T) + kAlignment - 1) / kAlignment) * kAlignment;
     void* p = std::aligned_alloc(kAlignment, bytes == 0 ? kAlignment : bytes);
     if (!p) throw std::bad_alloc();
+    advise_huge_pages(p, bytes);
     return static_cast<T*>(p);
   }
   void deallocate(T* p, std::size_t) noexcept { std::free(p); }
