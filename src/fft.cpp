@@ -94,6 +94,14 @@ std::size_t next_fast_size(std::size_t n) {
   return best;
 }
 
+std::vector<std::size_t> fast_sizes(std::size_t lo, std::size_t hi) {
+  if (hi > (std::size_t(1) << 60)) throw Error("fast_sizes: hi must be at most 2^60, got " + std::to_string(hi));
+  std::vector<std::size_t> out;
+  for_each_smooth(std::max<std::size_t>(lo, 1), hi, [&](std::size_t m) { out.push_back(m); });
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 double fft_radix_penalty(std::size_t n) {
   int e[4] = {0, 0, 0, 0}, i = 0;
   for (std::size_t p : {2, 3, 5, 7}) {

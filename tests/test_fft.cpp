@@ -145,6 +145,21 @@ TEST(Fft, NextFastSize) {
   }
 }
 
+// fast_sizes(lo, hi) is every 7-smooth size in [lo, hi], ascending: the same as stepping
+// next_fast_size through the range (the overlap-save tile search's candidates).
+TEST(Fft, FastSizesEnumeratesNextFastSizes) {
+  EXPECT_EQ(fast_sizes(10, 30), (std::vector<std::size_t>{10, 12, 14, 15, 16, 18, 20, 21, 24, 25, 27, 28, 30}));
+  EXPECT_TRUE(fast_sizes(31, 31).empty());
+  EXPECT_TRUE(fast_sizes(20, 10).empty());
+  EXPECT_EQ(fast_sizes(0, 3), (std::vector<std::size_t>{1, 2, 3}));
+  for (std::size_t lo : {1, 257, 1000, 65536}) {
+    std::vector<std::size_t> stepped;
+    for (std::size_t m = next_fast_size(lo); m <= 4 * lo; m = next_fast_size(m + 1)) stepped.push_back(m);
+    EXPECT_EQ(fast_sizes(lo, 4 * lo), stepped) << lo;
+  }
+  EXPECT_THROW(fast_sizes(1, std::size_t(1) << 62), Error);
+}
+
 TEST(Fft, BadDimensionsThrow) {
   EXPECT_THROW(FftPlan::get({}), Error);
   EXPECT_THROW(FftPlan::get({0, 4}), Error);

@@ -35,6 +35,8 @@ bool fft_save_wisdom(const std::string& path);
 
 // Smallest m >= n of the form 2^a 3^b 5^c 7^d (sizes FFTW transforms fastest). n = 0 -> 1.
 std::size_t next_fast_size(std::size_t n);
+// Every m = 2^a 3^b 5^c 7^d in [lo, hi], ascending (hi at most 2^60; empty when lo > hi).
+std::vector<std::size_t> fast_sizes(std::size_t lo, std::size_t hi);
 // The size in [n, 2n] with the lowest estimated transform time, for padding that is free to
 // grow: m log2 m times a factor for the radices (measured here with FFTW's Estimate plans:
 // 270 = 2*3^3*5 cost 2.8x the time of 256 per point, 1029 = 3*7^3 was 5x slower than 1024).

@@ -1,5 +1,5 @@
-// Internal: the cost model behind method "auto" (a pure function of the geometry and the
-// compute type), and the measured choice.
+// Internal: the cost model behind method "auto" (a pure function of the geometry, the
+// compute type and the thread count), and the measured choice.
 #pragma once
 
 #include "fourierconv/array.hpp"
@@ -9,11 +9,12 @@
 namespace fourierconv::signal::detail {
 
 // Estimated seconds of each method for this problem computed in `compute` (the direct method
-// in the result type; FFT methods in float32/complex64 or float64/complex128, see signal.hpp).
+// in the result type; FFT methods in float32/complex64 or float64/complex128, see signal.hpp),
+// on `threads` OpenMP threads (choose_by_model passes omp_get_max_threads()).
 struct Costs {
   double direct = 0, fft = 0, blocked = 0;
 };
-Costs estimate_costs(const Geometry& g, DType direct_type, DType fft_type, bool zero_fill);
+Costs estimate_costs(const Geometry& g, DType direct_type, DType fft_type, bool zero_fill, int threads);
 // The cheapest of the three with its reason ("fft for kernel 15x15 on 512x512 (same):
 // estimated direct 900 us, fft 210 us, overlap-add 260 us").
 // with_reason false leaves the reason empty (it costs a few microseconds of formatting).

@@ -29,6 +29,16 @@ namespace fourierconv::signal::detail {
 // tells the buffers of one call apart; no engine call runs inside another on one thread.
 constexpr std::size_t kKeptScratchBytes = std::size_t(4) << 20;
 
+// The engines' parallel regions (the cost model, choose.cpp, divides their work by the threads):
+// a direct sum of more multiply-adds than this shares its rows among threads;
+constexpr double kParallelMacs = 2e5;
+// FFT items or overlap-save tiles of more points than this in total share themselves among
+// threads (at 1 << 15, a 8192-sample float64 signal with 257 taps ran its 5 overlap-add tiles
+// of 2048 on one thread: 35 us, against 23-27 us on two);
+constexpr double kParallelPoints = 1 << 13;
+// a single grid this large uses FFTW's own threads.
+constexpr std::size_t kThreadedGrid = std::size_t(1) << 18;
+
 template <class U>
 class Scratch {
  public:

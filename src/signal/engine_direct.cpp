@@ -45,8 +45,6 @@ T narrow(typename Acc<T>::type v) {
   else return static_cast<T>(v);
 }
 
-constexpr double kParallelMacs = 2e5;
-
 // B consecutive outputs of one row, summed in registers over every kernel tap, reading the
 // input rows in place:
 //   dst[j] = sum_q sum_v kr[q][v] rows[q][v + j],  j < B

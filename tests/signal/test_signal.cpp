@@ -10,6 +10,7 @@
 #include "fourierconv/error.hpp"
 #include "fourierconv/memory_limit.hpp"
 #include "fourierconv/signal.hpp"
+#include "signal/choose.hpp"
 #include "signal/reference_nd.hpp"
 #include "simd.hpp"
 
@@ -369,6 +370,28 @@ TEST(Signal, AutoChoiceOnMeasuredCrossovers) {
             simd::wide_vectors() ? Method::Direct : Method::OverlapAdd);
   EXPECT_EQ(auto_choice(DType::Float32, {512, 512}, {31, 31}, Mode::Same), Method::OverlapAdd);
   EXPECT_EQ(auto_choice(DType::Float32, {1000000}, {1025}, Mode::Full), Method::OverlapAdd);
+}
+
+// Issue 15's grid on the reference machine (2 threads, AVX-512; BENCHMARKS.md 0f), where the
+// Zen 3 constants picked a method 1.5-4x slower than the fastest: small images with large
+// kernels go direct or to one whole-grid FFT, not to tiles; 1-D signals with a few hundred taps
+// go to tiles of the cheaper transform, not to the one-row direct sum.
+TEST(Signal, AutoChoiceOnIssue15Grid) {
+  namespace detail = signal::detail;
+  auto pick = [](DType t, const Shape& xs, const Shape& ks, Mode mode) {
+    const detail::Geometry g = detail::make_geometry(xs, ks, mode, {}, false, detail::Rules::Convolve);
+    const detail::Costs c = detail::estimate_costs(g, t, t, true, 2);
+    return c.direct <= c.fft && c.direct <= c.blocked ? Method::Direct : c.fft <= c.blocked ? Method::Fft : Method::OverlapAdd;
+  };
+  if (simd::wide_vectors()) {
+    EXPECT_EQ(pick(DType::Float32, {64, 64}, {31, 31}, Mode::Same), Method::Direct);      // 28 us; tiles 96
+    EXPECT_EQ(pick(DType::Float32, {128, 128}, {31, 31}, Mode::Same), Method::Direct);    // 85 us; tiles 144
+    EXPECT_EQ(pick(DType::Float32, {256, 256}, {15, 15}, Mode::Same), Method::Direct);    // 93 us; tiles 308
+  }
+  EXPECT_EQ(pick(DType::Float32, {128, 128}, {63, 63}, Mode::Same), Method::Fft);         // 140 us; tiles 231
+  EXPECT_EQ(pick(DType::Float32, {1024, 1024}, {63, 63}, Mode::Same), Method::OverlapAdd);  // 3.6 ms; fft 6.0
+  EXPECT_EQ(pick(DType::Float32, {100000}, {64}, Mode::Full), Method::OverlapAdd);        // 140 us; direct 340
+  EXPECT_EQ(pick(DType::Float64, {8192}, {257}, Mode::Full), Method::OverlapAdd);         // 34 us; direct 130
 }
 
 }  // namespace
