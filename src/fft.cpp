@@ -115,12 +115,18 @@ double fft_radix_penalty(std::size_t n) {
 
 std::size_t fast_padded_size(std::size_t n) {
   if (n <= 8) return std::max<std::size_t>(n, 1);
+  // Kept per thread (the last 256 sizes): the scan below costs microseconds, and one-shot
+  // convolutions ask for the same sizes call after call.
+  thread_local std::map<std::size_t, std::size_t> kept;
+  if (auto it = kept.find(n); it != kept.end()) return it->second;
   std::size_t best = next_fast_size(n);
   double best_cost = INFINITY;
   for_each_smooth(n, 2 * n, [&](std::size_t m) {
     const double cost = double(m) * std::log2(double(m)) * fft_radix_penalty(m);
     if (cost < best_cost || (cost == best_cost && m < best)) best_cost = cost, best = m;
   });
+  if (kept.size() >= 256) kept.clear();
+  kept.emplace(n, best);
   return best;
 }
 

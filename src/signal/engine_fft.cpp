@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 
 #include "fourierconv/error.hpp"
 #include "signal/engine.hpp"
@@ -119,10 +120,14 @@ std::vector<std::size_t> fft_grid(const Geometry& g, bool zero_fill) {
   return grid;
 }
 
-Blocking choose_blocking(const Geometry& g, std::size_t spectrum_bytes_per_point) {
+namespace {
+
+Blocking search_blocking(const Geometry& g, std::size_t spectrum_bytes_per_point) {
   // Cost of a choice: tiles * points per tile * (sum of log2 L + 2): a forward and an inverse
   // transform and the product per tile. Per axis the candidates' tile counts and log2 are
-  // computed once; the search walks their product (a few hundred combinations in 2-D).
+  // computed once; the search walks their product, depth first, leaving an axis's larger
+  // candidates out once the tile outgrows the cap (candidates ascend, so every later one does
+  // too): walking every combination cost 60 us of a one-shot 1024^2 * 31^2 call.
   struct Option {
     std::size_t L;
     double points, log2L, tiles;
@@ -137,41 +142,63 @@ Blocking choose_blocking(const Geometry& g, std::size_t spectrum_bytes_per_point
     }
     cand.push_back(std::move(o));
   }
+  // In one and two axes a tile whose spectrum outgrows ~L2 runs its transforms from memory:
+  // measured 3-5x the time per point (complex128 1024x1024 * 31x31: 256x256 tiles 79 ms,
+  // 128x128 15 ms; float32's 256x256 tiles, 264 KB of spectrum, were the fastest). In three
+  // axes the overlap a small tile wastes costs more than that (128^3 * 9^3: 64^3 tiles of
+  // 1 MB beat 40^3 ones), so there the cap is on points only.
+  const double cap = cand.size() > 2 ? double(kMaxTilePoints)
+                                     : std::min(double(kMaxTilePoints), double(kTileSpectrumBytes) / double(spectrum_bytes_per_point));
   Blocking best;
   double best_cost = INFINITY;
   std::vector<std::size_t> pick(cand.size(), 0);
-  while (true) {
-    double points = 1, logs = 2, tiles = 1;
-    for (std::size_t i = 0; i < cand.size(); ++i) {
-      const Option& o = cand[i][pick[i]];
-      points *= o.points, logs += o.log2L, tiles *= o.tiles;
+  // The last axis outermost, and the cost summed in axis order, as the exhaustive walk this
+  // replaced: ties resolve to the same tile.
+  const std::size_t r = cand.size();
+  auto walk = [&](auto&& self, std::size_t depth, double points) -> void {
+    if (depth == r) {
+      double pts = 1, logs = 2, tiles = 1;
+      for (std::size_t j = 0; j < r; ++j) {
+        const Option& o = cand[j][pick[j]];
+        pts *= o.points, logs += o.log2L, tiles *= o.tiles;
+      }
+      const double cost = tiles * pts * logs;
+      if (cost < best_cost) {
+        best_cost = cost;
+        best.tile.clear();
+        for (std::size_t j = 0; j < r; ++j) best.tile.push_back(cand[j][pick[j]].L);
+        best.tiles = std::size_t(tiles);
+      }
+      return;
     }
-    // In one and two axes a tile whose spectrum outgrows ~L2 runs its transforms from memory:
-    // measured 3-5x the time per point (complex128 1024x1024 * 31x31: 256x256 tiles 79 ms,
-    // 128x128 15 ms; float32's 256x256 tiles, 264 KB of spectrum, were the fastest). In three
-    // axes the overlap a small tile wastes costs more than that (128^3 * 9^3: 64^3 tiles of
-    // 1 MB beat 40^3 ones), so there the cap is on points only.
-    const double bytes = points * double(spectrum_bytes_per_point);
-    const bool fits = points <= double(kMaxTilePoints) && (cand.size() > 2 || bytes <= double(kTileSpectrumBytes));
-    const double cost = tiles * points * logs;
-    if (fits && cost < best_cost) {
-      best_cost = cost;
-      best.tile.clear();
-      for (std::size_t i = 0; i < cand.size(); ++i) best.tile.push_back(cand[i][pick[i]].L);
-      best.tiles = std::size_t(tiles);
+    const std::size_t i = r - 1 - depth;
+    for (std::size_t c = 0; c < cand[i].size(); ++c) {
+      if (points * cand[i][c].points > cap) break;
+      pick[i] = c;
+      self(self, depth + 1, points * cand[i][c].points);
     }
-    std::size_t i = 0;
-    for (; i < cand.size(); ++i) {
-      if (++pick[i] < cand[i].size()) break;
-      pick[i] = 0;
-    }
-    if (i == cand.size()) break;
-  }
+  };
+  walk(walk, 0, 1.0);
   if (best.tile.empty()) {  // kernels too large for any tile under the cap: one tile per axis
     for (const ConvAxis& a : g.axes) best.tile.push_back(next_fast_size(a.extended()));
     best.tiles = 1;
   }
   return best;
+}
+
+}  // namespace
+
+// The search's result per geometry, kept per thread (the last 64): one-shot calls repeat their
+// shapes, and the search took 20 us of a 256^2 * 15^2 call that the direct sum does in 90.
+Blocking choose_blocking(const Geometry& g, std::size_t spectrum_bytes_per_point) {
+  std::vector<std::size_t> key{spectrum_bytes_per_point};
+  for (const ConvAxis& a : g.axes) key.insert(key.end(), {a.k, a.extended(), a.out});
+  thread_local std::map<std::vector<std::size_t>, Blocking> kept;
+  if (auto it = kept.find(key); it != kept.end()) return it->second;
+  Blocking b = search_blocking(g, spectrum_bytes_per_point);
+  if (kept.size() >= 64) kept.clear();
+  kept.emplace(std::move(key), b);
+  return b;
 }
 
 template <class T>
