@@ -45,9 +45,10 @@ struct MethodChoice {
 };
 
 // Cost model for one plane (x: (h, w) or (n,), k likewise), for `planes` planes sharing one
-// kernel. Constants were measured on the development machine (see BENCHMARKS.md,
-// "calibration"): a direct multiply-add costs kDirectNsPerMac, a real FFT of N points costs
-// kFftNsPerPoint * N * log2(N), the spectrum product kProductNsPerBin per complex bin.
+// kernel: signal::convolve's (src/signal/choose.cpp), float32, on omp_get_max_threads()
+// threads. Its constants were measured on the reference machine (BENCHMARKS.md 0f): per core
+// a direct multiply-add, a transform's N log2 N and a spectrum bin, and per call and per tile
+// a fixed part; the estimates are in `direct_us`, `fft_us` and `overlap_add_us`.
 MethodChoice choose_method(const Shape& x, const Shape& k, Mode mode, std::size_t planes = 1);
 
 // Output shape of convolve(x, k, mode) (after any valid-mode swap). Throws on bad shapes.

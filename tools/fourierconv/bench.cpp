@@ -1,6 +1,8 @@
 // fourierconv bench [--json] [--repeats N] [--calibrate]
 // In-process timings (median of repeats, after one warm-up) of the convolution paths on a
 // few standard shapes. The Google Benchmark suite (make bench) is the thorough version.
+#include <omp.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -14,6 +16,7 @@
 #include "bench_cases.hpp"
 #include "common.hpp"
 #include "fourierconv/convolve.hpp"
+#include "fourierconv/signal.hpp"
 #include "fourierconv/fft.hpp"
 #include "fourierconv/conv/choose.hpp"
 #include "fourierconv/conv/direct.hpp"
@@ -50,18 +53,32 @@ Tensor random_tensor(Shape s, unsigned seed) {
   return t;
 }
 
+// The one-shot cost model (src/signal/choose.cpp) against the clock: every method timed on
+// shapes on both sides of its crossovers, beside the model's estimates, so that its per-core
+// constants can be fitted again on a new machine (BENCHMARKS.md 0f has the full grid:
+// bench/filter_grid.py).
 void calibrate(int repeats) {
-  // The one-shot cost model's constants (src/convolve.cpp), measured the way the model uses
-  // them: whole convolve() calls divided by the model's units.
-  Tensor x = random_tensor({256, 256}, 1), k = random_tensor({15, 15}, 2);
-  const double macs = 256.0 * 256 * 225, planes = 256.0 * 256;
-  const double d = median_us([&] { convolve(x, k, Mode::Same, Method::Direct); }, repeats);
-  // Same mode, 15x15 on 256x256: the grid is fast_padded_size(256 + 7) per axis.
-  const double P = double(fast_padded_size(263)), pq = P * P;
-  const double f = median_us([&] { convolve(x, k, Mode::Same, Method::Fft); }, repeats);
-  std::cout << "kDirectNsPerMac ~ " << (d * 1e3 - 2 * planes) / macs << "   (direct: " << d << " us for 15x15 on 256x256)\n";
-  std::cout << "kFftNsPerPoint  ~ " << (f * 1e3 - 3 * pq) / (3 * pq * std::log2(pq)) << "   (fft: " << f
-            << " us, three transforms of " << P << "x" << P << ")\n";
+  struct Case {
+    Shape x, k;
+  };
+  const Case cases[] = {{{64, 64}, {31, 31}},     {{256, 256}, {15, 15}}, {{128, 128}, {63, 63}},
+                        {{1024, 1024}, {31, 31}}, {{100000}, {64}},       {{8192}, {257}}};
+  std::cout << "float32, mode same (2-D) or full (1-D), " << omp_get_max_threads() << " threads; us measured (estimated)\n";
+  for (const Case& c : cases) {
+    const Tensor x = random_tensor(c.x, 1), k = random_tensor(c.k, 2);
+    const Mode mode = c.x.size() == 1 ? Mode::Full : Mode::Same;
+    const ArrayView xv = ArrayView::contiguous(DType::Float32, c.x, x.data());
+    const ArrayView kv = ArrayView::contiguous(DType::Float32, c.k, k.data());
+    const MethodChoice m = signal::choose_conv_method(xv, kv, mode);
+    const double est[] = {m.direct_us, m.fft_us, m.overlap_add_us};
+    std::cout << shape_to_string(c.x) << " * " << shape_to_string(c.k) << ": picks " << to_string(m.method);
+    int i = 0;
+    for (Method me : {Method::Direct, Method::Fft, Method::OverlapAdd}) {
+      const double t = median_us([&] { signal::convolve(xv, kv, mode, me); }, repeats);
+      std::cout << ", " << to_string(me) << " " << std::setprecision(4) << t << " (" << est[i++] << ")";
+    }
+    std::cout << "\n";
+  }
 }
 
 }  // namespace
@@ -75,7 +92,7 @@ void setup_bench(CLI::App& sub) {
   auto o = std::make_shared<Opts>();
   sub.add_flag("--json", o->json, "print JSON instead of a table");
   sub.add_option("--repeats", o->repeats, "timed repeats per case (median reported)")->capture_default_str();
-  sub.add_flag("--calibrate", o->calibrate, "measure the constants of convolve's auto cost model");
+  sub.add_flag("--calibrate", o->calibrate, "time every method of convolve on shapes beside the auto cost model's estimates");
   sub.add_flag("--quick", o->quick, "one case per group (a smoke run)");
   sub.add_option("--filter", o->filter, "only the groups of cases whose names contain this text (e.g. conv2d_256x16)");
   sub.callback([o] {
