@@ -17,6 +17,7 @@ methods are skipped where they would take over ~2 s a call (marked '-').
 import os
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "2")  # fourierconv's threads, as OpenCV's and scipy's below
 
 import argparse
 import platform
@@ -36,8 +37,8 @@ from fourierconv import signal as fs
 SIZES = [64, 128, 256, 512, 1024, 2048, 4096]
 KERNELS = [3, 5, 7, 9, 15, 31, 63]
 OURS = ["auto", "direct", "fft", "oa"]
-# Multiply-adds per call above which a direct method is not timed (ours: ~0.03 ns each on
-# 2 cores; scipy's direct sum is single-threaded and some 20x slower).
+# Multiply-adds per call above which a direct method is not timed (ours: ~0.006 ns each on
+# 2 cores with AVX-512; scipy's direct sum is single-threaded and far slower).
 OUR_DIRECT_MACS = 6e10
 SCIPY_DIRECT_MACS = 2e9
 
@@ -95,10 +96,12 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--sizes", type=int, nargs="+", default=SIZES)
-    ap.add_argument("--kernels", type=int, nargs="+", default=KERNELS)
+    ap.add_argument("--kernels", type=int, nargs="+", default=KERNELS, help="odd sizes (OpenCV's anchor is the centre)")
     ap.add_argument("--out", help="write the markdown table here too")
     ap.add_argument("--plot", help="an SVG plot of the ratios (needs matplotlib)")
     args = ap.parse_args()
+    if any(m % 2 == 0 for m in args.kernels):
+        ap.error("--kernels: odd sizes only (an even kernel's 'same' output is centred differently by OpenCV)")
 
     cv2.setNumThreads(2)
     scipy.fft.set_workers(2).__enter__()

@@ -7,38 +7,43 @@
 #include <sstream>
 
 #include "signal/engine.hpp"
+#include "simd.hpp"
 
 namespace fourierconv::signal::detail {
 
 namespace {
 
-// Per-core cost constants, fitted on this project's reference machine (2-core AMD Zen 4 with
-// AVX-512, FFTW 3.3.10 Estimate plans; BENCHMARKS.md 0f: every method timed on images of 64^2
-// to 4096^2 with kernels of 3 to 63, float32, float64 and complex128). They need only be right
-// within ~1.5x: away from the crossovers the methods differ by far more. Work that the engines
-// share among threads (engine_direct.cpp, engine_fft.cpp) is divided by the threads it gets.
+// Per-core cost constants, fitted on this project's reference machine (2-core AMD EPYC, CPU
+// family 26, with AVX-512; FFTW 3.3.10 Estimate plans; BENCHMARKS.md 0f: every method timed on
+// images of 64^2 to 4096^2 with kernels of 3 to 63, float32, float64 and complex128, and on
+// 1-D signals). They need only be right within ~1.5x: away from the crossovers the methods
+// differ by far more. Work that the engines share among threads (engine_direct.cpp,
+// engine_fft.cpp) is divided by the threads it gets.
 struct Constants {
   double mac_ns;        // one multiply-add of the direct method's one-row kernel
   double fft_ns;        // per N log2 N of one transform of N points (r2c for reals, c2c for complex)
   double product_ns;    // per complex bin of the spectrum product
 };
 
-// The one-row direct kernel (1-D signals; 2-D borders and leftover rows) measured on 1-D
-// float32/float64 signals of 8,192 and 100,000 samples with 257 and 64 taps, complex128 on
-// 64^2 and 256^2 images with 15 x 15; FFTs cost more per point once a grid leaves the caches
-// (kLargeGrid).
+// The one-row direct kernel (1-D signals, on one thread; 2-D borders and leftover rows)
+// measured on 1-D float32/float64 signals of 8,192 and 100,000 samples with 257 and 64 taps,
+// complex128 on 64^2 and 256^2 images with 15 x 15; FFTs cost more per point once a grid
+// leaves the caches (kLargeGrid).
 Constants constants(DType t) {
   switch (t) {
-    case DType::Float32: return {0.08, 0.11, 0.2};
-    case DType::Float64: return {0.14, 0.15, 0.25};
+    case DType::Float32: return {0.045, 0.11, 0.2};
+    case DType::Float64: return {0.075, 0.15, 0.25};
     case DType::Complex64: return {0.3, 0.16, 0.25};
     case DType::Complex128: return {0.55, 0.2, 0.3};
     default: return {0.3, 0.15, 0.25};  // integers and bool: 64-bit scalar sums
   }
 }
-// The several-rows kernel on AVX-512 (engine_direct.cpp), per core: 1024^2 * 31^2 took
-// 5.7 ms (float32) and 10.6 ms (float64) on two cores.
-constexpr double kWideMacNsFloat32 = 0.011, kWideMacNsFloat64 = 0.021;
+// The several-rows kernel (engine_direct.cpp), per core: on AVX-512 1024^2 * 31^2 took 5.7 ms
+// (float32) and 10.6 ms (float64) on two cores; on 8-float vectors (no AVX-512) the rates of
+// the first machine (2-core Zen 3: 256^2 float32 * 15^2 in 0.67 ms), scaled by its FFTs' rate
+// to this machine's (not measured on a machine without AVX-512 this time).
+constexpr double kRowsMacNsFloat32 = 0.011, kRowsMacNsFloat64 = 0.021;
+constexpr double kNarrowRowsMacNsFloat32 = 0.04, kNarrowRowsMacNsFloat64 = 0.08;
 constexpr double kCopyNs = 0.3;       // per element copied (padding, cropping), per core
 constexpr double kRowNs = 4.0;        // per output row and kernel row of the direct method (set-up)
 constexpr double kFixedNs = 5e3;      // per call: checks, allocations
@@ -66,13 +71,17 @@ Costs estimate_costs(const Geometry& g, DType direct_type, DType fft_type, bool 
   Constants d = constants(direct_type);
   const Constants f = constants(fft_type);
   // The rest (leftover rows; border columns where the rows are not padded) runs at the one-row rate.
-  const double wide_share = direct_rows_wide_share(g, direct_type, zero_fill);
-  d.mac_ns = wide_share * (direct_type == DType::Float32 ? kWideMacNsFloat32 : kWideMacNsFloat64) + (1 - wide_share) * d.mac_ns;
+  const double rows_share = direct_rows_share(g, direct_type, zero_fill);
+  const bool f32 = direct_type == DType::Float32;
+  const double rows_rate = simd::wide_vectors() ? (f32 ? kRowsMacNsFloat32 : kRowsMacNsFloat64)
+                                                : (f32 ? kNarrowRowsMacNsFloat32 : kNarrowRowsMacNsFloat64);
+  d.mac_ns = rows_share * rows_rate + (1 - rows_share) * d.mac_ns;
   const bool cplx = is_complex(fft_type);
   Costs c;
   const double out_rows = out / double(g.axes.back().out), k_rows = kp / double(g.axes.back().k);
-  const double macs = B * out * kp;
-  c.direct = B * (out * kp * d.mac_ns + out_rows * k_rows * kRowNs + out * kCopyNs) / (macs > kParallelMacs ? P : 1.0) + kFixedNs;
+  // Rows (or row groups) are shared among the threads: one 1-D signal runs on one.
+  const double macs = B * out * kp, direct_threads = macs > kParallelMacs ? std::min(P, B * out_rows) : 1.0;
+  c.direct = B * (out * kp * d.mac_ns + out_rows * k_rows * kRowNs + out * kCopyNs) / direct_threads + kFixedNs;
   // Any FFT method transforms at least every output point twice (a forward and an inverse),
   // at no less than the per-point cost of a tile twice the kernel, on every thread: when the
   // direct sum costs less than that bound, the FFT estimates (a search over tile sizes) are
@@ -84,18 +93,22 @@ Costs estimate_costs(const Geometry& g, DType direct_type, DType fft_type, bool 
     c.direct *= 1e-9;
     return c;
   }
-  // FFT: one forward per x item, one per kernel item, one inverse per output item; items on
-  // all threads when there are several, one large grid on FFTW's threads (which scale poorly:
-  // about 1.5x on two), else on one.
+  // FFT: one forward per x item, one per kernel item (made before the items run, on one
+  // thread unless the grid is threaded), one inverse per output item; items on up to B threads when there are several, one
+  // large grid on FFTW's threads (which scale poorly: about 1.5x on two; assumed to gain no
+  // more than 2x on more, not measured), else on one.
   double grid = 1;
   for (auto L : fft_grid(g, zero_fill)) grid *= double(L);
   const double bins = cplx ? grid : grid / 2;
-  const bool items_parallel = B > 1 && B * grid > kParallelPoints;
-  const double fft_threads = items_parallel ? P : B == 1 && grid >= double(kThreadedGrid) ? 1 + 0.5 * (P - 1) : 1.0;
-  // One item on a 1-D grid past kLargeGrid: its two forward transforms run side by side, one
-  // per core (FftConvolver::convolve_once), costing about one.
-  const double transforms = g.axes.size() == 1 && B == 1 && xi == 1 && ki == 1 && grid > kLargeGrid && P >= 2 ? 2 : xi + ki + B;
-  c.fft = (transforms * fft_ns(grid, f) + B * (bins * f.product_ns + 2 * grid * kCopyNs)) / fft_threads + kFixedNs + kFftFixedNs;
+  const bool threaded_grid = B == 1 && grid >= double(kThreadedGrid);
+  const double fftw_threads = std::min(1 + 0.5 * (P - 1), 2.0);
+  const double item_threads = B > 1 && B * grid > kParallelPoints ? std::min(P, B) : threaded_grid ? fftw_threads : 1.0;
+  const double one_grid = fft_ns(grid, f);
+  double transforms = ki * one_grid / (threaded_grid ? fftw_threads : 1.0) + (xi + B) * one_grid / item_threads;
+  // One item on a large 1-D grid (FftConvolver::convolve_once): its two forward transforms run
+  // side by side, one per core, and only the inverse on FFTW's threads.
+  if (g.axes.size() == 1 && B == 1 && xi == 1 && ki == 1 && threaded_grid && P >= 2) transforms = one_grid * (1 + 1 / fftw_threads);
+  c.fft = transforms + B * (bins * f.product_ns + 2 * grid * kCopyNs) / item_threads + kFixedNs + kFftFixedNs;
   // Blocked: per tile a forward, a product and an inverse, tiles on all threads; one kernel
   // transform per kernel item.
   const std::size_t cbytes = fft_type == DType::Float32 || fft_type == DType::Complex64 ? 8 : 16;

@@ -86,10 +86,11 @@ class FftConvolver {
 
 template <class T>
 void direct_convolve(const Geometry& g, const T* x, const T* kernel, T* y, T fill = T{});
-// The share of the outputs that direct_convolve computes with its several-rows kernel on
-// 16-float (8-double) vectors (interior columns of whole row groups; 0 where that kernel does
-// not run) for element type t and a zero or other fill: the cost model's direct rate.
-double direct_rows_wide_share(const Geometry& g, DType t, bool zero_fill);
+// The share of the outputs that direct_convolve computes with its several-rows kernel
+// (interior columns of whole row groups, on 16-float vectors where simd::wide_vectors(), else
+// 8-float; 0 where that kernel does not run) for element type t and a zero or other fill: the
+// cost model's direct rate.
+double direct_rows_share(const Geometry& g, DType t, bool zero_fill);
 
 // The FFT tile per convolved axis that minimizes the blocked method's estimated cost, with the
 // number of tiles per item. A pure function (choose.cpp's cost model uses it too).

@@ -576,12 +576,13 @@ FC_MULTIVERSION void direct_convolve(const Geometry& g, const T* x, const T* ker
   }
 }
 
-double direct_rows_wide_share(const Geometry& g, DType t, bool zero_fill) {
-  if (!((t == DType::Float32 || t == DType::Float64) && zero_fill && rows_blockable(g) && simd::wide_vectors())) return 0;
-  // Columns: every one on padded rows, else the interior, where at least one 16-float
-  // (8-double) block fits; the border columns run 8-float blocks on gathered rows.
+double direct_rows_share(const Geometry& g, DType t, bool zero_fill) {
+  if (!((t == DType::Float32 || t == DType::Float64) && zero_fill && rows_blockable(g))) return 0;
+  // Columns: every one on padded rows, else the interior, where at least one vector block fits
+  // (16 floats or 8 doubles with AVX-512, else 8 or 4); the border columns run 8-float blocks
+  // on gathered rows.
   const ConvAxis& last = g.axes.back();
-  const std::size_t w = t == DType::Float32 ? 16 : 8;
+  const std::size_t w = (t == DType::Float32 ? 8 : 4) * (simd::wide_vectors() ? 2 : 1);
   auto [j_lo, j_hi] = interior_columns(last);
   if (rows_padded(g, t == DType::Float32 ? 4 : 8)) j_lo = 0, j_hi = last.out;
   const double columns = j_hi - j_lo >= w ? double(j_hi - j_lo) / double(last.out) : 0.0;

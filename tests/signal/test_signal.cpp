@@ -3,14 +3,17 @@
 // prime and even sizes, kernels larger than the input, one-element axes; correlate; the
 // convolve2d boundaries; edge cases and errors as scipy has them.
 #include <gtest/gtest.h>
+#include <omp.h>
 
 #include <cmath>
 #include <random>
 
 #include "fourierconv/error.hpp"
+#include "fourierconv/fft.hpp"
 #include "fourierconv/memory_limit.hpp"
 #include "fourierconv/signal.hpp"
 #include "signal/choose.hpp"
+#include "signal/engine.hpp"
 #include "signal/reference_nd.hpp"
 #include "simd.hpp"
 
@@ -348,10 +351,16 @@ TEST(Signal, EdgeCasesAsScipy) {
 
 namespace {
 
-Method auto_choice(DType t, const Shape& xs, const Shape& ks, Mode mode) {
-  Array x(t, xs), k(t, ks);
-  return signal::choose_conv_method(x.view(), k.view(), mode).method;
+// The cost model's pick on 2 threads (the reference machine's; the model divides each
+// method's work by the threads it gets), so that these checks hold wherever the tests run.
+Method model_pick(DType t, const Shape& xs, const Shape& ks, Mode mode, int threads = 2) {
+  namespace detail = signal::detail;
+  const detail::Geometry g = detail::make_geometry(xs, ks, mode, {}, false, detail::Rules::Convolve);
+  const DType ft = t == DType::Float32 || t == DType::Complex64 ? t : is_complex(t) ? DType::Complex128 : DType::Float64;
+  const detail::Costs c = detail::estimate_costs(g, t, ft, true, threads);
+  return c.direct <= c.fft && c.direct <= c.blocked ? Method::Direct : c.fft <= c.blocked ? Method::Fft : Method::OverlapAdd;
 }
+Method auto_choice(DType t, const Shape& xs, const Shape& ks, Mode mode) { return model_pick(t, xs, ks, mode); }
 
 // The cost model on cases measured on both sides of its crossovers (BENCHMARKS.md): tiny
 // problems stay direct (exact, as scipy's tests expect); small kernels on images direct; a
@@ -377,21 +386,78 @@ TEST(Signal, AutoChoiceOnMeasuredCrossovers) {
 // kernels go direct or to one whole-grid FFT, not to tiles; 1-D signals with a few hundred taps
 // go to tiles of the cheaper transform, not to the one-row direct sum.
 TEST(Signal, AutoChoiceOnIssue15Grid) {
-  namespace detail = signal::detail;
-  auto pick = [](DType t, const Shape& xs, const Shape& ks, Mode mode) {
-    const detail::Geometry g = detail::make_geometry(xs, ks, mode, {}, false, detail::Rules::Convolve);
-    const detail::Costs c = detail::estimate_costs(g, t, t, true, 2);
-    return c.direct <= c.fft && c.direct <= c.blocked ? Method::Direct : c.fft <= c.blocked ? Method::Fft : Method::OverlapAdd;
-  };
   if (simd::wide_vectors()) {
-    EXPECT_EQ(pick(DType::Float32, {64, 64}, {31, 31}, Mode::Same), Method::Direct);      // 28 us; tiles 96
-    EXPECT_EQ(pick(DType::Float32, {128, 128}, {31, 31}, Mode::Same), Method::Direct);    // 85 us; tiles 144
-    EXPECT_EQ(pick(DType::Float32, {256, 256}, {15, 15}, Mode::Same), Method::Direct);    // 93 us; tiles 308
+    EXPECT_EQ(model_pick(DType::Float32, {64, 64}, {31, 31}, Mode::Same), Method::Direct);      // 28 us; tiles 96
+    EXPECT_EQ(model_pick(DType::Float32, {128, 128}, {31, 31}, Mode::Same), Method::Direct);    // 85 us; tiles 144
+    EXPECT_EQ(model_pick(DType::Float32, {256, 256}, {15, 15}, Mode::Same), Method::Direct);    // 93 us; tiles 308
   }
-  EXPECT_EQ(pick(DType::Float32, {128, 128}, {63, 63}, Mode::Same), Method::Fft);         // 140 us; tiles 231
-  EXPECT_EQ(pick(DType::Float32, {1024, 1024}, {63, 63}, Mode::Same), Method::OverlapAdd);  // 3.6 ms; fft 6.0
-  EXPECT_EQ(pick(DType::Float32, {100000}, {64}, Mode::Full), Method::OverlapAdd);        // 140 us; direct 340
-  EXPECT_EQ(pick(DType::Float64, {8192}, {257}, Mode::Full), Method::OverlapAdd);         // 34 us; direct 130
+  EXPECT_EQ(model_pick(DType::Float32, {128, 128}, {63, 63}, Mode::Same), Method::Fft);         // 140 us; tiles 231
+  EXPECT_EQ(model_pick(DType::Float32, {1024, 1024}, {63, 63}, Mode::Same), Method::OverlapAdd);  // 3.6 ms; fft 6.0
+  EXPECT_EQ(model_pick(DType::Float32, {100000}, {64}, Mode::Full), Method::OverlapAdd);        // 140 us; direct 340
+  EXPECT_EQ(model_pick(DType::Float64, {8192}, {257}, Mode::Full), Method::OverlapAdd);         // 34 us; direct 130
+  // One 1-D signal's direct sum runs on one thread however many there are (engine_direct.cpp):
+  // more threads must not make the model prefer it.
+  EXPECT_EQ(model_pick(DType::Float32, {100000}, {64}, Mode::Full, 16), Method::OverlapAdd);
+  EXPECT_EQ(model_pick(DType::Float64, {8192}, {257}, Mode::Full, 16), Method::OverlapAdd);
+}
+
+// choose_conv_method (what method="auto" runs) is the model on this process's OpenMP threads.
+TEST(Signal, AutoChoiceIsTheModelOnThisProcesssThreads) {
+  for (const auto& [xs, ks] : std::vector<std::pair<Shape, Shape>>{{{64, 64}, {31, 31}}, {{1024, 1024}, {31, 31}}, {{8192}, {257}}}) {
+    Array x(DType::Float32, xs), k(DType::Float32, ks);
+    EXPECT_EQ(signal::choose_conv_method(x.view(), k.view(), Mode::Same).method,
+              model_pick(DType::Float32, xs, ks, Mode::Same, omp_get_max_threads()))
+        << shape_to_string(xs);
+  }
+}
+
+// The overlap-save tile search (a pruned depth-first walk) finds the cheapest tile under its
+// cap: the minimum of an exhaustive walk over every fast size per axis, on random geometries of
+// 1 to 3 axes (the cost as engine_fft.cpp states it: tiles * points * (2 + sum of log2 L
+// weighted by the radices), the spectrum within 320 KiB in 1 and 2 axes, 2^18 points always).
+TEST(Signal, TileSearchFindsTheCheapestTile) {
+  namespace detail = signal::detail;
+  std::mt19937 rng(7);
+  for (int it = 0; it < 300; ++it) {
+    const std::size_t r = 1 + rng() % 3;
+    Shape xs, ks;
+    for (std::size_t i = 0; i < r; ++i) {
+      const std::size_t n = 1 + rng() % (r == 3 ? 150 : r == 2 ? 2000 : 300000);
+      xs.push_back(n), ks.push_back(1 + rng() % std::min<std::size_t>(n, r == 3 ? 30 : r == 2 ? 150 : 20000));
+    }
+    const detail::Geometry g = detail::make_geometry(xs, ks, Mode(rng() % 3), {}, false, detail::Rules::Convolve);
+    const std::size_t spb = std::size_t(4) << (rng() % 3);
+    const double cap = r > 2 ? double(1 << 18) : std::min(double(1 << 18), double(320 << 10) / double(spb));
+    auto cost_of = [&](const std::vector<std::size_t>& tile) {
+      double points = 1, logs = 2, tiles = 1;
+      for (std::size_t i = 0; i < r; ++i) {
+        const detail::ConvAxis& a = g.axes[i];
+        const std::size_t b = tile[i] - a.k + 1;
+        points *= double(tile[i]), logs += std::log2(double(tile[i])) * fft_radix_penalty(tile[i]);
+        tiles *= double((a.out + b - 1) / b);
+      }
+      return points > cap ? INFINITY : tiles * points * logs;
+    };
+    std::vector<std::vector<std::size_t>> cand;
+    for (const detail::ConvAxis& a : g.axes)
+      cand.push_back(fast_sizes(next_fast_size(std::max<std::size_t>(a.k, 2)),
+                                std::max(next_fast_size(std::max<std::size_t>(a.k, 2)), std::min(next_fast_size(a.extended()), std::size_t(1) << 18))));
+    double best = INFINITY;
+    std::vector<std::size_t> pick(r, 0), tile(r);
+    while (true) {
+      for (std::size_t i = 0; i < r; ++i) tile[i] = cand[i][pick[i]];
+      best = std::min(best, cost_of(tile));
+      std::size_t i = 0;
+      for (; i < r; ++i) {
+        if (++pick[i] < cand[i].size()) break;
+        pick[i] = 0;
+      }
+      if (i == r) break;
+    }
+    const detail::Blocking b = detail::choose_blocking(g, spb);
+    if (std::isinf(best)) continue;  // no tile under the cap: the whole extent, checked elsewhere
+    EXPECT_EQ(cost_of(b.tile), best) << shape_to_string(xs) << " * " << shape_to_string(ks);
+  }
 }
 
 }  // namespace
