@@ -32,6 +32,8 @@ constexpr bool is_complex_v = !std::is_same_v<T, typename real_of<T>::type>;
 // The largest overlap-save tile, in points; one core's L2.
 constexpr std::size_t kMaxTilePoints = std::size_t(1) << 18;
 constexpr std::size_t kTileSpectrumBytes = std::size_t(320) << 10;
+// The per-point cost of a transform past the cap against one within it (measured 3-5x, below).
+constexpr double kOverCapPenalty = 3.0;
 
 // y = sub-block of `src` (dims `sd`) at offset `off`, extent `ext`, into `dst` (dims `dd`) at `pos`.
 template <class T>
@@ -179,8 +181,17 @@ Blocking search_blocking(const Geometry& g, std::size_t spectrum_bytes_per_point
     }
   };
   walk(walk, 0, 1.0);
-  if (best.tile.empty()) {  // kernels too large for any tile under the cap: one tile per axis
-    for (const ConvAxis& a : g.axes) best.tile.push_back(next_fast_size(a.extended()));
+  // One tile of the whole extent when no tile fits under the cap, or when the tiles cost more
+  // than it would at kOverCapPenalty times the per-point cost (kernels about the input's size
+  // in many axes: (3,)*9 with itself took 19,683 tiles of 4^9 points, 55 s against 0.2 s in one).
+  std::vector<std::size_t> whole;
+  double whole_points = 1, whole_logs = 2;
+  for (const ConvAxis& a : g.axes) {
+    whole.push_back(next_fast_size(a.extended()));
+    whole_points *= double(whole.back()), whole_logs += std::log2(double(whole.back())) * fft_radix_penalty(whole.back());
+  }
+  if (best.tile.empty() || kOverCapPenalty * whole_points * whole_logs < best_cost) {
+    best.tile = whole;
     best.tiles = 1;
   }
   return best;
@@ -215,8 +226,16 @@ struct FftConvolver<T>::Impl {
 
   // kernel null: the spectra are left to the caller (convolve_once computes them alongside
   // the input's).
+  // Overlap-save that would run one tile runs as the whole-grid FFT instead: the same
+  // transforms on a grid never larger (a tile spans out + k - 1 per axis, the FFT grid can
+  // hold x alone: (3,)*9 with itself is 7^9 points in one tile, 5^9 as one FFT), as scipy's
+  // oaconvolve falls back to fftconvolve.
+  static bool one_tile(const Geometry& geo) {
+    return !std::getenv("FOURIERCONV_OA_TILE") && choose_blocking(geo, is_complex_v<T> ? sizeof(C) : sizeof(C) / 2).tiles == 1;
+  }
+
   Impl(const Geometry& geo, const T* kernel, bool blk, FftRigor rigor, T f)
-      : g(geo), blocked(blk), on_x(!blk && fft_on_x(geo, f == T{})), fill(f) {
+      : g(geo), blocked(blk && !one_tile(geo)), on_x(!blocked && fft_on_x(geo, f == T{})), fill(f) {
     const std::size_t r = g.axes.size();
     if (blocked) {
       grid = choose_blocking(g, is_complex_v<T> ? sizeof(C) : sizeof(C) / 2).tile;
