@@ -52,7 +52,7 @@ constexpr double kFixedNs = 5e3;      // per call: checks, allocations
 // expect of them (its choose_conv_method picks direct there too).
 constexpr double kFftFixedNs = 1e4;
 // Per overlap-save tile: the transforms' call overhead and the scatter of its outputs (a
-// one-shot 100,000-sample float32 signal with 64 taps: 146 us in tiles of 512).
+// one-shot 100,000-sample float32 signal with 64 taps took 146 us in tiles).
 constexpr double kTileNs = 500;
 constexpr double kLargeGrid = 1 << 18;  // points beyond which a transform runs from memory
 
