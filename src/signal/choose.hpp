@@ -15,6 +15,10 @@ struct Costs {
   double direct = 0, fft = 0, blocked = 0;
 };
 Costs estimate_costs(const Geometry& g, DType direct_type, DType fft_type, bool zero_fill, int threads);
+// The share of axis a's kernel taps, over all its outputs, whose source is in x (1 for the
+// periodic and symmetric extensions): the direct sum skips rows of the fill value, so the model
+// counts only these on the leading axes.
+double reached_share(const ConvAxis& a);
 // The cheapest of the three with its reason ("fft for kernel 15x15 on 512x512 (same):
 // estimated direct 900 us, fft 210 us, overlap-add 260 us").
 // with_reason false leaves the reason empty (it costs a few microseconds of formatting).

@@ -401,6 +401,32 @@ TEST(Signal, AutoChoiceOnIssue15Grid) {
   EXPECT_EQ(model_pick(DType::Float64, {8192}, {257}, Mode::Full, 16), Method::OverlapAdd);
 }
 
+// The direct sum skips rows of the fill value (engine_direct.cpp), so the model counts only the
+// kernel taps whose source is in x on the leading axes: reached_share against a brute-force
+// count ('same' 64^2 * 63^2 sums 75% of the nominal kernel rows), and the direct estimate lower by
+// that share where the extension is symmetric (every row read).
+TEST(Signal, DirectEstimateCountsOnlyRowsInsideTheImage) {
+  namespace detail = signal::detail;
+  for (const auto& [n, k, mode] : std::vector<std::tuple<std::size_t, std::size_t, Mode>>{
+           {64, 63, Mode::Same}, {100, 9, Mode::Full}, {37, 20, Mode::Same}, {5, 12, Mode::Full}, {50, 7, Mode::Valid}}) {
+    const detail::Geometry g = detail::make_geometry({n, n}, {k, k}, mode, {}, false, detail::Rules::Convolve);
+    double reached = 0;
+    for (std::size_t o = 0; o < g.axes[0].out; ++o)
+      for (std::size_t u = 0; u < g.axes[0].k; ++u) reached += g.axes[0].source(o + u) >= 0;
+    const double share = reached / double(g.axes[0].out * g.axes[0].k);
+    EXPECT_NEAR(detail::reached_share(g.axes[0]), share, 1e-12) << n << " " << k;
+    detail::Geometry symmetric = g;
+    symmetric.axes[0].ext = detail::Extension::Symmetric;
+    EXPECT_EQ(detail::reached_share(symmetric.axes[0]), 1.0);
+    const double fill = detail::estimate_costs(g, DType::Float32, DType::Float32, true, 1).direct;
+    const double all = detail::estimate_costs(symmetric, DType::Float32, DType::Float32, true, 1).direct;
+    if (share == 1) EXPECT_DOUBLE_EQ(fill, all) << n << " " << k;
+    else EXPECT_LT(fill, all) << n << " " << k;
+  }
+  EXPECT_NEAR(detail::reached_share(detail::make_geometry({64, 64}, {63, 63}, Mode::Same, {}, false,
+                                                          detail::Rules::Convolve).axes[0]), 0.754, 0.001);
+}
+
 // Overlap-save whose best blocking is one tile runs as the whole-grid FFT (its grid is never
 // larger): (3,)^9 with itself in one 7^9 tile took seconds where the 5^9 FFT takes 0.05 s.
 TEST(Signal, OneTileOverlapAddRunsAsTheWholeGridFft) {
