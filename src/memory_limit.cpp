@@ -127,7 +127,9 @@ std::size_t checked_nbytes(const Shape& shape, std::size_t itemsize, const std::
   }
   if (overflow)
     throw OutOfMemory(what + ": shape " + shape_to_string(shape) + " has more elements than memory can address");
-  check_allocation(n, what + " of shape " + shape_to_string(shape));
+  // The message only when it is needed: formatting it on every allocation cost a small
+  // convolution a tenth of its time (64^2 * 3^2: 0.5 of 5 us).
+  if (n > memory_limit()) check_allocation(n, what + " of shape " + shape_to_string(shape));
   return n;
 }
 

@@ -30,8 +30,10 @@ namespace fourierconv::signal::detail {
 constexpr std::size_t kKeptScratchBytes = std::size_t(4) << 20;
 
 // The engines' parallel regions (the cost model, choose.cpp, divides their work by the threads):
-// a direct sum of more multiply-adds than this shares its rows among threads;
-constexpr double kParallelMacs = 2e5;
+// a direct sum of more multiply-adds than this shares its rows among threads (float32 on two
+// threads against one: 96^2 * 3^2, 83k, 4.7 against 5.7 us; 128^2 * 3^2 7.0 against 8.0;
+// 64^2 * 3^2, 37k, 3.3 against 3.6, too close to pay for the wake-up's risk on a loaded CPU);
+constexpr double kParallelMacs = 6e4;
 // FFT items or overlap-save tiles of more points than this in total share themselves among
 // threads (at 1 << 15, a 8192-sample float64 signal with 257 taps ran its 5 overlap-add tiles
 // of 2048 on one thread: 35 us, against 23-27 us on two);

@@ -280,12 +280,16 @@ bool rows_blockable(const Geometry& g) {
 // and the memory limit: a larger copy is a fresh allocation per call, whose page faults made a
 // 3900 x 4200 float32 image with a 3 x 3 kernel 4x slower than the gathered borders (a review's
 // finding), and the borders of such arrays are a small share of their outputs anyway.
-// Kernels of under 5 columns keep the gathered borders: their few border columns cost less
-// than the copy (256^2 float32 3 x 3: 28 us gathered, 33 us padded).
+// Kernels of under 5 columns read padded rows only while the copy stays small (within the L2
+// cache with its source): their few border columns cost less than a copy from memory (float32
+// 3 x 3, one thread: 384^2 24 us gathered, 26 padded; 512^2 39 against 45), but their set-up
+// and 8-column blocks cost more than a copy in cache (64^2 3.6 against 3.1 us; 128^2 6.4 against
+// 5.3; 256^2 13.6 against 13.0).
+constexpr std::size_t kSmallKernelPaddedBytes = 384 << 10;
 bool rows_padded(const Geometry& g, std::size_t elem_bytes) {
   const ConvAxis& last = g.axes.back();
-  if (last.k < 5) return false;
   const double bytes = double(g.x_items()) * double(g.x_plane() / last.n) * double(last.extended()) * double(elem_bytes);
+  if (last.k < 5 && bytes > double(kSmallKernelPaddedBytes)) return false;
   return bytes <= double(kKeptScratchBytes) && bytes <= double(memory_limit());
 }
 
@@ -430,6 +434,14 @@ FC_MULTIVERSION void direct_convolve(const Geometry& g, const T* x, const T* ker
     // apart, the extension rule applied: rows of the border columns for the blocked kernels.
     auto gather = [&](const T* const* src, std::size_t count, std::size_t j0, std::size_t w, T* buf, const T** out)
                       __attribute__((always_inline)) {
+      // On the fill extension, columns [fill_lo, fill_hi) of the window come from x in order,
+      // the others up to e_hi (E's end) are the fill value.
+      const bool fill_last = last.ext == Extension::Fill;
+      const std::ptrdiff_t sw = std::ptrdiff_t(w), e_end = std::ptrdiff_t(src_last.size()) - std::ptrdiff_t(j0);
+      const std::size_t e_hi = std::size_t(std::clamp<std::ptrdiff_t>(e_end, 0, sw));
+      const std::size_t fill_lo = std::size_t(std::clamp<std::ptrdiff_t>(-shift - std::ptrdiff_t(j0), 0, std::ptrdiff_t(e_hi)));
+      const std::size_t fill_hi =
+          std::size_t(std::clamp<std::ptrdiff_t>(std::ptrdiff_t(nl) - shift - std::ptrdiff_t(j0), std::ptrdiff_t(fill_lo), std::ptrdiff_t(e_hi)));
       for (std::size_t q = 0; q < count; ++q) {
         if (!src[q]) {
           out[q] = nullptr;
@@ -437,10 +449,17 @@ FC_MULTIVERSION void direct_convolve(const Geometry& g, const T* x, const T* ker
         }
         const T* xr = src[q] - shift;  // the input row itself
         T* t = buf + q * w;
-        for (std::size_t c = 0; c < w; ++c) {
-          const std::size_t e = j0 + c;  // E column
-          const std::ptrdiff_t sidx = e < src_last.size() ? src_last[e] : -1;
-          t[c] = sidx < 0 ? (e < src_last.size() ? fill : T{}) : xr[sidx];
+        if (fill_last) {  // fill, x's columns in order, fill, zeros past E (one copy, not a lookup each)
+          std::fill(t, t + fill_lo, fill);
+          std::copy(xr + (std::ptrdiff_t(j0 + fill_lo) + shift), xr + (std::ptrdiff_t(j0 + fill_hi) + shift), t + fill_lo);
+          std::fill(t + fill_hi, t + e_hi, fill);
+          std::fill(t + e_hi, t + w, T{});
+        } else {
+          for (std::size_t c = 0; c < w; ++c) {
+            const std::size_t e = j0 + c;  // E column
+            const std::ptrdiff_t sidx = e < src_last.size() ? src_last[e] : -1;
+            t[c] = sidx < 0 ? (e < src_last.size() ? fill : T{}) : xr[sidx];
+          }
         }
         out[q] = t;
       }

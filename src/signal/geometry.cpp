@@ -1,15 +1,13 @@
 #include "signal/geometry.hpp"
 
 #include <algorithm>
-#include <sstream>
 
 #include "fourierconv/error.hpp"
 
 namespace fourierconv::signal::detail {
 
-std::ptrdiff_t ConvAxis::source(std::size_t t) const {
-  const std::ptrdiff_t i = start - std::ptrdiff_t(k - 1) + std::ptrdiff_t(t), nn = std::ptrdiff_t(n);
-  if (i >= 0 && i < nn) return i;
+std::ptrdiff_t ConvAxis::extended_source(std::ptrdiff_t i) const {
+  const std::ptrdiff_t nn = std::ptrdiff_t(n);
   switch (ext) {
     case Extension::Fill: return -1;
     case Extension::Periodic: return ((i % nn) + nn) % nn;
@@ -80,15 +78,14 @@ std::size_t Geometry::x_item(std::size_t b) const { return broadcast_item(b, bat
 std::size_t Geometry::k_item(std::size_t b) const { return broadcast_item(b, batch, batch_offset, k_batch); }
 
 std::string Geometry::describe() const {
-  std::ostringstream os;
   auto dims = [&](std::size_t ConvAxis::*f) {
     std::string s;
     for (std::size_t i = 0; i < axes.size(); ++i) s += (i ? "x" : "") + std::to_string(axes[i].*f);
     return s;
   };
-  os << "kernel " << dims(&ConvAxis::k) << " on " << dims(&ConvAxis::n);
-  if (batch_size() > 1) os << ", batch " << batch_size();
-  return os.str();
+  std::string d = "kernel " + dims(&ConvAxis::k) + " on " + dims(&ConvAxis::n);
+  if (batch_size() > 1) d += ", batch " + std::to_string(batch_size());
+  return d;
 }
 
 Geometry make_geometry(const Shape& s1_in, const Shape& s2_in, Mode mode, const std::vector<long>& axes_in,

@@ -32,8 +32,13 @@ struct ConvAxis {
   std::size_t n = 1, k = 1, out = 1;
   std::ptrdiff_t start = 0;
   Extension ext = Extension::Fill;
-  // Index into x of E's t-th element, or -1 where E holds the fill value.
-  std::ptrdiff_t source(std::size_t t) const;
+  // Index into x of E's t-th element, or -1 where E holds the fill value. (Inline: the direct
+  // method tabulates it per call, and out of line it cost a small image a tenth of its time.)
+  std::ptrdiff_t source(std::size_t t) const {
+    const std::ptrdiff_t i = start - std::ptrdiff_t(k - 1) + std::ptrdiff_t(t);
+    return i >= 0 && i < std::ptrdiff_t(n) ? i : extended_source(i);
+  }
+  std::ptrdiff_t extended_source(std::ptrdiff_t i) const;  // x index i outside [0, n): the extension rule
   std::size_t extended() const { return out + k - 1; }  // E's length
 };
 
