@@ -125,9 +125,10 @@ Costs estimate_costs(const Geometry& g, DType direct_type, DType fft_type, bool 
   const double item_threads = B > 1 && B * grid > kParallelPoints ? std::min(P, B) : threaded_grid ? fftw_threads : 1.0;
   const double one_grid = fft_ns(grid, f);
   double transforms = ki * one_grid / (threaded_grid ? fftw_threads : 1.0) + (xi + B) * one_grid / item_threads;
-  // One item on a large 1-D grid (FftConvolver::convolve_once): its two forward transforms run
-  // side by side, one per core, and only the inverse on FFTW's threads.
-  if (g.axes.size() == 1 && B == 1 && xi == 1 && ki == 1 && threaded_grid && P >= 2) transforms = one_grid * (1 + 1 / fftw_threads);
+  // One item by one kernel (FftConvolver::convolve_once): the two forward transforms side by
+  // side, one per core, and the inverse alone (on FFTW's threads on a large grid).
+  if (B == 1 && xi == 1 && ki == 1 && P >= 2 && side_by_side_forwards(std::size_t(grid), g.axes.size()))
+    transforms = one_grid * (1 + 1 / (threaded_grid ? fftw_threads : 1.0));
   c.fft = transforms + B * (bins * f.product_ns + 2 * grid * kCopyNs) / item_threads + kFixedNs + kFftFixedNs;
   // Blocked: per tile a forward, a product and an inverse, tiles on all threads; one kernel
   // transform per kernel item.

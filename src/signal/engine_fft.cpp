@@ -421,20 +421,20 @@ struct FftConvolver<T>::Impl {
   }
 };
 
-// One call, one item, one large 1-D grid: the two forward transforms (kernel and input) run
-// side by side, one per core on single-threaded plans, and only the inverse uses FFTW's
-// threads, which scale poorly on a 1-D transform (589,824 float32 points: 2.7 ms on one
-// thread, 2.0 on two). Grids of more axes thread well and would pay a third grid of memory.
+// One call, one item, one kernel: the two forward transforms (kernel and input) run side by
+// side, one per core on single-threaded plans (side_by_side_forwards, engine.hpp: grids of
+// 1,024 points and more, but N-D grids from kThreadedGrid, which thread well), and the inverse
+// alone, on FFTW's threads on a large grid, which scale poorly on a 1-D transform (589,824
+// float32 points: 2.7 ms on one thread, 2.0 on two).
 template <class T>
 void FftConvolver<T>::convolve_once(const Geometry& g, const T* kernel, const T* x, T* y, bool blocked, FftRigor rigor,
                                     T fill) {
   using Impl = typename FftConvolver<T>::Impl;
   using R = typename Impl::R;
   using C = typename Impl::C;
-  const bool one = !blocked && g.axes.size() == 1 && g.batch_size() == 1 && g.x_items() == 1 && g.k_items() == 1 && omp_get_max_threads() >= 2;
-  if (!one) return FftConvolver(g, kernel, blocked, rigor, fill).run(x, y);
-  Impl im(g, nullptr, blocked, rigor, fill);
-  if (im.points < kThreadedGrid) {
+  Impl im(g, nullptr, blocked, rigor, fill);  // (overlap-save of one tile is the whole grid here)
+  const bool one = !im.blocked && g.batch_size() == 1 && g.x_items() == 1 && g.k_items() == 1 && omp_get_max_threads() >= 2;
+  if (!one || !side_by_side_forwards(im.points, g.axes.size())) {
     im.kernel_spectra(kernel);
     return im.run(x, y);
   }
