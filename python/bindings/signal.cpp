@@ -24,6 +24,7 @@ signal::ConvolveOptions options(const Axes& axes, bool check_finite) {
   signal::ConvolveOptions o;
   o.axes = axes;
   o.check_finite = check_finite;
+  o.explain = false;  // the bindings return the chosen method, never its reason
   return o;
 }
 

@@ -164,6 +164,7 @@ struct Request {
   std::complex<double> fill = 0.0;
   FftRigor rigor = FftRigor::Estimate;
   bool same_offset_half_k = false;  // correlate2d's same-mode centring
+  bool explain = true;              // ConvolveOptions::explain
 };
 
 template <class T>
@@ -247,7 +248,7 @@ Array run(const ArrayView& in1, const ArrayView& in2, const Request& q, MethodCh
     if (chosen) *chosen = MethodChoice{Method::Direct, "no axis to convolve: the broadcast product", 0, 0, 0};
     return deliver(broadcast_product(g, x, k, rt));
   }
-  MethodChoice m = decide(g, x, k, rt, q, chosen != nullptr);
+  MethodChoice m = decide(g, x, k, rt, q, chosen != nullptr && q.explain);
   if (chosen) *chosen = m;
   const bool direct = m.method == Method::Direct;
   const DType ct = direct ? rt : fft_compute_type(x.dtype, k.dtype);
@@ -310,7 +311,7 @@ Array convolve(const ArrayView& in1, const ArrayView& in2, Mode mode, Method met
   if (!prologue(in1, in2, false, false, &early, "convolve")) return early;
   if (o.check_finite) check_finite_view(in1, "convolve: in1"), check_finite_view(in2, "convolve: in2");
   Request q;
-  q.mode = mode, q.method = method, q.axes = o.axes, q.rigor = o.rigor;
+  q.mode = mode, q.method = method, q.axes = o.axes, q.rigor = o.rigor, q.explain = o.explain;
   return run(in1, in2, q, chosen);
 }
 
@@ -330,7 +331,7 @@ Array correlate(const ArrayView& in1, const ArrayView& in2, Mode mode, Method me
   // Reversed along the correlated axes only: along the others kernel item i meets input item i.
   const Array k = reversed(in2, true, o.axes);
   Request q;
-  q.mode = mode, q.method = method, q.axes = o.axes, q.rigor = o.rigor;
+  q.mode = mode, q.method = method, q.axes = o.axes, q.rigor = o.rigor, q.explain = o.explain;
   return run(in1, k.view(), q, chosen);
 }
 

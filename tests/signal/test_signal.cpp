@@ -6,6 +6,7 @@
 #include <omp.h>
 
 #include <cmath>
+#include <cstring>
 #include <random>
 
 #include "fourierconv/error.hpp"
@@ -479,6 +480,24 @@ TEST(Signal, AutoChoiceIsTheModelOnThisProcesssThreads) {
               model_pick(DType::Float32, xs, ks, Mode::Same, omp_get_max_threads()))
         << shape_to_string(xs);
   }
+}
+
+// ConvolveOptions::explain = false: the same choice and result, without the reason's text.
+TEST(Signal, ExplainFalseLeavesTheReasonEmpty) {
+  Array x(DType::Float32, {64, 64}), k(DType::Float32, {31, 31});
+  for (std::size_t i = 0; i < x.size(); ++i) x.data_as<float>()[i] = float(i % 13) - 6;
+  for (std::size_t i = 0; i < k.size(); ++i) k.data_as<float>()[i] = float(i % 7) - 3;
+  MethodChoice with, without;
+  signal::ConvolveOptions quiet;
+  quiet.explain = false;
+  const Array a = signal::convolve(x.view(), k.view(), Mode::Same, Method::Auto, {}, &with);
+  const Array b = signal::convolve(x.view(), k.view(), Mode::Same, Method::Auto, quiet, &without);
+  EXPECT_FALSE(with.reason.empty());
+  EXPECT_TRUE(without.reason.empty());
+  EXPECT_EQ(with.method, without.method);
+  EXPECT_EQ(with.direct_us, without.direct_us);
+  ASSERT_EQ(a.nbytes(), b.nbytes());
+  EXPECT_EQ(std::memcmp(a.data(), b.data(), a.nbytes()), 0);
 }
 
 // The overlap-save tile search (a pruned depth-first walk) finds the cheapest tile under its
