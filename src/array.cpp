@@ -119,10 +119,13 @@ ArrayView ArrayView::contiguous(DType dtype, Shape shape, const void* data) {
 
 void Array::allocate(std::size_t nbytes) {
   const std::size_t rounded = std::max<std::size_t>(64, (nbytes + 63) / 64 * 64);
-  void* p = std::aligned_alloc(64, rounded);
-  if (!p) throw OutOfMemory("Array: cannot allocate " + std::to_string(nbytes) + " bytes for a " + to_string(dtype_) + " array of shape " + shape_to_string(shape_));
-  advise_huge_pages(p, rounded);
-  bytes_.reset(static_cast<unsigned char*>(p));
+  void* p = nullptr;
+  try {
+    p = allocate_aligned(rounded);  // memory_limit.hpp: from the memory pool where it can
+  } catch (const std::bad_alloc&) {
+    throw OutOfMemory("Array: cannot allocate " + std::to_string(nbytes) + " bytes for a " + to_string(dtype_) + " array of shape " + shape_to_string(shape_));
+  }
+  bytes_ = std::unique_ptr<unsigned char[], AlignedFree>(static_cast<unsigned char*>(p), AlignedFree{rounded});
 }
 
 Array Array::uninitialized(DType dtype, Shape shape) {
@@ -149,7 +152,7 @@ Array& Array::operator=(const Array& o) {
 }
 
 Array Array::from_tensor(const Tensor& t) {
-  Array a(DType::Float32, t.shape());
+  Array a = uninitialized(DType::Float32, t.shape());
   if (t.size()) std::memcpy(a.data(), t.data(), t.size() * sizeof(float));
   return a;
 }

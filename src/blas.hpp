@@ -20,6 +20,15 @@ inline void blas_single_thread() {
   (void)done;
 }
 
+// src/sgemm_avx512.cpp: C (m x n) = A (m x k) B (k x n), plus C where accumulate, row-major, B
+// stored transposed (n x k) where tb; on one thread. Available where the CPU runs AVX-512
+// (simd::wide_vectors()) unless FOURIERCONV_SGEMM=openblas.
+bool sgemm_wide_available();
+void sgemm_wide(bool tb, int m, int n, int k, const float* a, int lda, const float* b, int ldb, bool accumulate, float* c,
+                int ldc);
+// Fewer rows than this stay with OpenBLAS: packing B costs as much as the product there.
+constexpr int kWideMinRows = 8;
+
 // Products below this many flops run on one thread (a parallel region costs ~5-20 us).
 constexpr double kParallelFlops = 4e6;
 
@@ -27,6 +36,8 @@ constexpr double kParallelFlops = 4e6;
 // (stored k x m), B optionally transposed (stored n x k).
 inline void sgemm(bool ta, bool tb, int m, int n, int k, float alpha, const float* a, int lda, const float* b, int ldb,
                   float beta, float* c, int ldc) {
+  if (!ta && alpha == 1.0f && (beta == 0.0f || beta == 1.0f) && m >= kWideMinRows && sgemm_wide_available())
+    return sgemm_wide(tb, m, n, k, a, lda, b, ldb, beta == 1.0f, c, ldc);
   blas_single_thread();
   cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b,
               ldb, beta, c, ldc);
@@ -50,14 +61,12 @@ inline void sgemm_rows(bool tb, int m, int n, int k, float alpha, const float* a
       const int chunk = ((n + threads - 1) / threads + 15) / 16 * 16;  // whole 16-float panels
       const int c0 = std::min(n, t * chunk), c1 = std::min(n, c0 + chunk);
       if (c1 > c0)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, c1 - c0, k, alpha, a, lda,
-                    tb ? b + std::size_t(c0) * ldb : b + c0, ldb, beta, c + c0, ldc);
+        sgemm(false, tb, m, c1 - c0, k, alpha, a, lda, tb ? b + std::size_t(c0) * ldb : b + c0, ldb, beta, c + c0, ldc);
     } else {
       const int chunk = (m + threads - 1) / threads;
       const int r0 = std::min(m, t * chunk), r1 = std::min(m, r0 + chunk);
       if (r1 > r0)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, tb ? CblasTrans : CblasNoTrans, r1 - r0, n, k, alpha,
-                    a + std::size_t(r0) * lda, lda, b, ldb, beta, c + std::size_t(r0) * ldc, ldc);
+        sgemm(false, tb, r1 - r0, n, k, alpha, a + std::size_t(r0) * lda, lda, b, ldb, beta, c + std::size_t(r0) * ldc, ldc);
     }
   }
 }

@@ -112,6 +112,13 @@ struct ArrayView {
 };
 
 // An owning, C-contiguous, 64-byte aligned N-D array. Copies are deep.
+// An Array's deleter: the block's size travels with it (large blocks go back to the memory
+// pool, memory_limit.hpp).
+struct AlignedFree {
+  std::size_t bytes = 0;
+  void operator()(unsigned char* p) const noexcept { free_aligned(p, bytes); }
+};
+
 class Array {
  public:
   Array() = default;
@@ -147,13 +154,10 @@ class Array {
   Tensor to_tensor() const;
 
  private:
-  struct Free {
-    void operator()(unsigned char* p) const { std::free(p); }
-  };
   void allocate(std::size_t nbytes);  // 64-byte aligned, uninitialized
   DType dtype_ = DType::Float32;
   Shape shape_;
-  std::unique_ptr<unsigned char[], Free> bytes_;
+  std::unique_ptr<unsigned char[], AlignedFree> bytes_;
 };
 
 // Converts one element (numpy's unsafe cast, as Array::copy_of).

@@ -51,4 +51,27 @@ std::size_t checked_nbytes(const Shape& shape, std::size_t itemsize, const std::
 constexpr std::size_t kHugePageAdviceBytes = std::size_t(4) << 20;
 void advise_huge_pages(void* p, std::size_t bytes) noexcept;
 
+// The memory pool (src/memory_pool.cpp). Freed buffers of kPooledBlockBytes and more are kept
+// for reuse instead of going back to the kernel: glibc unmaps large blocks when they are freed,
+// so every call of a network or a large filter met fresh pages, which the kernel zeroes on
+// first touch (a third of ResNet50's batch-32 inference). Blocks are kept by size class (eight
+// per octave), up to memory_pool_limit() bytes in all; past it, the blocks freed longest ago
+// go back first. As ONNX Runtime's arena and PyTorch's CUDA caching allocator keep theirs;
+// empty_memory_pool() is torch.cuda.empty_cache()'s counterpart. Thread-safe.
+constexpr std::size_t kPooledBlockBytes = std::size_t(1) << 20;
+// 64-byte aligned storage of at least `bytes` (its contents unspecified), from the pool where a
+// block of its class is free; throws std::bad_alloc. Give it back with free_aligned(p, bytes),
+// the same `bytes`.
+void* allocate_aligned(std::size_t bytes);
+void free_aligned(void* p, std::size_t bytes) noexcept;
+// The bytes the pool holds now, free for reuse (not counting blocks in use).
+std::size_t memory_pool_bytes();
+// The most bytes the pool keeps: set_memory_pool_limit's value, else a quarter of
+// memory_limit(). 0 turns pooling off. Lowering it frees the oldest blocks past it at once.
+std::size_t memory_pool_limit();
+void set_memory_pool_limit(std::size_t bytes);
+void reset_memory_pool_limit();  // back to a quarter of memory_limit()
+// Returns every pooled block to the system.
+void empty_memory_pool();
+
 }  // namespace fourierconv

@@ -30,9 +30,11 @@ std::size_t shape_size(const Shape& shape);
 // Declared in memory_limit.hpp: the memory limit, and OutOfMemory past it.
 std::size_t memory_limit();
 void check_allocation(std::size_t bytes, const std::string& what);
-void advise_huge_pages(void* p, std::size_t bytes) noexcept;
+void* allocate_aligned(std::size_t bytes);
+void free_aligned(void* p, std::size_t bytes) noexcept;
 
-// Allocator giving 64-byte aligned blocks (cache line, AVX-512 width, FFTW's SIMD needs).
+// Allocator giving 64-byte aligned blocks (cache line, AVX-512 width, FFTW's SIMD needs);
+// large ones come from and go back to the memory pool.
 template <class T>
 struct AlignedAllocator {
   using value_type = T;
@@ -43,13 +45,9 @@ struct AlignedAllocator {
   T* allocate(std::size_t n) {
     if (n > (SIZE_MAX - kAlignment) / sizeof(T)) throw std::bad_alloc();
     if (n * sizeof(T) > memory_limit()) check_allocation(n * sizeof(T), "a working buffer");  // memory_limit.hpp
-    std::size_t bytes = ((n * sizeof(T) + kAlignment - 1) / kAlignment) * kAlignment;
-    void* p = std::aligned_alloc(kAlignment, bytes == 0 ? kAlignment : bytes);
-    if (!p) throw std::bad_alloc();
-    advise_huge_pages(p, bytes);
-    return static_cast<T*>(p);
+    return static_cast<T*>(allocate_aligned(n * sizeof(T)));  // memory_limit.hpp: the memory pool
   }
-  void deallocate(T* p, std::size_t) noexcept { std::free(p); }
+  void deallocate(T* p, std::size_t n) noexcept { free_aligned(p, n * sizeof(T)); }
   template <class U>
   bool operator==(const AlignedAllocator<U>&) const noexcept { return true; }
 };

@@ -39,6 +39,21 @@ NB_MODULE(_core, m) {
         return fourierconv::set_memory_limit(nb::cast<std::size_t>(limit));
       },
       nb::arg("limit").none());
+  m.def("memory_pool_bytes", &fourierconv::memory_pool_bytes,
+        "The bytes of freed large buffers kept for reuse (include/fourierconv/memory_limit.hpp).");
+  m.def(
+      "set_memory_pool_limit",
+      [](nb::object limit) {
+        if (limit.is_none()) return fourierconv::reset_memory_pool_limit();
+        if (nb::isinstance<nb::str>(limit))
+          return fourierconv::set_memory_pool_limit(
+              fourierconv::parse_memory_size(nb::cast<std::string>(limit), "set_memory_pool_limit"));
+        return fourierconv::set_memory_pool_limit(nb::cast<std::size_t>(limit));
+      },
+      nb::arg("limit").none(),
+      "The most bytes the memory pool keeps (0: none; None: a quarter of the memory limit).");
+  m.def("empty_memory_pool", &fourierconv::empty_memory_pool,
+        "Returns every pooled buffer to the system (torch.cuda.empty_cache()'s counterpart).");
   m.def(
       "set_random_seed", [](std::uint64_t seed) { fourierconv::nn::set_random_seed(seed); }, nb::arg("seed"),
       "keras.utils.set_random_seed: seeds the generator every initializer and dropout draws from.");

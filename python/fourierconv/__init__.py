@@ -19,6 +19,8 @@ from .stream import StreamConvolver
 from .models import load_model
 from ._core import cpu_dispatch_level, memory_limit, set_random_seed
 from ._core import set_memory_limit as _set_memory_limit
+from ._core import empty_memory_pool, memory_pool_bytes
+from ._core import set_memory_pool_limit as _set_memory_pool_limit
 
 
 def set_memory_limit(limit):
@@ -34,6 +36,22 @@ def set_memory_limit(limit):
     _set_memory_limit(limit)
 
 
+def set_memory_pool_limit(limit):
+    """Keep at most `limit` bytes of freed large buffers (1 MiB and more) for reuse.
+
+    limit : int bytes (0: keep none), a str with a K/M/G/T suffix ("2G"), or None for the
+        default: a quarter of memory_limit(). Lowering it frees the buffers past it at once.
+    glibc gives large buffers back to the kernel when they are freed, so each call of a network
+    would meet fresh pages, which the kernel zeroes on first touch; pooled buffers skip that, as
+    ONNX Runtime's arena does. empty_memory_pool() frees them all (torch.cuda.empty_cache's
+    counterpart); memory_pool_bytes() says how many bytes are kept now.
+    """
+    if limit is not None and not isinstance(limit, str):
+        limit = _checks.integer(limit, "limit", 0)
+    _set_memory_pool_limit(limit)
+
+
 __version__ = "0.1.0"
 __all__ = ["signal", "filters", "models", "datasets", "Convolver", "StreamConvolver", "load_model", "cpu_dispatch_level", "memory_limit",
-           "set_memory_limit", "set_random_seed", "__version__"]
+           "set_memory_limit", "set_random_seed", "memory_pool_bytes", "set_memory_pool_limit", "empty_memory_pool",
+           "__version__"]

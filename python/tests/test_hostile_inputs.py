@@ -44,3 +44,25 @@ def test_memory_limit_refuses_before_allocating(limit):
     for bad in ["lots", "0", 0, -5, 1.5, True]:
         with pytest.raises((ValueError, TypeError)):
             fourierconv.set_memory_limit(bad)
+
+
+def test_memory_pool_keeps_large_buffers_within_its_limit():
+    try:
+        fourierconv.set_memory_pool_limit("64M")
+        fourierconv.empty_memory_pool()
+        assert fourierconv.memory_pool_bytes() == 0
+        x = np.random.default_rng(0).random((1024, 1024), np.float32)
+        want = signal.convolve(x, np.ones((3, 3), np.float32), mode="same")
+        del want  # the 4 MiB result goes back to the pool
+        assert 0 < fourierconv.memory_pool_bytes() <= 64 << 20
+        again = signal.convolve(x, np.ones((3, 3), np.float32), mode="same")  # a pooled block, same answer
+        ref = signal.convolve(x.astype(np.float64), np.ones((3, 3)), mode="same")
+        np.testing.assert_allclose(again, ref, rtol=1e-5, atol=1e-5)
+        fourierconv.set_memory_pool_limit(0)
+        assert fourierconv.memory_pool_bytes() == 0
+        for bad in ["lots", -5, 1.5, True]:
+            with pytest.raises((ValueError, TypeError)):
+                fourierconv.set_memory_pool_limit(bad)
+    finally:
+        fourierconv.set_memory_pool_limit(None)
+        fourierconv.empty_memory_pool()

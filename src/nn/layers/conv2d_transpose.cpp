@@ -87,8 +87,8 @@ void Conv2DTranspose::call_impl(const Tensor& x, Tensor& y, bool) {
   for (std::size_t r0 = 0; r0 < N * HW; r0 += B) {
     const std::size_t m = std::min(B, N * HW - r0);
     cols_.resize(m * cols);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(m), int(cols), int(c_), 1.0f, x.data() + r0 * c_, int(c_),
-                w[0]->value.data(), int(c_), 0.0f, cols_.data(), int(cols));
+    detail::sgemm(false, true, int(m), int(cols), int(c_), 1.0f, x.data() + r0 * c_, int(c_), w[0]->value.data(), int(c_),
+                  0.0f, cols_.data(), int(cols));
     for_each_tap(r0, m, [&](std::size_t col, std::size_t out) {
       for (std::size_t f = 0; f < F; ++f) y[out + f] += cols_[col + f];
     });
@@ -115,8 +115,8 @@ void Conv2DTranspose::backward_impl(const Tensor& dz, Tensor* dx) {
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, int(cols), int(c_), int(m), 1.0f, cols_.data(), int(cols),
                 x.data() + r0 * c_, int(c_), r0 == 0 ? 0.0f : 1.0f, w[0]->grad.data(), int(c_));
     if (dx)
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(m), int(c_), int(cols), 1.0f, cols_.data(), int(cols),
-                  w[0]->value.data(), int(c_), 0.0f, dx->data() + r0 * c_, int(c_));
+      detail::sgemm(false, false, int(m), int(c_), int(cols), 1.0f, cols_.data(), int(cols), w[0]->value.data(), int(c_),
+                    0.0f, dx->data() + r0 * c_, int(c_));
   }
 }
 

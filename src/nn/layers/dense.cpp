@@ -100,8 +100,8 @@ void Dense::call_impl(const Tensor& x, Tensor& y, bool) {
     if (r1 > r0) {
       if (bias)
         for (std::size_t i = r0; i < r1; ++i) std::memcpy(y.data() + i * U, bias, U * sizeof(float));
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(r1 - r0), int(U), int(D), 1.0f, x.data() + r0 * D,
-                  int(D), w[0]->value.data(), int(U), bias ? 1.0f : 0.0f, y.data() + r0 * U, int(U));
+      detail::sgemm(false, false, int(r1 - r0), int(U), int(D), 1.0f, x.data() + r0 * D, int(D), w[0]->value.data(), int(U),
+                    bias ? 1.0f : 0.0f, y.data() + r0 * U, int(U));
     }
   }
 }
@@ -123,8 +123,8 @@ void Dense::backward_impl(const Tensor& dz, Tensor* dx) {
       cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, int(d1 - d0), int(U), int(M), 1.0f, xd + d0, int(D), dz.data(),
                   int(U), 0.0f, dk + d0 * U, int(U));
       if (dx)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(M), int(d1 - d0), int(U), 1.0f, dz.data(), int(U),
-                    w[0]->value.data() + d0 * U, int(U), 0.0f, dx->data() + d0, int(D));
+        detail::sgemm(false, true, int(M), int(d1 - d0), int(U), 1.0f, dz.data(), int(U), w[0]->value.data() + d0 * U,
+                      int(U), 0.0f, dx->data() + d0, int(D));
     }
   }
   if (args_.use_bias) {

@@ -142,9 +142,8 @@ void DepthwiseConv2D::call_impl(const Tensor& x, Tensor& y, bool) {
   const std::size_t rows = N * p_.oh * p_.ow;
   if (args_.use_bias)
     for (std::size_t r = 0; r < rows; ++r) std::memcpy(y.data() + r * filters_, w[2]->value.data(), filters_ * sizeof(float));
-  detail::blas_single_thread();
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(rows), int(filters_), int(CM), 1.0f, mid_.data(), int(CM),
-              w[1]->value.data(), int(filters_), args_.use_bias ? 1.0f : 0.0f, y.data(), int(filters_));
+  detail::sgemm_rows(false, int(rows), int(filters_), int(CM), 1.0f, mid_.data(), int(CM), w[1]->value.data(), int(filters_),
+                     args_.use_bias ? 1.0f : 0.0f, y.data(), int(filters_));
 }
 
 const Tensor* DepthwiseConv2D::call_affine(const Tensor& x, const std::vector<float>& scale, const std::vector<float>& shift, float hi) {
@@ -177,16 +176,16 @@ void DepthwiseConv2D::backward_impl(const Tensor& dz, Tensor* dx) {
   const std::size_t rows = N * p_.oh * p_.ow;
   detail::blas_single_thread();
   // pointwise: dP = mid^T dz, db = sum dz, dmid = dz P^T
-  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, int(CM), int(filters_), int(rows), 1.0f, mid_.data(), int(CM), dz.data(),
-              int(filters_), 0.0f, w[1]->grad.data(), int(filters_));
+  detail::sgemm_tn_reduce(int(CM), int(filters_), int(rows), 1.0f, mid_.data(), int(CM), dz.data(), int(filters_), 0.0f,
+                          w[1]->grad.data(), int(filters_));
   if (args_.use_bias) {
     w[2]->grad.fill(0.0f);
     for (std::size_t r = 0; r < rows; ++r)
       for (std::size_t f = 0; f < filters_; ++f) w[2]->grad[f] += dz[r * filters_ + f];
   }
   dmid_.resize(mid_.shape());
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(rows), int(CM), int(filters_), 1.0f, dz.data(), int(filters_),
-              w[1]->value.data(), int(filters_), 0.0f, dmid_.data(), int(CM));
+  detail::sgemm_rows(true, int(rows), int(CM), int(filters_), 1.0f, dz.data(), int(filters_), w[1]->value.data(),
+                     int(filters_), 0.0f, dmid_.data(), int(CM));
   depthwise_backward(x.data(), dmid_.data(), N, w[0]->value.data(), w[0]->grad.data(), nullptr, dx ? dx->data() : nullptr);
 }
 
