@@ -20,12 +20,12 @@ inline void blas_single_thread() {
   (void)done;
 }
 
-// src/sgemm_avx512.cpp: C (m x n) = A (m x k) B (k x n), plus C where accumulate, row-major, B
-// stored transposed (n x k) where tb; on one thread. Available where the CPU runs AVX-512
+// src/sgemm_avx512.cpp: C (m x n) = A (m x k) B (k x n), plus C where accumulate, row-major, A
+// stored transposed (k x m) where ta, B (n x k) where tb; on one thread. Available where the CPU runs AVX-512
 // (simd::wide_vectors()) unless FOURIERCONV_SGEMM=openblas.
 bool sgemm_wide_available();
-void sgemm_wide(bool tb, int m, int n, int k, const float* a, int lda, const float* b, int ldb, bool accumulate, float* c,
-                int ldc);
+void sgemm_wide(bool ta, bool tb, int m, int n, int k, const float* a, int lda, const float* b, int ldb, bool accumulate,
+                float* c, int ldc);
 // Fewer rows than this stay with OpenBLAS: packing B costs as much as the product there.
 constexpr int kWideMinRows = 8;
 
@@ -36,8 +36,8 @@ constexpr double kParallelFlops = 4e6;
 // (stored k x m), B optionally transposed (stored n x k).
 inline void sgemm(bool ta, bool tb, int m, int n, int k, float alpha, const float* a, int lda, const float* b, int ldb,
                   float beta, float* c, int ldc) {
-  if (!ta && alpha == 1.0f && (beta == 0.0f || beta == 1.0f) && m >= kWideMinRows && sgemm_wide_available())
-    return sgemm_wide(tb, m, n, k, a, lda, b, ldb, beta == 1.0f, c, ldc);
+  if (alpha == 1.0f && (beta == 0.0f || beta == 1.0f) && m >= kWideMinRows && sgemm_wide_available())
+    return sgemm_wide(ta, tb, m, n, k, a, lda, b, ldb, beta == 1.0f, c, ldc);
   blas_single_thread();
   cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b,
               ldb, beta, c, ldc);
@@ -88,8 +88,8 @@ inline void sgemm_tn_reduce(int m, int n, int r, float alpha, const float* a, in
     const int t = omp_get_thread_num(), chunk = (r + threads - 1) / threads;
     const int r0 = std::min(r, t * chunk), r1 = std::min(r, r0 + chunk);
     if (r1 > r0)
-      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, m, n, r1 - r0, alpha, a + std::size_t(r0) * lda, lda,
-                  b + std::size_t(r0) * ldb, ldb, 0.0f, parts + std::size_t(t) * mn, n);
+      sgemm(true, false, m, n, r1 - r0, alpha, a + std::size_t(r0) * lda, lda, b + std::size_t(r0) * ldb, ldb, 0.0f,
+            parts + std::size_t(t) * mn, n);
   }
   for (int i = 0; i < m; ++i)
     for (int j = 0; j < n; ++j) {

@@ -67,6 +67,17 @@ std::size_t block_size(std::size_t bytes) {
   return (bytes + step - 1) / step * step;
 }
 
+// Moves blocks out of the pool (lock held) until it holds at most `limit` bytes: the blocks
+// freed longest ago leave first. They are released by the caller after the lock is dropped.
+void evict_past(Pool& pl, std::size_t limit, std::multimap<std::size_t, Cached>& evicted) {
+  while (pl.bytes > limit && !pl.blocks.empty()) {
+    auto oldest = std::min_element(pl.blocks.begin(), pl.blocks.end(),
+                                   [](const auto& a, const auto& b) { return a.second.freed < b.second.freed; });
+    pl.bytes -= oldest->first;
+    evicted.insert(pl.blocks.extract(oldest));
+  }
+}
+
 void release_all(std::multimap<std::size_t, Cached>& blocks) {
   for (auto& [size, c] : blocks) {
     FOURIERCONV_UNPOISON(c.p, size);
@@ -88,12 +99,7 @@ void set_memory_pool_limit(std::size_t bytes) {
   std::multimap<std::size_t, Cached> evicted;
   {
     std::lock_guard<std::mutex> lock(pl.mutex);
-    while (pl.bytes > bytes && !pl.blocks.empty()) {
-      auto oldest = std::min_element(pl.blocks.begin(), pl.blocks.end(),
-                                     [](const auto& a, const auto& b) { return a.second.freed < b.second.freed; });
-      pl.bytes -= oldest->first;
-      evicted.insert(pl.blocks.extract(oldest));
-    }
+    evict_past(pl, bytes, evicted);
   }
   release_all(evicted);
 }
@@ -140,19 +146,13 @@ void* allocate_aligned(std::size_t bytes) {
 void free_aligned(void* p, std::size_t bytes) noexcept {
   if (!p) return;
   const std::size_t size = bytes >= kPooledBlockBytes ? block_size(bytes) : 0;
-  if (size == 0 || size > memory_pool_limit()) return std::free(p);
+  const std::size_t limit = memory_pool_limit();
+  if (size == 0 || size > limit) return std::free(p);
   Pool& pl = pool();
   std::multimap<std::size_t, Cached> evicted;
   {
     std::lock_guard<std::mutex> lock(pl.mutex);
-    const std::size_t limit = memory_pool_limit();
-    // Room for this block: the blocks freed longest ago go back to the system first.
-    while (pl.bytes + size > limit && !pl.blocks.empty()) {
-      auto oldest = std::min_element(pl.blocks.begin(), pl.blocks.end(),
-                                     [](const auto& a, const auto& b) { return a.second.freed < b.second.freed; });
-      pl.bytes -= oldest->first;
-      evicted.insert(pl.blocks.extract(oldest));
-    }
+    evict_past(pl, limit - size, evicted);  // room for this block
     try {
       pl.blocks.emplace(size, Cached{p, ++pl.clock});
       pl.bytes += size;

@@ -40,6 +40,13 @@ constexpr int kNr = 32;   // columns: two 16-float vectors
 constexpr int kKc = 256;  // depth of a packed block: a micro-panel of A is 12 KB (L1)
 constexpr int kNc = 512;  // columns of a packed block: 512 KB of B (L2)
 
+// The lane masks of a strip's two 16-float halves when only its first w (<= 32) columns exist.
+inline std::pair<__mmask16, __mmask16> strip_masks(int w) {
+  const __mmask16 m0 = w >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << w) - 1);
+  const __mmask16 m1 = w >= 32 ? __mmask16(0xFFFF) : w > 16 ? __mmask16((1u << (w - 16)) - 1) : __mmask16(0);
+  return {m0, m1};
+}
+
 // Packs B[k0, k0 + kc) x [j0, j0 + nc) into strips of kNr columns, zero-filled past nc.
 // tb: B is stored transposed (n x k).
 FC_TARGET_V4 void pack_b(const float* b, int ldb, bool tb, int k0, int kc, int j0, int nc, float* out) {
@@ -47,8 +54,7 @@ FC_TARGET_V4 void pack_b(const float* b, int ldb, bool tb, int k0, int kc, int j
     const int w = std::min(kNr, nc - s);
     float* strip = out + std::size_t(s) * kc;
     if (!tb) {
-      const __mmask16 m0 = w >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << w) - 1);
-      const __mmask16 m1 = w >= 32 ? __mmask16(0xFFFF) : w > 16 ? __mmask16((1u << (w - 16)) - 1) : __mmask16(0);
+      const auto [m0, m1] = strip_masks(w);
       for (int kk = 0; kk < kc; ++kk) {
         const float* src = b + std::size_t(k0 + kk) * ldb + j0 + s;
         _mm512_store_ps(strip + kk * kNr, _mm512_maskz_loadu_ps(m0, src));
@@ -62,13 +68,14 @@ FC_TARGET_V4 void pack_b(const float* b, int ldb, bool tb, int k0, int kc, int j
   }
 }
 
-// C[0, R) x [0, w) (+)= A[0, R) x [0, kc) times one packed strip; w <= 32 columns.
-template <int R>
+// C[0, R) x [0, w) (+)= A[0, R) x [0, kc) times one packed strip; w <= 32 columns. A is read
+// in place (element (i, kk) at a[i * lda + kk]) or, when kPackedA, from a micro-panel packed by
+// pack_a (at a[kk * kMr + i]).
+template <int R, bool kPackedA>
 FC_TARGET_V4 void micro_kernel(const float* a, int lda, const float* strip, int kc, float* c, int ldc, bool accumulate,
                                int w) {
   __m512 acc0[R], acc1[R];
-  const __mmask16 m0 = w >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << w) - 1);
-  const __mmask16 m1 = w >= 32 ? __mmask16(0xFFFF) : w > 16 ? __mmask16((1u << (w - 16)) - 1) : __mmask16(0);
+  const auto [m0, m1] = strip_masks(w);
 #pragma GCC unroll 16
   for (int i = 0; i < R; ++i) {
     if (accumulate) {
@@ -83,7 +90,7 @@ FC_TARGET_V4 void micro_kernel(const float* a, int lda, const float* strip, int 
     const __m512 b0 = _mm512_load_ps(strip + kk * kNr), b1 = _mm512_load_ps(strip + kk * kNr + 16);
 #pragma GCC unroll 16
     for (int i = 0; i < R; ++i) {
-      const __m512 ai = _mm512_set1_ps(a[std::size_t(i) * lda + kk]);
+      const __m512 ai = _mm512_set1_ps(kPackedA ? a[kk * kMr + i] : a[std::size_t(i) * lda + kk]);
       acc0[i] = _mm512_fmadd_ps(ai, b0, acc0[i]);
       acc1[i] = _mm512_fmadd_ps(ai, b1, acc1[i]);
     }
@@ -97,9 +104,19 @@ FC_TARGET_V4 void micro_kernel(const float* a, int lda, const float* strip, int 
 
 using MicroKernel = void (*)(const float*, int, const float*, int, float*, int, bool, int);
 
-template <int... R>
+template <bool kPackedA, int... R>
 constexpr auto kernel_table(std::integer_sequence<int, R...>) {
-  return std::array<MicroKernel, sizeof...(R)>{&micro_kernel<R + 1>...};
+  return std::array<MicroKernel, sizeof...(R)>{&micro_kernel<R + 1, kPackedA>...};
+}
+
+// Packs the micro-panel A[i0, i0 + r) x [k0, k0 + kc) of a transposed A (element (i, kk) at
+// a[kk * lda + i]) as micro_kernel<R, true> reads it: kMr floats per step of k, rows past r zero.
+FC_TARGET_V4 void pack_a_transposed(const float* a, int lda, int i0, int r, int k0, int kc, float* out) {
+  const __mmask16 m = __mmask16((1u << r) - 1);
+  for (int kk = 0; kk < kc; ++kk) {
+    const __m512 v = _mm512_maskz_loadu_ps(m, a + std::size_t(k0 + kk) * lda + i0);
+    _mm512_mask_storeu_ps(out + kk * kMr, __mmask16((1u << kMr) - 1), v);
+  }
 }
 
 }  // namespace
@@ -112,11 +129,14 @@ bool sgemm_wide_available() {
   return on;
 }
 
-FC_TARGET_V4 void sgemm_wide(bool tb, int m, int n, int k, const float* a, int lda, const float* b, int ldb, bool accumulate,
-                             float* c, int ldc) {
-  static constexpr auto kernels = kernel_table(std::make_integer_sequence<int, kMr>{});
+FC_TARGET_V4 void sgemm_wide(bool ta, bool tb, int m, int n, int k, const float* a, int lda, const float* b, int ldb,
+                             bool accumulate, float* c, int ldc) {
+  static constexpr auto in_place = kernel_table<false>(std::make_integer_sequence<int, kMr>{});
+  static constexpr auto from_panel = kernel_table<true>(std::make_integer_sequence<int, kMr>{});
   thread_local AlignedVector<float> packed;
+  thread_local AlignedVector<float> panel;  // a transposed A's micro-panel (kMr x kKc)
   packed.resize(std::size_t(kKc) * ((std::min(n, kNc) + kNr - 1) / kNr * kNr));
+  if (ta) panel.resize(std::size_t(kKc) * kMr);
   for (int j0 = 0; j0 < n; j0 += kNc) {
     const int nc = std::min(kNc, n - j0);
     for (int k0 = 0; k0 < k; k0 += kKc) {
@@ -126,9 +146,14 @@ FC_TARGET_V4 void sgemm_wide(bool tb, int m, int n, int k, const float* a, int l
       for (int i0 = 0; i0 < m; i0 += kMr) {
         const int r = std::min(kMr, m - i0);
         const float* ap = a + std::size_t(i0) * lda + k0;
+        if (ta) {
+          pack_a_transposed(a, lda, i0, r, k0, kc, panel.data());
+          ap = panel.data();
+        }
+        const MicroKernel kernel = ta ? from_panel[r - 1] : in_place[r - 1];
         for (int s = 0; s < nc; s += kNr)
-          kernels[r - 1](ap, lda, packed.data() + std::size_t(s) * kc, kc, c + std::size_t(i0) * ldc + j0 + s, ldc, acc,
-                         std::min(kNr, nc - s));
+          kernel(ap, lda, packed.data() + std::size_t(s) * kc, kc, c + std::size_t(i0) * ldc + j0 + s, ldc, acc,
+                 std::min(kNr, nc - s));
       }
     }
   }
@@ -139,7 +164,7 @@ FC_TARGET_V4 void sgemm_wide(bool tb, int m, int n, int k, const float* a, int l
 #else
 
 bool sgemm_wide_available() { return false; }
-void sgemm_wide(bool, int, int, int, const float*, int, const float*, int, bool, float*, int) {}
+void sgemm_wide(bool, bool, int, int, int, const float*, int, const float*, int, bool, float*, int) {}
 
 #endif
 

@@ -112,8 +112,8 @@ void Conv2DTranspose::backward_impl(const Tensor& dz, Tensor* dx) {
     const std::size_t m = std::min(B, N * HW - r0);
     cols_.assign(m * cols, 0.0f);
     for_each_tap(r0, m, [&](std::size_t col, std::size_t out) { std::memcpy(cols_.data() + col, dz.data() + out, F * sizeof(float)); });
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, int(cols), int(c_), int(m), 1.0f, cols_.data(), int(cols),
-                x.data() + r0 * c_, int(c_), r0 == 0 ? 0.0f : 1.0f, w[0]->grad.data(), int(c_));
+    detail::sgemm(true, false, int(cols), int(c_), int(m), 1.0f, cols_.data(), int(cols), x.data() + r0 * c_, int(c_),
+                  r0 == 0 ? 0.0f : 1.0f, w[0]->grad.data(), int(c_));
     if (dx)
       detail::sgemm(false, false, int(m), int(c_), int(cols), 1.0f, cols_.data(), int(cols), w[0]->value.data(), int(c_),
                     0.0f, dx->data() + r0 * c_, int(c_));

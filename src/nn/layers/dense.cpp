@@ -120,8 +120,8 @@ void Dense::backward_impl(const Tensor& dz, Tensor* dx) {
   {
     auto [d0, d1] = share(D, omp_get_thread_num(), T, 16);
     if (d1 > d0) {
-      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, int(d1 - d0), int(U), int(M), 1.0f, xd + d0, int(D), dz.data(),
-                  int(U), 0.0f, dk + d0 * U, int(U));
+      detail::sgemm(true, false, int(d1 - d0), int(U), int(M), 1.0f, xd + d0, int(D), dz.data(), int(U), 0.0f, dk + d0 * U,
+                    int(U));
       if (dx)
         detail::sgemm(false, true, int(M), int(d1 - d0), int(U), 1.0f, dz.data(), int(U), w[0]->value.data() + d0 * U,
                       int(U), 0.0f, dx->data() + d0, int(D));
