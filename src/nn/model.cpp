@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <optional>
+#include <random>
 #include <set>
 
 #include "fourierconv/error.hpp"
@@ -15,6 +17,7 @@
 #include "fourierconv/nn/layers/merge.hpp"
 #include "fourierconv/nn/layers/normalization.hpp"
 #include "fourierconv/nn/layers/pooling.hpp"
+#include "nn/model_config.hpp"
 
 namespace fourierconv::nn {
 
@@ -32,6 +35,7 @@ struct Model::Runtime {
   std::map<Layer*, std::vector<Tensor>> grad_sum;  // shared layers' weight gradients
   std::vector<std::vector<Layer*>> done_at;    // per node: the layers whose first node it is
   std::vector<std::size_t> inference_order;    // nodes as inference runs them (chains kept together)
+  std::map<std::size_t, std::mt19937_64> rng_before;  // per shared node: its layer's generator before training's call
   Tensor activity_grad;
 };
 
@@ -96,6 +100,17 @@ Model::Runtime& Model::rt() {
   return r;
 }
 
+namespace {
+// A shared layer's copy for another input shape (Node::runner) computes with the layer's
+// weights: copied in before it runs; after a training call, the non-trainable ones
+// (BatchNormalization's moving statistics) go back.
+void copy_weights(Layer& from, Layer& to, bool non_trainable_only) {
+  auto src = from.weights(), dst = to.weights();
+  for (std::size_t k = 0; k < src.size(); ++k)
+    if (!non_trainable_only || !from.weight_trainable(*src[k])) dst[k]->value = src[k]->value;
+}
+}  // namespace
+
 // ---------------------------------------------------------------------------------------
 // Building
 
@@ -127,10 +142,43 @@ namespace {
 std::string describe(const Layer& l) { return l.name() + " (" + l.class_name() + ")"; }
 }  // namespace
 
-// Applies `layer` (owned by this model) to `inputs`: builds it on its first node, checks the
-// shapes on later ones.
+// The layer that computes a later node of `layer` on inputs of other shapes than its first:
+// one built for them earlier, or a new one with layer's config and weights of the same shapes.
+static Layer& shape_copy(const std::string& model, Layer& layer, const std::vector<Model::Node>& nodes,
+                         const std::vector<Shape>& shapes, std::vector<std::unique_ptr<Layer>>& copies) {
+  auto* merge = dynamic_cast<MergeLayer*>(&layer);
+  for (auto& n : nodes)
+    if (n.layer == &layer && n.runner) {
+      auto* m = dynamic_cast<MergeLayer*>(n.runner);
+      if (m ? m->input_shapes() == shapes : n.runner->input_shape() == shapes[0]) return *n.runner;
+    }
+  const std::string built_for = merge ? std::string("other input shapes") : "inputs of shape " + shape_to_string(layer.input_shape());
+  const std::string given = merge ? std::string("these") : shape_to_string(shapes[0]);
+  std::unique_ptr<Layer> copy = keras_io::layer_with_config_of(layer);
+  if (!copy)
+    throw Error(model + ": shared layer " + describe(layer) + " was built for " + built_for + " and cannot be rebuilt for " + given +
+                " (its class has no Keras config)");
+  try {
+    if (auto* m = dynamic_cast<MergeLayer*>(copy.get())) m->build(shapes);
+    else copy->build(shapes[0]);
+  } catch (const Error& e) {
+    throw Error(model + ": cannot apply shared layer " + describe(layer) + " to " + given + ": " + e.what());
+  }
+  auto mine = layer.weights(), its = copy->weights();
+  for (std::size_t k = 0; k < std::max(mine.size(), its.size()); ++k)
+    if (k >= mine.size() || k >= its.size() || mine[k]->value.shape() != its[k]->value.shape())
+      throw Error(model + ": shared layer " + describe(layer) + " was built for " + built_for + "; on " + given + " its weight " +
+                  (k < mine.size() ? mine[k]->name + " of shape " + shape_to_string(mine[k]->value.shape()) : "list") +
+                  " would be " + (k < its.size() ? shape_to_string(its[k]->value.shape()) : "missing"));
+  copies.push_back(std::move(copy));
+  return *copies.back();
+}
+
+// Applies `layer` (owned by this model) to `inputs`: builds it on its first node; a later node
+// on inputs of other shapes gets a copy built for them that shares the layer's weights.
 static Model::Node make_node(const std::string& model, Layer& layer, const std::vector<Model::Node>& nodes,
-                             const std::vector<KerasTensor>& inputs, std::size_t call_index) {
+                             const std::vector<KerasTensor>& inputs, std::size_t call_index,
+                             std::vector<std::unique_ptr<Layer>>& copies) {
   if (inputs.empty()) throw Error(model + ": " + describe(layer) + " applied to no inputs");
   std::vector<Shape> shapes;
   Model::Node n;
@@ -141,10 +189,13 @@ static Model::Node make_node(const std::string& model, Layer& layer, const std::
     n.inbound.push_back(t.node);
     shapes.push_back(nodes[t.node].shape);
   }
+  Layer* runner = &layer;
   if (auto* merge = dynamic_cast<MergeLayer*>(&layer)) {
     if (!merge->built()) merge->build(shapes);
-    else if (merge->input_shapes() != shapes)
-      throw Error(model + ": shared layer " + describe(layer) + " was built for other input shapes than these");
+    else if (merge->input_shapes() != shapes) {
+      if (call_index == 0) throw Error(model + ": " + describe(layer) + " was built for other input shapes than these");
+      runner = &shape_copy(model, layer, nodes, shapes, copies);
+    }
   } else {
     if (shapes.size() != 1)
       throw Error(model + ": " + describe(layer) + " takes one input, got " + std::to_string(shapes.size()) + " (only merge layers take a list)");
@@ -154,11 +205,15 @@ static Model::Node make_node(const std::string& model, Layer& layer, const std::
       } catch (const Error& e) {
         throw Error(model + ": cannot apply " + describe(layer) + " to a tensor of shape " + shape_to_string(shapes[0]) + ": " + e.what());
       }
-    } else if (layer.input_shape() != shapes[0])
-      throw Error(model + ": shared layer " + describe(layer) + " expects inputs of shape " + shape_to_string(layer.input_shape()) +
-                  ", got " + shape_to_string(shapes[0]));
+    } else if (layer.input_shape() != shapes[0]) {
+      if (call_index == 0)
+        throw Error(model + ": " + describe(layer) + " was built for inputs of shape " + shape_to_string(layer.input_shape()) +
+                    ", got " + shape_to_string(shapes[0]));
+      runner = &shape_copy(model, layer, nodes, shapes, copies);
+    }
   }
-  n.shape = layer.output_shape();
+  if (runner != &layer) n.runner = runner;
+  n.shape = runner->output_shape();
   return n;
 }
 
@@ -170,7 +225,7 @@ KerasTensor Model::add(std::unique_ptr<Layer> layer, const std::vector<KerasTens
     if (l->name() == layer->name()) throw Error(name_ + ".add: a layer named '" + layer->name() + "' is already in the model");
   for (auto& in : inputs_)
     if (in.name == layer->name()) throw Error(name_ + ".add: an input named '" + layer->name() + "' is already in the model");
-  nodes_.push_back(make_node(name_, *layer, nodes_, inputs, 0));
+  nodes_.push_back(make_node(name_, *layer, nodes_, inputs, 0, shape_copies_));
   layers_.push_back(std::move(layer));
   return {nodes_.size() - 1};
 }
@@ -180,7 +235,7 @@ KerasTensor Model::apply(const std::string& layer_name, const std::vector<KerasT
   Layer& l = layer(layer_name);
   std::size_t calls = 0;
   for (auto& n : nodes_) calls += n.layer == &l;
-  nodes_.push_back(make_node(name_, l, nodes_, inputs, calls));
+  nodes_.push_back(make_node(name_, l, nodes_, inputs, calls, shape_copies_));
   return {nodes_.size() - 1};
 }
 
@@ -345,7 +400,11 @@ const std::vector<const Tensor*>& Model::forward(const std::vector<const Tensor*
       r.out[i] = xs[node.input];
       continue;
     }
-    if (auto* merge = dynamic_cast<MergeLayer*>(node.layer)) {
+    Layer& R = node.runner ? *node.runner : *node.layer;
+    if (node.runner) copy_weights(*node.layer, R, false);
+    if (training && r.layer_nodes[i] > 1)  // backward calls the layer again: with the same random draws
+      if (std::mt19937_64* gen = R.random_generator()) r.rng_before[i] = *gen;
+    if (auto* merge = dynamic_cast<MergeLayer*>(&R)) {
       std::vector<const Tensor*> ins;
       for (auto j : node.inbound) ins.push_back(r.out[j]);
       // Inference fuses an elementwise merge with a relu that follows it (ResNet's Add, relu).
@@ -373,8 +432,9 @@ const std::vector<const Tensor*>& Model::forward(const std::vector<const Tensor*
           continue;
         }
       }
-      r.out[i] = &node.layer->call(x, training);
+      r.out[i] = &R.call(x, training);
     }
+    if (node.runner && training) copy_weights(R, *node.layer, true);
     if (r.layer_nodes[i] > 1) {  // the layer's next node would overwrite its output
       r.own[i] = *r.out[i];
       r.out[i] = &r.own[i];
@@ -431,12 +491,23 @@ void Model::backward(const Tensor& dy, bool pre_activation, std::size_t batch, c
       continue;
     }
     const bool shared = r.layer_nodes[i] > 1;
-    auto* merge = dynamic_cast<MergeLayer*>(L);
+    Layer& R = node.runner ? *node.runner : *L;  // the layer that computed this node
+    auto* merge = dynamic_cast<MergeLayer*>(&R);
     std::vector<const Tensor*> ins;
     for (auto j : node.inbound) ins.push_back(r.out[j]);
-    if (shared) {  // restore the layer's state of this node
+    if (shared) {  // restore the layer's state of this node, leaving its non-trainable weights and generator as they are
+      std::vector<Tensor> kept;
+      for (const Weight* w : R.weights())
+        if (!R.weight_trainable(*w)) kept.push_back(w->value);
+      std::mt19937_64* gen = R.random_generator();
+      std::optional<std::mt19937_64> after;
+      if (auto it = r.rng_before.find(i); gen && it != r.rng_before.end()) after = *gen, *gen = it->second;
       if (merge) merge->call(ins, true);
-      else L->call(*ins[0], true);
+      else R.call(*ins[0], true);
+      std::size_t k = 0;
+      for (Weight* w : R.weights())
+        if (!R.weight_trainable(*w)) w->value = std::move(kept[k++]);
+      if (after) *gen = *after;
     }
     const Tensor* g = r.g[i];
     if (const Regularizer& reg = L->activity_regularizer(); reg.active()) {  // d(penalty / n) / d output
@@ -456,13 +527,13 @@ void Model::backward(const Tensor& dy, bool pre_activation, std::size_t batch, c
           !prev->activity_regularizer().active() && !dynamic_cast<const MergeLayer*>(prev)) {
         deliver(j, pool->backward_through_relu(*g), true, true);
       } else {
-        const Tensor& dx = L->backward(*g, /*need_input_grad=*/prev != nullptr, !r.pre[i]);
+        const Tensor& dx = R.backward(*g, /*need_input_grad=*/prev != nullptr, !r.pre[i]);
         if (prev) deliver(j, dx, !shared, false);
       }
     }
-    if (shared) {
+    if (shared) {  // summed over the layer's nodes (its shape copies' included) into grad_sum[L]
       auto& sums = r.grad_sum[L];
-      auto ws = L->weights();
+      auto ws = R.weights();
       if (sums.empty())
         for (Weight* w : ws) sums.push_back(w->grad);
       else

@@ -120,6 +120,20 @@ std::unique_ptr<Layer> layer_from_entry(const Ctx& c, const json& entry, const s
   return layer;
 }
 
+}  // namespace
+
+std::unique_ptr<Layer> layer_with_config_of(const Layer& l) {
+  json entry;
+  try {
+    entry = layer_entry(l);
+  } catch (const Error&) {
+    return nullptr;
+  }
+  return layer_from_entry(Ctx{"", "Model"}, entry, l.name());
+}
+
+namespace {
+
 void check_entry(const Ctx& c, const json& entry) {
   if (!entry.is_object() || !entry.contains("class_name") || !entry.at("class_name").is_string() || !entry.contains("config") ||
       !entry.at("config").is_object())

@@ -21,4 +21,9 @@ json model_to_config(const Model& m);
 // layers, cycles, and mismatched shapes; every error names the file and the layer.
 Model model_from_config(const json& root, const Ctx& c, std::size_t weight_bytes);
 
+// A new, unbuilt layer with `l`'s config (its class, options and trainable flag), through the
+// config table; null when the table cannot write `l` (a Layer subclass of the user's own).
+// The Functional graph builds one for a shared layer applied to inputs of another shape.
+std::unique_ptr<Layer> layer_with_config_of(const Layer& l);
+
 }  // namespace fourierconv::nn::keras_io

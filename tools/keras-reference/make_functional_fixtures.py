@@ -5,12 +5,14 @@ text and, for one, the weights after one SGD step (so our fit on a graph is chec
 Keras's gradients), plus a Keras 2-style copy of a legacy file (class "Model", nested-list
 inbound nodes, batch_input_shape) and damaged graph configs for the error tests.
 
-Run:  KERAS_BACKEND=jax COLUMNS=80 build/venv/bin/python tools/keras-reference/make_functional_fixtures.py
+Run:  KERAS_BACKEND=jax COLUMNS=80 build/venv/bin/python tools/keras-reference/make_functional_fixtures.py [NAME...]
+With names, only those models' files (NAME.keras, NAME_x.npy, ...) are written.
 Inputs of several-input models are NAME_x0.npy, NAME_x1.npy, ...; several outputs NAME_pred0.npy, ...
 """
 import json
 import os
 import shutil
+import sys
 import zipfile
 
 os.environ.setdefault("KERAS_BACKEND", "jax")
@@ -24,7 +26,12 @@ out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "test
 rng = np.random.default_rng(2026)
 
 
+ONLY = set(sys.argv[1:])
+
+
 def save(name, model, xs, legacy=True):
+    if ONLY and name not in ONLY:
+        return
     model.save(os.path.join(out, name + ".keras"))
     if legacy:
         model.save(os.path.join(out, name + "_legacy.h5"))
@@ -88,10 +95,29 @@ merges = keras.Model(x, L.Dense(3, activation="softmax")(L.Flatten()(added)), na
 xm = rng.standard_normal((8, 6, 5, 3))
 ym = np.array([0, 1, 2, 1, 0, 2, 2, 1], dtype=np.float32)
 save("functional_merges", merges, [xm])
-np.save(os.path.join(out, "functional_merges_y.npy"), ym)
-merges.compile(optimizer=keras.optimizers.SGD(learning_rate=0.1), loss="sparse_categorical_crossentropy")
-merges.fit(xm.astype(np.float32), ym, batch_size=8, epochs=1, shuffle=False, verbose=0)
-merges.save(os.path.join(out, "functional_merges_trained.keras"))
+if not ONLY or "functional_merges" in ONLY:
+    np.save(os.path.join(out, "functional_merges_y.npy"), ym)
+    merges.compile(optimizer=keras.optimizers.SGD(learning_rate=0.1), loss="sparse_categorical_crossentropy")
+    merges.fit(xm.astype(np.float32), ym, batch_size=8, epochs=1, shuffle=False, verbose=0)
+    merges.save(os.path.join(out, "functional_merges_trained.keras"))
+
+# Shared layers applied to inputs of other shapes than their first node's (Keras's layers
+# are shape-agnostic): a Conv2D and a BatchNormalization on a 6x5 and a 4x7 image, a Dense
+# on their feature maps, pooled and concatenated.
+keras.backend.clear_session()
+keras.utils.set_random_seed(14)
+a = keras.Input((6, 5, 2), name="wide")
+b = keras.Input((4, 7, 2), name="tall")
+conv = L.Conv2D(3, 3, padding="same", activation="tanh", name="shared_conv")
+bn = L.BatchNormalization(name="shared_bn")
+dense = L.Dense(4, activation="relu", name="shared_dense")
+pooled = [L.GlobalAveragePooling2D()(dense(bn(conv(t)))) for t in (a, b)]
+shared_shapes = keras.Model([a, b], L.Dense(2, name="head")(L.Concatenate()(pooled)), name="shared_shapes")
+for w in bn.non_trainable_weights:  # moving statistics away from 0 and 1, so the test sees them used
+    w.assign(rng.uniform(0.5, 1.5, w.shape).astype(np.float32))
+save("functional_shared_shapes", shared_shapes, [rng.standard_normal((3, 6, 5, 2)), rng.standard_normal((3, 4, 7, 2))])
+if ONLY:
+    sys.exit(0)
 
 
 def keras2(src, dst):

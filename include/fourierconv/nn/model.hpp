@@ -192,6 +192,10 @@ class Model {
   // input: layer == nullptr); nodes are in creation order, which is an execution order.
   struct Node {
     Layer* layer = nullptr;
+    // The layer that computes this node: `layer`, or for a shared layer applied to inputs of
+    // another shape than its first node's, a copy built for that shape (owned by the model)
+    // that uses `layer`'s weights (Keras builds shape-agnostic layers; ours plan per shape).
+    Layer* runner = nullptr;
     std::size_t input = 0;                // the model input it is, when layer is null
     std::vector<std::size_t> inbound;     // the nodes whose outputs it takes, in order
     std::size_t call_index = 0;           // Keras's node_index: the layer's k-th node
@@ -210,6 +214,7 @@ class Model {
 
  protected:
   std::vector<std::unique_ptr<Layer>> layers_;
+  std::vector<std::unique_ptr<Layer>> shape_copies_;  // Node::runner of shared layers' other-shape nodes
   std::vector<InputSpec> inputs_;
   std::vector<Node> nodes_;
   std::vector<std::size_t> outputs_;
