@@ -28,6 +28,8 @@ void sgemm_wide(bool ta, bool tb, int m, int n, int k, const float* a, int lda, 
                 float* c, int ldc);
 // Fewer rows than this stay with OpenBLAS: packing B costs as much as the product there.
 constexpr int kWideMinRows = 8;
+// Fewer columns than this too: the kernel's 32-column strips would run mostly masked lanes.
+constexpr int kWideMinColumns = 16;
 
 // Products below this many flops run on one thread (a parallel region costs ~5-20 us).
 constexpr double kParallelFlops = 4e6;
@@ -36,7 +38,7 @@ constexpr double kParallelFlops = 4e6;
 // (stored k x m), B optionally transposed (stored n x k).
 inline void sgemm(bool ta, bool tb, int m, int n, int k, float alpha, const float* a, int lda, const float* b, int ldb,
                   float beta, float* c, int ldc) {
-  if (alpha == 1.0f && (beta == 0.0f || beta == 1.0f) && m >= kWideMinRows && sgemm_wide_available())
+  if (alpha == 1.0f && (beta == 0.0f || beta == 1.0f) && m >= kWideMinRows && n >= kWideMinColumns && sgemm_wide_available())
     return sgemm_wide(ta, tb, m, n, k, a, lda, b, ldb, beta == 1.0f, c, ldc);
   blas_single_thread();
   cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b,

@@ -68,7 +68,7 @@ void set_memory_limit(std::size_t bytes) {
   g_limit.store(bytes, std::memory_order_relaxed);
 }
 
-std::size_t parse_memory_size(const std::string& text, const std::string& what) {
+std::size_t parse_memory_size(const std::string& text, const std::string& what, bool allow_zero) {
   const std::string bad = what + ": expected a size in bytes with an optional K, M, G or T suffix (e.g. 4G), got '" + text + "'";
   std::size_t i = 0;
   std::size_t value = 0;
@@ -94,7 +94,7 @@ std::size_t parse_memory_size(const std::string& text, const std::string& what) 
   if (i != text.size()) throw Error(bad);
   if (value > (kMaxLimit >> shift)) throw Error(what + ": '" + text + "' is more than 2^63 bytes");
   value <<= shift;
-  if (value == 0) throw Error(what + ": the memory limit must be positive, got '" + text + "'");
+  if (value == 0 && !allow_zero) throw Error(what + ": the memory limit must be positive, got '" + text + "'");
   return value;
 }
 

@@ -16,18 +16,20 @@
 
 #include "fourierconv/memory_limit.hpp"
 
+// Under AddressSanitizer a pooled block, and the slack past what its user asked for, are
+// poisoned: a use after free or an overrun into the slack is reported as without the pool.
 #if defined(__SANITIZE_ADDRESS__)
-#include <sanitizer/asan_interface.h>
-#define FOURIERCONV_POISON(p, n) ASAN_POISON_MEMORY_REGION(p, n)
-#define FOURIERCONV_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION(p, n)
+#define FOURIERCONV_ASAN 1
 #elif defined(__has_feature)
 #if __has_feature(address_sanitizer)
+#define FOURIERCONV_ASAN 1
+#endif
+#endif
+#ifdef FOURIERCONV_ASAN
 #include <sanitizer/asan_interface.h>
 #define FOURIERCONV_POISON(p, n) ASAN_POISON_MEMORY_REGION(p, n)
 #define FOURIERCONV_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION(p, n)
-#endif
-#endif
-#ifndef FOURIERCONV_POISON
+#else
 #define FOURIERCONV_POISON(p, n) ((void)(p), (void)(n))
 #define FOURIERCONV_UNPOISON(p, n) ((void)(p), (void)(n))
 #endif
@@ -125,42 +127,56 @@ void empty_memory_pool() {
 
 void* allocate_aligned(std::size_t bytes) {
   const std::size_t size = block_size(bytes);
+  void* p = nullptr;
   if (size >= kPooledBlockBytes) {
     Pool& pl = pool();
     std::lock_guard<std::mutex> lock(pl.mutex);
-    auto it = pl.blocks.find(size);
-    if (it != pl.blocks.end()) {
-      void* p = it->second.p;
+    auto [first, last] = pl.blocks.equal_range(size);
+    if (first != last) {  // the block of this class freed last: the likeliest still in cache
+      const auto it = std::prev(last);
+      p = it->second.p;
       pl.blocks.erase(it);
       pl.bytes -= size;
       FOURIERCONV_UNPOISON(p, size);
-      return p;
     }
   }
-  void* p = std::aligned_alloc(kAlignment, size);
-  if (!p) throw std::bad_alloc();
-  advise_huge_pages(p, size);
+  if (!p) {
+    p = std::aligned_alloc(kAlignment, size);
+    if (!p) throw std::bad_alloc();
+    advise_huge_pages(p, size);
+  }
+  FOURIERCONV_POISON(static_cast<char*>(p) + bytes, size - bytes);
   return p;
 }
 
 void free_aligned(void* p, std::size_t bytes) noexcept {
   if (!p) return;
-  const std::size_t size = bytes >= kPooledBlockBytes ? block_size(bytes) : 0;
-  const std::size_t limit = memory_pool_limit();
-  if (size == 0 || size > limit) return std::free(p);
+  std::size_t size = 0, limit = 0;
+  try {
+    size = block_size(bytes);
+    limit = memory_pool_limit();  // may parse FOURIERCONV_MAX_MEMORY, which may be malformed
+  } catch (...) {
+  }
+  if (size < kPooledBlockBytes || size > limit) return std::free(p);
   Pool& pl = pool();
   std::multimap<std::size_t, Cached> evicted;
+  bool pooled = false;
   {
     std::lock_guard<std::mutex> lock(pl.mutex);
-    evict_past(pl, limit - size, evicted);  // room for this block
-    try {
-      pl.blocks.emplace(size, Cached{p, ++pl.clock});
-      pl.bytes += size;
-      FOURIERCONV_POISON(p, size);
-    } catch (...) {  // no memory for the map's node: the block goes back instead
-      std::free(p);
+    // Read again under the lock: a set_memory_pool_limit(0) that emptied the pool keeps it empty.
+    if (const std::size_t now = g_pool_limit.load(std::memory_order_relaxed); now != kUnset) limit = now;
+    if (size <= limit) {
+      evict_past(pl, limit - size, evicted);  // room for this block
+      try {
+        pl.blocks.emplace(size, Cached{p, ++pl.clock});
+        pl.bytes += size;
+        FOURIERCONV_POISON(p, size);
+        pooled = true;
+      } catch (...) {  // no memory for the map's node: the block goes back instead
+      }
     }
   }
+  if (!pooled) std::free(p);
   release_all(evicted);
 }
 

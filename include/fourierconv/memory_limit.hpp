@@ -29,8 +29,8 @@ std::size_t memory_limit();
 void set_memory_limit(std::size_t bytes);
 
 // "4G" -> 4 GiB. Throws Error naming `what` on anything but digits with an optional K/M/G/T
-// suffix, on 0, and on sizes past 2^63 bytes.
-std::size_t parse_memory_size(const std::string& text, const std::string& what);
+// suffix, on 0 (unless allow_zero), and on sizes past 2^63 bytes.
+std::size_t parse_memory_size(const std::string& text, const std::string& what, bool allow_zero = false);
 
 // Throws OutOfMemory, naming `what`, the bytes asked for and the limit, when bytes exceeds
 // memory_limit().

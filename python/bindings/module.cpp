@@ -47,7 +47,7 @@ NB_MODULE(_core, m) {
         if (limit.is_none()) return fourierconv::reset_memory_pool_limit();
         if (nb::isinstance<nb::str>(limit))
           return fourierconv::set_memory_pool_limit(
-              fourierconv::parse_memory_size(nb::cast<std::string>(limit), "set_memory_pool_limit"));
+              fourierconv::parse_memory_size(nb::cast<std::string>(limit), "set_memory_pool_limit", /*allow_zero=*/true));
         return fourierconv::set_memory_pool_limit(nb::cast<std::size_t>(limit));
       },
       nb::arg("limit").none(),

@@ -60,6 +60,7 @@ def test_memory_pool_keeps_large_buffers_within_its_limit():
         np.testing.assert_allclose(again, ref, rtol=1e-5, atol=1e-5)
         fourierconv.set_memory_pool_limit(0)
         assert fourierconv.memory_pool_bytes() == 0
+        fourierconv.set_memory_pool_limit("0")  # as a string too: pool nothing
         for bad in ["lots", -5, 1.5, True]:
             with pytest.raises((ValueError, TypeError)):
                 fourierconv.set_memory_pool_limit(bad)

@@ -16,6 +16,7 @@
 #include "fourierconv/nn/layers/depthwise_conv2d.hpp"
 #include "fourierconv/nn/layers/merge.hpp"
 #include "fourierconv/nn/layers/normalization.hpp"
+#include "fourierconv/nn/initializers.hpp"
 #include "fourierconv/nn/layers/pooling.hpp"
 #include "nn/model_config.hpp"
 
@@ -101,13 +102,28 @@ Model::Runtime& Model::rt() {
 }
 
 namespace {
-// A shared layer's copy for another input shape (Node::runner) computes with the layer's
-// weights: copied in before it runs; after a training call, the non-trainable ones
-// (BatchNormalization's moving statistics) go back.
-void copy_weights(Layer& from, Layer& to, bool non_trainable_only) {
-  auto src = from.weights(), dst = to.weights();
-  for (std::size_t k = 0; k < src.size(); ++k)
-    if (!non_trainable_only || !from.weight_trainable(*src[k])) dst[k]->value = src[k]->value;
+// A shared layer's copy for another input shape (Node::runner) computes as the layer would:
+// with its weights, trainable flags and random generator, copied in before it runs.
+void sync_copy(Layer& layer, Layer& copy) {
+  copy.set_trainable(layer.trainable());
+  auto src = layer.weights(), dst = copy.weights();
+  for (std::size_t k = 0; k < src.size(); ++k) {
+    dst[k]->value = src[k]->value;
+    dst[k]->trainable = src[k]->trainable;
+  }
+  if (auto* from = layer.random_generator())
+    if (auto* to = copy.random_generator()) *to = *from;
+}
+
+// After the copy ran: the state its call moved goes back to the layer (BatchNormalization's
+// moving statistics in training, the generator's draws).
+void sync_back(Layer& copy, Layer& layer, bool training) {
+  auto src = copy.weights(), dst = layer.weights();
+  if (training)
+    for (std::size_t k = 0; k < src.size(); ++k)
+      if (!layer.weight_trainable(*dst[k])) dst[k]->value = src[k]->value;
+  if (auto* from = copy.random_generator())
+    if (auto* to = layer.random_generator()) *to = *from;
 }
 }  // namespace
 
@@ -154,16 +170,23 @@ static Layer& shape_copy(const std::string& model, Layer& layer, const std::vect
     }
   const std::string built_for = merge ? std::string("other input shapes") : "inputs of shape " + shape_to_string(layer.input_shape());
   const std::string given = merge ? std::string("these") : shape_to_string(shapes[0]);
+  // Building the copy initializes weights that are never used: the draws must not move the
+  // generator the model's other layers initialize from.
+  const std::mt19937_64 global = global_rng();
   std::unique_ptr<Layer> copy = keras_io::layer_with_config_of(layer);
   if (!copy)
     throw Error(model + ": shared layer " + describe(layer) + " was built for " + built_for + " and cannot be rebuilt for " + given +
                 " (its class has no Keras config)");
+  if (auto* conv = dynamic_cast<const Conv2D*>(&layer))  // not part of Keras's config
+    dynamic_cast<Conv2D&>(*copy).set_algorithm(conv->args().algorithm);
   try {
     if (auto* m = dynamic_cast<MergeLayer*>(copy.get())) m->build(shapes);
     else copy->build(shapes[0]);
   } catch (const Error& e) {
+    global_rng() = global;
     throw Error(model + ": cannot apply shared layer " + describe(layer) + " to " + given + ": " + e.what());
   }
+  global_rng() = global;
   auto mine = layer.weights(), its = copy->weights();
   for (std::size_t k = 0; k < std::max(mine.size(), its.size()); ++k)
     if (k >= mine.size() || k >= its.size() || mine[k]->value.shape() != its[k]->value.shape())
@@ -401,7 +424,7 @@ const std::vector<const Tensor*>& Model::forward(const std::vector<const Tensor*
       continue;
     }
     Layer& R = node.runner ? *node.runner : *node.layer;
-    if (node.runner) copy_weights(*node.layer, R, false);
+    if (node.runner) sync_copy(*node.layer, R);
     if (training && r.layer_nodes[i] > 1)  // backward calls the layer again: with the same random draws
       if (std::mt19937_64* gen = R.random_generator()) r.rng_before[i] = *gen;
     if (auto* merge = dynamic_cast<MergeLayer*>(&R)) {
@@ -434,7 +457,7 @@ const std::vector<const Tensor*>& Model::forward(const std::vector<const Tensor*
       }
       r.out[i] = &R.call(x, training);
     }
-    if (node.runner && training) copy_weights(R, *node.layer, true);
+    if (node.runner) sync_back(R, *node.layer, training);
     if (r.layer_nodes[i] > 1) {  // the layer's next node would overwrite its output
       r.own[i] = *r.out[i];
       r.out[i] = &r.own[i];

@@ -353,6 +353,37 @@ TEST(Functional, SharedBatchNormalizationMovesOncePerNode) {
     const double want = 0.5 * (0.5 * 0.0 + 0.5 * channel_mean(xa, c)) + 0.5 * channel_mean(xb, c);
     EXPECT_NEAR(mean[c], want, 1e-5) << "channel " << c;
   }
+  // Frozen after the copy for the other shape was made: both nodes normalize with the moving
+  // statistics and leave them alone (Keras's frozen BatchNormalization), the copy included.
+  const Tensor frozen = mean;
+  m.layer("bn").set_trainable(false);
+  m.train_on_batch({&xa, &xb}, y);
+  for (std::size_t c = 0; c < 2; ++c) EXPECT_EQ(m.layer("bn").weights()[2]->value[c], frozen[c]) << "channel " << c;
+}
+
+// A shape copy keeps the settings Keras's config does not hold (Conv2D's algorithm), and
+// making one draws nothing from the generator the other layers initialize from.
+TEST(Functional, ShapeCopiesKeepTheLayersSettingsAndDrawNothing) {
+  auto build = [](bool other_shape) {
+    clear_session();
+    set_random_seed(8);
+    Model m("copies");
+    KerasTensor a = m.input({8, 8, 2}, "a"), b = m.input(other_shape ? Shape{9, 7, 2} : Shape{8, 8, 2}, "b");
+    KerasTensor ca = m.add(Conv2D(2, {3, 3}, {.padding = "same", .algorithm = "fft", .name = "conv"}), a);
+    KerasTensor cb = m.apply("conv", {b});
+    KerasTensor cat = m.add(Concatenate(), {m.add(GlobalAveragePooling2D(), ca), m.add(GlobalAveragePooling2D(), cb)});
+    m.set_outputs({m.add(Dense(2, {.name = "head"}), cat)});
+    return m;
+  };
+  Model same = build(false), other = build(true);
+  const Layer* copy = nullptr;
+  for (auto& n : other.nodes())
+    if (n.runner) copy = n.runner;
+  ASSERT_NE(copy, nullptr);
+  EXPECT_EQ(dynamic_cast<const Conv2D&>(*copy).args().algorithm, "fft");
+  // The head was initialized after the copy was made: the same draws as without a copy.
+  fctest::expect_close(other.layer("head").weights()[0]->value, fctest::to_double(same.layer("head").weights()[0]->value), 0,
+                       "head kernel");
 }
 
 // The merge layers' input gradients against central differences of sum(y * r).

@@ -14,6 +14,13 @@
 
 namespace fourierconv::nn {
 
+namespace {
+void check_algorithm(const std::string& cls, const std::string& algorithm) {
+  if (algorithm != "auto" && algorithm != "direct" && algorithm != "fft" && algorithm != "measure")
+    throw Error(cls + ": algorithm must be auto, direct, fft or measure; got '" + algorithm + "'");
+}
+}  // namespace
+
 Conv2D::Conv2D(std::size_t filters, Size2 kernel_size, Conv2DArgs args)
     : Conv2D(filters, kernel_size, std::move(args), "conv2d", false) {}
 
@@ -34,9 +41,13 @@ Conv2D::Conv2D(std::size_t filters, Size2 kernel_size, Conv2DArgs args, const ch
   if (padding_ == conv::Padding::Causal && !allow_causal)
     throw Error("Conv2D: padding 'causal' is for Conv1D only (as in Keras); expected valid or same");
   activation_ = parse_activation(args_.activation);
-  if (args_.algorithm != "auto" && args_.algorithm != "direct" && args_.algorithm != "fft" && args_.algorithm != "measure")
-    throw Error(cls + ": algorithm must be auto, direct, fft or measure; got '" + args_.algorithm + "'");
+  check_algorithm(cls, args_.algorithm);
   declare_input_shape(args_.input_shape);
+}
+
+void Conv2D::set_algorithm(std::string algorithm) {
+  check_algorithm(class_name(), algorithm);
+  args_.algorithm = std::move(algorithm);
 }
 
 conv::Problem Conv2D::problem_for(std::size_t n) const {

@@ -44,6 +44,8 @@ class Conv2D : public Layer {
   std::size_t filters() const { return filters_; }
   Size2 kernel_size() const { return kernel_size_; }
   const Conv2DArgs& args() const { return args_; }
+  // Conv2DArgs::algorithm for the passes from now on (an Error for another name).
+  void set_algorithm(std::string algorithm);
   // The algorithm of the last forward / backward pass ("direct" or "fft") and why.
   const std::string& algorithm_used() const { return forward_used_; }
   const std::string& algorithm_reason() const { return forward_reason_; }
