@@ -150,16 +150,12 @@ std::string num(double v) {
 }  // namespace
 
 std::vector<Layer*> Model::layers_in_backward_order() const {
-  std::vector<Layer*> order;
-  for (std::size_t i = nodes_.size(); i-- > 0;)
-    if (Layer* L = nodes_[i].layer; L && std::find(order.begin(), order.end(), L) == order.end()) {
-      // a layer is finished at its first node: only count it there
-      bool first = true;
-      for (std::size_t j = 0; j < i; ++j)
-        if (nodes_[j].layer == L) first = false;
-      if (first) order.push_back(L);
-    }
-  return order;
+  // A layer is finished at its first node in training order, which backward meets last.
+  const std::vector<std::size_t> run = run_order();
+  std::vector<Layer*> first_met;  // the layers by their first node in training order
+  for (std::size_t i : run)
+    if (Layer* L = nodes_[i].layer; L && std::find(first_met.begin(), first_met.end(), L) == first_met.end()) first_met.push_back(L);
+  return {first_met.rbegin(), first_met.rend()};
 }
 
 History Model::fit(const Tensor& x, const Tensor& y, FitArgs a) { return fit(std::vector<const Tensor*>{&x}, y, a); }

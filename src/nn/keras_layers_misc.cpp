@@ -64,15 +64,6 @@ std::vector<double> numbers(const Ctx& c, const json& cfg, const char* key, cons
 }
 json numbers_json(const std::vector<double>& v) { return v.size() == 1 ? json(v[0]) : json(v); }
 
-// -1, or a list of one -1 (Keras 3 writes either for the last axis).
-void require_last_axis(const Ctx& c, const json& cfg, const std::string& n) {
-  if (!cfg.contains("axis")) return;
-  const json& a = cfg.at("axis");
-  const bool last = (a.is_number_integer() && a.get<long long>() == -1) ||
-                    (a.is_array() && a.size() == 1 && a[0].is_number_integer() && a[0].get<long long>() == -1);
-  if (!last) bad(c, n + ": only axis -1 (the last) is supported, got " + a.dump());
-}
-
 // Keras's image augmentation layers: the identity at inference, their config kept as it came.
 LayerType augmentation_type(const char* cls) {
   return {cls, "keras.layers", "",
@@ -243,14 +234,22 @@ std::vector<LayerType> with_misc_layer_types(std::vector<LayerType> t) {
        }},
       {"Softmax", "keras.layers", "",
        [](const Layer& l, json& j) {
-         if (!dynamic_cast<const Softmax*>(&l)) return false;
+         auto* s = dynamic_cast<const Softmax*>(&l);
+         if (!s) return false;
          j = base_config(l);
-         j["axis"] = -1;
+         j["axis"] = s->axis();
          return true;
        },
        [](const Ctx& c, const json& cfg, const std::string& n) -> std::unique_ptr<Layer> {
-         require_last_axis(c, cfg, n);
-         return std::make_unique<Softmax>(SoftmaxArgs{.name = n});
+         int axis = -1;
+         if (cfg.contains("axis")) {  // an integer, or a list of one (Keras 3 writes either)
+           const json& a = cfg.at("axis");
+           const json& one = a.is_array() && a.size() == 1 ? a[0] : a;
+           if (!one.is_number_integer() || one.get<long long>() == 0 || std::llabs(one.get<long long>()) > 32)
+             bad(c, n + ": 'axis' must be one axis of the sample (an integer, not 0, the batch axis), got " + a.dump());
+           axis = int(one.get<long long>());
+         }
+         return std::make_unique<Softmax>(SoftmaxArgs{.axis = axis, .name = n});
        }},
       {"Reshape", "keras.layers", "",
        [](const Layer& l, json& j) {

@@ -34,7 +34,8 @@ struct Model::Runtime {
   std::vector<Tensor> grad;                    // per node: summed gradient (several consumers)
   std::vector<char> pre;                       // per node: g is w.r.t. the pre-activation
   std::map<Layer*, std::vector<Tensor>> grad_sum;  // shared layers' weight gradients
-  std::vector<std::vector<Layer*>> done_at;    // per node: the layers whose first node it is
+  std::vector<std::size_t> training_order;     // nodes as training runs them (Model::run_order_)
+  std::vector<std::vector<Layer*>> done_at;    // per node: the layers whose first node (in training order) it is
   std::vector<std::size_t> inference_order;    // nodes as inference runs them (chains kept together)
   std::map<std::size_t, std::mt19937_64> rng_before;  // per shared node: its layer's generator before training's call
   Tensor activity_grad;
@@ -62,9 +63,10 @@ Model::Runtime& Model::rt() {
     for (auto o : outputs_) ++r.consumers[o];
     for (std::size_t i = 0; i < n; ++i)
       if (nodes_[i].layer) r.layer_nodes[i] = count[nodes_[i].layer];
+    r.training_order = run_order();
     r.done_at.assign(n, {});
     std::map<const Layer*, bool> seen;
-    for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t i : r.training_order)
       if (Layer* L = nodes_[i].layer; L && !seen[L]) {
         seen[L] = true;
         r.done_at[i].push_back(L);
@@ -72,7 +74,7 @@ Model::Runtime& Model::rt() {
     // Inference runs the nodes in a topological order that keeps chains together (a node's
     // consumer right after it wherever the graph allows: the last node made ready runs next),
     // so that Conv2D + BatchNormalization (+ relu) fuse also where Keras's order puts a branch
-    // between them (ResNet's shortcut convolution and its BN). Training keeps the graph's order.
+    // between them (ResNet's shortcut convolution and its BN). Training runs Keras's order.
     std::vector<std::vector<std::size_t>> users(n);
     std::vector<std::size_t> pending(n), ready;
     for (std::size_t i = 0; i < n; ++i) {
@@ -99,6 +101,13 @@ Model::Runtime& Model::rt() {
     r.pre.assign(n, 0);
   }
   return r;
+}
+
+std::vector<std::size_t> Model::run_order() const {
+  if (run_order_.size() == nodes_.size()) return run_order_;
+  std::vector<std::size_t> order(nodes_.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  return order;
 }
 
 namespace {
@@ -317,19 +326,32 @@ void Model::order_layers() {
     }
   }
   std::map<std::size_t, long> node_depth;
+  std::vector<std::size_t> node_seen;  // insertion order of node_depth (Keras's dict order)
   std::map<long, long> op_depth;
   std::vector<long> op_seen;  // insertion order of op_depth
   for (std::size_t r = order.size(); r-- > 0;) {
     const std::size_t i = order[r];
-    long depth = node_depth.emplace(i, 0).first->second;
+    auto [at, inserted] = node_depth.emplace(i, 0);
+    if (inserted) node_seen.push_back(i);
+    long depth = at->second;
     const long op = op_of(i);
     auto it = op_depth.find(op);
     if (it == op_depth.end()) op_seen.push_back(op);
     depth = std::max(depth, it == op_depth.end() ? 0L : it->second);
     op_depth[op] = depth;
     node_depth[i] = depth;
-    for (auto j : nodes_[i].inbound) node_depth[j] = std::max(depth + 1, node_depth.count(j) ? node_depth[j] : 0L);
+    for (auto j : nodes_[i].inbound) {
+      if (!node_depth.count(j)) node_seen.push_back(j);
+      node_depth[j] = std::max(depth + 1, node_depth.count(j) ? node_depth[j] : 0L);
+    }
   }
+  // keras.src.ops.function.Function._run_through_graph runs the nodes by decreasing depth,
+  // each depth's in that dict order: training runs them so (the order a shared
+  // BatchNormalization's nodes move its statistics in).
+  run_order_ = node_seen;
+  std::stable_sort(run_order_.begin(), run_order_.end(), [&](std::size_t a, std::size_t b) { return node_depth[a] > node_depth[b]; });
+  for (std::size_t i = 0; i < n; ++i)  // inputs no output depends on
+    if (!node_depth.count(i)) run_order_.insert(run_order_.begin(), i);
   for (std::size_t k = 0; k < inputs_.size(); ++k)  // inputs no output depends on
     if (!op_depth.count(-1 - long(k))) {
       op_depth[-1 - long(k)] = 0, op_seen.push_back(-1 - long(k));
@@ -407,7 +429,7 @@ static const Tensor* fused_pair(Layer& a, Layer& b, const Tensor& x, float hi, b
 const std::vector<const Tensor*>& Model::forward(const std::vector<const Tensor*>& xs, bool training) {
   Runtime& r = rt();
   const std::size_t n = nodes_.size();
-  auto at = [&](std::size_t q) { return training ? q : r.inference_order[q]; };
+  auto at = [&](std::size_t q) { return training ? r.training_order[q] : r.inference_order[q]; };
   // Whether the node run at position q is a layer that feeds only the node run next.
   auto feeds_only_next = [&](std::size_t q) {
     if (q + 1 >= n) return false;
@@ -506,7 +528,8 @@ void Model::backward(const Tensor& dy, bool pre_activation, std::size_t batch, c
       if (on_ready) on_ready(*L);
     }
   };
-  for (std::size_t i = n; i-- > 0;) {
+  for (std::size_t q = n; q-- > 0;) {
+    const std::size_t i = r.training_order[q];
     const Node& node = nodes_[i];
     Layer* L = node.layer;
     if (!L || !r.g[i]) {
@@ -600,6 +623,8 @@ void Model::build_chain() {
     keras_order_.push_back(long(i));
   }
   outputs_ = {nodes_.size() - 1};
+  run_order_.resize(nodes_.size());
+  for (std::size_t i = 0; i < nodes_.size(); ++i) run_order_[i] = i;
   sequential_like_ = true;
   built_ = true;
   rt_.reset();

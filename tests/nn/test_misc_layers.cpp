@@ -28,6 +28,32 @@ Tensor away_from_kinks(Shape s, unsigned seed) {
   return x;
 }
 
+// Softmax along an inner axis (Keras's axis=1 and -2 on (N, 3, 4, 2)): every slice along it
+// sums to 1 and equals exp / sum computed in double; gradients by finite differences.
+TEST(ActivationLayers, SoftmaxAlongAnyAxisOfTheSample) {
+  Tensor x = away_from_kinks({2, 3, 4, 2}, 3);
+  for (int axis : {1, 2, -2, 3, -1}) {
+    SCOPED_TRACE("axis " + std::to_string(axis));
+    Softmax s({.axis = axis});
+    s.build({3, 4, 2});
+    const std::size_t a = axis > 0 ? std::size_t(axis) : std::size_t(4 + axis);  // with the batch axis
+    const std::size_t dims[4] = {2, 3, 4, 2};
+    std::size_t stride = 1;
+    for (std::size_t d = a + 1; d < 4; ++d) stride *= dims[d];
+    Tensor y = s.call(x);
+    for (std::size_t i = 0; i < x.size(); ++i) {
+      const std::size_t k = i / stride % dims[a], first = i - k * stride;
+      double sum = 0;
+      for (std::size_t j = 0; j < dims[a]; ++j) sum += std::exp(double(x[first + j * stride]));
+      EXPECT_NEAR(y[i], std::exp(double(x[i])) / sum, 1e-6) << i;
+    }
+    fctest::check_layer_gradients(s, x, 4, 1e-3);
+  }
+  EXPECT_THROW(Softmax({.axis = 0}), Error);
+  Softmax far({.axis = 4});
+  EXPECT_THROW(far.build({3, 4, 2}), Error);
+}
+
 TEST(ActivationLayers, MatchTheirDefinitionsAndGradients) {
   Tensor x = away_from_kinks({2, 3, 4}, 1);
   ReLU relu({.max_value = 1.5, .negative_slope = 0.1, .threshold = 0.2});

@@ -219,6 +219,7 @@ class Model {
   std::vector<Node> nodes_;
   std::vector<std::size_t> outputs_;
   std::vector<long> keras_order_;
+  std::vector<std::size_t> run_order_;  // nodes as training runs them: Keras's order (order_layers)
   std::string name_;
   bool built_ = false, sequential_ = false;
   bool sequential_like_ = true;  // Keras's summary test for a graph (see order_layers)
@@ -244,6 +245,8 @@ class Model {
   // evaluate's loss and correct predictions summed over samples [from, to).
   std::pair<double, std::size_t> evaluate_sums(const std::vector<const Tensor*>& xs, const Tensor& y, std::size_t from,
                                                std::size_t to, std::size_t batch_size, int verbose);
+  // The nodes in the order training runs them (backward: the reverse).
+  std::vector<std::size_t> run_order() const;
   // The layers in the order backward finishes their gradients (GradientReducer's buckets).
   std::vector<Layer*> layers_in_backward_order() const;
   void check_inputs(const std::vector<const Tensor*>& xs, const char* who) const;

@@ -151,13 +151,52 @@ void PReLU::backward_impl(const Tensor& dz, Tensor* dx) {
   });
 }
 
-Softmax::Softmax(SoftmaxArgs args) : Layer(args.name.empty() ? unique_name("softmax") : args.name) {
-  activation_ = Activation::Softmax;  // the base class applies it over the last axis, and its derivative
+Softmax::Softmax(SoftmaxArgs args) : Layer(args.name.empty() ? unique_name("softmax") : args.name), axis_(args.axis) {
+  if (axis_ == 0) throw Error("Softmax: axis 0 is the batch axis; expected an axis of the sample (-1: the last)");
   declare_input_shape(args.input_shape);
 }
 
-void Softmax::call_impl(const Tensor& x, Tensor& y, bool) { std::copy(x.begin(), x.end(), y.begin()); }
+Shape Softmax::build_impl(const Shape& in) {
+  const long rank = long(in.size());
+  const long a = axis_ < 0 ? rank + axis_ : axis_ - 1;  // among the sample's axes
+  if (a < 0 || a >= rank)
+    throw Error(name() + ": axis " + std::to_string(axis_) + " is out of range for inputs of shape " + shape_to_string(in));
+  // The last axis: the base class applies the activation and its derivative.
+  activation_ = a == rank - 1 ? Activation::Softmax : Activation::Linear;
+  len_ = in[std::size_t(a)];
+  inner_ = 1;
+  for (long d = a + 1; d < rank; ++d) inner_ *= in[std::size_t(d)];
+  return in;
+}
 
-void Softmax::backward_impl(const Tensor& dz, Tensor* dx) { copy_to(dz, dx); }
+void Softmax::call_impl(const Tensor& x, Tensor& y, bool) {
+  std::copy(x.begin(), x.end(), y.begin());
+  if (activation_ == Activation::Softmax) return;
+  const std::size_t block = len_ * inner_, blocks = x.size() / block;
+  for (std::size_t o = 0; o < blocks; ++o)
+    for (std::size_t i = 0; i < inner_; ++i) {
+      float* v = y.data() + o * block + i;
+      float hi = -INFINITY;
+      for (std::size_t k = 0; k < len_; ++k) hi = std::max(hi, v[k * inner_]);
+      double sum = 0;
+      for (std::size_t k = 0; k < len_; ++k) sum += v[k * inner_] = std::exp(v[k * inner_] - hi);
+      for (std::size_t k = 0; k < len_; ++k) v[k * inner_] = float(v[k * inner_] / sum);
+    }
+}
+
+void Softmax::backward_impl(const Tensor& dz, Tensor* dx) {
+  if (activation_ == Activation::Softmax) return copy_to(dz, dx);
+  if (!dx) return;
+  // dx = y (dz - sum(dz y)) along the axis.
+  const Tensor& y = output();
+  const std::size_t block = len_ * inner_, blocks = dz.size() / block;
+  for (std::size_t o = 0; o < blocks; ++o)
+    for (std::size_t i = 0; i < inner_; ++i) {
+      const std::size_t at = o * block + i;
+      double dot = 0;
+      for (std::size_t k = 0; k < len_; ++k) dot += double(dz[at + k * inner_]) * y[at + k * inner_];
+      for (std::size_t k = 0; k < len_; ++k) (*dx)[at + k * inner_] = float(y[at + k * inner_] * (dz[at + k * inner_] - dot));
+    }
+}
 
 }  // namespace fourierconv::nn

@@ -102,19 +102,28 @@ class PReLU : public Layer {
 };
 
 struct SoftmaxArgs {
+  // The axis normalized over, counted as Keras counts it (0 is the batch axis, refused; -1 the
+  // last, the default).
+  int axis = -1;
   Shape input_shape{};
   std::string name{};
 };
 
+// keras.layers.Softmax: exp(x - max) / sum(exp(x - max)) along one axis.
 class Softmax : public Layer {
  public:
   explicit Softmax(SoftmaxArgs args = {});
   std::string class_name() const override { return "Softmax"; }
+  int axis() const { return axis_; }
 
  protected:
-  Shape build_impl(const Shape& in) override { return in; }
+  Shape build_impl(const Shape& in) override;
   void call_impl(const Tensor& x, Tensor& y, bool training) override;
   void backward_impl(const Tensor& dz, Tensor* dx) override;
+
+ private:
+  int axis_;
+  std::size_t len_ = 0, inner_ = 1;  // the axis's length and the elements after it (0 when it is the last)
 };
 
 }  // namespace fourierconv::nn
