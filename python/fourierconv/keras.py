@@ -43,9 +43,15 @@ class FourierConv2D(keras.layers.Layer):
         self.activation = activation
 
     def build(self, input_shape):
-        _, h, w, _ = input_shape
-        self.P, self.Q = (h, w) if self.padding == "circular" else (next_fast_size(2 * h - 1), next_fast_size(2 * w - 1))
-        self.bank = np.stack([response(s, (self.P, self.Q)) for s in self.filters])  # (F, P, Q) float32
+        self._banks = {}
+
+    def _bank(self, h, w):
+        """The transform size (P, Q) and the (F, P, Q) float32 bank for inputs of h x w, made once
+        per size: a layer shared by inputs of several sizes, as in Keras, has one per size."""
+        if (h, w) not in self._banks:
+            P, Q = (h, w) if self.padding == "circular" else (next_fast_size(2 * h - 1), next_fast_size(2 * w - 1))
+            self._banks[(h, w)] = (P, Q, np.stack([response(s, (P, Q)) for s in self.filters]))
+        return self._banks[(h, w)]
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], input_shape[1], input_shape[2], input_shape[3] * len(self.filters))
@@ -53,11 +59,12 @@ class FourierConv2D(keras.layers.Layer):
     def call(self, x):
         n, h, w, c = ops.shape(x)
         f = len(self.filters)
+        P, Q, bank = self._bank(int(x.shape[1]), int(x.shape[2]))
         xt = ops.transpose(x, (0, 3, 1, 2))
         if self.padding == "same":
-            xt = ops.pad(xt, [[0, 0], [0, 0], [0, self.P - h], [0, self.Q - w]])
+            xt = ops.pad(xt, [[0, 0], [0, 0], [0, P - h], [0, Q - w]])
         re, im = ops.fft2((xt, ops.zeros_like(xt)))
-        bank = ops.convert_to_tensor(self.bank)[None, None]
+        bank = ops.convert_to_tensor(bank)[None, None]
         yr, yi = ops.ifft2((re[:, :, None] * bank, im[:, :, None] * bank))
         yr, yi = yr[..., :h, :w], yi[..., :h, :w]
         y = yr if self.output_mode == "real" else ops.sqrt(yr * yr + yi * yi)
@@ -139,9 +146,14 @@ class FourierConv1D(keras.layers.Layer):
         self.activation = activation
 
     def build(self, input_shape):
-        _, length, _ = input_shape
-        self.Q = length if self.padding == "circular" else next_fast_size(2 * length - 1)
-        self.bank = np.stack([response(s, (1, self.Q))[0] for s in self.filters])  # (F, Q) float32
+        self._banks = {}
+
+    def _bank(self, length):
+        """The transform size Q and the (F, Q) float32 bank for inputs of this length (one per length)."""
+        if length not in self._banks:
+            Q = length if self.padding == "circular" else next_fast_size(2 * length - 1)
+            self._banks[length] = (Q, np.stack([response(s, (1, Q))[0] for s in self.filters]))
+        return self._banks[length]
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], input_shape[1], input_shape[2] * len(self.filters))
@@ -149,14 +161,15 @@ class FourierConv1D(keras.layers.Layer):
     def call(self, x):
         n, length, c = ops.shape(x)
         f = len(self.filters)
+        Q, bank = self._bank(int(x.shape[1]))
         xt = ops.transpose(x, (0, 2, 1))
         if self.padding == "same":
-            xt = ops.pad(xt, [[0, 0], [0, 0], [0, self.Q - length]])
+            xt = ops.pad(xt, [[0, 0], [0, 0], [0, Q - length]])
         re, im = ops.fft((xt, ops.zeros_like(xt)))
-        bank = ops.convert_to_tensor(self.bank)[None, None]
+        bank = ops.convert_to_tensor(bank)[None, None]
         # ifft(z) = conj(fft(conj(z))) / Q (keras.ops has no 1-D ifft)
         yr, yi = ops.fft((re[:, :, None] * bank, -(im[:, :, None] * bank)))
-        yr, yi = yr[..., :length] / self.Q, -yi[..., :length] / self.Q
+        yr, yi = yr[..., :length] / Q, -yi[..., :length] / Q
         y = yr if self.output_mode == "real" else ops.sqrt(yr * yr + yi * yi)
         y = ops.reshape(y, (n, c * f, length))
         return _activation(self.activation)(ops.transpose(y, (0, 2, 1)))
