@@ -61,6 +61,35 @@ void expect_loads_as_keras(const std::string& file, const std::string& name) {
   EXPECT_EQ(m.summary_text({.line_length = 76}), read_text(kDir + name + "_summary.txt")) << file;
 }
 
+// One step of the compiled SGD with rate 1 (the weights' gradients: before - after) against
+// central differences of the loss, at every `stride`-th element of every trainable weight.
+void expect_step_matches_differences(Model& m, const std::vector<const Tensor*>& xs, const Tensor& y, std::size_t stride) {
+  auto loss = [&] { return m.evaluate(xs, y, y.shape()[0], 0).loss; };
+  std::vector<std::pair<Weight*, Tensor>> before;
+  for (Weight* w : m.trainable_weights()) before.push_back({w, w->value});
+  m.train_on_batch(xs, y);
+  std::vector<Tensor> grads;
+  for (auto& [w, v] : before) {
+    grads.push_back(v);
+    for (std::size_t i = 0; i < v.size(); ++i) grads.back()[i] = v[i] - w->value[i];
+    w->value = v;  // every weight back to the point of the step
+  }
+  for (std::size_t k = 0; k < before.size(); ++k) {
+    Weight* w = before[k].first;
+    const Tensor& grad = grads[k];
+    for (std::size_t i = 0; i < w->value.size(); i += stride) {
+      const float saved = w->value[i];
+      w->value[i] = saved + 1e-2f;
+      const double up = loss();
+      w->value[i] = saved - 1e-2f;
+      const double down = loss();
+      w->value[i] = saved;
+      const double numeric = (up - down) / 2e-2;
+      EXPECT_NEAR(grad[i], numeric, 2e-3 + 3e-2 * std::fabs(numeric)) << w->name << "[" << i << "]";
+    }
+  }
+}
+
 class KerasGraphs : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(KerasGraphs, LoadPredictAndSummarizeAsKerasDoes) {
@@ -238,30 +267,7 @@ TEST(Functional, GradientsThroughSharedLayersAndMergesMatchFiniteDifferences) {
   m.set_outputs({out});
   m.compile(std::make_unique<SGD>(1.0), Loss::parse("mse"), {});
   const Tensor xa = random_tensor({4, 3, 4, 2}, 1), xb = random_tensor({4, 3, 4, 2}, 2), y = random_tensor({4, 3}, 3);
-  auto loss = [&] { return m.evaluate({&xa, &xb}, y, 4, 0).loss; };
-  std::vector<std::pair<Weight*, Tensor>> before;
-  for (Weight* w : m.trainable_weights()) before.push_back({w, w->value});
-  m.train_on_batch({&xa, &xb}, y);
-  std::vector<Tensor> grads;
-  for (auto& [w, v] : before) {
-    grads.push_back(v);
-    for (std::size_t i = 0; i < v.size(); ++i) grads.back()[i] = v[i] - w->value[i];
-    w->value = v;  // every weight back to the point of the step
-  }
-  for (std::size_t k = 0; k < before.size(); ++k) {
-    Weight* w = before[k].first;
-    const Tensor& grad = grads[k];
-    for (std::size_t i = 0; i < w->value.size(); i += 3) {
-      const float saved = w->value[i];
-      w->value[i] = saved + 1e-2f;
-      const double up = loss();
-      w->value[i] = saved - 1e-2f;
-      const double down = loss();
-      w->value[i] = saved;
-      const double numeric = (up - down) / 2e-2;
-      EXPECT_NEAR(grad[i], numeric, 2e-3 + 3e-2 * std::fabs(numeric)) << w->name << "[" << i << "]";
-    }
-  }
+  expect_step_matches_differences(m, {&xa, &xb}, y, 3);
 }
 
 // Shared layers applied to inputs of other shapes than their first node's (Keras's layers are
@@ -295,30 +301,7 @@ TEST(Functional, SharedLayerOnInputsOfOtherShapes) {
   EXPECT_NE(m.summary_text({.line_length = 100}).find("(None, 4, 7, 2)"), std::string::npos);  // dense's last node
 
   m.compile(std::make_unique<SGD>(1.0), Loss::parse("mse"), {});
-  auto loss = [&] { return m.evaluate({&xa, &xb}, y, 4, 0).loss; };
-  std::vector<std::pair<Weight*, Tensor>> before;
-  for (Weight* w : m.trainable_weights()) before.push_back({w, w->value});
-  m.train_on_batch({&xa, &xb}, y);
-  std::vector<Tensor> grads;
-  for (auto& [w, v] : before) {
-    grads.push_back(v);
-    for (std::size_t i = 0; i < v.size(); ++i) grads.back()[i] = v[i] - w->value[i];
-    w->value = v;  // every weight back to the point of the step
-  }
-  for (std::size_t k = 0; k < before.size(); ++k) {
-    Weight* w = before[k].first;
-    const Tensor& grad = grads[k];
-    for (std::size_t i = 0; i < w->value.size(); i += 2) {
-      const float saved = w->value[i];
-      w->value[i] = saved + 1e-2f;
-      const double up = loss();
-      w->value[i] = saved - 1e-2f;
-      const double down = loss();
-      w->value[i] = saved;
-      const double numeric = (up - down) / 2e-2;
-      EXPECT_NEAR(grad[i], numeric, 2e-3 + 3e-2 * std::fabs(numeric)) << w->name << "[" << i << "]";
-    }
-  }
+  expect_step_matches_differences(m, {&xa, &xb}, y, 2);
 
   const std::string path = ::testing::TempDir() + "/fc_shared_shapes.keras";
   save_model(m, path);
