@@ -17,6 +17,7 @@
 #include <cstddef>
 #include <cstdlib>
 #include <cstring>
+#include <new>
 #include <utility>
 
 #include "blas.hpp"
@@ -135,8 +136,15 @@ FC_TARGET_V4 void sgemm_wide(bool ta, bool tb, int m, int n, int k, const float*
   static constexpr auto from_panel = kernel_table<true>(std::make_integer_sequence<int, kMr>{});
   thread_local AlignedVector<float> packed;
   thread_local AlignedVector<float> panel;  // a transposed A's micro-panel (kMr x kKc)
-  packed.resize(std::size_t(kKc) * ((std::min(n, kNc) + kNr - 1) / kNr * kNr));
-  if (ta) panel.resize(std::size_t(kKc) * kMr);
+  try {  // callers run this inside OpenMP regions, where an exception would end the process
+    packed.resize(std::size_t(kKc) * ((std::min(n, kNc) + kNr - 1) / kNr * kNr));
+    if (ta) panel.resize(std::size_t(kKc) * kMr);
+  } catch (const std::bad_alloc&) {  // no memory for the packed blocks (at most 536 KB): OpenBLAS, which packs in its own
+    blas_single_thread();
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, 1.0f, a, lda, b, ldb,
+                accumulate ? 1.0f : 0.0f, c, ldc);
+    return;
+  }
   for (int j0 = 0; j0 < n; j0 += kNc) {
     const int nc = std::min(kNc, n - j0);
     for (int k0 = 0; k0 < k; k0 += kKc) {
