@@ -82,7 +82,6 @@ void Conv2DTranspose::call_impl(const Tensor& x, Tensor& y, bool) {
     for (std::size_t r = 0; r < N * oh_ * ow_; ++r) std::memcpy(y.data() + r * F, w[1]->value.data(), F * sizeof(float));
   else
     y.fill(0.0f);
-  detail::blas_single_thread();
   const std::size_t B = block_rows(cols);
   for (std::size_t r0 = 0; r0 < N * HW; r0 += B) {
     const std::size_t m = std::min(B, N * HW - r0);
@@ -106,7 +105,6 @@ void Conv2DTranspose::backward_impl(const Tensor& dz, Tensor* dx) {
     for (std::size_t r = 0; r < N * oh_ * ow_; ++r)
       for (std::size_t f = 0; f < F; ++f) w[1]->grad[f] += dz[r * F + f];
   }
-  detail::blas_single_thread();
   const std::size_t B = block_rows(cols);
   for (std::size_t r0 = 0; r0 < N * HW; r0 += B) {
     const std::size_t m = std::min(B, N * HW - r0);

@@ -111,7 +111,6 @@ void Dense::backward_impl(const Tensor& dz, Tensor* dx) {
   auto w = weights();
   const float* xd = last_input().data();
   float* dk = w[0]->grad.data();
-  detail::blas_single_thread();
   // The kernel gradient (D, U) = x^T dz and the input gradient (M, D) = dz W^T, both split
   // over D across the team: each thread owns rows of dW and columns of dx, so nothing is
   // reduced between threads.

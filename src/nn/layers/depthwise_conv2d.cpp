@@ -174,7 +174,6 @@ void DepthwiseConv2D::backward_impl(const Tensor& dz, Tensor* dx) {
     return;
   }
   const std::size_t rows = N * p_.oh * p_.ow;
-  detail::blas_single_thread();
   // pointwise: dP = mid^T dz, db = sum dz, dmid = dz P^T
   detail::sgemm_tn_reduce(int(CM), int(filters_), int(rows), 1.0f, mid_.data(), int(CM), dz.data(), int(filters_), 0.0f,
                           w[1]->grad.data(), int(filters_));
