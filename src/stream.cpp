@@ -2,10 +2,14 @@
 // non-uniform stages whose work is spread over their period, a direct head for zero latency,
 // and crossfaded filter swaps. The plan comes from plan_partitions (stream_plan.cpp).
 #include <algorithm>
+#include <atomic>
 #include <bit>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <system_error>
+#include <thread>
 
 #include "fourierconv/error.hpp"
 #include "fourierconv/fft.hpp"
@@ -94,8 +98,10 @@ struct StreamConvolver::Impl {
     PartitionStage part;                   // offset relative to the engine (after the head)
     std::size_t blocks = 1;                // m = size / B: blocks per period
     std::shared_ptr<const SplitFftPlan> fft;  // real FFT of 2 size, split spectra
-    std::vector<Floats> current, previous; // per input: this period's samples, the last one's
-    std::size_t filled = 0;                // samples in `current`
+    std::vector<Floats> periods[3];        // per input: three periods' samples in rotation
+    std::size_t cur = 0;                   // periods[cur] fills from the blocks
+    std::size_t lo = 0, hi = 0;            // the period before the last one, and the last one
+    std::size_t filled = 0;                // samples in periods[cur]
     Spectra delay_line;                    // count slots x inputs x stride(), split
     std::vector<const float*> xs, hs;      // count x inputs: the terms of one output's sum
     std::size_t newest = 0;                // slot of the newest spectrum
@@ -105,8 +111,21 @@ struct StreamConvolver::Impl {
     std::size_t step = 0;                  // block of the period in progress (0 .. m - 1)
     bool running = false;                  // a period has started
     bool incoming = false;                 // this period is computed for the incoming filter too
+    // Background stages (m >= 2 with options.background): the worker computes a period as one
+    // task into `tail` (per filter: outputs x size samples for the ring); `task` moves
+    // Idle -> Posted (calling thread) -> Running (worker, or the calling thread at the deadline)
+    // -> Done -> Idle (the calling thread, once the tail is in the ring).
+    bool background = false;
+    struct alignas(64) TaskState {  // a cache line of its own: the worker polls it
+      std::atomic<int> state{0};
+    };
+    std::unique_ptr<TaskState> task_line;
+    std::atomic<int>* task = nullptr;  // task_line->state
+    const PreparedFilter* task_filter[2] = {nullptr, nullptr};
+    Floats tail[2];
     std::size_t stride() const { return spectrum_stride(part.size); }
   };
+  enum Task : int { kIdle, kPosted, kRunning, kDone };
   // A swap: Idle -> Parallel (from the boundary that accepts it, both filters are computed, the
   // incoming one into ring[1], for each stage from its next period) -> at crossfade_at the
   // block played next mixes the two exact outputs -> Idle on the new filter.
@@ -129,6 +148,15 @@ struct StreamConvolver::Impl {
   Floats head_out, head_new;                    // B: one output's head over one chunk
   Floats ramp;                                  // B: crossfade weights (j + 1) / B
   bool whole_blocks = false;                    // StreamOptions::whole_blocks
+  bool background = false;                      // StreamOptions::background
+  std::thread worker;                           // runs background stages' tasks
+  struct Polled {
+    std::atomic<int>* task;
+    Stage* stage;
+    std::size_t index;
+  };
+  std::vector<Polled> polled;  // the background stages, shortest first
+  std::atomic<bool> stop_worker{false};
   std::size_t fill = 0;                         // samples in the current block
   std::size_t time = 0;                         // samples consumed at the last boundary
 
@@ -146,6 +174,13 @@ struct StreamConvolver::Impl {
   void add_to_ring(int which, std::size_t o, std::size_t at, const float* v, std::size_t n);
   void head(const PreparedFilter& f, std::size_t o, std::size_t c, float* dst) const;
   void process(const float* const* in, float* const* out, std::size_t n);
+  void begin_period(Stage& s);
+  void run_task(Stage& s, std::size_t index);
+  void finish_task(Stage& s, std::size_t index);
+  void start_worker();
+  void end_worker();
+  void work();
+  ~Impl() { end_worker(); }
 };
 
 StreamConvolver::Filter StreamConvolver::Impl::prepare(const float* h, std::size_t nout_,
@@ -190,7 +225,7 @@ std::size_t StreamConvolver::Impl::state_bytes() const {
     const long double spectrum = 8.0L * spectrum_stride(p.size);
     bytes += spectrum * p.count * nin;                   // delay line
     bytes += 2 * spectrum * p.count * nin * nout;        // two filters' spectra
-    bytes += 4.0L * p.size * (2 * nin + 2) + 3 * spectrum * nout;  // windows, sums
+    bytes += 4.0L * p.size * (3 * nin + 2 + 2 * nout) + 3 * spectrum * nout;  // periods, window, tails, sums
     bytes += 4.0L * (p.offset + 2 * p.size + 2 * plan.block) * 2 * nout;  // the rings, at most
   }
   bytes += 4.0L * plan.direct_taps * nin * nout * 2;
@@ -209,8 +244,13 @@ void StreamConvolver::Impl::build() {
     s.blocks = p.size / B;
     s.fft = SplitFftPlan::get(2 * p.size);
     FC_ASSERT(s.fft->stride() == s.stride());
-    s.current.assign(nin, Floats(p.size, 0.0f));
-    s.previous.assign(nin, Floats(p.size, 0.0f));
+    for (auto& q : s.periods) q.assign(nin, Floats(p.size, 0.0f));
+    s.background = background && s.blocks >= 2;
+    if (s.background) {
+      s.task_line = std::make_unique<Stage::TaskState>();
+      s.task = &s.task_line->state;
+      for (auto& t : s.tail) t.assign(nout * p.size, 0.0f);
+    }
     s.delay_line.assign(p.count * nin * s.stride(), Complex(0));
     for (auto& a : s.acc) a.assign(nout * s.stride(), Complex(0));
     s.xs.assign(p.count * nin, nullptr);
@@ -255,18 +295,108 @@ void StreamConvolver::Impl::add_to_ring(int which, std::size_t o, std::size_t at
   }
 }
 
-// The period's input is complete: [previous | current] -> the newest delay-line slot.
+// The period's input is complete: its window is [periods[lo] | periods[hi]], and the next
+// period fills the third buffer (so that a worker can still read these two).
+void StreamConvolver::Impl::begin_period(Stage& s) {
+  s.lo = (s.cur + 2) % 3;
+  s.hi = s.cur;
+  s.cur = (s.cur + 1) % 3;
+  s.filled = 0;
+  s.newest = (s.newest + 1) % s.part.count;
+}
+
+// The period's window -> the newest delay-line slot.
 void StreamConvolver::Impl::transform_input(Stage& s) {
-  const std::size_t P = s.part.size, K = s.part.count;
-  s.newest = (s.newest + 1) % K;
+  const std::size_t P = s.part.size;
   for (std::size_t i = 0; i < nin; ++i) {
-    std::memcpy(s.window.data(), s.previous[i].data(), P * sizeof(float));
-    std::memcpy(s.window.data() + P, s.current[i].data(), P * sizeof(float));
+    std::memcpy(s.window.data(), s.periods[s.lo][i].data(), P * sizeof(float));
+    std::memcpy(s.window.data() + P, s.periods[s.hi][i].data(), P * sizeof(float));
     float* slot = reinterpret_cast<float*>(s.delay_line.data() + (s.newest * nin + i) * s.stride());
     s.fft->forward(s.window.data(), slot);
   }
-  std::swap(s.previous, s.current);  // `current` refills from the next block
-  s.filled = 0;
+}
+
+// A background stage's whole period: the forward FFT, the products over every partition and
+// the inverse FFTs into `tail`, for the filter (and the incoming one). Runs on the worker, or on
+// the calling thread when the worker has not begun it by the deadline.
+void StreamConvolver::Impl::run_task(Stage& s, std::size_t index) {
+  const std::size_t P = s.part.size;
+  transform_input(s);
+  for (int which = 0; which < (s.incoming ? 2 : 1); ++which) {
+    std::fill(s.acc[which].begin(), s.acc[which].end(), Complex(0));
+    products(s, which, *s.task_filter[which], index, 0, s.part.count);
+    for (std::size_t o = 0; o < nout; ++o) {
+      s.fft->inverse_unscaled(reinterpret_cast<float*>(s.acc[which].data() + o * s.stride()), s.window.data());
+      std::memcpy(s.tail[which].data() + o * P, s.window.data() + P, P * sizeof(float));
+    }
+  }
+}
+
+// The calling thread needs a background stage's task done: takes it if the worker has not
+// begun it, else spins until the worker's store of Done (no lock, no system call).
+void StreamConvolver::Impl::finish_task(Stage& s, std::size_t index) {
+  int expected = kPosted;
+  if (s.task->compare_exchange_strong(expected, kRunning, std::memory_order_acquire)) {
+    run_task(s, index);
+    s.task->store(kDone, std::memory_order_relaxed);
+    return;
+  }
+  while (s.task->load(std::memory_order_acquire) == kRunning) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+  }
+}
+
+// The worker: takes posted tasks, shortest stages first (their deadlines come soonest); spins
+// about 0.1 ms after its last task, then sleeps in steps doubling from 20 us to 0.5 ms.
+void StreamConvolver::Impl::work() {
+  using Clock = std::chrono::steady_clock;
+  auto last = Clock::now();
+  auto nap = std::chrono::microseconds(20);
+  while (!stop_worker.load(std::memory_order_acquire)) {
+    bool did = false;
+    for (const Polled& p : polled) {  // (not the stages themselves: their lines are the calling thread's)
+      int expected = kPosted;  // a plain load first: a failed exchange would take the line from the other core
+      if (p.task->load(std::memory_order_relaxed) != kPosted ||
+          !p.task->compare_exchange_strong(expected, kRunning, std::memory_order_acquire))
+        continue;
+      run_task(*p.stage, p.index);
+      p.task->store(kDone, std::memory_order_release);
+      did = true;
+      break;  // look again from the shortest stage
+    }
+    if (did) {
+      last = Clock::now();
+      nap = std::chrono::microseconds(20);
+    } else if (Clock::now() - last < std::chrono::microseconds(100)) {
+#if defined(__x86_64__) || defined(__i386__)
+      __builtin_ia32_pause();
+#endif
+    } else {
+      std::this_thread::sleep_for(nap);
+      nap = std::min(2 * nap, std::chrono::microseconds(500));
+    }
+  }
+}
+
+void StreamConvolver::Impl::start_worker() {
+  polled.clear();
+  for (std::size_t si = 0; si < stages.size(); ++si)
+    if (stages[si].background) polled.push_back({stages[si].task, &stages[si], si});
+  if (polled.empty()) return;
+  stop_worker.store(false);
+  try {
+    worker = std::thread([this] { work(); });
+  } catch (const std::system_error& e) {
+    throw Error(std::string("StreamConvolver: background: could not start the worker thread: ") + e.what());
+  }
+}
+
+void StreamConvolver::Impl::end_worker() {
+  if (!worker.joinable()) return;
+  stop_worker.store(true, std::memory_order_release);
+  worker.join();
 }
 
 // acc[which] += sum over partitions [k0, k1) of (input spectrum k periods ago) x (partition k).
@@ -307,8 +437,11 @@ void StreamConvolver::Impl::swap_phase() {
     for (auto& r : retired)
       if (!r) { r = std::move(old); break; }
     std::swap(ring[0], ring[1]);  // ring[1] now holds the old filter's sums in flight: stale
-    for (Stage& s : stages) {
+    for (std::size_t si = 0; si < stages.size(); ++si) {
+      Stage& s = stages[si];
+      if (s.background && s.task->load(std::memory_order_relaxed) != kIdle) finish_task(s, si);  // done with the old filter
       std::swap(s.acc[0], s.acc[1]);
+      std::swap(s.tail[0], s.tail[1]);
       s.incoming = false;
     }
     quiet_from = time + ring_size;  // by then emission has cleared every stale sum
@@ -336,17 +469,35 @@ void StreamConvolver::Impl::boundary() {
   swap_phase();
   for (std::size_t si = 0; si < stages.size(); ++si) {
     Stage& s = stages[si];
-    for (std::size_t i = 0; i < nin; ++i) std::memcpy(s.current[i].data() + s.filled, in_block[i].data(), B * sizeof(float));
+    for (std::size_t i = 0; i < nin; ++i) std::memcpy(s.periods[s.cur][i].data() + s.filled, in_block[i].data(), B * sizeof(float));
     s.filled += B;
     const std::size_t m = s.blocks, K = s.part.count;
     if (s.filled == s.part.size) {
-      transform_input(s);
+      begin_period(s);
       s.running = true;
       s.step = 0;
       s.incoming = phase == Phase::Parallel;
-      std::fill(s.acc[0].begin(), s.acc[0].end(), Complex(0));
-      if (s.incoming) std::fill(s.acc[1].begin(), s.acc[1].end(), Complex(0));
+      if (s.background) {
+        s.task_filter[0] = filter.get();
+        s.task_filter[1] = s.incoming ? incoming.get() : nullptr;
+        s.task->store(kPosted, std::memory_order_release);
+      } else {
+        transform_input(s);
+        std::fill(s.acc[0].begin(), s.acc[0].end(), Complex(0));
+        if (s.incoming) std::fill(s.acc[1].begin(), s.acc[1].end(), Complex(0));
+      }
     } else if (!s.running) {
+      continue;
+    }
+    if (s.background) {  // the task's deadline: its tail goes into the rings
+      if (s.step + 1 == m) {
+        finish_task(s, si);
+        const std::size_t start = time - s.step * B - s.part.size + s.part.offset;
+        for (int which = 0; which < (s.incoming ? 2 : 1); ++which)
+          for (std::size_t o = 0; o < nout; ++o) add_to_ring(which, o, start, s.tail[which].data() + o * s.part.size, s.part.size);
+        s.task->store(kIdle, std::memory_order_relaxed);
+      }
+      s.step = (s.step + 1) % m;
       continue;
     }
     std::size_t k0 = 0, k1 = 0;
@@ -481,6 +632,7 @@ StreamConvolver::StreamConvolver(const Array& filters, const StreamOptions& opti
   Impl& s = *impl_;
   s.plan = plan_partitions(m.taps, options);
   s.whole_blocks = options.whole_blocks;
+  s.background = options.background;
   s.nin = m.inputs;
   s.nout = m.outputs;
   s.taps = m.taps;
@@ -489,6 +641,7 @@ StreamConvolver::StreamConvolver(const Array& filters, const StreamOptions& opti
                                         s.plan.describe().substr(0, 80) + ")");
   s.filter = s.prepare(m.values.data(), m.outputs, m.inputs, m.taps);
   s.build();
+  s.start_worker();
 }
 
 void StreamConvolver::FilterDeleter::operator()(PreparedFilter* f) const noexcept { delete f; }
@@ -515,9 +668,11 @@ void StreamConvolver::process(const float* const* in, float* const* out, std::si
 
 void StreamConvolver::reset() {
   Impl& s = *impl_;
+  s.end_worker();  // the worker may be reading the filters, and build() replaces its stages
   if (s.incoming) s.filter = std::move(s.incoming);  // a swap under way ends on the new filter
   if (s.pending) s.filter = std::move(s.pending);    // a swap not yet accepted too
   s.build();
+  s.start_worker();
 }
 
 StreamConvolver::Filter StreamConvolver::prepare_filter(const Array& filters) const {

@@ -334,17 +334,20 @@ TEST(Cli, AudioFilterAndStream) {
     for (std::size_t t = 0; t < frames; ++t) raw.write(reinterpret_cast<const char*>(&xs[t * 2]), sizeof(float));
   }
   // (run() appends 2>&1 to the command line: here it applies to the cat of the report.)
-  r = run("stream --ir " + dir() + "/ir.npy --block 64 --rate 16000 < " + dir() + "/in.f32 > " + dir() + "/out.f32 2> " + dir() +
-          "/report.txt && cat " + dir() + "/report.txt");
-  ASSERT_EQ(r.status, 0) << r.output;
-  EXPECT_NE(r.output.find("latency 64 samples"), std::string::npos) << r.output;
-  EXPECT_NE(r.output.find("real-time factor"), std::string::npos) << r.output;
-  std::vector<unsigned char> out = io::read_file(dir() + "/out.f32", "test");
-  ASSERT_EQ(out.size(), frames * sizeof(float));
-  for (std::size_t t = 64; t < frames; t += 5) {
-    float v;
-    std::memcpy(&v, out.data() + t * sizeof(float), sizeof v);
-    ASSERT_NEAR(v, reference(0, t - 64), 1e-5) << t;
+  for (const std::string flags : {"", " --background"}) {
+    r = run("stream --ir " + dir() + "/ir.npy --block 64 --rate 16000" + flags + " < " + dir() + "/in.f32 > " + dir() +
+            "/out.f32 2> " + dir() + "/report.txt && cat " + dir() + "/report.txt");
+    ASSERT_EQ(r.status, 0) << r.output;
+    EXPECT_NE(r.output.find("latency 64 samples"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("real-time factor"), std::string::npos) << r.output;
+    EXPECT_EQ(r.output.find("worker thread") != std::string::npos, !flags.empty()) << r.output;
+    std::vector<unsigned char> out = io::read_file(dir() + "/out.f32", "test");
+    ASSERT_EQ(out.size(), frames * sizeof(float));
+    for (std::size_t t = 64; t < frames; t += 5) {
+      float v;
+      std::memcpy(&v, out.data() + t * sizeof(float), sizeof v);
+      ASSERT_NEAR(v, reference(0, t - 64), 1e-5) << flags << " sample " << t;
+    }
   }
   // A stream that ends mid-frame: an error naming it.
   {

@@ -2,6 +2,7 @@
 // sequences; the partition planner's rules; real-time safety with a counting allocator; swaps.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -14,14 +15,15 @@
 
 using namespace fourierconv;
 
-// ---- A counting allocator: every allocation made by this thread while `counting` is set. ----
+// ---- A counting allocator: every allocation made by any thread while `counting` is set (the
+// stream's background worker included). ----
 // operator new is replaced here; malloc-family calls from the library's own code (the aligned
 // buffers) are counted through the linker's --wrap (CMakeLists.txt, the tests' link options).
 namespace {
-thread_local bool counting = false;
-thread_local std::size_t allocations = 0;
+std::atomic<bool> counting{false};
+std::atomic<std::size_t> allocations{0};
 void note() {
-  if (counting) ++allocations;
+  if (counting.load(std::memory_order_relaxed)) allocations.fetch_add(1, std::memory_order_relaxed);
 }
 }  // namespace
 
@@ -291,9 +293,12 @@ TEST(StreamConvolver, ProcessAllocatesNothing) {
 #ifdef FC_RUNTIME_OWNS_NEW
   GTEST_SKIP() << "this build's sanitizer runtime owns operator new";
 #endif
-  for (bool zero : {false, true}) {
+  for (int mode = 0; mode < 3; ++mode) {
+    const bool zero = mode == 1, background = mode == 2;
     const std::vector<float> h = random_signal(20000, 50), x = random_signal(30000, 51);
-    StreamConvolver c(h, StreamOptions{64, zero, PartitionScheme::NonUniform});
+    StreamOptions options{64, zero, PartitionScheme::NonUniform};
+    options.background = background;
+    StreamConvolver c(h, options);
     auto next = c.prepare_filter(random_signal(20000, 52));
     std::vector<float> y(x.size());
     std::mt19937 g(5);
@@ -307,7 +312,7 @@ TEST(StreamConvolver, ProcessAllocatesNothing) {
       t += n;
     }
     counting = false;
-    EXPECT_EQ(allocations, 0u) << (zero ? "zero latency" : "latency B");
+    EXPECT_EQ(allocations, 0u) << (zero ? "zero latency" : background ? "background" : "latency B");
   }
   // The counter works: a vector's growth is seen.
   counting = true;
@@ -317,12 +322,15 @@ TEST(StreamConvolver, ProcessAllocatesNothing) {
 }
 
 TEST(StreamConvolver, SwapIsExactlyOldThenCrossfadeThenExactlyNew) {
-  for (bool zero : {false, true}) {
+  for (int mode = 0; mode < 3; ++mode) {
+    const bool zero = mode == 1;
     const std::size_t taps = 6000, B = 64, n = 40000, swap_at = 10000;
     std::size_t cf = 0;  // the crossfade block's first output sample
     std::size_t b = B;   // the engine's block (zero latency: the cost model's d)
     const std::vector<float> h0 = random_signal(taps, 60), h1 = random_signal(taps, 61), x = random_signal(n, 62);
     StreamOptions o{B, zero, PartitionScheme::NonUniform};
+    o.background = mode == 2;
+    SCOPED_TRACE(mode == 2 ? "background" : zero ? "zero latency" : "latency B");
     StreamConvolver c(h0, o), fresh0(h0, o), fresh1(h1, o);
     std::vector<float> y(n), y0(n), y1(n);
     fresh0.process(x.data(), y0.data(), n);
@@ -344,6 +352,76 @@ TEST(StreamConvolver, SwapIsExactlyOldThenCrossfadeThenExactlyNew) {
     for (std::size_t t = cf + b; t < n; ++t) ASSERT_NEAR(y[t], y1[t], 1e-4) << "sample " << t;
     // The retired filter comes back on the next swap, to be freed off the audio thread.
     EXPECT_NE(c.swap_filter(nullptr), nullptr);
+  }
+}
+
+TEST(StreamConvolver, BackgroundWorkerGivesTheSameStream) {
+  // The stages past the first on a worker thread: the output matches the direct convolution and
+  // the single-threaded stream (the products are summed in other groups: float32 rounding),
+  // whatever the call sizes, for channels, zero latency, whole blocks and after reset. Calls
+  // far faster than real time make the calling thread take over tasks the worker has not begun
+  // and wait for ones it has: both paths run.
+  unsigned seed = 100;
+  for (std::size_t taps : {200, 5000, 20000}) {
+    const std::vector<float> h = random_signal(taps, ++seed), x = random_signal((taps + 6000) / 64 * 64, ++seed);
+    const std::vector<double> want = direct(x, h, x.size());
+    for (std::size_t B : {16, 64})
+      for (int mode = 0; mode < 3; ++mode) {
+        const bool zero = mode == 1, whole = mode == 2;
+        StreamOptions o{B, zero, PartitionScheme::NonUniform, whole};
+        StreamConvolver plain(h, o);
+        o.background = true;
+        StreamConvolver c(h, o);
+        const std::string what = "taps " + std::to_string(taps) + " B " + std::to_string(B) + " mode " +
+                                 std::to_string(mode) + " " + c.plan().describe();
+        std::vector<float> y(x.size()), y_plain(x.size());
+        for (int pass = 0; pass < 2; ++pass) {  // the second after reset()
+          std::mt19937 g(seed + pass);
+          for (std::size_t t = 0; t < x.size();) {
+            const std::size_t n = std::min<std::size_t>(whole ? B * (g() % 4) : g() % (3 * B + 1), x.size() - t);
+            c.process(x.data() + t, y.data() + t, n);
+            plain.process(x.data() + t, y_plain.data() + t, n);
+            t += n;
+          }
+          expect_matches(y, want, c.latency(), tolerance(taps), what);
+          double worst = 0;
+          for (std::size_t t = 0; t < x.size(); ++t) worst = std::max(worst, double(std::abs(y[t] - y_plain[t])));
+          EXPECT_LE(worst, tolerance(taps)) << what;
+          c.reset();
+          plain.reset();
+          std::fill(y.begin(), y.end(), 0.0f);
+          std::fill(y_plain.begin(), y_plain.end(), 0.0f);
+        }
+      }
+  }
+  // A filter matrix (2 inputs, 3 outputs) with a long tail.
+  const std::size_t taps = 9000, n = 20000;
+  Array f(DType::Float32, {3, 2, taps});
+  const std::vector<float> hv = random_signal(6 * taps, 110);
+  std::memcpy(f.data(), hv.data(), hv.size() * sizeof(float));
+  StreamOptions o{32, false, PartitionScheme::NonUniform};
+  StreamConvolver plain(f, o);
+  o.background = true;
+  StreamConvolver c(f, o);
+  const std::vector<float> x0 = random_signal(n, 111), x1 = random_signal(n, 112);
+  std::vector<std::vector<float>> y(3, std::vector<float>(n)), yp = y;
+  for (std::size_t t = 0; t < n; t += 50) {
+    const std::size_t m = std::min<std::size_t>(50, n - t);
+    const float* in[2] = {x0.data() + t, x1.data() + t};
+    float* out[3] = {y[0].data() + t, y[1].data() + t, y[2].data() + t};
+    float* outp[3] = {yp[0].data() + t, yp[1].data() + t, yp[2].data() + t};
+    c.process(in, out, m);
+    plain.process(in, outp, m);
+  }
+  for (std::size_t ch = 0; ch < 3; ++ch)
+    for (std::size_t t = 0; t < n; ++t) ASSERT_NEAR(y[ch][t], yp[ch][t], 2 * tolerance(taps)) << "output " << ch << " sample " << t;
+  // Objects with workers are destroyed and moved while tasks may be in flight.
+  for (int k = 0; k < 20; ++k) {
+    StreamConvolver a(random_signal(3000, 120 + k), o), b(random_signal(3000, 140 + k), o);
+    std::vector<float> z(1000);
+    a.process(x0.data(), z.data(), 1000);
+    b = std::move(a);
+    b.process(x0.data(), z.data(), 500);
   }
 }
 

@@ -34,6 +34,18 @@
 // one's, and the old filter is dropped. Before the crossfade block the output is exactly
 // convolve(x, h_old), after it exactly convolve(x, h_new): no click, no transient.
 //
+// Background (options.background): a stage of partitions of P = m B samples (m >= 2) has, for
+// each period, its forward FFT, products and inverse FFTs done as one task by a worker thread,
+// posted at the period's first block with an atomic store; its result is added to the output at
+// the period's last block, m - 1 blocks later: that is the worker's deadline, (m - 1) B samples
+// of real time. At the deadline process() runs the task itself if the worker has not begun it,
+// or spins until the worker's task is done (no lock, no system call on the calling thread: the
+// worst block is then its own work plus one task). The worker spins for about 0.1 ms after a
+// task, then sleeps in steps growing to 0.5 ms, so it starts a task within about 0.5 ms plus
+// the system's scheduling delay: at 48 kHz, stages of P >= 2 B with (m - 1) B >= 48 samples
+// meet it, and a missed start costs only that block's time, never the output. The output is the
+// same, bit for bit, with or without the worker. The worker allocates nothing either.
+//
 // Memory: the state and two filters' spectra are checked against the memory limit
 // (memory_limit.hpp) as one request before anything is allocated. Non-finite input samples
 // spread, as in any FFT convolution, over the partitions they enter (up to the filter's length
@@ -73,6 +85,11 @@ struct StreamOptions {
   // 0, as FFTConvolver's for block-aligned calls), with no direct head. A call of another
   // length is an error. Not with zero_latency.
   bool whole_blocks = false;
+  // Run the stages of partitions longer than the engine's block on a worker thread that this
+  // object owns (FFTConvolver's "background processing", made real): see "Background" above.
+  // The first stage (and the direct head) stay on the calling thread. Off by default: the
+  // worker takes a second core.
+  bool background = false;
 };
 
 // How a filter of `taps` taps is cut. block: the engine's block (options.block, or d with

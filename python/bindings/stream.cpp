@@ -17,9 +17,16 @@ namespace {
 
 class PyStreamConvolver {
  public:
-  PyStreamConvolver(const InArray& filters, std::size_t block, bool zero_latency, const std::string& scheme, bool whole_blocks)
-      : c_(Array::copy_of(view_of(filters, "h")), StreamOptions{block, zero_latency, parse_partition_scheme(scheme), whole_blocks}),
+  PyStreamConvolver(const InArray& filters, std::size_t block, bool zero_latency, const std::string& scheme, bool whole_blocks,
+                    bool background)
+      : c_(Array::copy_of(view_of(filters, "h")), options(block, zero_latency, scheme, whole_blocks, background)),
         one_channel_(filters.ndim() == 1) {}
+
+  static StreamOptions options(std::size_t block, bool zero_latency, const std::string& scheme, bool whole_blocks, bool background) {
+    StreamOptions o{block, zero_latency, parse_partition_scheme(scheme), whole_blocks};
+    o.background = background;
+    return o;
+  }
 
   // x: float32 of shape (n,) for a single-channel filter, else (inputs, n); converted from
   // other real types. Returns float32 (n,) or (outputs, n).
@@ -72,8 +79,8 @@ class PyStreamConvolver {
 
 void bind_stream(nb::module_& m) {
   nb::class_<PyStreamConvolver>(m, "StreamConvolver")
-      .def(nb::init<const InArray&, std::size_t, bool, const std::string&, bool>(), nb::arg("h"), nb::arg("block"),
-           nb::arg("zero_latency"), nb::arg("scheme"), nb::arg("whole_blocks"))
+      .def(nb::init<const InArray&, std::size_t, bool, const std::string&, bool, bool>(), nb::arg("h"), nb::arg("block"),
+           nb::arg("zero_latency"), nb::arg("scheme"), nb::arg("whole_blocks"), nb::arg("background"))
       .def("process", &PyStreamConvolver::process, nb::arg("x"))
       .def("reset", &PyStreamConvolver::reset)
       .def("set_filter", &PyStreamConvolver::set_filter, nb::arg("h"))

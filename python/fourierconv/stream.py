@@ -35,6 +35,11 @@ class StreamConvolver:
     scheme : {'auto', 'uniform', 'non-uniform'}
         Partitioning: uniform (all partitions B long) or non-uniform (growing partitions, far
         cheaper for long filters); 'auto' takes the cheaper by the cost model.
+    background : bool
+        Run the partitions longer than the block on a worker thread this object owns (as
+        FFTConvolver's two-stage convolver allows): the calling thread keeps the first stage,
+        and takes over a task the worker has not begun by its deadline, so the output is the
+        same (within float32 rounding). Uses a second core; default False.
 
     ``process(x)`` takes float samples of shape (n,) (one channel) or (inputs, n) and returns
     float32 of shape (n,) or (outputs, n). The GIL is released while filtering; calls on one
@@ -53,7 +58,7 @@ class StreamConvolver:
     the wrong shape; TypeError for complex samples or filters.
     """
 
-    def __init__(self, h, block=64, zero_latency=False, scheme="auto", whole_blocks=False):
+    def __init__(self, h, block=64, zero_latency=False, scheme="auto", whole_blocks=False, background=False):
         h = np.asarray(h)
         if h.dtype.kind == "c":
             raise TypeError("StreamConvolver: h must be real, got " + str(h.dtype))
@@ -65,11 +70,11 @@ class StreamConvolver:
             raise TypeError("StreamConvolver: block must be an integer, got " + repr(block))
         if not 1 <= block <= 65536:
             raise ValueError("StreamConvolver: block must be 1 to 65536 samples, got " + repr(block))
-        for name, flag in (("zero_latency", zero_latency), ("whole_blocks", whole_blocks)):
+        for name, flag in (("zero_latency", zero_latency), ("whole_blocks", whole_blocks), ("background", background)):
             if not isinstance(flag, (bool, np.bool_)):
                 raise TypeError("StreamConvolver: " + name + " must be True or False, got " + repr(flag))
         self._core = _core.StreamConvolver(np.ascontiguousarray(h), int(block), bool(zero_latency), str(scheme),
-                                           bool(whole_blocks))
+                                           bool(whole_blocks), bool(background))
 
     def process(self, x):
         x = np.asarray(x)

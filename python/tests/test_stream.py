@@ -31,6 +31,25 @@ def test_matches_scipy_convolve_of_the_whole_stream(taps, block, zero, scheme):
     np.testing.assert_allclose(y, want, atol=2e-5 * np.sqrt(taps) * np.log2(taps + 2) + 1e-6)
 
 
+@pytest.mark.parametrize("zero", [False, True])
+def test_background_worker_matches_scipy(zero):
+    # The stages past the first on a worker thread; a swap while it runs.
+    rng = np.random.default_rng(21)
+    h, h2 = rng.uniform(-1, 1, 20000), rng.uniform(-1, 1, 20000)
+    x = rng.uniform(-1, 1, 60000)
+    sc = fourierconv.StreamConvolver(h, block=32, zero_latency=zero, background=True)
+    y = np.concatenate([sc.process(c) for c in chunks(x, rng, 100)])
+    want = np.concatenate([np.zeros(sc.latency), scipy.signal.convolve(x, h)[:len(x)]])[:len(x)]
+    np.testing.assert_allclose(y, want, atol=2e-5 * np.sqrt(20000) * np.log2(20002))
+    sc.set_filter(h2)
+    y2 = np.concatenate([sc.process(c) for c in chunks(x, rng, 100)])
+    full = np.concatenate([np.zeros(sc.latency), scipy.signal.convolve(np.concatenate([x, x]), h2)])
+    tail = len(x) - sc.transition_samples - 2 * sc.block  # after the crossfade
+    np.testing.assert_allclose(y2[-tail:], full[len(x):2 * len(x)][-tail:], atol=2e-5 * np.sqrt(20000) * np.log2(20002))
+    with pytest.raises(TypeError, match="background"):
+        fourierconv.StreamConvolver(h, background="yes")
+
+
 def test_filter_matrix_and_swap():
     rng = np.random.default_rng(3)
     h = rng.uniform(-1, 1, (2, 3, 300)).astype(np.float32)

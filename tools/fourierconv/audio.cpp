@@ -260,11 +260,13 @@ void setup_stream(CLI::App& sub) {
     std::string ir;
     std::size_t block = 64, channels = 1;
     int rate = 48000;
-    bool zero_latency = false, resample = false, realtime = false;
+    bool zero_latency = false, resample = false, realtime = false, background = false;
     std::string scheme = "auto", input = "auto";
   };
   auto o = std::make_shared<Opts>();
   sub.add_option("--ir", o->ir, "impulse response: .wav, or .npy of shape (taps,) or (taps, channels)")->required();
+  sub.add_flag("--background", o->background,
+               "run the partitions longer than the block on a worker thread per channel (a second core); the output is the same");
   sub.add_option("--block", o->block, "samples per block: the latency (1 to 65536)")->capture_default_str();
   sub.add_option("--channels", o->channels, "interleaved float32 channels on standard input")->capture_default_str();
   sub.add_option("--rate", o->rate, "sample rate in Hz (for the deadline and real-time factor; a WAV IR's must match)")
@@ -311,11 +313,14 @@ void setup_stream(CLI::App& sub) {
       ir = resampled(ir, o->rate);
     }
     const std::size_t C = o->channels, B = o->block;
-    std::vector<StreamConvolver> cs = convolvers(ir, C, StreamOptions{B, o->zero_latency, parse_partition_scheme(o->scheme)});
+    StreamOptions so{B, o->zero_latency, parse_partition_scheme(o->scheme)};
+    so.background = o->background;
+    std::vector<StreamConvolver> cs = convolvers(ir, C, so);
     std::vector<float> in(B * C), out(B * C), ch_in(B), ch_out(B);
     BlockTimes times(double(B) / o->rate);
     std::string scheduling = "normal scheduling";
     if (o->realtime) scheduling = enter_realtime();
+    if (o->background) scheduling += "; a worker thread per channel for the long partitions";
     std::size_t frames = 0, block_frames = 0;
     double busy = 0, block_time = 0;
     bool first = true;
