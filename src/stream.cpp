@@ -111,7 +111,7 @@ struct StreamConvolver::Impl {
     std::size_t step = 0;                  // block of the period in progress (0 .. m - 1)
     bool running = false;                  // a period has started
     bool incoming = false;                 // this period is computed for the incoming filter too
-    // Background stages (m >= 2 with options.background): the worker computes a period as one
+    // Background stages (runs_on_worker, with options.background): the worker computes a period as one
     // task into `tail` (per filter: outputs x size samples for the ring); `task` moves
     // Idle -> Posted (calling thread) -> Running (worker, or the calling thread at the deadline)
     // -> Done -> Idle (the calling thread, once the tail is in the ring).
@@ -245,7 +245,7 @@ void StreamConvolver::Impl::build() {
     s.fft = SplitFftPlan::get(2 * p.size);
     FC_ASSERT(s.fft->stride() == s.stride());
     for (auto& q : s.periods) q.assign(nin, Floats(p.size, 0.0f));
-    s.background = background && s.blocks >= 2;
+    s.background = background && runs_on_worker(p, B);
     if (s.background) {
       s.task_line = std::make_unique<Stage::TaskState>();
       s.task = &s.task_line->state;

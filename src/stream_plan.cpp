@@ -27,6 +27,21 @@ constexpr double kBlockOverhead = 2000;
 double real_fft_flops(std::size_t n) { return 2.5 * double(n) * std::log2(double(n)); }
 // Flops of the products of one period of a stage: 8 per complex multiply-add.
 double product_flops(const PartitionStage& s) { return 8.0 * double(s.count) * double(s.size + 1); }
+// A stage's flops per output sample: its two FFTs and its products, once per period.
+double stage_flops_per_sample(const PartitionStage& s) {
+  return (2 * real_fft_flops(2 * s.size) + product_flops(s)) / double(s.size);
+}
+
+// What the plan search minimizes. One thread: flops per sample. With a background worker
+// (stream.hpp): the busier of the two threads, the caller (the direct head, the stages of
+// block-sized partitions, the boundaries) or the worker (every longer stage).
+double score(const PartitionPlan& plan, bool background) {
+  if (!background) return plan.flops_per_sample;
+  double worker = 0;
+  for (const PartitionStage& s : plan.stages)
+    if (runs_on_worker(s, plan.block)) worker += stage_flops_per_sample(s);
+  return std::max(plan.flops_per_sample - worker, worker);
+}
 
 std::size_t ceil_div(std::size_t a, std::size_t b) { return (a + b - 1) / b; }
 
@@ -61,9 +76,13 @@ PartitionPlan non_uniform(std::size_t taps, std::size_t block, std::size_t head,
 }
 
 // The plan for partitions in blocks of B after a direct head of `head` taps.
-PartitionPlan plan_at(std::size_t taps, std::size_t B, std::size_t head, PartitionScheme scheme);
+PartitionPlan plan_at(std::size_t taps, std::size_t B, std::size_t head, PartitionScheme scheme, bool background);
 
 }  // namespace
+
+bool runs_on_worker(const PartitionStage& stage, std::size_t block) {
+  return stage.size >= 4 * block;
+}
 
 PartitionScheme parse_partition_scheme(const std::string& name) {
   if (name == "auto") return PartitionScheme::Auto;
@@ -77,9 +96,8 @@ void estimate_cost(PartitionPlan& plan) {
   double per_sample = 2.0 * double(plan.direct_taps) + kBlockOverhead / B;
   double worst = 2.0 * double(plan.direct_taps) * B;
   for (const PartitionStage& s : plan.stages) {
-    const double P = double(s.size);
     const double fft = real_fft_flops(2 * s.size), products = product_flops(s);
-    per_sample += (2 * fft + products) / P;
+    per_sample += stage_flops_per_sample(s);
     const std::size_t m = s.size / plan.block;  // blocks per period: the work is spread over them
     if (m <= 1) worst += 2 * fft + products;
     else if (m == 2) worst += fft + products / 2;
@@ -105,16 +123,16 @@ PartitionPlan plan_partitions(std::size_t taps, const StreamOptions& options) {
     std::vector<std::size_t> ds{B};
     for (std::size_t d = 16; d < B; d *= 2) ds.push_back(d);
     for (std::size_t d : ds) {
-      PartitionPlan p = plan_at(taps, d, std::min(d, taps), options.scheme);
-      if (!have || p.flops_per_sample < best.flops_per_sample) best = p, have = true;
+      PartitionPlan p = plan_at(taps, d, std::min(d, taps), options.scheme, options.background);
+      if (!have || score(p, options.background) < score(best, options.background)) best = p, have = true;
     }
     return best;
   }
-  return plan_at(taps, B, 0, options.scheme);
+  return plan_at(taps, B, 0, options.scheme, options.background);
 }
 
 namespace {
-PartitionPlan plan_at(std::size_t taps, std::size_t B, std::size_t head, PartitionScheme scheme) {
+PartitionPlan plan_at(std::size_t taps, std::size_t B, std::size_t head, PartitionScheme scheme, bool background) {
   PartitionPlan uniform;
   uniform.taps = taps;
   uniform.block = B;
@@ -123,19 +141,20 @@ PartitionPlan plan_at(std::size_t taps, std::size_t B, std::size_t head, Partiti
   estimate_cost(uniform);
   if (scheme == PartitionScheme::Uniform || taps <= head + B) return uniform;
 
+  // With a worker, larger steps too: a long first stage on the caller against fewer, longer
+  // stages (fewer FFTs) on the worker balances the two threads.
+  std::vector<std::size_t> factors{2, 4, 8};
+  if (background) factors.insert(factors.end(), {16, 32, 64});
   PartitionPlan best;
   bool have = false;
-  for (std::size_t factor : {2, 4, 8})
+  for (std::size_t factor : factors)
     for (std::size_t depth = 2; depth <= 12; ++depth) {
       PartitionPlan p = non_uniform(taps, B, head, factor, depth);
-      if (p.stages.size() < depth) {  // the filter ended (or sizes capped) before this depth
-        if (!have || p.flops_per_sample < best.flops_per_sample) best = p, have = true;
-        break;
-      }
-      if (!have || p.flops_per_sample < best.flops_per_sample) best = p, have = true;
+      if (!have || score(p, background) < score(best, background)) best = p, have = true;
+      if (p.stages.size() < depth) break;  // the filter ended (or sizes capped) before this depth
     }
   if (scheme == PartitionScheme::NonUniform) return best;
-  return best.flops_per_sample < uniform.flops_per_sample ? best : uniform;
+  return score(best, background) < score(uniform, background) ? best : uniform;
 }
 }  // namespace
 

@@ -150,10 +150,12 @@ void expect_matches(const std::vector<float>& got, const std::vector<double>& wa
 TEST(StreamPlan, StagesCoverTheFilterAndMeetTheirDeadlines) {
   for (std::size_t B : {1, 16, 64, 1024})
     for (std::size_t taps : {1, 2, 63, 64, 65, 1000, 16384, 131072, 1000000})
-      for (bool zero : {false, true})
+      for (int mode = 0; mode < 3; ++mode)
         for (auto scheme : {PartitionScheme::Auto, PartitionScheme::Uniform, PartitionScheme::NonUniform}) {
           if (B == 1 && taps > 16384) continue;  // a million partitions of one tap: a valid but slow plan
+          const bool zero = mode == 1;
           StreamOptions o{B, zero, scheme};
+          o.background = mode == 2;
           PartitionPlan p = plan_partitions(taps, o);
           SCOPED_TRACE(p.describe());
           const std::size_t b = p.block;  // zero latency: the cost model's d <= B
@@ -192,6 +194,34 @@ TEST(StreamPlan, NonUniformIsCheaperForLongFiltersAndAutoPicksTheCheaper) {
   EXPECT_EQ(a.describe(), n.describe());
   // A short filter: one partition; nothing to gain from larger ones.
   EXPECT_EQ(plan_partitions(50, aut).stages.size(), 1u);
+}
+
+TEST(StreamPlan, WithAWorkerTheBusierThreadDoesLessThanOneThreadAlone) {
+  // The worker takes the stages of 4 blocks and more; the search balances the two threads, so
+  // the busier one's flops per sample never exceed the one-thread plan's (which it could pick).
+  EXPECT_FALSE(runs_on_worker({64, 3, 0}, 64));
+  EXPECT_FALSE(runs_on_worker({192, 3, 0}, 64));
+  EXPECT_TRUE(runs_on_worker({256, 3, 0}, 64));
+  for (std::size_t B : {16, 64, 256, 1024})
+    for (std::size_t taps : {1000, 16384, 131072, 480000, 1048576}) {
+      StreamOptions one{B}, two{B};
+      two.background = true;
+      const PartitionPlan p1 = plan_partitions(taps, one), p2 = plan_partitions(taps, two);
+      PartitionPlan only_caller = p2, only_worker = p2;
+      only_caller.stages.clear();
+      only_worker.stages.clear();
+      only_worker.block = B;
+      for (const PartitionStage& st : p2.stages) (runs_on_worker(st, B) ? only_worker : only_caller).stages.push_back(st);
+      estimate_cost(only_caller);
+      estimate_cost(only_worker);
+      // (only_worker's estimate includes a block overhead that belongs to the caller.)
+      const double busier = std::max(only_caller.flops_per_sample, only_worker.flops_per_sample - 2000.0 / double(B));
+      EXPECT_LE(busier, p1.flops_per_sample * (1 + 1e-12)) << taps << " taps, B " << B << ": " << p2.describe();
+      if (taps >= 131072 && taps <= 480000 && B >= 64) {  // long filters: the worker takes a real share (at B = 16
+        // the partitions stop at 256 B = 4,096 and their products swamp the worker)
+        EXPECT_LT(busier, 0.75 * p1.flops_per_sample) << taps << " taps, B " << B << ": " << p2.describe();
+      }
+    }
 }
 
 TEST(StreamPlan, BadArgumentsAreRefused) {

@@ -34,17 +34,19 @@
 // one's, and the old filter is dropped. Before the crossfade block the output is exactly
 // convolve(x, h_old), after it exactly convolve(x, h_new): no click, no transient.
 //
-// Background (options.background): a stage of partitions of P = m B samples (m >= 2) has, for
-// each period, its forward FFT, products and inverse FFTs done as one task by a worker thread,
-// posted at the period's first block with an atomic store; its result is added to the output at
-// the period's last block, m - 1 blocks later: that is the worker's deadline, (m - 1) B samples
-// of real time. At the deadline process() runs the task itself if the worker has not begun it,
-// or spins until the worker's task is done (no lock, no system call on the calling thread: the
-// worst block is then its own work plus one task). The worker spins for about 0.1 ms after a
-// task, then sleeps in steps growing to 0.5 ms, so it starts a task within about 0.5 ms plus
-// the system's scheduling delay: at 48 kHz, stages of P >= 2 B with (m - 1) B >= 48 samples
-// meet it, and a missed start costs only that block's time, never the output. The output is the
-// same, bit for bit, with or without the worker. The worker allocates nothing either.
+// Background (options.background): each stage that runs_on_worker (partitions of P = m B
+// samples, m >= 4) has, for each period, its forward FFT, products and inverse FFTs
+// done as one task by a worker thread the object owns, posted at the period's first block with
+// an atomic store; the result is added to the output at the period's last block, m - 1 blocks
+// later. That is the worker's deadline: (m - 1) B samples of real time, at least 3 blocks (4 ms
+// at B = 64 and 48 kHz). At the deadline process() runs the task itself if the worker has
+// not begun it, or spins until the worker's is done: no lock and no system call on the calling
+// thread, and the worst block is its own work plus at most one task. The worker spins for about
+// 0.1 ms after a task, then sleeps in steps growing to 0.5 ms, so it begins a task within about
+// 0.5 ms plus the system's scheduling delay. The output is the same as without the worker within
+// float32 rounding (the products are summed in other groups); the worker allocates nothing.
+// This is the split FFTConvolver's two-stage convolver leaves to its user
+// (startBackgroundProcessing); here the plan search also balances the two threads.
 //
 // Memory: the state and two filters' spectra are checked against the memory limit
 // (memory_limit.hpp) as one request before anything is allocated. Non-finite input samples
@@ -120,6 +122,12 @@ struct PartitionPlan {
 PartitionPlan plan_partitions(std::size_t taps, const StreamOptions& options);
 // The cost model alone (fills flops_per_sample and flops_worst_block of `plan`).
 void estimate_cost(PartitionPlan& plan);
+// With options.background, whether a stage runs on the worker: partitions of at least 4 blocks
+// (3 blocks from a task's posting to its deadline; a task due the next block would mostly be
+// taken back by the caller). The others stay on the calling thread. With a worker the plan search
+// minimizes the busier thread's flops per sample, among more plans (larger steps between
+// stages: a long first stage on the caller, fewer FFTs on the worker).
+bool runs_on_worker(const PartitionStage& stage, std::size_t block);
 
 class StreamConvolver {
  public:
