@@ -14,15 +14,14 @@ using namespace fourierconv;
 
 namespace {
 
-void BM_Stream(benchmark::State& st) {
-  const std::size_t taps = std::size_t(st.range(0)), B = std::size_t(st.range(1));
-  const auto scheme = st.range(2) == 0 ? PartitionScheme::Uniform : PartitionScheme::NonUniform;
+void run_stream(benchmark::State& st, std::size_t taps, const StreamOptions& options) {
+  const std::size_t B = options.block;
   std::mt19937 g(1);
   std::uniform_real_distribution<float> d(-1, 1);
   std::vector<float> h(taps), x(48000), y(B);
   for (auto& v : h) v = d(g) * 0.01f;
   for (auto& v : x) v = d(g);
-  StreamConvolver c(h, StreamOptions{B, false, scheme});
+  StreamConvolver c(h, options);
   // Warm up past the longest period so that every stage is running.
   const std::size_t warm = 2 * (c.plan().stages.empty() ? B : c.plan().stages.back().offset + 2 * c.plan().stages.back().size);
   for (std::size_t t = 0; t < warm; t += B) c.process(x.data() + (t % (x.size() - B)), y.data(), B);
@@ -51,6 +50,19 @@ void BM_Stream(benchmark::State& st) {
   st.SetLabel(c.plan().describe().substr(0, 60));
 }
 
+void BM_Stream(benchmark::State& st) {
+  const auto scheme = st.range(2) == 0 ? PartitionScheme::Uniform : PartitionScheme::NonUniform;
+  run_stream(st, std::size_t(st.range(0)), StreamOptions{std::size_t(st.range(1)), false, scheme});
+}
+
+// The same with StreamOptions::background: the long partitions on a worker thread (the
+// worker's time is not in these per-block times; the caller's waits for it are).
+void BM_StreamWorker(benchmark::State& st) {
+  StreamOptions o{std::size_t(st.range(1))};
+  o.background = true;
+  run_stream(st, std::size_t(st.range(0)), o);
+}
+
 void stream_args(benchmark::internal::Benchmark* b) {
   for (long taps : {1024, 16384, 131072, 480000, 1048576})
     for (long B : {64, 256, 1024})
@@ -60,5 +72,9 @@ void stream_args(benchmark::internal::Benchmark* b) {
       }
 }
 BENCHMARK(BM_Stream)->Apply(stream_args)->ArgNames({"taps", "B", "nonuniform"})->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_StreamWorker)
+    ->ArgsProduct({{131072, 480000, 1048576}, {64, 1024}})
+    ->ArgNames({"taps", "B"})
+    ->Unit(benchmark::kMicrosecond);
 
 }  // namespace
