@@ -45,6 +45,10 @@
 // 0.1 ms after a task, then sleeps in steps growing to 0.5 ms, so it begins a task within about
 // 0.5 ms plus the system's scheduling delay. The output is the same as without the worker within
 // float32 rounding (the products are summed in other groups); the worker allocates nothing.
+// The worker inherits the scheduling policy and priority of the thread that constructs the
+// object (or calls reset(), which restarts it): in a real-time host, construct it on a real-time
+// thread (as zita-convolver runs its workers at real-time priorities), since a worker preempted
+// in the middle of a task makes the calling thread wait at that task's deadline.
 // This is the split FFTConvolver's two-stage convolver leaves to its user
 // (startBackgroundProcessing); here the plan search also balances the two threads.
 //
