@@ -7,8 +7,9 @@ in rounds -- `fourierconv bench --filter conv2d_256x16` (in-process medians), th
 conv2d and a PyTorch FFT convolution with precomputed kernel spectra on the same shapes -- and
 reports, per kernel size, the median over rounds of each time and of the per-round ratios.
 
-Run:  /usr/bin/python3 bench/conv2d_peers.py [--rounds 5] [--repeats 5] [--ks 3,5,7,11,15,21,31]
-PyTorch is Debian's python3-torch (a development-time reference), run with 2 threads.
+Run:  build/bench-venv/bin/python bench/conv2d_peers.py [--rounds 5] [--repeats 5] [--ks 3,5,7,11,15,21,31]
+(bench/setup-venv installs the current torch from PyPI), run with 2 threads; torch's conv2d is
+timed in its default (NCHW) and channels_last layouts. Ratios: median (min-max) over rounds.
 """
 import argparse
 import json
@@ -50,7 +51,9 @@ def torch_times(torch, ks, repeats, rng):
                 return torch.fft.irfft2(Y, s=(P, P))[..., s0:s0 + 256, s0:s0 + 256]
 
             r = repeats if k < 21 else max(2, repeats // 2)
+            xl, wl = x.to(memory_format=torch.channels_last), w.to(memory_format=torch.channels_last)
             out[k] = {"torch conv2d": median_ms(lambda: Fn.conv2d(x, w, padding="same"), r),
+                      "torch channels_last": median_ms(lambda: Fn.conv2d(xl, wl, padding="same"), r),
                       "torch FFT conv": median_ms(fftconv, repeats)}
     return out
 
@@ -87,16 +90,17 @@ def main():
             f"k={k} auto {rnd[k]['ours auto']:.1f} / torch FFT {rnd[k]['torch FFT conv']:.1f} ms" for k in ks),
             file=sys.stderr)
 
-    cols = ["ours direct", "ours fft", "ours auto", "torch conv2d", "torch FFT conv"]
+    cols = ["ours direct", "ours fft", "ours auto", "torch conv2d", "torch channels_last", "torch FFT conv"]
     lines = ["| k | " + " | ".join(c + " (ms)" for c in cols) +
-             " | torch conv2d / ours auto | torch FFT conv / ours auto (min-max over rounds) |",
-             "|---|" + "---|" * (len(cols) + 2)]
+             " | torch conv2d / ours auto | torch channels_last / ours auto | torch FFT conv / ours auto |",
+             "|---|" + "---|" * (len(cols) + 3)]
     for k in ks:
         med = {c: float(np.median([rnd[k][c] for rnd in rounds])) for c in cols}
-        r_conv = [rnd[k]["torch conv2d"] / rnd[k]["ours auto"] for rnd in rounds]
-        r_fft = [rnd[k]["torch FFT conv"] / rnd[k]["ours auto"] for rnd in rounds]
+        def ratio(peer):
+            r = [rnd[k][peer] / rnd[k]["ours auto"] for rnd in rounds]
+            return f"{np.median(r):.2f}x ({min(r):.2f}-{max(r):.2f})"
         lines.append(f"| {k} | " + " | ".join(f"{med[c]:.2f}" for c in cols) +
-                     f" | {np.median(r_conv):.1f}x | {np.median(r_fft):.1f}x ({min(r_fft):.1f}-{max(r_fft):.1f}) |")
+                     f" | {ratio('torch conv2d')} | {ratio('torch channels_last')} | {ratio('torch FFT conv')} |")
     table = "\n".join(lines)
     print(f"Median over {a.rounds} interleaved rounds of {a.repeats}-repeat medians; ratios are per round.\n")
     print(table)

@@ -8,8 +8,11 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <mutex>
 #include <system_error>
 #include <thread>
+
+#include <pthread.h>
 
 #include "fourierconv/error.hpp"
 #include "fourierconv/fft.hpp"
@@ -21,6 +24,11 @@
 
 namespace fourierconv {
 namespace {
+
+// Counts fork()s (pthread_atfork, registered with the first worker): a child has no worker
+// threads, so a task its parent's worker was running at the fork is redone by the caller.
+std::atomic<unsigned> g_forks{0};
+void count_fork() { g_forks.fetch_add(1, std::memory_order_relaxed); }
 
 using Floats = AlignedVector<float>;
 using Spectra = AlignedVector<Complex>;
@@ -157,6 +165,7 @@ struct StreamConvolver::Impl {
   };
   std::vector<Polled> polled;  // the background stages, shortest first
   std::atomic<bool> stop_worker{false};
+  unsigned worker_forks = 0;  // g_forks when the worker started: another value, this is a child
   std::size_t fill = 0;                         // samples in the current block
   std::size_t time = 0;                         // samples consumed at the last boundary
 
@@ -276,10 +285,12 @@ void StreamConvolver::Impl::build() {
 
 // From the boundary that accepts a swap to its crossfade boundary: the incoming filter's sums
 // are exact for engine output samples from (accept + largest stage offset) on.
+// (From the plan, which never changes, not from `stages`, which reset() rebuilds: another
+// thread may ask while one resets.)
 std::size_t StreamConvolver::Impl::transition() const {
   std::size_t s_max = 0;
-  for (const Stage& s : stages) s_max = std::max(s_max, s.part.offset);
-  return stages.empty() ? 0 : s_max + B;
+  for (const PartitionStage& p : plan.stages) s_max = std::max(s_max, p.offset - plan.direct_taps);
+  return plan.stages.empty() ? 0 : s_max + plan.block;
 }
 
 void StreamConvolver::Impl::add_to_ring(int which, std::size_t o, std::size_t at, const float* v, std::size_t n) {
@@ -342,6 +353,11 @@ void StreamConvolver::Impl::finish_task(Stage& s, std::size_t index) {
     return;
   }
   while (s.task->load(std::memory_order_acquire) == kRunning) {
+    if (g_forks.load(std::memory_order_relaxed) != worker_forks) {  // a forked child: no worker
+      run_task(s, index);                                             // (the whole task, again)
+      s.task->store(kDone, std::memory_order_relaxed);
+      return;
+    }
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_ia32_pause();
 #endif
@@ -349,11 +365,15 @@ void StreamConvolver::Impl::finish_task(Stage& s, std::size_t index) {
 }
 
 // The worker: takes posted tasks, shortest stages first (their deadlines come soonest); spins
-// about 0.1 ms after its last task, then sleeps in steps doubling from 20 us to 0.5 ms.
+// about 0.1 ms after its last task, then sleeps in steps doubling from 20 us to 0.5 ms, and
+// after 0.1 s without a task (a paused stream) in steps of 5 ms: an idle object costs little
+// CPU, and the caller never has to wake the worker (no system call in process()). The first
+// tasks after a pause may be taken back by the caller.
 void StreamConvolver::Impl::work() {
   using Clock = std::chrono::steady_clock;
+  using std::chrono::microseconds;
   auto last = Clock::now();
-  auto nap = std::chrono::microseconds(20);
+  auto nap = microseconds(20);
   while (!stop_worker.load(std::memory_order_acquire)) {
     bool did = false;
     for (const Polled& p : polled) {  // (not the stages themselves: their lines are the calling thread's)
@@ -366,16 +386,17 @@ void StreamConvolver::Impl::work() {
       did = true;
       break;  // look again from the shortest stage
     }
+    const auto idle = Clock::now() - last;
     if (did) {
       last = Clock::now();
-      nap = std::chrono::microseconds(20);
-    } else if (Clock::now() - last < std::chrono::microseconds(100)) {
+      nap = microseconds(20);
+    } else if (idle < microseconds(100)) {
 #if defined(__x86_64__) || defined(__i386__)
       __builtin_ia32_pause();
 #endif
     } else {
-      std::this_thread::sleep_for(nap);
-      nap = std::min(2 * nap, std::chrono::microseconds(500));
+      std::this_thread::sleep_for(idle > std::chrono::milliseconds(100) ? microseconds(5000) : nap);
+      nap = std::min(2 * nap, microseconds(500));
     }
   }
 }
@@ -385,6 +406,9 @@ void StreamConvolver::Impl::start_worker() {
   for (std::size_t si = 0; si < stages.size(); ++si)
     if (stages[si].background) polled.push_back({stages[si].task, &stages[si], si});
   if (polled.empty()) return;
+  static std::once_flag registered;
+  std::call_once(registered, [] { ::pthread_atfork(nullptr, nullptr, count_fork); });
+  worker_forks = g_forks.load(std::memory_order_relaxed);
   stop_worker.store(false);
   try {
     worker = std::thread([this] { work(); });
@@ -395,6 +419,10 @@ void StreamConvolver::Impl::start_worker() {
 
 void StreamConvolver::Impl::end_worker() {
   if (!worker.joinable()) return;
+  if (g_forks.load(std::memory_order_relaxed) != worker_forks) {  // a forked child: the thread is not here
+    worker.detach();
+    return;
+  }
   stop_worker.store(true, std::memory_order_release);
   worker.join();
 }

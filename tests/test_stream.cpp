@@ -9,6 +9,9 @@
 #include <new>
 #include <random>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include "fourierconv/error.hpp"
 #include "fourierconv/stream.hpp"
 #include "reference.hpp"
@@ -452,6 +455,43 @@ TEST(StreamConvolver, BackgroundWorkerGivesTheSameStream) {
     a.process(x0.data(), z.data(), 1000);
     b = std::move(a);
     b.process(x0.data(), z.data(), 500);
+  }
+}
+
+TEST(StreamConvolver, BackgroundObjectsCarryOnInAForkedChild) {
+#ifdef FC_RUNTIME_OWNS_NEW
+  GTEST_SKIP() << "fork() under a sanitizer runtime";
+#endif
+  // A child has no worker: a task the parent's worker was running at the fork is redone by the
+  // caller (it used to spin forever). Forks at many points, some inside a task.
+  const std::vector<float> h = random_signal(60000, 130), x = random_signal(120000, 131);
+  StreamOptions o{64};
+  StreamConvolver plain(h, o);
+  std::vector<float> want(x.size());
+  plain.process(x.data(), want.data(), x.size());
+  o.background = true;
+  for (int k = 0; k < 12; ++k) {
+    StreamConvolver c(h, o);
+    std::vector<float> y(x.size());
+    // Right after the block that posts the longest stage's task (the worker is then inside it),
+    // or at other points.
+    const std::size_t P = c.plan().stages.back().size;
+    const std::size_t at = k % 2 ? P * (1 + std::size_t(k) / 2) : 20000 + 6400 * std::size_t(k);
+    c.process(x.data(), y.data(), at);
+    const pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      ::alarm(30);  // a hang ends the child with SIGALRM
+      c.process(x.data() + at, y.data() + at, x.size() - at);
+      double worst = 0;
+      for (std::size_t t = 0; t < x.size(); ++t) worst = std::max(worst, double(std::abs(y[t] - want[t])));
+      ::_exit(worst <= tolerance(60000) ? 0 : 3);
+    }
+    c.process(x.data() + at, y.data() + at, x.size() - at);  // the parent too
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        << "fork at sample " << at << ": child " << (WIFSIGNALED(status) ? "killed by signal " + std::to_string(WTERMSIG(status)) : "exit " + std::to_string(WEXITSTATUS(status)));
   }
 }
 

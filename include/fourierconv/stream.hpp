@@ -41,10 +41,17 @@
 // later. That is the worker's deadline: (m - 1) B samples of real time, at least 3 blocks (4 ms
 // at B = 64 and 48 kHz). At the deadline process() runs the task itself if the worker has
 // not begun it, or spins until the worker's is done: no lock and no system call on the calling
-// thread, and the worst block is its own work plus at most one task. The worker spins for about
-// 0.1 ms after a task, then sleeps in steps growing to 0.5 ms, so it begins a task within about
-// 0.5 ms plus the system's scheduling delay. The output is the same as without the worker within
-// float32 rounding (the products are summed in other groups); the worker allocates nothing.
+// thread. The worst block is its own work plus, at most, one task per worker stage (their
+// deadlines can fall on the same block), or at the end of a filter swap every task in flight.
+// The worker spins for about 0.1 ms after a task, then sleeps in steps growing to 0.5 ms (5 ms
+// after 0.1 s without a task: an idle object costs little CPU, and nobody has to wake it), so
+// it begins a task within about 0.5 ms plus the system's scheduling delay. The worker allocates
+// nothing. The output equals the one-thread object's within float32 rounding (the products are
+// summed in other groups) but the plan itself is chosen for two threads (plan_partitions):
+// its transition_samples() can differ, a filter prepared by an object without background is
+// refused by swap_filter, and the total work can be larger (the busier thread's is smaller).
+// reset() joins and restarts the worker (not real-time safe with background). After fork() a
+// child's objects run every task on the calling thread (a child has no worker threads).
 // The worker inherits the scheduling policy and priority of the thread that constructs the
 // object (or calls reset(), which restarts it): in a real-time host, construct it on a real-time
 // thread (as zita-convolver runs its workers at real-time priorities), since a worker preempted
@@ -118,7 +125,7 @@ struct PartitionPlan {
 
 // The plan a StreamConvolver of these options uses for a filter of `taps` taps. Pure: the same
 // arguments always give the same plan. Uniform: one stage of B-tap partitions. Non-uniform:
-// partitions grow by a factor of 2, 4 or 8 per stage, each stage but the last as short as the
+// partitions grow by a factor of 2, 4 or 8 per stage (with background also 16, 32 or 64), each stage but the last as short as the
 // next one's offset rule allows (offset >= 2P - 2B, so its work spreads over a period), up to
 // min(65,536, 256 B) taps (one FFT of a partition lands whole on one block: this bounds the
 // worst block); of these, the plan of least flops_per_sample. Auto: the cheaper of uniform and
@@ -163,7 +170,7 @@ class StreamConvolver {
 
   // A filter prepared for swap_filter: the same shape (outputs, inputs, taps) as the current
   // one, so the plan and the state carry over. swap_filter refuses one prepared by an object of
-  // another plan (another block, scheme or latency mode).
+  // another plan (another block, scheme, latency mode or background setting).
   struct PreparedFilter;
   struct FilterDeleter {
     void operator()(PreparedFilter* f) const noexcept;

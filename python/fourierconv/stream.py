@@ -39,7 +39,9 @@ class StreamConvolver:
         Run the partitions longer than the block on a worker thread this object owns (as
         FFTConvolver's two-stage convolver allows): the calling thread keeps the first stage,
         and takes over a task the worker has not begun by its deadline, so the output is the
-        same (within float32 rounding). Uses a second core; default False.
+        same (within float32 rounding; the plan is chosen for two threads, so
+        `transition_samples` can differ). Uses a second core; for short filters it gains
+        nothing. reset() restarts the worker. Default False.
 
     ``process(x)`` takes float samples of shape (n,) (one channel) or (inputs, n) and returns
     float32 of shape (n,) or (outputs, n). The GIL is released while filtering; calls on one

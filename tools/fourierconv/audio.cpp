@@ -274,7 +274,8 @@ void setup_stream(CLI::App& sub) {
   auto o = std::make_shared<Opts>();
   sub.add_option("--ir", o->ir, "impulse response: .wav, or .npy of shape (taps,) or (taps, channels)")->required();
   sub.add_flag("--background", o->background,
-               "run the partitions longer than the block on a worker thread per channel (a second core); the output is the same");
+               "run the long partitions on a worker thread per channel (a second core; for long filters and a few "
+               "channels); the output is the same");
   sub.add_option("--block", o->block, "samples per block: the latency (1 to 65536)")->capture_default_str();
   sub.add_option("--channels", o->channels, "interleaved float32 channels on standard input")->capture_default_str();
   sub.add_option("--rate", o->rate, "sample rate in Hz (for the deadline and real-time factor; a WAV IR's must match)")
