@@ -33,6 +33,7 @@ struct Model::Runtime {
   std::vector<const Tensor*> g;                // per node: the gradient w.r.t. its output
   std::vector<Tensor> grad;                    // per node: summed gradient (several consumers)
   std::vector<char> pre;                       // per node: g is w.r.t. the pre-activation
+  std::vector<char> needs;                     // per node: the gradient w.r.t. its output is needed
   std::map<Layer*, std::vector<Tensor>> grad_sum;  // shared layers' weight gradients
   std::vector<std::size_t> training_order;     // nodes as training runs them (Model::run_order_)
   std::vector<std::vector<Layer*>> done_at;    // per node: the layers whose first node (in training order) it is
@@ -498,10 +499,22 @@ void Model::backward(const Tensor& dy, bool pre_activation, std::size_t batch, c
   r.grad_sum.clear();
   r.g[outputs_[0]] = &dy;
   r.pre[outputs_[0]] = pre_activation;
+  // A node's output gradient is needed only where its layer, or a layer before it, has
+  // trainable weights: backward stops there. (seed-fourier's fixed FourierConv2D and the
+  // pooling after it need none: its training step went from 480 to 380 us, below seed-cnn's 430.)
+  r.needs.assign(n, 0);
+  for (std::size_t i : r.training_order) {
+    const Layer* L = nodes_[i].layer;
+    if (!L) continue;
+    bool need = false;
+    for (const Weight* w : std::as_const(*L).weights()) need = need || L->weight_trainable(*w);
+    for (auto j : nodes_[i].inbound) need = need || r.needs[j];
+    r.needs[i] = need;
+  }
   // Hands t, a gradient w.r.t. node j's output, to j: by reference when j has one consumer
   // and t outlives j's turn, else summed into j's own buffer.
   auto deliver = [&](std::size_t j, const Tensor& t, bool stable, bool pre) {
-    if (!nodes_[j].layer) return;  // a model input needs no gradient
+    if (!nodes_[j].layer || !r.needs[j]) return;  // a model input needs no gradient
     if (r.consumers[j] == 1 && stable) {
       r.g[j] = &t;
       r.pre[j] = pre;
@@ -532,7 +545,7 @@ void Model::backward(const Tensor& dy, bool pre_activation, std::size_t batch, c
     const std::size_t i = r.training_order[q];
     const Node& node = nodes_[i];
     Layer* L = node.layer;
-    if (!L || !r.g[i]) {
+    if (!L || !r.g[i] || !r.needs[i]) {
       finish(i);
       continue;
     }
@@ -569,11 +582,11 @@ void Model::backward(const Tensor& dy, bool pre_activation, std::size_t batch, c
       const Layer* prev = nodes_[j].layer;
       // A max pooling after a relu layer applies relu's derivative in its own pass.
       auto* pool = dynamic_cast<MaxPooling2D*>(L);
-      if (pool && !shared && prev && prev->activation() == Activation::Relu && r.consumers[j] == 1 && r.layer_nodes[j] == 1 &&
+      if (pool && !shared && prev && r.needs[j] && prev->activation() == Activation::Relu && r.consumers[j] == 1 && r.layer_nodes[j] == 1 &&
           !prev->activity_regularizer().active() && !dynamic_cast<const MergeLayer*>(prev)) {
         deliver(j, pool->backward_through_relu(*g), true, true);
       } else {
-        const Tensor& dx = R.backward(*g, /*need_input_grad=*/prev != nullptr, !r.pre[i]);
+        const Tensor& dx = R.backward(*g, /*need_input_grad=*/prev != nullptr && r.needs[j], !r.pre[i]);
         if (prev) deliver(j, dx, !shared, false);
       }
     }

@@ -242,6 +242,58 @@ TEST(Sequential, FrozenLayerDoesNotChange) {
   EXPECT_GT(moved, 0.0);
 }
 
+namespace {
+// Passes its input through and counts the backward passes it is asked for.
+class BackwardSpy : public Layer {
+ public:
+  explicit BackwardSpy(int* calls) : Layer(unique_name("backward_spy")), calls_(calls) {}
+  std::string class_name() const override { return "BackwardSpy"; }
+
+ protected:
+  Shape build_impl(const Shape& input_shape) override { return input_shape; }
+  void call_impl(const Tensor& x, Tensor& y, bool) override { y = x; }
+  void backward_impl(const Tensor& dz, Tensor* dx) override {
+    ++*calls_;
+    if (dx) *dx = dz;
+  }
+
+ private:
+  int* calls_;
+};
+}  // namespace
+
+TEST(Sequential, BackwardStopsBeforeTheFirstLayerWithTrainableWeights) {
+  // Nothing before the first trainable layer needs a gradient (a fixed FourierConv2D and the
+  // pooling after it): training skips their backward passes; a frozen layer between trainable
+  // ones still passes the gradient on.
+  int before = 0, between = 0;
+  Sequential m;
+  m.add(Input({6, 6, 1}));
+  m.add(BackwardSpy(&before));
+  m.add(Conv2D(2, {3, 3}, {.activation = "relu", .name = "conv"}));
+  m.add(BackwardSpy(&between));
+  m.add(Flatten());
+  m.add(Dense(4, {.name = "hidden"}));
+  m.add(Dense(3, {.activation = "softmax"}));
+  m.compile("sgd", "sparse_categorical_crossentropy");
+  Tensor x = random_tensor({8, 6, 6, 1}, 9, 0, 1), y({8}, 1.0f);
+  m.fit(x, y, {.batch_size = 4, .epochs = 1, .verbose = 0});
+  EXPECT_EQ(before, 0);
+  EXPECT_EQ(between, 2);  // two batches
+  // The conv frozen: nothing before the Dense layers needs a gradient.
+  m.layer("conv").set_trainable(false);
+  before = between = 0;
+  m.fit(x, y, {.batch_size = 4, .epochs = 1, .verbose = 0});
+  EXPECT_EQ(before, 0);
+  EXPECT_EQ(between, 0);
+  const Tensor dense_kernel = m.layer("hidden").weights()[0]->value;
+  m.layer("hidden").set_trainable(false);  // the Dense before the last: frozen, but after the conv
+  m.layer("conv").set_trainable(true);
+  m.fit(x, y, {.batch_size = 4, .epochs = 1, .verbose = 0});
+  EXPECT_EQ(between, 2);  // the gradient crossed the frozen Dense to reach the conv
+  for (std::size_t i = 0; i < dense_kernel.size(); ++i) ASSERT_EQ(m.layer("hidden").weights()[0]->value[i], dense_kernel[i]);
+}
+
 TEST(Sequential, PredictIsBatchInvariant) {
   Sequential m = seed_cnn();
   Tensor x = random_tensor({37, 28, 28, 1}, 5, 0, 1);
