@@ -514,7 +514,7 @@ void Model::backward(const Tensor& dy, bool pre_activation, std::size_t batch, c
   // Hands t, a gradient w.r.t. node j's output, to j: by reference when j has one consumer
   // and t outlives j's turn, else summed into j's own buffer.
   auto deliver = [&](std::size_t j, const Tensor& t, bool stable, bool pre) {
-    if (!nodes_[j].layer || !r.needs[j]) return;  // a model input needs no gradient
+    if (!nodes_[j].layer || !r.needs[j]) return;  // a model input, or a node with nothing trainable up to it
     if (r.consumers[j] == 1 && stable) {
       r.g[j] = &t;
       r.pre[j] = pre;

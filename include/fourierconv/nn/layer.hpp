@@ -55,6 +55,8 @@ class Layer {
   // x: (N, input_shape...) -> (N, output_shape...). `training` switches dropout on.
   const Tensor& call(const Tensor& x, bool training = false);
   // dy: gradient of the loss w.r.t. the last call's output -> gradient w.r.t. its input.
+  // Training (Model::backward) calls it only for layers with trainable weights or with such a
+  // layer before them: the others need no gradient and are skipped.
   // Fills the gradients of trainable weights (overwriting). With need_input_grad false the
   // input gradient is skipped (the first layer of a model) and an empty tensor is returned.
   // With through_activation false, dy is already the gradient w.r.t. the pre-activation
