@@ -12,7 +12,7 @@ import argparse
 import json
 import os
 import subprocess
-import time
+import sys
 
 import numpy as np
 import scipy
@@ -20,6 +20,8 @@ import scipy.fft as sfft
 import torch
 
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(root, "bench"))
+import peers  # noqa: E402  (bench/peers.py: its median_us)
 ap = argparse.ArgumentParser()
 ap.add_argument("--rounds", type=int, default=5)
 rounds = ap.parse_args().rounds
@@ -27,13 +29,7 @@ torch.set_num_threads(2)
 
 
 def median_us(f, repeats=41):
-    f()
-    ts = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        f()
-        ts.append((time.perf_counter() - t0) * 1e6)
-    return float(np.median(ts))
+    return peers.median_us(f, repeats)
 
 
 rng = np.random.default_rng(0)
