@@ -268,7 +268,7 @@ TEST(Sequential, BackwardStopsBeforeTheFirstLayerWithTrainableWeights) {
   // ones still passes the gradient on.
   int before = 0, between = 0;
   Sequential m;
-  m.add(Input({6, 6, 1}));
+  m.add(Input{{6, 6, 1}});
   m.add(BackwardSpy(&before));
   m.add(Conv2D(2, {3, 3}, {.activation = "relu", .name = "conv"}));
   m.add(BackwardSpy(&between));
