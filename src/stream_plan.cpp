@@ -33,8 +33,8 @@ double stage_flops_per_sample(const PartitionStage& s) {
 }
 
 // What the plan search minimizes. One thread: flops per sample. With a background worker
-// (stream.hpp): the busier of the two threads, the caller (the direct head, the stages of
-// block-sized partitions, the boundaries) or the worker (every longer stage).
+// (stream.hpp): the busier of the two threads, the caller (the direct head, the stages that
+// stay with it, the boundaries) or the worker (the stages that runs_on_worker).
 double score(const PartitionPlan& plan, bool background) {
   if (!background) return plan.flops_per_sample;
   double worker = 0;

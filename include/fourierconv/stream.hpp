@@ -98,10 +98,10 @@ struct StreamOptions {
   // 0, as FFTConvolver's for block-aligned calls), with no direct head. A call of another
   // length is an error. Not with zero_latency.
   bool whole_blocks = false;
-  // Run the stages of partitions longer than the engine's block on a worker thread that this
-  // object owns (FFTConvolver's "background processing", made real): see "Background" above.
-  // The first stage (and the direct head) stay on the calling thread. Off by default: the
-  // worker takes a second core.
+  // Run the stages of partitions of 4 blocks and more on a worker thread that this object owns
+  // (FFTConvolver's "background processing", made real): see "Background" above. The shorter
+  // stages and the direct head stay on the calling thread. Off by default: the worker takes a
+  // second core.
   bool background = false;
 };
 
@@ -125,8 +125,8 @@ struct PartitionPlan {
 
 // The plan a StreamConvolver of these options uses for a filter of `taps` taps. Pure: the same
 // arguments always give the same plan. Uniform: one stage of B-tap partitions. Non-uniform:
-// partitions grow by a factor of 2, 4 or 8 per stage (with background also 16, 32 or 64), each stage but the last as short as the
-// next one's offset rule allows (offset >= 2P - 2B, so its work spreads over a period), up to
+// partitions grow by a factor of 2, 4 or 8 per stage (with background also 16, 32 or 64), each
+// stage but the last as short as the next one's offset rule allows (offset >= 2P - 2B, so its work spreads over a period), up to
 // min(65,536, 256 B) taps (one FFT of a partition lands whole on one block: this bounds the
 // worst block); of these, the plan of least flops_per_sample. Auto: the cheaper of uniform and
 // non-uniform.
