@@ -30,6 +30,13 @@ namespace {
 std::atomic<unsigned> g_forks{0};
 void count_fork() { g_forks.fetch_add(1, std::memory_order_relaxed); }
 
+// One step of a spin-wait (x86's pause: the other hyperthread and the memory bus get the time).
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
 using Floats = AlignedVector<float>;
 using Spectra = AlignedVector<Complex>;
 
@@ -185,6 +192,7 @@ struct StreamConvolver::Impl {
   void process(const float* const* in, float* const* out, std::size_t n);
   void begin_period(Stage& s);
   void run_task(Stage& s, std::size_t index);
+  bool claim_and_run(std::atomic<int>& task, Stage& s, std::size_t index);
   void finish_task(Stage& s, std::size_t index);
   void start_worker();
   void end_worker();
@@ -343,24 +351,30 @@ void StreamConvolver::Impl::run_task(Stage& s, std::size_t index) {
   }
 }
 
+// Runs stage s's task if it is posted and nobody has claimed it (worker and caller race for it
+// with one exchange); true when this thread ran it. A plain load first: a failed exchange would
+// take the cache line from the other core.
+bool StreamConvolver::Impl::claim_and_run(std::atomic<int>& task, Stage& s, std::size_t index) {
+  int expected = kPosted;
+  if (task.load(std::memory_order_relaxed) != kPosted ||
+      !task.compare_exchange_strong(expected, kRunning, std::memory_order_acquire))
+    return false;
+  run_task(s, index);
+  task.store(kDone, std::memory_order_release);
+  return true;
+}
+
 // The calling thread needs a background stage's task done: takes it if the worker has not
 // begun it, else spins until the worker's store of Done (no lock, no system call).
 void StreamConvolver::Impl::finish_task(Stage& s, std::size_t index) {
-  int expected = kPosted;
-  if (s.task->compare_exchange_strong(expected, kRunning, std::memory_order_acquire)) {
-    run_task(s, index);
-    s.task->store(kDone, std::memory_order_relaxed);
-    return;
-  }
+  if (claim_and_run(*s.task, s, index)) return;
   while (s.task->load(std::memory_order_acquire) == kRunning) {
     if (g_forks.load(std::memory_order_relaxed) != worker_forks) {  // a forked child: no worker
       run_task(s, index);                                             // (the whole task, again)
       s.task->store(kDone, std::memory_order_relaxed);
       return;
     }
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#endif
+    cpu_relax();
   }
 }
 
@@ -376,24 +390,17 @@ void StreamConvolver::Impl::work() {
   auto nap = microseconds(20);
   while (!stop_worker.load(std::memory_order_acquire)) {
     bool did = false;
-    for (const Polled& p : polled) {  // (not the stages themselves: their lines are the calling thread's)
-      int expected = kPosted;  // a plain load first: a failed exchange would take the line from the other core
-      if (p.task->load(std::memory_order_relaxed) != kPosted ||
-          !p.task->compare_exchange_strong(expected, kRunning, std::memory_order_acquire))
-        continue;
-      run_task(*p.stage, p.index);
-      p.task->store(kDone, std::memory_order_release);
-      did = true;
-      break;  // look again from the shortest stage
-    }
+    for (const Polled& p : polled)  // (not the stages themselves: their lines are the calling thread's)
+      if (claim_and_run(*p.task, *p.stage, p.index)) {
+        did = true;
+        break;  // look again from the shortest stage
+      }
     const auto idle = Clock::now() - last;
     if (did) {
       last = Clock::now();
       nap = microseconds(20);
     } else if (idle < microseconds(100)) {
-#if defined(__x86_64__) || defined(__i386__)
-      __builtin_ia32_pause();
-#endif
+      cpu_relax();
     } else {
       std::this_thread::sleep_for(idle > std::chrono::milliseconds(100) ? microseconds(5000) : nap);
       nap = std::min(2 * nap, microseconds(500));
