@@ -57,7 +57,7 @@ class Scratch {
   Scratch(int slot, std::size_t n) {
     const std::size_t bytes = std::max<std::size_t>(n * sizeof(U), 64);
     if (bytes <= kKeptScratchBytes) {
-      thread_local AlignedVector<unsigned char> kept[3];
+      thread_local AlignedVector<unsigned char> kept[4];
       auto& b = kept[slot];
       if (b.size() < bytes) b.resize(bytes);
       p_ = reinterpret_cast<U*>(b.data());
