@@ -110,22 +110,63 @@ bool fft_on_x(const Geometry& g, bool zero_fill) {
   return zero_fill;
 }
 
-std::vector<std::size_t> fft_grid(const Geometry& g, bool zero_fill) {
-  std::vector<std::size_t> grid;
+namespace {
+
+bool smooth7(std::size_t n) {
+  if (n == 0) return false;
+  for (std::size_t p : {2, 3, 5, 7})
+    while (n % p == 0) n /= p;
+  return n == 1;
+}
+
+// The multiple of `step` from n to 2n whose quotient has no prime factor above 7 and whose
+// transform is estimated cheapest (as fast_padded_size weighs FFTW's sizes).
+std::size_t plane_padded_size(std::size_t n, std::size_t step) {
+  std::size_t best = 0;
+  double best_cost = INFINITY;
+  for (std::size_t s = (n + step - 1) / step; s * step < 2 * n + 2 * step; ++s) {
+    if (!smooth7(s)) continue;
+    const std::size_t m = s * step;
+    const double cost = double(m) * std::log2(double(m)) * fft_radix_penalty(m);
+    if (cost < best_cost) best_cost = cost, best = m;
+  }
+  return best;
+}
+
+// FOURIERCONV_NO_PLANE_FFT (any value): FFTW for every grid, to measure the two side by side.
+bool planes_enabled() {
+  static const bool on = !std::getenv("FOURIERCONV_NO_PLANE_FFT");
+  return on;
+}
+
+}  // namespace
+
+bool plane_grid(const std::vector<std::size_t>& grid) {
+  return planes_enabled() && grid.size() == 2 && fourierconv::detail::PlaneFft::takes(grid[0], grid[1]) && smooth7(grid[0] / 2) &&
+         smooth7(grid[1]) && grid[0] * grid[1] < kThreadedGrid;
+}
+
+std::vector<std::size_t> fft_grid(const Geometry& g, bool zero_fill, bool planes) {
+  std::vector<std::size_t> grid, need;
   const bool on_x = fft_on_x(g, zero_fill);
   for (const ConvAxis& a : g.axes) {
-    if (g.circular) grid.push_back(a.n);
+    if (g.circular) need.push_back(a.n);
     else if (on_x)  // outputs [start, start + out) of the full convolution must not alias
-      grid.push_back(fast_padded_size(std::max(a.n + a.k - 1 - std::size_t(a.start), std::size_t(a.start) + a.out)));
+      need.push_back(std::max(a.n + a.k - 1 - std::size_t(a.start), std::size_t(a.start) + a.out));
     else
-      grid.push_back(fast_padded_size(a.extended()));
+      need.push_back(a.extended());
+    grid.push_back(g.circular ? need.back() : fast_padded_size(need.back()));
+  }
+  if (planes && !g.circular && grid.size() == 2) {
+    const std::vector<std::size_t> p{plane_padded_size(need[0], 2), plane_padded_size(need[1], 8)};
+    if (plane_grid(p)) return p;
   }
   return grid;
 }
 
 namespace {
 
-Blocking search_blocking(const Geometry& g, std::size_t spectrum_bytes_per_point) {
+Blocking search_blocking(const Geometry& g, std::size_t spectrum_bytes_per_point, bool planes) {
   // Cost of a choice: tiles * points per tile * (sum of log2 L + 2): a forward and an inverse
   // transform and the product per tile. Per axis the candidates' tile counts and log2 are
   // computed once; the search walks their product, depth first, leaving an axis's larger
@@ -138,7 +179,13 @@ Blocking search_blocking(const Geometry& g, std::size_t spectrum_bytes_per_point
   std::vector<std::vector<Option>> cand;
   for (const ConvAxis& a : g.axes) {
     std::vector<Option> o;
-    for (std::size_t L : tile_candidates(a.k, a.extended())) {
+    // Float32 planes: tiles of an even number of rows and a multiple of 8 columns, which the
+    // plane transforms take (2x FFTW's speed), where the axis has such candidates.
+    const std::size_t step = !planes ? 1 : cand.empty() ? 2 : 8;
+    auto Ls = tile_candidates(a.k, a.extended());
+    if (std::any_of(Ls.begin(), Ls.end(), [&](std::size_t L) { return L % step == 0; }))
+      Ls.erase(std::remove_if(Ls.begin(), Ls.end(), [&](std::size_t L) { return L % step != 0; }), Ls.end());
+    for (std::size_t L : Ls) {
       const std::size_t b = L - a.k + 1;
       // log2 L weighted by the radices' cost (FFTW's 11907 = 3^5 7^2 took 1.5x a 16384 here)
       o.push_back({L, double(L), std::log2(double(L)) * fft_radix_penalty(L), double((a.out + b - 1) / b)});
@@ -202,12 +249,13 @@ Blocking search_blocking(const Geometry& g, std::size_t spectrum_bytes_per_point
 
 // The search's result per geometry, kept per thread (the last 64): one-shot calls repeat their
 // shapes, and the search took 20 us of a 256^2 * 15^2 call that the direct sum does in 90.
-Blocking choose_blocking(const Geometry& g, std::size_t spectrum_bytes_per_point) {
-  std::vector<std::size_t> key{spectrum_bytes_per_point};
+Blocking choose_blocking(const Geometry& g, std::size_t spectrum_bytes_per_point, bool planes) {
+  planes = planes && g.axes.size() == 2 && planes_enabled();
+  std::vector<std::size_t> key{spectrum_bytes_per_point, planes};
   for (const ConvAxis& a : g.axes) key.insert(key.end(), {a.k, a.extended(), a.out});
   thread_local std::map<std::vector<std::size_t>, Blocking> kept;
   if (auto it = kept.find(key); it != kept.end()) return it->second;
-  Blocking b = search_blocking(g, spectrum_bytes_per_point);
+  Blocking b = search_blocking(g, spectrum_bytes_per_point, planes);
   if (kept.size() >= 64) kept.clear();
   kept.emplace(std::move(key), b);
   return b;
@@ -236,14 +284,15 @@ struct FftConvolver<T>::Impl {
   // hold x alone: (3,)*9 with itself is 7^9 points in one tile, 5^9 as one FFT), as scipy's
   // oaconvolve falls back to fftconvolve.
   static bool one_tile(const Geometry& geo) {
-    return !std::getenv("FOURIERCONV_OA_TILE") && choose_blocking(geo, is_complex_v<T> ? sizeof(C) : sizeof(C) / 2).tiles == 1;
+    return !std::getenv("FOURIERCONV_OA_TILE") &&
+           choose_blocking(geo, is_complex_v<T> ? sizeof(C) : sizeof(C) / 2, std::is_same_v<T, float>).tiles == 1;
   }
 
   Impl(const Geometry& geo, const T* kernel, bool blk, FftRigor rigor, T f)
       : g(geo), blocked(blk && !one_tile(geo)), on_x(!blocked && fft_on_x(geo, f == T{})), fill(f) {
     const std::size_t r = g.axes.size();
     if (blocked) {
-      grid = choose_blocking(g, is_complex_v<T> ? sizeof(C) : sizeof(C) / 2).tile;
+      grid = choose_blocking(g, is_complex_v<T> ? sizeof(C) : sizeof(C) / 2, std::is_same_v<T, float>).tile;
       // FOURIERCONV_OA_TILE=L or L1xL2...: force the tile (for measuring the cost model).
       if (const char* env = std::getenv("FOURIERCONV_OA_TILE")) {
         std::vector<std::size_t> t;
@@ -265,14 +314,13 @@ struct FftConvolver<T>::Impl {
         tiles *= tile_count[i];
       }
     } else {
-      grid = fft_grid(g, f == T{});
+      grid = fft_grid(g, f == T{}, std::is_same_v<T, float>);
     }
     points = shape_size(grid);
     const bool one_big = !blocked && g.batch_size() == 1 && points >= kThreadedGrid;
     const int threads = one_big ? omp_get_max_threads() : 1;
     if constexpr (std::is_same_v<T, float>)
-      if (grid.size() == 2 && !one_big && points < kThreadedGrid && fourierconv::detail::PlaneFft::takes(grid[0], grid[1]) &&
-          !std::getenv("FOURIERCONV_NO_PLANE_FFT"))
+      if (!one_big && plane_grid(grid))
         plane = fourierconv::detail::PlaneFft::get(grid[0], grid[1]);
     if (plane) {
       bins = plane->spectrum_size();
