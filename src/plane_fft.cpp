@@ -5,6 +5,8 @@
 #include <map>
 #include <mutex>
 
+#include <omp.h>
+
 #include "fourierconv/error.hpp"
 
 namespace fourierconv::detail {
@@ -44,8 +46,9 @@ std::shared_ptr<const PlaneFft> PlaneFft::get(std::size_t P, std::size_t Q) {
   return slot;
 }
 
-std::size_t PlaneFft::work_size() const {
-  const std::size_t cvecs = blocks_ * kLanes * C_ + Q_ + std::max(M_ * TupleFft::kColumnChunk, Q_);
+std::size_t PlaneFft::work_size(int threads) const {
+  const std::size_t per_thread = Q_ + std::max(M_ * TupleFft::kColumnChunk, Q_);
+  const std::size_t cvecs = blocks_ * kLanes * C_ + std::size_t(std::max(threads, 1)) * per_thread;
   return cvecs * sizeof(CVec) / sizeof(float);
 }
 
@@ -61,11 +64,12 @@ FC_INLINE CVec csub(CVec a, CVec b) { return {a.re - b.re, a.im - b.im}; }
 //   E = (Z[k] + conj Z[M-k]) / 2, O = (Z[k] - conj Z[M-k]) / 2i, X[k] = E + w^k O,
 //   X[M-k] = conj(E - w^k O), w = exp(-2 pi i / P)   (X[M] from k = 0: Re Z[0] - Im Z[0]).
 // g: rows 0..M hold X (C chunks each); the rows after M up to the last block are zeroed.
-FC_MULTIVERSION void PlaneFft::columns_forward(const float* x, CVec* g, CVec* work) const {
+FC_MULTIVERSION void PlaneFft::columns_forward(const float* x, CVec* g, CVec* work, std::size_t jb, std::size_t je,
+                                               std::size_t group) const {
   const std::size_t M = M_, C = C_, Q = Q_;
   const v8 half = splat(0.5f);
-  for (std::size_t j0 = 0; j0 < C; j0 += TupleFft::kColumnChunk) {
-    const std::size_t cnt = std::min(TupleFft::kColumnChunk, C - j0);
+  for (std::size_t j0 = jb; j0 < je; j0 += group) {
+    const std::size_t cnt = std::min(group, je - j0);
     for (std::size_t t = 0; t < M; ++t)
       for (std::size_t j = j0; j < j0 + cnt; ++j)
         g[t * C + j] = CVec{loadu(x + 2 * t * Q + kLanes * j), loadu(x + (2 * t + 1) * Q + kLanes * j)};
@@ -88,17 +92,18 @@ FC_MULTIVERSION void PlaneFft::columns_forward(const float* x, CVec* g, CVec* wo
     }
   }
   for (std::size_t r = M + 1; r < blocks_ * kLanes; ++r)
-    for (std::size_t j = 0; j < C; ++j) g[r * C + j] = CVec{v8{}, v8{}};
+    for (std::size_t j = jb; j < je; ++j) g[r * C + j] = CVec{v8{}, v8{}};
 }
 
 // The inverse of columns_forward, unnormalized (a factor P): from X[k], k <= M,
 //   E' = X[k] + conj X[M-k], O' = (X[k] - conj X[M-k]) conj(w^k), z[k] = E' + i O',
 //   z[M-k] = conj E' + i conj O', then the inverse FFT of length M down each column, whose
 //   real and imaginary parts are rows 2t and 2t+1 of y.
-FC_MULTIVERSION void PlaneFft::columns_inverse(CVec* g, float* y, CVec* work) const {
+FC_MULTIVERSION void PlaneFft::columns_inverse(CVec* g, float* y, CVec* work, std::size_t jb, std::size_t je,
+                                               std::size_t group) const {
   const std::size_t M = M_, C = C_, Q = Q_;
-  for (std::size_t j0 = 0; j0 < C; j0 += TupleFft::kColumnChunk) {
-    const std::size_t cnt = std::min(TupleFft::kColumnChunk, C - j0);
+  for (std::size_t j0 = jb; j0 < je; j0 += group) {
+    const std::size_t cnt = std::min(group, je - j0);
     for (std::size_t k = 0; 2 * k <= M; ++k) {
       const v8 wr = splat(wr_[k]), wi = splat(wi_[k]);
       for (std::size_t j = j0; j < j0 + cnt; ++j) {
@@ -153,41 +158,66 @@ FC_MULTIVERSION void PlaneFft::multiply(std::complex<float>* spec, const std::co
   }
 }
 
-void PlaneFft::forward(const float* x, std::complex<float>* spec, float* work) const {
+template <class Rows>
+void PlaneFft::passes(const float* x, float* y, float* work, int threads, bool forward_columns, bool inverse_columns,
+                      Rows&& each) const {
   CVec* g = reinterpret_cast<CVec*>(work);
-  CVec* tw = g + blocks_ * kLanes * C_ + Q_;
+  const std::size_t per_thread = Q_ + std::max(M_ * TupleFft::kColumnChunk, Q_);
+  auto run = [&](std::size_t t, std::size_t n, auto&& barrier) {
+    CVec* blk = g + blocks_ * kLanes * C_ + t * per_thread;
+    CVec* tw = blk + Q_;
+    // Columns in n contiguous ranges (groups of at most kColumnChunk chunks), rows blocks
+    // round robin.
+    const std::size_t share = (C_ + n - 1) / n, j0 = std::min(C_, t * share), j1 = std::min(C_, j0 + share);
+    const std::size_t group = std::min(TupleFft::kColumnChunk, std::max<std::size_t>(share, 1));
+    if (forward_columns) columns_forward(x, g, tw, j0, j1, group);
+    barrier();
+    for (std::size_t b = t; b < blocks_; b += n) each(b, blk, tw);
+    barrier();
+    if (inverse_columns) columns_inverse(g, y, tw, j0, j1, group);
+  };
+  const std::size_t n = std::min<std::size_t>(std::size_t(std::max(threads, 1)), C_);
+  if (n <= 1) return run(0, 1, [] {});
+#pragma omp parallel num_threads(int(n))
+  {
+    const std::size_t t = std::size_t(omp_get_thread_num()), got = std::size_t(omp_get_num_threads());
+    if (got == n) {
+      run(t, n, [] {
+#pragma omp barrier
+      });
+    } else if (t == 0) {  // fewer threads than asked (nested, or a limit): all on this one
+      run(0, 1, [] {});
+    }
+  }
+}
+
+void PlaneFft::forward(const float* x, std::complex<float>* spec, float* work, int threads) const {
+  CVec* g = reinterpret_cast<CVec*>(work);
   CVec* out = reinterpret_cast<CVec*>(spec);
-  columns_forward(x, g, tw);
-  for (std::size_t b = 0; b < blocks_; ++b) {
+  passes(x, nullptr, work, threads, true, false, [&](std::size_t b, CVec*, CVec* tw) {
     rows_to_block(g, b, out + b * Q_);
     row_.transform(out + b * Q_, 1, 0, 1, false, tw);
-  }
+  });
 }
 
-void PlaneFft::inverse(std::complex<float>* spec, float* y, float* work) const {
+void PlaneFft::inverse(std::complex<float>* spec, float* y, float* work, int threads) const {
   CVec* g = reinterpret_cast<CVec*>(work);
-  CVec* tw = g + blocks_ * kLanes * C_ + Q_;
   CVec* in = reinterpret_cast<CVec*>(spec);
-  for (std::size_t b = 0; b < blocks_; ++b) {
+  passes(nullptr, y, work, threads, false, true, [&](std::size_t b, CVec*, CVec* tw) {
     row_.transform(in + b * Q_, 1, 0, 1, true, tw);
     block_to_rows(in + b * Q_, b, g);
-  }
-  columns_inverse(g, y, tw);
+  });
 }
 
-void PlaneFft::convolve(const float* x, const std::complex<float>* kspec, float* y, float* work) const {
+void PlaneFft::convolve(const float* x, const std::complex<float>* kspec, float* y, float* work, int threads) const {
   CVec* g = reinterpret_cast<CVec*>(work);
-  CVec* blk = g + blocks_ * kLanes * C_;
-  CVec* tw = blk + Q_;
-  columns_forward(x, g, tw);
-  for (std::size_t b = 0; b < blocks_; ++b) {
+  passes(x, y, work, threads, true, true, [&](std::size_t b, CVec* blk, CVec* tw) {
     rows_to_block(g, b, blk);
     row_.transform(blk, 1, 0, 1, false, tw);
     multiply(reinterpret_cast<std::complex<float>*>(blk), kspec + b * Q_ * kLanes, Q_ * kLanes);
     row_.transform(blk, 1, 0, 1, true, tw);
     block_to_rows(blk, b, g);
-  }
-  columns_inverse(g, y, tw);
+  });
 }
 
 }  // namespace fourierconv::detail

@@ -38,22 +38,30 @@ class PlaneFft {
   std::size_t cols() const { return Q_; }
   // Complex values (std::complex<float> units) of a spectrum in this class's layout.
   std::size_t spectrum_size() const { return blocks_ * Q_ * kLanes; }
-  // Floats of work space that forward, inverse and convolve need (64-byte aligned).
-  std::size_t work_size() const;
+  // Floats of work space that forward, inverse and convolve need on `threads` threads
+  // (64-byte aligned).
+  std::size_t work_size(int threads = 1) const;
 
+  // threads > 1: the column chunks and the row blocks are shared among that many OpenMP
+  // threads (a parallel region; call it outside one).
   // x: P x Q row-major floats (any alignment) -> spec (spectrum_size(), 64-byte aligned).
-  void forward(const float* x, std::complex<float>* spec, float* work) const;
+  void forward(const float* x, std::complex<float>* spec, float* work, int threads = 1) const;
   // spec -> y: P x Q floats (any alignment; may be x's buffer). spec is overwritten.
-  void inverse(std::complex<float>* spec, float* y, float* work) const;
+  void inverse(std::complex<float>* spec, float* y, float* work, int threads = 1) const;
   // y = inverse(forward(x) * kspec): the circular convolution of x with the kernel whose
   // spectrum is kspec (scaled as the caller wants), block by block in cache. y may equal x.
-  void convolve(const float* x, const std::complex<float>* kspec, float* y, float* work) const;
+  void convolve(const float* x, const std::complex<float>* kspec, float* y, float* work, int threads = 1) const;
   // spec *= kspec, both spectra of this layout, n = spectrum_size().
   static void multiply(std::complex<float>* spec, const std::complex<float>* kspec, std::size_t n);
 
  private:
-  void columns_forward(const float* x, CVec* g, CVec* work) const;
-  void columns_inverse(CVec* g, float* y, CVec* work) const;
+  // Column chunks [j0, j1) of the axis-0 pass, in groups of `group` chunks.
+  void columns_forward(const float* x, CVec* g, CVec* work, std::size_t j0, std::size_t j1, std::size_t group) const;
+  void columns_inverse(CVec* g, float* y, CVec* work, std::size_t j0, std::size_t j1, std::size_t group) const;
+  // The three passes (columns, row blocks, columns) on thread t of n; the row blocks run
+  // `each(b, blk, tw)`.
+  template <class Rows>
+  void passes(const float* x, float* y, float* work, int threads, bool forward_columns, bool inverse_columns, Rows&& each) const;
   void rows_to_block(const CVec* g, std::size_t b, CVec* blk) const;
   void block_to_rows(const CVec* blk, std::size_t b, CVec* g) const;
   std::size_t P_, Q_, M_, C_, blocks_;  // M_ = P/2; C_ = Q/8 column chunks

@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <complex>
+#include <cstring>
 #include <random>
 
 #include "fourierconv/error.hpp"
@@ -45,11 +46,21 @@ TEST(PlaneFft, CircularConvolutionAgainstTheDefinition) {
     ASSERT_TRUE(PlaneFft::takes(P, Q));
     const Planes in(P, Q, unsigned(P * 1000 + Q));
     PlaneFft fft(P, Q);
-    AlignedVector<float> work(fft.work_size());
+    AlignedVector<float> work(fft.work_size(3));
     AlignedVector<std::complex<float>> kspec(fft.spectrum_size()), spec(fft.spectrum_size());
     fft.forward(in.h.data(), kspec.data(), work.data());
-    std::vector<float> y(P * Q), y2(P * Q);
+    std::vector<float> y(P * Q), y2(P * Q), y3(P * Q);
     fft.convolve(in.x.data(), kspec.data(), y.data(), work.data());
+    // On 2 and 3 threads each column chunk and row block is computed as on one: the same bits.
+    for (int threads : {2, 3}) {
+      fft.convolve(in.x.data(), kspec.data(), y3.data(), work.data(), threads);
+      ASSERT_EQ(std::memcmp(y.data(), y3.data(), y.size() * sizeof(float)), 0) << threads << " threads";
+      AlignedVector<std::complex<float>> spec3(fft.spectrum_size());
+      fft.forward(in.x.data(), spec3.data(), work.data(), threads);
+      PlaneFft::multiply(spec3.data(), kspec.data(), spec3.size());
+      fft.inverse(spec3.data(), y3.data(), work.data(), threads);
+      ASSERT_EQ(std::memcmp(y.data(), y3.data(), y.size() * sizeof(float)), 0) << threads << " threads, forward/inverse";
+    }
     // The same through forward, multiply, inverse.
     fft.forward(in.x.data(), spec.data(), work.data());
     PlaneFft::multiply(spec.data(), kspec.data(), spec.size());

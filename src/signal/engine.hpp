@@ -40,6 +40,12 @@ constexpr double kParallelMacs = 6e4;
 constexpr double kParallelPoints = 1 << 13;
 // a single grid this large uses FFTW's own threads.
 constexpr std::size_t kThreadedGrid = std::size_t(1) << 18;
+// A single grid on the plane transforms (plane_grid) shares its column chunks and row blocks
+// between two threads from this many points (float32 on an AMD Zen 5: 160^2 35 -> 30 us,
+// 192^2 49 -> 39, 256^2 105 -> 63; 128^2 19-25 either way, the fork and barriers eat the gain).
+constexpr std::size_t kPlaneThreadedPoints = 20000;
+// The largest grid the plane transforms take (beyond, FFTW's threads).
+constexpr std::size_t kPlaneMaxPoints = std::size_t(1) << 22;
 // One-shot FFT convolution of one item by one kernel (FftConvolver::convolve_once) on 2+
 // threads: the input's and the kernel's forward transforms run side by side, one per thread,
 // on grids of kSideBySidePoints or more (float32 'same': 64^2 * 63^2 on 96^2, 127 -> 79 us;

@@ -143,7 +143,7 @@ bool planes_enabled() {
 
 bool plane_grid(const std::vector<std::size_t>& grid) {
   return planes_enabled() && grid.size() == 2 && fourierconv::detail::PlaneFft::takes(grid[0], grid[1]) && smooth7(grid[0] / 2) &&
-         smooth7(grid[1]) && grid[0] * grid[1] < kThreadedGrid;
+         smooth7(grid[1]) && grid[0] * grid[1] <= kPlaneMaxPoints;
 }
 
 std::vector<std::size_t> fft_grid(const Geometry& g, bool zero_fill, bool planes) {
@@ -320,7 +320,7 @@ struct FftConvolver<T>::Impl {
     const bool one_big = !blocked && g.batch_size() == 1 && points >= kThreadedGrid;
     const int threads = one_big ? omp_get_max_threads() : 1;
     if constexpr (std::is_same_v<T, float>)
-      if (!one_big && plane_grid(grid))
+      if (plane_grid(grid))
         plane = fourierconv::detail::PlaneFft::get(grid[0], grid[1]);
     if (plane) {
       bins = plane->spectrum_size();
@@ -343,14 +343,19 @@ struct FftConvolver<T>::Impl {
       kernel_spectrum(kernel + item * g.k_plane(), fwd.get(), kgrid.data(), kspec.data() + item * bins);
   }
 
+  // Threads for one plane transform outside a parallel region (kPlaneThreadedPoints).
+  int plane_threads() const {
+    return points >= kPlaneThreadedPoints && omp_get_max_threads() >= 2 && !omp_in_parallel() ? 2 : 1;
+  }
   // The forward transform of a grid (`single`: the FFTW plan to run, where not fwd), the
   // product with a kernel spectrum and the inverse (which may overwrite `spec`), through
   // FFTW or the plane transforms.
   void forward(const T* in, C* spec, const FftwPlan<R>* single = nullptr) const {
     if constexpr (std::is_same_v<T, float>)
       if (plane) {
-        const Scratch<float> work(3, plane->work_size());
-        return plane->forward(in, spec, work.get());
+        const int n = plane_threads();
+        const Scratch<float> work(3, plane->work_size(n));
+        return plane->forward(in, spec, work.get(), n);
       }
     (single ? single : fwd.get())->execute(in, spec);
   }
@@ -373,8 +378,9 @@ struct FftConvolver<T>::Impl {
   void inverse(C* spec, T* out) const {
     if constexpr (std::is_same_v<T, float>)
       if (plane) {
-        const Scratch<float> work(3, plane->work_size());
-        return plane->inverse(spec, out, work.get());
+        const int n = plane_threads();
+        const Scratch<float> work(3, plane->work_size(n));
+        return plane->inverse(spec, out, work.get(), n);
       }
     inv->execute(spec, out);
   }
@@ -466,10 +472,11 @@ struct FftConvolver<T>::Impl {
       T* yi = y + b * op;
       if constexpr (std::is_same_v<T, float>)
         if (plane && !x_shared) {  // forward, product, inverse fused, block by block in cache
-          const Scratch<float> work(3, plane->work_size());
-          if (same_grid) return plane->convolve(xi, kspec.data() + g.k_item(b) * bins, yi, work.get());
+          const int n = par ? 1 : plane_threads();
+          const Scratch<float> work(3, plane->work_size(n));
+          if (same_grid) return plane->convolve(xi, kspec.data() + g.k_item(b) * bins, yi, work.get(), n);
           place(xi, gb);
-          plane->convolve(gb, kspec.data() + g.k_item(b) * bins, gb, work.get());
+          plane->convolve(gb, kspec.data() + g.k_item(b) * bins, gb, work.get(), n);
           return crop(gb, yi);
         }
       if (x_shared) {
