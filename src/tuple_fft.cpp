@@ -22,12 +22,21 @@ FC_INLINE CVec rot(CVec a) {
   return Inverse ? CVec{-a.im, a.re} : CVec{a.im, -a.re};
 }
 
-// Prime factors, 4s first (a radix-4 stage does the work of two radix-2 stages with fewer
-// passes), then 2, 3, 5, 7, ...
+// The factors 2 as 8s first (a radix-8 stage does the work of three radix-2 stages in one pass
+// over the data, with fewer twiddle products), then 4s and at most one 2 (8 x 2 as 4 x 4), then
+// the odd primes 3, 5, 7, ...: 128 = 8 4 4, 64 = 8 8 (were 4 4 4 2 and 4 4 4: the plane
+// convolution of a 128^2 plane, old and new side by side: 27-34 -> 25-27 us).
 std::vector<std::size_t> radices(std::size_t n) {
   std::vector<std::size_t> r;
-  while (n % 4 == 0) r.push_back(4), n /= 4;
-  for (std::size_t p = 2; n > 1; ++p)
+  std::size_t twos = 0;
+  while (n % 2 == 0) n /= 2, ++twos;
+  std::size_t eights = twos / 3, rest = twos % 3;
+  if (rest == 1 && eights > 0) --eights, rest = 4;
+  r.insert(r.end(), eights, 8);
+  if (rest == 4) r.insert(r.end(), {4, 4});
+  else if (rest == 2) r.push_back(4);
+  else if (rest == 1) r.push_back(2);
+  for (std::size_t p = 3; n > 1; p += 2)
     while (n % p == 0) r.push_back(p), n /= p;
   return r;
 }
@@ -47,6 +56,28 @@ FC_INLINE void dft4(CVec* a) {
   a[2] = sub(s02, s13);
   a[1] = add(d02, d13);
   a[3] = sub(d02, d13);
+}
+
+// Radix 8 as two radix-4 DFTs of the even and odd inputs: X[u] = E[u] + w8^u O[u],
+// X[u + 4] = E[u] - w8^u O[u], w8 = exp(-+ i pi / 4) = (1 -+ i) / sqrt 2.
+template <bool Inverse>
+FC_INLINE void dft8(CVec* a) {
+  CVec e[4] = {a[0], a[2], a[4], a[6]}, o[4] = {a[1], a[3], a[5], a[7]};
+  dft4<Inverse>(e);
+  dft4<Inverse>(o);
+  const v8 h = splat(0.70710678118654752f);
+  if (Inverse) {  // (x + iy)(1 + i) = (x - y) + i(x + y); (x + iy)(-1 + i) = -(x + y) + i(x - y)
+    o[1] = CVec{h * (o[1].re - o[1].im), h * (o[1].re + o[1].im)};
+    o[3] = CVec{-h * (o[3].re + o[3].im), h * (o[3].re - o[3].im)};
+  } else {  // (x + iy)(1 - i) = (x + y) + i(y - x); (x + iy)(-1 - i) = (y - x) - i(x + y)
+    o[1] = CVec{h * (o[1].re + o[1].im), h * (o[1].im - o[1].re)};
+    o[3] = CVec{h * (o[3].im - o[3].re), -h * (o[3].re + o[3].im)};
+  }
+  o[2] = rot<Inverse>(o[2]);
+  for (int u = 0; u < 4; ++u) {
+    a[u] = add(e[u], o[u]);
+    a[u + 4] = sub(e[u], o[u]);
+  }
 }
 
 // Odd radix R with compile-time tables: A_u = a0 + sum_t (S_t cos(2 pi t u / R)
@@ -157,6 +188,7 @@ FC_INLINE void stage(const CVec* src, std::size_t sts, std::size_t sbs, CVec* ds
         for (std::size_t t = 0; t < R; ++t) a[t] = in[t * in_step];
         if constexpr (R == 2) dft2<Inverse>(a);
         else if constexpr (R == 4) dft4<Inverse>(a);
+        else if constexpr (R == 8) dft8<Inverse>(a);
         else dft_odd<R, Inverse>(a, c, sn);
         out[0] = a[0];
         if (p == 0) {
@@ -209,6 +241,7 @@ FC_INLINE void TupleFft::run(CVec* data, std::size_t ts, std::size_t bs, std::si
       case 3: stage<3, Inverse>(src, sts, sbs, dst, dts, dbs, count, st.m, st.s, twr, twi, st.c.data(), st.sn.data()); break;
       case 4: stage<4, Inverse>(src, sts, sbs, dst, dts, dbs, count, st.m, st.s, twr, twi, nullptr, nullptr); break;
       case 5: stage<5, Inverse>(src, sts, sbs, dst, dts, dbs, count, st.m, st.s, twr, twi, st.c.data(), st.sn.data()); break;
+      case 8: stage<8, Inverse>(src, sts, sbs, dst, dts, dbs, count, st.m, st.s, twr, twi, nullptr, nullptr); break;
       case 7: stage<7, Inverse>(src, sts, sbs, dst, dts, dbs, count, st.m, st.s, twr, twi, st.c.data(), st.sn.data()); break;
       default:
         stage_generic<Inverse>(src, sts, sbs, dst, dts, dbs, count, st.r, st.m, st.s, twr, twi, st.c.data(), st.sn.data());

@@ -6,7 +6,7 @@
 //
 // Data is split complex: a CVec holds the real parts of kLanes values and their imaginary
 // parts. Transforms are unnormalized in both directions (forward sign -1, inverse +1), as
-// FFTW's. Lengths may have any factors: radices 2, 3, 4, 5, 7 are hand-written, any other
+// FFTW's. Lengths may have any factors: radices 2, 3, 4, 5, 7, 8 are hand-written, any other
 // prime runs through a generic odd-radix kernel (O(p^2) per butterfly).
 //
 // Algorithm: Stockham's self-sorting decimation-in-frequency mixed-radix FFT (no bit
