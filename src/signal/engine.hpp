@@ -57,6 +57,10 @@ inline bool side_by_side_forwards(std::size_t points, std::size_t rank) {
   return points >= kSideBySidePoints && (points < kThreadedGrid || rank == 1);
 }
 
+// Work memory of n elements: up to kKeptScratchBytes, a buffer kept per thread and slot
+// (no allocation or page faults per call); larger, allocated for the call. Two Scratch objects
+// alive at once on one thread need different slots: 0 the grid, 1 a spectrum, 2 the one-shot
+// path's spectrum, 3 the plane transforms' work.
 template <class U>
 class Scratch {
  public:

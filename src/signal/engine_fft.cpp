@@ -464,10 +464,6 @@ struct FftConvolver<T>::Impl {
     // inverse's output: one real grid and one spectrum besides the output (peak memory on a
     // 2048^2 float32 image: kernel spectrum + grid + spectrum + output).
     for_items(B, par, [&](std::size_t b) {
-      const Scratch<T> gbuf(0, points);
-      const Scratch<C> sbuf(1, bins);
-      T* gb = gbuf.get();
-      C* spec = sbuf.get();
       const T* xi = x + g.x_item(b) * xp;
       T* yi = y + b * op;
       if constexpr (std::is_same_v<T, float>)
@@ -475,10 +471,15 @@ struct FftConvolver<T>::Impl {
           const int n = par ? 1 : plane_threads();
           const Scratch<float> work(3, plane->work_size(n));
           if (same_grid) return plane->convolve(xi, kspec.data() + g.k_item(b) * bins, yi, work.get(), n);
-          place(xi, gb);
-          plane->convolve(gb, kspec.data() + g.k_item(b) * bins, gb, work.get(), n);
-          return crop(gb, yi);
+          const Scratch<T> gbuf(0, points);  // (no spectrum buffer: the work holds it)
+          place(xi, gbuf.get());
+          plane->convolve(gbuf.get(), kspec.data() + g.k_item(b) * bins, gbuf.get(), work.get(), n);
+          return crop(gbuf.get(), yi);
         }
+      const Scratch<T> gbuf(0, points);
+      const Scratch<C> sbuf(1, bins);
+      T* gb = gbuf.get();
+      C* spec = sbuf.get();
       if (x_shared) {
         std::copy(xspec.begin() + std::ptrdiff_t(g.x_item(b) * bins), xspec.begin() + std::ptrdiff_t((g.x_item(b) + 1) * bins),
                   spec);
