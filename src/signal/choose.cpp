@@ -23,6 +23,7 @@ struct Constants {
   double mac_ns;        // one multiply-add of the direct method's one-row kernel
   double fft_ns;        // per N log2 N of one transform of N points (r2c for reals, c2c for complex)
   double product_ns;    // per complex bin of the spectrum product
+  bool planes = false;  // fft_ns is the plane transforms' (kPlaneFftNs)
 };
 
 // The one-row direct kernel (1-D signals, on one thread; 2-D borders and leftover rows)
@@ -62,7 +63,7 @@ constexpr double kPlaneFftNs = 0.05;
 // (The plane transforms, whose passes stay in cache longer: 1024^2 1.2x, 2048^2 1.4x the
 // per-point cost of 256^2.)
 double fft_ns(double points, const Constants& c) {
-  const double penalty = points > kLargeGrid ? (c.fft_ns == kPlaneFftNs ? 1.3 : 2.0) : 1.0;
+  const double penalty = points > kLargeGrid ? (c.planes ? 1.3 : 2.0) : 1.0;
   return c.fft_ns * penalty * points * std::log2(std::max(points, 2.0));
 }
 
@@ -112,7 +113,9 @@ Costs estimate_costs(const Geometry& g, DType direct_type, DType fft_type, bool 
   // direct sum costs less than that bound, the FFT estimates (a search over tile sizes) are
   // not needed. (A bound on one whole-grid transform, as this was, is no bound for overlap-
   // save: complex128 1024^2 * 7^2 took 34 ms direct against 8.6 ms in tiles.)
-  const double bound = B * out * 2 * f.fft_ns * std::log2(std::max(2 * kp, 4.0)) / P + kFixedNs + kFftFixedNs;
+  // (float32 in two axes: at the plane transforms' rate, the lower.)
+  const double bound_ns = fft_type == DType::Float32 && g.axes.size() == 2 ? std::min(f.fft_ns, kPlaneFftNs) : f.fft_ns;
+  const double bound = B * out * 2 * bound_ns * std::log2(std::max(2 * kp, 4.0)) / P + kFixedNs + kFftFixedNs;
   if (c.direct <= bound) {
     c.fft = c.blocked = INFINITY;
     c.direct *= 1e-9;
@@ -127,8 +130,13 @@ Costs estimate_costs(const Geometry& g, DType direct_type, DType fft_type, bool 
   double grid = 1;
   for (auto L : fgrid) grid *= double(L);
   Constants fp = f;  // the whole grid's transforms
-  if (planes && plane_grid(fgrid)) fp.fft_ns = kPlaneFftNs;
-  const double bins = cplx ? grid : grid / 2;
+  if (planes && plane_grid(fgrid)) fp.fft_ns = kPlaneFftNs, fp.planes = true;
+  // Complex bins of the product: the plane transforms' layout keeps whole blocks of 8 rows
+  // (ceil((P/2 + 1) / 8) 8 Q: twice P Q / 2 on 8-row grids).
+  auto bins_of = [&](const std::vector<std::size_t>& gr, bool plane, double points) {
+    return plane ? double((gr[0] / 2 + 8) / 8 * 8 * gr[1]) : cplx ? points : points / 2;
+  };
+  const double bins = bins_of(fgrid, fp.planes, grid);
   const bool threaded_grid = B == 1 && grid >= double(kThreadedGrid);
   const double fftw_threads = std::min(1 + 0.5 * (P - 1), 2.0);
   // One grid's transforms on several threads: FFTW's on a large grid, the plane transforms'
@@ -149,9 +157,9 @@ Costs estimate_costs(const Geometry& g, DType direct_type, DType fft_type, bool 
   const Blocking b = choose_blocking(g, cplx ? cbytes : cbytes / 2, planes);
   double tile = 1;
   for (auto L : b.tile) tile *= double(L);
-  const double tbins = cplx ? tile : tile / 2, items = B * double(b.tiles);
   Constants ft = f;
-  if (planes && plane_grid(b.tile)) ft.fft_ns = kPlaneFftNs;
+  if (planes && plane_grid(b.tile)) ft.fft_ns = kPlaneFftNs, ft.planes = true;
+  const double tbins = bins_of(b.tile, ft.planes, tile), items = B * double(b.tiles);
   const double tile_fft = fft_ns(tile, ft);
   const double tile_threads = items > 1 && items * tile > kParallelPoints ? std::min(P, items) : 1.0;
   c.blocked = ki * tile_fft + items * (2 * tile_fft + tbins * f.product_ns + 2 * tile * kCopyNs + kTileNs) / tile_threads +

@@ -125,13 +125,13 @@ struct Blocking {
 // planes: float32 in two axes, whose tiles are kept to sizes plane_grid takes.
 Blocking choose_blocking(const Geometry& g, std::size_t spectrum_bytes_per_point, bool planes = false);
 // The whole-extent grid of the FFT method (fast sizes), per convolved axis; planes (float32
-// in two axes): sizes that plane_grid takes where they stay under kThreadedGrid points.
+// in two axes): sizes that plane_grid takes where they stay within kPlaneMaxPoints.
 std::vector<std::size_t> fft_grid(const Geometry& g, bool zero_fill, bool planes = false);
 // Whether a float32 grid runs on the tuple-FFT plane transforms (plane_fft.hpp) rather than
 // FFTW: two axes, an even number of rows and a multiple of 8 columns with no prime factor
-// above 7 in P/2 and Q (the tuple FFT's fast radices), under kThreadedGrid points (larger
-// grids run on FFTW's threads). On an AMD Zen 5 r2c + c2r 2.0-2.2x faster than Debian's FFTW
-// from 32^2 to 512^2.
+// above 7 in P/2 and Q (the tuple FFT's fast radices), at most kPlaneMaxPoints points
+// (larger grids run on FFTW's threads). On an AMD Zen 5 r2c + c2r 1.8-2.3x faster than
+// Debian's FFTW from 32^2 to 1024^2.
 bool plane_grid(const std::vector<std::size_t>& grid);
 // Whether the FFT method transforms x itself (linear modes with a zero fill, or circular)
 // rather than the extended input E.

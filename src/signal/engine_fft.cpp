@@ -158,7 +158,9 @@ std::vector<std::size_t> fft_grid(const Geometry& g, bool zero_fill, bool planes
     grid.push_back(g.circular ? need.back() : fast_padded_size(need.back()));
   }
   if (planes && !g.circular && grid.size() == 2) {
-    const std::vector<std::size_t> p{plane_padded_size(need[0], 2), plane_padded_size(need[1], 8)};
+    // (At least 8 per axis, the least PlaneFft takes.)
+    const std::vector<std::size_t> p{plane_padded_size(std::max<std::size_t>(need[0], 8), 2),
+                                     plane_padded_size(std::max<std::size_t>(need[1], 8), 8)};
     if (plane_grid(p)) return p;
   }
   return grid;
