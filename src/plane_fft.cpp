@@ -124,29 +124,30 @@ FC_MULTIVERSION void PlaneFft::columns_inverse(CVec* g, float* y, CVec* work, st
   }
 }
 
-// Rows 8b..8b+7 of g (lanes: columns) -> blk[q], q < Q (lanes: those rows), by 8 x 8 transposes.
-FC_MULTIVERSION void PlaneFft::rows_to_block(const CVec* g, std::size_t b, CVec* blk) const {
-  const std::size_t C = C_;
-  const CVec* rows = g + b * kLanes * C;
+namespace {
+
+// dst[l dl + j dj] = the 8 x 8 transposes of src[l sl + j sj] (l < 8: rows of a block; j < C):
+// for each j the real parts and the imaginary parts of 8 CVecs transposed in registers.
+FC_INLINE void transpose_blocks(const CVec* src, std::size_t sl, std::size_t sj, CVec* dst, std::size_t dl, std::size_t dj,
+                                std::size_t C) {
   for (std::size_t j = 0; j < C; ++j) {
     v8 re[8], im[8];
-    for (std::size_t l = 0; l < 8; ++l) re[l] = rows[l * C + j].re, im[l] = rows[l * C + j].im;
+    for (std::size_t l = 0; l < 8; ++l) re[l] = src[l * sl + j * sj].re, im[l] = src[l * sl + j * sj].im;
     simd::transpose8x8(re);
     simd::transpose8x8(im);
-    for (std::size_t l = 0; l < 8; ++l) blk[kLanes * j + l] = CVec{re[l], im[l]};
+    for (std::size_t l = 0; l < 8; ++l) dst[l * dl + j * dj] = CVec{re[l], im[l]};
   }
 }
 
+}  // namespace
+
+// Rows 8b..8b+7 of g (lanes: columns) -> blk[q], q < Q (lanes: those rows), and back.
+FC_MULTIVERSION void PlaneFft::rows_to_block(const CVec* g, std::size_t b, CVec* blk) const {
+  transpose_blocks(g + b * kLanes * C_, C_, 1, blk, 1, kLanes, C_);
+}
+
 FC_MULTIVERSION void PlaneFft::block_to_rows(const CVec* blk, std::size_t b, CVec* g) const {
-  const std::size_t C = C_;
-  CVec* rows = g + b * kLanes * C;
-  for (std::size_t j = 0; j < C; ++j) {
-    v8 re[8], im[8];
-    for (std::size_t l = 0; l < 8; ++l) re[l] = blk[kLanes * j + l].re, im[l] = blk[kLanes * j + l].im;
-    simd::transpose8x8(re);
-    simd::transpose8x8(im);
-    for (std::size_t l = 0; l < 8; ++l) rows[l * C + j] = CVec{re[l], im[l]};
-  }
+  transpose_blocks(blk, 1, kLanes, g + b * kLanes * C_, C_, 1, C_);
 }
 
 FC_MULTIVERSION void PlaneFft::multiply(std::complex<float>* spec, const std::complex<float>* kspec, std::size_t n) {

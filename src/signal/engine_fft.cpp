@@ -273,8 +273,8 @@ struct FftConvolver<T>::Impl {
   std::vector<std::size_t> grid, tile_out, tile_count;  // per axis
   std::size_t tiles = 1, points = 0, bins = 0;
   std::shared_ptr<const FftwPlan<R>> fwd, inv;  // null where `plane` transforms
-  // float32 planes that PlaneFft takes, below FFTW's threaded size: the tuple-FFT transforms
-  // (plane_fft.hpp; 128^2 r2c + c2r 19 us against FFTW's 43 on an AMD Zen 5). Its spectra
+  // float32 grids that plane_grid takes (up to kPlaneMaxPoints): the tuple-FFT transforms
+  // (plane_fft.hpp; 128^2 r2c + c2r 19 us against FFTW's 43 on an AMD Zen 5). Their spectra
   // have their own layout: only transformed, multiplied (product) and scaled here.
   std::shared_ptr<const fourierconv::detail::PlaneFft> plane;
   AlignedVector<C> kspec;  // k_items x bins, 1/points folded in
