@@ -126,7 +126,8 @@ struct PartitionPlan {
 // The plan a StreamConvolver of these options uses for a filter of `taps` taps. Pure: the same
 // arguments always give the same plan. Uniform: one stage of B-tap partitions. Non-uniform:
 // partitions grow by a factor of 2, 4 or 8 per stage (with background also 16, 32 or 64), each
-// stage but the last as short as the next one's offset rule allows (offset >= 2P - 2B, so its work spreads over a period), up to
+// stage but the last as short as the next one's offset rule allows (offset >= 2P - 2B, so its
+// work spreads over a period), up to
 // min(65,536, 256 B) taps (one FFT of a partition lands whole on one block: this bounds the
 // worst block); of these, the plan of least flops_per_sample. Auto: the cheaper of uniform and
 // non-uniform.

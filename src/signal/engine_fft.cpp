@@ -120,8 +120,12 @@ bool smooth7(std::size_t n) {
 }
 
 // The multiple of `step` from n to 2n whose quotient has no prime factor above 7 and whose
-// transform is estimated cheapest (as fast_padded_size weighs FFTW's sizes).
+// transform is estimated cheapest (as fast_padded_size weighs FFTW's sizes). Kept per thread,
+// as fast_padded_size's: the scan is thousands of steps on a 4096^2 image, and the cost model
+// and the engine ask for the same sizes on every one-shot call.
 std::size_t plane_padded_size(std::size_t n, std::size_t step) {
+  thread_local std::map<std::pair<std::size_t, std::size_t>, std::size_t> kept;
+  if (auto it = kept.find({n, step}); it != kept.end()) return it->second;
   std::size_t best = 0;
   double best_cost = INFINITY;
   for (std::size_t s = (n + step - 1) / step; s * step < 2 * n + 2 * step; ++s) {
@@ -130,6 +134,8 @@ std::size_t plane_padded_size(std::size_t n, std::size_t step) {
     const double cost = double(m) * std::log2(double(m)) * fft_radix_penalty(m);
     if (cost < best_cost) best_cost = cost, best = m;
   }
+  if (kept.size() >= 256) kept.clear();
+  kept.emplace(std::pair{n, step}, best);
   return best;
 }
 
@@ -369,13 +375,16 @@ struct FftConvolver<T>::Impl {
   // grid <- the circular convolution of grid with the kernel spectrum k; spec: bins of work.
   void convolve_grid(T* grid_buf, const C* k, C* spec) const {
     if constexpr (std::is_same_v<T, float>)
-      if (plane) {
-        const Scratch<float> work(3, plane->work_size());
-        return plane->convolve(grid_buf, k, grid_buf, work.get());
-      }
+      if (plane) return plane_convolve(grid_buf, k, grid_buf, 1);
     fwd->execute(grid_buf, spec);
     multiply(spec, k, bins);
     inv->execute(spec, grid_buf);
+  }
+  // The plane transforms' forward, product and inverse fused, block by block in cache (no
+  // spectrum buffer: their work holds it). out may be in.
+  void plane_convolve(const float* in, const std::complex<float>* k, float* out, int threads) const {
+    const Scratch<float> work(3, plane->work_size(threads));
+    plane->convolve(in, k, out, work.get(), threads);
   }
   void inverse(C* spec, T* out) const {
     if constexpr (std::is_same_v<T, float>)
@@ -469,13 +478,13 @@ struct FftConvolver<T>::Impl {
       const T* xi = x + g.x_item(b) * xp;
       T* yi = y + b * op;
       if constexpr (std::is_same_v<T, float>)
-        if (plane && !x_shared) {  // forward, product, inverse fused, block by block in cache
+        if (plane && !x_shared) {
           const int n = par ? 1 : plane_threads();
-          const Scratch<float> work(3, plane->work_size(n));
-          if (same_grid) return plane->convolve(xi, kspec.data() + g.k_item(b) * bins, yi, work.get(), n);
-          const Scratch<T> gbuf(0, points);  // (no spectrum buffer: the work holds it)
+          const C* k = kspec.data() + g.k_item(b) * bins;
+          if (same_grid) return plane_convolve(xi, k, yi, n);
+          const Scratch<T> gbuf(0, points);
           place(xi, gbuf.get());
-          plane->convolve(gbuf.get(), kspec.data() + g.k_item(b) * bins, gbuf.get(), work.get(), n);
+          plane_convolve(gbuf.get(), k, gbuf.get(), n);
           return crop(gbuf.get(), yi);
         }
       const Scratch<T> gbuf(0, points);
