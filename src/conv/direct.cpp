@@ -91,6 +91,11 @@ constexpr std::size_t kSmallTaps = 32;  // backward uses the pixel loop below th
 constexpr std::size_t kBlockedMaxF = 64;
 // Pixels per register block: 6 pixels x 16 channels = 12 of the 16 AVX registers.
 constexpr std::size_t kPixelBlock = 6;
+// With 16 to 31 filters on AVX-512 a pixel's 16 filters are one register: 12 pixels keep 12
+// independent FMA chains in flight (two FMA pipes of 4-cycle latency need 8), 14 of the 32
+// registers. The 8-float kernel ran such layers at half the FMA width: 1 x 256 x 256 x 16 -> 16,
+// 3x3 took 1.33 ms on a 2-core Zen 5.
+constexpr std::size_t kWidePixelBlock = 12;
 
 bool small_taps(const Problem& p) { return p.kh * p.kw * p.c <= kSmallTaps; }
 bool blocked_forward(const Problem& p) { return p.f <= kBlockedMaxF || small_taps(p); }
@@ -205,6 +210,7 @@ __attribute__((always_inline)) inline void interior_pixels(const float* xp, std:
   if (wide) {  // AVX-512: 6 pixels x 64 channels are 24 of the 32 registers
     for (; f + 64 <= F; f += 64) interior_block<PX, 4, 16>(xp, pstride, off, K, kernel, F, bias, relu, f, out);
     for (; f + 32 <= F; f += 32) interior_block<PX, 2, 16>(xp, pstride, off, K, kernel, F, bias, relu, f, out);
+    for (; f + 16 <= F; f += 16) interior_block<PX, 1, 16>(xp, pstride, off, K, kernel, F, bias, relu, f, out);
   }
   for (; f + 16 <= F; f += 16) interior_block<PX, 2>(xp, pstride, off, K, kernel, F, bias, relu, f, out);
   for (; f + 8 <= F; f += 8) interior_block<PX, 1>(xp, pstride, off, K, kernel, F, bias, relu, f, out);
@@ -243,6 +249,9 @@ class BlockedRows {
     for (std::size_t ox = 0; ox < ox_lo_; ++ox) border(n, oy, ox, out + ox * F);
     std::size_t ox = ox_lo_;
     const float* corner = x_ + ((n * p.h + std::size_t(y0)) * p.w) * C - std::ptrdiff_t(p.pad_left * C);
+    if (wide_ && F >= 16 && F < 32)
+      for (; ox + kWidePixelBlock <= ox_hi_; ox += kWidePixelBlock)
+        interior_pixels<kWidePixelBlock>(corner + ox * pstride, pstride, off, K_, kernel_, F, bias_, relu_, out + ox * F, wide_);
     for (; ox + kPixelBlock <= ox_hi_; ox += kPixelBlock)
       interior_pixels<kPixelBlock>(corner + ox * pstride, pstride, off, K_, kernel_, F, bias_, relu_, out + ox * F, wide_);
     // The remainder in blocks of 4, 2, 1 (a lone pixel waits on its FMA chain: 4x the time per pixel).
@@ -483,7 +492,7 @@ FC_MULTIVERSION void small_backward(const Problem& p, const float* x, const floa
 }  // namespace
 
 bool direct_forward_is_blocked(const Problem& p) { return blocked_forward(p); }
-bool direct_forward_is_wide(const Problem& p) { return blocked_forward(p) && p.f >= 32 && simd::wide_vectors(); }
+bool direct_forward_is_wide(const Problem& p) { return blocked_forward(p) && p.f >= 16 && simd::wide_vectors(); }
 
 void direct_forward(const Problem& p, const float* x, const float* kernel, const float* bias, float* y, bool relu) {
   if (blocked_forward(p)) return blocked_forward_impl(p, x, kernel, bias, relu, y);
