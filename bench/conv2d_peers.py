@@ -84,13 +84,14 @@ def main():
         for k in ks:
             base = f"conv2d_256x16_k{k}"
             rnd[k] = {"ours direct": ours[base + "_direct"], "ours fft": ours[base + "_fft"],
+                      "ours winograd": ours.get(base + "_winograd", float("nan")),  # 3x3 only
                       "ours auto": ours[base + "_auto"], **peers[k]}
         rounds.append(rnd)
         print(f"round {r + 1}/{a.rounds}: " + ", ".join(
             f"k={k} auto {rnd[k]['ours auto']:.1f} / torch FFT {rnd[k]['torch FFT conv']:.1f} ms" for k in ks),
             file=sys.stderr)
 
-    cols = ["ours direct", "ours fft", "ours auto", "torch conv2d", "torch channels_last", "torch FFT conv"]
+    cols = ["ours direct", "ours fft", "ours winograd", "ours auto", "torch conv2d", "torch channels_last", "torch FFT conv"]
     lines = ["| k | " + " | ".join(c + " (ms)" for c in cols) +
              " | torch conv2d / ours auto | torch channels_last / ours auto | torch FFT conv / ours auto |",
              "|---|" + "---|" * (len(cols) + 3)]
@@ -99,7 +100,7 @@ def main():
         def ratio(peer):
             r = [rnd[k][peer] / rnd[k]["ours auto"] for rnd in rounds]
             return f"{np.median(r):.2f}x ({min(r):.2f}-{max(r):.2f})"
-        lines.append(f"| {k} | " + " | ".join(f"{med[c]:.2f}" for c in cols) +
+        lines.append(f"| {k} | " + " | ".join("-" if np.isnan(med[c]) else f"{med[c]:.2f}" for c in cols) +
                      f" | {ratio('torch conv2d')} | {ratio('torch channels_last')} | {ratio('torch FFT conv')} |")
     table = "\n".join(lines)
     print(f"Median over {a.rounds} interleaved rounds of {a.repeats}-repeat medians; ratios are per round.\n")

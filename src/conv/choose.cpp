@@ -7,6 +7,8 @@
 #include <sstream>
 
 #include "fourierconv/conv/direct.hpp"
+#include "fourierconv/conv/winograd.hpp"
+#include "simd.hpp"
 #include "fourierconv/conv/fft.hpp"
 #include "fourierconv/error.hpp"
 #include "fourierconv/fft.hpp"
@@ -36,11 +38,28 @@ constexpr double kBinGemmNsPerCmac = 0.1;     // forward: the blocked per-bin pr
 constexpr double kMemoryNsPerByte = 0.09;     // forward: kernel spectra read from memory
 constexpr double kCacheBytes = 4e6;
 constexpr double kGroupBytes = 32e6;
+// Winograd F(4x4, 3x3) forward (winograd.cpp), per 4 x 4 output tile: 36 positions of a
+// C x F GEMM and the transforms of C input and F output channels; the kernel's transform once
+// per call, and its 36 C F floats read from memory once per block of tiles when they pass the
+// cache. Fitted to (1, 256^2, 16 -> 16), (1, 56^2, 64 -> 64), (8, 28^2, 128 -> 128), (32, 14^2,
+// 256 -> 256) and (32, 12^2, 32 -> 64) on the 2-core Zen 5 (BENCHMARKS.md, section 0g).
+constexpr double kWinoNsPerMac = 0.02;
+constexpr double kWinoNsPerFloat = 0.12;
+constexpr double kWinoKernelNsPerFloat = 0.05;
+// Winograd is chosen only where its estimate is below this share of the best other: its model
+// is the least tested, and its rounding differs from the direct sum's.
+constexpr double kWinoMargin = 0.8;
+// ... and only with this many channels and filters: the constants were fitted on such layers;
+// with fewer the tile transforms dominate and were not modelled (a 7 x 12 x 5 -> 40 layer
+// estimated 16 us against direct's 21 and left Conv2D + MaxPooling2D's fused direct pass).
+constexpr std::size_t kWinoMinChannels = 16;
 constexpr double kFixedUs = 5.0;              // per-pass overhead of either algorithm
 
 }  // namespace
 
-std::string to_string(Algorithm a) { return a == Algorithm::Direct ? "direct" : "fft"; }
+std::string to_string(Algorithm a) {
+  return a == Algorithm::Direct ? "direct" : a == Algorithm::Fft ? "fft" : "winograd";
+}
 
 double direct_cost_us(const Problem& p, Pass pass) {
   const bool small = p.kh * p.kw * p.c <= 32;
@@ -51,8 +70,8 @@ double direct_cost_us(const Problem& p, Pass pass) {
       const double copies = pointwise ? 0.0 : double(p.n) * p.oh * p.ow * p.kh * p.kw * p.c;
       return (macs * kGemmFwdNsPerMac + copies * kIm2colFwdNsPerFloat) * 1e-3 + kFixedUs;
     }
-    // The 16-float kernels take the filters in blocks of 64 and 32; the rest runs 8 wide.
-    const double wide_share = direct_forward_is_wide(p) ? double(p.f / 32 * 32) / double(p.f) : 0.0;
+    // The 16-float kernels take the filters in blocks of 64, 32 and 16; the rest runs 8 wide.
+    const double wide_share = direct_forward_is_wide(p) ? double(p.f / 16 * 16) / double(p.f) : 0.0;
     const double wide = 1.0 - (1.0 - kWideBlocked) * wide_share;
     return macs * (kBlockedNsPerMac + kBlockedNsPerMacC1 / double(p.c)) * wide * 1e-3 + kFixedUs;
   }
@@ -186,10 +205,24 @@ double fft_cost_us(const Problem& p, Pass pass) {
   return ns * 1e-3 + kFixedUs;
 }
 
+double winograd_cost_us(const Problem& p, Pass pass) {
+  if (pass != Pass::Inference && pass != Pass::TrainingForward) return INFINITY;
+  if (!winograd_supports(p)) return INFINITY;
+  const double W = simd::wide_vectors() ? 16.0 : 8.0;
+  const double c = double(p.c), cp = std::ceil(c / W) * W, fp = std::ceil(double(p.f) / W) * W;
+  const double tiles = double(p.n) * std::ceil(double(p.oh) / 4.0) * std::ceil(double(p.ow) / 4.0);
+  const double u_floats = 36.0 * c * fp;
+  const double blocks = winograd_blocks(p);
+  const double stream = u_floats * 4.0 > kCacheBytes / 4 ? blocks * u_floats * 4.0 * kMemoryNsPerByte : 0.0;
+  return (tiles * 36.0 * (c * fp * kWinoNsPerMac + (cp + fp) * kWinoNsPerFloat) + u_floats * kWinoKernelNsPerFloat +
+          stream) * 1e-3 + kFixedUs;
+}
+
 Choice choose(const Problem& p, Pass pass) {
   Choice ch;
   ch.direct_us = direct_cost_us(p, pass);
   ch.fft_us = fft_cost_us(p, pass);
+  ch.winograd_us = winograd_cost_us(p, pass);
   std::ostringstream os;
   os.precision(3);
   std::string why;
@@ -203,6 +236,13 @@ Choice choose(const Problem& p, Pass pass) {
       const FftTiling t = fft_tiling(p);
       os << " (" << t.lh << "x" << t.lw << " tiles, " << t.th << "x" << t.tw << " per image)";
     }
+  }
+  const double best = std::min(ch.direct_us, ch.fft_us);
+  if (std::getenv("FOURIERCONV_NO_WINOGRAD") == nullptr && p.c >= kWinoMinChannels && p.f >= kWinoMinChannels &&
+      ch.winograd_us < kWinoMargin * best) {
+    ch.algorithm = Algorithm::Winograd;
+    os.str("");
+    os << "winograd: estimated " << ch.winograd_us << " us, direct " << ch.direct_us << " us, fft " << ch.fft_us << " us";
   }
   ch.reason = os.str();
   return ch;

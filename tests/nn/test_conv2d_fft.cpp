@@ -3,6 +3,8 @@
 // finite-difference-checked gradients, falls back for strides; conv::choose is unit-tested.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+
 #include <cmath>
 #include <random>
 
@@ -161,7 +163,10 @@ TEST(Choose, PicksDirectForSmallKernelsAndFftForLargeOnes) {
   };
   using conv::Algorithm;
   using conv::Pass;
-  EXPECT_EQ(pick(1, 256, 16, 16, 3, Pass::Inference), Algorithm::Direct);
+  // 3x3 on 256^2 x 16 -> 16 goes to Winograd (tests/conv/test_winograd.cpp) unless turned off.
+  EXPECT_EQ(pick(1, 256, 16, 16, 3, Pass::Inference),
+            std::getenv("FOURIERCONV_NO_WINOGRAD") ? Algorithm::Direct : Algorithm::Winograd);
+  EXPECT_NE(pick(1, 256, 16, 16, 3, Pass::Backward), Algorithm::Winograd);
   // k = 5 is the crossover on the development machine (both within noise of each other).
   EXPECT_EQ(pick(1, 256, 16, 16, 7, Pass::Inference), Algorithm::Fft);
   EXPECT_EQ(pick(1, 256, 16, 16, 15, Pass::Inference), Algorithm::Fft);

@@ -19,6 +19,7 @@
 #include "fourierconv/signal.hpp"
 #include "fourierconv/fft.hpp"
 #include "fourierconv/conv/choose.hpp"
+#include "fourierconv/conv/winograd.hpp"
 #include "fourierconv/conv/direct.hpp"
 #include "fourierconv/conv/fft.hpp"
 #include "fourierconv/filters.hpp"
@@ -145,18 +146,22 @@ void setup_bench(CLI::App& sub) {
     // Conv2D (1, 256, 256, 16) -> 16, same: forward, weights fixed (compare: torch conv2d).
     for (std::size_t k : {3, 5, 7, 11, 15, 21, 31}) {
       const std::string ks = "conv2d_256x16_k" + std::to_string(k);
-      if (!wanted({ks + "_direct", ks + "_fft", ks + "_auto"})) continue;
+      if (!wanted({ks + "_direct", ks + "_fft", ks + "_winograd", ks + "_auto"})) continue;
       auto p = conv::Problem::make(1, 256, 256, 16, 16, k, k, 1, 1, 1, 1, conv::Padding::Same);
       Tensor x = random_tensor({1, 256, 256, 16}, 6), w = random_tensor({k, k, 16, 16}, 7), y({p.oh * p.ow * p.f});
       conv::FftConv f(p);
       const int r = k >= 21 ? 3 : std::max(3, reps / 3);
       double td = median_us([&] { conv::direct_forward(p, x.data(), w.data(), nullptr, y.data()); }, r);
       double tf = median_us([&] { f.forward(p, x.data(), w.data(), nullptr, y.data()); }, r);
+      const double tw = conv::winograd_supports(p)
+                            ? median_us([&] { conv::winograd_forward(p, x.data(), w.data(), nullptr, y.data()); }, r)
+                            : NAN;
       conv::Choice ch = conv::choose(p, conv::Pass::Inference);
       rows.push_back({ks + "_direct", "Conv2D forward, direct", td});
       rows.push_back({ks + "_fft", "Conv2D forward, fft", tf});
+      if (conv::winograd_supports(p)) rows.push_back({ks + "_winograd", "Conv2D forward, Winograd F(4x4, 3x3)", tw});
       rows.push_back({ks + "_auto", "Conv2D forward, auto -> " + conv::to_string(ch.algorithm),
-                      ch.algorithm == conv::Algorithm::Fft ? tf : td});
+                      ch.algorithm == conv::Algorithm::Fft ? tf : ch.algorithm == conv::Algorithm::Winograd ? tw : td});
       if (quick) break;
     }
     if (wanted({"fourier_conv2d_batch32"})) {

@@ -16,6 +16,11 @@
 //               the per-bin products, C*F / 2 inverse ones); input gradient as the tiled
 //               forward of input_gradient_problem(p) (left out for BackwardWeightsOnly;
 //               direct likewise halves)
+//   winograd = per 4x4 output tile, 36 (C F MACs + C + F transformed floats) + the kernel's
+//             transform + its 36 C F floats read once per block of tiles when they pass the
+//             cache; chosen only below 0.8 x the better of the two others, with at least 16
+//             channels and 16 filters (forward passes; FOURIERCONV_NO_WINOGRAD=1 turns the
+//             choice off)
 // The FFT needs stride 1 and dilation 1; otherwise direct is chosen and the reason says so.
 #pragma once
 
@@ -26,7 +31,9 @@
 
 namespace fourierconv::conv {
 
-enum class Algorithm { Direct, Fft };
+// Winograd: F(4x4, 3x3) (conv/winograd.hpp), forward passes only; backward passes choose between
+// direct and FFT.
+enum class Algorithm { Direct, Fft, Winograd };
 std::string to_string(Algorithm a);
 // BackwardWeightsOnly: the kernel gradient without the input gradient (a model's first layer).
 enum class Pass { Inference, TrainingForward, Backward, BackwardWeightsOnly };
@@ -34,7 +41,7 @@ enum class Pass { Inference, TrainingForward, Backward, BackwardWeightsOnly };
 struct Choice {
   Algorithm algorithm = Algorithm::Direct;
   std::string reason;
-  double direct_us = 0, fft_us = 0;
+  double direct_us = 0, fft_us = 0, winograd_us = 0;  // winograd_us: infinite where it does not apply
 };
 
 Choice choose(const Problem& p, Pass pass);
@@ -53,5 +60,6 @@ FftTiling fft_tiling(const Problem& p, std::size_t lh, std::size_t lw);
 // The estimates alone.
 double direct_cost_us(const Problem& p, Pass pass);
 double fft_cost_us(const Problem& p, Pass pass);
+double winograd_cost_us(const Problem& p, Pass pass);
 
 }  // namespace fourierconv::conv

@@ -6,6 +6,7 @@
 
 #include "fourierconv/conv/choose.hpp"
 #include "fourierconv/conv/direct.hpp"
+#include "fourierconv/conv/winograd.hpp"
 #include "fourierconv/error.hpp"
 #include "parallel.hpp"
 #include "simd.hpp"
@@ -16,8 +17,8 @@ namespace fourierconv::nn {
 
 namespace {
 void check_algorithm(const std::string& cls, const std::string& algorithm) {
-  if (algorithm != "auto" && algorithm != "direct" && algorithm != "fft" && algorithm != "measure")
-    throw Error(cls + ": algorithm must be auto, direct, fft or measure; got '" + algorithm + "'");
+  if (algorithm != "auto" && algorithm != "direct" && algorithm != "fft" && algorithm != "winograd" && algorithm != "measure")
+    throw Error(cls + ": algorithm must be auto, direct, fft, winograd or measure; got '" + algorithm + "'");
 }
 }  // namespace
 
@@ -83,8 +84,8 @@ namespace {
 
 // Measure mode's process-wide cache: problem and pass -> the faster algorithm.
 std::mutex measured_mutex;
-std::map<std::string, bool>& measured() {
-  static std::map<std::string, bool> m;
+std::map<std::string, conv::Algorithm>& measured() {
+  static std::map<std::string, conv::Algorithm> m;
   return m;
 }
 
@@ -107,58 +108,70 @@ bool all_finite(const Tensor& x) {
 }
 }  // namespace
 
-bool Conv2D::forward_fft(const conv::Problem& p, int pass, const Tensor& x) {
-  bool fft = use_fft(p, pass, &forward_reason_);
+conv::Algorithm Conv2D::forward_algorithm(const conv::Problem& p, int pass, const Tensor& x) {
+  conv::Algorithm a = algorithm_for(p, pass, &forward_reason_);
   // A NaN or Inf pixel reaches every frequency, so the FFT would spread it over the whole plane
-  // (and turn Inf into NaN); the direct algorithm keeps it to the outputs whose windows hold it,
-  // as Keras does. An explicit algorithm="fft" is kept.
-  if (fft && args_.algorithm != "fft" && !all_finite(x)) {
-    fft = false;
-    forward_reason_ = "direct for this call (the input holds NaN or Inf; an FFT would spread it); otherwise " + forward_reason_;
+  // (and turn Inf into NaN), and Winograd over its tiles; the direct algorithm keeps it to the
+  // outputs whose windows hold it, as Keras does. An explicit algorithm is kept.
+  if (a != conv::Algorithm::Direct && args_.algorithm != conv::to_string(a) && !all_finite(x)) {
+    forward_reason_ = "direct for this call (the input holds NaN or Inf; " + conv::to_string(a) + " would spread it); otherwise " +
+                      forward_reason_;
+    a = conv::Algorithm::Direct;
   }
-  return fft;
+  return a;
 }
 
-bool Conv2D::use_fft(const conv::Problem& p, int pass, std::string* reason) {
+conv::Algorithm Conv2D::algorithm_for(const conv::Problem& p, int pass, std::string* reason) {
   // measure mode keeps its own process-wide cache (and reports "measured" once cached).
-  if (args_.algorithm == "measure") return decide_fft(p, pass, reason);
+  if (args_.algorithm == "measure") return decide(p, pass, reason);
   auto key = std::make_pair(p.n, pass);
   auto it = decisions_.find(key);
   if (it == decisions_.end()) {
     std::string r;
-    const bool fft = decide_fft(p, pass, &r);
-    it = decisions_.emplace(key, std::make_pair(fft, r)).first;
+    const conv::Algorithm a = decide(p, pass, &r);
+    it = decisions_.emplace(key, std::make_pair(a, r)).first;
   }
   *reason = it->second.second;
   return it->second.first;
 }
 
-bool Conv2D::decide_fft(const conv::Problem& p, int pass, std::string* reason) {
+conv::Algorithm Conv2D::decide(const conv::Problem& p, int pass, std::string* reason) {
+  using conv::Algorithm;
   std::string why;
+  const bool forward = pass == static_cast<int>(conv::Pass::Inference) || pass == static_cast<int>(conv::Pass::TrainingForward);
   const bool can = conv::fft_supports(p, &why);
   const std::string& a = args_.algorithm;
   if (a == "direct") {
     *reason = "direct (requested)";
-    return false;
+    return Algorithm::Direct;
   }
-  if (!can) {
-    *reason = "direct: the FFT algorithm does not support " + why + (a == "fft" ? " (fft was requested)" : "");
-    return false;
+  if (a == "winograd" && forward) {
+    std::string wwhy;
+    if (conv::winograd_supports(p, &wwhy)) {
+      *reason = "winograd (requested)";
+      return Algorithm::Winograd;
+    }
+    *reason = "direct: the Winograd algorithm does not support " + wwhy + " (winograd was requested)";
+    return Algorithm::Direct;
+  }
+  if (a == "fft" && !can) {
+    *reason = "direct: the FFT algorithm does not support " + why + " (fft was requested)";
+    return Algorithm::Direct;
   }
   if (a == "fft") {
     *reason = "fft (requested)";
-    return true;
+    return Algorithm::Fft;
   }
   conv::Choice ch = conv::choose(p, static_cast<conv::Pass>(pass));
   *reason = ch.reason;
-  if (a == "auto") return ch.algorithm == conv::Algorithm::Fft;
-  // measure: time both once for this problem and pass, keep the winner.
+  if (a != "measure") return ch.algorithm;  // auto, and winograd's backward passes
+  // measure: time each algorithm that applies once for this problem and pass, keep the fastest.
   const std::string key = p.to_string() + " pass " + std::to_string(pass);
   {
     std::lock_guard<std::mutex> lock(measured_mutex);
     auto it = measured().find(key);
     if (it != measured().end()) {
-      *reason = std::string(it->second ? "fft" : "direct") + " (measured)";
+      *reason = conv::to_string(it->second) + " (measured)";
       return it->second;
     }
   }
@@ -167,22 +180,44 @@ bool Conv2D::decide_fft(const conv::Problem& p, int pass, std::string* reason) {
   const Tensor& x = last_input();
   const float* bias = args_.use_bias ? w[1]->value.data() : nullptr;
   Tensor tmp({p.n * p.oh * p.ow * p.f});
-  double td, tf;
-  if (pass == static_cast<int>(conv::Pass::Inference) || pass == static_cast<int>(conv::Pass::TrainingForward)) {
+  double td, tf = INFINITY, tw = INFINITY;
+  if (forward) {
     td = time_once([&] { conv::direct_forward(p, x.data(), w[0]->value.data(), bias, tmp.data()); });
-    tf = time_once([&] { fft_->forward(p, x.data(), w[0]->value.data(), bias, tmp.data()); });
+    if (can) tf = time_once([&] { fft_->forward(p, x.data(), w[0]->value.data(), bias, tmp.data()); });
+    if (conv::winograd_supports(p))
+      tw = time_once([&] { conv::winograd_forward(p, x.data(), w[0]->value.data(), bias, tmp.data()); });
   } else {
     Tensor dx({p.n * p.h * p.w * p.c}), dk(w[0]->value.shape());
-    fft_->forward(p, x.data(), w[0]->value.data(), bias, tmp.data());
+    conv::direct_forward(p, x.data(), w[0]->value.data(), bias, tmp.data());
     td = time_once([&] { conv::direct_backward(p, x.data(), w[0]->value.data(), tmp.data(), dx.data(), dk.data(), nullptr); });
-    tf = time_once([&] { fft_->backward(p, x.data(), w[0]->value.data(), tmp.data(), dx.data(), dk.data(), nullptr); });
+    if (can)
+      tf = time_once([&] { fft_->backward(p, x.data(), w[0]->value.data(), tmp.data(), dx.data(), dk.data(), nullptr); });
   }
-  const bool fft = tf < td;
+  const Algorithm best = tw < std::min(td, tf) ? Algorithm::Winograd : tf < td ? Algorithm::Fft : Algorithm::Direct;
   std::lock_guard<std::mutex> lock(measured_mutex);
-  measured()[key] = fft;
-  *reason = std::string(fft ? "fft" : "direct") + " (measured: direct " + std::to_string(td * 1e6) + " us, fft " +
-            std::to_string(tf * 1e6) + " us)";
-  return fft;
+  measured()[key] = best;
+  *reason = conv::to_string(best) + " (measured: direct " + std::to_string(td * 1e6) + " us" +
+            (can ? ", fft " + std::to_string(tf * 1e6) + " us" : std::string()) +
+            (std::isfinite(tw) ? ", winograd " + std::to_string(tw * 1e6) + " us" : std::string()) + ")";
+  return best;
+}
+
+// The forward pass of p by algorithm a (the relu fused into the stores where `relu`; the FFT
+// never fuses it).
+void Conv2D::forward_with(conv::Algorithm a, const conv::Problem& p, const float* x, const float* kernel, const float* bias,
+                          float* y, bool relu) {
+  switch (a) {
+    case conv::Algorithm::Fft:
+      if (!fft_) fft_ = std::make_shared<conv::FftConv>(p);
+      fft_->forward(p, x, kernel, bias, y);
+      break;
+    case conv::Algorithm::Winograd:
+      conv::winograd_forward(p, x, kernel, bias, y, relu);
+      break;
+    case conv::Algorithm::Direct:
+      conv::direct_forward(p, x, kernel, bias, y, relu);
+      break;
+  }
 }
 
 void Conv2D::call_impl(const Tensor& x, Tensor& y, bool training) {
@@ -190,16 +225,11 @@ void Conv2D::call_impl(const Tensor& x, Tensor& y, bool training) {
   auto w = weights();
   const float* bias = args_.use_bias ? w[1]->value.data() : nullptr;
   const int pass = static_cast<int>(training ? conv::Pass::TrainingForward : conv::Pass::Inference);
-  const bool fft = forward_fft(p, pass, x);
-  forward_used_ = fft ? "fft" : "direct";
-  // The direct kernel applies a relu as it stores (the layer fuses its activation).
-  const bool fused_relu = !fft && activation_ == Activation::Relu;
-  if (fft) {
-    if (!fft_) fft_ = std::make_shared<conv::FftConv>(p);
-    fft_->forward(p, x.data(), w[0]->value.data(), bias, y.data());
-  } else {
-    conv::direct_forward(p, x.data(), w[0]->value.data(), bias, y.data(), fused_relu);
-  }
+  const conv::Algorithm a = forward_algorithm(p, pass, x);
+  forward_used_ = conv::to_string(a);
+  // The direct and Winograd kernels apply a relu as they store (the layer fuses its activation).
+  const bool fused_relu = a != conv::Algorithm::Fft && activation_ == Activation::Relu;
+  forward_with(a, p, x.data(), w[0]->value.data(), bias, y.data(), fused_relu);
   if (!fused_relu) apply_activation(y, filters_);
 }
 
@@ -208,7 +238,8 @@ void Conv2D::backward_impl(const Tensor& dy, Tensor* dx) {
   auto w = weights();
   std::string reason;
   const auto pass = dx ? conv::Pass::Backward : conv::Pass::BackwardWeightsOnly;
-  const bool fft = use_fft(p, static_cast<int>(pass), &reason);
+  // choose() never picks Winograd for a backward pass, nor does decide().
+  const bool fft = algorithm_for(p, static_cast<int>(pass), &reason) == conv::Algorithm::Fft;
   backward_used_ = fft ? "fft" : "direct";
   float* db = args_.use_bias ? w[1]->grad.data() : nullptr;
   // The direct algorithm forms dy * (y > 0) on the fly for a relu.
@@ -261,16 +292,11 @@ const Tensor* Conv2D::call_affine(const Tensor& x, const std::vector<float>& sca
     kernel = folded_kernel_.data();
   }
   const float* bias = fold_kernel ? folded_bias_.data() : nullptr;
-  const bool fft = forward_fft(p, static_cast<int>(conv::Pass::Inference), x);
-  forward_used_ = fft ? "fft" : "direct";
-  // A plain relu after a folded kernel goes into the direct kernel's stores.
-  const bool store_relu = !fft && fold_kernel && std::isinf(hi) && hi > 0;
-  if (fft) {
-    if (!fft_) fft_ = std::make_shared<conv::FftConv>(p);
-    fft_->forward(p, x.data(), kernel, bias, folded_out_.data());
-  } else {
-    conv::direct_forward(p, x.data(), kernel, bias, folded_out_.data(), store_relu);
-  }
+  const conv::Algorithm a = forward_algorithm(p, static_cast<int>(conv::Pass::Inference), x);
+  forward_used_ = conv::to_string(a);
+  // A plain relu after a folded kernel goes into the direct or Winograd kernel's stores.
+  const bool store_relu = a != conv::Algorithm::Fft && fold_kernel && std::isinf(hi) && hi > 0;
+  forward_with(a, p, x.data(), kernel, bias, folded_out_.data(), store_relu);
   if (!fold_kernel || (hi == hi && !store_relu))
     detail::parallel_chunks(folded_out_.size(), filters_, [&](std::size_t b, std::size_t e) {
       scale_shift_channels(folded_out_.data() + b, e - b, fold_kernel ? nullptr : scale.data(), folded_bias_.data(), filters_,
@@ -286,7 +312,7 @@ const Tensor* Conv2D::call_max_pooled(const Tensor& x, const MaxPooling2D& pool)
   check_input(x);
   conv::Problem p = problem_for(x.dim(0));
   std::string reason;
-  if (use_fft(p, static_cast<int>(conv::Pass::Inference), &reason)) return nullptr;
+  if (algorithm_for(p, static_cast<int>(conv::Pass::Inference), &reason) != conv::Algorithm::Direct) return nullptr;
   auto w = weights();
   const Shape& ps = pool.output_shape();
   Shape pooled_shape{x.dim(0)};

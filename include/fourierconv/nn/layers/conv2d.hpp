@@ -11,6 +11,7 @@
 #include <string>
 #include <utility>
 
+#include "fourierconv/conv/choose.hpp"
 #include "fourierconv/conv/fft.hpp"
 #include "fourierconv/conv/problem.hpp"
 #include "fourierconv/nn/layer.hpp"
@@ -29,7 +30,9 @@ struct Conv2DArgs {
   std::string bias_initializer = "zeros";
   // How the convolution is computed (conv/choose.hpp): "auto" (cost model, per pass and
   // batch size), "direct", "fft" (falls back to direct for strides or dilation, and says so),
-  // or "measure" (times both once per problem and pass, caches the winner process-wide).
+  // "winograd" (F(4x4, 3x3) for the forward passes of 3x3 stride-1 undilated layers, else
+  // direct, saying so; backward passes as auto), or "measure" (times each algorithm that applies
+  // once per problem and pass, caches the winner process-wide).
   std::string algorithm = "auto";
   Shape input_shape{};  // (H, W, C) for the first layer of a model
   std::string name{};   // default: conv2d, conv2d_1, ...
@@ -46,7 +49,7 @@ class Conv2D : public Layer {
   const Conv2DArgs& args() const { return args_; }
   // Conv2DArgs::algorithm for the passes from now on (an Error for another name).
   void set_algorithm(std::string algorithm);
-  // The algorithm of the last forward / backward pass ("direct" or "fft") and why.
+  // The algorithm of the last forward / backward pass ("direct", "fft" or "winograd") and why.
   const std::string& algorithm_used() const { return forward_used_; }
   const std::string& algorithm_reason() const { return forward_reason_; }
   const std::string& backward_algorithm_used() const { return backward_used_; }
@@ -81,17 +84,20 @@ class Conv2D : public Layer {
   conv::Problem problem_for(std::size_t n) const;
 
  private:
-  // use_fft for a forward pass on x, taking the direct algorithm for inputs holding NaN or Inf.
-  bool forward_fft(const conv::Problem& p, int pass, const Tensor& x);
-  bool use_fft(const conv::Problem& p, int pass, std::string* reason);
-  bool decide_fft(const conv::Problem& p, int pass, std::string* reason);
+  // algorithm_for a forward pass on x, taking the direct algorithm for inputs holding NaN or
+  // Inf (the FFT spreads them over the plane, Winograd over a tile).
+  conv::Algorithm forward_algorithm(const conv::Problem& p, int pass, const Tensor& x);
+  conv::Algorithm algorithm_for(const conv::Problem& p, int pass, std::string* reason);
+  conv::Algorithm decide(const conv::Problem& p, int pass, std::string* reason);
+  void forward_with(conv::Algorithm a, const conv::Problem& p, const float* x, const float* kernel, const float* bias,
+                    float* y, bool relu);
   std::size_t filters_;
   Size2 kernel_size_;
   Conv2DArgs args_;
   conv::Padding padding_;
   std::string forward_used_ = "none", forward_reason_ = "not called yet", backward_used_ = "none";
   // Decisions per (batch size, pass): the choice is a pure function of them, made once.
-  std::map<std::pair<std::size_t, int>, std::pair<bool, std::string>> decisions_;
+  std::map<std::pair<std::size_t, int>, std::pair<conv::Algorithm, std::string>> decisions_;
   std::shared_ptr<conv::FftConv> fft_;
   Tensor folded_kernel_, folded_bias_, folded_out_;  // call_affine's
   Tensor pooled_;  // call_max_pooled's output

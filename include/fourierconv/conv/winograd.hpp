@@ -1,0 +1,38 @@
+// Winograd's minimal filtering algorithm F(4x4, 3x3) for conv::Problem's forward pass (Lavin
+// and Gray, "Fast Algorithms for Convolutional Neural Networks", CVPR 2016, section 4.2; the
+// interpolation points 0, +-1, +-2 and infinity, as NNPACK's and oneDNN's F(4x4, 3x3)):
+//   Y = A^T [ (G g G^T) (.) (B^T d B) ] A
+// for each 6 x 6 input tile d (stride 4) and 3 x 3 kernel slice g, summed over input channels:
+// 36 multiply-adds per input channel give 16 outputs, where the direct sum needs 144. The
+// element-wise products summed over channels are 36 small GEMMs, (tiles x C) @ (C x F), one per
+// transformed position; the transforms of the input (B^T d B) and of the products (A^T m A) are
+// additions and small constant multiples, vectorized across channels (channels last).
+//
+// Numerics: the transforms reorder the sums, so results differ from the direct sum by rounding
+// (relative errors ~1e-6 in float32 for kernels and inputs of one sign scale; the tests bound it
+// against a long-double reference). A NaN or Inf in a tile reaches the tile's 16 outputs, not
+// only the outputs whose windows hold it.
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+#include "fourierconv/conv/problem.hpp"
+
+namespace fourierconv::conv {
+
+// Whether winograd_forward computes p: a 3 x 3 kernel, stride 1, dilation 1 (any padding, batch
+// and channel counts). Otherwise false, with the reason in *why when given.
+bool winograd_supports(const Problem& p, std::string* why = nullptr);
+
+// The blocks of tiles winograd_forward splits p into (for the cost model: each block reads the
+// transformed kernel, 36 C F floats, once).
+std::size_t winograd_blocks(const Problem& p);
+
+// x: (N,H,W,C), kernel: (3,3,C,F) (Keras's layout), bias: (F,) or null -> y: (N,OH,OW,F); with
+// relu, y = max(y, 0) as it is stored (NaN passes, as Keras's relu). Throws Error when
+// !winograd_supports(p). Runs on the OpenMP team when called outside a parallel region.
+void winograd_forward(const Problem& p, const float* x, const float* kernel, const float* bias, float* y,
+                      bool relu = false);
+
+}  // namespace fourierconv::conv

@@ -1,0 +1,174 @@
+// Winograd F(4x4, 3x3) (src/conv/winograd.cpp) against a double sum written from the definition:
+// odd and prime image sizes (partial tiles at the right and bottom), both paddings, channel and
+// filter counts on each side of the 8- and 16-wide vectors (the gathered-tile path for C not a
+// multiple of the width, the in-place path otherwise; masked stores for F), batches that go
+// parallel, a call inside a parallel region, relu and no bias. Then the layer's use of it
+// (algorithm="winograd", auto's choice, the NaN rule) and the cost model's choice.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <random>
+#include <vector>
+
+#include <omp.h>
+
+#include "fourierconv/conv/choose.hpp"
+#include "fourierconv/conv/direct.hpp"
+#include "fourierconv/conv/winograd.hpp"
+#include "fourierconv/error.hpp"
+#include "fourierconv/nn/layers/conv2d.hpp"
+#include "reference.hpp"
+
+using namespace fourierconv;
+using fctest::random_tensor;
+
+namespace {
+
+struct Case {
+  std::size_t n, h, w, c, f;
+  conv::Padding padding;
+};
+
+// y and sum |terms| (the scale rounding errors are relative to) in double.
+void reference(const conv::Problem& p, const Tensor& x, const Tensor& k, const float* b, bool relu, std::vector<double>& y,
+               std::vector<double>& mag) {
+  y.assign(p.n * p.oh * p.ow * p.f, 0.0);
+  mag.assign(y.size(), 0.0);
+  for (std::size_t n = 0; n < p.n; ++n)
+    for (std::size_t i = 0; i < p.oh; ++i)
+      for (std::size_t j = 0; j < p.ow; ++j)
+        for (std::size_t f = 0; f < p.f; ++f) {
+          double s = b ? b[f] : 0.0, m = b ? std::fabs(b[f]) : 0.0;
+          for (std::size_t u = 0; u < 3; ++u)
+            for (std::size_t v = 0; v < 3; ++v) {
+              const long iy = long(i + u) - long(p.pad_top), ix = long(j + v) - long(p.pad_left);
+              if (iy < 0 || ix < 0 || iy >= long(p.h) || ix >= long(p.w)) continue;
+              for (std::size_t c = 0; c < p.c; ++c) {
+                const double t = double(x[((n * p.h + iy) * p.w + ix) * p.c + c]) * k[((u * 3 + v) * p.c + c) * p.f + f];
+                s += t;
+                m += std::fabs(t);
+              }
+            }
+          const std::size_t o = ((n * p.oh + i) * p.ow + j) * p.f + f;
+          y[o] = relu && s < 0 ? 0.0 : s;
+          mag[o] = m;
+        }
+}
+
+// |got - want| <= 2e-5 * sum |terms| + 1e-6: F(4x4, 3x3)'s transforms scale terms by up to 8 x
+// 5 / 24 and add 36 of them, against the direct sum's 9 C terms (measured: <= 4e-6).
+void expect_close(const std::vector<float>& got, const std::vector<double>& want, const std::vector<double>& mag,
+                  const std::string& what) {
+  ASSERT_EQ(got.size(), want.size());
+  std::size_t bad = 0;
+  for (std::size_t i = 0; i < got.size() && bad < 5; ++i)
+    if (!(std::fabs(double(got[i]) - want[i]) <= 2e-5 * mag[i] + 1e-6)) {
+      ADD_FAILURE() << what << " at " << i << ": got " << got[i] << ", want " << want[i] << " (scale " << mag[i] << ")";
+      ++bad;
+    }
+}
+
+TEST(Winograd, MatchesTheDefinition) {
+  const std::vector<Case> cases = {
+      {1, 3, 3, 1, 1, conv::Padding::Valid},    {1, 6, 6, 1, 1, conv::Padding::Valid},
+      {1, 7, 5, 1, 1, conv::Padding::Same},     {2, 13, 11, 3, 5, conv::Padding::Same},
+      {1, 7, 9, 17, 33, conv::Padding::Valid},  {3, 17, 19, 16, 16, conv::Padding::Same},
+      {2, 10, 10, 32, 48, conv::Padding::Same}, {1, 31, 29, 8, 24, conv::Padding::Valid},
+      {4, 12, 12, 16, 7, conv::Padding::Same},  {1, 64, 64, 16, 16, conv::Padding::Same},
+      {5, 9, 23, 24, 40, conv::Padding::Same},  {1, 5, 5, 64, 1, conv::Padding::Same},
+  };
+  std::mt19937 g(5);
+  for (const Case& t : cases)
+    for (int variant = 0; variant < 2; ++variant) {
+      const bool relu = variant == 1, with_bias = variant == 0;
+      const auto p = conv::Problem::make(t.n, t.h, t.w, t.c, t.f, 3, 3, 1, 1, 1, 1, t.padding);
+      const Tensor x = random_tensor({t.n, t.h, t.w, t.c}, unsigned(g())), k = random_tensor({3, 3, t.c, t.f}, unsigned(g()));
+      const Tensor b = random_tensor({t.f}, unsigned(g()));
+      std::vector<float> y(p.n * p.oh * p.ow * p.f, NAN);
+      conv::winograd_forward(p, x.data(), k.data(), with_bias ? b.data() : nullptr, y.data(), relu);
+      std::vector<double> want, mag;
+      reference(p, x, k, with_bias ? b.data() : nullptr, relu, want, mag);
+      expect_close(y, want, mag, p.to_string() + (relu ? " relu" : "") + (with_bias ? "" : " no bias"));
+    }
+}
+
+TEST(Winograd, GivesTheSameInsideAParallelRegion) {
+  const auto p = conv::Problem::make(4, 20, 20, 16, 32, 3, 3, 1, 1, 1, 1, conv::Padding::Same);
+  const Tensor x = random_tensor({4, 20, 20, 16}, 3), k = random_tensor({3, 3, 16, 32}, 4);
+  std::vector<float> team(p.n * p.oh * p.ow * p.f), alone(team.size());
+  conv::winograd_forward(p, x.data(), k.data(), nullptr, team.data());
+#pragma omp parallel num_threads(2)
+  {
+#pragma omp single
+    conv::winograd_forward(p, x.data(), k.data(), nullptr, alone.data());
+  }
+  EXPECT_EQ(team, alone);  // the same tiles, blocks and sums: bit for bit
+}
+
+TEST(Winograd, RejectsWhatItDoesNotCompute) {
+  std::string why;
+  EXPECT_FALSE(conv::winograd_supports(conv::Problem::make(1, 9, 9, 1, 1, 5, 5, 1, 1, 1, 1, conv::Padding::Same), &why));
+  EXPECT_NE(why.find("5x5"), std::string::npos) << why;
+  EXPECT_FALSE(conv::winograd_supports(conv::Problem::make(1, 9, 9, 1, 1, 3, 3, 2, 2, 1, 1, conv::Padding::Same), &why));
+  EXPECT_NE(why.find("strides"), std::string::npos) << why;
+  const auto dilated = conv::Problem::make(1, 9, 9, 1, 1, 3, 3, 1, 1, 2, 2, conv::Padding::Same);
+  EXPECT_FALSE(conv::winograd_supports(dilated, &why));
+  EXPECT_NE(why.find("dilation"), std::string::npos) << why;
+  std::vector<float> x(81), k(9), y(81);
+  EXPECT_THROW(conv::winograd_forward(dilated, x.data(), k.data(), nullptr, y.data()), Error);
+}
+
+TEST(Winograd, TheCostModelTakesItForWideForwardPassesOnly) {
+  if (std::getenv("FOURIERCONV_NO_WINOGRAD")) GTEST_SKIP() << "FOURIERCONV_NO_WINOGRAD is set";
+  const auto p = conv::Problem::make(1, 256, 256, 16, 16, 3, 3, 1, 1, 1, 1, conv::Padding::Same);
+  const conv::Choice c = conv::choose(p, conv::Pass::Inference);
+  EXPECT_EQ(c.algorithm, conv::Algorithm::Winograd) << c.reason;
+  EXPECT_NE(c.reason.find("winograd: estimated"), std::string::npos) << c.reason;
+  EXPECT_NE(conv::choose(p, conv::Pass::Backward).algorithm, conv::Algorithm::Winograd);
+  EXPECT_TRUE(std::isinf(conv::winograd_cost_us(p, conv::Pass::Backward)));
+  // The seed's first layer (one input channel: the transforms outweigh the saved products).
+  const auto seed = conv::Problem::make(32, 28, 28, 1, 32, 3, 3, 1, 1, 1, 1, conv::Padding::Valid);
+  EXPECT_EQ(conv::choose(seed, conv::Pass::TrainingForward).algorithm, conv::Algorithm::Direct);
+  // A wide layer over a few tiles: the kernel's transform and its reads outweigh them.
+  const auto few = conv::Problem::make(1, 14, 14, 256, 256, 3, 3, 1, 1, 1, 1, conv::Padding::Same);
+  EXPECT_NE(conv::choose(few, conv::Pass::Inference).algorithm, conv::Algorithm::Winograd);
+}
+
+TEST(Winograd, TheLayerRunsItWhenAskedAndKeepsNonFiniteInputsDirect) {
+  nn::Conv2D w(24, {3, 3}, {.padding = "same", .activation = "relu", .algorithm = "winograd"});
+  nn::Conv2D d(24, {3, 3}, {.padding = "same", .activation = "relu", .algorithm = "direct"});
+  w.build({18, 18, 16});
+  d.build({18, 18, 16});
+  for (std::size_t i = 0; i < w.weights().size(); ++i) d.weights()[i]->value = w.weights()[i]->value;
+  Tensor x = random_tensor({2, 18, 18, 16}, 9);
+  const Tensor yw = w.call(x, true), yd = d.call(x, true);
+  EXPECT_EQ(w.algorithm_used(), "winograd");
+  for (std::size_t i = 0; i < yw.size(); ++i) ASSERT_NEAR(yw[i], yd[i], 1e-4) << i;
+  // The backward pass is the direct one (choose() never takes Winograd there).
+  const Tensor dy = random_tensor(yw.shape(), 10);
+  const Tensor dxw = w.backward(dy), dxd = d.backward(dy);
+  EXPECT_NE(w.backward_algorithm_used(), "winograd");
+  for (std::size_t i = 0; i < dxw.size(); ++i) ASSERT_NEAR(dxw[i], dxd[i], 1e-4) << i;
+  // Not a 3x3 kernel: direct, and the reason says why.
+  nn::Conv2D five(4, {5, 5}, {.padding = "same", .algorithm = "winograd"});
+  five.build({9, 9, 2});
+  five.call(random_tensor({1, 9, 9, 2}, 11), false);
+  EXPECT_EQ(five.algorithm_used(), "direct");
+  EXPECT_NE(five.algorithm_reason().find("5x5"), std::string::npos) << five.algorithm_reason();
+  // auto's Winograd choice gives way to direct for a NaN (it would reach the whole tile).
+  if (!std::getenv("FOURIERCONV_NO_WINOGRAD")) {
+    nn::Conv2D a(16, {3, 3}, {.padding = "same"});
+    a.build({256, 256, 16});
+    Tensor big = random_tensor({1, 256, 256, 16}, 12);
+    a.call(big, false);
+    EXPECT_EQ(a.algorithm_used(), "winograd") << a.algorithm_reason();
+    big[1000] = NAN;
+    a.call(big, false);
+    EXPECT_EQ(a.algorithm_used(), "direct");
+    EXPECT_NE(a.algorithm_reason().find("NaN"), std::string::npos) << a.algorithm_reason();
+  }
+  EXPECT_THROW(nn::Conv2D(4, {3, 3}, {.algorithm = "winnograd"}), Error);
+}
+
+}  // namespace
