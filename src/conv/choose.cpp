@@ -42,7 +42,8 @@ constexpr double kGroupBytes = 32e6;
 // C x F GEMM and the transforms of C input and F output channels; the kernel's transform once
 // per call, and its 36 C F floats read from memory once per block of tiles when they pass the
 // cache. Fitted to (1, 256^2, 16 -> 16), (1, 56^2, 64 -> 64), (8, 28^2, 128 -> 128), (32, 14^2,
-// 256 -> 256) and (32, 12^2, 32 -> 64) on the 2-core Zen 5 (BENCHMARKS.md, section 0g).
+// 256 -> 256) and (32, 12^2, 32 -> 64) on the 2-core Zen 5 (BENCHMARKS.md, section 0, "Conv2D 3x3
+// through Winograd").
 constexpr double kWinoNsPerMac = 0.02;
 constexpr double kWinoNsPerFloat = 0.12;
 constexpr double kWinoKernelNsPerFloat = 0.05;
