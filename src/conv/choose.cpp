@@ -8,10 +8,10 @@
 
 #include "fourierconv/conv/direct.hpp"
 #include "fourierconv/conv/winograd.hpp"
-#include "simd.hpp"
 #include "fourierconv/conv/fft.hpp"
 #include "fourierconv/error.hpp"
 #include "fourierconv/fft.hpp"
+#include "simd.hpp"
 
 namespace fourierconv::conv {
 namespace {
@@ -41,16 +41,16 @@ constexpr double kGroupBytes = 32e6;
 // Winograd F(4x4, 3x3) forward (winograd.cpp), per 4 x 4 output tile: 36 positions of a
 // C x F GEMM and the transforms of C input and F output channels; the kernel's transform once
 // per call, and its 36 C F floats read from memory once per block of tiles when they pass the
-// cache. Fitted to (1, 256^2, 16 -> 16), (1, 56^2, 64 -> 64), (8, 28^2, 128 -> 128), (32, 14^2,
+// cache (the larger of that and the GEMMs' time). Fitted to (1, 256^2, 16 -> 16), (1, 56^2, 64 -> 64), (8, 28^2, 128 -> 128), (32, 14^2,
 // 256 -> 256) and (32, 12^2, 32 -> 64) on the 2-core Zen 5 (BENCHMARKS.md, section 0, "Conv2D 3x3
 // through Winograd").
 constexpr double kWinoNsPerMac = 0.02;
 constexpr double kWinoNsPerFloat = 0.12;
-constexpr double kWinoKernelNsPerFloat = 0.05;
+constexpr double kWinoKernelNsPerFloat = 0.25;  // written to 36 rows: L2-bound
 // Winograd is chosen only where its estimate is below this share of the best other: its model
 // is the least tested, and its rounding differs from the direct sum's.
 constexpr double kWinoMargin = 0.8;
-// ... and only with this many channels and filters: the constants were fitted on such layers;
+// ... and only with at least this many channels and this many filters: the constants were fitted on such layers;
 // with fewer the tile transforms dominate and were not modelled (a 7 x 12 x 5 -> 40 layer
 // estimated 16 us against direct's 21 and left Conv2D + MaxPooling2D's fused direct pass).
 constexpr std::size_t kWinoMinChannels = 16;
@@ -214,9 +214,10 @@ double winograd_cost_us(const Problem& p, Pass pass) {
   const double tiles = double(p.n) * std::ceil(double(p.oh) / 4.0) * std::ceil(double(p.ow) / 4.0);
   const double u_floats = 36.0 * c * fp;
   const double blocks = winograd_blocks(p);
+  // The GEMMs run at the FMA units' pace unless the transformed kernel streams from memory slower.
+  const double gemms = tiles * 36.0 * (c * fp * kWinoNsPerMac + (cp + fp) * kWinoNsPerFloat);
   const double stream = u_floats * 4.0 > kCacheBytes / 4 ? blocks * u_floats * 4.0 * kMemoryNsPerByte : 0.0;
-  return (tiles * 36.0 * (c * fp * kWinoNsPerMac + (cp + fp) * kWinoNsPerFloat) + u_floats * kWinoKernelNsPerFloat +
-          stream) * 1e-3 + kFixedUs;
+  return (std::max(gemms, stream) + u_floats * kWinoKernelNsPerFloat) * 1e-3 + kFixedUs;
 }
 
 Choice choose(const Problem& p, Pass pass) {

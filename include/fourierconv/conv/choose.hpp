@@ -16,11 +16,11 @@
 //               the per-bin products, C*F / 2 inverse ones); input gradient as the tiled
 //               forward of input_gradient_problem(p) (left out for BackwardWeightsOnly;
 //               direct likewise halves)
-//   winograd = per 4x4 output tile, 36 (C F MACs + C + F transformed floats) + the kernel's
-//             transform + its 36 C F floats read once per block of tiles when they pass the
-//             cache; chosen only below 0.8 x the better of the two others, with at least 16
-//             channels and 16 filters (forward passes; FOURIERCONV_NO_WINOGRAD=1 turns the
-//             choice off)
+//   winograd = per 4x4 output tile, 36 (C F MACs + C + F transformed floats), or the kernel's
+//             transformed 36 C F floats read once per block of tiles where they pass the cache
+//             and that takes longer; + the kernel's transform; chosen only below 0.8 x the better of the two others, with at least 16
+//             channels and 16 filters (forward passes; FOURIERCONV_NO_WINOGRAD set to any value
+//             turns the choice off)
 // The FFT needs stride 1 and dilation 1; otherwise direct is chosen and the reason says so.
 #pragma once
 

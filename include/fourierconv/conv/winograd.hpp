@@ -1,17 +1,23 @@
 // Winograd's minimal filtering algorithm F(4x4, 3x3) for conv::Problem's forward pass (Lavin
-// and Gray, "Fast Algorithms for Convolutional Neural Networks", CVPR 2016, section 4.2; the
-// interpolation points 0, +-1, +-2 and infinity, as NNPACK's and oneDNN's F(4x4, 3x3)):
+// and Gray, "Fast Algorithms for Convolutional Neural Networks", CVPR 2016, section 4.2, with
+// their interpolation points 0, +-1, +-2 and infinity):
 //   Y = A^T [ (G g G^T) (.) (B^T d B) ] A
 // for each 6 x 6 input tile d (stride 4) and 3 x 3 kernel slice g, summed over input channels:
-// 36 multiply-adds per input channel give 16 outputs, where the direct sum needs 144. The
+// 36 multiply-adds per (input channel, filter) pair give 16 outputs, where the direct sum needs
+// 144. The
 // element-wise products summed over channels are 36 small GEMMs, (tiles x C) @ (C x F), one per
 // transformed position; the transforms of the input (B^T d B) and of the products (A^T m A) are
 // additions and small constant multiples, vectorized across channels (channels last).
 //
-// Numerics: the transforms reorder the sums, so results differ from the direct sum by rounding
-// (relative errors ~1e-6 in float32 for kernels and inputs of one sign scale; the tests bound it
-// against a long-double reference). A NaN or Inf in a tile reaches the tile's 16 outputs, not
-// only the outputs whose windows hold it.
+// Numerics: the transforms mix the whole 6 x 6 tile before the products, so an output's rounding
+// error scales with its tile's magnitudes (sum over the tile and channels of |x|, times the
+// kernel's |g|), not with its own window's terms: ~1e-6 of that scale in float32 (the tests bound
+// it against a double sum), but one value 1e4 times its neighbours leaves the tile's other
+// outputs with relative errors near 1e-4 where the direct sum keeps 1e-7. The transforms scale
+// values by up to 25, so products overflow about 10 times earlier than in the direct sum. A NaN
+// or Inf reaches every output of the tiles that hold it (up to 25 outputs in 4 overlapping
+// tiles, as NaN), not only the outputs whose windows hold it. Each thread keeps its working
+// buffers (and the caller the transformed kernel, 36 C F floats) at their largest size.
 #pragma once
 
 #include <cstddef>

@@ -109,7 +109,7 @@ bool all_finite(const Tensor& x) {
 }  // namespace
 
 conv::Algorithm Conv2D::forward_algorithm(const conv::Problem& p, int pass, const Tensor& x) {
-  conv::Algorithm a = algorithm_for(p, pass, &forward_reason_);
+  conv::Algorithm a = algorithm_for(p, pass, x, &forward_reason_);
   // A NaN or Inf pixel reaches every frequency, so the FFT would spread it over the whole plane
   // (and turn Inf into NaN), and Winograd over its tiles; the direct algorithm keeps it to the
   // outputs whose windows hold it, as Keras does. An explicit algorithm is kept.
@@ -121,21 +121,21 @@ conv::Algorithm Conv2D::forward_algorithm(const conv::Problem& p, int pass, cons
   return a;
 }
 
-conv::Algorithm Conv2D::algorithm_for(const conv::Problem& p, int pass, std::string* reason) {
+conv::Algorithm Conv2D::algorithm_for(const conv::Problem& p, int pass, const Tensor& x, std::string* reason) {
   // measure mode keeps its own process-wide cache (and reports "measured" once cached).
-  if (args_.algorithm == "measure") return decide(p, pass, reason);
+  if (args_.algorithm == "measure") return decide(p, pass, x, reason);
   auto key = std::make_pair(p.n, pass);
   auto it = decisions_.find(key);
   if (it == decisions_.end()) {
     std::string r;
-    const conv::Algorithm a = decide(p, pass, &r);
+    const conv::Algorithm a = decide(p, pass, x, &r);
     it = decisions_.emplace(key, std::make_pair(a, r)).first;
   }
   *reason = it->second.second;
   return it->second.first;
 }
 
-conv::Algorithm Conv2D::decide(const conv::Problem& p, int pass, std::string* reason) {
+conv::Algorithm Conv2D::decide(const conv::Problem& p, int pass, const Tensor& x, std::string* reason) {
   using conv::Algorithm;
   std::string why;
   const bool forward = pass == static_cast<int>(conv::Pass::Inference) || pass == static_cast<int>(conv::Pass::TrainingForward);
@@ -151,7 +151,7 @@ conv::Algorithm Conv2D::decide(const conv::Problem& p, int pass, std::string* re
       *reason = "winograd (requested)";
       return Algorithm::Winograd;
     }
-    *reason = "direct: the Winograd algorithm does not support " + wwhy + " (winograd was requested)";
+    *reason = "direct (winograd was requested; it does not support " + wwhy + ")";
     return Algorithm::Direct;
   }
   if (a == "fft" && !can) {
@@ -165,6 +165,10 @@ conv::Algorithm Conv2D::decide(const conv::Problem& p, int pass, std::string* re
   conv::Choice ch = conv::choose(p, static_cast<conv::Pass>(pass));
   *reason = ch.reason;
   if (a != "measure") return ch.algorithm;  // auto, and winograd's backward passes
+  if (!can && !(forward && conv::winograd_supports(p))) {
+    *reason = "direct: the FFT algorithm does not support " + why + " (nothing to measure against)";
+    return Algorithm::Direct;
+  }
   // measure: time each algorithm that applies once for this problem and pass, keep the fastest.
   const std::string key = p.to_string() + " pass " + std::to_string(pass);
   {
@@ -175,9 +179,8 @@ conv::Algorithm Conv2D::decide(const conv::Problem& p, int pass, std::string* re
       return it->second;
     }
   }
-  if (!fft_) fft_ = std::make_shared<conv::FftConv>(p);
+  if (!fft_ && can) fft_ = std::make_shared<conv::FftConv>(p);
   auto w = weights();
-  const Tensor& x = last_input();
   const float* bias = args_.use_bias ? w[1]->value.data() : nullptr;
   Tensor tmp({p.n * p.oh * p.ow * p.f});
   double td, tf = INFINITY, tw = INFINITY;
@@ -239,7 +242,7 @@ void Conv2D::backward_impl(const Tensor& dy, Tensor* dx) {
   std::string reason;
   const auto pass = dx ? conv::Pass::Backward : conv::Pass::BackwardWeightsOnly;
   // choose() never picks Winograd for a backward pass, nor does decide().
-  const bool fft = algorithm_for(p, static_cast<int>(pass), &reason) == conv::Algorithm::Fft;
+  const bool fft = algorithm_for(p, static_cast<int>(pass), last_input(), &reason) == conv::Algorithm::Fft;
   backward_used_ = fft ? "fft" : "direct";
   float* db = args_.use_bias ? w[1]->grad.data() : nullptr;
   // The direct algorithm forms dy * (y > 0) on the fly for a relu.
@@ -312,7 +315,7 @@ const Tensor* Conv2D::call_max_pooled(const Tensor& x, const MaxPooling2D& pool)
   check_input(x);
   conv::Problem p = problem_for(x.dim(0));
   std::string reason;
-  if (algorithm_for(p, static_cast<int>(conv::Pass::Inference), &reason) != conv::Algorithm::Direct) return nullptr;
+  if (algorithm_for(p, static_cast<int>(conv::Pass::Inference), x, &reason) != conv::Algorithm::Direct) return nullptr;
   auto w = weights();
   const Shape& ps = pool.output_shape();
   Shape pooled_shape{x.dim(0)};

@@ -87,8 +87,10 @@ class Conv2D : public Layer {
   // algorithm_for a forward pass on x, taking the direct algorithm for inputs holding NaN or
   // Inf (the FFT spreads them over the plane, Winograd over a tile).
   conv::Algorithm forward_algorithm(const conv::Problem& p, int pass, const Tensor& x);
-  conv::Algorithm algorithm_for(const conv::Problem& p, int pass, std::string* reason);
-  conv::Algorithm decide(const conv::Problem& p, int pass, std::string* reason);
+  // x: the pass's input (measure mode times the algorithms on it; for a backward pass, the
+  // forward's input).
+  conv::Algorithm algorithm_for(const conv::Problem& p, int pass, const Tensor& x, std::string* reason);
+  conv::Algorithm decide(const conv::Problem& p, int pass, const Tensor& x, std::string* reason);
   void forward_with(conv::Algorithm a, const conv::Problem& p, const float* x, const float* kernel, const float* bias,
                     float* y, bool relu);
   std::size_t filters_;
