@@ -237,7 +237,9 @@ FC_INLINE void output_tile(const float* m, std::size_t ms, typename Lanes<W>::V 
 }
 
 // Block b: tiles [b T, b T + T) in (n, tile row, tile column) order: their input transforms,
-// the 36 GEMMs, their output transforms.
+// the 36 GEMMs, their output transforms. The thread's buffers are tile-major: v[tile][xi][Cp]
+// and m[tile][xi][Fp] (each transform reads or writes one contiguous 36-row block; a GEMM of
+// position xi reads row xi of each tile).
 template <std::size_t W>
 FC_INLINE void run_block(const Plan& s, std::size_t b) {
   using L = Lanes<W>;

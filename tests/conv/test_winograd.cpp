@@ -219,6 +219,17 @@ TEST(Winograd, MeasureModeTimesWhatAppliesOnTheCallsInput) {
   for (auto& l : m.layers()) h = &l->call(*h, false);
   ASSERT_EQ(fused.shape(), h->shape());
   for (std::size_t i = 0; i < fused.size(); ++i) ASSERT_NEAR(fused[i], (*h)[i], 1e-4) << i;
+  // FOURIERCONV_NO_WINOGRAD leaves it out of measure's candidates (a shape no other test measures:
+  // the measured choices are cached process-wide).
+  if (!std::getenv("FOURIERCONV_NO_WINOGRAD")) {
+    setenv("FOURIERCONV_NO_WINOGRAD", "1", 1);
+    nn::Conv2D off(16, {3, 3}, {.padding = "same", .algorithm = "measure"});
+    off.build({37, 41, 16});
+    off.call(random_tensor({1, 37, 41, 16}, 15), false);
+    unsetenv("FOURIERCONV_NO_WINOGRAD");
+    EXPECT_NE(off.algorithm_used(), "winograd");
+    EXPECT_EQ(off.algorithm_reason().find("winograd"), std::string::npos) << off.algorithm_reason();
+  }
 }
 
 }  // namespace

@@ -12,8 +12,9 @@
 // Numerics: the transforms mix the whole 6 x 6 tile before the products, so an output's rounding
 // error scales with its tile's magnitudes (sum over the tile and channels of |x|, times the
 // kernel's |g|), not with its own window's terms: ~1e-6 of that scale in float32 (the tests bound
-// it against a double sum), but one value 1e4 times its neighbours leaves the tile's other
-// outputs with relative errors near 1e-4 where the direct sum keeps 1e-7. The transforms scale
+// it against a double sum), so one value 1e4 times its neighbours leaves the tile's other
+// outputs with errors relative to their own terms of ~7e-4 with 16 channels and up to 1e-2 with
+// one, where the direct sum keeps ~1e-7. The transforms scale
 // values by up to 25, so products overflow about 10 times earlier than in the direct sum. A NaN
 // or Inf reaches every output of the tiles that hold it (up to 25 outputs in 4 overlapping
 // tiles, as NaN), not only the outputs whose windows hold it. Each thread keeps its working

@@ -1,6 +1,7 @@
 #include "fourierconv/nn/layers/conv2d.hpp"
 
 #include <chrono>
+#include <cstdlib>
 #include <map>
 #include <mutex>
 
@@ -165,7 +166,9 @@ conv::Algorithm Conv2D::decide(const conv::Problem& p, int pass, const Tensor& x
   conv::Choice ch = conv::choose(p, static_cast<conv::Pass>(pass));
   *reason = ch.reason;
   if (a != "measure") return ch.algorithm;  // auto, and winograd's backward passes
-  if (!can && !(forward && conv::winograd_supports(p))) {
+  // FOURIERCONV_NO_WINOGRAD leaves Winograd out of measure's candidates too.
+  const bool wino = forward && conv::winograd_supports(p) && std::getenv("FOURIERCONV_NO_WINOGRAD") == nullptr;
+  if (!can && !wino) {
     *reason = "direct: the FFT algorithm does not support " + why + " (nothing to measure against)";
     return Algorithm::Direct;
   }
@@ -187,7 +190,7 @@ conv::Algorithm Conv2D::decide(const conv::Problem& p, int pass, const Tensor& x
   if (forward) {
     td = time_once([&] { conv::direct_forward(p, x.data(), w[0]->value.data(), bias, tmp.data()); });
     if (can) tf = time_once([&] { fft_->forward(p, x.data(), w[0]->value.data(), bias, tmp.data()); });
-    if (conv::winograd_supports(p))
+    if (wino)
       tw = time_once([&] { conv::winograd_forward(p, x.data(), w[0]->value.data(), bias, tmp.data()); });
   } else {
     Tensor dx({p.n * p.h * p.w * p.c}), dk(w[0]->value.shape());

@@ -32,7 +32,9 @@ struct Conv2DArgs {
   // batch size), "direct", "fft" (falls back to direct for strides or dilation, and says so),
   // "winograd" (F(4x4, 3x3) for the forward passes of 3x3 stride-1 undilated layers, else
   // direct, saying so; backward passes as auto), or "measure" (times each algorithm that applies
-  // once per problem and pass, caches the winner process-wide).
+  // once per problem and pass, caches the winner process-wide). auto and measure compute inputs
+  // holding NaN or Inf directly (the FFT would spread them over the plane, Winograd over its
+  // tiles); an explicit "fft" or "winograd" keeps its algorithm.
   std::string algorithm = "auto";
   Shape input_shape{};  // (H, W, C) for the first layer of a model
   std::string name{};   // default: conv2d, conv2d_1, ...
