@@ -41,17 +41,17 @@ constexpr double kGroupBytes = 32e6;
 // Winograd F(4x4, 3x3) forward (winograd.cpp), per 4 x 4 output tile: 36 positions of a
 // C x F GEMM and the transforms of C input and F output channels; the kernel's transform once
 // per call, and its 36 C F floats read from memory once per block of tiles when they pass the
-// cache (the larger of that and the GEMMs' time). Fitted to (1, 256^2, 16 -> 16), (1, 56^2, 64 -> 64), (8, 28^2, 128 -> 128), (32, 14^2,
-// 256 -> 256) and (32, 12^2, 32 -> 64) on the 2-core Zen 5 (BENCHMARKS.md, section 0, "Conv2D 3x3
-// through Winograd").
+// cache (the larger of that and the GEMMs' time). Fitted to (1, 256^2, 16 -> 16), (1, 56^2,
+// 64 -> 64), (8, 28^2, 128 -> 128), (32, 14^2, 256 -> 256) and (32, 12^2, 32 -> 64) on the
+// 2-core Zen 5 (BENCHMARKS.md, section 0, "Conv2D 3x3 through Winograd").
 constexpr double kWinoNsPerMac = 0.02;
 constexpr double kWinoNsPerFloat = 0.12;
 constexpr double kWinoKernelNsPerFloat = 0.25;  // written to 36 rows: L2-bound
 // Winograd is chosen only where its estimate is below this share of the best other: its model
 // is the least tested, and its rounding differs from the direct sum's.
 constexpr double kWinoMargin = 0.8;
-// ... and only with at least this many channels and this many filters: the constants were fitted on such layers;
-// with fewer the tile transforms dominate and were not modelled (a 7 x 12 x 5 -> 40 layer
+// ... and only with at least this many channels and this many filters: the constants were
+// fitted on such layers; with fewer the tile transforms dominate and were not modelled (a 7 x 12 x 5 -> 40 layer
 // estimated 16 us against direct's 21 and left Conv2D + MaxPooling2D's fused direct pass).
 constexpr std::size_t kWinoMinChannels = 16;
 constexpr double kFixedUs = 5.0;              // per-pass overhead of either algorithm

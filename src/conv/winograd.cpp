@@ -118,7 +118,7 @@ struct Plan {
   const float *x, *U, *bias;  // bias: Fp floats (zeros past F, or all zeros without a bias)
   float* y;
   bool relu;
-  std::size_t Cp, Fp, th, tw, tiles, T;
+  std::size_t W, Cp, Fp, th, tw, tiles, T, blocks, threads;
 };
 
 // One tile's B^T d B: d read at base + i * rs + j * cs (i, j < 6) over channels [0, Cp) in steps
@@ -301,13 +301,26 @@ std::size_t team_size(const Problem& p) {
 
 std::size_t vector_width() { return simd::kWideCompiled && simd::wide_vectors() ? 16 : 8; }
 
+// p's geometry (vector width, padded channels, tiles, block size and count, threads): the one
+// place winograd_forward and winograd_blocks (the cost model's) take it from.
+Plan plan_for(const Problem& p) {
+  Plan s{};
+  s.p = &p;
+  s.W = vector_width();
+  s.Cp = (p.c + s.W - 1) / s.W * s.W;
+  s.Fp = (p.f + s.W - 1) / s.W * s.W;
+  s.th = (p.oh + 3) / 4;
+  s.tw = (p.ow + 3) / 4;
+  s.tiles = p.n * s.th * s.tw;
+  s.threads = team_size(p);
+  s.T = block_tiles(s.tiles, s.Cp, s.Fp, s.threads);
+  s.blocks = (s.tiles + s.T - 1) / s.T;
+  return s;
+}
+
 }  // namespace
 
-std::size_t winograd_blocks(const Problem& p) {
-  const std::size_t W = vector_width(), tiles = p.n * ((p.oh + 3) / 4) * ((p.ow + 3) / 4);
-  const std::size_t T = block_tiles(tiles, (p.c + W - 1) / W * W, (p.f + W - 1) / W * W, team_size(p));
-  return (tiles + T - 1) / T;
-}
+std::size_t winograd_blocks(const Problem& p) { return plan_for(p).blocks; }
 
 bool winograd_supports(const Problem& p, std::string* why) {
   std::string r;
@@ -321,20 +334,12 @@ bool winograd_supports(const Problem& p, std::string* why) {
 void winograd_forward(const Problem& p, const float* x, const float* kernel, const float* bias, float* y, bool relu) {
   std::string why;
   if (!winograd_supports(p, &why)) throw Error("winograd_forward: " + p.to_string() + ": does not support " + why);
-  const std::size_t W = vector_width();
-  const bool wide = W == 16;
-  Plan s;
-  s.p = &p;
+  Plan s = plan_for(p);
+  const bool wide = s.W == 16;
+  const std::size_t threads = s.threads, blocks = s.blocks;
   s.x = x;
   s.y = y;
   s.relu = relu;
-  s.Cp = (p.c + W - 1) / W * W;
-  s.Fp = (p.f + W - 1) / W * W;
-  s.th = (p.oh + 3) / 4;
-  s.tw = (p.ow + 3) / 4;
-  s.tiles = p.n * s.th * s.tw;
-  const std::size_t threads = team_size(p);
-  s.T = block_tiles(s.tiles, s.Cp, s.Fp, threads);
   thread_local AlignedVector<float> ubuf, bbuf;  // the calling thread's
   ubuf.resize(kXi * p.c * s.Fp);
   bbuf.assign(s.Fp, 0.0f);
@@ -342,7 +347,6 @@ void winograd_forward(const Problem& p, const float* x, const float* kernel, con
   transform_kernel(p, kernel, s.Fp, ubuf.data());
   s.U = ubuf.data();
   s.bias = bbuf.data();
-  const std::size_t blocks = (s.tiles + s.T - 1) / s.T;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(int(threads)) if (threads > 1)
   for (std::size_t b = 0; b < blocks; ++b) {
 #if FC_WIDE_COMPILED
