@@ -76,6 +76,13 @@ inline void expect_hdf5_closed(const Hdf5Ids& before) {
   }
 }
 
+// With FUZZ_PRINT_ERRORS set, the error a harness caught goes to stderr: fuzz/triage reads it
+// to tell a failed HDF5 read (whose partial results libhdf5 leaks) from a successful one.
+inline void print_error(const fourierconv::Error& e) {
+  static const bool on = std::getenv("FUZZ_PRINT_ERRORS") != nullptr;
+  if (on) std::fprintf(stderr, "fuzz: caught fourierconv::Error: %s\n", e.what());
+}
+
 }  // namespace fuzz
 
 // Runs `body`; a fourierconv::Error is the expected answer to bad input and is swallowed,
@@ -86,7 +93,8 @@ inline void expect_hdf5_closed(const Hdf5Ids& before) {
     const fuzz::Hdf5Ids hdf5_before = fuzz::Hdf5Ids::now(); \
     try {                                                   \
       body;                                                 \
-    } catch (const fourierconv::Error&) {                   \
+    } catch (const fourierconv::Error& e) {                 \
+      fuzz::print_error(e);                                 \
     }                                                       \
     fuzz::expect_hdf5_closed(hdf5_before);                  \
   } while (0)
