@@ -47,6 +47,16 @@ constexpr double kGroupBytes = 32e6;
 constexpr double kWinoNsPerMac = 0.02;
 constexpr double kWinoNsPerFloat = 0.12;
 constexpr double kWinoKernelNsPerFloat = 0.25;  // written to 36 rows: L2-bound
+// Inference keeps the transformed kernel (WinogradKernel) and compares the kernel with the one it
+// transformed on every call (a memcmp of its 9 C F floats): fitted to (1, 4^2, 64 -> 64), where
+// that comparison and the fixed costs outweigh one tile's products, and (8, 4^2, 64 -> 64).
+constexpr double kWinoCompareNsPerFloat = 0.25;
+// ... and reads the kept kernel from memory once per call (another layer's may have evicted
+// it), then once per further block from the last-level cache where it fits there: 0.025 ns per
+// byte fitted to batch-1 calls of 7^2 and 14^2 x 128..256 channels on the 2-core Zen 4 VM
+// (32 MB L3).
+constexpr double kCachedNsPerByte = 0.025;
+constexpr double kLastLevelBytes = 16e6;
 // Winograd is chosen only where its estimate is below this share of the best other: its model
 // is the least tested, and its rounding differs from the direct sum's.
 constexpr double kWinoMargin = 0.8;
@@ -216,8 +226,15 @@ double winograd_cost_us(const Problem& p, Pass pass) {
   const double blocks = winograd_blocks(p);
   // The GEMMs run at the FMA units' pace unless the transformed kernel streams from memory slower.
   const double gemms = tiles * 36.0 * (c * fp * kWinoNsPerMac + (cp + fp) * kWinoNsPerFloat);
-  const double stream = u_floats * 4.0 > kCacheBytes / 4 ? blocks * u_floats * 4.0 * kMemoryNsPerByte : 0.0;
-  return (std::max(gemms, stream) + u_floats * kWinoKernelNsPerFloat) * 1e-3 + kFixedUs;
+  const double u_bytes = u_floats * 4.0;
+  double stream = u_bytes > kCacheBytes / 4 ? blocks * u_bytes * kMemoryNsPerByte : 0.0;
+  if (pass == Pass::Inference && u_bytes > kCacheBytes / 4 && u_bytes <= kLastLevelBytes)
+    stream = u_bytes * kMemoryNsPerByte + (blocks - 1.0) * u_bytes * kCachedNsPerByte;
+  // Inference keeps the transformed kernel between calls (WinogradKernel, as the FFT keeps its
+  // kernel spectra); a training step's changed weights are transformed again.
+  const double kernel = pass == Pass::TrainingForward ? u_floats * kWinoKernelNsPerFloat
+                                                     : 9.0 * c * double(p.f) * kWinoCompareNsPerFloat;
+  return (std::max(gemms, stream) + kernel) * 1e-3 + kFixedUs;
 }
 
 Choice choose(const Problem& p, Pass pass) {

@@ -331,7 +331,20 @@ bool winograd_supports(const Problem& p, std::string* why) {
   return r.empty();
 }
 
-void winograd_forward(const Problem& p, const float* x, const float* kernel, const float* bias, float* y, bool relu) {
+const float* WinogradKernel::transformed(const Problem& p, const float* kernel, std::size_t fp) {
+  const std::size_t n = 9 * p.c * p.f;
+  if (c_ != p.c || f_ != p.f || fp_ != fp || kernel_.size() != n ||
+      std::memcmp(kernel_.data(), kernel, n * sizeof(float)) != 0) {
+    kernel_.assign(kernel, kernel + n);
+    u_.resize(kXi * p.c * fp);
+    transform_kernel(p, kernel, fp, u_.data());
+    c_ = p.c, f_ = p.f, fp_ = fp;
+  }
+  return u_.data();
+}
+
+void winograd_forward(const Problem& p, const float* x, const float* kernel, const float* bias, float* y, bool relu,
+                      WinogradKernel* cache) {
   std::string why;
   if (!winograd_supports(p, &why)) throw Error("winograd_forward: " + p.to_string() + ": does not support " + why);
   Plan s = plan_for(p);
@@ -341,11 +354,15 @@ void winograd_forward(const Problem& p, const float* x, const float* kernel, con
   s.y = y;
   s.relu = relu;
   thread_local AlignedVector<float> ubuf, bbuf;  // the calling thread's
-  ubuf.resize(kXi * p.c * s.Fp);
   bbuf.assign(s.Fp, 0.0f);
   if (bias) std::copy(bias, bias + p.f, bbuf.begin());
-  transform_kernel(p, kernel, s.Fp, ubuf.data());
-  s.U = ubuf.data();
+  if (cache) {
+    s.U = cache->transformed(p, kernel, s.Fp);
+  } else {
+    ubuf.resize(kXi * p.c * s.Fp);
+    transform_kernel(p, kernel, s.Fp, ubuf.data());
+    s.U = ubuf.data();
+  }
   s.bias = bbuf.data();
 #pragma omp parallel for schedule(dynamic, 1) num_threads(int(threads)) if (threads > 1)
   for (std::size_t b = 0; b < blocks; ++b) {

@@ -23,8 +23,10 @@
 
 #include <cstddef>
 #include <string>
+#include <vector>
 
 #include "fourierconv/conv/problem.hpp"
+#include "fourierconv/tensor.hpp"
 
 namespace fourierconv::conv {
 
@@ -36,10 +38,29 @@ bool winograd_supports(const Problem& p, std::string* why = nullptr);
 // transformed kernel, 36 C F floats, once).
 std::size_t winograd_blocks(const Problem& p);
 
+// The transformed kernel (G g G^T: 36 C F floats, the filters padded to the vector width) of
+// the last kernel winograd_forward saw with it, kept between calls: a layer whose weights do not
+// change between calls (inference) transforms them once, as FftConv keeps its kernel spectra.
+// The kernel is compared with the one kept (9 C F floats, a memcmp) on every call; a changed
+// kernel (a training step) is transformed again. Not for concurrent calls.
+class WinogradKernel {
+ public:
+  // U for p's kernel `kernel` with filters padded to fp, transformed only when the kernel, C, F
+  // or fp differ from the last call's.
+  const float* transformed(const Problem& p, const float* kernel, std::size_t fp);
+
+ private:
+  std::vector<float> kernel_;
+  AlignedVector<float> u_;  // 64-byte aligned: the GEMMs load it with aligned vector loads
+  std::size_t c_ = 0, f_ = 0, fp_ = 0;
+};
+
 // x: (N,H,W,C), kernel: (3,3,C,F) (Keras's layout), bias: (F,) or null -> y: (N,OH,OW,F); with
-// relu, y = max(y, 0) as it is stored (NaN passes, as Keras's relu). Throws Error when
-// !winograd_supports(p). Runs on the OpenMP team when called outside a parallel region.
+// relu, y = max(y, 0) as it is stored (NaN passes, as Keras's relu). With `cache`, the
+// transformed kernel is taken from it (and updated when the kernel changed); without, it is
+// computed for this call. Throws Error when !winograd_supports(p). Runs on the OpenMP team
+// when called outside a parallel region.
 void winograd_forward(const Problem& p, const float* x, const float* kernel, const float* bias, float* y,
-                      bool relu = false);
+                      bool relu = false, WinogradKernel* cache = nullptr);
 
 }  // namespace fourierconv::conv

@@ -218,7 +218,7 @@ void Conv2D::forward_with(conv::Algorithm a, const conv::Problem& p, const float
       fft_->forward(p, x, kernel, bias, y);
       break;
     case conv::Algorithm::Winograd:
-      conv::winograd_forward(p, x, kernel, bias, y, relu);
+      conv::winograd_forward(p, x, kernel, bias, y, relu, &winograd_kernel_);
       break;
     case conv::Algorithm::Direct:
       conv::direct_forward(p, x, kernel, bias, y, relu);

@@ -14,6 +14,7 @@
 #include "fourierconv/conv/choose.hpp"
 #include "fourierconv/conv/fft.hpp"
 #include "fourierconv/conv/problem.hpp"
+#include "fourierconv/conv/winograd.hpp"
 #include "fourierconv/nn/layer.hpp"
 
 namespace fourierconv::nn {
@@ -103,6 +104,7 @@ class Conv2D : public Layer {
   // Decisions per (batch size, pass): the choice is a pure function of them, made once.
   std::map<std::pair<std::size_t, int>, std::pair<conv::Algorithm, std::string>> decisions_;
   std::shared_ptr<conv::FftConv> fft_;
+  conv::WinogradKernel winograd_kernel_;  // the transformed kernel, kept while the weights are unchanged
   Tensor folded_kernel_, folded_bias_, folded_out_;  // call_affine's
   Tensor pooled_;  // call_max_pooled's output
   Shape grid_;     // (H, W, C) of build_grid
