@@ -164,6 +164,28 @@ const Tensor& MaxPooling2D::backward_through_relu(const Tensor& dy) {
 }
 
 namespace {
+// Eight channels of one output's gradient (at g; its value at y) to the first of the k window
+// cells (offsets cl from x and d) that holds the maximum, or the first NaN for a NaN output
+// (as an argmax taken in scan order); with relu, only where y > 0. Other cells get 0 (`add`:
+// nothing, for overlapping windows accumulating into a zeroed d).
+FC_INLINE void route_max8(const float* x, const float* y, const float* g, float* d, const std::size_t* cl, std::size_t k,
+                          bool relu, bool add) {
+  typedef int v8i __attribute__((vector_size(32), aligned(32)));
+  const v8 yv = simd::loadu(y);
+  v8 gv = simd::loadu(g);
+  if (relu) gv = yv > 0 ? gv : v8{};
+  const v8i ynan = yv != yv;
+  v8i done = v8i{};
+  for (std::size_t i = 0; i < k; ++i) {
+    const v8 xv = simd::loadu(x + cl[i]);
+    const v8i hit = ((xv == yv) | (ynan & (xv != xv))) & ~done;
+    done |= hit;
+    const v8 contrib = hit ? gv : v8{};
+    float* dst = d + cl[i];
+    simd::storeu(dst, add ? simd::loadu(dst) + contrib : contrib);
+  }
+}
+
 FC_MULTIVERSION void max_pool_backward(const conv::Problem& p, const float* xd, const float* yd, const float* g, float* d,
                                        std::size_t dsize, bool relu) {
   // Each output's gradient goes to the first window cell holding its maximum (as an argmax
@@ -190,22 +212,7 @@ FC_MULTIVERSION void max_pool_backward(const conv::Problem& p, const float* xd, 
     const std::size_t o = ((n * p.oh + oy) * p.ow + ox) * C;
     const std::size_t k = window_cells(p, n, oy, ox, cl);
     std::size_t c = 0;
-    for (; c < Cv; c += 8) {
-      const v8 yv = simd::loadu(yd + o + c);
-      v8 gv = simd::loadu(g + o + c);
-      if (relu) gv = yv > 0 ? gv : v8{};
-      typedef int v8i __attribute__((vector_size(32), aligned(32)));
-      const v8i ynan = yv != yv;
-      v8i done = v8i{};
-      for (std::size_t i = 0; i < k; ++i) {
-        const v8 xv = simd::loadu(xd + cl[i] + c);
-        const v8i hit = ((xv == yv) | (ynan & (xv != xv))) & ~done;
-        done |= hit;
-        const v8 contrib = hit ? gv : v8{};
-        float* dst = d + cl[i] + c;
-        simd::storeu(dst, disjoint ? contrib : simd::loadu(dst) + contrib);
-      }
-    }
+    for (; c < Cv; c += 8) route_max8(xd + c, yd + o + c, g + o + c, d + c, cl, k, relu, !disjoint);
     for (; c < C; ++c) {
       bool done = false;
       const float yv = yd[o + c];
@@ -227,20 +234,7 @@ FC_MULTIVERSION void max_pool_backward(const conv::Problem& p, const float* xd, 
         for (std::size_t ox = 0; ox < p.ow; ++ox) {
           const std::size_t o = ((n * p.oh + oy) * p.ow + ox) * C, x0 = r0 + 2 * ox * C;
           const std::size_t cl[4] = {x0, x0 + C, x0 + row, x0 + row + C};
-          for (std::size_t c = 0; c < C; c += 8) {
-            const v8 yv = simd::loadu(yd + o + c);
-            v8 gv = simd::loadu(g + o + c);
-            if (relu) gv = yv > 0 ? gv : v8{};
-            typedef int v8i __attribute__((vector_size(32), aligned(32)));
-            const v8i ynan = yv != yv;
-            v8i done = v8i{};
-            for (std::size_t i = 0; i < 4; ++i) {
-              const v8 xv = simd::loadu(xd + cl[i] + c);
-              const v8i hit = ((xv == yv) | (ynan & (xv != xv))) & ~done;
-              done |= hit;
-              simd::storeu(d + cl[i] + c, hit ? gv : v8{});
-            }
-          }
+          for (std::size_t c = 0; c < C; c += 8) route_max8(xd + c, yd + o + c, g + o + c, d + c, cl, 4, relu, false);
         }
       }
   } else if (disjoint) {
