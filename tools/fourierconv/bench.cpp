@@ -164,6 +164,23 @@ void setup_bench(CLI::App& sub) {
                       ch.algorithm == conv::Algorithm::Fft ? tf : ch.algorithm == conv::Algorithm::Winograd ? tw : td});
       if (quick) break;
     }
+    // One image through wide 3x3 layers at inference, the transformed Winograd kernel kept
+    // between calls as a Conv2D layer keeps it (compare: the direct kernel).
+    for (auto [h, c] : std::vector<std::pair<std::size_t, std::size_t>>{{56, 64}, {28, 128}, {14, 256}}) {
+      const std::string ks = "conv2d_1x" + std::to_string(h) + "x" + std::to_string(c) + "_k3";
+      if (!wanted({ks + "_direct", ks + "_winograd", ks + "_auto"})) continue;
+      auto p = conv::Problem::make(1, h, h, c, c, 3, 3, 1, 1, 1, 1, conv::Padding::Same);
+      Tensor x = random_tensor({1, h, h, c}, 6), w = random_tensor({3, 3, c, c}, 7), y({p.oh * p.ow * p.f});
+      conv::WinogradKernel kept;
+      const double td = median_us([&] { conv::direct_forward(p, x.data(), w.data(), nullptr, y.data()); }, reps);
+      const double tw = median_us([&] { conv::winograd_forward(p, x.data(), w.data(), nullptr, y.data(), false, &kept); }, reps);
+      const conv::Choice ch = conv::choose(p, conv::Pass::Inference);
+      rows.push_back({ks + "_direct", "Conv2D forward, one image, direct", td});
+      rows.push_back({ks + "_winograd", "Conv2D forward, one image, Winograd (kernel kept)", tw});
+      rows.push_back({ks + "_auto", "Conv2D forward, one image, auto -> " + conv::to_string(ch.algorithm),
+                      ch.algorithm == conv::Algorithm::Winograd ? tw : td});
+      if (quick) break;
+    }
     if (wanted({"fourier_conv2d_batch32"})) {
       nn::FourierConv2D layer(nn::seed_fourier_bank());
       layer.build({28, 28, 1});
