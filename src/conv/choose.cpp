@@ -54,9 +54,11 @@ constexpr double kWinoCompareNsPerFloat = 0.25;
 // ... and reads the kept kernel from memory once per call (another layer's may have evicted
 // it), then once per further block from the last-level cache where it fits there: 0.025 ns per
 // byte fitted to batch-1 calls of 7^2 and 14^2 x 128..256 channels on the 2-core Zen 4 VM
-// (32 MB L3).
+// (32 MB L3), for kernels of up to a quarter of that cache: two threads reading 9.4 MB
+// (128 -> 512 channels, 4 blocks) measured 1.0-1.4x the direct kernel's time where this
+// estimate had taken it.
 constexpr double kCachedNsPerByte = 0.025;
-constexpr double kLastLevelBytes = 16e6;
+constexpr double kLastLevelBytes = 8e6;
 // Winograd is chosen only where its estimate is below this share of the best other: its model
 // is the least tested, and its rounding differs from the direct sum's.
 constexpr double kWinoMargin = 0.8;
