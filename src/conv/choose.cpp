@@ -259,11 +259,17 @@ Choice choose(const Problem& p, Pass pass) {
     }
   }
   const double best = std::min(ch.direct_us, ch.fft_us);
-  if (std::getenv("FOURIERCONV_NO_WINOGRAD") == nullptr && p.c >= kWinoMinChannels && p.f >= kWinoMinChannels &&
-      ch.winograd_us < kWinoMargin * best) {
+  const bool off = std::getenv("FOURIERCONV_NO_WINOGRAD") != nullptr;
+  const bool wide = p.c >= kWinoMinChannels && p.f >= kWinoMinChannels;
+  if (!off && wide && ch.winograd_us < kWinoMargin * best) {
     ch.algorithm = Algorithm::Winograd;
     os.str("");
     os << "winograd: estimated " << ch.winograd_us << " us, direct " << ch.direct_us << " us, fft " << ch.fft_us << " us";
+  } else if (std::isfinite(ch.winograd_us)) {  // a 3x3 forward pass: say why Winograd was not taken
+    os << "; winograd " << ch.winograd_us << " us, not taken: "
+       << (off ? "FOURIERCONV_NO_WINOGRAD is set"
+               : !wide ? "it needs at least 16 channels and 16 filters"
+                       : "not under 0.8x the better of the others");
   }
   ch.reason = os.str();
   return ch;

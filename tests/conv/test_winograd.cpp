@@ -184,10 +184,19 @@ TEST(Winograd, TheCostModelTakesItForWideForwardPassesOnly) {
   EXPECT_TRUE(std::isinf(conv::winograd_cost_us(p, conv::Pass::Backward)));
   // The seed's first layer (one input channel: the transforms outweigh the saved products).
   const auto seed = conv::Problem::make(32, 28, 28, 1, 32, 3, 3, 1, 1, 1, 1, conv::Padding::Valid);
-  EXPECT_EQ(conv::choose(seed, conv::Pass::TrainingForward).algorithm, conv::Algorithm::Direct);
+  const conv::Choice sc = conv::choose(seed, conv::Pass::TrainingForward);
+  EXPECT_EQ(sc.algorithm, conv::Algorithm::Direct);
+  EXPECT_NE(sc.reason.find("not taken: it needs at least 16 channels"), std::string::npos) << sc.reason;
   // A wide layer over a few tiles: the kernel's transform and its reads outweigh them.
   const auto few = conv::Problem::make(1, 14, 14, 256, 256, 3, 3, 1, 1, 1, 1, conv::Padding::Same);
-  EXPECT_NE(conv::choose(few, conv::Pass::Inference).algorithm, conv::Algorithm::Winograd);
+  const conv::Choice fc = conv::choose(few, conv::Pass::Inference);
+  EXPECT_NE(fc.algorithm, conv::Algorithm::Winograd);
+  EXPECT_NE(fc.reason.find("not taken: not under 0.8x"), std::string::npos) << fc.reason;
+  setenv("FOURIERCONV_NO_WINOGRAD", "1", 1);
+  const conv::Choice oc = conv::choose(p, conv::Pass::Inference);
+  unsetenv("FOURIERCONV_NO_WINOGRAD");
+  EXPECT_NE(oc.algorithm, conv::Algorithm::Winograd);
+  EXPECT_NE(oc.reason.find("not taken: FOURIERCONV_NO_WINOGRAD is set"), std::string::npos) << oc.reason;
   // A batch of 4 x 4 images: inference keeps the transformed kernel between calls
   // (WinogradKernel), which makes Winograd worth it there (1.4x the direct kernel measured on
   // AVX-512), not in a training step, which transforms the changed weights anew, nor for one
