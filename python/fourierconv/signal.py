@@ -85,6 +85,16 @@ def _axes(axes):
     return out
 
 
+def _plain(in1, in2, mode, method, axes, check_finite):
+    """Whether a call needs none of the argument handling of _array, _mode, _method and _axes:
+    two ndarrays of types the engine reads natively, mode and method given by name, no axes
+    and no finiteness check. Such calls (the usual ones) go straight to the engine, which
+    checks shapes itself: about 1.5 us less per call, a third of a 64 x 64 3 x 3 convolution."""
+    return (type(in1) is np.ndarray and type(in2) is np.ndarray and axes is None and check_finite is False
+            and type(mode) is str and type(method) is str and mode in _MODES and method in _METHODS
+            and in1.dtype in _NATIVE and in2.dtype in _NATIVE)
+
+
 def _finish(in1, in2, result, half):
     """scipy's conventions on the way out: two 0-d inputs give a numpy scalar; float16 inputs
     their result type back."""
@@ -143,6 +153,9 @@ def convolve(in1, in2, mode="full", method="auto", *, axes=None, check_finite=Fa
     for 1-D 'full'/'valid' and with method='fft', but returns an empty array for some other
     direct cases: fourierconv raises in all of them).
     """
+    if _plain(in1, in2, mode, method, axes, check_finite):
+        y, used = _core.convolve(in1, in2, mode, _METHODS[method], None, False)
+        return y if used == "direct" and in1.ndim else _finish(in1, in2, (y, used), False)
     a, ha = _array(in1, "in1")
     b, hb = _array(in2, "in2")
     return _finish(a, b, _core.convolve(a, b, _mode(mode), _method(method), _axes(axes), bool(check_finite)),
@@ -156,6 +169,9 @@ def correlate(in1, in2, mode="full", method="auto", *, axes=None, check_finite=F
     Parameters, return type and errors as `convolve`. Use `correlation_lags` for the lag of
     each output index.
     """
+    if _plain(in1, in2, mode, method, axes, check_finite):
+        y, used = _core.correlate(in1, in2, mode, _METHODS[method], None, False)
+        return y if used == "direct" and in1.ndim else _finish(in1, in2, (y, used), False)
     a, ha = _array(in1, "in1")
     b, hb = _array(in2, "in2")
     return _finish(a, b, _core.correlate(a, b, _mode(mode), _method(method), _axes(axes), bool(check_finite)),

@@ -150,6 +150,48 @@ def test_nan_and_inf_follow_ieee_with_scipys_warning():
         fs.convolve(x, np.ones(5), check_finite=True)
 
 
+@pytest.mark.parametrize("name", ["convolve", "correlate"])
+def test_plain_calls_and_checked_calls_agree(rng, monkeypatch, name):
+    """Two ndarrays with mode and method by name go straight to the engine (signal._plain);
+    the same call with the mode as a numpy string takes the checked path: the results, types,
+    0-d scalars, warnings and errors must be the same."""
+    fn = getattr(fs, name)
+    checked_array = fs._array
+
+    def must_not_run(x, arg):
+        raise AssertionError("a plain call took the checked path")
+
+    def call(a, b, mode, method, plain, **kw):
+        monkeypatch.setattr(fs, "_array", must_not_run if plain else checked_array)
+        try:
+            return fn(a, b, mode if plain else np.str_(mode), method, **kw)
+        finally:
+            monkeypatch.setattr(fs, "_array", checked_array)
+
+    cases = [((64, 64), (3, 3), np.float32), ((37,), (5,), np.float64), ((6, 7, 5), (2, 3, 3), np.complex64),
+             ((9, 8), (4, 3), np.int16), ((), (), np.float32)]
+    for sa, sb, dt in cases:
+        a, b = rand(rng, sa, dt), rand(rng, sb, dt)
+        for mode in ("full", "same", "valid"):
+            for method in ("auto", "direct", "fft", "oa"):
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", np.exceptions.ComplexWarning)
+                    plain, checked = call(a, b, mode, method, True), call(a, b, mode, method, False)
+                assert type(plain) is type(checked) and plain.dtype == checked.dtype
+                np.testing.assert_array_equal(plain, checked)
+    x = np.ones((4, 4), np.float32)
+    x[0, 0] = np.nan
+    for plain in (True, False):
+        with pytest.warns(RuntimeWarning, match="Use of fft convolution") as w:
+            call(x, np.ones((3, 3), np.float32), "same", "fft", plain)
+        assert w[0].filename == __file__  # the warning points at the caller, on both paths
+        with pytest.raises(ValueError, match="dimensionality"):
+            call(np.ones((3, 3)), np.ones(3), "full", "auto", plain)
+    for bad in (dict(mode="bogus"), dict(method="bogus"), dict(mode=["same"])):
+        with pytest.raises(ValueError):
+            fn(x, x, **bad)
+
+
 def test_axes_extension_matches_fftconvolve(rng):
     a, b = rng.standard_normal((4, 30, 20)), rng.standard_normal((1, 5, 3))
     check(fs.convolve(a, b, "same", axes=(1, 2)), ss.fftconvolve(a, b, "same", axes=(1, 2)), 15)
