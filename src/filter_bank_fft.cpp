@@ -3,6 +3,9 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <string>
+
+#include "fourierconv/error.hpp"
 
 namespace fourierconv::detail {
 namespace {
@@ -27,6 +30,7 @@ FC_INLINE float hsum(v8 v) {
 }
 
 FC_INLINE v8 relu(v8 v) { return v < 0 ? v8{} : v; }
+FC_INLINE CVec relu_cell(const CVec& v, bool relu_out) { return relu_out ? CVec{relu(v.re), relu(v.im)} : v; }
 
 }  // namespace
 
@@ -79,7 +83,12 @@ FilterBankFft::Scratch& FilterBankFft::scratch() const {
   return s;
 }
 
-FC_MULTIVERSION void FilterBankFft::forward(const float* x, std::size_t N, std::size_t C, float* y, bool relu_out) const {
+FC_MULTIVERSION void FilterBankFft::forward(const float* x, std::size_t N, std::size_t C, float* y, bool relu_out,
+                                            std::size_t ph, std::size_t pw) const {
+  if (ph == 0 || pw == 0 || ph > H_ || pw > W_)
+    throw Error("FilterBankFft::forward: pool (" + std::to_string(ph) + ", " + std::to_string(pw) +
+                ") must be at least (1, 1) and at most the plane, " + std::to_string(H_) + " x " + std::to_string(W_));
+  const std::size_t OH = H_ / ph, OW = W_ / pw;  // the output plane ('valid' pooling; H x W without)
   const std::size_t PQ = P_ * Q_, planes = N * C, groups = (planes + kPlanesPerGroup - 1) / kPlanesPerGroup;
   const std::size_t CF = C * F_, T = std::size_t(omp_get_max_threads());
   const std::size_t chunk = std::max<std::size_t>(1, 4 * T);  // groups whose spectra are held at once
@@ -124,20 +133,25 @@ FC_MULTIVERSION void FilterBankFft::forward(const float* x, std::size_t N, std::
         fft_.column_pass(grid, 0, Q_, true, work);
         fft_.row_pass(grid, 0, H_, true, work);  // only the rows that are kept
         const std::size_t n = p / C, c = p % C, f0 = t * kFiltersPerTuple;
-        float* dst = y + n * H_ * W_ * CF + c * F_ + f0;
+        float* dst = y + n * OH * OW * CF + c * F_ + f0;
         const bool full = f0 + kFiltersPerTuple <= F_;
-        for (std::size_t i = 0; i < H_; ++i)
-          for (std::size_t j = 0; j < W_; ++j) {
-            const CVec v = grid[i * Q_ + j];
-            float* o = dst + (i * W_ + j) * CF;
+        for (std::size_t i = 0; i < OH; ++i)
+          for (std::size_t j = 0; j < OW; ++j) {
+            // MaxPooling2D's maximum: over the relu'd cells, in its scan order, NaN winning.
+            CVec v = relu_cell(grid[i * ph * Q_ + j * pw], relu_out);
+            for (std::size_t a = 0; a < ph; ++a)
+              for (std::size_t b = a == 0 ? 1 : 0; b < pw; ++b) {
+                const CVec u = relu_cell(grid[(i * ph + a) * Q_ + j * pw + b], relu_out);
+                v = {simd::max_nan(v.re, u.re), simd::max_nan(v.im, u.im)};
+              }
+            float* o = dst + (i * OW + j) * CF;
             if (full) {
-              simd::storeu(o, relu_out ? relu(v.re) : v.re);
-              simd::storeu(o + kLanes, relu_out ? relu(v.im) : v.im);
+              simd::storeu(o, v.re);
+              simd::storeu(o + kLanes, v.im);
               continue;
             }
-            for (std::size_t q = 0; q < kLanes && f0 + q < F_; ++q) o[q] = relu_out && v.re[q] < 0 ? 0.0f : v.re[q];
-            for (std::size_t q = 0; q < kLanes && f0 + kLanes + q < F_; ++q)
-              o[kLanes + q] = relu_out && v.im[q] < 0 ? 0.0f : v.im[q];
+            for (std::size_t q = 0; q < kLanes && f0 + q < F_; ++q) o[q] = v.re[q];
+            for (std::size_t q = 0; q < kLanes && f0 + kLanes + q < F_; ++q) o[kLanes + q] = v.im[q];
           }
       }
     }

@@ -30,8 +30,12 @@ class FilterBankFft {
   // L2 (measured: it beats FFTW's plans on such grids).
   static bool suits(std::size_t P, std::size_t Q);
 
-  // x: (N, H, W, C) -> y: (N, H, W, C*F); relu applied as it stores (NaN passes).
-  void forward(const float* x, std::size_t N, std::size_t C, float* y, bool relu) const;
+  // x: (N, H, W, C) -> y: (N, H, W, C*F); relu applied as it stores (NaN passes). With a
+  // pool of ph x pw (>= 1 and at most the plane; 1 x 1: none), y is instead what
+  // MaxPooling2D(pool_size (ph, pw), strides the same, 'valid') makes of that output, bit for
+  // bit: (N, H / ph, W / pw, C*F), the full output never stored.
+  void forward(const float* x, std::size_t N, std::size_t C, float* y, bool relu, std::size_t ph = 1,
+               std::size_t pw = 1) const;
   // dy: (N, H, W, C*F) -> dx: (N, H, W, C) (overwritten).
   void adjoint(const float* dy, std::size_t N, std::size_t C, float* dx) const;
 

@@ -89,6 +89,11 @@ FC_INLINE v8 splat(float x) { return v8{} + x; }
 FC_INLINE v8 fma(v8 a, v8 b, v8 c) { return a * b + c; }
 FC_INLINE v8 fnma(v8 a, v8 b, v8 c) { return c - a * b; }
 
+// max(a, b) where a NaN in either wins, as Keras's max pooling gives (TensorFlow's max pooling
+// propagates NaN): b when b > a or b is NaN, else a (so a NaN a stays).
+FC_INLINE float max_nan(float a, float b) { return (b > a || b != b) ? b : a; }
+FC_INLINE v8 max_nan(v8 a, v8 b) { return (b > a || b != b) ? b : a; }
+
 // In-register transpose of an 8 x 8 block: r[i][j] -> r[j][i] (unpack, shuffle, lane swap).
 FC_INLINE void transpose8x8(v8 r[8]) {
   v8 t[8], u[8];

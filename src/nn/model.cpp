@@ -14,6 +14,7 @@
 #include "fourierconv/nn/layers/activation_layers.hpp"
 #include "fourierconv/nn/layers/conv2d.hpp"
 #include "fourierconv/nn/layers/depthwise_conv2d.hpp"
+#include "fourierconv/nn/layers/fourier_conv2d.hpp"
 #include "fourierconv/nn/layers/merge.hpp"
 #include "fourierconv/nn/layers/normalization.hpp"
 #include "fourierconv/nn/initializers.hpp"
@@ -406,8 +407,16 @@ static float relu_cap(const Layer& l) {
 
 // The output of `a` then `b` (then a relu capped at `hi`, when hi is not NaN) on x in one
 // step, or null where the pair has no fused form. *with_relu: whether the relu was taken.
-static const Tensor* fused_pair(Layer& a, Layer& b, const Tensor& x, float hi, bool* with_relu) {
+// `training`: only the pairs whose layers compute the same in training (a convolution and its
+// max pooling; not BatchNormalization, which normalizes by the batch's statistics there).
+static const Tensor* fused_pair(Layer& a, Layer& b, const Tensor& x, float hi, bool training, bool* with_relu) {
   *with_relu = false;
+  if (auto* mp = dynamic_cast<MaxPooling2D*>(&b)) {
+    if (auto* c = dynamic_cast<Conv2D*>(&a)) return c->call_max_pooled(x, *mp);
+    if (auto* f = dynamic_cast<FourierConv2D*>(&a)) return f->call_max_pooled(x, *mp);
+    return nullptr;
+  }
+  if (training) return nullptr;
   if (auto* bn = dynamic_cast<BatchNormalization*>(&b)) {
     if (a.activation() != Activation::Linear) return nullptr;
     std::vector<float> scale, shift;
@@ -422,9 +431,24 @@ static const Tensor* fused_pair(Layer& a, Layer& b, const Tensor& x, float hi, b
     *with_relu = y && hi == hi;
     return y;
   }
-  if (auto* c = dynamic_cast<Conv2D*>(&a))
-    if (auto* mp = dynamic_cast<MaxPooling2D*>(&b)) return c->call_max_pooled(x, *mp);
   return nullptr;
+}
+
+// r.needs: per node, whether the gradient w.r.t. its output is needed, i.e. whether its
+// layer or one before it has trainable weights. Backward stops where it is not (seed-fourier's
+// fixed FourierConv2D and the pooling after it need none: its training step went from 480 to
+// 380 us, below seed-cnn's 430), and training's forward may fuse such layers as inference does.
+void Model::mark_needed_gradients() {
+  Runtime& r = rt();
+  r.needs.assign(nodes_.size(), 0);
+  for (std::size_t i : r.training_order) {
+    const Layer* L = nodes_[i].layer;
+    if (!L) continue;
+    bool need = false;
+    for (const Weight* w : std::as_const(*L).weights()) need = need || L->weight_trainable(*w);
+    for (auto j : nodes_[i].inbound) need = need || r.needs[j];
+    r.needs[i] = need;
+  }
 }
 
 const std::vector<const Tensor*>& Model::forward(const std::vector<const Tensor*>& xs, bool training) {
@@ -439,6 +463,7 @@ const std::vector<const Tensor*>& Model::forward(const std::vector<const Tensor*
            !nodes_[j].layer->activity_regularizer().active() && nodes_[k].layer && nodes_[k].inbound.size() == 1 &&
            nodes_[k].inbound[0] == j && r.layer_nodes[k] == 1 && !nodes_[k].layer->activity_regularizer().active();
   };
+  if (training) mark_needed_gradients();
   for (std::size_t q = 0; q < n; ++q) {
     const std::size_t i = at(q);
     const Node& node = nodes_[i];
@@ -465,13 +490,14 @@ const std::vector<const Tensor*>& Model::forward(const std::vector<const Tensor*
       r.out[i] = &merge->call(ins, training);
     } else {
       const Tensor& x = *r.out[node.inbound[0]];
-      // Inference fuses a layer with the next where it feeds only that one: Conv2D +
-      // MaxPooling2D (the pair's intermediate is never stored), and Conv2D or DepthwiseConv2D
-      // + BatchNormalization (folded into the kernel and bias), with a relu after them.
-      if (!training && feeds_only_next(q)) {
+      // Inference fuses a layer with the next where it feeds only that one: Conv2D or
+      // FourierConv2D + MaxPooling2D (the pair's intermediate is never stored), and Conv2D or
+      // DepthwiseConv2D + BatchNormalization (folded into the kernel and bias), with a relu
+      // after them. Training fuses the first kind where neither layer needs a gradient.
+      if (feeds_only_next(q) && (!training || (!r.needs[i] && !r.needs[at(q + 1)]))) {
         const float hi = feeds_only_next(q + 1) ? relu_cap(*nodes_[at(q + 2)].layer) : NAN;
         bool with_relu = false;
-        if (const Tensor* y = fused_pair(*node.layer, *nodes_[at(q + 1)].layer, x, hi, &with_relu)) {
+        if (const Tensor* y = fused_pair(*node.layer, *nodes_[at(q + 1)].layer, x, hi, training, &with_relu)) {
           r.out[i] = nullptr;
           if (with_relu) r.out[at(++q)] = nullptr;
           r.out[at(++q)] = y;
@@ -499,18 +525,7 @@ void Model::backward(const Tensor& dy, bool pre_activation, std::size_t batch, c
   r.grad_sum.clear();
   r.g[outputs_[0]] = &dy;
   r.pre[outputs_[0]] = pre_activation;
-  // A node's output gradient is needed only where its layer, or a layer before it, has
-  // trainable weights: backward stops there. (seed-fourier's fixed FourierConv2D and the
-  // pooling after it need none: its training step went from 480 to 380 us, below seed-cnn's 430.)
-  r.needs.assign(n, 0);
-  for (std::size_t i : r.training_order) {
-    const Layer* L = nodes_[i].layer;
-    if (!L) continue;
-    bool need = false;
-    for (const Weight* w : std::as_const(*L).weights()) need = need || L->weight_trainable(*w);
-    for (auto j : nodes_[i].inbound) need = need || r.needs[j];
-    r.needs[i] = need;
-  }
+  mark_needed_gradients();
   // Hands t, a gradient w.r.t. node j's output, to j: by reference when j has one consumer
   // and t outlives j's turn, else summed into j's own buffer.
   auto deliver = [&](std::size_t j, const Tensor& t, bool stable, bool pre) {

@@ -206,3 +206,84 @@ TEST(FourierConv2D, RealOutputOnRandomShapesAgainstDoubleDft) {
 }
 
 }  // namespace
+
+namespace {
+
+// x -> `a` -> `b` layer by layer (the unfused reference).
+const Tensor& two_layers(Layer& a, Layer& b, const Tensor& x, bool training) { return b.call(a.call(x, training), training); }
+
+void expect_same_floats(const Tensor& got, const Tensor& want) {
+  ASSERT_EQ(got.shape(), want.shape());
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    if (std::isnan(want[i])) EXPECT_TRUE(std::isnan(got[i])) << i;
+    else ASSERT_EQ(got[i], want[i]) << i;  // bit for bit: the same transforms, relu and max order
+  }
+}
+
+// FourierConv2D + MaxPooling2D in one pass (call_max_pooled, and Model's inference and frozen
+// training paths) against the two layers: both paddings, pools that leave rows over, channel and
+// filter counts off the 16-filter tuples, a NaN, and tanh (not fused).
+TEST(FourierConv2D, FusedWithMaxPoolingEqualsTheTwoLayers) {
+  struct Case {
+    const char* padding;
+    const char* activation;
+    std::size_t filters, pool, h, w, c;
+  };
+  for (const Case& cs : {Case{"circular", "relu", 32, 2, 28, 28, 1}, Case{"same", "linear", 5, 3, 13, 11, 2},
+                         Case{"circular", "relu", 17, 2, 9, 7, 3}, Case{"same", "tanh", 8, 2, 8, 8, 1},
+                         Case{"circular", "linear", 3, 4, 12, 10, 2}}) {
+    SCOPED_TRACE(std::string(cs.padding) + " " + cs.activation + " F" + std::to_string(cs.filters) + " pool " +
+                 std::to_string(cs.pool));
+    std::vector<Filter> bank;
+    for (std::size_t f = 0; f < cs.filters; ++f) bank.push_back(filter_gabor(0.05 + 0.4 * double(f) / cs.filters, 0.3 * f, 0.06));
+    const Shape in{cs.h, cs.w, cs.c};
+    Tensor x = random_tensor({5, cs.h, cs.w, cs.c}, 23);
+    x[11] = NAN;
+
+    FourierConv2D layer(bank, {.padding = cs.padding, .activation = cs.activation});
+    MaxPooling2D pool({cs.pool, cs.pool});
+    layer.build(in);
+    pool.build(layer.output_shape());
+    const Tensor want = two_layers(layer, pool, x, false);
+    const Tensor* fused = layer.call_max_pooled(x, pool);
+    EXPECT_EQ(fused != nullptr, std::string(cs.activation) != "tanh");
+    if (fused) expect_same_floats(*fused, want);
+
+    // Through a model: inference, and training (the bank has no weights, so neither layer
+    // needs a gradient and training fuses them too; the loss must be the unfused one's).
+    set_random_seed(4);
+    Sequential m;
+    m.add(FourierConv2D(bank, {.padding = cs.padding, .activation = cs.activation, .input_shape = in}));
+    m.add(MaxPooling2D({cs.pool, cs.pool}));
+    m.add(Flatten());
+    m.add(Dense(3));
+    m.compile("sgd", "mse");
+    const Tensor* h = &x;
+    for (auto& l : m.layers()) h = &l->call(*h, false);
+    expect_same_floats(m.predict(x), *h);
+    Tensor y = random_tensor({5, 3}, 24);
+    x[11] = 0.5f;  // a NaN would make the loss NaN whatever the path
+    h = &x;
+    for (auto& l : m.layers()) h = &l->call(*h, true);
+    EXPECT_DOUBLE_EQ(m.train_on_batch(x, y), Loss::parse("mse").value(h->data(), y.data(), 5, 3));
+  }
+}
+
+// FourierConv1D + MaxPooling1D: the same fused pass on 1 x L planes.
+TEST(FourierConv1D, FusedWithMaxPooling1DEqualsTheTwoLayers) {
+  for (const char* padding : {"same", "circular"}) {
+    SCOPED_TRACE(padding);
+    FourierConv1D layer({filter_gaussian_lowpass(0.1), filter_gaussian_bandpass(0.2, 0.05), filter_gaussian_highpass(0.3)},
+                        {.padding = padding, .activation = "relu"});
+    MaxPooling1D pool(3);
+    layer.build({50, 2});
+    pool.build(layer.output_shape());
+    Tensor x = random_tensor({4, 50, 2}, 25);
+    const Tensor want = two_layers(layer, pool, x, false);
+    const Tensor* fused = layer.call_max_pooled(x, pool);
+    ASSERT_NE(fused, nullptr);
+    expect_same_floats(*fused, want);
+  }
+}
+
+}  // namespace

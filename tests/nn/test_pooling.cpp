@@ -130,6 +130,34 @@ TEST(MaxPooling2D, FusedWithConv2DAtInferenceEqualsTheTwoLayers) {
   }
 }
 
+// Training fuses Conv2D + MaxPooling2D where neither needs a gradient (a frozen convolution
+// at the bottom): the loss must be the two layers'. And not where the convolution trains: its
+// weights still get their gradients (tests below and in test_sequential.cpp).
+TEST(MaxPooling2D, FusedWithAFrozenConv2DInTrainingGivesTheSameLoss) {
+  set_random_seed(6);
+  Sequential m;
+  m.add(Conv2D(16, {3, 3}, {.activation = "relu", .input_shape = {11, 12, 2}}));
+  m.add(MaxPooling2D({2, 2}));
+  m.add(Flatten());
+  m.add(Dense(3));
+  m.compile("sgd", "mse");
+  m.layers()[0]->set_trainable(false);
+  Tensor x = random_tensor({4, 11, 12, 2}, 33), y = random_tensor({4, 3}, 34);
+  const Tensor* h = &x;
+  for (auto& l : m.layers()) h = &l->call(*h, true);
+  const double want = Loss::parse("mse").value(h->data(), y.data(), 4, 3);
+  const Tensor kernel = m.layers()[0]->weights()[0]->value;
+  EXPECT_DOUBLE_EQ(m.train_on_batch(x, y), want);
+  const auto& conv = dynamic_cast<const Conv2D&>(*m.layers()[0]);
+  EXPECT_NE(conv.algorithm_reason().find("fused"), std::string::npos) << conv.algorithm_reason();
+  fctest::expect_close(m.layers()[0]->weights()[0]->value, fctest::to_double(kernel), 0.0, "frozen kernel");
+  // Trainable again: the pair runs unfused, and the kernel moves.
+  m.layers()[0]->set_trainable(true);
+  m.train_on_batch(x, y);
+  EXPECT_EQ(conv.algorithm_reason().find("fused"), std::string::npos) << conv.algorithm_reason();
+  EXPECT_NE(m.layers()[0]->weights()[0]->value[0], kernel[0]);
+}
+
 }  // namespace
 
 namespace {

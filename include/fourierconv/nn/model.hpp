@@ -237,6 +237,9 @@ class Model {
   // called for each layer as soon as its weights' gradients are final (the data-parallel fit
   // starts their allreduce then), last layers first.
   void backward(const Tensor& dy, bool pre_activation, std::size_t n, const std::function<void(Layer&)>& on_ready = {});
+  // Marks the nodes whose output gradient backward needs (their layer or one before it has
+  // trainable weights).
+  void mark_needed_gradients();
   // train_on_batch's halves: the forward and backward pass (returns the batch's mean loss,
   // penalties included), then the regularizers' gradients, the optimizer step, the constraints.
   double forward_backward(const std::vector<const Tensor*>& xs, const Tensor& y, std::size_t* correct,

@@ -9,6 +9,7 @@
 
 #include "fourierconv/error.hpp"
 #include "fourierconv/fft.hpp"
+#include "fourierconv/nn/layers/pooling.hpp"
 #include "fourierconv/nn/summary.hpp"
 #include "filter_bank_fft.hpp"
 #include "real_pairs.hpp"
@@ -204,6 +205,20 @@ void FourierConv2D::call_impl(const Tensor& x, Tensor& y, bool) {
     }
   }
   apply_activation(y, CF);
+}
+
+const Tensor* FourierConv2D::call_max_pooled(const Tensor& x, const MaxPooling2D& pool) {
+  if (!built() || !pool.built() || pool.input_shape() != output_shape() || !plan_->bank) return nullptr;
+  if (activation_ != Activation::Relu && activation_ != Activation::Linear) return nullptr;
+  if (pool.padding() != "valid" || pool.strides() != pool.pool_size()) return nullptr;
+  check_input(x);
+  const Shape& ps = pool.output_shape();
+  Shape pooled_shape{x.dim(0)};
+  pooled_shape.insert(pooled_shape.end(), ps.begin(), ps.end());
+  pooled_.resize(pooled_shape);
+  plan_->bank->forward(x.data(), x.dim(0), plan_->C, pooled_.data(), activation_ == Activation::Relu,
+                       pool.pool_size().first, pool.pool_size().second);
+  return &pooled_;
 }
 
 void FourierConv2D::backward_impl(const Tensor& dy, Tensor* dx) {

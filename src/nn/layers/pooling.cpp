@@ -76,9 +76,7 @@ FC_INLINE std::size_t window_cells(const conv::Problem& p, std::size_t n, std::s
   return k;
 }
 
-// NaN wins, as in Keras (TensorFlow's max pooling propagates NaN).
-FC_INLINE float max_nan(float a, float b) { return (b > a || b != b) ? b : a; }
-FC_INLINE v8 max_nan(v8 a, v8 b) { return (b > a || b != b) ? b : a; }
+using simd::max_nan;  // NaN wins, as in Keras
 
 // Windows that never overlap (strides >= pool size on both axes): every input cell has at
 // most one window, so the backward pass can write each cell once instead of accumulating.

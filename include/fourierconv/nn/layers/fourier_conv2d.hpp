@@ -47,6 +47,15 @@ class FourierConv2D : public Layer {
   std::pair<std::size_t, std::size_t> grid() const;
   // Number of fixed real constants held (sampled spectra): reported, never counted as params.
   std::size_t fixed_constants() const;
+  // This layer followed by `pool` in one pass, as Conv2D::call_max_pooled (Model runs it at
+  // inference, and in training where neither layer needs a gradient: seed-fourier's fixed bank
+  // and its pooling): each inverse transform is pooled while it is in cache, and the full
+  // (N, H, W, C*F) output is never stored. The same floats as the two layers, bit for bit.
+  // Returns the pooled output (owned by this layer), or null when the pair does not qualify
+  // (output 'magnitude', a grid above 4,096 points, an activation other than relu or linear,
+  // pooling with strides other than its size or 'same' padding, or a pool whose input is not
+  // this layer's output); the caller then runs the two layers.
+  const Tensor* call_max_pooled(const Tensor& x, const class MaxPooling2D& pool);
 
  protected:
   FourierConv2D(std::vector<Filter> bank, FourierConv2DArgs args, const char* name_prefix, const char* cls);
@@ -62,6 +71,7 @@ class FourierConv2D : public Layer {
   bool same_, magnitude_;
   std::shared_ptr<Plan> plan_;
   Tensor re_, im_;  // pre-magnitude real and imaginary outputs (magnitude output only)
+  Tensor pooled_;   // call_max_pooled's output
 };
 
 // FourierConv1D: the same fixed bank on signals, (N, L, C) -> (N, L, C*F). It is FourierConv2D
