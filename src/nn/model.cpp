@@ -412,7 +412,7 @@ static float relu_cap(const Layer& l) {
 static const Tensor* fused_pair(Layer& a, Layer& b, const Tensor& x, float hi, bool training, bool* with_relu) {
   *with_relu = false;
   if (auto* mp = dynamic_cast<MaxPooling2D*>(&b)) {
-    if (auto* c = dynamic_cast<Conv2D*>(&a)) return c->call_max_pooled(x, *mp);
+    if (auto* c = dynamic_cast<Conv2D*>(&a)) return c->call_max_pooled(x, *mp, training);
     if (auto* f = dynamic_cast<FourierConv2D*>(&a)) return f->call_max_pooled(x, *mp);
     return nullptr;
   }

@@ -158,6 +158,30 @@ TEST(MaxPooling2D, FusedWithAFrozenConv2DInTrainingGivesTheSameLoss) {
   EXPECT_NE(m.layers()[0]->weights()[0]->value[0], kernel[0]);
 }
 
+// With algorithm "measure", inference and a training forward are timed apart and may pick
+// differently (here Winograd often wins the training forward and direct the inference): the
+// fused pair in training must follow the training forward's choice (a reviewer found it
+// following inference's, and the loss changed).
+TEST(MaxPooling2D, FusedInTrainingFollowsTheTrainingForwardsAlgorithm) {
+  set_random_seed(7);
+  Conv2D conv(16, {3, 3}, {.activation = "relu", .algorithm = "measure"});
+  MaxPooling2D pool({2, 2});
+  conv.build({18, 18, 16});
+  pool.build(conv.output_shape());
+  Tensor x = random_tensor({4, 18, 18, 16}, 35);
+  conv.call(x, false);
+  const std::string inference = conv.algorithm_used();
+  const Tensor want = pool.call(conv.call(x, true), true);
+  const std::string training = conv.algorithm_used();
+  SCOPED_TRACE("inference " + inference + ", training " + training);
+  const Tensor* fused = conv.call_max_pooled(x, pool, true);
+  EXPECT_EQ(fused != nullptr, training == "direct");
+  if (fused) {
+    ASSERT_EQ(fused->shape(), want.shape());
+    for (std::size_t i = 0; i < want.size(); ++i) ASSERT_EQ((*fused)[i], want[i]) << i;
+  }
+}
+
 }  // namespace
 
 namespace {

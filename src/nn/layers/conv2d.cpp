@@ -311,14 +311,16 @@ const Tensor* Conv2D::call_affine(const Tensor& x, const std::vector<float>& sca
   return &folded_out_;
 }
 
-const Tensor* Conv2D::call_max_pooled(const Tensor& x, const MaxPooling2D& pool) {
+const Tensor* Conv2D::call_max_pooled(const Tensor& x, const MaxPooling2D& pool, bool training) {
   if (!built() || !pool.built() || pool.input_shape() != output_shape()) return nullptr;
   if (activation_ != Activation::Relu && activation_ != Activation::Linear) return nullptr;
   if (pool.padding() != "valid" || pool.strides() != pool.pool_size()) return nullptr;
   check_input(x);
   conv::Problem p = problem_for(x.dim(0));
   std::string reason;
-  if (algorithm_for(p, static_cast<int>(conv::Pass::Inference), x, &reason) != conv::Algorithm::Direct) return nullptr;
+  // The pass the unfused call would decide for ("measure" times inference and training apart).
+  const int pass = static_cast<int>(training ? conv::Pass::TrainingForward : conv::Pass::Inference);
+  if (algorithm_for(p, pass, x, &reason) != conv::Algorithm::Direct) return nullptr;
   auto w = weights();
   const Shape& ps = pool.output_shape();
   Shape pooled_shape{x.dim(0)};

@@ -57,13 +57,15 @@ class Conv2D : public Layer {
   const std::string& algorithm_reason() const { return forward_reason_; }
   const std::string& backward_algorithm_used() const { return backward_used_; }
 
-  // Inference of this layer followed by `pool` in one pass (Sequential's inference path):
+  // This layer followed by `pool` in one pass (Model's inference path; see `training`):
   // the convolution rows are pooled as they are computed, and the full convolution output,
   // the largest tensor of such models, is never stored. Returns the pooled output (owned by
-  // this layer), or null when the pair does not qualify (the FFT algorithm, an activation
-  // other than relu or linear, pooling with strides other than its size or same padding, or a
-  // pool whose input is not this layer's output); the caller then runs the two layers.
-  const Tensor* call_max_pooled(const Tensor& x, const class MaxPooling2D& pool);
+  // this layer), or null when the pair does not qualify (an algorithm other than direct for
+  // this pass, an activation other than relu or linear, pooling with strides other than its
+  // size or same padding, or a pool whose input is not this layer's output); the caller then
+  // runs the two layers. `training`: decide the algorithm as a training forward would (Model
+  // fuses there where neither layer needs a gradient, e.g. a frozen first layer).
+  const Tensor* call_max_pooled(const Tensor& x, const class MaxPooling2D& pool, bool training = false);
   // Inference of this layer followed by a per-filter affine map y scale + shift (a
   // BatchNormalization at inference: Model folds it here), folded into the kernel and bias:
   // K' = K scale, b' = b scale + shift (Ioffe & Szegedy 2015, section 3.2's inference
