@@ -312,9 +312,7 @@ const Tensor* Conv2D::call_affine(const Tensor& x, const std::vector<float>& sca
 }
 
 const Tensor* Conv2D::call_max_pooled(const Tensor& x, const MaxPooling2D& pool, bool training) {
-  if (!built() || !pool.built() || pool.input_shape() != output_shape()) return nullptr;
-  if (activation_ != Activation::Relu && activation_ != Activation::Linear) return nullptr;
-  if (pool.padding() != "valid" || pool.strides() != pool.pool_size()) return nullptr;
+  if (!pool.fusable_after(*this)) return nullptr;
   check_input(x);
   conv::Problem p = problem_for(x.dim(0));
   std::string reason;
@@ -322,10 +320,7 @@ const Tensor* Conv2D::call_max_pooled(const Tensor& x, const MaxPooling2D& pool,
   const int pass = static_cast<int>(training ? conv::Pass::TrainingForward : conv::Pass::Inference);
   if (algorithm_for(p, pass, x, &reason) != conv::Algorithm::Direct) return nullptr;
   auto w = weights();
-  const Shape& ps = pool.output_shape();
-  Shape pooled_shape{x.dim(0)};
-  pooled_shape.insert(pooled_shape.end(), ps.begin(), ps.end());
-  pooled_.resize(pooled_shape);
+  pooled_.resize(pool.batch_output_shape(x.dim(0)));
   if (!conv::direct_forward_max_pool(p, pool.pool_size().first, pool.pool_size().second, x.data(), w[0]->value.data(),
                                      args_.use_bias ? w[1]->value.data() : nullptr, activation_ == Activation::Relu,
                                      pooled_.data()))

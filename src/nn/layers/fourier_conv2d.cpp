@@ -208,14 +208,9 @@ void FourierConv2D::call_impl(const Tensor& x, Tensor& y, bool) {
 }
 
 const Tensor* FourierConv2D::call_max_pooled(const Tensor& x, const MaxPooling2D& pool) {
-  if (!built() || !pool.built() || pool.input_shape() != output_shape() || !plan_->bank) return nullptr;
-  if (activation_ != Activation::Relu && activation_ != Activation::Linear) return nullptr;
-  if (pool.padding() != "valid" || pool.strides() != pool.pool_size()) return nullptr;
+  if (!pool.fusable_after(*this) || !plan_->bank) return nullptr;
   check_input(x);
-  const Shape& ps = pool.output_shape();
-  Shape pooled_shape{x.dim(0)};
-  pooled_shape.insert(pooled_shape.end(), ps.begin(), ps.end());
-  pooled_.resize(pooled_shape);
+  pooled_.resize(pool.batch_output_shape(x.dim(0)));
   plan_->bank->forward(x.data(), x.dim(0), plan_->C, pooled_.data(), activation_ == Activation::Relu,
                        pool.pool_size().first, pool.pool_size().second);
   return &pooled_;

@@ -145,6 +145,18 @@ FC_MULTIVERSION void max_pool_forward(const conv::Problem& p, const float* xd, s
 }
 }  // namespace
 
+bool MaxPooling2D::fusable_after(const Layer& producer) const {
+  return producer.built() && built() && input_shape() == producer.output_shape() &&
+         (producer.activation() == Activation::Relu || producer.activation() == Activation::Linear) &&
+         padding() == "valid" && strides() == pool_size();
+}
+
+Shape MaxPooling2D::batch_output_shape(std::size_t n) const {
+  Shape s{n};
+  s.insert(s.end(), output_shape().begin(), output_shape().end());
+  return s;
+}
+
 void MaxPooling2D::call_impl(const Tensor& x, Tensor& y, bool) {
   max_pool_forward(problem_for(x.dim(0)), x.data(), x.size(), y.data());
 }

@@ -58,6 +58,14 @@ class MaxPooling2D : public Pooling2D {
   // skips its own activation pass (Sequential's training step does this).
   const Tensor& backward_through_relu(const Tensor& dy);
 
+  // Whether `producer` followed by this pool may run as one fused pass (Conv2D's and
+  // FourierConv2D's call_max_pooled): both built, this pool's input is the producer's output,
+  // the producer's activation is relu or linear, and the windows tile ('valid', strides equal
+  // to the pool size). The producer's own conditions are its to check.
+  bool fusable_after(const Layer& producer) const;
+  // This pool's output shape for a batch of n: (n, output_shape()...).
+  Shape batch_output_shape(std::size_t n) const;
+
  protected:
   MaxPooling2D(std::string name, Size2 pool_size, Pooling2DArgs args, const char* cls);
   void call_impl(const Tensor& x, Tensor& y, bool training) override;
