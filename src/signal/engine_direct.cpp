@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <memory>
+#include <memory_resource>
 #include <optional>
 #include <utility>
 
@@ -310,6 +311,17 @@ std::pair<std::size_t, std::size_t> interior_columns(const ConvAxis& last) {
   return {j_lo, std::size_t(std::clamp<std::ptrdiff_t>(hi_raw, std::ptrdiff_t(j_lo), std::ptrdiff_t(last.out)))};
 }
 
+// n elements of a trivial type from `arena` (nothing to destroy), value-initialized (zero) or
+// left as they come.
+template <class T>
+T* arena_array(std::pmr::memory_resource& arena, std::size_t n, bool zero) {
+  static_assert(std::is_trivially_destructible_v<T>);
+  T* p = static_cast<T*>(arena.allocate(std::max<std::size_t>(n, 1) * sizeof(T), alignof(T)));
+  if (zero) std::uninitialized_value_construct_n(p, n);
+  else std::uninitialized_default_construct_n(p, n);
+  return p;
+}
+
 template <class A, class T>
 FC_INLINE void mac(A& acc, const T& k, const T& x) {
   if constexpr (std::is_same_v<T, std::complex<float>> || std::is_same_v<T, std::complex<double>>)
@@ -336,18 +348,22 @@ FC_MULTIVERSION void direct_convolve(const Geometry& g, const T* x, const T* ker
   const std::ptrdiff_t shift = last.start - std::ptrdiff_t(kl - 1);  // E column t is x column t + shift inside
   // Source of every E column of the last axis (E is out + k - 1 long: a table is cheap here, the
   // border columns read it).
-  std::vector<std::ptrdiff_t> src_last(last.extended());
+  // The call's small arrays come from a buffer on the stack (each thread's below from its
+  // own): a dozen allocations were a tenth of a 64 x 64 3 x 3 convolution.
+  alignas(64) std::byte arena_bytes[2048];
+  std::pmr::monotonic_buffer_resource arena(arena_bytes, sizeof arena_bytes);
+  std::pmr::vector<std::ptrdiff_t> src_last(last.extended(), &arena);
   for (std::size_t t = 0; t < src_last.size(); ++t) src_last[t] = last.source(t);
   const std::pair<std::size_t, std::size_t> interior_cols = interior_columns(last);
   const std::size_t j_lo = interior_cols.first, j_hi = interior_cols.second;
-  std::vector<std::size_t> xs(r);  // strides of an x item
+  std::pmr::vector<std::size_t> xs(r, &arena);  // strides of an x item
   xs[r - 1] = 1;
   for (std::size_t i = r - 1; i-- > 0;) xs[i] = xs[i + 1] * g.axes[i + 1].n;
   // Widest border run, rounded up to whole 8-column blocks.
   const std::size_t border_w = (std::max(j_lo, ol - j_hi) + 7) / 8 * 8;
   // The flipped kernels of every kernel item.
   const std::size_t kitems = g.k_items();
-  std::unique_ptr<T[]> flipped(new T[kitems * kp]);
+  T* const flipped = arena_array<T>(arena, kitems * kp, false);
   for (std::size_t it = 0; it < kitems; ++it)
     for (std::size_t e = 0; e < kp; ++e) flipped[it * kp + kp - 1 - e] = kernel[it * kp + e];
   // Rows of E that are a zero fill are skipped (they add nothing), unless the kernel holds an
@@ -431,12 +447,16 @@ FC_MULTIVERSION void direct_convolve(const Geometry& g, const T* x, const T* ker
         for (std::size_t t = j_end; t < pe_w; ++t) pr[t] = src_last[t] < 0 ? fill : xr[src_last[t]];
       }
     }
-    std::vector<const T*> rows(kMaxRows * k_rows), brows(k_rows), ext(multi_row ? groups * (k2 + kMaxRows - 1) : 0), bext(ext.size());
-    std::unique_ptr<T[]> gtmp(new T[multi_row ? ext.size() * (border_w + kl - 1) : 0]),
-        gout(new T[multi_row ? kMaxRows * border_w : 0]);
+    alignas(64) std::byte thread_bytes[4096];
+    std::pmr::monotonic_buffer_resource thread_arena(thread_bytes, sizeof thread_bytes);
+    std::pmr::vector<const T*> rows(kMaxRows * k_rows, &thread_arena), brows(k_rows, &thread_arena),
+        ext(multi_row ? groups * (k2 + kMaxRows - 1) : 0, &thread_arena), bext(ext.size(), &thread_arena);
+    T* const gtmp = arena_array<T>(thread_arena, multi_row ? ext.size() * (border_w + kl - 1) : 0, false);
+    T* const gout = arena_array<T>(thread_arena, multi_row ? kMaxRows * border_w : 0, false);
     // (unique_ptr, not vector: vector<bool> has no data())
-    std::unique_ptr<T[]> btmp(new T[k_rows * (border_w + kl - 1)]()), bout(new T[border_w + 1]());
-    std::vector<std::size_t> o(r > 1 ? r - 1 : 1), u(r > 1 ? r - 1 : 1);
+    T* const btmp = arena_array<T>(thread_arena, k_rows * (border_w + kl - 1), true);
+    T* const bout = arena_array<T>(thread_arena, border_w + 1, true);
+    std::pmr::vector<std::size_t> o(r > 1 ? r - 1 : 1, &thread_arena), u(r > 1 ? r - 1 : 1, &thread_arena);
     std::size_t cached_b = std::size_t(-1);
     const T* xi = nullptr;
     const T* pi = nullptr;  // item b's padded rows (padded_rows)
@@ -483,9 +503,9 @@ FC_MULTIVERSION void direct_convolve(const Geometry& g, const T* x, const T* ker
                       __attribute__((always_inline)) {
       if (j0 >= j1) return;
       const std::size_t n = j1 - j0, n8 = (n + 7) / 8 * 8, w = n8 + kl - 1;
-      gather(rws, k_rows, j0, w, btmp.get(), brows.data());
-      for (std::size_t jj = 0; jj < n8; jj += 8) row_block<8>(brows.data(), k_rows, kr, kl, jj, fill_bias, bout.get() + jj);
-      std::copy(bout.get(), bout.get() + n, dst + j0);
+      gather(rws, k_rows, j0, w, btmp, brows.data());
+      for (std::size_t jj = 0; jj < n8; jj += 8) row_block<8>(brows.data(), k_rows, kr, kl, jj, fill_bias, bout + jj);
+      std::copy(bout, bout + n, dst + j0);
     };
     // (The lambdas are always inlined: a lambda is a function of its own, compiled for the
     // baseline target, not for the clone of direct_convolve that calls it.)
@@ -530,9 +550,9 @@ FC_MULTIVERSION void direct_convolve(const Geometry& g, const T* x, const T* ker
         if (j0 >= j1) return;
         constexpr std::size_t Wb = 32 / sizeof(T);  // 8 floats, 4 doubles
         const std::size_t n = j1 - j0, nw = (n + Wb - 1) / Wb * Wb, w = nw + kl - 1;
-        gather(ext.data(), groups * (k2 + nr - 1), j0, w, gtmp.get(), bext.data());
+        gather(ext.data(), groups * (k2 + nr - 1), j0, w, gtmp, bext.data());
         T* bd[kMaxRows];
-        for (std::size_t rho = 0; rho < nr; ++rho) bd[rho] = gout.get() + rho * nw;
+        for (std::size_t rho = 0; rho < nr; ++rho) bd[rho] = gout + rho * nw;
         for (std::size_t jj = 0; jj < nw; jj += Wb) {
           if (nr == kMaxRows) rows_block<T, Wb, kMaxRows, 1>(bext.data(), groups, k2, kr, kl, jj, bd);
           else rows_block<T, Wb, kRows, 1>(bext.data(), groups, k2, kr, kl, jj, bd);
@@ -568,7 +588,10 @@ FC_MULTIVERSION void direct_convolve(const Geometry& g, const T* x, const T* ker
       T* dst[kMaxRows];
       for (std::size_t rho = 0; rho < nr; ++rho) {
         dst[rho] = y + b * op + (ld * out2 + o2 + rho) * ol;
-        for (std::size_t q = 0; q < k_rows; ++q) rows[rho * k_rows + q] = ext[q / k2 * span + q % k2 + rho];
+        // (kernel row q = gi * k2 + s; no division per row: 12 divisions were ~20% of a 64 x 64
+        // 3 x 3 call)
+        for (std::size_t gi = 0, q = 0; gi < groups; ++gi)
+          for (std::size_t s = 0; s < k2; ++s, ++q) rows[rho * k_rows + q] = ext[gi * span + s + rho];
       }
       // Padded rows: every column is interior.
       const std::size_t g_lo = pi ? 0 : j_lo, g_hi = pi ? ol : j_hi;
@@ -590,7 +613,7 @@ FC_MULTIVERSION void direct_convolve(const Geometry& g, const T* x, const T* ker
     for (std::size_t item = 0; item < B * per_item; ++item) {
       const std::size_t b = item / per_item, rest = item % per_item;
       if (b != cached_b) {
-        cached_b = b, xi = x + g.x_item(b) * xp, kr = flipped.get() + g.k_item(b) * kp;
+        cached_b = b, xi = x + g.x_item(b) * xp, kr = flipped + g.k_item(b) * kp;
         pi = padded_rows ? padded->get() + g.x_item(b) * pe_item : nullptr;
       }
       if (!multi_row) {
