@@ -102,4 +102,31 @@ TEST(Array, BadInputIsAClearError) {
   EXPECT_THROW(io::parse_npy(io::encode_npy(c)), Error);  // no silent loss of imaginary parts
 }
 
+// all_finite / check_finite: one NaN, Inf or -Inf anywhere (every position of sizes around the
+// vector widths, so the vectorized body and the scalar tail both see it) is found; the largest
+// finite float, denormals and -0.0 are finite.
+TEST(Tensor, AllFiniteFindsEveryNanAndInf) {
+  const float bad[] = {std::nanf(""), -std::nanf(""), INFINITY, -INFINITY};
+  for (std::size_t n : {1, 3, 4, 7, 8, 15, 16, 17, 31, 33, 64, 65}) {
+    Tensor t({n});
+    for (std::size_t i = 0; i < n; ++i) t[i] = i % 3 == 0 ? 3.4028235e38f : i % 3 == 1 ? -1e-45f : -0.0f;
+    EXPECT_TRUE(all_finite(t)) << n;
+    EXPECT_NO_THROW(check_finite(t, "t"));
+    for (std::size_t at = 0; at < n; ++at)
+      for (float b : bad) {
+        const float keep = t[at];
+        t[at] = b;
+        EXPECT_FALSE(all_finite(t)) << n << " " << at << " " << b;
+        try {
+          check_finite(t, "t");
+          ADD_FAILURE() << "check_finite let " << b << " through at " << at;
+        } catch (const Error& e) {
+          EXPECT_NE(std::string(e.what()).find("at flat index " + std::to_string(at)), std::string::npos) << e.what();
+        }
+        t[at] = keep;
+      }
+  }
+  EXPECT_TRUE(all_finite(Tensor({0})));
+}
+
 }  // namespace

@@ -106,6 +106,8 @@ class Tensor {
   std::size_t size_ = 0;
 };
 
+// Whether every element is finite (no NaN, no Inf); one vectorized pass.
+bool all_finite(const Tensor& t);
 // Throws Error naming `what` when any element is NaN or Inf ("x contains NaN at index 12").
 void check_finite(const Tensor& t, const std::string& what);
 

@@ -99,16 +99,6 @@ double time_once(F f) {
 
 }  // namespace
 
-namespace {
-// Whether x holds only finite values: v * 0 is 0 for finite v and NaN for NaN or Inf (a
-// branch-free sum the compiler vectorizes).
-bool all_finite(const Tensor& x) {
-  float s = 0.0f;
-  for (std::size_t i = 0; i < x.size(); ++i) s += x[i] * 0.0f;
-  return s == 0.0f;
-}
-}  // namespace
-
 conv::Algorithm Conv2D::forward_algorithm(const conv::Problem& p, int pass, const Tensor& x) {
   conv::Algorithm a = algorithm_for(p, pass, x, &forward_reason_);
   // A NaN or Inf pixel reaches every frequency, so the FFT would spread it over the whole plane
