@@ -36,6 +36,40 @@ TEST(Filters, CustomCallableEqualsNamed) {
   fctest::expect_close(a, fctest::to_double(b), 1e-6, "custom vs named");
 }
 
+// apply_filter keeps the last named response it sampled: a second filter, another grid, a
+// named Filter whose callable the user replaced, and a custom callable that changes between
+// calls must each get their own response, as a fresh sampling would.
+TEST(Filters, KeptResponseIsNeverAnotherFilters) {
+  Tensor x = fctest::random_tensor({32, 40}, 3), x2 = fctest::random_tensor({33, 40}, 4);
+  auto fresh = [](float sigma) {
+    return filter_custom([sigma](float fy, float fx) { return std::exp(-(fx * fx + fy * fy) / (2 * sigma * sigma)); });
+  };
+  const Tensor a1 = apply_filter(x, make_filter("gaussian_lowpass:0.05"));
+  const Tensor a2 = apply_filter(x, make_filter("gaussian_lowpass:0.05"));  // the kept response
+  fctest::expect_close(a2, fctest::to_double(a1), 0.0, "kept response");
+  fctest::expect_close(a1, fctest::to_double(apply_filter(x, fresh(0.05f))), 1e-6, "kept vs fresh 0.05");
+  // Another argument, then another grid, right after the first.
+  fctest::expect_close(apply_filter(x, make_filter("gaussian_lowpass:0.1")), fctest::to_double(apply_filter(x, fresh(0.1f))),
+                       1e-6, "0.1 after 0.05");
+  fctest::expect_close(apply_filter(x2, make_filter("gaussian_lowpass:0.1")),
+                       fctest::to_double(apply_filter(x2, fresh(0.1f))), 1e-6, "another grid");
+  // Padding changes the grid: reflect doubles it.
+  fctest::expect_close(apply_filter(x, make_filter("gaussian_lowpass:0.1"), FilterPadding::Reflect),
+                       fctest::to_double(apply_filter(x, fresh(0.1f), FilterPadding::Reflect)), 1e-6, "reflect grid");
+  // A named Filter with the user's own callable: its callable, not the kept response.
+  (void)apply_filter(x, make_filter("gaussian_lowpass:0.1"));
+  Filter renamed = make_filter("gaussian_lowpass:0.1");
+  renamed.response = fresh(0.02f).response;
+  fctest::expect_close(apply_filter(x, renamed), fctest::to_double(apply_filter(x, fresh(0.02f))), 1e-6, "replaced callable");
+  // A custom callable that answers differently on each call is sampled each time.
+  float gain = 1.0f;
+  Filter varying = filter_custom([&gain](float, float) { return gain; });
+  const Tensor v1 = apply_filter(x, varying);
+  gain = 2.0f;
+  const Tensor v2 = apply_filter(x, varying);
+  for (std::size_t i = 0; i < x.size(); ++i) ASSERT_NEAR(v2[i], 2.0f * v1[i], 1e-5f) << i;
+}
+
 TEST(Filters, OddResponseMagnitudeMatchesComplexDft) {
   // H = sin(2 pi fx) + 0.5 is not even: the real output is Re(ifft2(X H)), the magnitude
   // |ifft2(X H)|. Reference: a direct complex double DFT.

@@ -102,7 +102,12 @@ FilterPadding parse_filter_padding(const std::string& name);
 const char* to_string(FilterPadding p);
 
 // x: (H, W) or (H, W, C)  ->  dst of the same shape, each channel filtered. cval: the value
-// outside the image for FilterPadding::Constant (ignored otherwise).
+// outside the image for FilterPadding::Constant (ignored otherwise). Throws Error for other
+// ranks, NaN or Inf in x or cval, and an empty response.
+// Speed: a named filter's spatial kernel on the transform grid is made on the first call and
+// kept for the next calls with the same filter (name, arguments and callable) and grid (the
+// last one only: P x (Q/2 + 1) complex values); those calls run the circular Convolver's
+// transforms (src/apply_filter.cpp). A "custom" callable is sampled on every call.
 Tensor apply_filter(const Tensor& x, const Filter& filter, FilterPadding padding = FilterPadding::Wrap,
                     Output output = Output::Real, float cval = 0.0f);
 

@@ -32,5 +32,7 @@ nb::object to_numpy(Array&& result);
 // float32 arrays only: the data copied into a Tensor (`arg` names the argument in errors).
 Tensor tensor_of(const InArray& a, const char* arg);
 nb::object to_numpy(const Tensor& t);
+// A temporary's storage handed to numpy without a copy (an alias is copied).
+nb::object to_numpy(Tensor&& t);
 
 }  // namespace fourierconv::python

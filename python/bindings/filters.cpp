@@ -42,7 +42,7 @@ void bind_filters(nb::module_& m) {
           nb::gil_scoped_release unlocked;
           y = apply_filter(t, f, pd, out, cval);
         }
-        return to_numpy(y);
+        return to_numpy(std::move(y));
       },
       nb::arg("x"), nb::arg("spec"), nb::arg("padding"), nb::arg("output"), nb::arg("cval"));
   m.def("next_fast_size", &next_fast_size, nb::arg("n"));

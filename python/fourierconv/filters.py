@@ -55,7 +55,11 @@ def apply_filter(x, spec, padding="wrap", output="real", cval=0.0):
     output : 'real' (Re of the inverse transform) or 'magnitude' (its modulus).
     cval : the value outside the image for padding='constant' (finite).
 
-    Returns a float32 array of x's shape. ValueError for other ranks, names or specs.
+    Returns a float32 array of x's shape. ValueError for other ranks, names or specs, and for
+    NaN or Inf in x.
+
+    The response's kernel on the transform grid is made on the first call and kept for the
+    next calls with the same spec and grid (the last one only), as an image stream needs.
     """
     a = np.ascontiguousarray(x, dtype=np.float32)
     if a.ndim not in (2, 3):

@@ -30,16 +30,20 @@ def test_response_formulas_on_fftfreq_grid():
         filters.response("butterworth:0.1,2", (3,))
 
 
-@pytest.mark.parametrize("shape", [(32, 32), (31, 17, 3)])
-def test_apply_filter_circular_is_the_convolution_theorem(rng, shape):
+# Shapes for each transform path: the plane transforms (even x multiple of 8), FFTW on odd and
+# prime sizes, FFTW threaded on one large image, a single row, channels.
+@pytest.mark.parametrize("shape", [(32, 32), (31, 17, 3), (1, 40), (2, 2), (97, 89, 2), (256, 248), (600, 520)])
+@pytest.mark.parametrize("spec", ["gaussian_lowpass:0.08", "butterworth:0.2,3"])
+def test_apply_filter_circular_is_the_convolution_theorem(rng, shape, spec):
+    """Twice each (the second call runs the kept kernel), against numpy in float64."""
     x = rng.standard_normal(shape).astype(np.float32)
-    spec = "gaussian_lowpass:0.08"
     y = filters.apply_filter(x, spec)
     assert y.shape == x.shape and y.dtype == np.float32
     H = filters.response(spec, shape[:2]).astype(np.float64)
     x3 = x.reshape(shape[0], shape[1], -1).astype(np.float64)
     want = np.stack([np.fft.ifft2(np.fft.fft2(x3[..., c]) * H).real for c in range(x3.shape[2])], axis=-1)
     np.testing.assert_allclose(y.reshape(want.shape), want, atol=2e-5 * max(1, np.abs(want).max()))
+    np.testing.assert_array_equal(filters.apply_filter(x, spec), y)
 
 
 def test_apply_filter_paddings_and_errors(rng):
