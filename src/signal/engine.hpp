@@ -44,8 +44,12 @@ constexpr std::size_t kThreadedGrid = std::size_t(1) << 18;
 // between two threads from this many points (float32 on an AMD Zen 5: 160^2 35 -> 30 us,
 // 192^2 49 -> 39, 256^2 105 -> 63; 128^2 19-25 either way, the fork and barriers eat the gain).
 constexpr std::size_t kPlaneThreadedPoints = 20000;
-// The largest grid the plane transforms take (beyond, FFTW's threads).
-constexpr std::size_t kPlaneMaxPoints = std::size_t(1) << 22;
+// The largest grid the plane transforms take (beyond, FFTW's threads). 4096^2: on an AMD Zen 4
+// the plane transforms ran a circular 4096^2 Convolver in 47-78 ms against FFTW's measured,
+// threaded plans' 92-103 (FFTW spent a third in its copies, fftwf_cpy2d), and method 'fft' on
+// 2048^2 with 63^2 and 3000^2 with 31^2 in 31-35 and 58-65 ms against 52-78 and 109-133; the
+// limit was 2048^2 before.
+constexpr std::size_t kPlaneMaxPoints = std::size_t(1) << 24;
 // One-shot FFT convolution of one item by one kernel (FftConvolver::convolve_once) on 2+
 // threads: the input's and the kernel's forward transforms run side by side, one per thread,
 // on grids of kSideBySidePoints or more (float32 'same': 64^2 * 63^2 on 96^2, 127 -> 79 us;
