@@ -2,16 +2,17 @@
 // period of the padding's extension (or, for nearest and constant, the image with margins).
 //
 // Two paths give the same output (checked by tests/test_filters.cpp):
-//   - a named response, real output (or the magnitude of a real output): the response's
-//     spatial kernel h = irfft2(He) is made once per (filter, grid) and kept (the last one),
+//   - a built-in response (Filter::is_builtin), real output (or the magnitude of a real
+//     output): its spatial kernel h = irfft2(He) is made once per (filter, grid) and kept (the
+//     last one),
 //     and the grid is filtered by a circular Convolver (convolve.hpp) with h, so that the
 //     transforms are the library's fastest for that grid (the plane transforms of
 //     plane_fft.hpp, or FFTW with threads for one large image), the spectrum multiplied in
 //     cache. Sampling alone (two calls of the response per bin, an exp each) was 60% of a
 //     1,024^2 call.
-//   - a custom callable, or the magnitude of a response with an odd part: the response is
-//     sampled on every call and applied by FFTW: y = irfft2(rfft2(x) . He), the odd part's
-//     imaginary output alongside for the magnitude.
+//   - a user's callable (filter_custom, named or not), or the magnitude of a response with an
+//     odd part: the response is sampled on every call and applied by FFTW:
+//     y = irfft2(rfft2(x) . He), the odd part's imaginary output alongside for the magnitude.
 #include <omp.h>
 
 #include <algorithm>
@@ -63,7 +64,7 @@ std::ptrdiff_t source_index(FilterPadding p, std::ptrdiff_t t, std::size_t off, 
   return i;
 }
 
-// A named response on a P x Q grid: a circular Convolver with the kernel h = irfft2(He) (He
+// A built-in response on a P x Q grid: a circular Convolver with the kernel h = irfft2(He) (He
 // the even part, sampled as sample_response samples it) with its centre, (P/2, Q/2) as
 // circular mode takes it, at the origin; and whether the response has an odd part.
 struct KeptResponse {
@@ -87,10 +88,9 @@ std::shared_ptr<const KeptResponse> response_convolver(const Filter& filter, std
   return kept;
 }
 
-// The last named response's Convolver, kept: an image stream filters many images of one size
-// through one filter. The key is the name, the exact arguments, the callable's type (a Filter
-// whose response the user replaced by their own callable is not taken for the named one) and
-// the grid. (Kept: about P * (Q/2 + 1) complex values, 16 MiB for a 2,048^2 grid.)
+// The last built-in response's Convolver, kept: an image stream filters many images of one
+// size through one filter. The key is the name, the exact arguments, the callable's type and
+// the grid (only built-in responses come here: Filter::is_builtin). (Kept: about P * (Q/2 + 1) complex values, 16 MiB for a 2,048^2 grid.)
 std::shared_ptr<const KeptResponse> kept_response(const Filter& filter, std::size_t P, std::size_t Q) {
   struct Key {
     std::string name;
@@ -156,7 +156,7 @@ Tensor apply_filter(const Tensor& x, const Filter& filter, FilterPadding padding
   };
 
   // The odd part matters only to the magnitude output (the real output is He's alone).
-  const std::shared_ptr<const KeptResponse> kept = filter.name != "custom" ? kept_response(filter, P, Q) : nullptr;
+  const std::shared_ptr<const KeptResponse> kept = filter.is_builtin() ? kept_response(filter, P, Q) : nullptr;
   if (kept && !(kept->has_odd && output == Output::Magnitude)) {
     if (C == 1 && P == H && Q == W) {  // wrap: the image is the grid
       kept->conv->execute(x.data(), y.data(), 1);

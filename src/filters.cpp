@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <mutex>
 #include <numbers>
 #include <sstream>
+#include <typeinfo>
 
 #include "fourierconv/error.hpp"
 #include "fourierconv/fft.hpp"
@@ -29,11 +31,27 @@ void require(bool ok, const std::string& filter, const std::string& arg, const s
   }
 }
 
+// The callable types of the built-in responses (each filter_* function's closure), recorded
+// as they are made: Filter::is_builtin looks a response's type up here.
+std::mutex& builtin_mutex() {
+  static std::mutex m;
+  return m;
+}
+std::vector<const std::type_info*>& builtin_types() {
+  static std::vector<const std::type_info*> types;
+  return types;
+}
+
+// A built-in response.
 Filter named(std::string name, std::vector<double> args, FrequencyResponse r) {
   Filter f;
   f.name = std::move(name);
   f.args = std::move(args);
   f.response = std::move(r);
+  const std::type_info& t = f.response.target_type();
+  std::lock_guard<std::mutex> lock(builtin_mutex());
+  auto& types = builtin_types();
+  if (std::none_of(types.begin(), types.end(), [&](const std::type_info* u) { return *u == t; })) types.push_back(&t);
   return f;
 }
 
@@ -137,7 +155,18 @@ std::vector<Filter> filter_bank_gabor(const std::vector<double>& frequencies, st
 
 Filter filter_custom(FrequencyResponse response, std::string name) {
   if (!response) throw Error("filter_custom: response is empty");
-  return named(std::move(name), {}, std::move(response));
+  Filter f;  // (not named(): a custom callable's type is never a built-in one)
+  f.name = std::move(name);
+  f.response = std::move(response);
+  return f;
+}
+
+bool Filter::is_builtin() const {
+  if (!response) return false;
+  const std::type_info& t = response.target_type();
+  std::lock_guard<std::mutex> lock(builtin_mutex());
+  const auto& types = builtin_types();
+  return std::any_of(types.begin(), types.end(), [&](const std::type_info* u) { return *u == t; });
 }
 
 std::vector<std::string> filter_names() {

@@ -61,6 +61,14 @@ TEST(Filters, KeptResponseIsNeverAnotherFilters) {
   Filter renamed = make_filter("gaussian_lowpass:0.1");
   renamed.response = fresh(0.02f).response;
   fctest::expect_close(apply_filter(x, renamed), fctest::to_double(apply_filter(x, fresh(0.02f))), 1e-6, "replaced callable");
+  // User callables of one closure type under one name (a loop over sigmas): each its own.
+  EXPECT_TRUE(make_filter("gaussian_lowpass:0.1").is_builtin());
+  for (float sigma : {0.03f, 0.07f}) {
+    Filter mine = filter_custom([sigma](float fy, float fx) { return std::exp(-(fx * fx + fy * fy) / (2 * sigma * sigma)); },
+                                "mine");
+    EXPECT_FALSE(mine.is_builtin());
+    fctest::expect_close(apply_filter(x, mine), fctest::to_double(apply_filter(x, fresh(sigma))), 1e-6, "named custom");
+  }
   // A custom callable that answers differently on each call is sampled each time.
   float gain = 1.0f;
   Filter varying = filter_custom([&gain](float, float) { return gain; });

@@ -46,6 +46,10 @@ struct Filter {
   std::vector<double> args;
   FrequencyResponse response;
   std::string to_string() const;  // "butterworth:0.1,2"
+  // Whether the response is a built-in one (made by make_filter or a filter_* function other
+  // than filter_custom), so that name and args identify it: saved models rebuild it from them,
+  // and apply_filter keeps its kernel between calls. A user's callable, named or not, is not.
+  bool is_builtin() const;
 };
 
 Filter filter_gaussian_lowpass(double sigma);
@@ -104,10 +108,10 @@ const char* to_string(FilterPadding p);
 // x: (H, W) or (H, W, C)  ->  dst of the same shape, each channel filtered. cval: the value
 // outside the image for FilterPadding::Constant (ignored otherwise). Throws Error for other
 // ranks, NaN or Inf in x or cval, and an empty response.
-// Speed: a named filter's spatial kernel on the transform grid is made on the first call and
-// kept for the next calls with the same filter (name, arguments and callable) and grid (the
-// last one only: P x (Q/2 + 1) complex values); those calls run the circular Convolver's
-// transforms (src/apply_filter.cpp). A "custom" callable is sampled on every call.
+// Speed: a built-in response's spatial kernel on the transform grid (Filter::is_builtin) is
+// made on the first call and kept for the next calls with the same filter and grid (the last
+// one only: about P x (Q/2 + 1) complex values); those calls run the circular Convolver's
+// transforms (src/apply_filter.cpp). A user's callable is sampled on every call.
 Tensor apply_filter(const Tensor& x, const Filter& filter, FilterPadding padding = FilterPadding::Wrap,
                     Output output = Output::Real, float cval = 0.0f);
 
