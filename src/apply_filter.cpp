@@ -5,26 +5,28 @@
 //   - a built-in response (Filter::is_builtin), real output (or the magnitude of a real
 //     output): its spatial kernel h = irfft2(He) is made once per (filter, grid) and kept (the
 //     last one),
-//     and the grid is filtered by a circular Convolver (convolve.hpp) with h, so that the
+//     and the grid is filtered by a circular signal::Convolver (signal.hpp) with h, so that the
 //     transforms are the library's fastest for that grid (the plane transforms of
 //     plane_fft.hpp, or FFTW with threads for one large image), the spectrum multiplied in
 //     cache. Sampling alone (two calls of the response per bin, an exp each) was 60% of a
 //     1,024^2 call.
-//   - a user's callable (filter_custom, named or not), or the magnitude of a response with an
-//     odd part: the response is sampled on every call and applied by FFTW:
+//   - a user's callable (filter_custom, named or not), sampled on every call, or the magnitude
+//     of a built-in response with an odd part (sampled once and kept): applied by FFTW:
 //     y = irfft2(rfft2(x) . He), the odd part's imaginary output alongside for the magnitude.
 #include <omp.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <memory>
 #include <mutex>
-#include <typeinfo>
 
+#include "fourierconv/array.hpp"
 #include "fourierconv/convolve.hpp"
 #include "fourierconv/error.hpp"
 #include "fourierconv/fft.hpp"
 #include "fourierconv/filters.hpp"
+#include "fourierconv/signal.hpp"
 
 namespace fourierconv {
 namespace {
@@ -66,10 +68,13 @@ std::ptrdiff_t source_index(FilterPadding p, std::ptrdiff_t t, std::size_t off, 
 
 // A built-in response on a P x Q grid: a circular Convolver with the kernel h = irfft2(He) (He
 // the even part, sampled as sample_response samples it) with its centre, (P/2, Q/2) as
-// circular mode takes it, at the origin; and whether the response has an odd part.
+// circular mode takes it, at the origin. Where the response has an odd part (the magnitude
+// output needs it; e.g. gabor at an angle on an even grid, whose Nyquist row is its own
+// mirror), the sampled parts are kept too, scaled for FftPlan::inverse_unscaled.
 struct KeptResponse {
-  std::unique_ptr<Convolver> conv;
+  std::unique_ptr<signal::Convolver> conv;
   bool has_odd = false;
+  std::vector<float> even, odd;  // (has_odd only)
 };
 std::shared_ptr<const KeptResponse> response_convolver(const Filter& filter, std::size_t P, std::size_t Q) {
   auto plan = FftPlan::get({P, Q}, 1, FftRigor::Estimate);
@@ -84,32 +89,50 @@ std::shared_ptr<const KeptResponse> response_convolver(const Filter& filter, std
   Tensor kernel({P, Q});
   for (std::size_t u = 0; u < P; ++u)
     for (std::size_t v = 0; v < Q; ++v) kernel[u * Q + v] = h[((u + P - P / 2) % P) * Q + (v + Q - Q / 2) % Q];
-  kept->conv = std::make_unique<Convolver>(Shape{P, Q}, kernel, Mode::Circular);
+  // FFTW's estimated plans, as apply_filter always used: a measured plan for a grid the plane
+  // transforms do not take (an odd or prime size) took 3 to 50 s on the first call.
+  signal::ConvolveOptions options;
+  options.rigor = FftRigor::Estimate, options.explain = false;
+  kept->conv = std::make_unique<signal::Convolver>(Shape{P, Q}, DType::Float32,
+                                                   ArrayView::contiguous(DType::Float32, {P, Q}, kernel.data()),
+                                                   Mode::Circular, Method::Fft, options);
+  if (kept->has_odd) {
+    const float scale = plan->inverse_scale();
+    for (auto& v : even) v *= scale;
+    for (auto& v : odd) v *= scale;
+    kept->even = std::move(even), kept->odd = std::move(odd);
+  }
   return kept;
 }
 
-// The last built-in response's Convolver, kept: an image stream filters many images of one
-// size through one filter. The key is the name, the exact arguments, the callable's type and
-// the grid (only built-in responses come here: Filter::is_builtin). (Kept: about P * (Q/2 + 1) complex values, 16 MiB for a 2,048^2 grid.)
-std::shared_ptr<const KeptResponse> kept_response(const Filter& filter, std::size_t P, std::size_t Q) {
+// The last built-in response's kernel, kept: an image stream filters many images of one size
+// through one filter. The key is the response's own identity (detail::builtin_identity: its
+// name and exact arguments, carried by the callable) and the grid. (Kept: about P * (Q/2 + 1)
+// complex values, 16 MiB for a 2,048^2 grid; twice that with an odd part.) Calls from several
+// threads share it: the Convolver's calls are thread-safe.
+std::shared_ptr<const KeptResponse> kept_response(const Filter& filter, const detail::BuiltinIdentity& id, std::size_t P,
+                                                  std::size_t Q) {
   struct Key {
     std::string name;
     std::vector<double> args;
-    const std::type_info* type = nullptr;
     std::size_t P = 0, Q = 0;
     bool operator==(const Key&) const = default;
   };
-  static std::mutex mutex;
-  static Key last_key;
-  static std::shared_ptr<const KeptResponse> last;
-  const Key key{filter.name, filter.args, &filter.response.target_type(), P, Q};
+  struct Kept {
+    std::mutex mutex;
+    Key key;
+    std::shared_ptr<const KeptResponse> response;
+  };
+  // Never destroyed: its FFTW plans must not be freed at exit after FFTW's own statics.
+  static Kept* const kept = new Kept;
+  Key key{id.name, id.args, P, Q};
   {
-    std::lock_guard<std::mutex> lock(mutex);
-    if (last && last_key == key) return last;
+    std::lock_guard<std::mutex> lock(kept->mutex);
+    if (kept->response && kept->key == key) return kept->response;
   }
   std::shared_ptr<const KeptResponse> made = response_convolver(filter, P, Q);
-  std::lock_guard<std::mutex> lock(mutex);
-  last_key = key, last = made;
+  std::lock_guard<std::mutex> lock(kept->mutex);
+  kept->key = std::move(key), kept->response = made;
   return made;
 }
 
@@ -156,23 +179,47 @@ Tensor apply_filter(const Tensor& x, const Filter& filter, FilterPadding padding
   };
 
   // The odd part matters only to the magnitude output (the real output is He's alone).
-  const std::shared_ptr<const KeptResponse> kept = filter.is_builtin() ? kept_response(filter, P, Q) : nullptr;
+  const detail::BuiltinIdentity* id = detail::builtin_identity(filter.response);
+  const std::shared_ptr<const KeptResponse> kept = id ? kept_response(filter, *id, P, Q) : nullptr;
   if (kept && !(kept->has_odd && output == Output::Magnitude)) {
+    const signal::Convolver& conv = *kept->conv;
+    std::atomic<bool> refused{false};  // (a float32 circular plan always runs; checked all the same)
+    auto run = [&](const float* in, float* out) {
+      if (!conv.execute_contiguous(in, out)) refused = true;
+    };
+    auto check = [&] {
+      if (refused) throw Error("apply_filter: internal error: the kept plan did not take a float32 grid");
+    };
     if (C == 1 && P == H && Q == W) {  // wrap: the image is the grid
-      kept->conv->execute(x.data(), y.data(), 1);
+      run(x.data(), y.data());
+      check();
       if (output == Output::Magnitude)
         for (std::size_t i = 0; i < y.size(); ++i) y[i] = std::fabs(y[i]);
       return y;
     }
-    AlignedVector<float> grids(C * P * Q), out(C * P * Q);
-    for (std::size_t c = 0; c < C; ++c) fill_grid(x, c, src_row, src_col, cval, grids.data() + c * P * Q);
-    kept->conv->execute(grids.data(), out.data(), C);
-    for (std::size_t c = 0; c < C; ++c) store(out.data() + c * P * Q, c, nullptr);
+    // A channel per thread, each with its own grid (one channel: the transforms' own threads).
+#pragma omp parallel if (C > 1)
+    {
+      AlignedVector<float> grid(P * Q), out(P * Q);
+#pragma omp for schedule(dynamic)
+      for (std::size_t c = 0; c < C; ++c) {
+        fill_grid(x, c, src_row, src_col, cval, grid.data());
+        run(grid.data(), out.data());
+        store(out.data(), c, nullptr);
+      }
+    }
+    check();
     return y;
   }
-  const std::size_t nb0 = P * (Q / 2 + 1);
-  std::vector<float> even(nb0), odd(nb0);
-  const bool has_odd = sample_response(filter.response, P, Q, even.data(), odd.data()) && output == Output::Magnitude;
+  // A user's callable (sampled now), or a kept response with an odd part, for the magnitude.
+  std::vector<float> even, odd;
+  bool has_odd = false, scaled = false;
+  if (kept) {
+    even = kept->even, odd = kept->odd, has_odd = scaled = true;
+  } else {
+    even.resize(P * (Q / 2 + 1)), odd.resize(P * (Q / 2 + 1));
+    has_odd = sample_response(filter.response, P, Q, even.data(), odd.data()) && output == Output::Magnitude;
+  }
 
   // One channel of 2^17 points or more: both threads inside each transform (FFTW's threads,
   // which pay from about 512 x 512); several channels: a channel per thread.
@@ -180,8 +227,10 @@ Tensor apply_filter(const Tensor& x, const Filter& filter, FilterPadding padding
   auto plan = FftPlan::get({P, Q}, 1, FftRigor::Estimate, plan_threads);
   const std::size_t nb = plan->spectrum_size();
   const float scale = plan->inverse_scale();
-  for (auto& v : even) v *= scale;
-  for (auto& v : odd) v *= scale;
+  if (!scaled) {
+    for (auto& v : even) v *= scale;
+    for (auto& v : odd) v *= scale;
+  }
 #pragma omp parallel if (C > 1)
   {
     AlignedVector<float> grid(P * Q), out(P * Q), out2(has_odd ? P * Q : 0);

@@ -1,12 +1,12 @@
 #include "fourierconv/filters.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <map>
-#include <mutex>
 #include <numbers>
 #include <sstream>
-#include <typeinfo>
+#include <string_view>
 
 #include "fourierconv/error.hpp"
 #include "fourierconv/fft.hpp"
@@ -31,27 +31,20 @@ void require(bool ok, const std::string& filter, const std::string& arg, const s
   }
 }
 
-// The callable types of the built-in responses (each filter_* function's closure), recorded
-// as they are made: Filter::is_builtin looks a response's type up here.
-std::mutex& builtin_mutex() {
-  static std::mutex m;
-  return m;
-}
-std::vector<const std::type_info*>& builtin_types() {
-  static std::vector<const std::type_info*> types;
-  return types;
-}
+// A built-in response: its formula, and its identity (name and exact arguments) carried by the
+// callable itself, so that builtin_identity reads it from any Filter holding the callable (a
+// Filter's own name and args are the user's to change).
+struct BuiltinResponse {
+  detail::BuiltinIdentity id;
+  std::function<float(float, float)> formula;
+  float operator()(float fy, float fx) const { return formula(fy, fx); }
+};
 
-// A built-in response.
-Filter named(std::string name, std::vector<double> args, FrequencyResponse r) {
+Filter named(std::string name, std::vector<double> args, std::function<float(float, float)> formula) {
   Filter f;
-  f.name = std::move(name);
-  f.args = std::move(args);
-  f.response = std::move(r);
-  const std::type_info& t = f.response.target_type();
-  std::lock_guard<std::mutex> lock(builtin_mutex());
-  auto& types = builtin_types();
-  if (std::none_of(types.begin(), types.end(), [&](const std::type_info* u) { return *u == t; })) types.push_back(&t);
+  f.name = name;
+  f.args = args;
+  f.response = BuiltinResponse{{std::move(name), std::move(args)}, std::move(formula)};
   return f;
 }
 
@@ -62,7 +55,13 @@ float rad(float fy, float fx) { return std::sqrt(fx * fx + fy * fy); }
 std::string Filter::to_string() const {
   std::ostringstream os;
   os << name;
-  for (std::size_t i = 0; i < args.size(); ++i) os << (i ? "," : ":") << args[i];
+  // Each argument in the fewest digits that read back as the same double (std::to_chars):
+  // 0.05 stays "0.05", 0.0123456789 is no longer cut to 6 digits (saved models store this).
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    char buf[32];
+    const auto r = std::to_chars(buf, buf + sizeof buf, args[i]);
+    os << (i ? "," : ":") << std::string_view(buf, std::size_t(r.ptr - buf));
+  }
   return os.str();
 }
 
@@ -155,19 +154,20 @@ std::vector<Filter> filter_bank_gabor(const std::vector<double>& frequencies, st
 
 Filter filter_custom(FrequencyResponse response, std::string name) {
   if (!response) throw Error("filter_custom: response is empty");
-  Filter f;  // (not named(): a custom callable's type is never a built-in one)
+  Filter f;  // (not named(): a user's callable has no built-in identity, whatever its name)
   f.name = std::move(name);
   f.response = std::move(response);
   return f;
 }
 
-bool Filter::is_builtin() const {
-  if (!response) return false;
-  const std::type_info& t = response.target_type();
-  std::lock_guard<std::mutex> lock(builtin_mutex());
-  const auto& types = builtin_types();
-  return std::any_of(types.begin(), types.end(), [&](const std::type_info* u) { return *u == t; });
+bool Filter::is_builtin() const { return detail::builtin_identity(response) != nullptr; }
+
+namespace detail {
+const BuiltinIdentity* builtin_identity(const FrequencyResponse& response) {
+  const auto* b = response.target<BuiltinResponse>();
+  return b ? &b->id : nullptr;
 }
+}  // namespace detail
 
 std::vector<std::string> filter_names() {
   return {"gaussian_lowpass:sigma",     "gaussian_highpass:sigma", "ideal_lowpass:cutoff",

@@ -5,6 +5,8 @@
 #include <cmath>
 #include <fstream>
 #include <numbers>
+#include <thread>
+#include <vector>
 
 #include "fourierconv/error.hpp"
 #include "fourierconv/filters.hpp"
@@ -76,6 +78,67 @@ TEST(Filters, KeptResponseIsNeverAnotherFilters) {
   gain = 2.0f;
   const Tensor v2 = apply_filter(x, varying);
   for (std::size_t i = 0; i < x.size(); ++i) ASSERT_NEAR(v2[i], 2.0f * v1[i], 1e-5f) << i;
+}
+
+// A built-in response copied into a user's Filter (filter_custom of its callable, or a Filter
+// whose fields were changed) keeps its own identity: two such copies of different built-in
+// responses never share a kept kernel. The magnitude of a response with an odd part (gabor at
+// an angle, on an even grid) runs on the kept samples and equals a fresh sampling.
+TEST(Filters, KeptKernelFollowsTheCallablesOwnIdentity) {
+  Tensor x = fctest::random_tensor({24, 30}, 5);
+  auto fresh = [](float sigma) {
+    return filter_custom([sigma](float fy, float fx) { return std::exp(-(fx * fx + fy * fy) / (2 * sigma * sigma)); });
+  };
+  for (float sigma : {0.1f, 0.2f, 0.1f}) {
+    Filter wrapped = filter_custom(filter_gaussian_lowpass(sigma).response);
+    EXPECT_TRUE(wrapped.is_builtin());
+    fctest::expect_close(apply_filter(x, wrapped), fctest::to_double(apply_filter(x, fresh(sigma))), 1e-6, "wrapped");
+    Filter relabelled = filter_gaussian_lowpass(sigma);
+    relabelled.name = "anything", relabelled.args = {};
+    fctest::expect_close(apply_filter(x, relabelled), fctest::to_double(apply_filter(x, fresh(sigma))), 1e-6, "relabelled");
+  }
+  const Filter gabor = filter_gabor(0.2, 0.5, 0.05);
+  Filter gabor_user = filter_custom([r = gabor.response](float fy, float fx) { return r(fy, fx); });
+  EXPECT_FALSE(gabor_user.is_builtin());
+  for (int call = 0; call < 2; ++call)
+    fctest::expect_close(apply_filter(x, gabor, FilterPadding::Wrap, Output::Magnitude),
+                         fctest::to_double(apply_filter(x, gabor_user, FilterPadding::Wrap, Output::Magnitude)), 1e-6,
+                         "gabor magnitude");
+}
+
+// Several threads filtering at once, through one kept kernel or evicting each other's: each
+// result equals the one computed alone (ThreadSanitizer runs this: tests/sanitize).
+TEST(Filters, ConcurrentCallsEachGetTheirOwnFilter) {
+  const Tensor x = fctest::random_tensor({40, 48, 2}, 6);
+  const std::vector<std::string> specs = {"gaussian_lowpass:0.05", "butterworth:0.2,2", "gaussian_lowpass:0.05",
+                                          "ideal_highpass:0.1"};
+  std::vector<Tensor> alone;
+  for (const auto& s : specs) alone.push_back(apply_filter(x, make_filter(s)));
+  std::vector<std::thread> threads;
+  std::vector<int> wrong(specs.size(), 0);
+  for (std::size_t t = 0; t < specs.size(); ++t)
+    threads.emplace_back([&, t] {
+      for (int rep = 0; rep < 6; ++rep) {
+        const Tensor y = apply_filter(x, make_filter(specs[t]));
+        for (std::size_t i = 0; i < y.size(); ++i)
+          if (std::fabs(y[i] - alone[t][i]) > 1e-6f * (1.0f + std::fabs(alone[t][i]))) ++wrong[t];
+      }
+    });
+  for (auto& th : threads) th.join();
+  for (std::size_t t = 0; t < specs.size(); ++t) EXPECT_EQ(wrong[t], 0) << specs[t];
+}
+
+// Arguments print in the fewest digits that read back as the same double (saved models store
+// the spec): no precision lost, 0.05 still "0.05".
+TEST(Filters, SpecsRoundTripExactly) {
+  EXPECT_EQ(make_filter("gaussian_lowpass:0.05").to_string(), "gaussian_lowpass:0.05");
+  EXPECT_EQ(make_filter("butterworth:0.1,2").to_string(), "butterworth:0.1,2");
+  for (double v : {0.0123456789, 1.0 / 3.0, 0.1 + 0.2, 1e-7}) {
+    const Filter f = filter_gaussian_lowpass(v);
+    const Filter back = make_filter(f.to_string());
+    ASSERT_EQ(back.args.size(), 1u);
+    EXPECT_EQ(back.args[0], v) << f.to_string();
+  }
 }
 
 TEST(Filters, OddResponseMagnitudeMatchesComplexDft) {

@@ -80,7 +80,8 @@ Tensor convolve_depthwise(const Tensor& x, const Tensor& k, Mode mode = Mode::Sa
 // one product and one inverse transform (the fixed-filter case of the seed).
 // Input to operator(): (..., h, w) with the planned (h, w) as the last axes (or (..., n) for
 // 1-D); leading axes are a batch of planes, run in parallel with OpenMP.
-// One call at a time per Convolver (it owns per-thread scratch); use one per thread.
+// Calls are thread-safe: several threads may run one Convolver at once (each thread uses its
+// own buffers: the engine's per-thread scratch, signal.hpp's Convolver).
 class Convolver {
  public:
   Convolver(const Shape& plane_shape, const Tensor& kernel, Mode mode, Output output = Output::Real);

@@ -46,9 +46,10 @@ struct Filter {
   std::vector<double> args;
   FrequencyResponse response;
   std::string to_string() const;  // "butterworth:0.1,2"
-  // Whether the response is a built-in one (made by make_filter or a filter_* function other
-  // than filter_custom), so that name and args identify it: saved models rebuild it from them,
-  // and apply_filter keeps its kernel between calls. A user's callable, named or not, is not.
+  // Whether the response is a built-in one: made by make_filter or a filter_* function other
+  // than filter_custom (or a copy of such a response, wherever it is held). apply_filter keeps
+  // the kernels of built-in responses between calls. A user's callable, named or not, is not
+  // built-in.
   bool is_builtin() const;
 };
 
@@ -67,6 +68,17 @@ Filter filter_custom(FrequencyResponse response, std::string name = "custom");
 // spaced in [0, pi), each with bandwidth sigma: frequencies.size() * orientations filters,
 // frequency-major. E.g. 4 radii x 8 orientations = the 32-filter bank of the comparison.
 std::vector<Filter> filter_bank_gabor(const std::vector<double>& frequencies, std::size_t orientations, double sigma);
+
+namespace detail {
+// A built-in response's identity, carried by its callable (not the Filter's name and args,
+// which are the caller's to change): what apply_filter keys its kept kernels by.
+struct BuiltinIdentity {
+  std::string name;
+  std::vector<double> args;
+};
+// The identity of a built-in response; null for any other callable.
+const BuiltinIdentity* builtin_identity(const FrequencyResponse& response);
+}  // namespace detail
 
 // Parses "NAME" or "NAME:ARG,ARG,..." (the CLI's --filter). Throws Error for unknown names,
 // wrong argument counts and out-of-range arguments, naming the filter and the argument.
@@ -109,9 +121,11 @@ const char* to_string(FilterPadding p);
 // outside the image for FilterPadding::Constant (ignored otherwise). Throws Error for other
 // ranks, NaN or Inf in x or cval, and an empty response.
 // Speed: a built-in response's spatial kernel on the transform grid (Filter::is_builtin) is
-// made on the first call and kept for the next calls with the same filter and grid (the last
-// one only: about P x (Q/2 + 1) complex values); those calls run the circular Convolver's
-// transforms (src/apply_filter.cpp). A user's callable is sampled on every call.
+// made on the first call and kept for the next calls with the same response and grid (the
+// last one only, shared by every thread: about P x (Q/2 + 1) complex values); those calls run
+// the circular Convolver's transforms (src/apply_filter.cpp). The magnitude output of a
+// response with an odd part (gabor at an angle on an even grid: the Nyquist row is its own
+// mirror) runs FFTW on the kept samples instead. A user's callable is sampled on every call.
 Tensor apply_filter(const Tensor& x, const Filter& filter, FilterPadding padding = FilterPadding::Wrap,
                     Output output = Output::Real, float cval = 0.0f);
 

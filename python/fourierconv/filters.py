@@ -58,9 +58,19 @@ def apply_filter(x, spec, padding="wrap", output="real", cval=0.0):
     Returns a float32 array of x's shape. ValueError for other ranks, names or specs, and for
     NaN or Inf in x.
 
-    The response's kernel on the transform grid is made on the first call and kept for the
-    next calls with the same spec and grid (the last one only), as an image stream needs.
+    The response's kernel on the transform grid (the image's size for 'wrap', 2H x 2W for
+    'reflect', larger for 'nearest' and 'constant') is made on the first call and kept for the
+    next calls with the same spec and grid, as an image stream needs: one kernel for the whole
+    process (calls alternating two specs or sizes remake it each time).
     """
+    if x is None:
+        raise TypeError("apply_filter: x must be an array, got None")
+    try:
+        cval = float(cval)
+    except (TypeError, ValueError):
+        raise TypeError(f"apply_filter: cval must be a real number, got {cval!r}") from None
+    if np.isfinite(cval) and abs(cval) > float(np.finfo(np.float32).max):
+        raise ValueError(f"apply_filter: cval {cval!r} overflows float32 (the filters' type)")
     a = np.ascontiguousarray(x, dtype=np.float32)
     if a.ndim not in (2, 3):
         raise ValueError(f"apply_filter: x must be (H, W) or (H, W, C), got shape {a.shape}")

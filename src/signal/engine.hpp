@@ -50,6 +50,11 @@ constexpr std::size_t kPlaneThreadedPoints = 20000;
 // 2048^2 with 63^2 and 3000^2 with 31^2 in 31-35 and 58-65 ms against 52-78 and 109-133; the
 // limit was 2048^2 before.
 constexpr std::size_t kPlaneMaxPoints = std::size_t(1) << 24;
+// Rows wider than this keep the old limit, 2048^2 points: the plane transforms' work grows with
+// the row length (about 128 bytes per column and thread), and an 8 x 2^21 grid took 773 MB
+// there against FFTW's 400 for the same speed (a review's finding).
+constexpr std::size_t kPlaneWideCols = 8192;
+constexpr std::size_t kPlaneMaxPointsWide = std::size_t(1) << 22;
 // One-shot FFT convolution of one item by one kernel (FftConvolver::convolve_once) on 2+
 // threads: the input's and the kernel's forward transforms run side by side, one per thread,
 // on grids of kSideBySidePoints or more (float32 'same': 64^2 * 63^2 on 96^2, 127 -> 79 us;

@@ -453,7 +453,7 @@ FC_MULTIVERSION void direct_convolve(const Geometry& g, const T* x, const T* ker
         ext(multi_row ? groups * (k2 + kMaxRows - 1) : 0, &thread_arena), bext(ext.size(), &thread_arena);
     T* const gtmp = arena_array<T>(thread_arena, multi_row ? ext.size() * (border_w + kl - 1) : 0, false);
     T* const gout = arena_array<T>(thread_arena, multi_row ? kMaxRows * border_w : 0, false);
-    // (unique_ptr, not vector: vector<bool> has no data())
+    // (arena_array, not pmr::vector<T>: vector<bool> has no data())
     T* const btmp = arena_array<T>(thread_arena, k_rows * (border_w + kl - 1), true);
     T* const bout = arena_array<T>(thread_arena, border_w + 1, true);
     std::pmr::vector<std::size_t> o(r > 1 ? r - 1 : 1, &thread_arena), u(r > 1 ? r - 1 : 1, &thread_arena);

@@ -149,7 +149,7 @@ bool planes_enabled() {
 
 bool plane_grid(const std::vector<std::size_t>& grid) {
   return planes_enabled() && grid.size() == 2 && fourierconv::detail::PlaneFft::takes(grid[0], grid[1]) && smooth7(grid[0] / 2) &&
-         smooth7(grid[1]) && grid[0] * grid[1] <= kPlaneMaxPoints;
+         smooth7(grid[1]) && grid[0] * grid[1] <= (grid[1] <= kPlaneWideCols ? kPlaneMaxPoints : kPlaneMaxPointsWide);
 }
 
 std::vector<std::size_t> fft_grid(const Geometry& g, bool zero_fill, bool planes) {
