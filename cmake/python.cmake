@@ -1,7 +1,9 @@
-# The Python extension module fourierconv._core: nanobind (from PyPI, a build requirement in
-# pyproject.toml) over the static library. Built by scikit-build-core (pip install .), or by
+# The Python extension module fourierconv._core: nanobind and numpy's headers (from PyPI, build
+# requirements in pyproject.toml) over the static library. Built by scikit-build-core (pip install .), or by
 # any configure given -DFOURIERCONV_PYTHON=ON and a Python with nanobind installed.
-find_package(Python 3.9 REQUIRED COMPONENTS Interpreter Development.Module)
+# NumPy: its C API headers (numpy is a build requirement too); the module reads and makes
+# numpy arrays through it (python/bindings/convert.cpp).
+find_package(Python 3.9 REQUIRED COMPONENTS Interpreter Development.Module NumPy)
 if(NOT nanobind_DIR)
   execute_process(COMMAND "${Python_EXECUTABLE}" -m nanobind --cmake_dir
                   OUTPUT_STRIP_TRAILING_WHITESPACE OUTPUT_VARIABLE nanobind_DIR RESULT_VARIABLE nb_rc)
@@ -13,6 +15,6 @@ find_package(nanobind CONFIG REQUIRED)
 
 file(GLOB FOURIERCONV_BINDINGS CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/python/bindings/*.cpp)
 nanobind_add_module(_core NB_STATIC ${FOURIERCONV_BINDINGS})
-target_include_directories(_core PRIVATE ${PROJECT_SOURCE_DIR}/python/bindings)
+target_include_directories(_core PRIVATE ${PROJECT_SOURCE_DIR}/python/bindings ${Python_NumPy_INCLUDE_DIRS})
 target_link_libraries(_core PRIVATE fourierconv)
 install(TARGETS _core LIBRARY DESTINATION fourierconv COMPONENT python)

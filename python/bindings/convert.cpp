@@ -3,9 +3,113 @@
 #include <cstring>
 #include <string>
 
+// numpy's C API (the headers of the numpy that builds the module: pyproject.toml's build
+// requirements), for the numpy versions the package supports at run time.
+#define NPY_NO_DEPRECATED_API NPY_1_7_API_VERSION
+#define NPY_TARGET_VERSION NPY_1_23_API_VERSION
+#include <numpy/arrayobject.h>
+
 #include "fourierconv/error.hpp"
 
 namespace fourierconv::python {
+
+void import_numpy() {
+  if (PyArray_ImportNumPyAPI() < 0) throw nb::python_error();
+}
+
+namespace {
+
+// The library's type of a numpy element type: by kind and size, so the platform's C type names
+// (long, long long) do not matter. False for the others (float16, long double, datetimes, ...).
+bool dtype_of_numpy(const PyArray_Descr* d, DType& t) {
+  const auto size = PyDataType_ELSIZE(d);
+  switch (d->kind) {
+    case 'b':
+      if (size == 1) return t = DType::Bool, true;
+      break;
+    case 'i':
+      if (size == 1) return t = DType::Int8, true;
+      if (size == 2) return t = DType::Int16, true;
+      if (size == 4) return t = DType::Int32, true;
+      if (size == 8) return t = DType::Int64, true;
+      break;
+    case 'u':
+      if (size == 1) return t = DType::UInt8, true;
+      if (size == 2) return t = DType::UInt16, true;
+      if (size == 4) return t = DType::UInt32, true;
+      if (size == 8) return t = DType::UInt64, true;
+      break;
+    case 'f':
+      if (size == 4) return t = DType::Float32, true;
+      if (size == 8) return t = DType::Float64, true;
+      break;
+    case 'c':
+      if (size == 8) return t = DType::Complex64, true;
+      if (size == 16) return t = DType::Complex128, true;
+      break;
+    default:
+      break;
+  }
+  return false;
+}
+
+int numpy_type(DType t) {
+  switch (t) {
+    case DType::Bool: return NPY_BOOL;
+    case DType::Int8: return NPY_INT8;
+    case DType::Int16: return NPY_INT16;
+    case DType::Int32: return NPY_INT32;
+    case DType::Int64: return NPY_INT64;
+    case DType::UInt8: return NPY_UINT8;
+    case DType::UInt16: return NPY_UINT16;
+    case DType::UInt32: return NPY_UINT32;
+    case DType::UInt64: return NPY_UINT64;
+    case DType::Float32: return NPY_FLOAT32;
+    case DType::Float64: return NPY_FLOAT64;
+    case DType::Complex64: return NPY_COMPLEX64;
+    case DType::Complex128: break;
+  }
+  return NPY_COMPLEX128;
+}
+
+// A view of a numpy array read through the C API: aligned, native byte order, a supported type,
+// strides whole multiples of the item size. False for any other (the DLPack path takes those).
+bool numpy_view(PyObject* o, ArrayView& v) {
+  if (!PyArray_Check(o)) return false;
+  auto* a = reinterpret_cast<PyArrayObject*>(o);
+  const PyArray_Descr* d = PyArray_DESCR(a);
+  if (!PyArray_ISALIGNED(a) || !PyArray_ISNOTSWAPPED(a) || PyDataType_HASFIELDS(d) || PyDataType_HASSUBARRAY(d) ||
+      !dtype_of_numpy(d, v.dtype))
+    return false;
+  const int nd = PyArray_NDIM(a);
+  const npy_intp item = PyArray_ITEMSIZE(a);
+  const npy_intp* dims = PyArray_DIMS(a);
+  const npy_intp* strides = PyArray_STRIDES(a);
+  v.shape.resize(static_cast<std::size_t>(nd));
+  v.strides.resize(static_cast<std::size_t>(nd));
+  for (int i = 0; i < nd; ++i) {
+    if (strides[i] % item) return false;
+    v.shape[i] = static_cast<std::size_t>(dims[i]);
+    v.strides[i] = static_cast<std::ptrdiff_t>(strides[i] / item);
+  }
+  v.data = PyArray_DATA(a);
+  return true;
+}
+
+}  // namespace
+
+bool ArrayArg::load(nb::handle src, std::uint8_t flags, nb::detail::cleanup_list* cleanup) noexcept {
+  if (numpy_view(src.ptr(), numpy_)) {
+    owner_ = nb::borrow(src);
+    return true;
+  }
+  nb::detail::make_caster<InArray> c;
+  if (!c.from_python(src, flags, cleanup)) return false;
+  dlpack_ = std::move(c.value);
+  return true;
+}
+
+ArrayView ArrayArg::view(const char* arg) const { return owner_ ? numpy_ : view_of(dlpack_, arg); }
 
 using nb::dlpack::dtype_code;
 
@@ -46,25 +150,6 @@ DType dtype_of(const nb::dlpack::dtype& t, const char* arg) {
                            .c_str());
 }
 
-nb::dlpack::dtype dlpack_dtype(DType t) {
-  switch (t) {
-    case DType::Bool: return nb::dtype<bool>();
-    case DType::Int8: return nb::dtype<std::int8_t>();
-    case DType::Int16: return nb::dtype<std::int16_t>();
-    case DType::Int32: return nb::dtype<std::int32_t>();
-    case DType::Int64: return nb::dtype<std::int64_t>();
-    case DType::UInt8: return nb::dtype<std::uint8_t>();
-    case DType::UInt16: return nb::dtype<std::uint16_t>();
-    case DType::UInt32: return nb::dtype<std::uint32_t>();
-    case DType::UInt64: return nb::dtype<std::uint64_t>();
-    case DType::Float32: return nb::dtype<float>();
-    case DType::Float64: return nb::dtype<double>();
-    case DType::Complex64: return nb::dtype<std::complex<float>>();
-    case DType::Complex128: break;
-  }
-  return nb::dtype<std::complex<double>>();
-}
-
 ArrayView view_of(const InArray& a, const char* arg) {
   ArrayView v;
   v.dtype = dtype_of(a.dtype(), arg);
@@ -78,18 +163,32 @@ ArrayView view_of(const InArray& a, const char* arg) {
   return v;
 }
 
+namespace {
+
+// A writeable C-contiguous numpy array of `shape` and `type` over `data`, which `owner` keeps
+// alive (numpy's base object).
+nb::object numpy_array(DType type, const Shape& shape, void* data, nb::capsule owner) {
+  std::vector<npy_intp> dims(shape.begin(), shape.end());
+  // numpy wants a non-null pointer even for zero elements.
+  alignas(64) static unsigned char empty[64];
+  if (!shape_size(shape)) data = empty;
+  PyObject* a = PyArray_New(&PyArray_Type, static_cast<int>(dims.size()), dims.data(), numpy_type(type), nullptr, data,
+                            0, NPY_ARRAY_CARRAY, nullptr);
+  if (!a) throw nb::python_error();
+  nb::object array = nb::steal(a);
+  if (PyArray_SetBaseObject(reinterpret_cast<PyArrayObject*>(a), owner.release().ptr()) < 0) throw nb::python_error();
+  return array;
+}
+
+}  // namespace
+
 nb::object to_numpy(Array&& result) {
   auto* owned = new Array(std::move(result));
   nb::capsule owner(owned, [](void* p) noexcept { delete static_cast<Array*>(p); });
-  const DType t = owned->dtype();
-  std::vector<std::size_t> shape(owned->shape().begin(), owned->shape().end());
-  // numpy wants a non-null pointer even for zero elements.
-  alignas(64) static unsigned char empty[64];
-  void* data = owned->size() ? owned->data() : static_cast<void*>(empty);
-  return nb::ndarray<nb::numpy>(data, shape.size(), shape.data(), owner, nullptr, dlpack_dtype(t)).cast();
+  return numpy_array(owned->dtype(), owned->shape(), owned->data(), std::move(owner));
 }
 
-Tensor tensor_of(const InArray& a, const char* arg) {
+Tensor tensor_of(const ArrayArg& a, const char* arg) {
   const ArrayView v = view_of(a, arg);
   if (v.dtype != DType::Float32)
     throw nb::type_error((std::string(arg) + ": expected a float32 array, got " + to_string(v.dtype)).c_str());
@@ -110,8 +209,7 @@ nb::object to_numpy(Tensor&& t) {
   if (t.is_alias() || t.empty()) return to_numpy(Array::from_tensor(t));
   auto* owned = new Tensor(std::move(t));
   nb::capsule owner(owned, [](void* p) noexcept { delete static_cast<Tensor*>(p); });
-  std::vector<std::size_t> shape(owned->shape().begin(), owned->shape().end());
-  return nb::ndarray<nb::numpy>(owned->data(), shape.size(), shape.data(), owner, nullptr, dlpack_dtype(DType::Float32)).cast();
+  return numpy_array(DType::Float32, owned->shape(), owned->data(), std::move(owner));
 }
 
 }  // namespace fourierconv::python

@@ -32,7 +32,7 @@ void bind_filters(nb::module_& m) {
       nb::arg("spec"), nb::arg("rows"), nb::arg("cols"));
   m.def(
       "apply_filter",
-      [](const InArray& x, const std::string& spec, const std::string& padding, const std::string& output, float cval) {
+      [](const ArrayArg& x, const std::string& spec, const std::string& padding, const std::string& output, float cval) {
         Tensor t = tensor_of(x, "x");
         const Filter f = make_filter(spec);
         const FilterPadding pd = parse_filter_padding(padding);

@@ -22,7 +22,7 @@ namespace fourierconv::python {
 namespace {
 
 using nn::Model;
-using Float32Array = nb::ndarray<nb::ro, nb::device::cpu>;
+using Float32Array = ArrayArg;  // float32 is checked by tensor_of, naming the argument
 
 std::vector<std::size_t> vec(const Shape& s) { return {s.begin(), s.end()}; }
 

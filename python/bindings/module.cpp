@@ -7,6 +7,7 @@
 #include <nanobind/stl/string.h>
 
 #include "bindings.hpp"
+#include "convert.hpp"
 #include "fourierconv/cpu.hpp"
 #include "fourierconv/error.hpp"
 #include "fourierconv/memory_limit.hpp"
@@ -15,6 +16,7 @@
 NB_MODULE(_core, m) {
   namespace nb = nanobind;
   m.doc() = "fourierconv's C++ core (use the fourierconv package, not this module)";
+  fourierconv::python::import_numpy();
   nb::register_exception_translator([](const std::exception_ptr& p, void*) {
     try {
       std::rethrow_exception(p);

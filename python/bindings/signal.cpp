@@ -41,7 +41,7 @@ nb::object compute(F&& f) {
 
 class PyConvolver {
  public:
-  PyConvolver(std::vector<std::size_t> shape, const std::string& dtype, const InArray& kernel, const std::string& mode,
+  PyConvolver(std::vector<std::size_t> shape, const std::string& dtype, const ArrayArg& kernel, const std::string& mode,
               const std::string& method, const Axes& axes, bool check_finite)
       : kernel_(kernel), input_dtype_(parse_dtype(dtype)) {
     const ArrayView k = view_of(kernel, "kernel");
@@ -55,7 +55,7 @@ class PyConvolver {
   // y = x (*) kernel. When x is C-contiguous and already canonical the plan runs straight
   // from x's memory into a new array (or into `out`, when given and of the output's shape
   // and type, C-contiguous).
-  nb::object call(const InArray& x, std::optional<nb::ndarray<nb::c_contig, nb::device::cpu>> out) const {
+  nb::object call(const ArrayArg& x, std::optional<nb::ndarray<nb::c_contig, nb::device::cpu>> out) const {
     const ArrayView v = view_of(x, "x");
     const signal::Convolver& p = *plan_;
     if (out) {
@@ -102,7 +102,7 @@ class PyConvolver {
   std::string reason() const { return plan_->choice().reason; }
 
  private:
-  InArray kernel_;  // keeps the kernel's memory alive as long as the plan may read it
+  ArrayArg kernel_;  // keeps the kernel's memory alive as long as the plan may read it
   DType input_dtype_;
   std::optional<signal::Convolver> plan_;
 };
@@ -112,7 +112,7 @@ class PyConvolver {
 void bind_signal(nb::module_& m) {
   m.def(
       "convolve",
-      [](const InArray& a, const InArray& b, const std::string& mode, const std::string& method, const Axes& axes,
+      [](const ArrayArg& a, const ArrayArg& b, const std::string& mode, const std::string& method, const Axes& axes,
          bool check_finite) {
         const ArrayView x = view_of(a, "in1"), k = view_of(b, "in2");
         const Mode md = parse_mode(mode);
@@ -125,7 +125,7 @@ void bind_signal(nb::module_& m) {
       nb::arg("check_finite"));
   m.def(
       "correlate",
-      [](const InArray& a, const InArray& b, const std::string& mode, const std::string& method, const Axes& axes,
+      [](const ArrayArg& a, const ArrayArg& b, const std::string& mode, const std::string& method, const Axes& axes,
          bool check_finite) {
         const ArrayView x = view_of(a, "in1"), k = view_of(b, "in2");
         const Mode md = parse_mode(mode);
@@ -138,7 +138,7 @@ void bind_signal(nb::module_& m) {
       nb::arg("check_finite"));
   m.def(
       "fftconvolve",
-      [](const InArray& a, const InArray& b, const std::string& mode, const Axes& axes) {
+      [](const ArrayArg& a, const ArrayArg& b, const std::string& mode, const Axes& axes) {
         const ArrayView x = view_of(a, "in1"), k = view_of(b, "in2");
         const Mode md = parse_mode(mode);
         return compute([&] { return signal::fftconvolve(x, k, md, axes); });
@@ -146,14 +146,14 @@ void bind_signal(nb::module_& m) {
       nb::arg("in1"), nb::arg("in2"), nb::arg("mode"), nb::arg("axes").none());
   m.def(
       "oaconvolve",
-      [](const InArray& a, const InArray& b, const std::string& mode, const Axes& axes) {
+      [](const ArrayArg& a, const ArrayArg& b, const std::string& mode, const Axes& axes) {
         const ArrayView x = view_of(a, "in1"), k = view_of(b, "in2");
         const Mode md = parse_mode(mode);
         return compute([&] { return signal::oaconvolve(x, k, md, axes); });
       },
       nb::arg("in1"), nb::arg("in2"), nb::arg("mode"), nb::arg("axes").none());
   auto conv2d = [](bool correlate) {
-    return [correlate](const InArray& a, const InArray& b, const std::string& mode, const std::string& boundary,
+    return [correlate](const ArrayArg& a, const ArrayArg& b, const std::string& mode, const std::string& boundary,
                        double fill_re, double fill_im) {
       const ArrayView x = view_of(a, "in1"), k = view_of(b, "in2");
       const Mode md = parse_mode(mode);
@@ -170,7 +170,7 @@ void bind_signal(nb::module_& m) {
         nb::arg("fill_re"), nb::arg("fill_im"));
   m.def(
       "choose_conv_method",
-      [](const InArray& a, const InArray& b, const std::string& mode, bool measure) {
+      [](const ArrayArg& a, const ArrayArg& b, const std::string& mode, bool measure) {
         const ArrayView x = view_of(a, "in1"), k = view_of(b, "in2");
         const Mode md = parse_mode(mode);
         MethodChoice c;
@@ -192,7 +192,7 @@ void bind_signal(nb::module_& m) {
       nb::arg("in1_len"), nb::arg("in2_len"), nb::arg("mode"));
 
   nb::class_<PyConvolver>(m, "Convolver")
-      .def(nb::init<std::vector<std::size_t>, const std::string&, const InArray&, const std::string&, const std::string&,
+      .def(nb::init<std::vector<std::size_t>, const std::string&, const ArrayArg&, const std::string&, const std::string&,
                     const Axes&, bool>(),
            nb::arg("shape"), nb::arg("dtype"), nb::arg("kernel"), nb::arg("mode"), nb::arg("method"),
            nb::arg("axes").none(), nb::arg("check_finite"))

@@ -17,10 +17,10 @@ namespace {
 
 class PyStreamConvolver {
  public:
-  PyStreamConvolver(const InArray& filters, std::size_t block, bool zero_latency, const std::string& scheme, bool whole_blocks,
+  PyStreamConvolver(const ArrayArg& filters, std::size_t block, bool zero_latency, const std::string& scheme, bool whole_blocks,
                     bool background)
       : c_(Array::copy_of(view_of(filters, "h")), options(block, zero_latency, scheme, whole_blocks, background)),
-        one_channel_(filters.ndim() == 1) {}
+        one_channel_(view_of(filters, "h").rank() == 1) {}
 
   static StreamOptions options(std::size_t block, bool zero_latency, const std::string& scheme, bool whole_blocks, bool background) {
     StreamOptions o{block, zero_latency, parse_partition_scheme(scheme), whole_blocks};
@@ -30,7 +30,7 @@ class PyStreamConvolver {
 
   // x: float32 of shape (n,) for a single-channel filter, else (inputs, n); converted from
   // other real types. Returns float32 (n,) or (outputs, n).
-  nb::object process(const InArray& x) {
+  nb::object process(const ArrayArg& x) {
     const ArrayView v = view_of(x, "x");
     const std::size_t rank = one_channel_ ? 1 : 2;
     if (v.rank() != rank || (rank == 2 && v.shape[0] != c_.inputs()))
@@ -53,7 +53,7 @@ class PyStreamConvolver {
     return to_numpy(std::move(out));
   }
 
-  void set_filter(const InArray& filters) {
+  void set_filter(const ArrayArg& filters) {
     Array f = Array::copy_of(view_of(filters, "h"));
     StreamConvolver::Filter next, back;
     {
@@ -79,7 +79,7 @@ class PyStreamConvolver {
 
 void bind_stream(nb::module_& m) {
   nb::class_<PyStreamConvolver>(m, "StreamConvolver")
-      .def(nb::init<const InArray&, std::size_t, bool, const std::string&, bool, bool>(), nb::arg("h"), nb::arg("block"),
+      .def(nb::init<const ArrayArg&, std::size_t, bool, const std::string&, bool, bool>(), nb::arg("h"), nb::arg("block"),
            nb::arg("zero_latency"), nb::arg("scheme"), nb::arg("whole_blocks"), nb::arg("background"))
       .def("process", &PyStreamConvolver::process, nb::arg("x"))
       .def("reset", &PyStreamConvolver::reset)
