@@ -1,6 +1,7 @@
 #include "convert.hpp"
 
 #include <cstring>
+#include <new>
 #include <string>
 
 // numpy's C API (the headers of the numpy that builds the module: pyproject.toml's build
@@ -78,8 +79,9 @@ bool numpy_view(PyObject* o, ArrayView& v) {
   if (!PyArray_Check(o)) return false;
   auto* a = reinterpret_cast<PyArrayObject*>(o);
   const PyArray_Descr* d = PyArray_DESCR(a);
-  if (!PyArray_ISALIGNED(a) || !PyArray_ISNOTSWAPPED(a) || PyDataType_HASFIELDS(d) || PyDataType_HASSUBARRAY(d) ||
-      !dtype_of_numpy(d, v.dtype))
+  // (numpy's own numeric types only: a user-defined dtype of the same kind and size is not one.)
+  if (PyArray_TYPE(a) < 0 || PyArray_TYPE(a) > NPY_CLONGDOUBLE || !PyArray_ISALIGNED(a) || !PyArray_ISNOTSWAPPED(a) ||
+      PyDataType_HASFIELDS(d) || PyDataType_HASSUBARRAY(d) || !dtype_of_numpy(d, v.dtype))
     return false;
   const int nd = PyArray_NDIM(a);
   const npy_intp item = PyArray_ITEMSIZE(a);
@@ -99,9 +101,13 @@ bool numpy_view(PyObject* o, ArrayView& v) {
 }  // namespace
 
 bool ArrayArg::load(nb::handle src, std::uint8_t flags, nb::detail::cleanup_list* cleanup) noexcept {
-  if (numpy_view(src.ptr(), numpy_)) {
-    owner_ = nb::borrow(src);
-    return true;
+  owner_.reset();
+  try {
+    if (numpy_view(src.ptr(), numpy_)) {
+      owner_ = nb::borrow(src);
+      return true;
+    }
+  } catch (const std::bad_alloc&) {  // (the view's two small vectors): the DLPack path raises
   }
   nb::detail::make_caster<InArray> c;
   if (!c.from_python(src, flags, cleanup)) return false;
@@ -166,7 +172,8 @@ ArrayView view_of(const InArray& a, const char* arg) {
 namespace {
 
 // A writeable C-contiguous numpy array of `shape` and `type` over `data`, which `owner` keeps
-// alive (numpy's base object).
+// alive (numpy's base object). (A capsule has no buffer to ask: once made read-only, such an
+// array cannot be made writeable again, as numpy refuses for any base without a writable buffer.)
 nb::object numpy_array(DType type, const Shape& shape, void* data, nb::capsule owner) {
   std::vector<npy_intp> dims(shape.begin(), shape.end());
   // numpy wants a non-null pointer even for zero elements.

@@ -4,8 +4,8 @@
 // through numpy's C API; any other array (torch, JAX, ... and numpy arrays of other types or
 // byte orders, whose errors the DLPack path words) through nanobind's DLPack import. Results move
 // into numpy without a copy: the Array is kept alive by a capsule that numpy's array owns. The
-// C API path costs about a microsecond less per array than DLPack and numpy.asarray (a third of a
-// 64 x 64, 3 x 3 convolution from Python: BENCHMARKS.md, twelfth session).
+// C API path costs about 0.5 us less per convolve call than DLPack and numpy.asarray (a tenth
+// of a 64 x 64, 3 x 3 convolution from Python: BENCHMARKS.md, twelfth session).
 #pragma once
 
 #include <nanobind/nanobind.h>

@@ -117,7 +117,7 @@ def unaligned(a):
 def test_every_type_and_layout_reaches_the_core_in_place(rng, dtype):
     """The module reads numpy arrays through numpy's C API (contiguous, strided, reversed, 0-d)
     and hands others to DLPack (unaligned here): each gives scipy's result, and the result is
-    a writeable array that owns its memory."""
+    a writeable array whose memory outlives the inputs."""
     from fourierconv import _core
 
     base = rand(rng, (9, 14), dtype)
