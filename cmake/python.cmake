@@ -4,6 +4,9 @@
 # NumPy: its C API headers (numpy is a build requirement too); the module reads and makes
 # numpy arrays through it (python/bindings/convert.cpp).
 find_package(Python 3.9 REQUIRED COMPONENTS Interpreter Development.Module NumPy)
+if(Python_NumPy_VERSION VERSION_LESS 2.0)
+  message(FATAL_ERROR "FOURIERCONV_PYTHON: numpy ${Python_NumPy_VERSION} found for ${Python_EXECUTABLE}; building the module needs numpy >= 2.0's headers (pip install 'numpy>=2'; the module then runs on numpy >= 1.23)")
+endif()
 if(NOT nanobind_DIR)
   execute_process(COMMAND "${Python_EXECUTABLE}" -m nanobind --cmake_dir
                   OUTPUT_STRIP_TRAILING_WHITESPACE OUTPUT_VARIABLE nanobind_DIR RESULT_VARIABLE nb_rc)

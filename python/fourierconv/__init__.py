@@ -8,7 +8,7 @@
 - ``fourierconv.filters``: frequency responses as arrays, and apply_filter.
 - ``fourierconv.load_model`` / ``fourierconv.models``: Keras-style models (summary, fit,
   evaluate, predict, save) from .keras/.h5 files or built in by name.
-- ``fourierconv.keras``: FourierConv2D and SpectralConv2D as Keras 3 layers (needs keras).
+- ``fourierconv.keras``: FourierConv1D/2D and SpectralConv1D/2D as Keras 3 layers (needs keras).
 
 fourierconv is free software: GNU General Public License, version 3 or later (it links
 FFTW, which is GPL-2.0-or-later).
