@@ -16,9 +16,9 @@ struct CliResult {
 };
 
 // `args` is appended to the tool's path and run by the shell (so it may hold pipes and
-// redirections of its own).
-inline CliResult run(const std::string& args) {
-  std::string cmd = std::string(FOURIERCONV_CLI) + " " + args + " 2>&1";
+// redirections of its own); `env`, if given, goes before it ("NAME=value ...").
+inline CliResult run(const std::string& args, const std::string& env = "") {
+  std::string cmd = env + (env.empty() ? "" : " ") + std::string(FOURIERCONV_CLI) + " " + args + " 2>&1";
   std::array<char, 4096> buf;
   std::string out;
   FILE* p = popen(cmd.c_str(), "r");

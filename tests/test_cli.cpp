@@ -58,6 +58,24 @@ TEST(Cli, ConvolveWritesTheSameAsTheLibrary) {
   for (std::size_t i = 0; i < y.size(); ++i) EXPECT_NEAR(y[i], want[i], 1e-5);
 }
 
+// FOURIERCONV_COST_MODEL=fitted: method auto's estimates are the fitted constants' alone (the
+// reason --verbose prints is the in-process choice with ConvolveOptions::calibrate false), on a
+// shape near the crossovers, where the scales are otherwise measured and used.
+TEST(Cli, FittedCostModelByEnvironment) {
+  Tensor x = fctest::random_tensor({256, 256}, 1), k = fctest::random_tensor({21, 21}, 2);
+  io::write_npy(dir() + "/cx.npy", x);
+  io::write_npy(dir() + "/ck.npy", k);
+  signal::ConvolveOptions fitted_only;
+  fitted_only.calibrate = false;
+  const ArrayView xv = ArrayView::contiguous(DType::Float32, x.shape(), x.data());
+  const ArrayView kv = ArrayView::contiguous(DType::Float32, k.shape(), k.data());
+  const std::string want = signal::choose_conv_method(xv, kv, Mode::Same, false, fitted_only).reason;
+  CliResult r = run("convolve " + dir() + "/cx.npy " + dir() + "/ck.npy " + dir() + "/cy.npy --mode same --verbose",
+                    "FOURIERCONV_COST_MODEL=fitted");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("method: " + want), std::string::npos) << r.output << "\nwant " << want;
+}
+
 TEST(Cli, FilterPngPerChannel) {
   Tensor img = fctest::random_tensor({16, 12, 3}, 3, 0, 1);
   io::write_png(dir() + "/in.png", img);

@@ -48,7 +48,8 @@ struct MethodChoice {
 // kernel: signal::convolve's (src/signal/choose.cpp), float32, on omp_get_max_threads()
 // threads. Its constants were measured on the reference machine (BENCHMARKS.md 0f): per core
 // a direct multiply-add, a transform's N log2 N and a spectrum bin, and per call and per tile
-// a fixed part; the estimates are in `direct_us`, `fft_us` and `overlap_add_us`.
+// a fixed part, scaled to this machine near the crossovers (signal::cost_model_scales); the
+// estimates are in `direct_us`, `fft_us` and `overlap_add_us`.
 MethodChoice choose_method(const Shape& x, const Shape& k, Mode mode, std::size_t planes = 1);
 
 // Output shape of convolve(x, k, mode) (after any valid-mode swap). Throws on bad shapes.

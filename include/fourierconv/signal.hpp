@@ -56,6 +56,11 @@ struct ConvolveOptions {
   // With `chosen`: also write its `reason` (formatting it costs ~0.5 us, a tenth of a 64^2 * 3^2
   // call); false leaves the reason empty and gives the method and the estimates only.
   bool explain = true;
+  // Method auto's cost model (src/signal/choose.cpp) with this machine's scale factors
+  // (cost_model_scales, measured once per process); false: the constants fitted on the
+  // reference machine alone, the same choice on every machine. FOURIERCONV_COST_MODEL=fitted
+  // makes false every call's answer.
+  bool calibrate = true;
 };
 // Options for planned objects: FFTW's measured plans, unless FOURIERCONV_FFT_RIGOR=estimate.
 inline ConvolveOptions planned_options() {
@@ -91,6 +96,22 @@ Array correlate2d(const ArrayView& in1, const ArrayView& in2, Mode mode = Mode::
 // inputs go direct.
 MethodChoice choose_conv_method(const ArrayView& in1, const ArrayView& in2, Mode mode = Mode::Full,
                                 bool measure = false, const ConvolveOptions& options = {});
+
+// The auto cost model's scale factors on this machine: its estimates for the direct sum, the
+// FFTW transforms and the plane transforms (float32 in two axes) are multiplied by them. Each
+// is a time measured here on one thread (the best of 8 runs of a fixed problem: 128^2 with
+// 11^2 direct; 128^2 with 33^2 by FFT, float64 and float32; a 1-D float32 signal of 16,384
+// with 1,025 taps by FFT) over the model's estimate of it, clamped to [1/3, 3]. `precision`:
+// Float32 or Complex64 gives the single-precision factors, any other type the double ones.
+// The first call in a process measures (about 10 ms with FFTW's plans for these sizes; half
+// of it for one precision); later calls return the same factors.
+// method auto calls this itself, only where the fitted estimates of the two cheapest methods
+// are within 9x of each other (so small problems never pay for it). All 1 when
+// FOURIERCONV_COST_MODEL=fitted.
+struct CostModelScales {
+  double direct = 1, fft = 1, plane_fft = 1;
+};
+CostModelScales cost_model_scales(DType precision);
 
 // scipy.signal.correlation_lags: the lag of each index of a 1-D correlate(in1, in2, mode).
 std::vector<std::int64_t> correlation_lags(std::size_t in1_len, std::size_t in2_len, Mode mode = Mode::Full);

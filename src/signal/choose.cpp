@@ -87,7 +87,8 @@ double reached_share(const ConvAxis& a) {
   return sum / (double(out) * double(k));
 }
 
-Costs estimate_costs(const Geometry& g, DType direct_type, DType fft_type, bool zero_fill, int threads) {
+Costs estimate_costs(const Geometry& g, DType direct_type, DType fft_type, bool zero_fill, int threads,
+                     const CostModelScales& s) {
   const double B = double(g.batch_size()), xi = double(g.x_items()), ki = double(g.k_items());
   const double P = std::max(threads, 1);
   double out = 1, kp = 1, ext = 1;
@@ -107,14 +108,17 @@ Costs estimate_costs(const Geometry& g, DType direct_type, DType fft_type, bool 
   double reached = 1;  // the taps summed: rows of the fill value are skipped
   for (std::size_t i = 0; i + 1 < g.axes.size(); ++i) reached *= reached_share(g.axes[i]);
   const double macs = B * out * kp, direct_threads = macs > kParallelMacs ? std::min(P, B * out_rows) : 1.0;
-  c.direct = B * (out * kp * reached * d.mac_ns + out_rows * k_rows * kRowNs + out * kCopyNs) / direct_threads + kFixedNs;
+  c.direct = s.direct *
+             (B * (out * kp * reached * d.mac_ns + out_rows * k_rows * kRowNs + out * kCopyNs) / direct_threads + kFixedNs);
   // Any FFT method transforms at least every output point twice (a forward and an inverse),
   // at no less than the per-point cost of a tile twice the kernel, on every thread: when the
   // direct sum costs less than that bound, the FFT estimates (a search over tile sizes) are
   // not needed. (A bound on one whole-grid transform, as this was, is no bound for overlap-
   // save: complex128 1024^2 * 7^2 took 34 ms direct against 8.6 ms in tiles.)
   // (float32 in two axes: at the plane transforms' rate, the lower.)
-  const double bound_ns = fft_type == DType::Float32 && g.axes.size() == 2 ? std::min(f.fft_ns, kPlaneFftNs) : f.fft_ns;
+  const double bound_ns = fft_type == DType::Float32 && g.axes.size() == 2
+                              ? std::min(f.fft_ns * s.fft, kPlaneFftNs * s.plane_fft)
+                              : f.fft_ns * s.fft;
   const double bound = B * out * 2 * bound_ns * std::log2(std::max(2 * kp, 4.0)) / P + kFixedNs + kFftFixedNs;
   if (c.direct <= bound) {
     c.fft = c.blocked = INFINITY;
@@ -150,7 +154,8 @@ Costs estimate_costs(const Geometry& g, DType direct_type, DType fft_type, bool 
   // side, one per core, and the inverse alone (on several threads on a large grid).
   if (B == 1 && xi == 1 && ki == 1 && P >= 2 && side_by_side_forwards(std::size_t(grid), g.axes.size()))
     transforms = one_grid * (1 + 1 / grid_threads);
-  c.fft = transforms + B * (bins * f.product_ns + 2 * grid * kCopyNs) / item_threads + kFixedNs + kFftFixedNs;
+  c.fft = (fp.planes ? s.plane_fft : s.fft) *
+          (transforms + B * (bins * f.product_ns + 2 * grid * kCopyNs) / item_threads + kFixedNs + kFftFixedNs);
   // Blocked: per tile a forward, a product and an inverse, tiles on all threads; one kernel
   // transform per kernel item.
   const std::size_t cbytes = fft_type == DType::Float32 || fft_type == DType::Complex64 ? 8 : 16;
@@ -162,16 +167,29 @@ Costs estimate_costs(const Geometry& g, DType direct_type, DType fft_type, bool 
   const double tbins = bins_of(b.tile, ft.planes, tile), items = B * double(b.tiles);
   const double tile_fft = fft_ns(tile, ft);
   const double tile_threads = items > 1 && items * tile > kParallelPoints ? std::min(P, items) : 1.0;
-  c.blocked = ki * tile_fft + items * (2 * tile_fft + tbins * f.product_ns + 2 * tile * kCopyNs + kTileNs) / tile_threads +
-              kFixedNs + kFftFixedNs;
+  c.blocked = (ft.planes ? s.plane_fft : s.fft) *
+              (ki * tile_fft + items * (2 * tile_fft + tbins * f.product_ns + 2 * tile * kCopyNs + kTileNs) / tile_threads +
+               kFixedNs + kFftFixedNs);
   if (b.tiles == 1) c.blocked = c.fft;  // one tile runs as the whole-grid FFT (engine_fft.cpp)
   c.direct *= 1e-9, c.fft *= 1e-9, c.blocked *= 1e-9;
   return c;
 }
 
 MethodChoice choose_by_model(const Geometry& g, DType direct_type, DType fft_type, bool zero_fill, Mode mode,
-                             bool with_reason) {
-  const Costs c = estimate_costs(g, direct_type, fft_type, zero_fill, omp_get_max_threads());
+                             bool with_reason, bool calibrate) {
+  const int threads = omp_get_max_threads();
+  Costs c = estimate_costs(g, direct_type, fft_type, zero_fill, threads);
+  // Each scale is within [1/3, 3] (calibrate.cpp): a runner-up more than 9x dearer than the
+  // cheapest stays behind it whatever they are, and the process never measures them.
+  const double e[3] = {c.direct, c.fft, c.blocked};
+  const double lo = *std::min_element(e, e + 3);
+  const double runner_up = e[0] == lo ? std::min(e[1], e[2]) : e[1] == lo ? std::min(e[0], e[2]) : std::min(e[0], e[1]);
+  if (calibrate && runner_up < kMaxScale * kMaxScale * lo && !cost_model_fitted_only()) {
+    CostModelScales s = cost_model_scales(direct_type);
+    const CostModelScales fs = cost_model_scales(fft_type);
+    s.fft = fs.fft, s.plane_fft = fs.plane_fft;
+    c = estimate_costs(g, direct_type, fft_type, zero_fill, threads, s);
+  }
   MethodChoice m;
   m.direct_us = c.direct * 1e6;
   m.fft_us = c.fft * 1e6;
@@ -183,8 +201,8 @@ MethodChoice choose_by_model(const Geometry& g, DType direct_type, DType fft_typ
   // snprintf, not a stream: a stream's construction (its locale) cost a small convolution
   // through Python, which asks for the choice, a third of its time (64^2 * 3^2: 3 of 9 us).
   char us[3][32];
-  const double e[3] = {m.direct_us, m.fft_us, m.overlap_add_us};
-  for (int i = 0; i < 3; ++i) std::snprintf(us[i], sizeof us[i], "%.3g", e[i]);  // a stream's precision(3)
+  const double est[3] = {m.direct_us, m.fft_us, m.overlap_add_us};
+  for (int i = 0; i < 3; ++i) std::snprintf(us[i], sizeof us[i], "%.3g", est[i]);  // a stream's precision(3)
   m.reason = to_string(m.method) + " for " + g.describe() + " (" + to_string(mode) + "): estimated direct " + us[0] +
              " us, fft " + us[1] + " us, overlap-add " + us[2] + " us";
   return m;

@@ -4,6 +4,7 @@
 
 #include "fourierconv/array.hpp"
 #include "fourierconv/convolve.hpp"
+#include "fourierconv/signal.hpp"
 #include "signal/geometry.hpp"
 
 namespace fourierconv::signal::detail {
@@ -14,7 +15,10 @@ namespace fourierconv::signal::detail {
 struct Costs {
   double direct = 0, fft = 0, blocked = 0;
 };
-Costs estimate_costs(const Geometry& g, DType direct_type, DType fft_type, bool zero_fill, int threads);
+// `scales` multiplies the estimates of the direct sum, the FFTW transforms and the plane
+// transforms (cost_model_scales, calibrate.cpp); the default is the fitted constants alone.
+Costs estimate_costs(const Geometry& g, DType direct_type, DType fft_type, bool zero_fill, int threads,
+                     const CostModelScales& scales = {});
 // The share of axis a's kernel taps, over all its outputs, whose source is in x (1 for the
 // periodic and symmetric extensions): the direct sum skips rows of the fill value, so the model
 // counts only these on the leading axes.
@@ -22,7 +26,13 @@ double reached_share(const ConvAxis& a);
 // The cheapest of the three with its reason ("fft for kernel 15x15 on 512x512 (same):
 // estimated direct 900 us, fft 210 us, overlap-add 260 us").
 // with_reason false leaves the reason empty (it costs a few microseconds of formatting).
+// calibrate: with this machine's scales where the fitted estimates leave the choice close
+// (ConvolveOptions::calibrate).
 MethodChoice choose_by_model(const Geometry& g, DType direct_type, DType fft_type, bool zero_fill, Mode mode,
-                             bool with_reason = true);
+                             bool with_reason = true, bool calibrate = true);
+// FOURIERCONV_COST_MODEL=fitted: no scales measured or used (calibrate.cpp).
+bool cost_model_fitted_only();
+// The range of each scale: [1 / kMaxScale, kMaxScale].
+constexpr double kMaxScale = 3;
 
 }  // namespace fourierconv::signal::detail

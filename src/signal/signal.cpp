@@ -165,6 +165,7 @@ struct Request {
   FftRigor rigor = FftRigor::Estimate;
   bool same_offset_half_k = false;  // correlate2d's same-mode centring
   bool explain = true;              // ConvolveOptions::explain
+  bool calibrate = true;            // ConvolveOptions::calibrate
 };
 
 template <class T>
@@ -203,7 +204,7 @@ MethodChoice decide(const Geometry& g, const ArrayView& x, const ArrayView& k, D
                " (scipy's rule)";
     return m;
   }
-  return choose_by_model(g, rt, fft_compute_type(x.dtype, k.dtype), q.fill == 0.0, q.mode, with_reason);
+  return choose_by_model(g, rt, fft_compute_type(x.dtype, k.dtype), q.fill == 0.0, q.mode, with_reason, q.calibrate);
 }
 
 // An input in the canonical layout and a given type: the caller's memory when it already is
@@ -311,7 +312,7 @@ Array convolve(const ArrayView& in1, const ArrayView& in2, Mode mode, Method met
   if (!prologue(in1, in2, false, false, &early, "convolve")) return early;
   if (o.check_finite) check_finite_view(in1, "convolve: in1"), check_finite_view(in2, "convolve: in2");
   Request q;
-  q.mode = mode, q.method = method, q.axes = o.axes, q.rigor = o.rigor, q.explain = o.explain;
+  q.mode = mode, q.method = method, q.axes = o.axes, q.rigor = o.rigor, q.explain = o.explain, q.calibrate = o.calibrate;
   return run(in1, in2, q, chosen);
 }
 
@@ -331,7 +332,7 @@ Array correlate(const ArrayView& in1, const ArrayView& in2, Mode mode, Method me
   // Reversed along the correlated axes only: along the others kernel item i meets input item i.
   const Array k = reversed(in2, true, o.axes);
   Request q;
-  q.mode = mode, q.method = method, q.axes = o.axes, q.rigor = o.rigor, q.explain = o.explain;
+  q.mode = mode, q.method = method, q.axes = o.axes, q.rigor = o.rigor, q.explain = o.explain, q.calibrate = o.calibrate;
   return run(in1, k.view(), q, chosen);
 }
 
@@ -405,7 +406,7 @@ MethodChoice choose_conv_method(const ArrayView& in1, const ArrayView& in2, Mode
   if (!prologue(in1, in2, false, false, &early, "choose_conv_method"))
     return MethodChoice{Method::Direct, "0-d inputs: a product", 0, 0, 0};
   Request q;
-  q.mode = mode, q.axes = o.axes, q.rigor = o.rigor;
+  q.mode = mode, q.axes = o.axes, q.rigor = o.rigor, q.calibrate = o.calibrate;
   const bool explicit_axes = o.axes.has_value();
   const Geometry g = make_geometry(in1.shape, in2.shape, mode, explicit_axes ? *o.axes : std::vector<long>{}, explicit_axes,
                                    Rules::Convolve);
@@ -485,7 +486,7 @@ Convolver::Convolver(const Shape& in1_shape, DType in1_dtype, const ArrayView& k
   Request q;
   q.mode = mode, q.method = method, q.axes = options.axes, q.rigor = options.rigor;
   if (method == Method::Auto && !(rt == DType::Bool || is_integer(rt))) {
-    p.choice = choose_by_model(p.g, rt, fft_compute_type(in1_dtype, kernel.dtype), true, mode);
+    p.choice = choose_by_model(p.g, rt, fft_compute_type(in1_dtype, kernel.dtype), true, mode, true, options.calibrate);
   } else {
     // Integer inputs: the exactness guard needs the values of x; plan direct unless told.
     p.choice = method == Method::Auto ? MethodChoice{Method::Direct, "direct: integer or bool inputs (exact sums)", 0, 0, 0}

@@ -404,6 +404,74 @@ TEST(Signal, AutoChoiceOnIssue15Grid) {
   EXPECT_EQ(model_pick(DType::Float64, {8192}, {257}, Mode::Full, 16), Method::OverlapAdd);
 }
 
+// This machine's scales (calibrate.cpp): each within [1/3, 3], measured once per process (the
+// same factors again), and multiplying the estimates they name: the direct sum's, the FFTW
+// transforms' (float64; a float32 1-D signal) and the plane transforms' (float32 in two axes).
+TEST(Signal, CostModelScalesMultiplyTheirEstimates) {
+  namespace detail = signal::detail;
+  for (DType t : {DType::Float32, DType::Float64}) {
+    const signal::CostModelScales s = signal::cost_model_scales(t), again = signal::cost_model_scales(t);
+    for (double v : {s.direct, s.fft, s.plane_fft}) {
+      EXPECT_GE(v, 1 / detail::kMaxScale) << to_string(t);
+      EXPECT_LE(v, detail::kMaxScale) << to_string(t);
+    }
+    EXPECT_EQ(s.direct, again.direct);
+    EXPECT_EQ(s.fft, again.fft);
+    EXPECT_EQ(s.plane_fft, again.plane_fft);
+  }
+  auto costs = [](DType t, const Shape& xs, const Shape& ks, const signal::CostModelScales& s) {
+    const detail::Geometry g = detail::make_geometry(xs, ks, Mode::Same, {}, false, detail::Rules::Convolve);
+    return detail::estimate_costs(g, t, t, true, 2, s);
+  };
+  struct Case {
+    DType t;
+    Shape xs, ks;
+    bool planes;  // the whole grid and the tiles on the plane transforms
+  };
+  for (const Case& c : {Case{DType::Float32, {256, 256}, {41, 41}, true}, Case{DType::Float64, {256, 256}, {41, 41}, false},
+                        Case{DType::Float32, {20000}, {501}, false}}) {
+    const detail::Costs one = costs(c.t, c.xs, c.ks, {});
+    ASSERT_TRUE(std::isfinite(one.fft)) << shape_to_string(c.xs);
+    const detail::Costs d = costs(c.t, c.xs, c.ks, {2, 1, 1});
+    const detail::Costs f = costs(c.t, c.xs, c.ks, {1, 2, 1});
+    const detail::Costs p = costs(c.t, c.xs, c.ks, {1, 1, 2});
+    EXPECT_DOUBLE_EQ(d.direct, 2 * one.direct);
+    EXPECT_DOUBLE_EQ(d.fft, one.fft);
+    EXPECT_DOUBLE_EQ(d.blocked, one.blocked);
+    EXPECT_DOUBLE_EQ(f.direct, one.direct);
+    EXPECT_DOUBLE_EQ(f.fft, (c.planes ? 1 : 2) * one.fft) << shape_to_string(c.xs);
+    EXPECT_DOUBLE_EQ(f.blocked, (c.planes ? 1 : 2) * one.blocked) << shape_to_string(c.xs);
+    EXPECT_DOUBLE_EQ(p.fft, (c.planes ? 2 : 1) * one.fft) << shape_to_string(c.xs);
+    EXPECT_DOUBLE_EQ(p.blocked, (c.planes ? 2 : 1) * one.blocked) << shape_to_string(c.xs);
+  }
+}
+
+// Method auto with the scales picks the cheapest of the scaled estimates; with
+// ConvolveOptions::calibrate false, of the fitted ones (model_pick). A shape near the
+// crossovers (256^2 * 21^2, where the fitted constants took the whole-grid FFT at 1.6-1.7x
+// the direct sum's time on an Intel Xeon and 1.2x overlap-add's on an AMD Zen 4) and one far
+// from them.
+TEST(Signal, AutoPicksTheCheapestScaledEstimate) {
+  namespace detail = signal::detail;
+  const int threads = omp_get_max_threads();
+  for (const auto& [xs, ks] : std::vector<std::pair<Shape, Shape>>{{{256, 256}, {21, 21}}, {{64, 64}, {3, 3}}})
+    for (DType t : {DType::Float32, DType::Float64}) {
+      const Array x(t, xs), k(t, ks);
+      const MethodChoice scaled = signal::choose_conv_method(x.view(), k.view(), Mode::Same);
+      signal::ConvolveOptions fitted_only;
+      fitted_only.calibrate = false;
+      const MethodChoice fitted = signal::choose_conv_method(x.view(), k.view(), Mode::Same, false, fitted_only);
+      EXPECT_EQ(fitted.method, model_pick(t, xs, ks, Mode::Same, threads)) << shape_to_string(ks);
+      const detail::Geometry g = detail::make_geometry(xs, ks, Mode::Same, {}, false, detail::Rules::Convolve);
+      const detail::Costs c = detail::estimate_costs(g, t, t, true, threads, signal::cost_model_scales(t));
+      const Method want = c.direct <= c.fft && c.direct <= c.blocked ? Method::Direct
+                          : c.fft <= c.blocked                      ? Method::Fft
+                                                                    : Method::OverlapAdd;
+      EXPECT_EQ(scaled.method, want) << shape_to_string(ks) << " " << scaled.reason;
+      if (ks[0] == 3) EXPECT_EQ(scaled.method, Method::Direct);  // far from any crossover
+    }
+}
+
 // One item by one kernel on two threads runs the two forward transforms side by side
 // (FftConvolver::convolve_once, from 1,024 grid points in any rank): the fft and 'oa' methods
 // (one tile: the same path) against the long-double reference, real and complex, every mode,
@@ -478,7 +546,9 @@ TEST(Signal, OneTileOverlapAddRunsAsTheWholeGridFft) {
 TEST(Signal, AutoChoiceIsTheModelOnThisProcesssThreads) {
   for (const auto& [xs, ks] : std::vector<std::pair<Shape, Shape>>{{{64, 64}, {31, 31}}, {{1024, 1024}, {31, 31}}, {{8192}, {257}}}) {
     Array x(DType::Float32, xs), k(DType::Float32, ks);
-    EXPECT_EQ(signal::choose_conv_method(x.view(), k.view(), Mode::Same).method,
+    signal::ConvolveOptions fitted_only;  // (with this machine's scales: AutoPicksTheCheapestScaledEstimate)
+    fitted_only.calibrate = false;
+    EXPECT_EQ(signal::choose_conv_method(x.view(), k.view(), Mode::Same, false, fitted_only).method,
               model_pick(DType::Float32, xs, ks, Mode::Same, omp_get_max_threads()))
         << shape_to_string(xs);
   }

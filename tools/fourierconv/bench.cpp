@@ -1,4 +1,4 @@
-// fourierconv bench [--json] [--repeats N] [--calibrate]
+// fourierconv bench [--json] [--repeats N] [--calibrate [--quick]]
 // In-process timings (median of repeats, after one warm-up) of the convolution paths on a
 // few standard shapes. The Google Benchmark suite (make bench) is the thorough version.
 #include <omp.h>
@@ -54,32 +54,80 @@ Tensor random_tensor(Shape s, unsigned seed) {
   return t;
 }
 
-// The one-shot cost model (src/signal/choose.cpp) against the clock: every method timed on
-// shapes on both sides of its crossovers, beside the model's estimates, so that its per-core
-// constants can be fitted again on a new machine (BENCHMARKS.md 0f has the full grid:
-// bench/filter_grid.py).
-void calibrate(int repeats) {
-  struct Case {
-    Shape x, k;
-  };
-  const Case cases[] = {{{64, 64}, {31, 31}},     {{256, 256}, {15, 15}}, {{128, 128}, {63, 63}},
-                        {{1024, 1024}, {31, 31}}, {{100000}, {64}},       {{8192}, {257}}};
-  std::cout << "float32, mode same (2-D) or full (1-D), " << omp_get_max_threads() << " threads; us measured (estimated)\n";
-  for (const Case& c : cases) {
-    const Tensor x = random_tensor(c.x, 1), k = random_tensor(c.k, 2);
-    const Mode mode = c.x.size() == 1 ? Mode::Full : Mode::Same;
-    const ArrayView xv = ArrayView::contiguous(DType::Float32, c.x, x.data());
-    const ArrayView kv = ArrayView::contiguous(DType::Float32, c.k, k.data());
-    const MethodChoice m = signal::choose_conv_method(xv, kv, mode);
-    const double est[] = {m.direct_us, m.fft_us, m.overlap_add_us};
-    std::cout << shape_to_string(c.x) << " * " << shape_to_string(c.k) << ": picks " << to_string(m.method);
-    int i = 0;
-    for (Method me : {Method::Direct, Method::Fft, Method::OverlapAdd}) {
-      const double t = median_us([&] { signal::convolve(xv, kv, mode, me); }, repeats);
-      std::cout << ", " << to_string(me) << " " << std::setprecision(4) << t << " (" << est[i++] << ")";
-    }
-    std::cout << "\n";
+// The one-shot cost model (src/signal/choose.cpp) against the clock on issue 15's grid
+// (float32 images of 64^2 to 4096^2, 'same', square kernels of 3 to 63, the grid's sizes and
+// the odd ones between): every method timed in alternated rounds (each round's order rotated;
+// a call repeated to at least 2 ms), the median per method, and method auto's pick with this
+// machine's scales (cost_model_scales) and with the fitted constants alone, each as its time
+// over the fastest's. quick: images to 512^2.
+void calibrate(int rounds, bool quick) {
+  for (DType t : {DType::Float32, DType::Float64}) {
+    const signal::CostModelScales s = signal::cost_model_scales(t);
+    std::cout << "cost model scales, " << to_string(t) << ": direct " << s.direct << ", fft " << s.fft
+              << ", plane fft " << s.plane_fft << "\n";
   }
+  std::cout << omp_get_max_threads() << " threads, float32 'same', " << rounds
+            << " rounds; us measured (estimated with the scales)\n";
+  const std::size_t sizes[] = {64, 128, 256, 512, 1024, 2048, 4096};
+  const std::size_t kernels[] = {3, 5, 7, 9, 11, 15, 21, 31, 41, 63};
+  const Method methods[] = {Method::Direct, Method::Fft, Method::OverlapAdd};
+  {  // The OpenMP team's first parallel regions: on a 2-vCPU VM they took ~5 ms each for the
+     // first tens of milliseconds of a process (the new thread not yet running).
+    const Tensor x = random_tensor({64, 64}, 1), k = random_tensor({5, 5}, 2);
+    const auto a = std::chrono::steady_clock::now();
+    while (std::chrono::duration<double>(std::chrono::steady_clock::now() - a).count() < 0.2)
+      signal::convolve(ArrayView::contiguous(DType::Float32, {64, 64}, x.data()),
+                       ArrayView::contiguous(DType::Float32, {5, 5}, k.data()), Mode::Same, Method::Direct);
+  }
+  int shapes = 0, ok_scaled = 0, ok_fitted = 0;
+  double worst_scaled = 1, worst_fitted = 1;
+  for (std::size_t n : sizes) {
+    if (quick && n > 512) break;
+    const Tensor x = random_tensor({n, n}, 1);
+    const ArrayView xv = ArrayView::contiguous(DType::Float32, {n, n}, x.data());
+    for (std::size_t m : kernels) {
+      if (m > n) continue;
+      const Tensor k = random_tensor({m, m}, 2);
+      const ArrayView kv = ArrayView::contiguous(DType::Float32, {m, m}, k.data());
+      const MethodChoice scaled = signal::choose_conv_method(xv, kv, Mode::Same);
+      signal::ConvolveOptions fitted_only;
+      fitted_only.calibrate = false;
+      const MethodChoice fitted = signal::choose_conv_method(xv, kv, Mode::Same, false, fitted_only);
+      std::vector<double> times[3];
+      for (Method me : methods) signal::convolve(xv, kv, Mode::Same, me);  // plans, buffers
+      for (int r = 0; r < rounds; ++r)
+        for (int j = 0; j < 3; ++j) {
+          const int i = (j + r) % 3;
+          int calls = 0;
+          const auto a = std::chrono::steady_clock::now();
+          double us = 0;
+          do {
+            signal::convolve(xv, kv, Mode::Same, methods[i]);
+            ++calls;
+            us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - a).count();
+          } while (us < 2000);
+          times[i].push_back(us / calls);
+        }
+      double med[3];
+      for (int i = 0; i < 3; ++i) {
+        std::sort(times[i].begin(), times[i].end());
+        med[i] = times[i][times[i].size() / 2];
+      }
+      const double best = *std::min_element(med, med + 3);
+      auto ratio = [&](Method me) { return med[me == Method::Direct ? 0 : me == Method::Fft ? 1 : 2] / best; };
+      const double rs = ratio(scaled.method), rf = ratio(fitted.method);
+      ++shapes, ok_scaled += rs <= 1.2, ok_fitted += rf <= 1.2;
+      worst_scaled = std::max(worst_scaled, rs), worst_fitted = std::max(worst_fitted, rf);
+      const double est[] = {scaled.direct_us, scaled.fft_us, scaled.overlap_add_us};
+      std::cout << n << "^2 * " << m << "^2:";
+      for (int i = 0; i < 3; ++i)
+        std::cout << " " << to_string(methods[i]) << " " << std::setprecision(4) << med[i] << " (" << est[i] << ")";
+      std::cout << "; auto " << to_string(scaled.method) << " " << std::setprecision(3) << rs << "x, fitted "
+                << to_string(fitted.method) << " " << rf << "x" << std::endl;
+    }
+  }
+  std::cout << "within 1.2x of the fastest: with the scales " << ok_scaled << "/" << shapes << " (worst " << worst_scaled
+            << "x), fitted constants " << ok_fitted << "/" << shapes << " (worst " << worst_fitted << "x)\n";
 }
 
 }  // namespace
@@ -92,13 +140,15 @@ void setup_bench(CLI::App& sub) {
   };
   auto o = std::make_shared<Opts>();
   sub.add_flag("--json", o->json, "print JSON instead of a table");
-  sub.add_option("--repeats", o->repeats, "timed repeats per case (median reported)")->capture_default_str();
-  sub.add_flag("--calibrate", o->calibrate, "time every method of convolve on shapes beside the auto cost model's estimates");
+  CLI::Option* repeats =
+      sub.add_option("--repeats", o->repeats, "timed repeats per case (median reported; --calibrate: rounds, default 5)")
+          ->capture_default_str();
+  sub.add_flag("--calibrate", o->calibrate, "time every method of convolve on issue 15's grid beside method auto's picks (--quick: to 512^2)");
   sub.add_flag("--quick", o->quick, "one case per group (a smoke run)");
   sub.add_option("--filter", o->filter, "only the groups of cases whose names contain this text (e.g. conv2d_256x16)");
-  sub.callback([o] {
+  sub.callback([o, repeats] {
     const int reps = std::max(1, o->repeats);
-    if (o->calibrate) return calibrate(reps);
+    if (o->calibrate) return calibrate(repeats->count() ? reps : 5, o->quick);
     std::vector<Row> rows;
     auto quick = o->quick;
     // A group runs when the filter is empty or occurs in one of its case names.
