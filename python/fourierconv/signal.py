@@ -270,7 +270,11 @@ def choose_conv_method(in1, in2, mode="full", measure=False):
     covers fourierconv's whole-transform and tiled FFTs, between which method='auto' chooses
     itself).
 
-    measure=False: fourierconv's cost model (scipy's own also uses a model). measure=True:
+    measure=False: fourierconv's cost model (scipy's own also uses a model), its constants
+    scaled to this machine where the choice is close: the first such call in a process times
+    three small problems per precision (about 10 ms, once; the C++ library's
+    ``signal::cost_model_scales``). ``FOURIERCONV_COST_MODEL=fitted`` in the environment keeps
+    the fitted constants alone (the same choice on every machine). measure=True:
     both methods are timed on these inputs and the faster returned, with scipy's second value:
     ``(method, {'direct': seconds, 'fft': seconds})``.
     """
