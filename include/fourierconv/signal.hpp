@@ -57,9 +57,11 @@ struct ConvolveOptions {
   // call); false leaves the reason empty and gives the method and the estimates only.
   bool explain = true;
   // Method auto's cost model (src/signal/choose.cpp) with this machine's scale factors
-  // (cost_model_scales, measured once per process); false: the constants fitted on the
-  // reference machine alone, the same choice on every machine. FOURIERCONV_COST_MODEL=fitted
-  // makes false every call's answer.
+  // (cost_model_scales, measured once per process: near a crossover two processes on one
+  // machine can choose differently, and their results differ in the last bits); false: the
+  // constants fitted on the reference machine alone, a choice that depends on no timing (only
+  // on the shapes, the types, the thread count and the CPU's vector width).
+  // FOURIERCONV_COST_MODEL=fitted (exactly, lower case) makes every call's false.
   bool calibrate = true;
 };
 // Options for planned objects: FFTW's measured plans, unless FOURIERCONV_FFT_RIGOR=estimate.
@@ -97,17 +99,20 @@ Array correlate2d(const ArrayView& in1, const ArrayView& in2, Mode mode = Mode::
 MethodChoice choose_conv_method(const ArrayView& in1, const ArrayView& in2, Mode mode = Mode::Full,
                                 bool measure = false, const ConvolveOptions& options = {});
 
-// The auto cost model's scale factors on this machine: its estimates for the direct sum, the
-// FFTW transforms and the plane transforms (float32 in two axes) are multiplied by them. Each
-// is a time measured here on one thread (the best of 8 runs of a fixed problem: 128^2 with
-// 11^2 direct; 128^2 with 33^2 by FFT, float64 and float32; a 1-D float32 signal of 16,384
-// with 1,025 taps by FFT) over the model's estimate of it, clamped to [1/3, 3]. `precision`:
-// Float32 or Complex64 gives the single-precision factors, any other type the double ones.
-// The first call in a process measures (about 10 ms with FFTW's plans for these sizes; half
-// of it for one precision); later calls return the same factors.
-// method auto calls this itself, only where the fitted estimates of the two cheapest methods
-// are within 9x of each other (so small problems never pay for it). All 1 when
-// FOURIERCONV_COST_MODEL=fitted.
+// The auto cost model's scale factors on this machine: the work (all but a fixed part per
+// call) of its estimates for the direct sum, the FFTW transforms and the plane transforms
+// (float32 in two axes) is multiplied by them. Each is a time measured here on one thread (the
+// best of 8 runs of a fixed problem: 128^2 with 11^2 direct; 128^2 with 33^2 by FFT, float64
+// on FFTW and float32 on the plane transforms; for float32 also a 1-D signal of 16,384 with
+// 1,025 taps by FFT, on FFTW) over the model's estimate of it, clamped to [1/3, 3].
+// `precision`: Float32 or Complex64 gives the single-precision factors, any other type the
+// double ones. The first call in a process measures (on an Intel Xeon about 8 ms for float32
+// and 5 for float64, most of it FFTW's planning of these sizes); later calls return the same
+// factors. Should the measurement fail (out of memory under set_memory_limit), the call gets
+// all 1 and a later call measures again. Method auto calls this itself, only where some scales
+// in [1/3, 3] could change its pick (so a 3 x 3 filter, or any shape far from a crossover,
+// never pays for it; a small call near one can: an 18 us complex128 1-D convolution of 184 by
+// 74 did). All 1 when FOURIERCONV_COST_MODEL=fitted.
 struct CostModelScales {
   double direct = 1, fft = 1, plane_fft = 1;
 };

@@ -271,10 +271,11 @@ def choose_conv_method(in1, in2, mode="full", measure=False):
     itself).
 
     measure=False: fourierconv's cost model (scipy's own also uses a model), its constants
-    scaled to this machine where the choice is close: the first such call in a process times
-    three small problems per precision (about 10 ms, once; the C++ library's
-    ``signal::cost_model_scales``). ``FOURIERCONV_COST_MODEL=fitted`` in the environment keeps
-    the fitted constants alone (the same choice on every machine). measure=True:
+    scaled to this machine where that could change the pick: the first such call in a process
+    times two or three small problems per precision (about 8 ms for float32, 5 for float64,
+    once; the C++ library's ``signal::cost_model_scales``), so near a crossover two processes
+    can choose differently. ``FOURIERCONV_COST_MODEL=fitted`` in the environment keeps the
+    fitted constants alone (a choice that depends on no timing). measure=True:
     both methods are timed on these inputs and the faster returned, with scipy's second value:
     ``(method, {'direct': seconds, 'fft': seconds})``.
     """

@@ -64,18 +64,14 @@ double scale_of(DType t, const Shape& xs, const Shape& ks, Mode mode, Method met
 
 CostModelScales measure(bool single) {
   CostModelScales s;
-  try {
-    OneThread one;
-    const DType t = single ? DType::Float32 : DType::Float64;
-    s.direct = scale_of(t, {128, 128}, {11, 11}, Mode::Same, Method::Direct);
-    if (single) {
-      s.plane_fft = scale_of(t, {128, 128}, {33, 33}, Mode::Same, Method::Fft);  // a 160^2 plane grid
-      s.fft = scale_of(t, {16384}, {1025}, Mode::Full, Method::Fft);            // FFTW's float r2c
-    } else {
-      s.fft = scale_of(t, {128, 128}, {33, 33}, Mode::Same, Method::Fft);
-    }
-  } catch (...) {  // out of memory: the fitted constants, as with FOURIERCONV_COST_MODEL=fitted
-    s = CostModelScales{};
+  OneThread one;
+  const DType t = single ? DType::Float32 : DType::Float64;
+  s.direct = scale_of(t, {128, 128}, {11, 11}, Mode::Same, Method::Direct);
+  if (single) {
+    s.plane_fft = scale_of(t, {128, 128}, {33, 33}, Mode::Same, Method::Fft);  // a 160^2 plane grid
+    s.fft = scale_of(t, {16384}, {1025}, Mode::Full, Method::Fft);            // FFTW's float r2c
+  } else {
+    s.fft = scale_of(t, {128, 128}, {33, 33}, Mode::Same, Method::Fft);
   }
   return s;
 }
@@ -87,7 +83,13 @@ CostModelScales cost_model_scales(DType precision) {
   const bool single = precision == DType::Float32 || precision == DType::Complex64;
   static std::once_flag once[2];
   static CostModelScales scales[2];
-  std::call_once(once[single], [&] { scales[single] = measure(single); });
+  try {
+    std::call_once(once[single], [&] { scales[single] = measure(single); });
+  } catch (...) {
+    // Out of memory (FOURIERCONV_MAX_MEMORY, set_memory_limit): the fitted constants for this
+    // call; a failed call_once leaves the flag unset, so a later call measures again.
+    return {};
+  }
   return scales[single];
 }
 

@@ -108,20 +108,25 @@ Costs estimate_costs(const Geometry& g, DType direct_type, DType fft_type, bool 
   double reached = 1;  // the taps summed: rows of the fill value are skipped
   for (std::size_t i = 0; i + 1 < g.axes.size(); ++i) reached *= reached_share(g.axes[i]);
   const double macs = B * out * kp, direct_threads = macs > kParallelMacs ? std::min(P, B * out_rows) : 1.0;
-  c.direct = s.direct *
-             (B * (out * kp * reached * d.mac_ns + out_rows * k_rows * kRowNs + out * kCopyNs) / direct_threads + kFixedNs);
+  // The scales multiply the work, not the fixed parts per call (they measure throughput).
+  c.direct_fixed = kFixedNs * 1e-9, c.fft_fixed = (kFixedNs + kFftFixedNs) * 1e-9;
+  c.direct = s.direct * B * (out * kp * reached * d.mac_ns + out_rows * k_rows * kRowNs + out * kCopyNs) / direct_threads +
+             kFixedNs;
   // Any FFT method transforms at least every output point twice (a forward and an inverse),
   // at no less than the per-point cost of a tile twice the kernel, on every thread: when the
   // direct sum costs less than that bound, the FFT estimates (a search over tile sizes) are
   // not needed. (A bound on one whole-grid transform, as this was, is no bound for overlap-
   // save: complex128 1024^2 * 7^2 took 34 ms direct against 8.6 ms in tiles.)
   // (float32 in two axes: at the plane transforms' rate, the lower.)
-  const double bound_ns = fft_type == DType::Float32 && g.axes.size() == 2
-                              ? std::min(f.fft_ns * s.fft, kPlaneFftNs * s.plane_fft)
-                              : f.fft_ns * s.fft;
-  const double bound = B * out * 2 * bound_ns * std::log2(std::max(2 * kp, 4.0)) / P + kFixedNs + kFftFixedNs;
+  // (Scaled by the least of the FFT scales that can apply.)
+  const bool f32_2d = fft_type == DType::Float32 && g.axes.size() == 2;
+  const double bound_ns = f32_2d ? std::min(f.fft_ns, kPlaneFftNs) : f.fft_ns;
+  const double bound = (f32_2d ? std::min(s.fft, s.plane_fft) : s.fft) * B * out * 2 * bound_ns *
+                           std::log2(std::max(2 * kp, 4.0)) / P +
+                       kFixedNs + kFftFixedNs;
   if (c.direct <= bound) {
     c.fft = c.blocked = INFINITY;
+    c.fft_bound = bound * 1e-9;
     c.direct *= 1e-9;
     return c;
   }
@@ -154,8 +159,8 @@ Costs estimate_costs(const Geometry& g, DType direct_type, DType fft_type, bool 
   // side, one per core, and the inverse alone (on several threads on a large grid).
   if (B == 1 && xi == 1 && ki == 1 && P >= 2 && side_by_side_forwards(std::size_t(grid), g.axes.size()))
     transforms = one_grid * (1 + 1 / grid_threads);
-  c.fft = (fp.planes ? s.plane_fft : s.fft) *
-          (transforms + B * (bins * f.product_ns + 2 * grid * kCopyNs) / item_threads + kFixedNs + kFftFixedNs);
+  c.fft = (fp.planes ? s.plane_fft : s.fft) * (transforms + B * (bins * f.product_ns + 2 * grid * kCopyNs) / item_threads) +
+          kFixedNs + kFftFixedNs;
   // Blocked: per tile a forward, a product and an inverse, tiles on all threads; one kernel
   // transform per kernel item.
   const std::size_t cbytes = fft_type == DType::Float32 || fft_type == DType::Complex64 ? 8 : 16;
@@ -168,23 +173,34 @@ Costs estimate_costs(const Geometry& g, DType direct_type, DType fft_type, bool 
   const double tile_fft = fft_ns(tile, ft);
   const double tile_threads = items > 1 && items * tile > kParallelPoints ? std::min(P, items) : 1.0;
   c.blocked = (ft.planes ? s.plane_fft : s.fft) *
-              (ki * tile_fft + items * (2 * tile_fft + tbins * f.product_ns + 2 * tile * kCopyNs + kTileNs) / tile_threads +
-               kFixedNs + kFftFixedNs);
+                  (ki * tile_fft + items * (2 * tile_fft + tbins * f.product_ns + 2 * tile * kCopyNs + kTileNs) / tile_threads) +
+              kFixedNs + kFftFixedNs;
   if (b.tiles == 1) c.blocked = c.fft;  // one tile runs as the whole-grid FFT (engine_fft.cpp)
   c.direct *= 1e-9, c.fft *= 1e-9, c.blocked *= 1e-9;
   return c;
+}
+
+// Each scale is within [1/3, 3] (calibrate.cpp) and multiplies a method's work, not its fixed
+// part: no scales can put another method under the cheapest when its work divided by 3 (plus
+// its fixed part) stays above the cheapest's work tripled (plus its own). Where the FFT
+// methods were not estimated (the direct sum under their lower bound), the bound stands for
+// them; overlap-add in one tile is the whole-grid FFT itself (the same estimate).
+bool scales_can_change_choice(const Costs& c) {
+  const double e[3] = {c.direct, c.fft_bound > 0 ? c.fft_bound : c.fft,
+                       c.fft_bound > 0 || c.blocked == c.fft ? INFINITY : c.blocked};
+  const double fixed[3] = {c.direct_fixed, c.fft_fixed, c.fft_fixed};
+  const int m = int(std::min_element(e, e + 3) - e);
+  const double worst = kMaxScale * (e[m] - fixed[m]) + fixed[m];
+  for (int i = 0; i < 3; ++i)
+    if (i != m && (e[i] - fixed[i]) / kMaxScale + fixed[i] < worst) return true;
+  return false;
 }
 
 MethodChoice choose_by_model(const Geometry& g, DType direct_type, DType fft_type, bool zero_fill, Mode mode,
                              bool with_reason, bool calibrate) {
   const int threads = omp_get_max_threads();
   Costs c = estimate_costs(g, direct_type, fft_type, zero_fill, threads);
-  // Each scale is within [1/3, 3] (calibrate.cpp): a runner-up more than 9x dearer than the
-  // cheapest stays behind it whatever they are, and the process never measures them.
-  const double e[3] = {c.direct, c.fft, c.blocked};
-  const double lo = *std::min_element(e, e + 3);
-  const double runner_up = e[0] == lo ? std::min(e[1], e[2]) : e[1] == lo ? std::min(e[0], e[2]) : std::min(e[0], e[1]);
-  if (calibrate && runner_up < kMaxScale * kMaxScale * lo && !cost_model_fitted_only()) {
+  if (calibrate && scales_can_change_choice(c) && !cost_model_fitted_only()) {
     CostModelScales s = cost_model_scales(direct_type);
     const CostModelScales fs = cost_model_scales(fft_type);
     s.fft = fs.fft, s.plane_fft = fs.plane_fft;

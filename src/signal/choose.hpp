@@ -14,9 +14,15 @@ namespace fourierconv::signal::detail {
 // on `threads` OpenMP threads (choose_by_model passes omp_get_max_threads()).
 struct Costs {
   double direct = 0, fft = 0, blocked = 0;
+  // Where the direct sum costs less than every FFT method's lower bound, fft and blocked are
+  // infinite (not estimated) and this is that bound; else 0.
+  double fft_bound = 0;
+  // The parts of direct and of fft/blocked that the scales do not multiply (per call).
+  double direct_fixed = 0, fft_fixed = 0;
 };
-// `scales` multiplies the estimates of the direct sum, the FFTW transforms and the plane
-// transforms (cost_model_scales, calibrate.cpp); the default is the fitted constants alone.
+// `scales` multiplies the work (all but the fixed part per call) of the direct sum, the FFTW
+// transforms and the plane transforms (cost_model_scales, calibrate.cpp); the default is the
+// fitted constants alone.
 Costs estimate_costs(const Geometry& g, DType direct_type, DType fft_type, bool zero_fill, int threads,
                      const CostModelScales& scales = {});
 // The share of axis a's kernel taps, over all its outputs, whose source is in x (1 for the
@@ -30,6 +36,9 @@ double reached_share(const ConvAxis& a);
 // (ConvolveOptions::calibrate).
 MethodChoice choose_by_model(const Geometry& g, DType direct_type, DType fft_type, bool zero_fill, Mode mode,
                              bool with_reason = true, bool calibrate = true);
+// Whether some scales within [1 / kMaxScale, kMaxScale] could make another method the
+// cheapest of these fitted estimates (choose_by_model measures them only then).
+bool scales_can_change_choice(const Costs& fitted);
 // FOURIERCONV_COST_MODEL=fitted: no scales measured or used (calibrate.cpp).
 bool cost_model_fitted_only();
 // The range of each scale: [1 / kMaxScale, kMaxScale].

@@ -631,6 +631,12 @@ FC_MULTIVERSION void direct_convolve(const Geometry& g, const T* x, const T* ker
   if (macs > kParallelMacs && B * per_item > 1) {
 #pragma omp parallel
     region();
+  } else if (omp_in_parallel()) {
+    // Inside a caller's parallel region the `omp for` loops would bind to the caller's team:
+    // each thread would run a share of the rows of its own problem (wrong results), or wait at
+    // a barrier the others never reach (threads on different shapes). A team of one of ours.
+#pragma omp parallel num_threads(1)
+    region();
   } else {
     region();
   }
