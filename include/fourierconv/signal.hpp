@@ -110,9 +110,11 @@ MethodChoice choose_conv_method(const ArrayView& in1, const ArrayView& in2, Mode
 // and 5 for float64, most of it FFTW's planning of these sizes); later calls return the same
 // factors. Should the measurement fail (out of memory under set_memory_limit), the call gets
 // all 1 and a later call measures again. Method auto calls this itself, only where some scales
-// in [1/3, 3] could change its pick (so a 3 x 3 filter, or any shape far from a crossover,
-// never pays for it; a small call near one can: an 18 us complex128 1-D convolution of 184 by
-// 74 did). All 1 when FOURIERCONV_COST_MODEL=fitted.
+// in [1/3, 3] could change its pick among the methods it estimated: never where the direct sum
+// is under every FFT method's lower bound (small kernels: a 3 x 3 filter never pays for it; the
+// reason then says "fft methods not estimated") or far from a crossover. The estimates in a
+// MethodChoice are the scaled ones where its reason ends "(scaled to this machine)". All 1
+// when FOURIERCONV_COST_MODEL=fitted (exactly; read once, at the first method-auto call).
 struct CostModelScales {
   double direct = 1, fft = 1, plane_fft = 1;
 };

@@ -271,12 +271,14 @@ def choose_conv_method(in1, in2, mode="full", measure=False):
     itself).
 
     measure=False: fourierconv's cost model (scipy's own also uses a model), its constants
-    scaled to this machine where that could change the pick: the first such call in a process
-    times two or three small problems per precision (about 8 ms for float32, 5 for float64,
-    once; the C++ library's ``signal::cost_model_scales``), so near a crossover two processes
-    can choose differently. ``FOURIERCONV_COST_MODEL=fitted`` in the environment keeps the
+    scaled to this machine where that could change the pick (never for small kernels): the
+    first such call in a process times two or three small problems per precision (about 8 ms
+    for float32, 5 for float64, once; the C++ library's ``signal::cost_model_scales``), so near
+    a crossover two processes can choose differently. ``FOURIERCONV_COST_MODEL=fitted`` in the
+    environment (exactly that value, read once at the first such call: set it before) keeps the
     fitted constants alone (a choice that depends on no timing). measure=True:
-    both methods are timed on these inputs and the faster returned, with scipy's second value:
+    'direct' and 'fft' (the whole-transform FFT; tiles are not timed) are timed on these inputs
+    and the faster returned, with scipy's second value:
     ``(method, {'direct': seconds, 'fft': seconds})``.
     """
     _mode(mode)

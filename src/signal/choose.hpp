@@ -37,7 +37,8 @@ double reached_share(const ConvAxis& a);
 MethodChoice choose_by_model(const Geometry& g, DType direct_type, DType fft_type, bool zero_fill, Mode mode,
                              bool with_reason = true, bool calibrate = true);
 // Whether some scales within [1 / kMaxScale, kMaxScale] could make another method the
-// cheapest of these fitted estimates (choose_by_model measures them only then).
+// cheapest of these fitted estimates (choose_by_model measures them only then); false where
+// the FFT methods were not estimated (fft_bound).
 bool scales_can_change_choice(const Costs& fitted);
 // FOURIERCONV_COST_MODEL=fitted: no scales measured or used (calibrate.cpp).
 bool cost_model_fitted_only();

@@ -141,9 +141,9 @@ void setup_bench(CLI::App& sub) {
   auto o = std::make_shared<Opts>();
   sub.add_flag("--json", o->json, "print JSON instead of a table");
   CLI::Option* repeats =
-      sub.add_option("--repeats", o->repeats, "timed repeats per case (median reported; --calibrate: rounds, default 5)")
+      sub.add_option("--repeats", o->repeats, "timed repeats per case (median reported); with --calibrate: rounds, default 5 (median per method)")
           ->capture_default_str();
-  sub.add_flag("--calibrate", o->calibrate, "time every method of convolve on issue 15's grid beside method auto's picks (--quick: to 512^2)");
+  sub.add_flag("--calibrate", o->calibrate, "time every method of convolve (float32 'same', images 64^2..4096^2, kernels 3..63) beside method auto's picks with and without this machine's scales, as each pick's time over the fastest (--quick: images to 512^2; --filter does not apply)");
   sub.add_flag("--quick", o->quick, "one case per group (a smoke run)");
   sub.add_option("--filter", o->filter, "only the groups of cases whose names contain this text (e.g. conv2d_256x16)");
   sub.callback([o, repeats] {
