@@ -446,6 +446,7 @@ struct Convolver::Impl {
   Shape in_shape;
   DType in_dtype, k_dtype, out_dtype, compute;
   Mode mode;
+  Method method = Method::Auto;  // as requested (the swapped case runs it per call)
   ConvolveOptions options;
   Geometry g;
   MethodChoice choice;
@@ -463,6 +464,7 @@ Convolver::Convolver(const Shape& in1_shape, DType in1_dtype, const ArrayView& k
   p.in_dtype = in1_dtype;
   p.k_dtype = kernel.dtype;
   p.mode = mode;
+  p.method = method;
   p.options = options;
   p.kernel = Array::copy_of(kernel);
   if (in1_shape.size() != kernel.rank())
@@ -554,7 +556,7 @@ Array Convolver::operator()(const ArrayView& x) const {
     throw Error("Convolver: expected an input of shape " + shape_to_string(p.in_shape) + ", got " + shape_to_string(x.shape));
   if (p.options.check_finite) check_finite_view(x, "Convolver: x");
   if (p.g.swapped || p.g.axes.empty())
-    return convolve(x, p.kernel.view(), p.mode, Method::Auto, p.options);
+    return convolve(x, p.kernel.view(), p.mode, p.method, p.options);  // (it ran auto: a review's finding)
   const DType rt = result_type(x.dtype, p.k_dtype);
   if (p.choice.method == Method::Direct) {
     Array X = to_canonical(x, p.g, p.compute), Y(p.compute, p.g.out_canonical());
