@@ -6,6 +6,7 @@
 #include <string>
 
 #include "fourierconv/error.hpp"
+#include "flush_denormals.hpp"
 
 namespace fourierconv::detail {
 namespace {
@@ -98,6 +99,7 @@ FC_MULTIVERSION void FilterBankFft::forward(const float* x, std::size_t N, std::
   const bool parallel = planes * tuples_ > 1;
 #pragma omp parallel num_threads(int(T)) if (parallel)
   {
+    const ScopedFlushDenormals flush_denormals;  // subnormal response tails: flush_denormals.hpp
     const std::size_t tid = std::size_t(omp_get_thread_num());
     CVec* grid = s.grid[tid].data();
     CVec* work = s.work[tid].data();
@@ -168,6 +170,7 @@ FC_MULTIVERSION void FilterBankFft::adjoint(const float* dy, std::size_t N, std:
   const bool parallel = planes > 1;
 #pragma omp parallel num_threads(int(T)) if (parallel)
   {
+    const ScopedFlushDenormals flush_denormals;  // subnormal response tails: flush_denormals.hpp
     const std::size_t tid = std::size_t(omp_get_thread_num());
     CVec* grid = s.grid[tid].data();
     CVec* work = s.work[tid].data();

@@ -7,6 +7,11 @@
 #include <numbers>
 #include <random>
 
+#include <omp.h>
+#if defined(__SSE2__) && defined(__x86_64__)
+#include <xmmintrin.h>
+#endif
+
 #include "fourierconv/io/npy.hpp"
 #include "fourierconv/nn.hpp"
 #include "nn/gradcheck.hpp"
@@ -287,3 +292,42 @@ TEST(FourierConv1D, FusedWithMaxPooling1DEqualsTheTwoLayers) {
 }
 
 }  // namespace
+
+#if defined(__SSE2__) && defined(__x86_64__)
+// The layer computes with flush-to-zero and denormals-are-zero on (src/flush_denormals.hpp:
+// subnormal response tails cost Intel cores ~100 cycles each), as TensorFlow runs its ops, and
+// gives the caller's threads back their own floating-point mode.
+TEST(FourierConv2D, FlushesSubnormalsAndLeavesTheCallersModeAsItWas) {
+  constexpr unsigned kFtzDaz = 0x8040u;
+  const unsigned before = _mm_getcsr();
+  std::vector<unsigned> workers_before(std::size_t(omp_get_max_threads()), 0);
+#pragma omp parallel
+  workers_before[std::size_t(omp_get_thread_num())] = _mm_getcsr() & kFtzDaz;
+  // A response of 1e-39 (subnormal) everywhere: without the flush, y = 1e-39 * x.
+  const float tiny = 1e-39f;
+  ASSERT_GT(tiny, 0.0f);
+  for (const char* output : {"real", "magnitude"})  // the tuple-FFT bank and the FFTW path
+    for (const bool caller_flushes : {false, true}) {
+      _mm_setcsr(caller_flushes ? (before | kFtzDaz) : (before & ~kFtzDaz));
+      FourierConv2D layer([tiny](float, float) { return tiny; }, {.output = output});
+      layer.build({8, 8, 1});
+      Tensor x({3, 8, 8, 1}, 1.0f);
+      Tensor y = layer.call(x);
+      Tensor dx = layer.backward(Tensor(y.shape(), 1.0f));
+      const std::string where = std::string(output) + (caller_flushes ? ", caller with FTZ/DAZ" : ", caller without");
+      for (std::size_t i = 0; i < y.size(); ++i) ASSERT_EQ(y[i], 0.0f) << where << " at " << i;
+      for (std::size_t i = 0; i < dx.size(); ++i) ASSERT_EQ(dx[i], 0.0f) << where << " at " << i;
+      EXPECT_EQ(_mm_getcsr() & kFtzDaz, caller_flushes ? kFtzDaz : 0u) << where;
+    }
+  _mm_setcsr(before);
+  std::vector<unsigned> workers_after(workers_before.size(), 1);
+#pragma omp parallel
+  workers_after[std::size_t(omp_get_thread_num())] = _mm_getcsr() & kFtzDaz;
+  EXPECT_EQ(workers_after, workers_before);
+  // A normal response is untouched: 1e-30 is a normal float.
+  FourierConv2D layer([](float, float) { return 1e-30f; });
+  layer.build({8, 8, 1});
+  Tensor y = layer.call(Tensor({1, 8, 8, 1}, 1.0f));
+  for (std::size_t i = 0; i < y.size(); ++i) ASSERT_NEAR(y[i], 1e-30f, 1e-36f) << i;
+}
+#endif

@@ -12,6 +12,7 @@
 #include "fourierconv/nn/layers/pooling.hpp"
 #include "fourierconv/nn/summary.hpp"
 #include "filter_bank_fft.hpp"
+#include "flush_denormals.hpp"
 #include "real_pairs.hpp"
 
 namespace fourierconv::nn {
@@ -158,6 +159,7 @@ void FourierConv2D::call_impl(const Tensor& x, Tensor& y, bool) {
   float* yd = y.data();
 #pragma omp parallel if (N * C > 1) num_threads(int(p.buffers.size()))
   {
+    const detail::ScopedFlushDenormals flush_denormals;  // subnormal response tails: flush_denormals.hpp
     Plan::Buffers& bf = p.buffers[std::size_t(omp_get_thread_num())];
     AlignedVector<float>& grid = bf.grid;
     AlignedVector<float>& out = bf.out;
@@ -238,6 +240,7 @@ void FourierConv2D::backward_impl(const Tensor& dy, Tensor* dx) {
   };
 #pragma omp parallel num_threads(int(p.buffers.size()))
   {
+    const detail::ScopedFlushDenormals flush_denormals;  // subnormal response tails: flush_denormals.hpp
     Plan::Buffers& b = p.buffers[std::size_t(omp_get_thread_num())];
 #pragma omp for schedule(static)
     for (std::size_t plane = 0; plane < N * C; ++plane) {
