@@ -21,7 +21,7 @@ using simd::v8;
 bool PlaneFft::takes(std::size_t P, std::size_t Q) { return P >= 8 && Q >= 8 && P % 2 == 0 && Q % kLanes == 0; }
 
 PlaneFft::PlaneFft(std::size_t P, std::size_t Q)
-    : P_(P), Q_(Q), M_(P / 2), C_(Q / kLanes), blocks_((P / 2 + 1 + kLanes - 1) / kLanes),
+    : P_(P), Q_(Q), M_(P / 2), C_(Q / kLanes), S_(C_ | 1), blocks_((P / 2 + 1 + kLanes - 1) / kLanes),
       half_(takes(P, Q) ? P / 2 : 1), row_(takes(P, Q) ? Q : 1) {
   if (!takes(P, Q))
     throw Error("PlaneFft: expected an even number of rows and a multiple of 8 columns, both >= 8; got " +
@@ -48,7 +48,7 @@ std::shared_ptr<const PlaneFft> PlaneFft::get(std::size_t P, std::size_t Q) {
 
 std::size_t PlaneFft::work_size(int threads) const {
   const std::size_t per_thread = Q_ + std::max(M_ * TupleFft::kColumnChunk, Q_);
-  const std::size_t cvecs = blocks_ * kLanes * C_ + std::size_t(std::max(threads, 1)) * per_thread;
+  const std::size_t cvecs = blocks_ * kLanes * S_ + std::size_t(std::max(threads, 1)) * per_thread;
   return cvecs * sizeof(CVec) / sizeof(float);
 }
 
@@ -66,7 +66,7 @@ FC_INLINE CVec csub(CVec a, CVec b) { return {a.re - b.re, a.im - b.im}; }
 // g: rows 0..M hold X (C chunks each); the rows after M up to the last block are zeroed.
 FC_MULTIVERSION void PlaneFft::columns_forward(const float* x, CVec* g, CVec* work, std::size_t jb, std::size_t je,
                                                std::size_t group) const {
-  const std::size_t M = M_, C = C_, Q = Q_;
+  const std::size_t M = M_, C = S_, Q = Q_;  // C: the work grid's row stride (S_)
   const v8 half = splat(0.5f);
   for (std::size_t j0 = jb; j0 < je; j0 += group) {
     const std::size_t cnt = std::min(group, je - j0);
@@ -92,7 +92,7 @@ FC_MULTIVERSION void PlaneFft::columns_forward(const float* x, CVec* g, CVec* wo
     }
   }
   for (std::size_t r = M + 1; r < blocks_ * kLanes; ++r)
-    for (std::size_t j = jb; j < je; ++j) g[r * C + j] = CVec{v8{}, v8{}};
+    for (std::size_t j = jb; j < je; ++j) g[r * S_ + j] = CVec{v8{}, v8{}};
 }
 
 // The inverse of columns_forward, unnormalized (a factor P): from X[k], k <= M,
@@ -101,7 +101,7 @@ FC_MULTIVERSION void PlaneFft::columns_forward(const float* x, CVec* g, CVec* wo
 //   real and imaginary parts are rows 2t and 2t+1 of y.
 FC_MULTIVERSION void PlaneFft::columns_inverse(CVec* g, float* y, CVec* work, std::size_t jb, std::size_t je,
                                                std::size_t group) const {
-  const std::size_t M = M_, C = C_, Q = Q_;
+  const std::size_t M = M_, C = S_, Q = Q_;  // C: the work grid's row stride (S_)
   for (std::size_t j0 = jb; j0 < je; j0 += group) {
     const std::size_t cnt = std::min(group, je - j0);
     for (std::size_t k = 0; 2 * k <= M; ++k) {
@@ -143,11 +143,11 @@ FC_INLINE void transpose_blocks(const CVec* src, std::size_t sl, std::size_t sj,
 
 // Rows 8b..8b+7 of g (lanes: columns) -> blk[q], q < Q (lanes: those rows), and back.
 FC_MULTIVERSION void PlaneFft::rows_to_block(const CVec* g, std::size_t b, CVec* blk) const {
-  transpose_blocks(g + b * kLanes * C_, C_, 1, blk, 1, kLanes, C_);
+  transpose_blocks(g + b * kLanes * S_, S_, 1, blk, 1, kLanes, C_);
 }
 
 FC_MULTIVERSION void PlaneFft::block_to_rows(const CVec* blk, std::size_t b, CVec* g) const {
-  transpose_blocks(blk, 1, kLanes, g + b * kLanes * C_, C_, 1, C_);
+  transpose_blocks(blk, 1, kLanes, g + b * kLanes * S_, S_, 1, C_);
 }
 
 FC_MULTIVERSION void PlaneFft::multiply(std::complex<float>* spec, const std::complex<float>* kspec, std::size_t n) {
@@ -165,7 +165,7 @@ void PlaneFft::passes(const float* x, float* y, float* work, int threads, bool f
   CVec* g = reinterpret_cast<CVec*>(work);
   const std::size_t per_thread = Q_ + std::max(M_ * TupleFft::kColumnChunk, Q_);
   auto run = [&](std::size_t t, std::size_t n, auto&& barrier) {
-    CVec* blk = g + blocks_ * kLanes * C_ + t * per_thread;
+    CVec* blk = g + blocks_ * kLanes * S_ + t * per_thread;
     CVec* tw = blk + Q_;
     // Columns in n contiguous ranges (groups of at most kColumnChunk chunks), rows blocks
     // round robin.

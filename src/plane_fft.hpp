@@ -64,7 +64,12 @@ class PlaneFft {
   void passes(const float* x, float* y, float* work, int threads, bool forward_columns, bool inverse_columns, Rows&& each) const;
   void rows_to_block(const CVec* g, std::size_t b, CVec* blk) const;
   void block_to_rows(const CVec* blk, std::size_t b, CVec* g) const;
-  std::size_t P_, Q_, M_, C_, blocks_;  // M_ = P/2; C_ = Q/8 column chunks
+  std::size_t P_, Q_, M_, C_;  // M_ = P/2; C_ = Q/8 column chunks
+  // The work grid's row stride in CVecs (64 bytes each): C_ rounded up to odd. The axis-0 pass
+  // walks a column at this stride; a multiple of 4 KB (Q a multiple of 512) put every element
+  // of a column in one cache set (Intel Xeon, 1024^2: 3.3 ns per point against 1000^2's 2.6).
+  std::size_t S_;
+  std::size_t blocks_;
   TupleFft half_, row_;                 // lengths P/2 (axis 0, paired rows) and Q (axis 1)
   AlignedVector<float> wr_, wi_;        // w^k = exp(-2 pi i k / P), k <= P/4
 };
