@@ -1,13 +1,16 @@
 #include "fourierconv/tensor.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <bit>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <sstream>
 
 #include "fourierconv/error.hpp"
 #include "fourierconv/memory_limit.hpp"
+#include "parallel.hpp"
 
 namespace fourierconv {
 
@@ -142,15 +145,35 @@ void Tensor::resize(Shape shape) {
   size_ = n;
 }
 
+namespace {
+// Whether p[0..n) holds no NaN or Inf: a float is NaN or Inf where its bits without the sign
+// are at least those of +Inf. Four lanes of 32-bit compares per step (GCC's vector extension:
+// SSE2 on the baseline build, no target clones needed); the mask ORs are one chain. The older
+// form, an integer maximum, was not vectorized at -O2 and read 1 float per cycle (320 us of a
+// 1024^2 apply_filter's 3.4 ms on an Intel Xeon).
+bool finite_span(const float* p, std::size_t n) {
+  typedef std::int32_t v4i __attribute__((vector_size(16)));
+  v4i bad{};
+  std::size_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    v4i v;
+    std::memcpy(&v, p + i, sizeof v);
+    bad |= (v & 0x7fffffff) >= 0x7f800000;
+  }
+  std::int32_t any = bad[0] | bad[1] | bad[2] | bad[3];
+  for (; i < n; ++i) any |= (std::bit_cast<std::int32_t>(p[i]) & 0x7fffffff) >= 0x7f800000;
+  return any == 0;
+}
+}  // namespace
+
 bool all_finite(const Tensor& t) {
-  // A float is NaN or Inf where its bits without the sign are at least those of +Inf: the
-  // largest such value over the tensor, an integer maximum the compiler vectorizes (a float
-  // sum of v * 0 does not vectorize without reassociation: its chain of adds was a quarter of
-  // a 512 x 512 apply_filter).
-  const float* p = t.data();
-  std::uint32_t largest = 0;
-  for (std::size_t i = 0; i < t.size(); ++i) largest = std::max(largest, std::bit_cast<std::uint32_t>(p[i]) & 0x7fffffffu);
-  return largest < 0x7f800000u;
+  // Large tensors on the team's threads (detail::parallel_chunks: one thread below 2^16
+  // elements or inside a parallel region); two threads read memory faster than one.
+  std::atomic<bool> finite{true};
+  detail::parallel_chunks(t.size(), 1024, [&](std::size_t b, std::size_t e) {
+    if (!finite_span(t.data() + b, e - b)) finite.store(false, std::memory_order_relaxed);
+  });
+  return finite.load(std::memory_order_relaxed);
 }
 
 void check_finite(const Tensor& t, const std::string& what) {

@@ -129,4 +129,22 @@ TEST(Tensor, AllFiniteFindsEveryNanAndInf) {
   EXPECT_TRUE(all_finite(Tensor({0})));
 }
 
+// Large tensors are checked in chunks on the team's threads (from 2^16 elements): a NaN or Inf
+// at either end of every chunk a thread can get, and at odd places, is found.
+TEST(Tensor, AllFiniteFindsNanAndInfInLargeTensors) {
+  for (std::size_t n : {std::size_t(1) << 16, (std::size_t(1) << 17) + 3, std::size_t(1000003)}) {
+    Tensor t({n}, -1e-45f);
+    EXPECT_TRUE(all_finite(t)) << n;
+    std::vector<std::size_t> at = {0, 1, n / 2 - 1, n / 2, n / 2 + 1, n / 3, n - 5, n - 4, n - 1};
+    for (std::size_t chunk = 1024; chunk < n; chunk += 1024) at.insert(at.end(), {chunk - 1, chunk});
+    for (std::size_t i : at)
+      for (float b : {std::nanf(""), INFINITY, -INFINITY}) {
+        t[i] = b;
+        ASSERT_FALSE(all_finite(t)) << n << " " << i << " " << b;
+        t[i] = 3.4028235e38f;
+      }
+    EXPECT_TRUE(all_finite(t)) << n;
+  }
+}
+
 }  // namespace
