@@ -99,6 +99,15 @@ void Tensor::alias_of(const Tensor& src, Shape shape) {
   size_ = src.size();
 }
 
+Tensor detail::borrowed_tensor(const float* data, Shape shape) {
+  Tensor t;
+  t.size_ = shape_size(shape);
+  t.shape_ = std::move(shape);
+  if (t.size_ && !data) throw Error("borrowed_tensor: null data for shape " + t.shape_string());
+  t.ptr_ = t.size_ ? const_cast<float*>(data) : nullptr;
+  return t;
+}
+
 std::size_t Tensor::offset(std::initializer_list<std::size_t> index) const {
   if (index.size() != shape_.size())
     throw Error("Tensor::at: expected " + std::to_string(shape_.size()) + " indices, got " +

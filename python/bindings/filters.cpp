@@ -1,6 +1,7 @@
 // fourierconv._core's filters: the frequency responses of include/fourierconv/filters.hpp
 // sampled on numpy's fftfreq grid, and apply_filter.
 #include <cmath>
+#include <cstdint>
 
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
@@ -33,7 +34,12 @@ void bind_filters(nb::module_& m) {
   m.def(
       "apply_filter",
       [](const ArrayArg& x, const std::string& spec, const std::string& padding, const std::string& output, float cval) {
-        Tensor t = tensor_of(x, "x");
+        // x is read in place when it is C-contiguous float32 (the Python side makes it so); the
+        // array stays alive with its argument, and apply_filter only reads it.
+        const ArrayView v = view_of(x, "x");
+        const bool in_place = v.dtype == DType::Float32 && v.c_contiguous() &&
+                              reinterpret_cast<std::uintptr_t>(v.data) % alignof(float) == 0;
+        Tensor t = in_place ? detail::borrowed_tensor(static_cast<const float*>(v.data), v.shape) : tensor_of(x, "x");
         const Filter f = make_filter(spec);
         const FilterPadding pd = parse_filter_padding(padding);
         const Output out = parse_output(output);

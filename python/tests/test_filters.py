@@ -88,3 +88,23 @@ def test_sinc_kernel_is_numpys_sinc():
 def test_sinc_kernel_checks_n():
     with pytest.raises(ValueError, match="positive integer"):
         filters.sinc_kernel(-1, 1.0)
+
+
+def test_apply_filter_reads_the_array_in_place_and_leaves_it_alone(rng):
+    # A C-contiguous float32 image is read in place (no copy); any other layout is copied
+    # first. Every layout gives the same floats, and the input is never written.
+    x = rng.standard_normal((48, 40)).astype(np.float32)
+    want = filters.apply_filter(x.copy(), "gaussian_lowpass:0.1")
+    before = x.copy()
+    got = filters.apply_filter(x, "gaussian_lowpass:0.1")
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(x, before)
+    assert not np.shares_memory(got, x)
+    buf = np.zeros(x.nbytes + 1, dtype=np.uint8)
+    unaligned = np.frombuffer(buf.data, dtype=np.float32, count=x.size, offset=1).reshape(x.shape)
+    unaligned[...] = x
+    assert not unaligned.flags.aligned
+    for layout in (np.asfortranarray(x), unaligned, np.pad(x, ((0, 0), (0, 3)))[:, :40],
+                   x.astype(">f4"), x.astype(np.float64)):
+        np.testing.assert_array_equal(filters.apply_filter(layout, "gaussian_lowpass:0.1"), want)
+    np.testing.assert_array_equal(x, before)
