@@ -102,6 +102,17 @@ def torch_models(torch, nn):
     }
 
 
+def flushed(torch, f):
+    """f() with torch.set_flush_denormal(True): torch's mode for subnormal floats (off by default;
+    our FourierConv2D flushes them itself, as TensorFlow does). The seed-fourier bank's gaussian
+    tails are subnormal, which costs Intel cores ~100 cycles per operand."""
+    torch.set_flush_denormal(True)
+    try:
+        return f()
+    finally:
+        torch.set_flush_denormal(False)
+
+
 def torch_epoch(torch, model, xtr, ytr, batch=32):
     opt = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
     loss_fn = torch.nn.CrossEntropyLoss()
@@ -190,6 +201,10 @@ def main():
                 t = torch_epoch(torch, tm[name](), xt, yt)
                 table.add(f"{name} epoch", "torch eager", ours, t)
                 print(f"round {r + 1} {name}: ours {ours:.2f} s (test acc {acc:.4f}), torch {t:.2f} s", flush=True)
+                if name == "seed-fourier":
+                    t = flushed(torch, lambda: torch_epoch(torch, tm[name](), xt, yt))
+                    table.add(f"{name} epoch", "torch eager, flush denormals", ours, t)
+                    print(f"round {r + 1} {name}: torch eager, flush denormals {t:.2f} s", flush=True)
                 if name == "seed-cnn" and not a.skip_compile:
                     try:
                         m = torch.compile(tm[name]())
@@ -230,6 +245,10 @@ def main():
                     with torch.inference_mode():
                         t = median_s(lambda: m(xt), a.repeats)
                     table.add(case, "torch eager", ours[key], t)
+                    if name == "seed-fourier":
+                        with torch.inference_mode():
+                            t = flushed(torch, lambda: median_s(lambda: m(xt), a.repeats))
+                        table.add(case, "torch eager, flush denormals", ours[key], t)
             print(f"round {r + 1} inference done", flush=True)
 
     if "layers" in only:
@@ -242,12 +261,18 @@ def main():
             with torch.inference_mode():
                 table.add("FourierConv2D forward (32 images, 32 filters, 28²)", "torch.fft",
                           ours["nn_layer_fourier_forward"], median_s(lambda: bank(x), a.repeats))
+                table.add("FourierConv2D forward (32 images, 32 filters, 28²)", "torch.fft, flush denormals",
+                          ours["nn_layer_fourier_forward"], flushed(torch, lambda: median_s(lambda: bank(x), a.repeats)))
                 table.add("SpectralConv2D forward (32 images, 1→32, modes 8×8, 28²)", "torch FNO",
                           ours["nn_layer_spectral_forward"], median_s(lambda: spec(x), a.repeats))
             yb = bank(xg)
             gb = torch.rand_like(yb)
             table.add("FourierConv2D backward (input gradient)", "torch.fft", ours["nn_layer_fourier_backward"],
                       median_s(lambda: torch.autograd.grad(yb, xg, gb, retain_graph=True), a.repeats))
+            table.add("FourierConv2D backward (input gradient)", "torch.fft, flush denormals",
+                      ours["nn_layer_fourier_backward"],
+                      flushed(torch, lambda: median_s(lambda: torch.autograd.grad(yb, xg, gb, retain_graph=True),
+                                                      a.repeats)))
             ys = spec(xg)
             gs = torch.rand_like(ys)
             params = [xg] + list(spec.parameters())
