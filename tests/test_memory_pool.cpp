@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "fourierconv/array.hpp"
+#include "fourierconv/filters.hpp"
 #include "fourierconv/memory_limit.hpp"
 #include "fourierconv/tensor.hpp"
 
@@ -45,6 +46,24 @@ TEST(MemoryPool, AFreedLargeBlockServesTheNextRequestOfItsClass) {
   EXPECT_NE(r, p);
   EXPECT_EQ(memory_pool_bytes(), 9 * kMiB);
   free_aligned(r, 12 * kMiB);
+}
+
+// The FFT engines' large work buffers (above the 4 MiB kept per thread: the plane transforms'
+// work for a 1024^2 grid is ~5 MB) go back to the pool with their size, so the next call finds
+// them; given back with no size, they went to the kernel, and every call's work was fresh pages.
+TEST(MemoryPool, TheFftEnginesWorkBuffersComeBackToThePool) {
+  PoolReset reset;
+  Tensor x({1024, 1024}, 0.5f);
+  const Filter f = make_filter("gaussian_lowpass:0.05");
+  (void)apply_filter(x, f);  // the first call makes and keeps the response's kernel
+  empty_memory_pool();
+  const Tensor y = apply_filter(x, f);  // y alive: what the pool holds is the call's work
+  EXPECT_GE(memory_pool_bytes(), 4 * kMiB);
+  set_memory_pool_limit(0);
+  empty_memory_pool();
+  const Tensor y2 = apply_filter(x, f);
+  EXPECT_EQ(memory_pool_bytes(), 0u);
+  EXPECT_EQ(std::memcmp(y.data(), y2.data(), y.size() * sizeof(float)), 0);
 }
 
 TEST(MemoryPool, SmallBlocksAreNotPooled) {
