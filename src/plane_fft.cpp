@@ -63,7 +63,8 @@ FC_INLINE CVec csub(CVec a, CVec b) { return {a.re - b.re, a.im - b.im}; }
 // FFT of length M = P/2 down each column, then for k <= M the bins of the real transform:
 //   E = (Z[k] + conj Z[M-k]) / 2, O = (Z[k] - conj Z[M-k]) / 2i, X[k] = E + w^k O,
 //   X[M-k] = conj(E - w^k O), w = exp(-2 pi i / P)   (X[M] from k = 0: Re Z[0] - Im Z[0]).
-// g: rows 0..M hold X (C chunks each); the rows after M up to the last block are zeroed.
+// g: rows 0..M hold X (C_ chunks each, rows S_ apart); the rows after M up to the last block
+// are zeroed.
 FC_MULTIVERSION void PlaneFft::columns_forward(const float* x, CVec* g, CVec* work, std::size_t jb, std::size_t je,
                                                std::size_t group) const {
   const std::size_t M = M_, C = S_, Q = Q_;  // C: the work grid's row stride (S_)

@@ -99,11 +99,11 @@ void Tensor::alias_of(const Tensor& src, Shape shape) {
   size_ = src.size();
 }
 
-Tensor detail::borrowed_tensor(const float* data, Shape shape) {
+Tensor Tensor::borrowed(const float* data, Shape shape) {
   Tensor t;
   t.size_ = shape_size(shape);
   t.shape_ = std::move(shape);
-  if (t.size_ && !data) throw Error("borrowed_tensor: null data for shape " + t.shape_string());
+  if (t.size_ && !data) throw Error("Tensor::borrowed: null data for shape " + t.shape_string());
   t.ptr_ = t.size_ ? const_cast<float*>(data) : nullptr;
   return t;
 }

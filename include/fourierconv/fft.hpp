@@ -50,8 +50,8 @@ bool fft_aligned(const void* p);
 // Real-to-complex / complex-to-real transforms of one shape, batched over `howmany`
 // contiguous planes. dims is {n} (1-D) or {h, w} (2-D); a leading 1 in 2-D is planned as 1-D.
 // Real planes are h*w floats apart, spectra h*(w/2+1) complex apart.
-// Buffers passed to execute functions must be 64-byte aligned (Tensor and AlignedVector
-// storage is) and must not overlap (plans are out-of-place).
+// Buffers passed to execute functions must be 64-byte aligned (owning Tensor and AlignedVector
+// storage is; a Tensor::borrowed view need not be) and must not overlap (plans are out-of-place).
 // Thread safety: get() may be called from any thread (planning is serialized);
 // forward/inverse are safe to call concurrently on different buffers.
 class FftPlan {

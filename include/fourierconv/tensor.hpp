@@ -4,10 +4,12 @@
 //   - images are channels last: (N, H, W, C), or (H, W, C) for a single image;
 //   - Keras weight layouts: Conv2D kernel (kh, kw, in, out), Dense kernel (in, out).
 // A Tensor owns its data; copies are deep. An empty shape () is a scalar with one element.
-// The one exception is an alias (alias_of): a tensor that shares another's storage under a
-// new shape, as numpy's reshape returns a view (Flatten and Reshape use it so that they copy
-// nothing). An alias is valid while its source lives and is not resized; writing through it
-// writes the source; copying it gives an owning tensor; resizing it makes it owning.
+// The exceptions are aliases: alias_of, a tensor that shares another's storage under a new
+// shape, as numpy's reshape returns a view (Flatten and Reshape use it so that they copy
+// nothing), and borrowed, a read-only view of the caller's memory (below). An alias is valid
+// while its source lives and is not resized; writing through it writes the source; copying it
+// gives an owning tensor; resizing it makes it owning. A borrowed tensor's data has the
+// caller's alignment, not necessarily 64 bytes.
 #pragma once
 
 #include <cstddef>
@@ -55,16 +57,6 @@ struct AlignedAllocator {
 template <class T>
 using AlignedVector = std::vector<T, AlignedAllocator<T>>;
 
-class Tensor;
-namespace detail {
-// Internal (the Python bindings): an alias (see Tensor) of float32 memory that the caller owns
-// and keeps alive, read in place: a numpy array handed to apply_filter without a copy (the
-// copy was ~15% of a 256^2 call). Its data need only float alignment, not the 64 bytes of an
-// owning tensor, so it goes only to functions that read their input through element loads
-// (apply_filter). data may be null only for an empty shape.
-Tensor borrowed_tensor(const float* data, Shape shape);
-}  // namespace detail
-
 class Tensor {
  public:
   Tensor() = default;
@@ -79,7 +71,14 @@ class Tensor {
   // Makes this tensor an alias of src's storage with `shape` (same number of elements).
   void alias_of(const Tensor& src, Shape shape);
   bool is_alias() const { return size_ != 0 && storage_.empty(); }
-  friend Tensor detail::borrowed_tensor(const float* data, Shape shape);
+  // A read-only alias of float32 memory that the caller owns and keeps alive and unchanged
+  // while the tensor is used (the Python binding hands a numpy array to apply_filter this way:
+  // the copy was ~15% of a 256^2 call). Never write through it (data() and operator[] would
+  // write the caller's memory, which may be read-only). Its data need only float alignment,
+  // not the 64 bytes of an owning tensor: give it only to functions documented to read any
+  // alignment (apply_filter), not to FFT plans' execute functions (fft.hpp). data may be null
+  // only for an empty shape; throws Error otherwise.
+  static Tensor borrowed(const float* data, Shape shape);
 
   const Shape& shape() const { return shape_; }
   std::size_t rank() const { return shape_.size(); }

@@ -39,7 +39,7 @@ void bind_filters(nb::module_& m) {
         const ArrayView v = view_of(x, "x");
         const bool in_place = v.dtype == DType::Float32 && v.c_contiguous() &&
                               reinterpret_cast<std::uintptr_t>(v.data) % alignof(float) == 0;
-        Tensor t = in_place ? detail::borrowed_tensor(static_cast<const float*>(v.data), v.shape) : tensor_of(x, "x");
+        Tensor t = in_place ? Tensor::borrowed(static_cast<const float*>(v.data), v.shape) : tensor_of(x, "x");
         const Filter f = make_filter(spec);
         const FilterPadding pd = parse_filter_padding(padding);
         const Output out = parse_output(output);

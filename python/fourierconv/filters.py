@@ -62,11 +62,17 @@ def apply_filter(x, spec, padding="wrap", output="real", cval=0.0):
     'reflect', larger for 'nearest' and 'constant') is made on the first call and kept for the
     next calls with the same spec and grid, as an image stream needs: one kernel for the whole
     process (calls alternating two specs or sizes remake it each time).
+
+    A C-contiguous float32 `x` is read in place, without the GIL held (as numpy's own
+    functions read their inputs): another thread must not write to it during the call, or the
+    result, and the NaN/Inf check, are undefined. It is never written.
     """
     if x is None:
         raise TypeError("apply_filter: x must be an array, got None")
     try:
         cval = float(cval)
+    except OverflowError:
+        raise ValueError(f"apply_filter: cval {cval!r} overflows float32 (the filters' type)") from None
     except (TypeError, ValueError):
         raise TypeError(f"apply_filter: cval must be a real number, got {cval!r}") from None
     if np.isfinite(cval) and abs(cval) > float(np.finfo(np.float32).max):

@@ -60,6 +60,8 @@ def test_apply_filter_paddings_and_errors(rng):
         filters.apply_filter(x, "butterworth:0.2,2", padding="symmetric")
     with pytest.raises(ValueError):
         filters.apply_filter(x, "butterworth:0.2,2", padding="constant", cval=float("nan"))
+    with pytest.raises(ValueError, match="cval"):  # Python's OverflowError, named
+        filters.apply_filter(x, "butterworth:0.2,2", padding="constant", cval=10**400)
 
 
 @pytest.mark.parametrize("mode", ["reflect", "mirror", "nearest", "constant"])
@@ -90,21 +92,26 @@ def test_sinc_kernel_checks_n():
         filters.sinc_kernel(-1, 1.0)
 
 
-def test_apply_filter_reads_the_array_in_place_and_leaves_it_alone(rng):
-    # A C-contiguous float32 image is read in place (no copy); any other layout is copied
-    # first. Every layout gives the same floats, and the input is never written.
-    x = rng.standard_normal((48, 40)).astype(np.float32)
-    want = filters.apply_filter(x.copy(), "gaussian_lowpass:0.1")
-    before = x.copy()
-    got = filters.apply_filter(x, "gaussian_lowpass:0.1")
-    np.testing.assert_array_equal(got, want)
-    np.testing.assert_array_equal(x, before)
-    assert not np.shares_memory(got, x)
+@pytest.mark.parametrize("shape,padding", [((48, 40), "wrap"), ((47, 41), "wrap"), ((32, 24, 3), "wrap"),
+                                           ((30, 26), "reflect"), ((33, 20), "constant")])
+def test_apply_filter_reads_the_array_in_place_and_leaves_it_alone(rng, shape, padding):
+    # A C-contiguous float32 image is read in place (no copy), at any float alignment; an
+    # unaligned array is copied first. Every layout gives the same floats, on the plane
+    # transforms (48 x 40), FFTW (odd sizes), channels and padded grids, and the input is never
+    # written.
+    spec = "gaussian_lowpass:0.1"
+    x = rng.standard_normal(shape).astype(np.float32)
     buf = np.zeros(x.nbytes + 1, dtype=np.uint8)
-    unaligned = np.frombuffer(buf.data, dtype=np.float32, count=x.size, offset=1).reshape(x.shape)
+    unaligned = np.frombuffer(buf.data, dtype=np.float32, count=x.size, offset=1).reshape(shape)
     unaligned[...] = x
     assert not unaligned.flags.aligned
-    for layout in (np.asfortranarray(x), unaligned, np.pad(x, ((0, 0), (0, 3)))[:, :40],
-                   x.astype(">f4"), x.astype(np.float64)):
-        np.testing.assert_array_equal(filters.apply_filter(layout, "gaussian_lowpass:0.1"), want)
+    want = filters.apply_filter(unaligned, spec, padding=padding)  # the copying path
+    offset = np.zeros(x.size + 1, dtype=np.float32)[1:].reshape(shape)  # 4 bytes past 64
+    offset[...] = x
+    before = x.copy()
+    for layout in (x, offset, np.asfortranarray(x), x.astype(">f4"), x.astype(np.float64)):
+        got = filters.apply_filter(layout, spec, padding=padding)
+        np.testing.assert_array_equal(got, want)
+        assert not np.shares_memory(got, layout)
     np.testing.assert_array_equal(x, before)
+    np.testing.assert_array_equal(offset, before)

@@ -15,9 +15,10 @@
 // conjugate, which for the real even part is itself), through |z| for magnitude; layers
 // before it train. The optimizer never sees the layer: it has nothing to train.
 // Subnormal floats: the forward and backward compute with flush-to-zero and denormals-are-zero
-// on (x86; each thread's own mode is put back on return), as TensorFlow runs its ops: a
-// response's tails below FLT_MIN (a gaussian's) read as 0, and results below FLT_MIN
-// (1.2e-38) in magnitude are written as 0. Intel cores otherwise take ~100 cycles per
+// on (x86; each thread's own mode is put back on return), as TensorFlow runs its ops: subnormal
+// inputs, intermediates and results are 0, and since the response is held with 1/(P Q) folded
+// in, its samples below about P Q FLT_MIN (a gaussian's tails) count as 0 and outputs below
+// about P Q FLT_MIN (9e-36 on 28 x 28) may be lost. Intel cores otherwise take ~100 cycles per
 // subnormal operand (the seed's gabor bank: 2.7-3.6x slower; src/flush_denormals.hpp).
 #pragma once
 
