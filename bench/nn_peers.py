@@ -105,8 +105,10 @@ def torch_models(torch, nn):
 def flushed(torch, f):
     """f() with torch.set_flush_denormal(True): torch's mode for subnormal floats (off by default;
     our FourierConv2D flushes them itself, as TensorFlow does). The seed-fourier bank's gaussian
-    tails are subnormal, which costs Intel cores ~100 cycles per operand."""
-    torch.set_flush_denormal(True)
+    tails are subnormal, which costs Intel cores ~100 cycles per operand. The switch sets the
+    calling thread's mode only: torch's intra-op threads, made earlier, keep theirs."""
+    if not torch.set_flush_denormal(True):
+        raise RuntimeError("torch.set_flush_denormal(True) is not supported on this CPU")
     try:
         return f()
     finally:
