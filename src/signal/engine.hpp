@@ -92,7 +92,8 @@ class Scratch {
  private:
   // The block goes back with its size, so the memory pool keeps it for the next call (with a
   // size of 0 it went back to the kernel: every large call's work then came from fresh pages,
-  // which the kernel zeroed on first touch, 45% of a 4096^2 apply_filter on an Intel Xeon).
+  // which the kernel zeroed on first touch: 4096^2 apply_filter 105-115 -> 94-106 ms on an
+  // Intel Xeon, BENCHMARKS.md, fourteenth session).
   struct Free {
     std::size_t bytes = 0;
     void operator()(unsigned char* p) const noexcept { AlignedAllocator<unsigned char>().deallocate(p, bytes); }
